@@ -1,0 +1,192 @@
+# heaptrail — native heap profiler.
+#
+#   make            build build/libheaptrail.so and build/heaptrail
+#   make test       build everything and run the unit and integration tests
+#   make demo       record the bundled examples and print their reports
+#   make asan       analyzer + its tests under AddressSanitizer and UBSan
+#   make fuzz       libFuzzer on the trace reader for FUZZ_SECONDS
+#   make bench      recorder and analyzer against heaptrack, side by side
+#   make install    PREFIX=/usr/local (DESTDIR honoured)
+#
+# Missing Debian packages are installed first by scripts/install-deps.sh
+# (as root; otherwise it prints the apt-get command to run).
+#
+# Sources are found by wildcard: a new .c file in preload/ or analyzer/ is
+# built without touching this file.  preload/hooks.c (the interposers and the
+# library constructor) and analyzer/main.c (the command line) are the only
+# files kept out of the archives that the unit tests link.
+
+BUILD ?= build
+# Optimisation and debug flags for everything we build.
+OPT ?= -O2 -g
+# Extra flags appended by users (CFLAGS=...) and by `make asan`.
+CFLAGS ?=
+LDEXTRA ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Seconds that `make fuzz` runs the reader fuzzer.
+FUZZ_SECONDS ?= 60
+# Python used by the integration tests and the demo.
+PYTHON ?= $(shell command -v python3 2>/dev/null || echo /usr/bin/python3)
+CXX ?= c++
+
+VERSION := 0.1.0
+WARN := -Wall -Wextra -Werror
+CPPF := -Iinclude -D_GNU_SOURCE -DHEAPTRAIL_VERSION='"$(VERSION)"' -MMD -MP
+CF := -std=gnu11 $(OPT) $(WARN) $(CFLAGS)
+
+# Evaluated at recipe time, after the dependency stamp has run.
+DW_CFLAGS = $(shell pkg-config --cflags libdw 2>/dev/null)
+DW_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
+UNW_LIBS = -lunwind
+CRIT_LIBS = -lcriterion
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+PRELOAD_ENTRY := preload/hooks.c
+PRELOAD_SRC := $(wildcard preload/*.c)
+PRELOAD_LIB_SRC := $(filter-out $(PRELOAD_ENTRY),$(PRELOAD_SRC))
+ANALYZER_MAIN := analyzer/main.c
+ANALYZER_SRC := $(wildcard analyzer/*.c)
+ANALYZER_LIB_SRC := $(filter-out $(ANALYZER_MAIN),$(ANALYZER_SRC))
+
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/%.o)
+PRELOAD_LIB_OBJ := $(PRELOAD_LIB_SRC:%.c=$(BUILD)/%.o)
+ANALYZER_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_PRELOAD_SRC := $(wildcard tests/unit/preload/*.c)
+UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/*.c)
+
+TARGET_C := $(filter-out tests/integration/targets/lib_%,$(wildcard tests/integration/targets/*.c))
+TARGET_CXX := $(wildcard tests/integration/targets/*.cc)
+TARGET_LIB := $(wildcard tests/integration/targets/lib_*.c)
+TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
+	$(TARGET_CXX:tests/integration/targets/%.cc=$(BUILD)/targets/%) \
+	$(TARGET_LIB:tests/integration/targets/%.c=$(BUILD)/targets/%.so)
+
+LIB := $(BUILD)/libheaptrail.so
+BIN := $(BUILD)/heaptrail
+
+.PHONY: all deps test unit integration demo asan asan-run fuzz bench install clean targets
+.DEFAULT_GOAL := all
+
+PY_SRC := $(wildcard preload/python/*.py)
+PY_OUT := $(PY_SRC:preload/python/%=$(BUILD)/python/%)
+
+all: $(LIB) $(BIN) $(BUILD)/heaptrail.pc $(PY_OUT)
+
+# Python helper module(s) that `heaptrail record` puts on PYTHONPATH.
+$(BUILD)/python/%: preload/python/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): scripts/install-deps.sh
+	@mkdir -p $(@D)
+	sh scripts/install-deps.sh
+	@touch $@
+
+# --- recorder -------------------------------------------------------------
+$(BUILD)/preload/%.o: preload/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPF) $(CF) -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
+
+$(LIB): $(PRELOAD_OBJ)
+	$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,now $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
+
+$(BUILD)/libpreload-test.a: $(PRELOAD_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# --- analyzer -------------------------------------------------------------
+$(BUILD)/analyzer/%.o: analyzer/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPF) $(DW_CFLAGS) $(CF) -c $< -o $@
+
+$(BUILD)/libanalyzer.a: $(ANALYZER_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/analyzer/main.o $(BUILD)/libanalyzer.a
+	$(CC) $(CF) -o $@ $^ $(DW_LIBS) -lm $(LDEXTRA)
+
+$(BUILD)/heaptrail.pc: Makefile
+	@mkdir -p $(@D)
+	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: heaptrail\nDescription: heap profiler snapshot API\nVersion: %s\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
+
+# --- tests ----------------------------------------------------------------
+$(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPF) -Ipreload -Ianalyzer $(DW_CFLAGS) $(CF) -c $< -o $@
+
+$(BUILD)/tests/unit-preload: $(UNIT_PRELOAD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpreload-test.a
+	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
+
+$(BUILD)/tests/unit-analyzer: $(UNIT_ANALYZER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libanalyzer.a
+	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(DW_LIBS) -lm $(LDEXTRA)
+
+# Integration target programs: built without optimisation so that call
+# sites keep their own file:line, and with the public header.
+$(BUILD)/targets/%: tests/integration/targets/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -D_GNU_SOURCE -std=gnu11 -O0 -g $(WARN) -Wno-error=unused-result -o $@ $< -ldl -lpthread -Wl,-rpath,'$$ORIGIN'
+
+$(BUILD)/targets/%: tests/integration/targets/%.cc | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CXX) -Iinclude -O0 -g $(WARN) -o $@ $< -ldl -lpthread
+
+$(BUILD)/targets/%.so: tests/integration/targets/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -std=gnu11 -O0 -g -fPIC -shared $(WARN) -o $@ $<
+
+targets: $(TARGETS)
+
+UNIT_BINS := $(if $(UNIT_PRELOAD_SRC),$(BUILD)/tests/unit-preload) \
+	$(if $(UNIT_ANALYZER_SRC),$(BUILD)/tests/unit-analyzer)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs 2; done
+
+integration: all targets
+	HEAPTRAIL_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/integration/run.py
+
+test: all targets
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+# --- sanitizers, fuzzing --------------------------------------------------
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+asan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
+		CFLAGS="$(ASAN_FLAGS)" LDEXTRA="$(ASAN_FLAGS)" asan-run
+
+asan-run: $(BIN) $(if $(UNIT_ANALYZER_SRC),$(BUILD)/tests/unit-analyzer)
+	@if [ -n "$(UNIT_ANALYZER_SRC)" ]; then $(BUILD)/tests/unit-analyzer --jobs 2; fi
+	@if [ -f tests/asan-smoke.sh ]; then sh tests/asan-smoke.sh $(abspath $(BIN)); fi
+
+fuzz: | $(DEPS_STAMP)
+	sh scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# --- demo, bench, install -------------------------------------------------
+demo: all
+	@sh scripts/demo.sh $(abspath $(BUILD)) $(PYTHON)
+
+bench: all
+	@sh scripts/bench.sh $(abspath $(BUILD))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/heaptrail
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libheaptrail.so
+	install -m 644 include/heaptrail.h include/heaptrail_format.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/heaptrail.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/heaptrail.pc
+	if [ -n "$(PY_SRC)" ]; then install -d $(DESTDIR)$(PREFIX)/lib/heaptrail/python && \
+		install -m 644 $(PY_SRC) $(DESTDIR)$(PREFIX)/lib/heaptrail/python/; fi
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,286 @@
+/* heaptrail trace format (.htr): constants, record layouts and the varint
+ * codec shared by the recorder (writer side) and the analyzer (reader side).
+ * Header-only and dependency-free; every function is pure and thread-safe.
+ * Any change to a layout below bumps HT_FORMAT_VERSION. */
+#ifndef HEAPTRAIL_FORMAT_H
+#define HEAPTRAIL_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------
+ * File layout
+ *
+ *   offset 0   8 bytes  magic   89 48 54 52 0d 0a 1a 0a   ("\x89HTR\r\n\x1a\n")
+ *   offset 8   u32 LE   format version (HT_FORMAT_VERSION)
+ *   offset 12  u32 LE   flags (0; reserved)
+ *   offset 16  records, until end of file
+ *
+ * The magic catches text-mode mangling (CR/LF, ^Z) the way PNG's does.
+ *
+ * Every record starts with one unsigned LEB128 varint, the *head*:
+ *
+ *   head = payload << 3 | op          (op = head & 7, payload = head >> 3)
+ *
+ * The five hot operations (free, malloc, realloc, other allocations, thread
+ * switch, time) pack their first field into the head so a free costs one
+ * varint.  op 7 introduces an *extended record*: payload is the record type
+ * (HT_REC_*), followed by a varint body length and the body, so a reader
+ * can skip types it does not know and can tell a torn record from a whole
+ * one.
+ *
+ * Records are in one global order: the order in which the events happened
+ * in the traced process (the recorder's writer merges the per-thread rings
+ * by a global sequence number).  A free of address A by one thread and a
+ * later allocation returning A in another thread therefore appear as FREE
+ * then ALLOC.
+ *
+ * Definitions precede uses: a STACK record appears before the first event
+ * naming its id, a MODULES record before any STACK whose frames lie in its
+ * modules, a PYCODE before any STACK naming it, a THREAD record before the
+ * THREAD op naming its index.
+ *
+ * State a reader keeps while decoding (all reset to 0 at the start of the
+ * file and at every PROCESS record):
+ *   prev_addr   last address coded by any address code
+ *   thread      current thread index (0 = the first thread seen)
+ *   time_us     microseconds since the image's start_unix_ns
+ * ---------------------------------------------------------------------- */
+
+#define HT_MAGIC "\x89HTR\r\n\x1a\n"
+#define HT_MAGIC_LEN 8
+#define HT_HEADER_LEN 16
+#define HT_FORMAT_VERSION 1u
+
+/* Hot operations (head & 7). */
+enum ht_op {
+	/* FREE: payload = addr code of the freed address.
+	 *   example: free(0x5555_5555_a2c0) right after malloc returned
+	 *   0x5555_5555_a2a0: delta +0x20 = 2 granules -> zz 4 -> code 8
+	 *   -> head 8<<3|0 = 0x40  -> 1 byte: 40 */
+	HT_OP_FREE = 0,
+	/* MALLOC: payload = addr code of the returned address, then
+	 *   varint size (bytes requested), varint stack id.
+	 *   example: malloc(100) at stack 3 returning prev_addr+0x70:
+	 *   delta 0x70 = 7 granules -> zz 14 -> code 28 -> head 28<<3|1 = 225 -> e1 01, 64, 03 */
+	HT_OP_MALLOC = 1,
+	/* REALLOC of a non-NULL block that returned non-NULL:
+	 *   payload = addr code of the OLD address (relative to prev_addr;
+	 *   prev_addr becomes old), then varint addr code of the NEW address
+	 *   (relative to old; prev_addr becomes new), varint new size,
+	 *   varint stack id.  Moved-or-in-place is new != old. */
+	HT_OP_REALLOC = 2,
+	/* ALLOC of any other kind: payload = addr code of the returned address,
+	 *   then one byte kind (HT_KIND_*), varint size, varint stack id, and
+	 *   for HT_KIND_MEMALIGN/POSIX_MEMALIGN/ALIGNED_ALLOC a varint alignment.
+	 *   calloc's size is nmemb * size; realloc(NULL, n) is kind REALLOC;
+	 *   reallocarray(NULL, n, m) is kind REALLOCARRAY. A reallocarray of a
+	 *   non-NULL block is coded as HT_OP_REALLOC. */
+	HT_OP_ALLOC = 3,
+	/* THREAD switch: payload = thread index; following events belong to it.*/
+	HT_OP_THREAD = 4,
+	/* TIME: payload = microseconds elapsed since the previous TIME (or the
+	 *   image start).  The recorder writes one per writer cycle (about
+	 *   every millisecond while events flow), so an event's time is the
+	 *   last TIME before it, a lower bound accurate to the cycle. */
+	HT_OP_TIME = 5,
+	/* 6 is reserved. */
+	HT_OP_RECORD = 7,
+};
+
+/* Allocation kinds (HT_OP_ALLOC's kind byte; MALLOC and REALLOC ops imply
+ * their kind). */
+enum ht_kind {
+	HT_KIND_MALLOC = 0,
+	HT_KIND_CALLOC = 1,
+	HT_KIND_REALLOC = 2,
+	HT_KIND_REALLOCARRAY = 3,
+	HT_KIND_POSIX_MEMALIGN = 4,
+	HT_KIND_ALIGNED_ALLOC = 5,
+	HT_KIND_MEMALIGN = 6,
+	HT_KIND_VALLOC = 7,
+	HT_KIND_PVALLOC = 8,
+	HT_KIND_COUNT
+};
+
+/* Extended record types (op 7).  Body layouts; "str" is a varint byte
+ * length followed by that many bytes (no NUL). */
+enum ht_rec {
+	/* PROCESS: a traced image starts (once per exec'd image; the analyzer
+	 * discards the heap of the previous image when a second one arrives).
+	 *   varint pid, varint ppid, varint start_unix_ns, varint page_size,
+	 *   str recorder version, str executable path, varint argc, argc x str,
+	 *   varint flags (HT_PROC_*). */
+	HT_REC_PROCESS = 1,
+	/* MODULES: the complete module map, replacing the previous one.
+	 *   varint generation, varint count, count x {
+	 *     str path ("" = main executable, as dl_iterate_phdr reports it),
+	 *     varint load bias (dlpi_addr), varint build-id length, bytes,
+	 *     varint segment count, segments x { varint p_vaddr, varint p_memsz,
+	 *     varint p_flags } }  (PT_LOAD segments only) */
+	HT_REC_MODULES = 2,
+	/* STACK: an interned stack.
+	 *   varint id (>= 1), varint flags (HT_STACK_*), varint n native frames,
+	 *   frame 0 as varint, frames 1..n-1 as varint zigzag(ip[i] - ip[i-1]),
+	 *   varint m python frames, m x { varint pycode id, varint line }.
+	 * Native frames run innermost first, starting at the caller of the
+	 * allocation function (the recorder's own frames are dropped).  Every
+	 * native frame is a return address: symbolize ip - 1.
+	 * Python frames run innermost first; the analyzer merges them into the
+	 * native frames in place of the interpreter's evaluation frames. */
+	HT_REC_STACK = 3,
+	/* PYCODE: a Python code object.
+	 *   varint id (>= 1), str filename, str qualified function name,
+	 *   varint first line. */
+	HT_REC_PYCODE = 4,
+	/* THREAD: defines (or renames) a thread index.
+	 *   varint index, varint tid, str name ("" = unknown). */
+	HT_REC_THREAD = 5,
+	/* SNAPSHOT: a named snapshot mark at this point of the event order.
+	 *   varint index (0, 1, ... within the image), varint origin
+	 *   (HT_SNAP_*), str label. */
+	HT_REC_SNAPSHOT = 6,
+	/* RSS: resident set size sampled now.  varint bytes. */
+	HT_REC_RSS = 7,
+	/* LOST: events the recorder could not record since the last LOST.
+	 *   varint count, varint reason (HT_LOST_*). */
+	HT_REC_LOST = 8,
+	/* EXEC: the image is about to execve(); all its events are above.
+	 *   str path.  If a PROCESS record follows, the new image is traced. */
+	HT_REC_EXEC = 9,
+	/* WARNING: the recorder's own one-line diagnostic.  str text. */
+	HT_REC_WARNING = 10,
+	/* END: the image finished cleanly; always the last record of a complete
+	 * trace.  Fixed body of HT_END_BODY_LEN bytes so a tool can read it from
+	 * the last HT_END_RECORD_LEN bytes of the file:
+	 *   u64 LE events recorded by this image, u64 LE events lost,
+	 *   u64 LE end time (us since start), 8 bytes HT_END_MAGIC. */
+	HT_REC_END = 11,
+};
+
+#define HT_END_MAGIC "HTR-END\0"
+#define HT_END_BODY_LEN 32
+/* head (0x5f = 11<<3|7) + length byte (32) + body */
+#define HT_END_RECORD_LEN (2 + HT_END_BODY_LEN)
+
+enum ht_proc_flags {
+	HT_PROC_PYTHONMALLOC = 1 << 0, /* PYTHONMALLOC=malloc was set */
+	HT_PROC_FOLLOWED_FORK = 1 << 1, /* image is a --follow-fork child */
+};
+
+enum ht_stack_flags {
+	HT_STACK_TRUNCATED = 1 << 0, /* more frames than --depth */
+	HT_STACK_UNWIND_ERROR = 1 << 1, /* unwinder stopped on an error */
+};
+
+enum ht_snap_origin {
+	HT_SNAP_API = 0, /* heaptrail_snapshot() */
+	HT_SNAP_TIMER = 1, /* --snapshot-every */
+	HT_SNAP_SIGNAL = 2, /* --snapshot-signal */
+	HT_SNAP_EXIT = 3, /* recorded at exit */
+};
+
+enum ht_lost_reason {
+	HT_LOST_NO_MEMORY = 1, /* ring or table could not be allocated */
+	HT_LOST_STOPPED = 2, /* recording stopped after an internal failure */
+	HT_LOST_AFTER_END = 3, /* events after the end record was due */
+};
+
+/* ------------------------------------------------------------------------
+ * Codec.  Writers need at most HT_VARINT_MAX bytes per varint.
+ * ---------------------------------------------------------------------- */
+
+#define HT_VARINT_MAX 10
+
+static inline size_t ht_put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* Decodes one varint from [*pp, end).  Returns 0 and advances *pp, or -1
+ * when the input ends inside the varint or it is longer than 10 bytes. */
+static inline int ht_get_varint(const uint8_t **pp, const uint8_t *end,
+				uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 70; shift += 7) {
+		if (p >= end)
+			return -1;
+		uint8_t b = *p++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*pp = p;
+			*out = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static inline uint64_t ht_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t ht_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Address code: the signed distance from the previous address, in 16-byte
+ * granules when it is a multiple of 16 (glibc's malloc alignment), else in
+ * bytes; bit 0 says which.
+ *   code = zigzag(delta / 16) << 1        if delta % 16 == 0
+ *   code = zigzag(delta) << 1 | 1         otherwise */
+static inline uint64_t ht_addr_code(uint64_t addr, uint64_t prev)
+{
+	int64_t delta = (int64_t)(addr - prev);
+	if ((delta & 15) == 0)
+		return ht_zigzag(delta / 16) << 1;
+	return ht_zigzag(delta) << 1 | 1;
+}
+
+static inline uint64_t ht_addr_decode(uint64_t code, uint64_t prev)
+{
+	int64_t delta = ht_unzigzag(code >> 1);
+	if (!(code & 1))
+		delta *= 16;
+	return prev + (uint64_t)delta;
+}
+
+static inline void ht_put_u64le(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t ht_get_u64le(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static inline void ht_put_u32le(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t ht_get_u32le(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
+#endif /* HEAPTRAIL_FORMAT_H */

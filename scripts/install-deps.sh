@@ -1,0 +1,41 @@
+#!/bin/sh
+# Installs the Debian packages heaptrail needs to build and test, and only
+# those that are missing.  Run by the Makefile; safe to run by hand.
+# Usage: scripts/install-deps.sh [--check] [EXTRA-PACKAGE...]
+#   --check  exit 1 (and name them) when packages are missing; install none.
+set -eu
+
+PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev pkg-config python3 gcc g++ make"
+
+check_only=0
+if [ "${1:-}" = "--check" ]; then
+	check_only=1
+	shift
+fi
+PKGS="$PKGS $*"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$check_only" = 1 ]; then
+	echo "heaptrail: missing packages:$missing" >&2
+	exit 1
+fi
+
+if [ "$(id -u)" != 0 ]; then
+	echo "heaptrail: these packages are missing:$missing" >&2
+	echo "heaptrail: install them with:  sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+
+echo "heaptrail: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
