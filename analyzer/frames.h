@@ -1,0 +1,49 @@
+/* Display frames: turns a stack (native return addresses + Python frames)
+ * into the frames a report prints, innermost first: each ip-1 symbolized
+ * (inlined frames expanded) when a symbolizer is given, else shown as
+ * module+0xoffset / raw address; the recorder's and the allocator's own
+ * frames at the top hidden; Python frames merged in (pymerge.h).  Results
+ * are cached per stack.  Used by report code; not thread-safe. */
+#ifndef HEAPTRAIL_FRAMES_H
+#define HEAPTRAIL_FRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stacks.h"
+
+/* Same layout as symbols.h's sym_frame_t.  Strings are owned by the
+ * frames_t (or the symbolizer) and live as long as it. */
+typedef struct frame {
+	const char *function; /* NULL = unknown */
+	const char *file; /* NULL = unknown (then line is 0) */
+	uint32_t line;
+	const char *module; /* module path ("" or NULL = unknown) */
+	uint64_t address; /* runtime address (the return address for native
+			   * frames; 0 for Python frames) */
+} frame_t;
+
+/* Which frames to show (same values as pymerge.h's PYMERGE_*). */
+enum frames_mode {
+	FRAMES_ALL = 0, /* Python frames in place of the interpreter's */
+	FRAMES_PYTHON = 1, /* Python frames only (native if there are none) */
+	FRAMES_NATIVE = 2, /* native frames only */
+};
+
+struct sym; /* symbols.h's sym_t */
+typedef struct frames frames_t;
+
+/* `sym` may be NULL: frames are then raw (module+offset).  frames_new feeds
+ * every module map of `stacks` to `sym`.  Returns NULL on ENOMEM. */
+frames_t *frames_new(const stacks_t *stacks, struct sym *sym, int mode);
+void frames_free(frames_t *f);
+
+/* Display frames of stack i, innermost first.  Returns their number (>= 0;
+ * a stack without frames gives 0) and sets *out (valid until frames_free);
+ * negative errno on failure. */
+int frames_get(frames_t *f, sidx_t i, const frame_t **out);
+
+/* Short module name: basename of the path; the executable for "". */
+const char *frames_module_name(const frames_t *f, const frame_t *fr);
+
+#endif /* HEAPTRAIL_FRAMES_H */

@@ -1,0 +1,180 @@
+/* Trace reader: turns a .htr file (or a memory buffer) into decoded events,
+ * one at a time, in file order.  One pass; memory does not grow with the
+ * file (the file is mmap'ed and consumed pages are dropped behind us).
+ * Called by analysis.c (and the fuzzer, tests).  Not thread-safe: one reader
+ * per thread.  Never crashes on any input: bad bytes become an error. */
+#ifndef HEAPTRAIL_READER_H
+#define HEAPTRAIL_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heaptrail_format.h"
+
+typedef struct reader reader_t;
+
+/* What reader_next() produced.  Hot ops and extended records map 1:1,
+ * except THREAD-switch and TIME ops, which are folded into every event's
+ * `thread` and `time_us` fields and never delivered on their own. */
+typedef enum rd_kind {
+	RD_ALLOC = 1, /* MALLOC op and ALLOC op (any kind) */
+	RD_FREE,
+	RD_REALLOC, /* realloc of a non-NULL block that returned non-NULL */
+	RD_PROCESS,
+	RD_MODULES,
+	RD_STACK,
+	RD_PYCODE,
+	RD_THREAD,
+	RD_SNAPSHOT,
+	RD_RSS,
+	RD_LOST,
+	RD_EXEC,
+	RD_WARNING,
+	RD_END,
+} rd_kind_t;
+
+typedef struct rd_segment {
+	uint64_t vaddr; /* p_vaddr */
+	uint64_t memsz; /* p_memsz, bytes */
+	uint64_t flags; /* p_flags (PF_X = 1, PF_W = 2, PF_R = 4) */
+} rd_segment_t;
+
+typedef struct rd_module {
+	const char *path; /* "" = main executable */
+	uint64_t bias; /* load bias (dlpi_addr) */
+	const uint8_t *build_id; /* NULL when build_id_len == 0 */
+	size_t build_id_len;
+	const rd_segment_t *segs; /* PT_LOAD segments */
+	size_t nsegs;
+} rd_module_t;
+
+typedef struct rd_pyref {
+	uint64_t code; /* PYCODE id (>= 1 in valid traces) */
+	uint64_t line; /* line number being executed */
+} rd_pyref_t;
+
+/* One decoded event.  Pointers (strings, arrays) point into the reader's
+ * scratch space and stay valid only until the next reader_next() call.
+ * Strings are NUL-terminated (a NUL inside the string ends it early). */
+typedef struct rd_event {
+	rd_kind_t kind;
+	uint64_t offset; /* byte offset of the record in the file */
+	uint64_t time_us; /* us since the image start (last TIME op) */
+	uint32_t thread; /* current thread index (THREAD op) */
+	union {
+		struct {
+			uint64_t addr;
+			uint64_t size; /* bytes requested (calloc: nmemb*size) */
+			uint64_t stack; /* stack id */
+			uint64_t align; /* alignment, 0 unless memalign kinds */
+			uint8_t kind; /* HT_KIND_* (MALLOC op = HT_KIND_MALLOC) */
+		} alloc;
+		struct {
+			uint64_t addr;
+		} free;
+		struct {
+			uint64_t old_addr;
+			uint64_t new_addr; /* == old_addr when resized in place */
+			uint64_t size; /* new size, bytes */
+			uint64_t stack; /* stack id */
+		} realloc;
+		struct {
+			uint64_t pid, ppid;
+			uint64_t start_unix_ns;
+			uint64_t page_size;
+			const char *version; /* recorder version */
+			const char *exe; /* executable path */
+			const char *const *argv; /* argc strings */
+			size_t argc;
+			uint64_t flags; /* HT_PROC_* */
+			uint32_t image; /* 0 for the first PROCESS, 1 after the first exec, ... */
+		} process;
+		struct {
+			uint64_t generation;
+			const rd_module_t *mods;
+			size_t count;
+		} modules;
+		struct {
+			uint64_t id;
+			uint64_t flags; /* HT_STACK_* */
+			const uint64_t *ips; /* return addresses, innermost first */
+			size_t nips;
+			const rd_pyref_t *py; /* innermost first */
+			size_t npy;
+		} stack;
+		struct {
+			uint64_t id;
+			const char *file;
+			const char *function; /* qualified name */
+			uint64_t firstline;
+		} pycode;
+		struct {
+			uint64_t index;
+			uint64_t tid;
+			const char *name; /* "" = unknown */
+		} thread;
+		struct {
+			uint64_t index;
+			uint64_t origin; /* HT_SNAP_* */
+			const char *label;
+		} snapshot;
+		struct {
+			uint64_t bytes;
+		} rss;
+		struct {
+			uint64_t count;
+			uint64_t reason; /* HT_LOST_* */
+		} lost;
+		struct {
+			const char *path;
+		} exec;
+		struct {
+			const char *text;
+		} warning;
+		struct {
+			uint64_t events; /* recorded by this image */
+			uint64_t lost; /* lost by this image */
+			uint64_t end_time_us;
+		} end;
+	} u;
+} rd_event_t;
+
+/* Opens `path`, validates magic and version.  On failure returns a negative
+ * errno and writes a one-line message naming the file and what to do into
+ * err (e.g. "x.htr: not a heaptrail trace (bad magic)").  -EPROTO = wrong
+ * version, -EINVAL = bad magic / too short. */
+int reader_open(const char *path, reader_t **out, char *err, size_t errlen);
+
+/* Same over a caller-owned buffer (kept alive until reader_close).  `name`
+ * is used in messages. */
+int reader_open_mem(const void *data, size_t len, const char *name,
+		    reader_t **out, char *err, size_t errlen);
+
+/* Decodes the next event into *ev.  Returns 1 with an event, 0 at the end
+ * of the trace (clean or truncated: see reader_truncated), or -EBADMSG for
+ * a corrupt record (reader_error() then says where and what to do; the
+ * reader stays at the error).  Records after END are ignored (0). */
+int reader_next(reader_t *r, rd_event_t *ev);
+
+/* True once reader_next returned 0 without having seen an END record of
+ * the last image: the recorder was killed or the file was cut.  A record
+ * torn by the end of the file counts as truncation, not corruption. */
+bool reader_truncated(const reader_t *r);
+
+/* True after an END record was read. */
+bool reader_saw_end(const reader_t *r);
+
+/* Last error message ("" if none). */
+const char *reader_error(const reader_t *r);
+
+/* Byte position reached, and the total size (for progress). */
+uint64_t reader_offset(const reader_t *r);
+uint64_t reader_size(const reader_t *r);
+
+/* Format version found in the header. */
+uint32_t reader_version(const reader_t *r);
+
+void reader_close(reader_t *r);
+
+#endif /* HEAPTRAIL_READER_H */
