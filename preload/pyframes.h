@@ -1,0 +1,59 @@
+/* pyframes: Python frames for the recorder.  Owns the per-thread shadow
+ * stack kept by a C profile function (installed from Python by the
+ * `heaptrail` module), the code-object intern table and the PYCODE feed.
+ * Called by the recorder: pyframes_capture from the allocation hooks (any
+ * thread, never allocates, never takes a lock), pyframes_emit_new and
+ * pyframes_take_warning from the single writer thread. */
+#ifndef HEAPTRAIL_PYFRAMES_H
+#define HEAPTRAIL_PYFRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Most Python frames one capture returns (the recorder's array size). */
+#define PYFRAMES_MAX 256
+
+/* Called once from the library constructor.  Cheap; resolves nothing that
+ * is not there yet and never fails (Python support is simply off until
+ * the `heaptrail` Python module installs the profile function). */
+void pyframes_init(void);
+
+/* Python frames of the calling thread, innermost first: code_ids[i] is a
+ * PYCODE id (>= 1), lines[i] its current line.  Returns how many (0 when
+ * the thread runs no Python, or Python support is off).  Keeps the
+ * innermost `max` frames when there are more.  Reads Python state only
+ * while this thread holds the GIL; otherwise reports the line each frame
+ * had at its last capture.
+ *
+ * A pseudo frame may appear between two real ones: a code id whose PYCODE
+ * function name is PYFRAMES_BOUNDARY_FUNC (file "", line 0).  It marks
+ * where one native evaluation-loop invocation ends and the next (outer)
+ * one begins, so the analyzer can interleave Python and native frames. */
+int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max);
+
+/* Receives one code object to write as a PYCODE record.  Strings are
+ * NUL-terminated and stay valid for the life of the process. */
+typedef void (*pyframes_code_fn)(void *ctx, uint32_t id, const char *file,
+				  const char *func, uint32_t firstline);
+
+/* Calls fn for every code id interned since the previous call, in id order.
+ * Call it before writing any STACK record captured earlier: every id a
+ * capture returned is delivered by the next call.  Writer thread only. */
+void pyframes_emit_new(pyframes_code_fn fn, void *ctx);
+
+/* Makes the next pyframes_emit_new deliver every id again from 1 (a new
+ * trace file was started, e.g. in a followed fork child). */
+void pyframes_rewind_emitted(void);
+
+/* Copies one pending one-line warning (no newline) into buf and returns its
+ * length, or returns 0 when there is none.  Each warning is returned once.
+ * With at_exit != 0 it also decides the end-of-run warnings (Python ran but
+ * its frames were never captured).  The text was already printed on stderr
+ * (unless HEAPTRAIL_QUIET=1); the recorder writes it as a WARNING record.
+ * Writer thread only. */
+size_t pyframes_take_warning(char *buf, size_t size, int at_exit);
+
+/* The function name of the boundary pseudo frame (see pyframes_capture). */
+#define PYFRAMES_BOUNDARY_FUNC "<heaptrail:native-boundary>"
+
+#endif /* HEAPTRAIL_PYFRAMES_H */
