@@ -77,6 +77,9 @@ frames_t *analysis_frames(analysis_t *an, int mode, bool raw);
 void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
 			  size_t limit, int frames_mode);
 
+/* Prints the symbolizer's warnings (each once) on stderr. */
+void analysis_print_warnings(const analysis_t *an);
+
 void analysis_free(analysis_t *an);
 
 #endif /* HEAPTRAIL_ANALYSIS_H */

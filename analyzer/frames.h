@@ -11,17 +11,12 @@
 #include <stdint.h>
 
 #include "stacks.h"
+#include "symbols.h"
 
-/* Same layout as symbols.h's sym_frame_t.  Strings are owned by the
- * frames_t (or the symbolizer) and live as long as it. */
-typedef struct frame {
-	const char *function; /* NULL = unknown */
-	const char *file; /* NULL = unknown (then line is 0) */
-	uint32_t line;
-	const char *module; /* module path ("" or NULL = unknown) */
-	uint64_t address; /* runtime address (the return address for native
-			   * frames; 0 for Python frames) */
-} frame_t;
+/* A display frame is a symbolizer frame (symbols.h): function/file/line
+ * (NULL/0 when unknown), module path, address.  Python frames have address
+ * 0 and module NULL.  Strings live as long as the frames_t. */
+typedef sym_frame_t frame_t;
 
 /* Which frames to show (same values as pymerge.h's PYMERGE_*). */
 enum frames_mode {
@@ -30,7 +25,6 @@ enum frames_mode {
 	FRAMES_NATIVE = 2, /* native frames only */
 };
 
-struct sym; /* symbols.h's sym_t */
 typedef struct frames frames_t;
 
 /* `sym` may be NULL: frames are then raw (module+offset).  frames_new feeds

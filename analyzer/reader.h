@@ -154,7 +154,8 @@ int reader_open_mem(const void *data, size_t len, const char *name,
 /* Decodes the next event into *ev.  Returns 1 with an event, 0 at the end
  * of the trace (clean or truncated: see reader_truncated), or -EBADMSG for
  * a corrupt record (reader_error() then says where and what to do; the
- * reader stays at the error).  Records after END are ignored (0). */
+ * reader stays at the error).  Records after an END are still decoded (a
+ * PROCESS after it starts a new image). */
 int reader_next(reader_t *r, rd_event_t *ev);
 
 /* True once reader_next returned 0 without having seen an END record of

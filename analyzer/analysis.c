@@ -1,0 +1,447 @@
+/* Analysis driver: see analysis.h.  One loop over reader events: table
+ * records go to stacks_t, heap events through the heap model to every
+ * aggregator, everything else into the summary. */
+#include "analysis.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reader.h"
+#include "symbols.h"
+
+#define MAX_AGGS 16
+/* Thread indexes above this are not counted as distinct (hostile input). */
+#define MAX_THREAD_INDEX (1u << 20)
+
+struct analysis {
+	reader_t *rd;
+	stacks_t *stacks;
+	heap_t *heap;
+	agg_t *aggs[MAX_AGGS];
+	size_t naggs;
+	analysis_summary_t sum;
+	char *path;
+	char *exe, *cmdline, *version, *last_warning;
+	analysis_snapshot_t *snaps;
+	size_t nsnaps, capsnaps;
+	uint8_t *thread_seen; /* bitmap by thread index */
+	size_t thread_cap; /* bits */
+	uint64_t lost_records; /* sum of LOST counts this image */
+	uint64_t end_lost; /* END's lost count */
+	bool progress;
+	sym_t *sym;
+	frames_t *frames;
+	int frames_mode;
+	bool frames_raw;
+};
+
+static int heap_sink(void *arg, const heap_event_t *ev)
+{
+	analysis_t *an = arg;
+	for (size_t i = 0; i < an->naggs; i++) {
+		int rc = an->aggs[i]->ops->add(an->aggs[i], ev);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int finish_open(analysis_t *an, const char *path, char *err,
+		       size_t errlen)
+{
+	an->path = strdup(path);
+	an->exe = strdup("");
+	an->cmdline = strdup("");
+	an->version = strdup("");
+	an->stacks = stacks_new();
+	an->heap = an->stacks ? heap_new(an->stacks, heap_sink, an) : NULL;
+	if (!an->path || !an->exe || !an->cmdline || !an->version ||
+	    !an->heap) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	an->sum.path = an->path;
+	an->sum.file_bytes = reader_size(an->rd);
+	return 0;
+}
+
+int analysis_open(analysis_t **out, const char *path, char *err,
+		  size_t errlen)
+{
+	analysis_t *an = calloc(1, sizeof(*an));
+	int rc;
+	*out = NULL;
+	if (!an) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if ((rc = reader_open(path, &an->rd, err, errlen)) < 0)
+		goto fail;
+	if ((rc = finish_open(an, path, err, errlen)) < 0)
+		goto fail;
+	*out = an;
+	return 0;
+fail:
+	analysis_free(an);
+	return rc;
+}
+
+int analysis_open_mem(analysis_t **out, const void *data, size_t len,
+		      const char *name, char *err, size_t errlen)
+{
+	analysis_t *an = calloc(1, sizeof(*an));
+	int rc;
+	*out = NULL;
+	if (!an) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	if ((rc = reader_open_mem(data, len, name, &an->rd, err, errlen)) < 0)
+		goto fail;
+	if ((rc = finish_open(an, name, err, errlen)) < 0)
+		goto fail;
+	*out = an;
+	return 0;
+fail:
+	analysis_free(an);
+	return rc;
+}
+
+int analysis_add_agg(analysis_t *an, agg_t *agg)
+{
+	if (an->naggs >= MAX_AGGS)
+		return -ENOSPC;
+	agg->heap = an->heap;
+	agg->stacks = an->stacks;
+	an->aggs[an->naggs++] = agg;
+	return 0;
+}
+
+void analysis_set_progress(analysis_t *an, bool on)
+{
+	an->progress = on;
+}
+
+static void reset_image(analysis_t *an)
+{
+	stacks_reset(an->stacks);
+	heap_reset(an->heap);
+	for (size_t i = 0; i < an->nsnaps; i++)
+		free(an->snaps[i].label);
+	an->nsnaps = 0;
+	if (an->thread_seen)
+		memset(an->thread_seen, 0, an->thread_cap / 8);
+	an->sum.threads = 0;
+	an->sum.rss_max = an->sum.rss_max_time_us = 0;
+	an->sum.warnings = 0;
+	an->lost_records = an->end_lost = 0;
+	for (size_t i = 0; i < an->naggs; i++)
+		if (an->aggs[i]->ops->reset)
+			an->aggs[i]->ops->reset(an->aggs[i]);
+}
+
+static void see_thread(analysis_t *an, uint64_t idx)
+{
+	if (idx >= MAX_THREAD_INDEX)
+		return;
+	if (idx >= an->thread_cap) {
+		size_t ncap = an->thread_cap ? an->thread_cap : 1024;
+		while (ncap <= idx)
+			ncap *= 2;
+		uint8_t *nb = realloc(an->thread_seen, ncap / 8);
+		if (!nb)
+			return;
+		memset(nb + an->thread_cap / 8, 0, (ncap - an->thread_cap) / 8);
+		an->thread_seen = nb;
+		an->thread_cap = ncap;
+	}
+	if (!(an->thread_seen[idx / 8] & (1u << (idx % 8)))) {
+		an->thread_seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
+		an->sum.threads++;
+	}
+}
+
+static int replace_str(char **dst, const char *src)
+{
+	char *s = strdup(src ? src : "");
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int on_process(analysis_t *an, const rd_event_t *ev)
+{
+	size_t len = 1;
+	if (ev->u.process.image > 0)
+		reset_image(an);
+	an->sum.images = ev->u.process.image + 1;
+	an->sum.pid = ev->u.process.pid;
+	an->sum.ppid = ev->u.process.ppid;
+	an->sum.start_unix_ns = ev->u.process.start_unix_ns;
+	an->sum.proc_flags = ev->u.process.flags;
+	an->sum.has_end = false;
+	if (replace_str(&an->exe, ev->u.process.exe) < 0 ||
+	    replace_str(&an->version, ev->u.process.version) < 0 ||
+	    stacks_set_exe(an->stacks, ev->u.process.exe) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < ev->u.process.argc; i++)
+		len += strlen(ev->u.process.argv[i]) + 1;
+	char *cmd = malloc(len);
+	if (!cmd)
+		return -ENOMEM;
+	cmd[0] = 0;
+	for (size_t i = 0, at = 0; i < ev->u.process.argc; i++) {
+		size_t n = strlen(ev->u.process.argv[i]);
+		if (i)
+			cmd[at++] = ' ';
+		memcpy(cmd + at, ev->u.process.argv[i], n + 1);
+		at += n;
+	}
+	free(an->cmdline);
+	an->cmdline = cmd;
+	return 0;
+}
+
+static int on_snapshot(analysis_t *an, const rd_event_t *ev)
+{
+	const heap_counters_t *c = heap_counters(an->heap);
+	if (an->nsnaps == an->capsnaps) {
+		size_t ncap = an->capsnaps ? an->capsnaps * 2 : 16;
+		analysis_snapshot_t *ns = realloc(an->snaps, ncap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		an->snaps = ns;
+		an->capsnaps = ncap;
+	}
+	analysis_snapshot_t *s = &an->snaps[an->nsnaps];
+	s->label = strdup(ev->u.snapshot.label);
+	if (!s->label)
+		return -ENOMEM;
+	s->index = ev->u.snapshot.index;
+	s->origin = ev->u.snapshot.origin;
+	s->time_us = ev->time_us;
+	s->heap_bytes = c->heap_bytes;
+	s->heap_blocks = c->heap_blocks;
+	agg_snapshot_t as = {
+		.ordinal = (uint32_t)an->nsnaps,
+		.index = s->index,
+		.origin = s->origin,
+		.label = s->label,
+		.time_us = s->time_us,
+		.heap_bytes = s->heap_bytes,
+		.heap_blocks = s->heap_blocks,
+	};
+	an->nsnaps++;
+	for (size_t i = 0; i < an->naggs; i++) {
+		if (!an->aggs[i]->ops->snapshot)
+			continue;
+		int rc = an->aggs[i]->ops->snapshot(an->aggs[i], &as);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void progress(analysis_t *an, bool final)
+{
+	static time_t last;
+	time_t now = time(NULL);
+	if (final) {
+		if (last)
+			fprintf(stderr, "\r%60s\r", "");
+		return;
+	}
+	if (now == last)
+		return;
+	if (!last) {
+		last = now;
+		return; /* only analyses longer than a second show progress */
+	}
+	last = now;
+	uint64_t size = reader_size(an->rd);
+	fprintf(stderr, "\rheaptrail: reading %s: %3d%%", an->path,
+		size ? (int)(reader_offset(an->rd) * 100 / size) : 100);
+}
+
+int analysis_run(analysis_t *an, char *err, size_t errlen)
+{
+	rd_event_t ev;
+	int rc;
+	uint64_t n = 0;
+	bool show = an->progress && isatty(2);
+	while ((rc = reader_next(an->rd, &ev)) > 0) {
+		if (show && (++n & 0xfffff) == 0)
+			progress(an, false);
+		an->sum.end_time_us = ev.time_us > an->sum.end_time_us ?
+			ev.time_us : an->sum.end_time_us;
+		switch (ev.kind) {
+		case RD_ALLOC:
+		case RD_FREE:
+		case RD_REALLOC:
+			see_thread(an, ev.thread);
+			rc = heap_apply(an->heap, &ev);
+			break;
+		case RD_PROCESS:
+			an->sum.end_time_us = 0;
+			rc = on_process(an, &ev);
+			break;
+		case RD_MODULES:
+			rc = stacks_add_modules(an->stacks, &ev);
+			break;
+		case RD_STACK:
+			rc = stacks_add_stack(an->stacks, &ev);
+			break;
+		case RD_PYCODE:
+			rc = stacks_add_pycode(an->stacks, &ev);
+			break;
+		case RD_THREAD:
+			see_thread(an, ev.u.thread.index);
+			rc = 0;
+			break;
+		case RD_SNAPSHOT:
+			rc = on_snapshot(an, &ev);
+			break;
+		case RD_RSS:
+			if (ev.u.rss.bytes > an->sum.rss_max) {
+				an->sum.rss_max = ev.u.rss.bytes;
+				an->sum.rss_max_time_us = ev.time_us;
+			}
+			rc = 0;
+			for (size_t i = 0; i < an->naggs && !rc; i++)
+				if (an->aggs[i]->ops->rss)
+					rc = an->aggs[i]->ops->rss(an->aggs[i], ev.time_us,
+								   ev.u.rss.bytes);
+			break;
+		case RD_LOST:
+			an->lost_records += ev.u.lost.count;
+			rc = 0;
+			break;
+		case RD_WARNING:
+			an->sum.warnings++;
+			rc = replace_str(&an->last_warning, ev.u.warning.text);
+			break;
+		case RD_END:
+			an->sum.has_end = true;
+			an->sum.end_events = ev.u.end.events;
+			an->end_lost = ev.u.end.lost;
+			if (ev.u.end.end_time_us > an->sum.end_time_us)
+				an->sum.end_time_us = ev.u.end.end_time_us;
+			rc = 0;
+			break;
+		default:
+			rc = 0;
+			break;
+		}
+		if (rc) {
+			snprintf(err, errlen, "%s: %s at byte offset %" PRIu64,
+				 an->path,
+				 rc == -ENOMEM ? "out of memory" : "analysis failed",
+				 ev.offset);
+			if (show)
+				progress(an, true);
+			return rc < 0 ? rc : -EIO;
+		}
+	}
+	if (show)
+		progress(an, true);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", reader_error(an->rd));
+		return rc;
+	}
+	an->sum.truncated = reader_truncated(an->rd);
+	an->sum.has_end = reader_saw_end(an->rd);
+	an->sum.lost_events = an->lost_records > an->end_lost ?
+		an->lost_records : an->end_lost;
+	return 0;
+}
+
+const analysis_summary_t *analysis_summary(const analysis_t *an)
+{
+	analysis_summary_t *s = (analysis_summary_t *)&an->sum;
+	s->exe = an->exe;
+	s->cmdline = an->cmdline;
+	s->recorder_version = an->version;
+	s->last_warning = an->last_warning;
+	s->snapshots = an->snaps;
+	s->nsnapshots = an->nsnaps;
+	return s;
+}
+
+const heap_t *analysis_heap(const analysis_t *an)
+{
+	return an->heap;
+}
+
+const stacks_t *analysis_stacks(const analysis_t *an)
+{
+	return an->stacks;
+}
+
+frames_t *analysis_frames(analysis_t *an, int mode, bool raw)
+{
+	const char *env = getenv("HEAPTRAIL_NO_SYMBOLS");
+	if (env && *env && strcmp(env, "0") != 0)
+		raw = true;
+	if (an->frames && an->frames_mode == mode && an->frames_raw == raw)
+		return an->frames;
+	frames_free(an->frames);
+	an->frames = NULL;
+	if (!raw && !an->sym)
+		an->sym = sym_new();
+	an->frames = frames_new(an->stacks, raw ? NULL : an->sym, mode);
+	an->frames_mode = mode;
+	an->frames_raw = raw;
+	return an->frames;
+}
+
+void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
+			  size_t limit, int frames_mode)
+{
+	memset(r, 0, sizeof(*r));
+	r->out = stdout;
+	r->json = json;
+	r->limit = limit;
+	r->an = an;
+	r->stacks = an->stacks;
+	r->heap = an->heap;
+	r->frames = analysis_frames(an, frames_mode, false);
+}
+
+void analysis_print_warnings(const analysis_t *an)
+{
+	const char *const *list;
+	if (!an->sym)
+		return;
+	size_t n = sym_warnings(an->sym, &list);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "heaptrail: warning: %s\n", list[i]);
+}
+
+void analysis_free(analysis_t *an)
+{
+	if (!an)
+		return;
+	frames_free(an->frames);
+	if (an->sym)
+		sym_free(an->sym);
+	heap_free(an->heap);
+	stacks_free(an->stacks);
+	reader_close(an->rd);
+	for (size_t i = 0; i < an->nsnaps; i++)
+		free(an->snaps[i].label);
+	free(an->snaps);
+	free(an->thread_seen);
+	free(an->path);
+	free(an->exe);
+	free(an->cmdline);
+	free(an->version);
+	free(an->last_warning);
+	free(an);
+}

@@ -1,0 +1,402 @@
+/* Heap model: see heap.h.  Live blocks sit in a linear-probing hash table
+ * keyed by address (0 = empty slot: no allocator returns NULL for a
+ * success, so a recorded address 0 is an anomaly and is ignored); deletion
+ * shifts the following run back, so there are no tombstones and lookups
+ * stay short however many frees there were.
+ *
+ * Peak attribution ("top --at peak") costs O(1) per event: each stack
+ * keeps its live totals plus a copy taken at its first change after the
+ * latest peak (peak_epoch says which peak the copy belongs to).  A stack
+ * not changed since the latest peak still has its peak values in live_*. */
+#include "heap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct heap {
+	stacks_t *stacks;
+	heap_sink_fn sink;
+	void *arg;
+	heap_block_t *t; /* hash table; t[i].addr == 0: empty */
+	size_t cap; /* power of two */
+	size_t n; /* live blocks */
+	heap_stack_stat_t *st; /* by sidx */
+	size_t nst;
+	uint64_t seq; /* events applied (alloc/free/realloc) */
+	uint64_t last_alloc_seq; /* seq of the newest allocation, 0 = none */
+	heap_counters_t c;
+};
+
+static size_t hash_addr(uint64_t a)
+{
+	/* Addresses are 16-byte aligned: mix the high bits down. */
+	a ^= a >> 29;
+	a *= 0xbf58476d1ce4e5b9ULL;
+	a ^= a >> 32;
+	return (size_t)a;
+}
+
+heap_t *heap_new(stacks_t *stacks, heap_sink_fn sink, void *arg)
+{
+	heap_t *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->stacks = stacks;
+	h->sink = sink;
+	h->arg = arg;
+	return h;
+}
+
+void heap_reset(heap_t *h)
+{
+	free(h->t);
+	free(h->st);
+	h->t = NULL;
+	h->st = NULL;
+	h->cap = h->n = h->nst = 0;
+	h->seq = h->last_alloc_seq = 0;
+	memset(&h->c, 0, sizeof(h->c));
+}
+
+void heap_free(heap_t *h)
+{
+	if (!h)
+		return;
+	heap_reset(h);
+	free(h);
+}
+
+static int grow_table(heap_t *h)
+{
+	size_t ncap = h->cap ? h->cap * 2 : 4096;
+	heap_block_t *nt = calloc(ncap, sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	for (size_t i = 0; i < h->cap; i++) {
+		if (!h->t[i].addr)
+			continue;
+		size_t j = hash_addr(h->t[i].addr) & (ncap - 1);
+		while (nt[j].addr)
+			j = (j + 1) & (ncap - 1);
+		nt[j] = h->t[i];
+	}
+	free(h->t);
+	h->t = nt;
+	h->cap = ncap;
+	return 0;
+}
+
+static heap_block_t *find_slot(const heap_t *h, uint64_t addr)
+{
+	if (!h->cap)
+		return NULL;
+	size_t mask = h->cap - 1;
+	for (size_t i = hash_addr(addr) & mask;; i = (i + 1) & mask) {
+		if (h->t[i].addr == addr)
+			return &h->t[i];
+		if (!h->t[i].addr)
+			return NULL;
+	}
+}
+
+static int insert(heap_t *h, const heap_block_t *b)
+{
+	if ((h->n + 1) * 10 > h->cap * 7 && grow_table(h) < 0)
+		return -ENOMEM;
+	size_t mask = h->cap - 1;
+	size_t i = hash_addr(b->addr) & mask;
+	while (h->t[i].addr)
+		i = (i + 1) & mask;
+	h->t[i] = *b;
+	h->n++;
+	return 0;
+}
+
+static void remove_slot(heap_t *h, heap_block_t *slot)
+{
+	size_t mask = h->cap - 1;
+	size_t i = (size_t)(slot - h->t), j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!h->t[j].addr)
+			break;
+		size_t k = hash_addr(h->t[j].addr) & mask;
+		/* Move t[j] back to i unless its home lies cyclically in
+		 * (i, j]. */
+		bool stay = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+		if (!stay) {
+			h->t[i] = h->t[j];
+			i = j;
+		}
+	}
+	h->t[i].addr = 0;
+	h->n--;
+}
+
+static heap_stack_stat_t *stat_of(heap_t *h, sidx_t s)
+{
+	if (s >= h->nst) {
+		size_t n = h->nst ? h->nst : 1024;
+		while (n <= s)
+			n *= 2;
+		heap_stack_stat_t *nv = realloc(h->st, n * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		memset(nv + h->nst, 0, (n - h->nst) * sizeof(*nv));
+		h->st = nv;
+		h->nst = n;
+	}
+	return &h->st[s];
+}
+
+/* Changes a stack's live totals, first saving them for the current peak
+ * if this is the stack's first change since that peak. */
+static int stack_change(heap_t *h, sidx_t s, uint64_t bytes, bool add)
+{
+	heap_stack_stat_t *st = stat_of(h, s);
+	if (!st)
+		return -ENOMEM;
+	if (st->peak_epoch != h->c.epoch) {
+		st->peak_bytes = st->live_bytes;
+		st->peak_count = st->live_count;
+		st->peak_epoch = h->c.epoch;
+	}
+	if (add) {
+		st->live_bytes += bytes;
+		st->live_count++;
+		st->alloc_count++;
+		st->alloc_bytes += bytes;
+	} else {
+		st->live_bytes -= bytes;
+		st->live_count--;
+	}
+	return 0;
+}
+
+static void check_peak(heap_t *h, heap_event_t *ev)
+{
+	ev->heap_bytes = h->c.heap_bytes;
+	ev->heap_blocks = h->c.heap_blocks;
+	if (h->c.heap_bytes > h->c.peak_bytes) {
+		h->c.peak_bytes = h->c.heap_bytes;
+		h->c.peak_blocks = h->c.heap_blocks;
+		h->c.peak_time_us = ev->time_us;
+		h->c.epoch++;
+		ev->new_peak = true;
+	}
+}
+
+/* Removes a live block from the totals (not from the table). */
+static int account_free(heap_t *h, const heap_block_t *b)
+{
+	h->c.heap_bytes -= b->size;
+	h->c.heap_blocks--;
+	return stack_change(h, b->stack, b->size, false);
+}
+
+static int account_alloc(heap_t *h, const heap_block_t *b)
+{
+	h->c.heap_bytes += b->size;
+	h->c.heap_blocks++;
+	h->c.bytes_allocated += b->size;
+	return stack_change(h, b->stack, b->size, true);
+}
+
+static int emit(heap_t *h, const heap_event_t *ev)
+{
+	return h->sink ? h->sink(h->arg, ev) : 0;
+}
+
+/* A still-live block at the address of a new allocation: the free was
+ * lost (or not recorded).  Deliver it as freed so totals stay right. */
+static int drop_stale(heap_t *h, heap_block_t *slot, const rd_event_t *rev)
+{
+	heap_event_t ev = { 0 };
+	int rc;
+	h->c.double_allocs++;
+	ev.kind = HEAP_EV_FREE;
+	ev.block = *slot;
+	ev.time_us = rev->time_us;
+	ev.thread = rev->thread;
+	remove_slot(h, slot);
+	if ((rc = account_free(h, &ev.block)) < 0)
+		return rc;
+	ev.heap_bytes = h->c.heap_bytes;
+	ev.heap_blocks = h->c.heap_blocks;
+	return emit(h, &ev);
+}
+
+static int new_block(heap_t *h, heap_block_t *b, uint64_t addr,
+		     uint64_t size, uint64_t stack_id, uint8_t kind,
+		     const rd_event_t *rev)
+{
+	b->addr = addr;
+	b->size = size;
+	b->time_us = rev->time_us;
+	b->seq = h->seq;
+	b->kind = kind;
+	b->stack = stacks_intern(h->stacks, stack_id);
+	if (b->stack == SIDX_NONE)
+		return -ENOMEM;
+	h->last_alloc_seq = h->seq;
+	return 0;
+}
+
+static int do_alloc(heap_t *h, const rd_event_t *rev)
+{
+	heap_event_t ev = { 0 };
+	heap_block_t *slot;
+	int rc;
+	h->c.allocs++;
+	if (rev->u.alloc.kind < HT_KIND_COUNT)
+		h->c.alloc_kind[rev->u.alloc.kind]++;
+	if (!rev->u.alloc.addr) {
+		h->c.double_allocs++;
+		return 0;
+	}
+	if ((slot = find_slot(h, rev->u.alloc.addr)) &&
+	    (rc = drop_stale(h, slot, rev)) != 0)
+		return rc;
+	ev.kind = HEAP_EV_ALLOC;
+	ev.time_us = rev->time_us;
+	ev.thread = rev->thread;
+	if ((rc = new_block(h, &ev.block, rev->u.alloc.addr, rev->u.alloc.size,
+			    rev->u.alloc.stack, rev->u.alloc.kind, rev)) < 0)
+		return rc;
+	if ((rc = insert(h, &ev.block)) < 0)
+		return rc;
+	if ((rc = account_alloc(h, &ev.block)) < 0)
+		return rc;
+	check_peak(h, &ev);
+	return emit(h, &ev);
+}
+
+static int do_free(heap_t *h, const rd_event_t *rev)
+{
+	heap_event_t ev = { 0 };
+	heap_block_t *slot;
+	int rc;
+	h->c.frees++;
+	slot = rev->u.free.addr ? find_slot(h, rev->u.free.addr) : NULL;
+	if (!slot) {
+		h->c.unknown_frees++;
+		return 0;
+	}
+	ev.kind = HEAP_EV_FREE;
+	ev.block = *slot;
+	ev.time_us = rev->time_us;
+	ev.thread = rev->thread;
+	remove_slot(h, slot);
+	if ((rc = account_free(h, &ev.block)) < 0)
+		return rc;
+	if (ev.block.seq == h->last_alloc_seq && h->last_alloc_seq) {
+		heap_stack_stat_t *st = stat_of(h, ev.block.stack);
+		ev.temporary = true;
+		h->c.temporary++;
+		h->c.temporary_bytes += ev.block.size;
+		if (st) {
+			st->temp_count++;
+			st->temp_bytes += ev.block.size;
+		}
+	}
+	ev.heap_bytes = h->c.heap_bytes;
+	ev.heap_blocks = h->c.heap_blocks;
+	return emit(h, &ev);
+}
+
+static int do_realloc(heap_t *h, const rd_event_t *rev)
+{
+	heap_event_t ev = { 0 };
+	heap_block_t *slot;
+	uint64_t oldaddr = rev->u.realloc.old_addr;
+	uint64_t newaddr = rev->u.realloc.new_addr;
+	int rc;
+	h->c.reallocs++;
+	ev.kind = HEAP_EV_REALLOC;
+	ev.time_us = rev->time_us;
+	ev.thread = rev->thread;
+	slot = oldaddr ? find_slot(h, oldaddr) : NULL;
+	if (slot) {
+		ev.old = *slot;
+		ev.old_known = true;
+		remove_slot(h, slot);
+		if ((rc = account_free(h, &ev.old)) < 0)
+			return rc;
+	} else {
+		h->c.unknown_reallocs++;
+	}
+	if (!newaddr) {
+		h->c.double_allocs++;
+		return 0;
+	}
+	if ((slot = find_slot(h, newaddr)) &&
+	    (rc = drop_stale(h, slot, rev)) != 0)
+		return rc;
+	if ((rc = new_block(h, &ev.block, newaddr, rev->u.realloc.size,
+			    rev->u.realloc.stack, HT_KIND_REALLOC, rev)) < 0)
+		return rc;
+	if ((rc = insert(h, &ev.block)) < 0)
+		return rc;
+	if ((rc = account_alloc(h, &ev.block)) < 0)
+		return rc;
+	check_peak(h, &ev);
+	return emit(h, &ev);
+}
+
+int heap_apply(heap_t *h, const rd_event_t *ev)
+{
+	switch (ev->kind) {
+	case RD_ALLOC:
+		h->seq++;
+		return do_alloc(h, ev);
+	case RD_FREE:
+		h->seq++;
+		return do_free(h, ev);
+	case RD_REALLOC:
+		h->seq++;
+		return do_realloc(h, ev);
+	default:
+		return 0;
+	}
+}
+
+const heap_counters_t *heap_counters(const heap_t *h)
+{
+	return &h->c;
+}
+
+const heap_stack_stat_t *heap_stack_stats(const heap_t *h, size_t *n)
+{
+	*n = h->nst;
+	return h->st;
+}
+
+void heap_stack_at_peak(const heap_t *h, sidx_t i, uint64_t *bytes,
+			uint64_t *count)
+{
+	*bytes = *count = 0;
+	if (i >= h->nst)
+		return;
+	const heap_stack_stat_t *st = &h->st[i];
+	if (st->peak_epoch == h->c.epoch) {
+		*bytes = st->peak_bytes;
+		*count = st->peak_count;
+	} else {
+		*bytes = st->live_bytes;
+		*count = st->live_count;
+	}
+}
+
+const heap_block_t *heap_lookup(const heap_t *h, uint64_t addr)
+{
+	return addr ? find_slot(h, addr) : NULL;
+}
+
+void heap_foreach(const heap_t *h,
+		  void (*fn)(void *arg, const heap_block_t *b), void *arg)
+{
+	for (size_t i = 0; i < h->cap; i++)
+		if (h->t[i].addr)
+			fn(arg, &h->t[i]);
+}
