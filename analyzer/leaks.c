@@ -1,0 +1,772 @@
+/* Leaks aggregator and leak-candidate analysis; see leaks.h.
+ *
+ * Memory: per-stack live totals (sitelive) plus, per snapshot, the sparse
+ * list of stacks live there.  A candidate must be live at every point after
+ * the first, so the analysis runs over points once with a per-group
+ * "still growing" flag and builds series only for the survivors. */
+#include "leaks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sitelive.h"
+#include "topn.h"
+
+/* One snapshot point: the stacks live there, sparse. */
+struct point {
+	leaks_point_t pub;
+	char *label; /* owned copy (pub.label points here) */
+	sidx_t *stack; /* stacks with live bytes > 0 */
+	uint64_t *bytes; /* their live bytes */
+	size_t n;
+};
+
+struct leaks {
+	agg_t base; /* first: agg_t * casts back to leaks_t * */
+	sitelive_t live;
+	report_by_t by;
+	struct point *pts;
+	size_t npts, cappts;
+	leaks_point_t *pub; /* view of pts[].pub for leaks_points() */
+	int finished; /* the end point was considered */
+	uint64_t last_time_us; /* time of the last event */
+};
+
+static int add_point(leaks_t *l, const char *label, uint64_t origin,
+		     uint64_t time_us)
+{
+	if (l->npts == l->cappts) {
+		size_t cap = l->cappts ? 2 * l->cappts : 16;
+		struct point *p = realloc(l->pts, cap * sizeof *p);
+		if (!p)
+			return -ENOMEM;
+		l->pts = p;
+		l->cappts = cap;
+	}
+	struct point *p = &l->pts[l->npts];
+	memset(p, 0, sizeof *p);
+	size_t n = 0;
+	for (size_t i = 0; i < l->live.n; i++)
+		n += l->live.bytes[i] != 0;
+	p->label = strdup(label ? label : "");
+	p->stack = malloc((n ? n : 1) * sizeof *p->stack);
+	p->bytes = malloc((n ? n : 1) * sizeof *p->bytes);
+	if (!p->label || !p->stack || !p->bytes)
+		goto fail;
+	for (size_t i = 0; i < l->live.n; i++) {
+		if (!l->live.bytes[i])
+			continue;
+		p->stack[p->n] = (sidx_t)i;
+		p->bytes[p->n++] = l->live.bytes[i];
+	}
+	p->pub.label = p->label;
+	p->pub.origin = origin;
+	p->pub.time_us = time_us;
+	p->pub.heap_bytes = l->live.total_bytes;
+	l->npts++;
+	return 0;
+fail:
+	free(p->label);
+	free(p->stack);
+	free(p->bytes);
+	return -ENOMEM;
+}
+
+static void clear_points(leaks_t *l)
+{
+	for (size_t i = 0; i < l->npts; i++) {
+		free(l->pts[i].label);
+		free(l->pts[i].stack);
+		free(l->pts[i].bytes);
+	}
+	l->npts = 0;
+	l->finished = 0;
+}
+
+/* --- agg_ops ------------------------------------------------------------ */
+
+static int op_add(agg_t *a, const heap_event_t *ev)
+{
+	leaks_t *l = (leaks_t *)a;
+	l->last_time_us = ev->time_us;
+	if (l->finished) /* events after a report: reopen the series */
+		l->finished = 0;
+	return sitelive_apply(&l->live, ev);
+}
+
+static int op_snapshot(agg_t *a, const agg_snapshot_t *s)
+{
+	leaks_t *l = (leaks_t *)a;
+	return add_point(l, s->label, s->origin, s->time_us);
+}
+
+static void op_reset(agg_t *a)
+{
+	leaks_t *l = (leaks_t *)a;
+	sitelive_reset(&l->live);
+	clear_points(l);
+}
+
+static void op_destroy(agg_t *a)
+{
+	leaks_free((leaks_t *)a);
+}
+
+static int op_report(agg_t *a, const agg_report_t *r);
+
+static const agg_ops_t leaks_ops = {
+	.name = "leaks",
+	.add = op_add,
+	.snapshot = op_snapshot,
+	.report = op_report,
+	.reset = op_reset,
+	.destroy = op_destroy,
+};
+
+leaks_t *leaks_new(void)
+{
+	leaks_t *l = calloc(1, sizeof *l);
+	if (!l)
+		return NULL;
+	l->base.ops = &leaks_ops;
+	l->by = BY_TRACEBACK;
+	return l;
+}
+
+void leaks_free(leaks_t *l)
+{
+	if (!l)
+		return;
+	clear_points(l);
+	free(l->pts);
+	free(l->pub);
+	sitelive_free(&l->live);
+	free(l);
+}
+
+agg_t *leaks_agg(leaks_t *l)
+{
+	return &l->base;
+}
+
+void leaks_set_by(leaks_t *l, report_by_t by)
+{
+	l->by = by;
+}
+
+int leaks_finish(leaks_t *l)
+{
+	if (l->finished)
+		return 0;
+	if (!l->npts || l->pts[l->npts - 1].pub.origin != HT_SNAP_EXIT) {
+		uint64_t t = l->last_time_us;
+		if (l->npts && l->pts[l->npts - 1].pub.time_us > t)
+			t = l->pts[l->npts - 1].pub.time_us;
+		int rc = add_point(l, "end", LEAKS_POINT_END, t);
+		if (rc)
+			return rc;
+	}
+	l->finished = 1;
+	return 0;
+}
+
+size_t leaks_points(const leaks_t *l, const leaks_point_t **points)
+{
+	leaks_t *m = (leaks_t *)l;
+	free(m->pub);
+	m->pub = malloc((l->npts ? l->npts : 1) * sizeof *m->pub);
+	if (!m->pub) {
+		*points = NULL;
+		return 0;
+	}
+	for (size_t i = 0; i < l->npts; i++)
+		m->pub[i] = l->pts[i].pub;
+	*points = m->pub;
+	return l->npts;
+}
+
+/* --- analysis ----------------------------------------------------------- */
+
+static uint32_t group_of_stack(const uint32_t *group_of, size_t ngroup_of,
+			       size_t i)
+{
+	if (!group_of)
+		return i < UINT32_MAX ? (uint32_t)i : UINT32_MAX;
+	return i < ngroup_of ? group_of[i] : UINT32_MAX;
+}
+
+/* Number of groups: 1 + the largest group id in use. */
+static size_t count_groups(const leaks_t *l, const uint32_t *group_of,
+			   size_t ngroup_of)
+{
+	size_t n = 0, stacks = l->live.n;
+	for (size_t p = 0; p < l->npts; p++)
+		for (size_t k = 0; k < l->pts[p].n; k++)
+			if (l->pts[p].stack[k] >= stacks)
+				stacks = (size_t)l->pts[p].stack[k] + 1;
+	for (size_t i = 0; i < stacks; i++) {
+		uint32_t g = group_of_stack(group_of, ngroup_of, i);
+		if (g != UINT32_MAX && g >= n)
+			n = (size_t)g + 1;
+	}
+	return n;
+}
+
+static int compute_stats(leaks_t *l, const uint32_t *group_of,
+			 size_t ngroup_of, size_t ngroups, size_t limit,
+			 leaks_result_t *res)
+{
+	int rc = -ENOMEM;
+	leak_stat_t *g = calloc(ngroups ? ngroups : 1, sizeof *g);
+	topn_entry_t *v = NULL;
+	if (!g)
+		goto fail;
+	for (size_t i = 0; i < ngroups; i++)
+		g[i].stack = SIDX_NONE;
+	for (size_t i = 0; i < l->live.n; i++) {
+		uint32_t gi = group_of_stack(group_of, ngroup_of, i);
+		if (gi == UINT32_MAX || (!l->live.bytes[i] && !l->live.count[i]))
+			continue;
+		leak_stat_t *s = &g[gi];
+		if (s->stack == SIDX_NONE ||
+		    l->live.bytes[i] > l->live.bytes[s->stack])
+			s->stack = (sidx_t)i;
+		s->group = gi;
+		s->bytes += l->live.bytes[i];
+		s->count += l->live.count[i];
+		res->total_bytes += l->live.bytes[i];
+		res->total_count += l->live.count[i];
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < ngroups; i++)
+		n += g[i].stack != SIDX_NONE;
+	v = malloc((n ? n : 1) * sizeof *v);
+	if (!v)
+		goto fail;
+	n = 0;
+	for (size_t i = 0; i < ngroups; i++) {
+		if (g[i].stack == SIDX_NONE)
+			continue;
+		/* Ties: lower group id (first seen) first. */
+		v[n++] = (topn_entry_t){ .cost = { g[i].bytes, g[i].count,
+						   UINT64_MAX - i },
+					 .item = &g[i] };
+	}
+	res->nsites = n;
+	size_t k = topn_rank(v, n, limit);
+	res->stats = malloc((k ? k : 1) * sizeof *res->stats);
+	if (!res->stats)
+		goto fail;
+	for (size_t i = 0; i < k; i++)
+		res->stats[i] = *(leak_stat_t *)v[i].item;
+	res->nstats = k;
+	rc = 0;
+fail:
+	free(g);
+	free(v);
+	return rc;
+}
+
+static int compute_cands(leaks_t *l, const uint32_t *group_of,
+			 size_t ngroup_of, size_t ngroups, size_t limit,
+			 leaks_result_t *res)
+{
+	size_t P = l->npts;
+	res->npoints = P;
+	if (P < 3)
+		return 0;
+	int rc = -ENOMEM;
+	uint64_t *cur = calloc(ngroups ? ngroups : 1, sizeof *cur);
+	uint64_t *prev = calloc(ngroups ? ngroups : 1, sizeof *prev);
+	uint8_t *dead = calloc(ngroups ? ngroups : 1, 1);
+	uint32_t *slot = NULL; /* group -> index into cands, or UINT32_MAX */
+	uint64_t *repb = NULL; /* bytes of each candidate's representative */
+	leak_cand_t *c = NULL;
+	topn_entry_t *v = NULL;
+	size_t nc = 0;
+	if (!cur || !prev || !dead)
+		goto fail;
+	/* Pass 1: a group survives if its bytes rose strictly at every
+	 * point after the first. */
+	for (size_t p = 0; p < P; p++) {
+		const struct point *pt = &l->pts[p];
+		for (size_t k = 0; k < pt->n; k++) {
+			uint32_t gi = group_of_stack(group_of, ngroup_of,
+						     pt->stack[k]);
+			if (gi != UINT32_MAX)
+				cur[gi] += pt->bytes[k];
+		}
+		for (size_t gi = 0; gi < ngroups; gi++) {
+			if (p && cur[gi] <= prev[gi])
+				dead[gi] = 1;
+			prev[gi] = cur[gi];
+			cur[gi] = 0;
+		}
+	}
+	for (size_t gi = 0; gi < ngroups; gi++)
+		nc += !dead[gi];
+	slot = malloc(ngroups * sizeof *slot + 1);
+	c = calloc(nc ? nc : 1, sizeof *c);
+	repb = calloc(nc ? nc : 1, sizeof *repb);
+	if (!slot || !c || !repb)
+		goto fail;
+	nc = 0;
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		slot[gi] = dead[gi] ? UINT32_MAX : (uint32_t)nc;
+		if (dead[gi])
+			continue;
+		c[nc].group = (uint32_t)gi;
+		c[nc].stack = SIDX_NONE;
+		c[nc].series = calloc(P, sizeof *c[nc].series);
+		if (!c[nc].series)
+			goto fail;
+		nc++;
+	}
+	/* Pass 2: the survivors' series. */
+	for (size_t p = 0; p < P; p++) {
+		const struct point *pt = &l->pts[p];
+		for (size_t k = 0; k < pt->n; k++) {
+			uint32_t gi = group_of_stack(group_of, ngroup_of,
+						     pt->stack[k]);
+			if (gi == UINT32_MAX || slot[gi] == UINT32_MAX)
+				continue;
+			leak_cand_t *x = &c[slot[gi]];
+			x->series[p] += pt->bytes[k];
+			/* Representative: the biggest stack at the last
+			 * point. */
+			if (p == P - 1 && (x->stack == SIDX_NONE ||
+					   pt->bytes[k] > repb[slot[gi]])) {
+				x->stack = pt->stack[k];
+				repb[slot[gi]] = pt->bytes[k];
+			}
+		}
+	}
+	v = malloc((nc ? nc : 1) * sizeof *v);
+	if (!v)
+		goto fail;
+	for (size_t i = 0; i < nc; i++) {
+		c[i].growth = c[i].series[P - 1] - c[i].series[0];
+		v[i] = (topn_entry_t){ .cost = { c[i].growth,
+						 c[i].series[P - 1],
+						 UINT64_MAX - c[i].group },
+				       .item = &c[i] };
+	}
+	res->ncands_total = nc;
+	size_t k = topn_rank(v, nc, limit);
+	res->cands = malloc((k ? k : 1) * sizeof *res->cands);
+	if (!res->cands)
+		goto fail;
+	for (size_t i = 0; i < k; i++) {
+		leak_cand_t *x = v[i].item;
+		res->cands[i] = *x;
+		x->series = NULL; /* moved */
+	}
+	res->ncands = k;
+	rc = 0;
+fail:
+	if (c)
+		for (size_t i = 0; i < nc; i++)
+			free(c[i].series);
+	free(c);
+	free(v);
+	free(slot);
+	free(repb);
+	free(cur);
+	free(prev);
+	free(dead);
+	return rc;
+}
+
+int leaks_compute(leaks_t *l, const uint32_t *group_of, size_t ngroup_of,
+		  size_t limit, leaks_result_t *res)
+{
+	memset(res, 0, sizeof *res);
+	int rc = leaks_finish(l);
+	if (rc)
+		return rc;
+	size_t ngroups = count_groups(l, group_of, ngroup_of);
+	rc = compute_stats(l, group_of, ngroup_of, ngroups, limit, res);
+	if (!rc)
+		rc = compute_cands(l, group_of, ngroup_of, ngroups, limit,
+				   res);
+	if (rc)
+		leaks_result_free(res);
+	return rc;
+}
+
+void leaks_result_free(leaks_result_t *res)
+{
+	free(res->stats);
+	for (size_t i = 0; i < res->ncands; i++)
+		free(res->cands[i].series);
+	free(res->cands);
+	memset(res, 0, sizeof *res);
+}
+
+/* --- report ------------------------------------------------------------- */
+
+/* Call-site keys -> dense group ids (open addressing over owned
+ * strings). */
+struct keymap {
+	char **keys;
+	uint32_t *ids;
+	size_t n, cap;
+};
+
+static uint64_t key_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return h;
+}
+
+static long keymap_id(struct keymap *m, const char *key)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 256;
+		char **k = calloc(cap, sizeof *k);
+		uint32_t *id = calloc(cap, sizeof *id);
+		if (!k || !id) {
+			free(k);
+			free(id);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->keys[i])
+				continue;
+			size_t j = key_hash(m->keys[i]) & (cap - 1);
+			while (k[j])
+				j = (j + 1) & (cap - 1);
+			k[j] = m->keys[i];
+			id[j] = m->ids[i];
+		}
+		free(m->keys);
+		free(m->ids);
+		m->keys = k;
+		m->ids = id;
+		m->cap = cap;
+	}
+	size_t j = key_hash(key) & (m->cap - 1);
+	while (m->keys[j]) {
+		if (!strcmp(m->keys[j], key))
+			return m->ids[j];
+		j = (j + 1) & (m->cap - 1);
+	}
+	m->keys[j] = strdup(key);
+	if (!m->keys[j])
+		return -ENOMEM;
+	m->ids[j] = (uint32_t)m->n;
+	return (long)m->n++;
+}
+
+static void keymap_free(struct keymap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->keys[i]);
+	free(m->keys);
+	free(m->ids);
+}
+
+/* The grouping key of stack i under `by`: the innermost frame's key, or
+ * the whole display traceback for BY_TRACEBACK. */
+static int stack_key(frames_t *fs, sidx_t i, report_by_t by, char *buf,
+		     size_t len)
+{
+	const frame_t *fr;
+	int n = frames_get(fs, i, &fr);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		snprintf(buf, len, "<unknown>");
+		return 0;
+	}
+	if (by != BY_TRACEBACK) {
+		report_frame_key(buf, len, fs, &fr[0], by);
+		return 0;
+	}
+	size_t off = 0;
+	buf[0] = 0;
+	for (int k = 0; k < n && off + 1 < len; k++) {
+		char one[512];
+		report_frame_line(one, sizeof one, fs, &fr[k]);
+		int w = snprintf(buf + off, len - off, "%s%s", k ? "\n" : "",
+				 one);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Groups every stack that has live bytes at the end or at any point. */
+static int build_groups(leaks_t *l, frames_t *fs, uint32_t **out,
+			size_t *nout)
+{
+	size_t n = l->live.n;
+	for (size_t p = 0; p < l->npts; p++)
+		for (size_t k = 0; k < l->pts[p].n; k++)
+			if (l->pts[p].stack[k] >= n)
+				n = (size_t)l->pts[p].stack[k] + 1;
+	uint32_t *g = malloc((n ? n : 1) * sizeof *g);
+	uint8_t *used = calloc(n ? n : 1, 1);
+	struct keymap km = { 0 };
+	int rc = -ENOMEM;
+	size_t len = 16384;
+	char *buf = malloc(len);
+	if (!g || !used || !buf)
+		goto fail;
+	for (size_t i = 0; i < l->live.n; i++)
+		used[i] = l->live.bytes[i] || l->live.count[i];
+	for (size_t p = 0; p < l->npts; p++)
+		for (size_t k = 0; k < l->pts[p].n; k++)
+			used[l->pts[p].stack[k]] = 1;
+	for (size_t i = 0; i < n; i++) {
+		g[i] = UINT32_MAX;
+		if (!used[i])
+			continue;
+		rc = stack_key(fs, (sidx_t)i, l->by, buf, len);
+		if (rc)
+			goto fail;
+		long id = keymap_id(&km, buf);
+		if (id < 0) {
+			rc = (int)id;
+			goto fail;
+		}
+		g[i] = (uint32_t)id;
+	}
+	*out = g;
+	*nout = n;
+	g = NULL;
+	rc = 0;
+fail:
+	free(g);
+	free(used);
+	free(buf);
+	keymap_free(&km);
+	return rc;
+}
+
+static const char *by_name(report_by_t by)
+{
+	switch (by) {
+	case BY_LINENO:
+		return "lineno";
+	case BY_FILENAME:
+		return "filename";
+	case BY_FUNCTION:
+		return "function";
+	case BY_MODULE:
+		return "module";
+	case BY_TRACEBACK:
+		break;
+	}
+	return "traceback";
+}
+
+/* Header key of a group: the innermost frame under `by` (lineno for
+ * traceback). */
+static void head_key(char *buf, size_t len, frames_t *fs, sidx_t s,
+		     report_by_t by)
+{
+	const frame_t *fr;
+	int n = frames_get(fs, s, &fr);
+	if (n <= 0) {
+		snprintf(buf, len, "<unknown>");
+		return;
+	}
+	report_frame_key(buf, len, fs, &fr[0],
+			 by == BY_TRACEBACK ? BY_LINENO : by);
+}
+
+static void text_traceback(FILE *out, frames_t *fs, sidx_t s)
+{
+	const frame_t *fr;
+	int n = frames_get(fs, s, &fr);
+	char line[1024];
+	for (int k = 0; k < n; k++)
+		fprintf(out, "    %s\n",
+			report_frame_line(line, sizeof line, fs, &fr[k]));
+	if (n <= 0)
+		fprintf(out, "    <no frames>\n");
+}
+
+static void json_frames(json_t *j, frames_t *fs, sidx_t s)
+{
+	const frame_t *fr;
+	int n = frames_get(fs, s, &fr);
+	json_key(j, "frames");
+	json_arr_begin(j);
+	for (int k = 0; k < n; k++)
+		json_frame(j, fs, &fr[k]);
+	json_arr_end(j);
+}
+
+static const char *point_name(char *buf, size_t len, const leaks_point_t *p,
+			      size_t i)
+{
+	if (p->origin == LEAKS_POINT_END)
+		snprintf(buf, len, "end");
+	else if (p->label && *p->label)
+		snprintf(buf, len, "%s", p->label);
+	else
+		snprintf(buf, len, "#%zu", i);
+	return buf;
+}
+
+static void report_json(leaks_t *l, const agg_report_t *r,
+			const leaks_result_t *res)
+{
+	json_t j;
+	json_init(&j, r->out);
+	json_obj_begin(&j);
+	if (r->an)
+		json_summary_fields(&j, analysis_summary(r->an));
+	json_key(&j, "by");
+	json_str(&j, by_name(l->by));
+	json_key(&j, "total_bytes");
+	json_u64(&j, res->total_bytes);
+	json_key(&j, "total_count");
+	json_u64(&j, res->total_count);
+	json_key(&j, "sites");
+	json_u64(&j, res->nsites);
+	json_key(&j, "stats");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < res->nstats; i++) {
+		const leak_stat_t *s = &res->stats[i];
+		json_obj_begin(&j);
+		json_key(&j, "bytes");
+		json_u64(&j, s->bytes);
+		json_key(&j, "count");
+		json_u64(&j, s->count);
+		json_frames(&j, r->frames, s->stack);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	const leaks_point_t *pts;
+	size_t np = leaks_points(l, &pts);
+	json_key(&j, "points");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < np; i++) {
+		char name[300];
+		json_obj_begin(&j);
+		json_key(&j, "label");
+		json_str(&j, point_name(name, sizeof name, &pts[i], i));
+		json_key(&j, "time_us");
+		json_u64(&j, pts[i].time_us);
+		json_key(&j, "heap_bytes");
+		json_u64(&j, pts[i].heap_bytes);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_key(&j, "candidates_available");
+	json_bool(&j, res->npoints >= 3);
+	json_key(&j, "candidates");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < res->ncands; i++) {
+		const leak_cand_t *c = &res->cands[i];
+		json_obj_begin(&j);
+		json_key(&j, "growth");
+		json_u64(&j, c->growth);
+		json_key(&j, "series");
+		json_arr_begin(&j);
+		for (size_t p = 0; p < res->npoints; p++)
+			json_u64(&j, c->series[p]);
+		json_arr_end(&j);
+		json_frames(&j, r->frames, c->stack);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_finish(&j);
+}
+
+static void report_text(leaks_t *l, const agg_report_t *r,
+			const leaks_result_t *res)
+{
+	FILE *out = r->out;
+	char a[32], b[32], c[32], key[1024];
+	if (r->an)
+		report_notes(out, analysis_summary(r->an));
+	fprintf(out, "Live at the end of the trace: %s in %llu blocks from %zu "
+		     "call sites (by %s)\n",
+		report_size(a, sizeof a, (double)res->total_bytes, false),
+		(unsigned long long)res->total_count, res->nsites,
+		by_name(l->by));
+	if (res->nstats < res->nsites)
+		fprintf(out, "Top %zu:\n", res->nstats);
+	for (size_t i = 0; i < res->nstats; i++) {
+		const leak_stat_t *s = &res->stats[i];
+		head_key(key, sizeof key, r->frames, s->stack, l->by);
+		fprintf(out, "#%zu: %s: size=%s, count=%llu, average=%s\n",
+			i + 1, key, report_size(a, sizeof a, (double)s->bytes,
+						false),
+			(unsigned long long)s->count,
+			report_size(b, sizeof b,
+				    s->count ? (double)s->bytes /
+						       (double)s->count
+					     : 0,
+				    false));
+		if (l->by == BY_TRACEBACK)
+			text_traceback(out, r->frames, s->stack);
+	}
+	fprintf(out, "\n");
+	const leaks_point_t *pts;
+	size_t np = leaks_points(l, &pts);
+	if (res->npoints < 3) {
+		fprintf(out, "Leak candidates: need at least 3 snapshots "
+			     "(the exit one included), the trace has %zu "
+			     "point%s; record with --snapshot-every or call "
+			     "heaptrail_snapshot()\n",
+			res->npoints, res->npoints == 1 ? "" : "s");
+		return;
+	}
+	fprintf(out, "Leak candidates: call sites whose live memory grew in "
+		     "every one of the %zu intervals between %zu snapshots: "
+		     "%zu\n",
+		np - 1, np, res->ncands_total);
+	for (size_t i = 0; i < res->ncands; i++) {
+		const leak_cand_t *x = &res->cands[i];
+		head_key(key, sizeof key, r->frames, x->stack, l->by);
+		fprintf(out, "#%zu: %s: %s (%s -> %s)\n", i + 1, key,
+			report_size(a, sizeof a, (double)x->growth, true),
+			report_size(b, sizeof b, (double)x->series[0], false),
+			report_size(c, sizeof c,
+				    (double)x->series[res->npoints - 1],
+				    false));
+		fprintf(out, "    series:");
+		for (size_t p = 0; p < res->npoints; p++) {
+			char name[300];
+			fprintf(out, "%s %s=%s", p ? "," : "",
+				point_name(name, sizeof name, &pts[p], p),
+				report_size(a, sizeof a, (double)x->series[p],
+					    false));
+		}
+		fprintf(out, "\n");
+		if (l->by == BY_TRACEBACK)
+			text_traceback(out, r->frames, x->stack);
+	}
+}
+
+static int op_report(agg_t *a, const agg_report_t *r)
+{
+	leaks_t *l = (leaks_t *)a;
+	uint32_t *g = NULL;
+	size_t ng = 0;
+	leaks_result_t res;
+	int rc = leaks_finish(l);
+	if (!rc)
+		rc = build_groups(l, r->frames, &g, &ng);
+	if (!rc)
+		rc = leaks_compute(l, g, ng, r->limit, &res);
+	free(g);
+	if (rc)
+		return rc;
+	if (r->json)
+		report_json(l, r, &res);
+	else
+		report_text(l, r, &res);
+	leaks_result_free(&res);
+	return 0;
+}

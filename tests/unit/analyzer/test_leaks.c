@@ -1,0 +1,275 @@
+/* leaks: synthetic heap-event sequences with exact expected leaks by stack
+ * and leak candidates (steady growth vs a cache that is trimmed). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "heaptrail_format.h"
+#include "leaks.h"
+
+static uint64_t now_us;
+
+static heap_block_t blk(uint64_t addr, uint64_t size, sidx_t stack)
+{
+	return (heap_block_t){ .addr = addr, .size = size, .stack = stack,
+			       .time_us = now_us };
+}
+
+static void feed(leaks_t *l, heap_event_t ev)
+{
+	agg_t *a = leaks_agg(l);
+	ev.time_us = now_us++;
+	cr_assert_eq(a->ops->add(a, &ev), 0);
+}
+
+static heap_block_t alloc(leaks_t *l, uint64_t addr, uint64_t size,
+			  sidx_t stack)
+{
+	heap_block_t b = blk(addr, size, stack);
+	feed(l, (heap_event_t){ .kind = HEAP_EV_ALLOC, .block = b });
+	return b;
+}
+
+static void release(leaks_t *l, heap_block_t b)
+{
+	feed(l, (heap_event_t){ .kind = HEAP_EV_FREE, .block = b });
+}
+
+static heap_block_t resize(leaks_t *l, heap_block_t old, uint64_t addr,
+			   uint64_t size, sidx_t stack)
+{
+	heap_block_t b = blk(addr, size, stack);
+	feed(l, (heap_event_t){ .kind = HEAP_EV_REALLOC, .block = b,
+				.old = old, .old_known = true });
+	return b;
+}
+
+static void snap(leaks_t *l, const char *label, uint64_t origin)
+{
+	agg_t *a = leaks_agg(l);
+	agg_snapshot_t s = { .label = label, .origin = origin,
+			     .time_us = now_us };
+	cr_assert_eq(a->ops->snapshot(a, &s), 0);
+}
+
+Test(leaks, live_blocks_at_the_end_are_grouped_by_stack_and_ranked_by_bytes)
+{
+	leaks_t *l = leaks_new();
+	heap_block_t a1 = alloc(l, 0x1000, 100, 0);
+	alloc(l, 0x2000, 100, 0);
+	alloc(l, 0x3000, 100, 0);
+	release(l, a1);
+	alloc(l, 0x4000, 1000, 1);
+	heap_block_t t = alloc(l, 0x5000, 50, 2);
+	release(l, t);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.nsites, 2);
+	cr_assert_eq(r.nstats, 2);
+	cr_assert_eq(r.total_bytes, 1200);
+	cr_assert_eq(r.total_count, 3);
+	cr_assert_eq(r.stats[0].stack, 1);
+	cr_assert_eq(r.stats[0].bytes, 1000);
+	cr_assert_eq(r.stats[0].count, 1);
+	cr_assert_eq(r.stats[1].stack, 0);
+	cr_assert_eq(r.stats[1].bytes, 200);
+	cr_assert_eq(r.stats[1].count, 2);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, limit_keeps_the_biggest_sites_and_counts_all)
+{
+	leaks_t *l = leaks_new();
+	alloc(l, 0x1000, 10, 0);
+	alloc(l, 0x2000, 30, 1);
+	alloc(l, 0x3000, 20, 2);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 2, &r), 0);
+	cr_assert_eq(r.nsites, 3);
+	cr_assert_eq(r.nstats, 2);
+	cr_assert_eq(r.stats[0].stack, 1);
+	cr_assert_eq(r.stats[1].stack, 2);
+	cr_assert_eq(r.total_bytes, 60);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, a_reallocated_block_belongs_to_the_realloc_call_site)
+{
+	leaks_t *l = leaks_new();
+	heap_block_t b = alloc(l, 0x1000, 100, 0);
+	resize(l, b, 0x9000, 300, 1);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.nstats, 1);
+	cr_assert_eq(r.stats[0].stack, 1);
+	cr_assert_eq(r.stats[0].bytes, 300);
+	cr_assert_eq(r.stats[0].count, 1);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, steady_growth_is_a_candidate_and_a_trimmed_cache_is_not)
+{
+	leaks_t *l = leaks_new();
+	heap_block_t cache[8];
+	int nc = 0;
+	/* stack 0 leaks 100 B per interval; stack 1 is a cache that grows,
+	 * is trimmed, grows again; stack 2 is constant. */
+	alloc(l, 0x100, 100, 0);
+	cache[nc++] = alloc(l, 0x200, 100, 1);
+	alloc(l, 0x300, 500, 2);
+	snap(l, "s0", HT_SNAP_API); /* 0:100 1:100 2:500 */
+	alloc(l, 0x110, 100, 0);
+	cache[nc++] = alloc(l, 0x210, 100, 1);
+	snap(l, "s1", HT_SNAP_TIMER); /* 0:200 1:200 */
+	alloc(l, 0x120, 100, 0);
+	release(l, cache[--nc]);
+	release(l, cache[--nc]);
+	cache[nc++] = alloc(l, 0x220, 50, 1);
+	snap(l, "s2", HT_SNAP_TIMER); /* 0:300 1:50 */
+	alloc(l, 0x130, 100, 0);
+	cache[nc++] = alloc(l, 0x230, 250, 1);
+	snap(l, "exit", HT_SNAP_EXIT); /* 0:400 1:300 */
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.npoints, 4, "the exit snapshot closes the series");
+	cr_assert_eq(r.ncands_total, 1);
+	cr_assert_eq(r.ncands, 1);
+	cr_assert_eq(r.cands[0].stack, 0);
+	cr_assert_eq(r.cands[0].growth, 300);
+	uint64_t want[] = { 100, 200, 300, 400 };
+	cr_assert_arr_eq(r.cands[0].series, want, sizeof want);
+	leaks_result_free(&r);
+	const leaks_point_t *pts;
+	cr_assert_eq(leaks_points(l, &pts), 4);
+	cr_assert_str_eq(pts[1].label, "s1");
+	cr_assert_eq(pts[3].heap_bytes, 400 + 300 + 500);
+	leaks_free(l);
+}
+
+Test(leaks, a_flat_interval_is_not_growth)
+{
+	leaks_t *l = leaks_new();
+	alloc(l, 0x100, 100, 0);
+	snap(l, NULL, HT_SNAP_API);
+	alloc(l, 0x110, 100, 0);
+	snap(l, NULL, HT_SNAP_API);
+	snap(l, NULL, HT_SNAP_API);
+	alloc(l, 0x120, 100, 0);
+	snap(l, NULL, HT_SNAP_EXIT);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.npoints, 4);
+	cr_assert_eq(r.ncands_total, 0);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, fewer_than_three_points_give_no_candidates)
+{
+	leaks_t *l = leaks_new();
+	alloc(l, 0x100, 100, 0);
+	snap(l, "only", HT_SNAP_API);
+	alloc(l, 0x110, 100, 0);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.npoints, 2, "one snapshot + the end point");
+	cr_assert_eq(r.ncands, 0);
+	cr_assert_eq(r.nstats, 1);
+	cr_assert_eq(r.stats[0].bytes, 200);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, the_end_of_the_trace_is_a_point_when_no_exit_snapshot_came)
+{
+	leaks_t *l = leaks_new();
+	alloc(l, 0x100, 10, 3);
+	snap(l, "a", HT_SNAP_SIGNAL);
+	alloc(l, 0x110, 10, 3);
+	snap(l, "b", HT_SNAP_SIGNAL);
+	alloc(l, 0x120, 10, 3);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.npoints, 3);
+	cr_assert_eq(r.ncands, 1);
+	cr_assert_eq(r.cands[0].stack, 3);
+	uint64_t want[] = { 10, 20, 30 };
+	cr_assert_arr_eq(r.cands[0].series, want, sizeof want);
+	leaks_result_free(&r);
+	const leaks_point_t *pts;
+	cr_assert_eq(leaks_points(l, &pts), 3);
+	cr_assert_eq(pts[2].origin, LEAKS_POINT_END);
+	leaks_free(l);
+}
+
+Test(leaks, grouped_stacks_are_judged_on_their_sum)
+{
+	leaks_t *l = leaks_new();
+	/* Stacks 0 and 1 are the same call site (e.g. same file:line);
+	 * stack 1 shrinks while the sum still grows. */
+	heap_block_t s1a = alloc(l, 0x200, 100, 1);
+	heap_block_t s1b = alloc(l, 0x210, 200, 1);
+	alloc(l, 0x100, 100, 0);
+	snap(l, NULL, HT_SNAP_API); /* 100 + 300 = 400 */
+	alloc(l, 0x110, 100, 0);
+	release(l, s1a);
+	snap(l, NULL, HT_SNAP_API); /* 200 + 200 = 400: flat -> no */
+	alloc(l, 0x120, 100, 0);
+	snap(l, NULL, HT_SNAP_EXIT); /* 300 + 200 = 500 */
+	(void)s1b;
+	uint32_t g[] = { 0, 0 };
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, g, 2, 0, &r), 0);
+	cr_assert_eq(r.ncands_total, 0, "400, 400, 500 is not growth");
+	cr_assert_eq(r.nsites, 1);
+	cr_assert_eq(r.stats[0].bytes, 500);
+	cr_assert_eq(r.stats[0].count, 4);
+	cr_assert_eq(r.stats[0].stack, 0, "the bigger stack represents");
+	leaks_result_free(&r);
+	/* Ungrouped, stack 0 alone grows 100 -> 200 -> 300. */
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.ncands_total, 1);
+	cr_assert_eq(r.cands[0].stack, 0);
+	cr_assert_eq(r.cands[0].growth, 200);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, candidates_rank_by_growth)
+{
+	leaks_t *l = leaks_new();
+	for (int p = 0; p < 3; p++) {
+		alloc(l, 0x1000 + 16 * p, 10, 0);
+		alloc(l, 0x2000 + 16 * p, 30, 1);
+		alloc(l, 0x3000 + 16 * p, 20, 2);
+		snap(l, NULL, p == 2 ? HT_SNAP_EXIT : HT_SNAP_TIMER);
+	}
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 2, &r), 0);
+	cr_assert_eq(r.ncands_total, 3);
+	cr_assert_eq(r.ncands, 2);
+	cr_assert_eq(r.cands[0].stack, 1);
+	cr_assert_eq(r.cands[0].growth, 60);
+	cr_assert_eq(r.cands[1].stack, 2);
+	cr_assert_eq(r.cands[1].growth, 40);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, an_exec_forgets_the_previous_image)
+{
+	leaks_t *l = leaks_new();
+	alloc(l, 0x100, 100, 0);
+	snap(l, NULL, HT_SNAP_API);
+	agg_t *a = leaks_agg(l);
+	a->ops->reset(a);
+	alloc(l, 0x100, 7, 0);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.total_bytes, 7);
+	cr_assert_eq(r.npoints, 1);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
