@@ -1,0 +1,596 @@
+#!/usr/bin/env python3
+"""heaptrail benchmark driver: recorder and analyzer against heaptrack.
+
+Called by scripts/bench.sh (which builds the workloads first); see the top of
+that script for the knobs.  Standard library only.
+
+For every workload, each round runs the program uninstrumented ("base"),
+under `heaptrail record` and under heaptrack, in an order that rotates from
+round to round, so that slow drifts of a shared machine hit all three
+alike.  Every run gets a fresh output file, an address-space limit (the
+machine is shared: a profiler that runs away dies instead of taking the
+machine's memory) and a time limit.  Wall time comes from a monotonic clock
+around fork..wait; peak RSS from wait4()'s rusage, which covers the process
+and every descendant it reaped, i.e. the largest single process of the
+tool's tree (for heaptrack that includes heaptrack_interpret and zstd).
+
+Then the analyzers: `heaptrail info` + `heaptrail top` against
+heaptrack_print's default report, on the traces of the last round.
+
+Results: a text table on stdout, and OUT/bench.md (the same tables, in
+Markdown) and OUT/bench.json (every raw sample).
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+TARGET_RATIO = 1.5        # heaptrail wall / uninstrumented wall
+TARGET_REL = 0.4          # (heaptrail - 1) / (heaptrack - 1)
+TARGET_PAIR_BYTES = 8.0   # trace bytes per malloc/free pair on churn
+TARGET_ANALYZER = 3.0     # heaptrack_print time / heaptrail info+top time
+
+REL_DEFINITION = ("rel = (heaptrail ratio - 1) / (heaptrack ratio - 1): the time "
+                  "heaptrail adds, as a fraction of the time heaptrack adds")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Run:
+    """One timed execution of a command."""
+
+    def __init__(self, argv, env, stdin_path, log_path, mem_mb, timeout):
+        self.argv = argv
+        self.env = env
+        self.stdin_path = stdin_path
+        self.log_path = log_path
+        self.mem_mb = mem_mb
+        self.timeout = timeout
+
+    def go(self):
+        """Returns (rc, wall seconds, peak RSS KiB, timed_out); self.cpu is
+        set to the user+system CPU seconds of the whole process tree."""
+        mem = self.mem_mb * 1024 * 1024
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+
+        stdin = open(self.stdin_path, "rb") if self.stdin_path else subprocess.DEVNULL
+        out = open(self.log_path, "wb")
+        try:
+            t0 = time.perf_counter()
+            p = subprocess.Popen(self.argv, env=self.env, stdin=stdin, stdout=out,
+                                 stderr=subprocess.STDOUT, preexec_fn=limit,
+                                 start_new_session=True)
+            timed_out = []
+
+            def kill():
+                timed_out.append(1)
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+            timer = threading.Timer(self.timeout, kill)
+            timer.start()
+            _, status, ru = os.wait4(p.pid, 0)
+            wall = time.perf_counter() - t0
+            timer.cancel()
+            self.cpu = ru.ru_utime + ru.ru_stime
+            p.returncode = os.waitstatus_to_exitcode(status)
+            # Leftover descendants (none expected) must not outlive the run.
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return p.returncode, wall, ru.ru_maxrss, bool(timed_out)
+        finally:
+            out.close()
+            if self.stdin_path:
+                stdin.close()
+
+
+def tail(path, n=5):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return " | ".join(lines[-n:])
+    except OSError:
+        return ""
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, spec, suffix="", none="n/a"):
+    return none if x is None else format(x, spec) + suffix
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.build = a.build
+        self.bdir = os.path.join(a.build, "bench")
+        self.out = a.out
+        self.tmp = os.path.join(self.out, "tmp")
+        os.makedirs(self.tmp, exist_ok=True)
+        self.heaptrail = os.path.join(a.build, "heaptrail")
+        self.have_heaptrail = (os.access(self.heaptrail, os.X_OK)
+                               and os.path.exists(os.path.join(a.build, "libheaptrail.so")))
+        self.have_heaptrack = shutil.which("heaptrack") is not None
+        self.have_print = shutil.which("heaptrack_print") is not None
+        self.results = {"rounds": a.rounds, "quick": a.quick, "workloads": {},
+                        "analyzer": {}, "verify": {}, "started": time.strftime(
+                            "%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+        base_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("HEAPTRAIL_") and k != "LD_PRELOAD"}
+        base_env["PYTHONHASHSEED"] = "0"
+        base_env["LC_ALL"] = "C"
+        self.env = base_env
+
+    # -- workloads ------------------------------------------------------
+    def workloads(self):
+        q = self.a.quick
+        ops = 1000000 if q else 4000000
+        tops = 1500000 if q else 6000000
+        b = self.bdir
+        py_env = {"PYTHONMALLOC": "malloc"}
+        ws = [
+            # name, argv, extra env, stdin, heaptrack mode, note
+            ("churn-fp", [os.path.join(b, "churn-fp"), "churn", str(ops)], {}, None, "raw",
+             "1 thread, 50 call sites at depth 5-30, -fno-omit-frame-pointer"),
+            ("churn-nofp", [os.path.join(b, "churn-nofp"), "churn", str(ops)], {}, None, "raw",
+             "same, -fomit-frame-pointer"),
+            ("threads", [os.path.join(b, "churn-nofp"), "threads", str(tops)], {}, None, "raw",
+             "8 threads: churn, realloc chains, cross-thread frees"),
+            ("python", [self.a.python, os.path.join(self.a.src, "pywork.py"),
+                        "2" if q else "8"], py_env, None, "full",
+             "pure Python, PYTHONMALLOC=malloc"),
+            ("sqlite", ["sqlite3", ":memory:"], {}, os.path.join(b, "rows-quick.sql" if q else "rows.sql"),
+             "full", "sqlite3 CLI: insert %s rows, 2 indexes" % ("50k" if q else "200k")),
+        ]
+        if self.a.only:
+            keep = set(self.a.only.split(","))
+            ws = [w for w in ws if w[0] in keep]
+        return ws
+
+    def tool_argv(self, tool, argv, wname, hk_mode):
+        if tool == "base":
+            return argv
+        if tool == "heaptrail":
+            return [self.heaptrail, "record", "-q", "-o", self.trace_path(wname), "--"] + argv
+        if tool == "heaptrack":
+            pre = ["heaptrack"] + (["-r"] if hk_mode == "raw" else [])
+            return pre + ["-o", os.path.join(self.tmp, wname + ".hk")] + argv
+        raise ValueError(tool)
+
+    def trace_path(self, wname):
+        return os.path.join(self.tmp, wname + ".htr")
+
+    def hk_path(self, wname, hk_mode):
+        return os.path.join(self.tmp, wname + (".hk.raw.zst" if hk_mode == "raw" else ".hk.zst"))
+
+    def prepare(self, tool, wname):
+        """Removes the previous run's output (heaptrail refuses to overwrite)."""
+        for f in os.listdir(self.tmp):
+            if f.startswith(wname + ".htr") and tool == "heaptrail":
+                os.unlink(os.path.join(self.tmp, f))
+            if f.startswith(wname + ".hk") and tool == "heaptrack":
+                os.unlink(os.path.join(self.tmp, f))
+
+    def run_once(self, tool, wname, argv, extra_env, stdin, hk_mode):
+        self.prepare(tool, wname)
+        env = dict(self.env)
+        env.update(extra_env)
+        logp = os.path.join(self.tmp, "%s.%s.log" % (wname, tool))
+        r = Run(self.tool_argv(tool, argv, wname, hk_mode), env, stdin, logp,
+                self.a.mem_mb, self.a.timeout)
+        rc, wall, rss, to = r.go()
+        cpu = r.cpu
+        ok = rc == 0 and not to
+        why = ""
+        if to:
+            why = "timed out after %ds" % self.a.timeout
+        elif rc != 0:
+            why = "exit %d: %s" % (rc, tail(logp))
+        if ok and tool == "heaptrack":
+            text = tail(logp, 40)
+            if re.search(r"bad_alloc|terminate called|Killed", text):
+                ok, why = False, "heaptrack reported: " + tail(logp, 3)
+            elif not os.path.exists(self.hk_path(wname, hk_mode)):
+                ok, why = False, "no heaptrack output file"
+        if ok and tool == "heaptrail" and not os.path.exists(self.trace_path(wname)):
+            ok, why = False, "no trace written"
+        return {"ok": ok, "wall": wall, "cpu": cpu, "rss_kb": rss, "why": why, "log": logp}
+
+    def measure(self):
+        tools = ["base"]
+        if self.have_heaptrail:
+            tools.append("heaptrail")
+        else:
+            log("bench: %s or libheaptrail.so missing: heaptrail columns will be empty" % self.heaptrail)
+        if self.have_heaptrack:
+            tools.append("heaptrack")
+        else:
+            log("bench: heaptrack not installed: heaptrack columns will be empty")
+        for wname, argv, extra, stdin, hk_mode, note in self.workloads():
+            res = {"argv": argv, "note": note, "heaptrack_mode": hk_mode,
+                   "samples": {t: [] for t in tools}, "failed": {}}
+            self.results["workloads"][wname] = res
+            # Warm the page cache and the dynamic loader's files once.
+            Run(argv, dict(self.env, **extra), stdin, os.path.join(self.tmp, "warmup.log"),
+                self.a.mem_mb, self.a.timeout).go()
+        for rnd in range(self.a.rounds):
+            for wname, argv, extra, stdin, hk_mode, _ in self.workloads():
+                res = self.results["workloads"][wname]
+                order = tools[rnd % len(tools):] + tools[:rnd % len(tools)]
+                line = []
+                for tool in order:
+                    if tool in res["failed"]:
+                        continue
+                    s = self.run_once(tool, wname, argv, extra, stdin, hk_mode)
+                    s["round"] = rnd
+                    if not s["ok"]:
+                        res["failed"][tool] = s["why"]
+                        log("bench: %s under %s FAILED: %s" % (wname, tool, s["why"]))
+                        continue
+                    res["samples"][tool].append(s)
+                    line.append("%s %.2fs %dMB" % (tool, s["wall"], s["rss_kb"] // 1024))
+                log("bench: round %d/%d %-10s %s" % (rnd + 1, self.a.rounds, wname, ", ".join(line)))
+            # keep the last round's outputs for the analyzer comparison
+        for wname, _, _, _, hk_mode, _ in self.workloads():
+            res = self.results["workloads"][wname]
+            self.summarize(wname, res, hk_mode)
+
+    def heaptrail_info(self, path):
+        try:
+            p = subprocess.run([self.heaptrail, "info", "--json", path], capture_output=True,
+                               timeout=300)
+            if p.returncode != 0:
+                return None, p.stderr.decode("utf-8", "replace").strip()
+            return json.loads(p.stdout), ""
+        except (subprocess.TimeoutExpired, ValueError) as e:
+            return None, str(e)
+
+    def summarize(self, wname, res, hk_mode):
+        base = {s["round"]: s for s in res["samples"].get("base", [])}
+        res["base_s"] = median([s["wall"] for s in base.values()])
+        for tool in ("base", "heaptrail", "heaptrack"):
+            ss = res["samples"].get(tool, [])
+            res[tool + "_rss_mb"] = median([s["rss_kb"] / 1024 for s in ss])
+            if tool == "base":
+                continue
+            ratios = [s["wall"] / base[s["round"]]["wall"] for s in ss if s["round"] in base]
+            res[tool + "_ratio"] = median(ratios)
+            res[tool + "_s"] = median([s["wall"] for s in ss])
+            res[tool + "_cpu_ratio"] = median([s["cpu"] / base[s["round"]]["cpu"] for s in ss
+                                               if s["round"] in base and base[s["round"]]["cpu"] > 0])
+        a, k = res.get("heaptrail_ratio"), res.get("heaptrack_ratio")
+        res["rel"] = (a - 1) / (k - 1) if a is not None and k is not None and k > 1 else None
+        # trace size of the last heaptrail run
+        tp = self.trace_path(wname)
+        res["events"] = res["bytes_per_event"] = res["lost"] = None
+        if res["samples"].get("heaptrail") and os.path.exists(tp):
+            info, err = self.heaptrail_info(tp)
+            res["trace_bytes"] = os.path.getsize(tp)
+            if info is None:
+                res["info_error"] = err
+                log("bench: heaptrail info --json %s failed: %s" % (tp, err))
+            else:
+                ev = info.get("events", {})
+                n = sum(int(ev.get(k, 0) or 0) for k in ("alloc", "free", "realloc"))
+                res["events"] = n
+                res["event_counts"] = {k: ev.get(k) for k in ("alloc", "free", "realloc")}
+                res["lost"] = info.get("lost", ev.get("lost"))
+                if n:
+                    res["bytes_per_event"] = res["trace_bytes"] / n
+        hp = self.hk_path(wname, hk_mode)
+        res["heaptrack_file_bytes"] = os.path.getsize(hp) if os.path.exists(hp) else None
+        if res["samples"].get("heaptrack"):
+            m = re.search(r"allocations:\s+(\d+)", tail(res["samples"]["heaptrack"][-1]["log"], 40))
+            res["heaptrack_allocs"] = int(m.group(1)) if m else None
+
+    # -- analyzers ------------------------------------------------------
+    def analyzers(self):
+        if not self.have_heaptrail:
+            return
+        for wname, _, _, _, hk_mode, _ in self.workloads():
+            tp = self.trace_path(wname)
+            if not os.path.exists(tp):
+                continue
+            hp = self.hk_path(wname, hk_mode)
+            use_hk = hk_mode == "full" and self.have_print and os.path.exists(hp)
+            r = {"heaptrail": [], "heaptrack_print": [], "failed": {}}
+            self.results["analyzer"][wname] = r
+            for rnd in range(self.a.rounds):
+                jobs = [("heaptrail", [[self.heaptrail, "info", tp], [self.heaptrail, "top", tp]])]
+                if use_hk:
+                    jobs.append(("heaptrack_print", [["heaptrack_print", hp]]))
+                if rnd % 2:
+                    jobs.reverse()
+                for name, cmds in jobs:
+                    if name in r["failed"]:
+                        continue
+                    total, rss = 0.0, 0
+                    for c in cmds:
+                        logp = os.path.join(self.tmp, "%s.%s.analyze.log" % (wname, name))
+                        rc, wall, kb, to = Run(c, self.env, None, logp, self.a.mem_mb,
+                                               self.a.timeout).go()
+                        if rc != 0 or to:
+                            r["failed"][name] = "%s: exit %d %s" % (" ".join(c[:2]), rc, tail(logp, 2))
+                            log("bench: analyzer %s on %s FAILED: %s" % (name, wname, r["failed"][name]))
+                            break
+                        total += wall
+                        rss = max(rss, kb)
+                    else:
+                        r[name].append({"wall": total, "rss_kb": rss})
+            r["heaptrail_s"] = median([s["wall"] for s in r["heaptrail"]])
+            r["heaptrail_rss_mb"] = median([s["rss_kb"] / 1024 for s in r["heaptrail"]])
+            r["heaptrack_print_s"] = median([s["wall"] for s in r["heaptrack_print"]])
+            r["heaptrack_print_rss_mb"] = median([s["rss_kb"] / 1024 for s in r["heaptrack_print"]])
+            r["speedup"] = (r["heaptrack_print_s"] / r["heaptrail_s"]
+                            if r["heaptrail_s"] and r["heaptrack_print_s"] else None)
+            r["heaptrack_note"] = ("" if use_hk else
+                                   "heaptrack -r data: heaptrack_interpret not run (see notes)"
+                                   if hk_mode == "raw" else "no heaptrack data")
+            log("bench: analyzer %-10s heaptrail %s s, heaptrack_print %s s" % (
+                wname, fmt(r["heaptrail_s"], ".3f"), fmt(r["heaptrack_print_s"], ".3f")))
+
+    # -- unwind verification ------------------------------------------
+    def verify(self):
+        """Runs the native workloads once under HEAPTRAIL_UNWIND=verify.
+
+        Contract (for the recorder): with HEAPTRAIL_UNWIND=verify the recorder
+        unwinds every stack both ways (fast path and full libunwind) and
+        reports the totals, either as one stderr line matching
+          heaptrail: unwind verify: <N> stacks checked, <M> mismatches
+        or in `heaptrail info --json` as {"unwind_verify": {"checked": N,
+        "mismatches": M}}.  A recorder that reports neither is "not supported".
+        """
+        if not self.have_heaptrail:
+            self.results["verify"]["status"] = "skipped: no heaptrail build"
+            log("bench: verify skipped: no heaptrail build")
+            return
+        for wname, argv, extra, stdin, _, _ in self.workloads():
+            if wname not in ("churn-fp", "churn-nofp", "threads"):
+                continue
+            self.prepare("heaptrail", wname)
+            env = dict(self.env, HEAPTRAIL_UNWIND="verify")
+            env.update(extra)
+            logp = os.path.join(self.tmp, wname + ".verify.log")
+            rc, wall, _, to = Run([self.heaptrail, "record", "-o", self.trace_path(wname), "--"]
+                                  + argv, env, stdin, logp, self.a.mem_mb, self.a.timeout).go()
+            v = {"rc": rc, "wall": wall, "checked": None, "mismatches": None}
+            with open(logp, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            m = re.search(r"unwind verify:\s*(\d+)\s+stacks? checked,\s*(\d+)\s+mismatch", text)
+            if m:
+                v["checked"], v["mismatches"] = int(m.group(1)), int(m.group(2))
+            elif rc == 0 and os.path.exists(self.trace_path(wname)):
+                info, _ = self.heaptrail_info(self.trace_path(wname))
+                uv = (info or {}).get("unwind_verify")
+                if isinstance(uv, dict):
+                    v["checked"], v["mismatches"] = uv.get("checked"), uv.get("mismatches")
+            if rc != 0 or to:
+                v["status"] = "run failed: " + tail(logp, 2)
+            elif v["checked"] is None:
+                v["status"] = "not supported by this recorder (no verify report)"
+            else:
+                v["status"] = "ok" if v["mismatches"] == 0 else "MISMATCHES"
+            self.results["verify"][wname] = v
+            log("bench: verify %-10s %s checked=%s mismatches=%s (%.2fs)" % (
+                wname, v["status"], v["checked"], v["mismatches"], wall))
+
+    # -- report ---------------------------------------------------------
+    def targets(self):
+        rows = []
+        W = self.results["workloads"]
+
+        def add(what, value, shown, limit_ok):
+            verdict = "n/a" if value is None else ("PASS" if limit_ok(value) else "MISS")
+            rows.append((what, shown, verdict))
+
+        for w in ("churn-fp", "churn-nofp"):
+            if w in W:
+                r = W[w]
+                add("%s heaptrail <= %.1fx uninstrumented" % (w, TARGET_RATIO), r.get("heaptrail_ratio"),
+                    fmt(r.get("heaptrail_ratio"), ".2f", "x"), lambda v: v <= TARGET_RATIO)
+                add("%s rel overhead vs heaptrack <= %.1f" % (w, TARGET_REL), r.get("rel"),
+                    fmt(r.get("rel"), ".3f"), lambda v: v <= TARGET_REL)
+        for w in ("threads", "python"):
+            if w in W:
+                r = W[w]
+                add("%s heaptrail <= %.1fx uninstrumented" % (w, TARGET_RATIO), r.get("heaptrail_ratio"),
+                    fmt(r.get("heaptrail_ratio"), ".2f", "x"), lambda v: v <= TARGET_RATIO)
+        for w in ("churn-fp", "churn-nofp"):
+            if w in W:
+                bpe = W[w].get("bytes_per_event")
+                pair = 2 * bpe if bpe is not None else None
+                add("%s trace <= %.0f bytes per malloc/free pair" % (w, TARGET_PAIR_BYTES), pair,
+                    fmt(pair, ".2f", " B"), lambda v: v <= TARGET_PAIR_BYTES)
+        for w, r in self.results["analyzer"].items():
+            if r.get("heaptrack_print_s") is not None:
+                add("%s analyzer >= %.0fx faster than heaptrack_print" % (w, TARGET_ANALYZER),
+                    r.get("speedup"), fmt(r.get("speedup"), ".2f", "x"),
+                    lambda v: v >= TARGET_ANALYZER)
+        return rows
+
+    def tables(self):
+        W = self.results["workloads"]
+        A = self.results["analyzer"]
+        t1 = [("workload", "base s", "heaptrail", "heaptrack", "rel",
+               "CPU x trail/track", "RSS MB base/trail/track", "events", "B/event", "B/pair", "LOST")]
+        for w, r in W.items():
+            mode = " (-r)" if r["heaptrack_mode"] == "raw" else ""
+            hk = (fmt(r.get("heaptrack_ratio"), ".2f", "x") + mode
+                  if "heaptrack" not in r["failed"] else "FAILED")
+            ht = (fmt(r.get("heaptrail_ratio"), ".2f", "x")
+                  if "heaptrail" not in r["failed"] else "FAILED")
+            ev = r.get("events")
+            bpe = r.get("bytes_per_event")
+            t1.append((w, fmt(r.get("base_s"), ".2f"), ht, hk, fmt(r.get("rel"), ".3f"),
+                       "%s/%s" % (fmt(r.get("heaptrail_cpu_ratio"), ".2f"),
+                                  fmt(r.get("heaptrack_cpu_ratio"), ".2f")),
+                       "%s/%s/%s" % (fmt(r.get("base_rss_mb"), ".0f"), fmt(r.get("heaptrail_rss_mb"), ".0f"),
+                                     fmt(r.get("heaptrack_rss_mb"), ".0f")),
+                       "%.2fM" % (ev / 1e6) if ev else "n/a",
+                       fmt(bpe, ".2f"), fmt(2 * bpe if bpe else None, ".2f"),
+                       "n/a" if r.get("lost") is None else str(r.get("lost"))))
+        t2 = [("trace", "heaptrail info+top s", "heaptrack_print s", "speedup",
+               "RSS MB trail/print", "trace MB .htr / heaptrack")]
+        for w, r in A.items():
+            hkb = W.get(w, {}).get("heaptrack_file_bytes")
+            hkn = "" if not r.get("heaptrack_note") else " (" + r["heaptrack_note"] + ")"
+            t2.append((w, fmt(r.get("heaptrail_s"), ".3f"),
+                       fmt(r.get("heaptrack_print_s"), ".3f") + hkn,
+                       fmt(r.get("speedup"), ".2f", "x"),
+                       "%s/%s" % (fmt(r.get("heaptrail_rss_mb"), ".0f"),
+                                  fmt(r.get("heaptrack_print_rss_mb"), ".0f")),
+                       "%s / %s" % (fmt(W.get(w, {}).get("trace_bytes", 0) / 1e6, ".1f"),
+                                    fmt(hkb / 1e6 if hkb else None, ".1f"))))
+        t3 = [("target", "measured", "verdict")] + self.targets()
+        t4 = []
+        V = {k: v for k, v in self.results["verify"].items() if isinstance(v, dict)}
+        if V:
+            t4 = [("workload", "HEAPTRAIL_UNWIND=verify", "stacks checked", "mismatches")]
+            for w, v in V.items():
+                t4.append((w, v["status"], str(v["checked"]), str(v["mismatches"])))
+        return t1, t2, t3, t4
+
+    @staticmethod
+    def text_table(rows):
+        widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+        out = []
+        for j, r in enumerate(rows):
+            out.append("  ".join(str(c).ljust(widths[i]) for i, c in enumerate(r)).rstrip())
+            if j == 0:
+                out.append("  ".join("-" * w for w in widths))
+        return "\n".join(out)
+
+    @staticmethod
+    def md_table(rows):
+        out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        for r in rows[1:]:
+            out.append("| " + " | ".join(str(c) for c in r) + " |")
+        return "\n".join(out)
+
+    def notes(self):
+        W = self.results["workloads"]
+        n = [
+            "ratio = median over rounds of (tool wall time / uninstrumented wall time of the same round).",
+            REL_DEFINITION + "; lower is better, 0.4 means heaptrail costs 40% of what heaptrack costs.",
+            "heaptrack (-r) = `heaptrack -r`, raw recording only (its cheapest mode, still zstd-compressed "
+            "by heaptrack's script): heaptrack 1.4's heaptrack_interpret runs out of memory (~19 GB) on "
+            "workloads with many distinct (size, stack) pairs, so it is never run on these.",
+            "heaptrack without (-r) = its default mode: recording plus heaptrack_interpret, which runs "
+            "concurrently in a second process.",
+            "CPU x = median of (user+system CPU seconds of the tool's whole process tree / "
+            "the uninstrumented run's); less sensitive than wall time to a busy machine, and it "
+            "counts work done on the second core (writer thread, heaptrack_interpret, zstd).",
+            "RSS = peak resident set of the largest single process in the tool's process tree "
+            "(heaptrack: the program, heaptrack_interpret or zstd).",
+            "B/event = .htr file bytes (uncompressed, whole file: header, stacks, modules, events) / "
+            "events.alloc+free+realloc from `heaptrail info --json`; B/pair = 2 x B/event.",
+            "analyzer: `heaptrail info` + `heaptrail top` (sum) vs `heaptrack_print FILE` (default report) "
+            "on the traces of the last round; heaptrack_print reads data heaptrack_interpret already "
+            "aggregated during recording.",
+            "every run: RLIMIT_AS %d MB, time limit %d s; %d round(s)%s." % (
+                self.a.mem_mb, self.a.timeout, self.a.rounds, ", QUICK (smaller workloads)" if self.a.quick else ""),
+        ]
+        for w, r in W.items():
+            for tool, why in r["failed"].items():
+                n.append("%s under %s failed: %s" % (w, tool, why))
+            n.append("%s: %s; `%s`" % (w, r["note"], " ".join(os.path.basename(x) if i == 0 else x
+                                                                 for i, x in enumerate(r["argv"]))))
+            if r.get("heaptrack_allocs") is not None and r.get("event_counts"):
+                n.append("%s: allocations seen: heaptrail %s alloc + %s realloc, heaptrack %d" % (
+                    w, r["event_counts"].get("alloc"), r["event_counts"].get("realloc"),
+                    r["heaptrack_allocs"]))
+        return n
+
+    def report_verify(self):
+        """Prints only the verification table (and keeps bench.md intact)."""
+        t4 = self.tables()[3]
+        if t4:
+            print(self.text_table(t4))
+        else:
+            print("unwind verification: " + self.results["verify"].get("status", "nothing run"))
+        with open(os.path.join(self.out, "verify.json"), "w") as f:
+            json.dump(self.results["verify"], f, indent=1, default=str)
+
+    def report(self):
+        t1, t2, t3, t4 = self.tables()
+        host = os.uname()
+        hdr = "heaptrail bench, %s, %s %s, %d CPUs" % (self.results["started"], host.sysname,
+                                                       host.release, os.cpu_count() or 0)
+        txt, md = [hdr, ""], ["### " + hdr, ""]
+        if len(t1) > 1:
+            txt += ["Recording overhead", self.text_table(t1), ""]
+            md += ["Recording overhead", "", self.md_table(t1), ""]
+        if len(t2) > 1:
+            txt += ["Analyzer", self.text_table(t2), ""]
+            md += ["Analyzer", "", self.md_table(t2), ""]
+        if len(t3) > 1:
+            txt += ["Targets", self.text_table(t3), ""]
+            md += ["Targets", "", self.md_table(t3), ""]
+        if t4:
+            txt += ["Unwind verification", self.text_table(t4), ""]
+            md += ["Unwind verification", "", self.md_table(t4), ""]
+        notes = self.notes()
+        txt += ["Notes"] + ["  - " + x for x in notes]
+        md += ["Notes:", ""] + ["- " + x for x in notes]
+        print("\n".join(txt))
+        with open(os.path.join(self.out, "bench.md"), "w") as f:
+            f.write("\n".join(md) + "\n")
+        with open(os.path.join(self.out, "bench.json"), "w") as f:
+            json.dump(self.results, f, indent=1, default=str)
+        log("bench: wrote %s and %s" % (os.path.join(self.out, "bench.md"),
+                                       os.path.join(self.out, "bench.json")))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", required=True, help="absolute build directory")
+    ap.add_argument("--src", default=os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--out", help="results directory (default BUILD/bench/results)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--verify", action="store_true", help="also run HEAPTRAIL_UNWIND=verify")
+    ap.add_argument("--verify-only", action="store_true")
+    ap.add_argument("--only", help="comma-separated workload names")
+    ap.add_argument("--mem-mb", type=int, default=4096)
+    ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--keep", action="store_true", help="keep traces in OUT/tmp")
+    a = ap.parse_args()
+    a.out = a.out or os.path.join(a.build, "bench", "results")
+    b = Bench(a)
+    t0 = time.time()
+    if not a.verify_only:
+        b.measure()
+        b.analyzers()
+    if a.verify or a.verify_only:
+        b.verify()
+    b.results["seconds"] = round(time.time() - t0, 1)
+    if a.verify_only:
+        b.report_verify()
+    else:
+        b.report()
+    if not a.keep:
+        shutil.rmtree(b.tmp, ignore_errors=True)
+    log("bench: done in %.0f s" % (time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+#!/bin/sh
+# make bench: heaptrail's recorder and analyzer against heaptrack, side by
+# side, on workloads the benchmark builds itself (bench/).  Prints a table;
+# also writes BUILD/bench/results/bench.md (Markdown, for the README) and
+# bench.json (every sample).  A full run takes about 5-10 minutes.
+#
+# Usage: sh scripts/bench.sh ABS_BUILD_DIR        (what `make bench` runs)
+#
+# Knobs (environment, or on make's command line: make bench BENCH_QUICK=1):
+#   BENCH_ROUNDS=N   interleaved rounds per workload (default 5; 3 if QUICK)
+#   BENCH_QUICK=1    smaller workloads and fewer rounds, for a quick look
+#   BENCH_ONLY=a,b   only these workloads: churn-fp churn-nofp threads python sqlite
+#   BENCH_VERIFY=1   also run the native workloads with HEAPTRAIL_UNWIND=verify
+#                    (the recorder checks its fast unwinder against libunwind
+#                    and reports mismatches; skipped if it does not support it)
+#   BENCH_VERIFY_ONLY=1  only that check (bench/verify.sh sets it)
+#   BENCH_MEM_MB=N   address-space limit of every run, MB (default 4096): the
+#                    machine may be shared, and heaptrack can run away
+#   BENCH_TIMEOUT=S  time limit of every run (default 300)
+#   BENCH_PYTHON=P   interpreter of the python workload (default
+#                    /usr/bin/python3, the distribution's, when present)
+#   BENCH_KEEP=1     keep the traces in BUILD/bench/results/tmp
+set -eu
+
+BUILD=${1:?usage: sh scripts/bench.sh ABS_BUILD_DIR}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BDIR=$BUILD/bench
+CC=${CC:-cc}
+
+# heaptrack to compare with, zstd (heaptrack compresses with it when
+# present; installing it makes the comparison the same on every machine),
+# sqlite3 for the real-program workload.
+sh "$ROOT/scripts/install-deps.sh" heaptrack zstd sqlite3
+
+mkdir -p "$BDIR"
+
+# --- workloads ------------------------------------------------------------
+python3 "$ROOT/bench/gen_sites.py" "$BDIR/churn_sites.h.new" 50 5 30
+if ! cmp -s "$BDIR/churn_sites.h.new" "$BDIR/churn_sites.h" 2>/dev/null; then
+	mv "$BDIR/churn_sites.h.new" "$BDIR/churn_sites.h"
+else
+	rm -f "$BDIR/churn_sites.h.new"
+fi
+for v in fp nofp; do
+	if [ $v = fp ]; then fpflag=-fno-omit-frame-pointer; else fpflag=-fomit-frame-pointer; fi
+	out=$BDIR/churn-$v
+	if [ ! -x "$out" ] || [ "$ROOT/bench/churn.c" -nt "$out" ] || [ "$BDIR/churn_sites.h" -nt "$out" ]; then
+		echo "bench: building $out"
+		$CC -std=gnu11 -O2 -g $fpflag -Wall -Wextra -Werror -I"$BDIR" \
+			-o "$out" "$ROOT/bench/churn.c" -lpthread
+	fi
+done
+for rows in 200000:rows.sql 50000:rows-quick.sql; do
+	f=$BDIR/${rows#*:}
+	if [ ! -s "$f" ] || [ "$ROOT/bench/gen_sql.py" -nt "$f" ]; then
+		python3 "$ROOT/bench/gen_sql.py" "$f.tmp" "${rows%%:*}"
+		mv "$f.tmp" "$f"
+	fi
+done
+
+# --- run ------------------------------------------------------------------
+PY=${BENCH_PYTHON:-}
+if [ -z "$PY" ]; then
+	if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3); fi
+fi
+# A shim (pyenv's is a shell script) would hide the interpreter from the
+# profilers; ask the interpreter for its real path.
+PY=$("$PY" -c 'import sys; print(sys.executable)')
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then ROUNDS=${BENCH_ROUNDS:-3}; else ROUNDS=${BENCH_ROUNDS:-5}; fi
+
+set -- --build "$BUILD" --rounds "$ROUNDS" --python "$PY" \
+	--mem-mb "${BENCH_MEM_MB:-4096}" --timeout "${BENCH_TIMEOUT:-300}"
+[ "$QUICK" = 1 ] && set -- "$@" --quick
+[ -n "${BENCH_ONLY:-}" ] && set -- "$@" --only "$BENCH_ONLY"
+[ "${BENCH_VERIFY:-0}" = 1 ] && set -- "$@" --verify
+[ "${BENCH_VERIFY_ONLY:-0}" = 1 ] && set -- "$@" --verify-only
+[ "${BENCH_KEEP:-0}" = 1 ] && set -- "$@" --keep
+exec python3 "$ROOT/bench/bench.py" "$@"
