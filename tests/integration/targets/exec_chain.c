@@ -1,0 +1,43 @@
+/* exec without fork and fork+exec.
+ *   exec_chain self     leaks 1 x 1111 at before_exec, then execs itself
+ *                       ("final"), which leaks 2 x 2222 at final_leak.
+ *   exec_chain forkexec leaks 1 x 3333 at parent_leak, forks a child that
+ *                       execs itself ("final"), waits for it.
+ *   exec_chain final    leaks 2 x 2222 at final_leak, prints its pid. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void *volatile sink;
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "self";
+	if (strcmp(mode, "final") == 0) {
+		for (int i = 0; i < 2; i++)
+			sink = malloc(2222); /* @site:final_leak */
+		printf("final %d\n", (int)getpid());
+		return 0;
+	}
+	if (strcmp(mode, "self") == 0) {
+		sink = malloc(1111); /* @site:before_exec */
+		printf("self %d\n", (int)getpid());
+		fflush(stdout);
+		execl("/proc/self/exe", argv[0], "final", (char *)NULL);
+		perror("execl");
+		return 2;
+	}
+	sink = malloc(3333); /* @site:forkexec_parent */
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/proc/self/exe", argv[0], "final", (char *)NULL);
+		_exit(2);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	printf("parent %d\n", (int)getpid());
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}

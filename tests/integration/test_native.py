@@ -1,0 +1,193 @@
+"""Native programs with known allocation patterns: every allocation entry
+point, realloc chains, leaks and peak, snapshots, a dlopen'ed library,
+_exit, SIGKILL.  Counts and bytes are checked exactly per call site
+(function + file:line of the innermost frame)."""
+
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from helpers import (HEAPTRAIL, TIMEOUT, analyze, decode_events, describe, heaptrail,
+                     read_end, record, require_tools, run, site, site_totals, target,
+                     trace_path)
+
+
+class NativeCase(unittest.TestCase):
+    def setUp(self):
+        require_tools()
+
+    def record_same(self, name, args=(), code=0):
+        """Records target `name`, checks it behaves exactly as without the
+        recorder, returns the trace path."""
+        argv = [target(name), *args]
+        plain = run(argv)
+        p, path = record(argv, f"{name}{'_' + '_'.join(args) if args else ''}", flags=["-q"])
+        self.assertEqual(plain.returncode, code, plain.stderr)
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (plain.returncode, plain.stdout, plain.stderr))
+        return path
+
+    def assert_site(self, stats, source, function, tag, count, nbytes, anywhere=False):
+        where = site(source, tag)
+        got = site_totals(stats, function, where, anywhere)
+        self.assertEqual(got, (count, nbytes),
+                         f"{function} at {where[0]}:{where[1]} (@site:{tag}): "
+                         f"want {count} blocks/{nbytes} B, got {got[0]}/{got[1]}\n"
+                         + describe(stats))
+
+
+class EntryPoints(NativeCase):
+    def test_every_entry_point_at_its_call_site(self):
+        path = self.record_same("entry_points")
+        stats = analyze("top", path, "-n", "0")["stats"]
+        expect = [
+            ("malloc", 1, 100), ("calloc", 1, 300), ("calloc_overflow", 0, 0),
+            ("realloc_null", 1, 200), ("realloc_src", 0, 0), ("realloc_grow", 1, 5000),
+            ("reallocarray_null", 1, 77), ("reallocarray_keep", 1, 64),
+            ("reallocarray_overflow", 0, 0), ("posix_memalign", 1, 1000),
+            ("posix_memalign_bad", 0, 0), ("aligned_alloc", 1, 256), ("memalign", 1, 300),
+            ("valloc", 1, 1000), ("pvalloc", 1, 1000), ("malloc_huge", 0, 0),
+            ("freed", 0, 0), ("realloc_zero_src", 0, 0), ("realloc_zero", 0, 0),
+        ]
+        for tag, count, nbytes in expect:
+            with self.subTest(site=tag):
+                self.assert_site(stats, "entry_points.c", "main", tag, count, nbytes)
+
+    def test_failed_calls_record_no_event(self):
+        path = self.record_same("entry_points")
+        huge = (2**64 - 1) // 2
+        for ev in decode_events(path):
+            if ev[0] == "alloc":
+                self.assertLess(ev[2], huge, f"failed allocation recorded: {ev}")
+            self.assertNotEqual(ev[0], "torn")
+
+
+class ReallocChains(NativeCase):
+    def chains(self):
+        path = self.record_same("realloc_chain")
+        return path, analyze("growth", path, "-n", "0")["chains"]
+
+    def chain_of(self, chains, function, tag):
+        where = site("realloc_chain.c", tag)
+        found = [c for c in chains
+                 if site_totals([dict(c, count=1, bytes=0)], function, where, True)[0]]
+        self.assertEqual(len(found), 1, f"chains naming {function} {where}: {found!r:.2000}")
+        return [(s["old_size"], s["new_size"]) for s in found[0]["steps"]]
+
+    def test_live_chain_steps_exact(self):
+        path, chains = self.chains()
+        # The chain is reported at its latest realloc site or at its start.
+        try:
+            steps = self.chain_of(chains, "grow_buffer", "grow_step")
+        except AssertionError:
+            steps = self.chain_of(chains, "grow_buffer", "grow_start")
+        self.assertEqual(steps, [(10, 100), (100, 1000), (1000, 10000), (10000, 100000),
+                                 (100000, 50)])
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "realloc_chain.c", "grow_buffer", "grow_step", 1, 50)
+        self.assert_site(stats, "realloc_chain.c", "grow_buffer", "grow_start", 0, 0)
+
+    def test_freed_chain_steps_exact(self):
+        _, chains = self.chains()
+        try:
+            steps = self.chain_of(chains, "double_up", "double_step")
+        except AssertionError:
+            steps = self.chain_of(chains, "double_up", "double_start")
+        self.assertEqual(steps, [(16 << i, 32 << i) for i in range(10)])
+
+
+class LeaksAndPeak(NativeCase):
+    def test_leaked_bytes_per_function(self):
+        path = self.record_same("leaks")
+        stats = analyze("leaks", path, "-n", "0")["stats"]
+        self.assert_site(stats, "leaks.c", "leak_small", "leak_small", 3, 384)
+        self.assert_site(stats, "leaks.c", "leak_big", "leak_big", 1, 4096)
+        self.assert_site(stats, "leaks.c", "no_leak", "no_leak", 0, 0)
+        self.assert_site(stats, "leaks.c", "peak", "peak", 0, 0)
+
+    def test_info_peak_and_end(self):
+        path = self.record_same("leaks")
+        info = analyze("info", path)
+        self.assertFalse(info["truncated"])
+        self.assertEqual(info["lost_events"], 0)
+        self.assertEqual(info["leaked_bytes"], 4480)
+        self.assertEqual(info["leaked_blocks"], 4)
+        self.assertEqual(info["end_bytes"], 4480)
+        self.assertEqual(info["peak_bytes"], 300000 + 4480)
+        self.assertEqual({k: info["events"].get(k) for k in ("alloc", "free", "realloc")},
+                         {"alloc": 11, "free": 7, "realloc": 0})
+
+
+class Snapshots(NativeCase):
+    def test_api_is_a_no_op_without_the_recorder(self):
+        p = run([target("snapshots")])
+        self.assertEqual((p.returncode, p.stdout), (0, b"snapshot=-1,-1 recording=0\n"))
+
+    def test_snapshots_and_diff(self):
+        argv = [target("snapshots")]
+        p, path = record(argv, "snapshots", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout), (0, b"snapshot=0,0 recording=1\n"))
+        one = analyze("top", path, "-n", "0", "--at", "one")["stats"]
+        self.assert_site(one, "snapshots.c", "phase_one", "phase_one", 10, 1000)
+        self.assert_site(one, "snapshots.c", "phase_two", "phase_two", 0, 0)
+        two = analyze("top", path, "-n", "0", "--at", "two")["stats"]
+        self.assert_site(two, "snapshots.c", "phase_one", "phase_one", 15, 1500)
+        self.assert_site(two, "snapshots.c", "phase_two", "phase_two", 20, 20000)
+        diff = analyze("diff", path, "--from", "one", "--to", "two")["stats"]
+        where = site("snapshots.c", "phase_two")
+        top = diff[0]
+        self.assertTrue(site_totals([dict(top, count=1, bytes=0)], "phase_two", where)[0],
+                        f"largest growth is not phase_two at {where}: {top}")
+        self.assertEqual(top.get("bytes_diff", top.get("size_diff")), 20000, top)
+        self.assertEqual(top.get("count_diff"), 20, top)
+
+
+class DlopenLibrary(NativeCase):
+    def check(self, args):
+        path = self.record_same("dlopen_user", args)
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "lib_alloc.c", "lib_alloc_make", "lib_make", 4, 3108)
+        where = site("lib_alloc.c", "lib_make")
+        mods = {os.path.basename(s["frames"][0].get("module") or "") for s in stats
+                if s["frames"] and s["frames"][0].get("line") == where[1]}
+        self.assertEqual(mods, {"lib_alloc.so"})
+
+    def test_allocations_attributed_to_the_library(self):
+        self.check(())
+
+    def test_attributed_after_dlclose(self):
+        self.check(("close",))
+
+
+class Endings(NativeCase):
+    def test_underscore_exit_leaves_a_complete_trace(self):
+        path = self.record_same("quick_exit", code=7)
+        self.assertIsNotNone(read_end(path), "no END record after _exit")
+        self.assertFalse(analyze("info", path)["truncated"])
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "quick_exit.c", "main", "before_exit", 5, 1605)
+
+    def test_sigkill_leaves_a_readable_truncated_trace(self):
+        path = trace_path("sigkill")
+        proc = subprocess.Popen([HEAPTRAIL, "record", "-q", "-o", path, "--",
+                                 target("sleeper")], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        line = proc.stdout.readline().split()
+        self.assertEqual(line[:1], [b"ready"])
+        # Let the writer thread drain: wait until the file stops growing.
+        last, stable = -1, 0
+        deadline = time.monotonic() + 30
+        while stable < 3 and time.monotonic() < deadline:
+            size = os.path.getsize(path)
+            stable = stable + 1 if size == last else 0
+            last = size
+            time.sleep(0.1)
+        os.kill(int(line[1]), signal.SIGKILL)
+        self.assertEqual(proc.wait(TIMEOUT), -signal.SIGKILL)
+        self.assertIsNone(read_end(path))
+        info = analyze("info", path)
+        self.assertTrue(info["truncated"])
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "sleeper.c", "main", "before_kill", 6, 24000)

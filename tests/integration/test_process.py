@@ -1,0 +1,165 @@
+"""Processes: fork from a threaded program, exec with and without fork,
+interpreters reached through shell-script shims, C++ and thread-exit
+destructors."""
+
+import os
+import shutil
+import unittest
+
+from helpers import (analyze, describe, read_end, record, require_tools, run,
+                     scratch_dir, site, site_totals, target)
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        require_tools()
+
+    def assert_site(self, stats, source, function, tag, count, nbytes, anywhere=False):
+        where = site(source, tag)
+        got = site_totals(stats, function, where, anywhere)
+        self.assertEqual(got, (count, nbytes),
+                         f"{function} at {where[0]}:{where[1]} (@site:{tag})\n"
+                         + describe(stats))
+
+    def pids(self, stdout, word):
+        return [int(line.split()[1]) for line in stdout.decode().splitlines()
+                if line.startswith(word + " ")]
+
+
+class Fork(Base):
+    def test_child_not_traced_by_default(self):
+        d = scratch_dir("fork_default")
+        p, path = record([target("fork_threads")], None, flags=["-q"],
+                         output=os.path.join(d, "fork.htr"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(os.listdir(d), ["fork.htr"])
+        self.assertIsNotNone(read_end(path))
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "fork_threads.c", "main", "parent_leak", 2, 444)
+        self.assert_site(stats, "fork_threads.c", "main", "child_leak", 0, 0)
+
+    def test_follow_fork_gives_the_child_its_own_trace(self):
+        d = scratch_dir("fork_follow")
+        p, _ = record([target("fork_threads")], None, flags=["-q", "--follow-fork"],
+                      output=os.path.join(d, "fork.%p.htr"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        (parent,), (child,) = self.pids(p.stdout, "parent"), self.pids(p.stdout, "child")
+        self.assertEqual(sorted(os.listdir(d)), sorted([f"fork.{parent}.htr", f"fork.{child}.htr"]))
+        ptrace = os.path.join(d, f"fork.{parent}.htr")
+        ctrace = os.path.join(d, f"fork.{child}.htr")
+        self.assertIsNotNone(read_end(ctrace), "child trace has no END")
+        cstats = analyze("top", ctrace, "-n", "0")["stats"]
+        self.assert_site(cstats, "fork_threads.c", "main", "child_leak", 3, 333)
+        self.assert_site(cstats, "fork_threads.c", "main", "parent_leak", 0, 0)
+        pstats = analyze("top", ptrace, "-n", "0")["stats"]
+        self.assert_site(pstats, "fork_threads.c", "main", "parent_leak", 2, 444)
+        self.assert_site(pstats, "fork_threads.c", "main", "child_leak", 0, 0)
+
+
+class Exec(Base):
+    def test_exec_without_fork_reports_the_final_image(self):
+        p, path = record([target("exec_chain"), "self"], "exec_self", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.pids(p.stdout, "self"), self.pids(p.stdout, "final"))
+        self.assertIsNotNone(read_end(path))
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "exec_chain.c", "main", "final_leak", 2, 4444)
+        self.assert_site(stats, "exec_chain.c", "main", "before_exec", 0, 0)
+
+    def test_fork_exec_child_not_traced_by_default(self):
+        d = scratch_dir("exec_fork_default")
+        p, path = record([target("exec_chain"), "forkexec"], None, flags=["-q"],
+                         output=os.path.join(d, "fe.htr"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(os.listdir(d), ["fe.htr"])
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "exec_chain.c", "main", "forkexec_parent", 1, 3333)
+        self.assert_site(stats, "exec_chain.c", "main", "final_leak", 0, 0)
+
+    def test_follow_exec_traces_the_exec_child(self):
+        d = scratch_dir("exec_fork_follow")
+        p, _ = record([target("exec_chain"), "forkexec"], None, flags=["-q", "--follow-exec"],
+                      output=os.path.join(d, "fe.%p.htr"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        (child,) = self.pids(p.stdout, "final")
+        (parent,) = self.pids(p.stdout, "parent")
+        self.assertEqual(sorted(os.listdir(d)), sorted([f"fe.{parent}.htr", f"fe.{child}.htr"]))
+        ctrace = os.path.join(d, f"fe.{child}.htr")
+        self.assertIsNotNone(read_end(ctrace))
+        stats = analyze("top", ctrace, "-n", "0")["stats"]
+        self.assert_site(stats, "exec_chain.c", "main", "final_leak", 2, 4444)
+
+
+# Prints 0 when the process that runs it is being recorded (the snapshot API
+# of the preloaded recorder answers), -1 when no recorder is loaded.
+PY_PROBE = ("import ctypes, sys\n"
+            "f = getattr(ctypes.CDLL(None), 'heaptrail_snapshot_impl', None)\n"
+            "print(f(b'from-python') if f else -1)\n"
+            "print(sys.version_info[0], len([bytearray(1000) for _ in range(500)]))\n")
+
+
+class Interpreters(Base):
+    def check_python(self, python, name, env=None):
+        p, path = record([python, "-c", PY_PROBE], name, flags=["-q"], env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"0\n3 500\n", p.stderr)
+        self.assertIsNotNone(read_end(path), "no END record")
+        info = analyze("info", path)
+        self.assertFalse(info["truncated"])
+        self.assertGreaterEqual(info["events"]["alloc"], 500)
+
+    def test_python3_through_the_pyenv_shim(self):
+        python = shutil.which("python3")
+        with open(python, "rb") as f:
+            if not f.read(2) == b"#!":
+                self.skipTest(f"{python} is not a script shim here")
+        self.check_python("python3", "python_shim")
+
+    def test_python3_through_a_shell_wrapper(self):
+        d = scratch_dir("python_wrapper")
+        real = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else None
+        if not real:
+            self.skipTest("no /usr/bin/python3")
+        with open(os.path.join(d, "python3"), "w") as f:
+            f.write(f'#!/bin/sh\nexec {real} "$@"\n')
+        os.chmod(os.path.join(d, "python3"), 0o755)
+        self.check_python("python3", "python_wrapper",
+                          env={"PATH": d + ":" + os.environ.get("PATH", "")})
+
+
+class Cxx(Base):
+    def test_new_delete_and_arrays(self):
+        argv = [target("cxx_alloc")]
+        plain = run(argv)
+        p, path = record(argv, "cxx_alloc", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, plain.stdout.replace(b"snapshot=-1", b"snapshot=0"))
+        stats = analyze("top", path, "-n", "0", "--by", "traceback")["stats"]
+        self.assert_site(stats, "cxx_alloc.cc", "make_objects", "new_widget", 3, 216,
+                         anywhere=True)
+        self.assert_site(stats, "cxx_alloc.cc", "make_arrays", "new_array", 2, 2000,
+                         anywhere=True)
+
+    def test_thrown_exception_object(self):
+        p, path = record([target("cxx_alloc")], "cxx_throw", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        stats = analyze("top", path, "-n", "0", "--by", "traceback", "--at", "in_catch")["stats"]
+        count, nbytes = site_totals(stats, "throw_one", site("cxx_alloc.cc", "throw"), True)
+        self.assertEqual(count, 1, describe(stats))
+        # The runtime adds its header (about 128 bytes) to the 40-byte object.
+        self.assertGreaterEqual(nbytes, 40)
+        self.assertLessEqual(nbytes, 40 + 512)
+        end = analyze("top", path, "-n", "0", "--by", "traceback")["stats"]
+        self.assertEqual(site_totals(end, "throw_one", site("cxx_alloc.cc", "throw"), True),
+                         (0, 0), "exception object not freed after the catch")
+
+    def test_allocation_in_thread_exit_destructors(self):
+        argv = [target("tls_dtor")]
+        plain = run(argv)
+        p, path = record(argv, "tls_dtor", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (plain.returncode, plain.stdout, plain.stderr))
+        stats = analyze("top", path, "-n", "0", "--by", "traceback")["stats"]
+        self.assert_site(stats, "tls_dtor.cc", None, "tls_dtor", 4, 2220, anywhere=True)
+        self.assert_site(stats, "tls_dtor.cc", None, "key_dtor", 4, 2664, anywhere=True)
+        self.assert_site(stats, "tls_dtor.cc", None, "key_value", 0, 0, anywhere=True)

@@ -1,0 +1,207 @@
+"""`heaptrail record` as a wrapper: flags, exit statuses, signals, the
+environment it hands to the recorder, the trace file it creates, and its
+one-line summary."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+
+from helpers import (BUILD, HEAPTRAIL, LIB, TIMEOUT, heaptrail, read_end, record,
+                     require_tools, run, scratch_dir, target, trace_path)
+
+
+class RecordFlags(unittest.TestCase):
+    def setUp(self):
+        require_tools()
+
+    def assert_usage_error(self, *args):
+        p = heaptrail("record", *args)
+        self.assertEqual(p.returncode, 2, f"record {args}: {p.stderr!r}")
+        self.assertTrue(p.stderr.startswith(b"heaptrail record:"), p.stderr)
+
+    def test_bad_flags_are_usage_errors(self):
+        self.assert_usage_error("--bogus", "--", "true")
+        self.assert_usage_error("--depth", "0", "--", "true")
+        self.assert_usage_error("--depth", "257", "--", "true")
+        self.assert_usage_error("--depth", "12x", "--", "true")
+        self.assert_usage_error("--snapshot-every", "0", "--", "true")
+        self.assert_usage_error("--snapshot-every", "soon", "--", "true")
+        self.assert_usage_error("--snapshot-signal", "NOSUCH", "--", "true")
+        self.assert_usage_error("--snapshot-signal", "KILL", "--", "true")
+        self.assert_usage_error("--")
+        self.assert_usage_error()
+        self.assert_usage_error("-o")
+
+    def test_help_exits_zero(self):
+        p = heaptrail("record", "--help")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"usage: heaptrail record", p.stdout)
+
+    def test_signals_by_name_or_number(self):
+        d = scratch_dir("record_signals")
+        for i, spec in enumerate(("USR2", "SIGUSR2", "usr2", "12")):
+            p, _ = record(["sh", "-c", "echo $HEAPTRAIL_SNAPSHOT_SIGNAL"], None,
+                          flags=["-q", "--snapshot-signal", spec],
+                          output=os.path.join(d, f"{i}.htr"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(p.stdout.strip(), (b"12", b"USR2", b"SIGUSR2"), spec)
+
+
+class RecordProcess(unittest.TestCase):
+    def setUp(self):
+        require_tools()
+
+    def test_exit_status_and_stdio_pass_through(self):
+        p, _ = record(["sh", "-c", "cat; echo err >&2; exit 42"], "record_status",
+                      flags=["-q"], input=b"hello\n")
+        self.assertEqual(p.returncode, 42)
+        self.assertEqual(p.stdout, b"hello\n")
+        self.assertEqual(p.stderr, b"err\n")
+
+    def test_command_not_found_is_127_and_leaves_no_file(self):
+        path = trace_path("record_notfound")
+        p, _ = record(["heaptrail-no-such-command"], None, output=path)
+        self.assertEqual(p.returncode, 127)
+        self.assertEqual(p.stderr.strip(),
+                         b"heaptrail: heaptrail-no-such-command: command not found")
+        self.assertFalse(os.path.exists(path))
+
+    def test_not_executable_is_126(self):
+        d = scratch_dir("record_noexec")
+        script = os.path.join(d, "script")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\necho hi\n")
+        os.chmod(script, 0o644)
+        p, path = record([script], None, output=os.path.join(d, "t.htr"))
+        self.assertEqual(p.returncode, 126, p.stderr)
+        self.assertIn(b"script", p.stderr)
+        self.assertFalse(os.path.exists(path))
+
+    def test_refuses_to_overwrite_and_never_runs_the_program(self):
+        d = scratch_dir("record_overwrite")
+        path = os.path.join(d, "existing.htr")
+        with open(path, "w") as f:
+            f.write("precious\n")
+        marker = os.path.join(d, "ran")
+        p, _ = record(["touch", marker], None, output=path)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(path.encode(), p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        self.assertEqual(open(path).read(), "precious\n")
+        self.assertFalse(os.path.exists(marker), "the program ran anyway")
+
+    def test_refuses_to_write_through_a_symlink(self):
+        d = scratch_dir("record_symlink")
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("keep\n")
+        link = os.path.join(d, "link.htr")
+        os.symlink(victim, link)
+        p, _ = record(["true"], None, output=link)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(open(victim).read(), "keep\n")
+
+    def test_default_name_and_pid_pattern(self):
+        d = scratch_dir("record_names")
+        p = run([HEAPTRAIL, "record", "-q", "--", "sh", "-c", "echo $$"], cwd=d)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        pid = int(p.stdout)
+        self.assertEqual(os.listdir(d), [f"heaptrail.sh.{pid}.htr"])
+        st = os.stat(os.path.join(d, f"heaptrail.sh.{pid}.htr"))
+        self.assertEqual(st.st_mode & 0o777, 0o600)
+        p = run([HEAPTRAIL, "record", "-q", "-o", "t.%p.htr", "--", "sh", "-c", "echo $$"],
+                cwd=d)
+        pid = int(p.stdout)
+        self.assertTrue(os.path.exists(os.path.join(d, f"t.{pid}.htr")))
+
+    def test_environment_contract(self):
+        d = scratch_dir("record_env")
+        path = os.path.join(d, "env.htr")
+        script = ('echo "LD_PRELOAD=$LD_PRELOAD"; echo "PYTHONMALLOC=$PYTHONMALLOC"; '
+                  'echo "PYTHONPATH=$PYTHONPATH"; echo "ROOT=$HEAPTRAIL_ROOT_PID"; '
+                  'echo "PID=$$"; echo "FD_ID=$HEAPTRAIL_FD_ID"; '
+                  'echo "FDPATH=$(readlink /proc/$$/fd/$HEAPTRAIL_FD)"; '
+                  'echo "DEPTH=$HEAPTRAIL_DEPTH"; echo "FORK=$HEAPTRAIL_FOLLOW_FORK"; '
+                  'echo "EVERY=$HEAPTRAIL_SNAPSHOT_EVERY"')
+        p, _ = record(["sh", "-c", script], None, output=path,
+                      flags=["-q", "--depth", "7", "--follow-fork", "--snapshot-every", "0.5"],
+                      env={"LD_PRELOAD": "libc.so.6", "PYTHONPATH": "/somewhere"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        env = dict(line.split("=", 1) for line in p.stdout.decode().splitlines())
+        self.assertEqual(env["LD_PRELOAD"].replace(" ", ":").split(":"),
+                         [os.path.realpath(LIB), "libc.so.6"])
+        self.assertEqual(env["PYTHONMALLOC"], "malloc")
+        self.assertEqual(env["PYTHONPATH"], os.path.join(BUILD, "python") + ":/somewhere")
+        self.assertEqual(env["ROOT"], env["PID"])
+        st = os.stat(path)
+        self.assertEqual(env["FD_ID"], f"{st.st_dev}:{st.st_ino}")
+        self.assertEqual(env["FDPATH"], path)
+        self.assertEqual(env["DEPTH"], "7")
+        self.assertEqual(env["FORK"], "1")
+        self.assertEqual(env["EVERY"], "0.5")
+
+    def test_no_python_malloc(self):
+        p, _ = record(["sh", "-c", 'echo "[$PYTHONMALLOC]"'], "record_nopymalloc",
+                      flags=["-q", "--no-python-malloc"], env={"PYTHONMALLOC": ""})
+        self.assertEqual(p.stdout, b"[]\n")
+
+    def test_summary_line_names_the_trace_and_its_event_count(self):
+        p, path = record([target("leaks")], "record_summary")
+        self.assertEqual(p.returncode, 0)
+        end = read_end(path)
+        self.assertIsNotNone(end, "no END record")
+        lines = p.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertEqual(lines[0], f"heaptrail: wrote {path} ({end[0]:,} events); "
+                                   f"next: heaptrail top {path}")
+
+    def test_quiet_prints_nothing(self):
+        p, _ = record([target("leaks")], "record_quiet", flags=["--quiet"])
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(p.stderr, b"")
+
+
+class RecordSignals(unittest.TestCase):
+    SLOW = 1
+
+    def setUp(self):
+        require_tools()
+
+    def start_sleeper(self, name):
+        path = trace_path(name)
+        proc = subprocess.Popen([HEAPTRAIL, "record", "-q", "-o", path, "--",
+                                 target("sleeper")], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        line = proc.stdout.readline().split()
+        self.assertEqual(line[:1], [b"ready"], proc.stderr.read() if not line else line)
+        return proc, int(line[1]), path
+
+    def test_sigterm_to_the_wrapper_reaches_the_program(self):
+        proc, child, _ = self.start_sleeper("signal_term")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(TIMEOUT), -signal.SIGTERM)
+
+    def test_sigusr1_is_forwarded(self):
+        proc, child, _ = self.start_sleeper("signal_usr1")
+        proc.send_signal(signal.SIGUSR1)
+        self.assertEqual(proc.wait(TIMEOUT), -signal.SIGUSR1)
+
+    def test_sigint_to_the_wrapper_alone_is_ignored(self):
+        proc, child, _ = self.start_sleeper("signal_int")
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        self.assertIsNone(proc.poll(), "the wrapper died of SIGINT")
+        os.kill(child, signal.SIGINT)  # as a terminal would: the program gets it
+        self.assertEqual(proc.wait(TIMEOUT), -signal.SIGINT)
+
+    def test_program_killed_by_signal_kills_the_wrapper_the_same_way(self):
+        for mode, sig in (("segv", signal.SIGSEGV), ("abort", signal.SIGABRT)):
+            plain = run([target("crasher"), mode])
+            self.assertEqual(plain.returncode, -sig)
+            p, path = record([target("crasher"), mode], f"signal_{mode}", flags=["-q"])
+            self.assertEqual(p.returncode, -sig, f"{mode}: {p.stderr!r}")
+            self.assertEqual(p.stderr, plain.stderr)
+            self.assertEqual(heaptrail("info", path).returncode, 0)
