@@ -46,6 +46,21 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def event_counts(info):
+    """{alloc, free, realloc} from `heaptrail info --json` (events.alloc etc.;
+    plural key spellings accepted too)."""
+    ev = info.get("events", {})
+    if not isinstance(ev, dict):
+        ev = {}
+    out = {}
+    for k in ("alloc", "free", "realloc"):
+        v = ev.get(k, ev.get(k + "s"))
+        if isinstance(v, dict):  # {"count": N, ...}
+            v = v.get("count")
+        out[k] = int(v) if isinstance(v, (int, float)) else None
+    return out
+
+
 class Run:
     """One timed execution of a command."""
 
@@ -288,11 +303,11 @@ class Bench:
                 res["info_error"] = err
                 log("bench: heaptrail info --json %s failed: %s" % (tp, err))
             else:
-                ev = info.get("events", {})
-                n = sum(int(ev.get(k, 0) or 0) for k in ("alloc", "free", "realloc"))
+                counts = event_counts(info)
+                n = sum(v or 0 for v in counts.values())
                 res["events"] = n
-                res["event_counts"] = {k: ev.get(k) for k in ("alloc", "free", "realloc")}
-                res["lost"] = info.get("lost", ev.get("lost"))
+                res["event_counts"] = counts
+                res["lost"] = info.get("lost_events", info.get("lost"))
                 if n:
                     res["bytes_per_event"] = res["trace_bytes"] / n
         hp = self.hk_path(wname, hk_mode)
@@ -342,7 +357,7 @@ class Bench:
             r["speedup"] = (r["heaptrack_print_s"] / r["heaptrail_s"]
                             if r["heaptrail_s"] and r["heaptrack_print_s"] else None)
             r["heaptrack_note"] = ("" if use_hk else
-                                   "heaptrack -r data: heaptrack_interpret not run (see notes)"
+                                   "heaptrack -r only"
                                    if hk_mode == "raw" else "no heaptrack data")
             log("bench: analyzer %-10s heaptrail %s s, heaptrack_print %s s" % (
                 wname, fmt(r["heaptrail_s"], ".3f"), fmt(r["heaptrack_print_s"], ".3f")))
