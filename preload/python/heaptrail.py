@@ -1,0 +1,117 @@
+"""Python side of the heaptrail heap profiler.
+
+    import heaptrail
+    heaptrail.snapshot("after load")   # marks a snapshot in the trace
+    heaptrail.recording()              # True while this process is recorded
+
+Both are no-ops (False) when the process does not run under
+`heaptrail record` (libheaptrail.so not preloaded).
+
+`heaptrail record` also puts this directory on PYTHONPATH, where
+sitecustomize.py calls _start() while Python starts up: that installs the
+recorder's C profile function (which keeps the shadow stack of Python
+frames that allocations are attributed to) in every thread, present and
+future.  Nothing else in the program changes.
+"""
+
+import sys
+
+__all__ = ["snapshot", "recording"]
+
+_api = None  # ctypes.CDLL(None) when libheaptrail.so is loaded, else False
+_started = False
+
+
+def _lib():
+    """The preloaded recorder's exported functions, or None."""
+    global _api
+    if _api is None:
+        _api = False
+        try:
+            import ctypes
+            lib = ctypes.CDLL(None)
+            lib.heaptrail_snapshot_impl.argtypes = [ctypes.c_char_p]
+            lib.heaptrail_snapshot_impl.restype = ctypes.c_int
+            lib.heaptrail_recording_impl.argtypes = []
+            lib.heaptrail_recording_impl.restype = ctypes.c_int
+            _api = lib
+        except (ImportError, OSError, AttributeError):
+            pass
+    return _api or None
+
+
+def recording():
+    """True when this process is being recorded by heaptrail."""
+    lib = _lib()
+    return bool(lib and lib.heaptrail_recording_impl() == 1)
+
+
+def snapshot(label=None):
+    """Marks a snapshot named `label` (str, at most 255 bytes kept) at this
+    point of the trace.  Returns True when it was recorded, False when the
+    process is not being recorded (then nothing happens)."""
+    lib = _lib()
+    if not lib:
+        return False
+    if label is not None:
+        if not isinstance(label, (bytes, bytearray)):
+            label = str(label).encode("utf-8", "replace")
+        label = bytes(label).replace(b"\0", b" ")
+    return lib.heaptrail_snapshot_impl(label) == 0
+
+
+# ---- startup: install the profile function (called by sitecustomize) ----
+
+def _py_funcs():
+    """install/install_thread/stop from libheaptrail.so, called through
+    PyDLL: the GIL stays held, which the C side relies on."""
+    import ctypes
+    lib = ctypes.PyDLL(None)
+    inst = lib.heaptrail_py_install
+    inst.argtypes = [ctypes.py_object]
+    inst.restype = ctypes.c_int
+    thr = lib.heaptrail_py_install_thread
+    thr.argtypes = [ctypes.py_object]
+    thr.restype = ctypes.c_int
+    stop = lib.heaptrail_py_stop
+    stop.argtypes = []
+    stop.restype = None
+    return inst, thr, stop
+
+
+def _start():
+    """Installs Python frame capture for this process.  Returns True when
+    it is on.  Does nothing when not recorded."""
+    global _started
+    if _started:
+        return True
+    if not recording():
+        return False
+    try:
+        inst, thr, stop = _py_funcs()
+    except (ImportError, OSError, AttributeError):
+        return False
+    if inst(sys._getframe(1)) != 0:
+        return False  # the recorder said why (stderr + WARNING record)
+    _started = True
+
+    def thread_hook(frame, event, arg):
+        # First event of a thread started by `threading`: hand over to the
+        # C profile function (it replaces this hook).
+        thr(frame)
+
+    import threading
+    threading.setprofile(thread_hook)
+
+    import atexit
+    atexit.register(stop)
+
+    import os
+    if hasattr(os, "register_at_fork"):
+        def after_fork():
+            if not recording():
+                stop()
+                sys.setprofile(None)
+                threading.setprofile(None)
+        os.register_at_fork(after_in_child=after_fork)
+    return True

@@ -1,0 +1,35 @@
+# heaptrail startup hook.  `heaptrail record` puts this directory first on
+# PYTHONPATH, so Python's site module imports this file at startup.  It turns
+# on Python frame capture (heaptrail._start) and then runs the
+# sitecustomize this file shadows, if any (Debian ships one), so the
+# program starts exactly as it would without heaptrail.
+
+
+def _heaptrail_boot():
+    import os
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        import heaptrail
+        heaptrail._start()
+    except Exception as e:  # never stop the program from starting
+        if os.environ.get("HEAPTRAIL_QUIET") != "1":
+            sys.stderr.write("heaptrail: Python frames not captured (%s: %s)"
+                             "; showing native frames only\n"
+                             % (type(e).__name__, e))
+
+    # Chain to the next sitecustomize on sys.path.
+    import importlib.machinery
+    import importlib.util
+    rest = [p for p in sys.path
+            if os.path.abspath(p or os.curdir) != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
+    if spec is None or spec.loader is None:
+        return
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["sitecustomize"] = mod
+    spec.loader.exec_module(mod)
+
+
+_heaptrail_boot()
+del _heaptrail_boot
