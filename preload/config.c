@@ -1,0 +1,252 @@
+/* config: see config.h. */
+#include "config.h"
+
+#include "heaptrail_format.h"
+#include "stacks.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+	{ "HUP", SIGHUP },   { "INT", SIGINT },	  { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
+	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+	{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
+	{ "TTOU", SIGTTOU }, { "URG", SIGURG },	  { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+	{ "PWR", SIGPWR },   { "SYS", SIGSYS },
+};
+
+int config_parse_signal(const char *s)
+{
+	uint64_t n;
+	if (!s || !*s)
+		return 0;
+	if (!util_parse_u64(s, &n))
+		return n > 0 && n < 65 && n != SIGKILL && n != SIGSTOP ? (int)n : 0;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (!strcmp(s, signals[i].name))
+			return signals[i].sig;
+	if (!strncmp(s, "RTMIN+", 6) && !util_parse_u64(s + 6, &n) && SIGRTMIN + (int)n <= SIGRTMAX)
+		return SIGRTMIN + (int)n;
+	return 0;
+}
+
+static int env_flag(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Seconds, decimal allowed ("0.5"), into nanoseconds; 0 on error. */
+static uint64_t parse_seconds(const char *s)
+{
+	uint64_t whole = 0, frac = 0, scale = 1000000000u;
+	const char *p = s;
+	if (!*p)
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (whole > 1000000000u)
+			return 0;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			scale /= 10;
+			frac += (uint64_t)(*p - '0') * scale;
+		}
+	}
+	if (*p)
+		return 0;
+	return whole * 1000000000u + frac;
+}
+
+void config_load(config_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->depth = CONFIG_DEFAULT_DEPTH;
+	c->quiet = env_flag("HEAPTRAIL_QUIET");
+	util_quiet = c->quiet;
+	const char *v = getenv("HEAPTRAIL_DEPTH");
+	uint64_t n;
+	if (v && *v) {
+		if (util_parse_u64(v, &n) || n < 1)
+			util_say(1, "HEAPTRAIL_DEPTH is not a positive integer; using 64");
+		else
+			c->depth = n > STACKS_MAX_FRAMES ? STACKS_MAX_FRAMES : (unsigned)n;
+	}
+	v = getenv("HEAPTRAIL_SNAPSHOT_EVERY");
+	if (v && *v) {
+		c->snap_every_ns = parse_seconds(v);
+		if (!c->snap_every_ns)
+			util_say(1, "HEAPTRAIL_SNAPSHOT_EVERY is not a positive number of seconds; ignored");
+		else if (c->snap_every_ns < 1000000u)
+			c->snap_every_ns = 1000000u;
+	}
+	v = getenv("HEAPTRAIL_SNAPSHOT_SIGNAL");
+	if (v && *v) {
+		c->snap_signal = config_parse_signal(v);
+		if (!c->snap_signal)
+			util_say(1, "HEAPTRAIL_SNAPSHOT_SIGNAL is not a signal name or number; ignored");
+	}
+	c->follow_fork = env_flag("HEAPTRAIL_FOLLOW_FORK");
+	c->follow_exec = env_flag("HEAPTRAIL_FOLLOW_EXEC");
+	v = getenv("PYTHONMALLOC");
+	if (v && !strcmp(v, "malloc"))
+		c->proc_flags |= HT_PROC_PYTHONMALLOC;
+	v = getenv("HEAPTRAIL_ROOT_PID");
+	if (v && !util_parse_u64(v, &n) && n > 0 && n < INT32_MAX) {
+		c->root_pid = (int)n;
+	} else {
+		/* Manual LD_PRELOAD: this process is the root.  setenv allocates;
+		 * the caller holds the re-entrancy guard. */
+		char buf[24];
+		c->root_pid = getpid();
+		util_fmt_u64(buf, (uint64_t)c->root_pid);
+		setenv("HEAPTRAIL_ROOT_PID", buf, 1);
+	}
+}
+
+int config_should_record(const config_t *c, int pid)
+{
+	return pid == c->root_pid || c->follow_exec;
+}
+
+/* dev:ino as "<dev>:<ino>" into buf. */
+static void fmt_id(char *buf, size_t cap, uint64_t dev, uint64_t ino)
+{
+	util_line_t l = { buf, cap, 0 };
+	buf[0] = 0;
+	util_line_u64(&l, dev);
+	util_line_str(&l, ":");
+	util_line_u64(&l, ino);
+}
+
+static int env_fd(void)
+{
+	const char *fdv = getenv("HEAPTRAIL_FD");
+	const char *idv = getenv("HEAPTRAIL_FD_ID");
+	uint64_t fd;
+	struct stat st;
+	char want[64];
+	if (util_parse_u64(fdv, &fd) || fd > INT32_MAX || !idv) {
+		util_say(1, "HEAPTRAIL_FD/HEAPTRAIL_FD_ID are malformed; not recording");
+		return -EINVAL;
+	}
+	if (fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		util_say(1, "HEAPTRAIL_FD is not an open regular file; not recording");
+		return -EBADF;
+	}
+	fmt_id(want, sizeof(want), (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	if (strcmp(want, idv)) {
+		util_say(1, "HEAPTRAIL_FD does not match HEAPTRAIL_FD_ID; not recording");
+		return -EBADF;
+	}
+	/* Children started with fork+exec must not inherit it; the recorder
+	 * clears this again right before its own exec. */
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
+}
+
+/* Basename of the executable for the default file name. */
+static void program_name(char *buf, size_t cap)
+{
+	char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	const char *base = "prog";
+	if (n > 0) {
+		path[n] = 0;
+		base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	}
+	util_line_t l = { buf, cap, 0 };
+	buf[0] = 0;
+	util_line_str(&l, base);
+}
+
+static void build_path(const config_t *c, int pid, char *out, size_t cap)
+{
+	util_line_t l = { out, cap, 0 };
+	out[0] = 0;
+	const char *pat = getenv("HEAPTRAIL_OUTPUT");
+	if (!pat || !*pat) {
+		char prog[256];
+		program_name(prog, sizeof(prog));
+		util_line_str(&l, "heaptrail.");
+		util_line_str(&l, prog);
+		util_line_str(&l, ".");
+		util_line_u64(&l, (uint64_t)pid);
+		util_line_str(&l, ".htr");
+		return;
+	}
+	int had_pid = 0;
+	for (const char *p = pat; *p; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			util_line_u64(&l, (uint64_t)pid);
+			had_pid = 1;
+			p++;
+		} else {
+			char ch[2] = { *p, 0 };
+			util_line_str(&l, ch);
+		}
+	}
+	if (!had_pid && pid != c->root_pid) {
+		util_line_str(&l, ".");
+		util_line_u64(&l, (uint64_t)pid);
+	}
+}
+
+int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh)
+{
+	*fresh = 1;
+	if (use_env_fd && pid == c->root_pid && getenv("HEAPTRAIL_FD")) {
+		int fd = env_fd();
+		if (fd >= 0) {
+			struct stat st;
+			*fresh = fstat(fd, &st) == 0 && st.st_size == 0;
+		}
+		return fd;
+	}
+	char path[4096];
+	build_path(c, pid, path, sizeof(path));
+	int fd = open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int err = errno;
+		char msg[4300];
+		util_line_t l = { msg, sizeof(msg), 0 };
+		util_line_str(&l, "cannot create trace ");
+		util_line_str(&l, path);
+		util_line_str(&l, err == EEXIST ? ": file exists (refusing to overwrite; not recording)"
+						: ": cannot open (not recording)");
+		util_say(1, msg);
+		return -err;
+	}
+	return fd;
+}
+
+int config_fd_env(int fd, char *fd_var, size_t fd_cap, char *id_var, size_t id_cap)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	util_line_t l = { fd_var, fd_cap, 0 };
+	fd_var[0] = 0;
+	util_line_str(&l, "HEAPTRAIL_FD=");
+	util_line_u64(&l, (uint64_t)fd);
+	char id[64];
+	fmt_id(id, sizeof(id), (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	util_line_t m = { id_var, id_cap, 0 };
+	id_var[0] = 0;
+	util_line_str(&m, "HEAPTRAIL_FD_ID=");
+	util_line_str(&m, id);
+	return 0;
+}

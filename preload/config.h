@@ -1,0 +1,43 @@
+/* config: reads the HEAPTRAIL_* environment (see the team env contract)
+ * and opens the trace file.  Called from the library constructor and the
+ * fork child handler (single-threaded moments); never allocates. */
+#ifndef HT_CONFIG_H
+#define HT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_DEPTH 64u
+
+typedef struct config {
+	unsigned depth; /* native frames kept (1..STACKS_MAX_FRAMES) */
+	uint64_t snap_every_ns; /* 0 = no timer snapshots */
+	int snap_signal; /* 0 = no snapshot signal */
+	int follow_fork; /* HEAPTRAIL_FOLLOW_FORK=1 */
+	int follow_exec; /* HEAPTRAIL_FOLLOW_EXEC=1 */
+	int quiet; /* HEAPTRAIL_QUIET=1 */
+	int root_pid; /* HEAPTRAIL_ROOT_PID (set by config_load if absent) */
+	unsigned proc_flags; /* HT_PROC_* for the PROCESS record */
+} config_t;
+
+/* Parses the environment into c (bad values: one warning, default kept). */
+void config_load(config_t *c);
+
+/* Whether the process with this pid records at all (root pid, or any pid
+ * with follow_exec).  Fork children are decided by the fork handler. */
+int config_should_record(const config_t *c, int pid);
+
+/* Opens the trace for process pid: HEAPTRAIL_FD (root only, validated with
+ * fstat against HEAPTRAIL_FD_ID) or a new file from HEAPTRAIL_OUTPUT / the
+ * default name.  Sets *fresh when the file is empty (header needed).
+ * Returns the fd or a negative errno after printing one line on stderr. */
+int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh);
+
+/* Builds "HEAPTRAIL_FD=<fd>" and "HEAPTRAIL_FD_ID=<dev>:<ino>" for an exec
+ * in the recording process.  0 or negative errno. */
+int config_fd_env(int fd, char *fd_var, size_t fd_cap, char *id_var, size_t id_cap);
+
+/* Signal number from "USR2", "SIGUSR2" or "12"; 0 when unknown. */
+int config_parse_signal(const char *s);
+
+#endif /* HT_CONFIG_H */

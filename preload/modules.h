@@ -1,0 +1,27 @@
+/* modules: the process's module map (dl_iterate_phdr), kept as a ready
+ * MODULES record body.  Refreshed by producers (never by the writer: the
+ * loader lock may be held by a producer that waits for the writer); read
+ * by the writer under modules_lock(). */
+#ifndef HT_MODULES_H
+#define HT_MODULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Rebuilds the map if the loader's adds/subs counters changed (or force).
+ * Returns the current generation (>= 1 once built, 0 if never built). */
+uint32_t modules_refresh(int force);
+/* Generation of the current map without checking the loader. */
+uint32_t modules_gen(void);
+
+/* Writer side: with the lock held, body/len/gen describe the current map
+ * (body = complete MODULES body: generation, count, modules...). */
+void modules_lock(void);
+void modules_unlock(void);
+const uint8_t *modules_body(size_t *len, uint32_t *gen);
+
+/* Bounds of the executable segment containing addr (for unwind's self
+ * filter).  0 or -ENOENT. */
+int modules_text_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
+#endif /* HT_MODULES_H */

@@ -1,0 +1,495 @@
+/* recorder: see recorder.h.
+ *
+ * Global order: an event takes its sequence number with one atomic
+ * fetch_add while its thread's `busy` flag is set; the flag is cleared only
+ * after the ring head covers the event.  A free takes its number before
+ * the real free, an allocation after the real call returned, so an address
+ * is always freed before it is handed out again in sequence order.  The
+ * writer reads the global counter G, waits until no thread is between
+ * "took a number" and "committed", and merges everything below G. */
+#include "recorder.h"
+
+#include "heaptrail_format.h"
+#include "modules.h"
+#include "stacks.h"
+#include "unwind.h"
+#include "util.h"
+#include "writer.h"
+
+#if __has_include("pyframes.h")
+#include "pyframes.h"
+#define HT_HAVE_PYFRAMES 1
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+rec_shared_t ht_rec = { .fd = -1 };
+__thread rec_tls_t ht_tls __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t thread_key;
+static int key_ok;
+static int fork_locked;
+
+/* ---- thread registry ------------------------------------------------- */
+
+static void read_name(char out[16])
+{
+	memset(out, 0, 16);
+	prctl(PR_GET_NAME, out, 0, 0, 0);
+	out[15] = 0;
+}
+
+static void set_name(rec_thread_t *th, const char name[16])
+{
+	pthread_mutex_lock(&reg_lock);
+	if (strncmp(th->name, name, 16)) {
+		memcpy(th->name, name, 16);
+		th->name_gen++;
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Key destructor: the thread is exiting.  Later allocations in other TLS
+ * destructors register a fresh slot (and re-arm the key). */
+static void thread_gone(void *arg)
+{
+	rec_tls_t *t = &ht_tls;
+	rec_thread_t *th = arg;
+	int saved = errno;
+	if (t->th == th && t->epoch == ht_rec.epoch) {
+		char name[16];
+		read_name(name);
+		set_name(th, name);
+		__atomic_store_n(&th->state, SLOT_DEAD, __ATOMIC_SEQ_CST);
+		t->th = NULL;
+		recorder_kick();
+	}
+	errno = saved;
+}
+
+static rec_thread_t *register_thread(rec_tls_t *t)
+{
+	rec_thread_t *th = NULL;
+	pthread_mutex_lock(&reg_lock);
+	for (uint32_t i = 0; i < REC_MAX_THREADS; i++) {
+		if (__atomic_load_n(&ht_rec.threads[i].state, __ATOMIC_ACQUIRE) == SLOT_FREE) {
+			th = &ht_rec.threads[i];
+			if (i >= ht_rec.nthreads)
+				__atomic_store_n(&ht_rec.nthreads, i + 1, __ATOMIC_SEQ_CST);
+			break;
+		}
+	}
+	if (th && !th->ring)
+		th->ring = ring_create(REC_RING_SLOTS);
+	if (!th || !th->ring) {
+		pthread_mutex_unlock(&reg_lock);
+		return NULL;
+	}
+	ring_reset(th->ring);
+	th->tid = util_gettid();
+	th->index = REC_NO_INDEX;
+	read_name(th->name);
+	th->name_gen++;
+	__atomic_store_n(&th->state, SLOT_LIVE, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&reg_lock);
+	t->th = th;
+	t->epoch = ht_rec.epoch;
+	if (key_ok)
+		pthread_setspecific(thread_key, th);
+	return th;
+}
+
+static inline rec_thread_t *self_thread(rec_tls_t *t)
+{
+	if (HT_LIKELY(t->th != NULL && t->epoch == ht_rec.epoch))
+		return t->th;
+	return register_thread(t);
+}
+
+void recorder_thread_name(rec_thread_t *th, char out[16], uint32_t *gen)
+{
+	pthread_mutex_lock(&reg_lock);
+	memcpy(out, th->name, 16);
+	out[15] = 0;
+	*gen = th->name_gen;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void recorder_slot_free(rec_thread_t *th)
+{
+	pthread_mutex_lock(&reg_lock);
+	__atomic_store_n(&th->state, SLOT_FREE, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void recorder_refresh_names(void)
+{
+	uint32_t n = __atomic_load_n(&ht_rec.nthreads, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < n; i++) {
+		rec_thread_t *th = &ht_rec.threads[i];
+		if (__atomic_load_n(&th->state, __ATOMIC_ACQUIRE) != SLOT_LIVE)
+			continue;
+		char path[64], buf[64];
+		util_line_t l = { path, sizeof(path), 0 };
+		util_line_str(&l, "/proc/self/task/");
+		util_line_u64(&l, (uint64_t)th->tid);
+		util_line_str(&l, "/comm");
+		long r = util_read_file(path, buf, sizeof(buf));
+		if (r == -ENOENT) {
+			/* Thread gone without running our key destructor. */
+			__atomic_store_n(&th->state, SLOT_DEAD, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		if (r <= 0)
+			continue;
+		if (buf[r - 1] == '\n')
+			buf[r - 1] = 0;
+		char name[16];
+		memset(name, 0, sizeof(name));
+		memcpy(name, buf, r < 15 ? (size_t)r : 15);
+		name[15] = 0;
+		set_name(th, name);
+	}
+}
+
+/* ---- producer hot path ----------------------------------------------- */
+
+void recorder_kick(void)
+{
+	__atomic_fetch_add(&ht_rec.kick, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ht_rec.writer_sleeping, __ATOMIC_SEQ_CST))
+		util_futex_wake(&ht_rec.kick);
+}
+
+static int give_up(void)
+{
+	return __atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON || !writer_alive();
+}
+
+/* Reserves n slots, takes the sequence number and returns the first slot
+ * with `busy` set; recorder_commit publishes.  NULL: event lost. */
+static inline ring_event_t *begin_event(ring_t *r, uint64_t n)
+{
+	if (HT_UNLIKELY(ring_space(r) < n)) {
+		if (ring_wait_space(r, n, give_up, recorder_kick) < 0) {
+			__atomic_fetch_add(&ht_rec.lost_stopped, 1, __ATOMIC_RELAXED);
+			return NULL;
+		}
+	}
+	__atomic_store_n(&r->busy, 1, __ATOMIC_SEQ_CST);
+	ring_event_t *e = ring_slot(r, 0);
+	e->seq = __atomic_fetch_add(&ht_rec.seq, 1, __ATOMIC_SEQ_CST);
+	return e;
+}
+
+static inline void commit_event(ring_t *r, uint64_t n)
+{
+	ring_commit(r, n);
+	__atomic_store_n(&r->busy, 0, __ATOMIC_SEQ_CST);
+	/* Wake the writer once per half ring (tail_cache lags, so this fires
+	 * at most once between two reloads). */
+	uint64_t used = r->head - r->tail_cache;
+	if (HT_UNLIKELY(used >= r->cap / 2 && used - n < r->cap / 2))
+		recorder_kick();
+}
+
+static uint32_t capture_stack(void)
+{
+	uint64_t ips[STACKS_MAX_FRAMES];
+	uint32_t pc[STACKS_MAX_PY], pl[STACKS_MAX_PY];
+	unsigned flags = 0, n = 0, m = 0;
+	if (ht_rec.unwind)
+		n = unwind_capture(ips, ht_rec.depth, &flags);
+#ifdef HT_HAVE_PYFRAMES
+	int pm = pyframes_capture(pc, pl, STACKS_MAX_PY);
+	m = pm > 0 ? (unsigned)pm : 0;
+#endif
+	int is_new;
+	uint32_t id = stacks_intern(ips, n, pc, pl, m, flags, modules_gen(), &is_new);
+	/* A new stack may name a module loaded since the last map: refresh
+	 * here, in producer context, before the event is committed (the
+	 * writer writes the newest map before any new STACK). */
+	if (is_new && ht_rec.unwind)
+		modules_refresh(0);
+	return id;
+}
+
+void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
+{
+	int saved = errno;
+	rec_thread_t *th = self_thread(&ht_tls);
+	if (!th) {
+		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
+		goto out;
+	}
+	uint32_t stack = capture_stack();
+	if (!stack) {
+		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
+		goto out;
+	}
+	ring_t *r = th->ring;
+	ring_event_t *e = begin_event(r, 1);
+	if (!e)
+		goto out;
+	e->type = RING_EV_ALLOC;
+	e->kind = (uint8_t)kind;
+	e->addr = (uint64_t)(uintptr_t)p;
+	e->aux = align;
+	e->size = size;
+	e->stack = stack;
+	commit_event(r, 1);
+out:
+	errno = saved;
+}
+
+void recorder_free(void *p)
+{
+	int saved = errno;
+	rec_thread_t *th = self_thread(&ht_tls);
+	if (!th) {
+		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
+		goto out;
+	}
+	ring_t *r = th->ring;
+	ring_event_t *e = begin_event(r, 1);
+	if (!e)
+		goto out;
+	e->type = RING_EV_FREE;
+	e->addr = (uint64_t)(uintptr_t)p;
+	commit_event(r, 1);
+out:
+	errno = saved;
+}
+
+void recorder_realloc(void *old, void *p, uint64_t size)
+{
+	int saved = errno;
+	rec_thread_t *th = self_thread(&ht_tls);
+	if (!th) {
+		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
+		goto out;
+	}
+	uint32_t stack = capture_stack();
+	if (!stack) {
+		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
+		goto out;
+	}
+	ring_t *r = th->ring;
+	ring_event_t *e = begin_event(r, 1);
+	if (!e)
+		goto out;
+	e->type = RING_EV_REALLOC;
+	e->kind = HT_KIND_REALLOC;
+	e->addr = (uint64_t)(uintptr_t)old;
+	e->aux = (uint64_t)(uintptr_t)p;
+	e->size = size;
+	e->stack = stack;
+	commit_event(r, 1);
+out:
+	errno = saved;
+}
+
+int recorder_snapshot(const char *label)
+{
+	if (!recorder_on())
+		return -1;
+	rec_tls_t *t = &ht_tls;
+	int nested = t->in_hook;
+	int saved = errno;
+	int ret = -1;
+	t->in_hook = 1;
+	rec_thread_t *th = self_thread(t);
+	if (!th)
+		goto out;
+	size_t len = label ? strnlen(label, 255) : 0;
+	uint64_t n = 1 + RING_LABEL_SLOTS(len);
+	ring_t *r = th->ring;
+	ring_event_t *e = begin_event(r, n);
+	if (!e)
+		goto out;
+	e->type = RING_EV_SNAPSHOT;
+	e->kind = HT_SNAP_API;
+	e->size = len;
+	for (uint64_t i = 1; i < n; i++) {
+		size_t off = (i - 1) * sizeof(ring_event_t);
+		size_t chunk = len - off < sizeof(ring_event_t) ? len - off : sizeof(ring_event_t);
+		memcpy(ring_slot(r, i), label + off, chunk);
+	}
+	commit_event(r, n);
+	ret = 0;
+out:
+	t->in_hook = nested;
+	errno = saved;
+	return ret;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void on_snapshot_signal(int sig)
+{
+	(void)sig;
+	writer_signal_snapshot();
+}
+
+int recorder_start(const config_t *cfg, int fd, int fresh, int unwind)
+{
+	ht_rec.cfg = *cfg;
+	ht_rec.depth = cfg->depth ? cfg->depth : CONFIG_DEFAULT_DEPTH;
+	ht_rec.unwind = unwind;
+	ht_rec.fd = fd;
+	ht_rec.fresh = fresh;
+	ht_rec.pid = getpid();
+	int err = stacks_init(20);
+	if (err)
+		return err;
+	if (!key_ok)
+		key_ok = pthread_key_create(&thread_key, thread_gone) == 0;
+	if (unwind) {
+		uintptr_t lo = 0, hi = 0;
+		modules_text_range((uintptr_t)&recorder_start, &lo, &hi);
+		unwind_init(lo, hi);
+		modules_refresh(1);
+	}
+#ifdef HT_HAVE_PYFRAMES
+	pyframes_init();
+#endif
+	err = writer_begin(fresh);
+	if (err)
+		return err;
+	__atomic_store_n(&ht_rec.state, REC_ON, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ht_rec.on, 1, __ATOMIC_SEQ_CST);
+	err = writer_start_thread();
+	if (err) {
+		recorder_stop("cannot start the writer thread");
+		return err;
+	}
+	if (cfg->snap_signal) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_snapshot_signal;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(cfg->snap_signal, &sa, NULL);
+	}
+	return 0;
+}
+
+void recorder_stop(const char *why)
+{
+	if (__atomic_exchange_n(&ht_rec.state, REC_ENDED, __ATOMIC_SEQ_CST) != REC_ON)
+		return;
+	__atomic_store_n(&ht_rec.on, 0, __ATOMIC_SEQ_CST);
+	char msg[256];
+	util_line_t l = { msg, sizeof(msg), 0 };
+	util_line_str(&l, why);
+	util_line_str(&l, "; recording stopped");
+	util_say(1, msg);
+	recorder_kick();
+}
+
+void recorder_finish(void)
+{
+	if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON)
+		return;
+	rec_tls_t *t = &ht_tls;
+	int nested = t->in_hook;
+	t->in_hook = 1;
+	writer_finish();
+	t->in_hook = nested;
+}
+
+int recorder_before_exec(const char *path)
+{
+	if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON || getpid() != ht_rec.pid)
+		return -1;
+	return writer_pause_for_exec(path);
+}
+
+void recorder_exec_failed(void)
+{
+	writer_unpause();
+	writer_warn("exec failed; the image continues after its EXEC record");
+}
+
+void recorder_fork_prepare(void)
+{
+	if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON)
+		return;
+	int nested = ht_tls.in_hook;
+	ht_tls.in_hook = 1;
+	writer_lock();
+	modules_lock();
+	pthread_mutex_lock(&reg_lock);
+	stacks_lock();
+	fork_locked = 1;
+	ht_tls.in_hook = nested;
+}
+
+void recorder_fork_parent(void)
+{
+	if (!fork_locked)
+		return;
+	fork_locked = 0;
+	stacks_unlock();
+	pthread_mutex_unlock(&reg_lock);
+	modules_unlock();
+	writer_unlock();
+}
+
+void recorder_fork_child(void)
+{
+	if (!fork_locked)
+		return;
+	fork_locked = 0;
+	stacks_unlock();
+	pthread_mutex_unlock(&reg_lock);
+	modules_unlock();
+	writer_unlock();
+	int nested = ht_tls.in_hook;
+	ht_tls.in_hook = 1;
+	/* The parent's trace is not ours. */
+	if (ht_rec.fd >= 0)
+		close(ht_rec.fd);
+	ht_rec.fd = -1;
+	__atomic_store_n(&ht_rec.on, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ht_rec.state, REC_OFF, __ATOMIC_SEQ_CST);
+	writer_reset_child();
+	if (!ht_rec.cfg.follow_fork)
+		goto out;
+	/* Fresh state: other threads' events in flight died with them. */
+	ht_rec.epoch++;
+	for (uint32_t i = 0; i < REC_MAX_THREADS; i++) {
+		rec_thread_t *th = &ht_rec.threads[i];
+		if (th->ring)
+			ring_reset(th->ring);
+		th->state = SLOT_FREE;
+		th->index = REC_NO_INDEX;
+	}
+	ht_rec.nthreads = 0;
+	ht_rec.seq = 0;
+	ht_rec.lost_nomem = ht_rec.lost_stopped = 0;
+	ht_tls.th = NULL;
+	int fresh;
+	int pid = getpid();
+	int fd = config_open_output(&ht_rec.cfg, pid, 0, &fresh);
+	if (fd < 0)
+		goto out;
+	ht_rec.cfg.proc_flags |= HT_PROC_FOLLOWED_FORK;
+	ht_rec.fd = fd;
+	ht_rec.pid = pid;
+	ht_rec.fresh = fresh;
+	if (writer_begin(fresh))
+		goto out;
+	__atomic_store_n(&ht_rec.state, REC_ON, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ht_rec.on, 1, __ATOMIC_SEQ_CST);
+	if (writer_start_thread())
+		recorder_stop("cannot start the writer thread in the fork child");
+out:
+	ht_tls.in_hook = nested;
+}

@@ -1,0 +1,33 @@
+/* writer: drains the per-thread rings in global sequence order, encodes
+ * events and records, and writes the trace with write(2).  Runs in its own
+ * thread (all signals blocked, allocations never recorded) and, at exit or
+ * exec, in the thread that ends the image.  Everything here runs under the
+ * writer lock. */
+#ifndef HT_WRITER_H
+#define HT_WRITER_H
+
+#include <stdint.h>
+
+/* Prepares buffers for a new image (or a followed fork child) and writes
+ * the header (if fresh) and the PROCESS record.  0 or negative errno. */
+int writer_begin(int fresh);
+/* Starts the writer thread.  0 or negative errno. */
+int writer_start_thread(void);
+/* Final drain + exit snapshot + END.  Takes the lock. */
+void writer_finish(void);
+/* Drains and writes EXEC, leaving the lock HELD; writer_unpause releases. */
+int writer_pause_for_exec(const char *path);
+void writer_unpause(void);
+/* 1 while the writer thread runs (producers may wait for ring space). */
+int writer_alive(void);
+/* Fork support. */
+void writer_lock(void);
+void writer_unlock(void);
+/* In a followed fork child: forget the parent's buffered bytes and state. */
+void writer_reset_child(void);
+/* Async-signal-safe: asks for a SIGNAL snapshot. */
+void writer_signal_snapshot(void);
+/* Queues a WARNING record + stderr line (any thread). */
+void writer_warn(const char *text);
+
+#endif /* HT_WRITER_H */
