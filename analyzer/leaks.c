@@ -188,7 +188,7 @@ size_t leaks_points(const leaks_t *l, const leaks_point_t **points)
 
 /* --- analysis ----------------------------------------------------------- */
 
-static uint32_t group_of_stack(const uint32_t *group_of, size_t ngroup_of,
+static uint32_t group_id(const uint32_t *group_of, size_t ngroup_of,
 			       size_t i)
 {
 	if (!group_of)
@@ -206,7 +206,7 @@ static size_t count_groups(const leaks_t *l, const uint32_t *group_of,
 			if (l->pts[p].stack[k] >= stacks)
 				stacks = (size_t)l->pts[p].stack[k] + 1;
 	for (size_t i = 0; i < stacks; i++) {
-		uint32_t g = group_of_stack(group_of, ngroup_of, i);
+		uint32_t g = group_id(group_of, ngroup_of, i);
 		if (g != UINT32_MAX && g >= n)
 			n = (size_t)g + 1;
 	}
@@ -225,7 +225,7 @@ static int compute_stats(leaks_t *l, const uint32_t *group_of,
 	for (size_t i = 0; i < ngroups; i++)
 		g[i].stack = SIDX_NONE;
 	for (size_t i = 0; i < l->live.n; i++) {
-		uint32_t gi = group_of_stack(group_of, ngroup_of, i);
+		uint32_t gi = group_id(group_of, ngroup_of, i);
 		if (gi == UINT32_MAX || (!l->live.bytes[i] && !l->live.count[i]))
 			continue;
 		leak_stat_t *s = &g[gi];
@@ -292,7 +292,7 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 	for (size_t p = 0; p < P; p++) {
 		const struct point *pt = &l->pts[p];
 		for (size_t k = 0; k < pt->n; k++) {
-			uint32_t gi = group_of_stack(group_of, ngroup_of,
+			uint32_t gi = group_id(group_of, ngroup_of,
 						     pt->stack[k]);
 			if (gi != UINT32_MAX)
 				cur[gi] += pt->bytes[k];
@@ -327,7 +327,7 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 	for (size_t p = 0; p < P; p++) {
 		const struct point *pt = &l->pts[p];
 		for (size_t k = 0; k < pt->n; k++) {
-			uint32_t gi = group_of_stack(group_of, ngroup_of,
+			uint32_t gi = group_id(group_of, ngroup_of,
 						     pt->stack[k]);
 			if (gi == UINT32_MAX || slot[gi] == UINT32_MAX)
 				continue;
@@ -406,116 +406,19 @@ void leaks_result_free(leaks_result_t *res)
 
 /* --- report ------------------------------------------------------------- */
 
-/* Call-site keys -> dense group ids (open addressing over owned
- * strings). */
-struct keymap {
-	char **keys;
-	uint32_t *ids;
-	size_t n, cap;
-};
-
-static uint64_t key_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-	return h;
-}
-
-static long keymap_id(struct keymap *m, const char *key)
-{
-	if (2 * (m->n + 1) > m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 256;
-		char **k = calloc(cap, sizeof *k);
-		uint32_t *id = calloc(cap, sizeof *id);
-		if (!k || !id) {
-			free(k);
-			free(id);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->keys[i])
-				continue;
-			size_t j = key_hash(m->keys[i]) & (cap - 1);
-			while (k[j])
-				j = (j + 1) & (cap - 1);
-			k[j] = m->keys[i];
-			id[j] = m->ids[i];
-		}
-		free(m->keys);
-		free(m->ids);
-		m->keys = k;
-		m->ids = id;
-		m->cap = cap;
-	}
-	size_t j = key_hash(key) & (m->cap - 1);
-	while (m->keys[j]) {
-		if (!strcmp(m->keys[j], key))
-			return m->ids[j];
-		j = (j + 1) & (m->cap - 1);
-	}
-	m->keys[j] = strdup(key);
-	if (!m->keys[j])
-		return -ENOMEM;
-	m->ids[j] = (uint32_t)m->n;
-	return (long)m->n++;
-}
-
-static void keymap_free(struct keymap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->ids);
-}
-
-/* The grouping key of stack i under `by`: the innermost frame's key, or
- * the whole display traceback for BY_TRACEBACK. */
-static int stack_key(frames_t *fs, sidx_t i, report_by_t by, char *buf,
-		     size_t len)
-{
-	const frame_t *fr;
-	int n = frames_get(fs, i, &fr);
-	if (n < 0)
-		return n;
-	if (n == 0) {
-		snprintf(buf, len, "<unknown>");
-		return 0;
-	}
-	if (by != BY_TRACEBACK) {
-		report_frame_key(buf, len, fs, &fr[0], by);
-		return 0;
-	}
-	size_t off = 0;
-	buf[0] = 0;
-	for (int k = 0; k < n && off + 1 < len; k++) {
-		char one[512];
-		report_frame_line(one, sizeof one, fs, &fr[k]);
-		int w = snprintf(buf + off, len - off, "%s%s", k ? "\n" : "",
-				 one);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
-	return 0;
-}
-
-/* Groups every stack that has live bytes at the end or at any point. */
-static int build_groups(leaks_t *l, frames_t *fs, uint32_t **out,
-			size_t *nout)
+/* Group ids of every stack that has live bytes at the end or at any point
+ * and passes g's filters (others: UINT32_MAX). */
+static int build_groups(leaks_t *l, group_t *g, uint32_t **out, size_t *nout)
 {
 	size_t n = l->live.n;
 	for (size_t p = 0; p < l->npts; p++)
 		for (size_t k = 0; k < l->pts[p].n; k++)
 			if (l->pts[p].stack[k] >= n)
 				n = (size_t)l->pts[p].stack[k] + 1;
-	uint32_t *g = malloc((n ? n : 1) * sizeof *g);
+	uint32_t *ids = malloc((n ? n : 1) * sizeof *ids);
 	uint8_t *used = calloc(n ? n : 1, 1);
-	struct keymap km = { 0 };
 	int rc = -ENOMEM;
-	size_t len = 16384;
-	char *buf = malloc(len);
-	if (!g || !used || !buf)
+	if (!ids || !used)
 		goto fail;
 	for (size_t i = 0; i < l->live.n; i++)
 		used[i] = l->live.bytes[i] || l->live.count[i];
@@ -523,28 +426,20 @@ static int build_groups(leaks_t *l, frames_t *fs, uint32_t **out,
 		for (size_t k = 0; k < l->pts[p].n; k++)
 			used[l->pts[p].stack[k]] = 1;
 	for (size_t i = 0; i < n; i++) {
-		g[i] = UINT32_MAX;
-		if (!used[i])
+		ids[i] = UINT32_MAX;
+		if (!used[i] || !group_stack_passes(g, (sidx_t)i))
 			continue;
-		rc = stack_key(fs, (sidx_t)i, l->by, buf, len);
-		if (rc)
+		ids[i] = group_of_stack(g, (sidx_t)i);
+		if (ids[i] == GROUP_NONE)
 			goto fail;
-		long id = keymap_id(&km, buf);
-		if (id < 0) {
-			rc = (int)id;
-			goto fail;
-		}
-		g[i] = (uint32_t)id;
 	}
-	*out = g;
+	*out = ids;
 	*nout = n;
-	g = NULL;
+	ids = NULL;
 	rc = 0;
 fail:
-	free(g);
+	free(ids);
 	free(used);
-	free(buf);
-	keymap_free(&km);
 	return rc;
 }
 
@@ -565,37 +460,39 @@ static const char *by_name(report_by_t by)
 	return "traceback";
 }
 
-/* Header key of a group: the innermost frame under `by` (lineno for
- * traceback). */
-static void head_key(char *buf, size_t len, frames_t *fs, sidx_t s,
-		     report_by_t by)
+/* Header key of a group: its key, or the innermost frame's file:line for
+ * a traceback grouping (the traceback follows, indented). */
+static void head_key(char *buf, size_t len, const group_t *g,
+		     const agg_report_t *r, uint32_t id, report_by_t by)
 {
 	const frame_t *fr;
-	int n = frames_get(fs, s, &fr);
-	if (n <= 0) {
-		snprintf(buf, len, "<unknown>");
-		return;
-	}
-	report_frame_key(buf, len, fs, &fr[0],
-			 by == BY_TRACEBACK ? BY_LINENO : by);
+	int n = group_frames(g, id, &fr);
+	if (by != BY_TRACEBACK)
+		snprintf(buf, len, "%s", group_key(g, id));
+	else if (n <= 0)
+		snprintf(buf, len, "<no stack>");
+	else
+		report_frame_key(buf, len, r->frames, &fr[0], BY_LINENO);
 }
 
-static void text_traceback(FILE *out, frames_t *fs, sidx_t s)
+static void text_traceback(FILE *out, const group_t *g, frames_t *fs,
+			   uint32_t id)
 {
 	const frame_t *fr;
-	int n = frames_get(fs, s, &fr);
+	int n = group_frames(g, id, &fr);
 	char line[1024];
 	for (int k = 0; k < n; k++)
 		fprintf(out, "    %s\n",
 			report_frame_line(line, sizeof line, fs, &fr[k]));
-	if (n <= 0)
-		fprintf(out, "    <no frames>\n");
 }
 
-static void json_frames(json_t *j, frames_t *fs, sidx_t s)
+static void json_frames(json_t *j, const group_t *g, frames_t *fs,
+			uint32_t id)
 {
 	const frame_t *fr;
-	int n = frames_get(fs, s, &fr);
+	int n = group_frames(g, id, &fr);
+	json_key(j, "key");
+	json_str(j, group_key(g, id));
 	json_key(j, "frames");
 	json_arr_begin(j);
 	for (int k = 0; k < n; k++)
@@ -615,7 +512,7 @@ static const char *point_name(char *buf, size_t len, const leaks_point_t *p,
 	return buf;
 }
 
-static void report_json(leaks_t *l, const agg_report_t *r,
+static void report_json(leaks_t *l, const agg_report_t *r, const group_t *g,
 			const leaks_result_t *res)
 {
 	json_t j;
@@ -640,7 +537,7 @@ static void report_json(leaks_t *l, const agg_report_t *r,
 		json_u64(&j, s->bytes);
 		json_key(&j, "count");
 		json_u64(&j, s->count);
-		json_frames(&j, r->frames, s->stack);
+		json_frames(&j, g, r->frames, s->group);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -674,7 +571,7 @@ static void report_json(leaks_t *l, const agg_report_t *r,
 		for (size_t p = 0; p < res->npoints; p++)
 			json_u64(&j, c->series[p]);
 		json_arr_end(&j);
-		json_frames(&j, r->frames, c->stack);
+		json_frames(&j, g, r->frames, c->group);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -682,7 +579,7 @@ static void report_json(leaks_t *l, const agg_report_t *r,
 	json_finish(&j);
 }
 
-static void report_text(leaks_t *l, const agg_report_t *r,
+static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
 			const leaks_result_t *res)
 {
 	FILE *out = r->out;
@@ -698,7 +595,7 @@ static void report_text(leaks_t *l, const agg_report_t *r,
 		fprintf(out, "Top %zu:\n", res->nstats);
 	for (size_t i = 0; i < res->nstats; i++) {
 		const leak_stat_t *s = &res->stats[i];
-		head_key(key, sizeof key, r->frames, s->stack, l->by);
+		head_key(key, sizeof key, g, r, s->group, l->by);
 		fprintf(out, "#%zu: %s: size=%s, count=%llu, average=%s\n",
 			i + 1, key, report_size(a, sizeof a, (double)s->bytes,
 						false),
@@ -709,7 +606,7 @@ static void report_text(leaks_t *l, const agg_report_t *r,
 					     : 0,
 				    false));
 		if (l->by == BY_TRACEBACK)
-			text_traceback(out, r->frames, s->stack);
+			text_traceback(out, g, r->frames, s->group);
 	}
 	fprintf(out, "\n");
 	const leaks_point_t *pts;
@@ -728,7 +625,7 @@ static void report_text(leaks_t *l, const agg_report_t *r,
 		np - 1, np, res->ncands_total);
 	for (size_t i = 0; i < res->ncands; i++) {
 		const leak_cand_t *x = &res->cands[i];
-		head_key(key, sizeof key, r->frames, x->stack, l->by);
+		head_key(key, sizeof key, g, r, x->group, l->by);
 		fprintf(out, "#%zu: %s: %s (%s -> %s)\n", i + 1, key,
 			report_size(a, sizeof a, (double)x->growth, true),
 			report_size(b, sizeof b, (double)x->series[0], false),
@@ -745,28 +642,38 @@ static void report_text(leaks_t *l, const agg_report_t *r,
 		}
 		fprintf(out, "\n");
 		if (l->by == BY_TRACEBACK)
-			text_traceback(out, r->frames, x->stack);
+			text_traceback(out, g, r->frames, x->group);
 	}
+}
+
+int leaks_report(leaks_t *l, const agg_report_t *r, group_t *g)
+{
+	uint32_t *ids = NULL;
+	size_t n = 0;
+	leaks_result_t res;
+	int rc = leaks_finish(l);
+	if (!rc)
+		rc = build_groups(l, g, &ids, &n);
+	if (!rc)
+		rc = leaks_compute(l, ids, n, r->limit, &res);
+	free(ids);
+	if (rc)
+		return rc;
+	if (r->json)
+		report_json(l, r, g, &res);
+	else
+		report_text(l, r, g, &res);
+	leaks_result_free(&res);
+	return 0;
 }
 
 static int op_report(agg_t *a, const agg_report_t *r)
 {
 	leaks_t *l = (leaks_t *)a;
-	uint32_t *g = NULL;
-	size_t ng = 0;
-	leaks_result_t res;
-	int rc = leaks_finish(l);
-	if (!rc)
-		rc = build_groups(l, r->frames, &g, &ng);
-	if (!rc)
-		rc = leaks_compute(l, g, ng, r->limit, &res);
-	free(g);
-	if (rc)
-		return rc;
-	if (r->json)
-		report_json(l, r, &res);
-	else
-		report_text(l, r, &res);
-	leaks_result_free(&res);
-	return 0;
+	group_t *g = group_new(r->frames, l->by);
+	if (!g)
+		return -ENOMEM;
+	int rc = leaks_report(l, r, g);
+	group_free(g);
+	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "group.h"
 #include "report.h"
 
 typedef struct leaks leaks_t;
@@ -70,5 +71,11 @@ typedef struct leaks_result {
 int leaks_compute(leaks_t *l, const uint32_t *group_of, size_t ngroup_of,
 		  size_t limit, leaks_result_t *res);
 void leaks_result_free(leaks_result_t *res);
+
+/* Prints the report (text or JSON per r->json) grouping call sites with
+ * g (its key type and include/exclude filters; l's `by` names it).
+ * Returns 0 or -ENOMEM.  The agg_ops report does the same with a group
+ * made from leaks_set_by's key and no filters. */
+int leaks_report(leaks_t *l, const agg_report_t *r, group_t *g);
 
 #endif /* HEAPTRAIL_LEAKS_H */

@@ -1,0 +1,11 @@
+/* `heaptrail growth TRACE [-n N] [--step PCT] [--step-min BYTES]
+ * [--frames all|python|native] [--no-symbols] [--json]`: realloc chains by
+ * call site (growth.c) and the high-water steps with the call sites that
+ * made them (highwater.c).  Called by main.c; not thread-safe. */
+#ifndef HEAPTRAIL_CMD_GROWTH_H
+#define HEAPTRAIL_CMD_GROWTH_H
+
+/* argv[0] = "growth".  Returns the exit status (0, 1 error, 2 usage). */
+int cmd_growth(int argc, char **argv);
+
+#endif /* HEAPTRAIL_CMD_GROWTH_H */
