@@ -414,6 +414,27 @@ void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
 	r->frames = analysis_frames(an, frames_mode, false);
 }
 
+analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs)
+{
+	analysis_t *an;
+	char err[1024];
+	if (analysis_open(&an, path, err, sizeof(err)) < 0)
+		goto fail;
+	for (size_t i = 0; i < naggs; i++)
+		if (aggs[i] && analysis_add_agg(an, aggs[i]) < 0) {
+			snprintf(err, sizeof(err), "too many aggregators");
+			goto fail;
+		}
+	analysis_set_progress(an, true);
+	if (analysis_run(an, err, sizeof(err)) < 0)
+		goto fail;
+	return an;
+fail:
+	fprintf(stderr, "heaptrail: %s\n", err);
+	analysis_free(an);
+	return NULL;
+}
+
 void analysis_print_warnings(const analysis_t *an)
 {
 	const char *const *list;

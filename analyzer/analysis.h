@@ -77,6 +77,11 @@ frames_t *analysis_frames(analysis_t *an, int mode, bool raw);
 void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
 			  size_t limit, int frames_mode);
 
+/* For commands: opens `path`, registers the aggregators, runs with
+ * progress on a terminal.  On failure prints "heaptrail: <message>" on
+ * stderr and returns NULL. */
+analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs);
+
 /* Prints the symbolizer's warnings (each once) on stderr. */
 void analysis_print_warnings(const analysis_t *an);
 

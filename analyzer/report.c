@@ -335,6 +335,27 @@ int report_usage_error(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
+int report_opt(const char *cmd, int argc, char **argv, int *i,
+	       const char *name, const char **val)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return 1;
+	}
+	if (a[n])
+		return 0;
+	if (*i + 1 >= argc) {
+		report_usage_error(cmd, "option '%s' needs a value", name);
+		return -1;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
 long long report_parse_count(const char *s)
 {
 	char *end;

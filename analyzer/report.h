@@ -78,6 +78,12 @@ void json_summary_fields(json_t *j, const analysis_summary_t *s);
  * returns 2 (the usage-error exit code). */
 int report_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Option matching for hand-written argument loops: when argv[*i] is
+ * `name VALUE` or `name=VALUE`, sets *val, advances *i past the value and
+ * returns 1; returns 0 when argv[*i] is another argument; returns -1 (after
+ * printing a usage error naming the option) when the value is missing. */
+int report_opt(const char *cmd, int argc, char **argv, int *i,
+	       const char *name, const char **val);
 /* Parses a non-negative integer option value; -1 when invalid. */
 long long report_parse_count(const char *s);
 /* Parses a time like "2.5s", "1500ms", "300us", "1m", bare seconds;

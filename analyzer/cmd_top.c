@@ -1,0 +1,212 @@
+/* `heaptrail top`: see cmd_top.h.  One point aggregator captures the
+ * per-stack live totals at --at; stats.c groups, filters and ranks them. */
+#include "cmd_top.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "point.h"
+#include "report.h"
+#include "stats.h"
+
+#define MAX_PATTERNS 32
+
+static const char *const by_names[] = { "lineno", "filename", "function",
+					"traceback", "module" };
+
+static int parse_frames(const char *s)
+{
+	if (strcmp(s, "all") == 0)
+		return FRAMES_ALL;
+	if (strcmp(s, "python") == 0)
+		return FRAMES_PYTHON;
+	if (strcmp(s, "native") == 0)
+		return FRAMES_NATIVE;
+	return -1;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	const char *path = NULL, *at = "end", *val;
+	const char *inc[MAX_PATTERNS], *exc[MAX_PATTERNS];
+	int ninc = 0, nexc = 0, by = BY_LINENO, fmode = FRAMES_ALL, rc = 1;
+	bool json = false, cumulative = false, temporary = false, raw = false;
+	long long limit = 10;
+	for (int i = 1; i < argc; i++) {
+		int m;
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0) {
+			json = true;
+		} else if (strcmp(a, "--cumulative") == 0) {
+			cumulative = true;
+		} else if (strcmp(a, "--temporary") == 0) {
+			temporary = true;
+		} else if (strcmp(a, "--no-symbols") == 0) {
+			raw = true;
+		} else if ((m = report_opt("top", argc, argv, &i, "--at", &val))) {
+			if (m < 0)
+				return 2;
+			at = val;
+		} else if ((m = report_opt("top", argc, argv, &i, "--by", &val))) {
+			if (m < 0)
+				return 2;
+			if ((by = report_by_parse(val)) < 0)
+				return report_usage_error("top", "--by: unknown key '%s' (lineno, filename, function, traceback, module)", val);
+		} else if ((m = report_opt("top", argc, argv, &i, "--frames", &val))) {
+			if (m < 0)
+				return 2;
+			if ((fmode = parse_frames(val)) < 0)
+				return report_usage_error("top", "--frames: expected all, python or native, not '%s'", val);
+		} else if ((m = report_opt("top", argc, argv, &i, "--include", &val))) {
+			if (m < 0)
+				return 2;
+			if (ninc == MAX_PATTERNS)
+				return report_usage_error("top", "too many --include");
+			inc[ninc++] = val;
+		} else if ((m = report_opt("top", argc, argv, &i, "--exclude", &val))) {
+			if (m < 0)
+				return 2;
+			if (nexc == MAX_PATTERNS)
+				return report_usage_error("top", "too many --exclude");
+			exc[nexc++] = val;
+		} else if ((m = report_opt("top", argc, argv, &i, "-n", &val)) ||
+			   (m = report_opt("top", argc, argv, &i, "--limit", &val))) {
+			if (m < 0)
+				return 2;
+			if ((limit = report_parse_count(val)) < 0)
+				return report_usage_error("top", "-n: expected a count, not '%s'", val);
+		} else if (a[0] == '-' && a[1]) {
+			return report_usage_error("top", "unknown option '%s'", a);
+		} else if (!path) {
+			path = a;
+		} else {
+			return report_usage_error("top", "unexpected argument '%s'", a);
+		}
+	}
+	if (!path)
+		return report_usage_error("top", "missing TRACE");
+	if (cumulative && by == BY_TRACEBACK)
+		return report_usage_error("top", "--cumulative cannot be used with --by traceback");
+
+	point_spec_t spec;
+	point_parse(at, &spec);
+	point_t *pt = point_new(&spec);
+	if (!pt) {
+		fprintf(stderr, "heaptrail: out of memory\n");
+		return 1;
+	}
+	agg_t *agg = point_agg(pt);
+	analysis_t *an = analysis_run_file(path, &agg, 1);
+	group_t *g = NULL;
+	stat_set_t set = { 0 };
+	char err[512], a[32], b[32];
+	const uint64_t *bytes, *count;
+	uint64_t *tb = NULL, *tc = NULL;
+	size_t n;
+	if (!an)
+		goto done;
+	const analysis_summary_t *s = analysis_summary(an);
+	if (temporary) {
+		/* Temporary allocations over the whole run, by site. */
+		const heap_stack_stat_t *st = heap_stack_stats(analysis_heap(an), &n);
+		tb = calloc(n + 1, sizeof(*tb));
+		tc = calloc(n + 1, sizeof(*tc));
+		if (!tb || !tc) {
+			fprintf(stderr, "heaptrail: out of memory\n");
+			goto done;
+		}
+		for (size_t i = 0; i < n; i++) {
+			tb[i] = st[i].temp_bytes;
+			tc[i] = st[i].temp_count;
+		}
+		bytes = tb;
+		count = tc;
+	} else if (point_result(pt, an, &bytes, &count, &n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "heaptrail: %s\n", err);
+		goto done;
+	}
+	frames_t *fr = analysis_frames(an, fmode, raw);
+	g = fr ? group_new(fr, (report_by_t)by) : NULL;
+	if (!g) {
+		fprintf(stderr, "heaptrail: out of memory\n");
+		goto done;
+	}
+	for (int i = 0; i < ninc; i++)
+		group_add_filter(g, inc[i], true);
+	for (int i = 0; i < nexc; i++)
+		group_add_filter(g, exc[i], false);
+	if (stats_compute(g, bytes, count, n, cumulative, &set) < 0) {
+		fprintf(stderr, "heaptrail: out of memory\n");
+		goto done;
+	}
+	size_t nrows = set.n;
+	size_t k = stats_rank(&set, false, (size_t)limit);
+	const char *where = temporary ? "temporary allocations" : point_describe(pt);
+	if (json) {
+		json_t j;
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_summary_fields(&j, s);
+		json_key(&j, "at");
+		json_str(&j, temporary ? "temporary" : at);
+		json_key(&j, "point");
+		json_str(&j, where);
+		json_key(&j, "time_us");
+		json_u64(&j, temporary ? s->end_time_us : point_time_us(pt));
+		json_key(&j, "by");
+		json_str(&j, by_names[by]);
+		json_key(&j, "cumulative");
+		json_bool(&j, cumulative);
+		json_key(&j, "heap_bytes");
+		json_u64(&j, temporary ? 0 : point_heap_bytes(pt));
+		json_key(&j, "heap_blocks");
+		json_u64(&j, temporary ? 0 : point_heap_blocks(pt));
+		json_key(&j, "total_bytes");
+		json_u64(&j, set.total_bytes);
+		json_key(&j, "total_count");
+		json_u64(&j, set.total_count);
+		json_key(&j, "groups");
+		json_u64(&j, nrows);
+		json_key(&j, "stats");
+		stats_print_json(&j, &set, k, false);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else {
+		report_notes(stdout, s);
+		if (temporary)
+			printf("Top %zu temporary allocation sites by %s (allocations freed before any other allocation): %s in %" PRIu64 " allocations\n",
+			       k, by_names[by],
+			       report_size(a, sizeof(a), (double)set.total_bytes, false),
+			       set.total_count);
+		else
+			printf("Top %zu of %zu %s%s at %s: %s live in %" PRIu64 " blocks%s\n",
+			       k, nrows, cumulative ? "cumulative " : "",
+			       by_names[by], where,
+			       report_size(a, sizeof(a), (double)set.total_bytes, false),
+			       set.total_count,
+			       group_has_filters(g) ? " (filtered)" : "");
+		stats_print_text(stdout, &set, k, false, (report_by_t)by);
+		if (k < nrows && !cumulative) {
+			uint64_t ob = 0, oc = 0;
+			for (size_t i = k; i < set.n; i++) {
+				ob += set.rows[i].bytes;
+				oc += set.rows[i].count;
+			}
+			printf("%zu other: size=%s, count=%" PRIu64 "\n", nrows - k,
+			       report_size(b, sizeof(b), (double)ob, false), oc);
+		}
+	}
+	analysis_print_warnings(an);
+	rc = 0;
+done:
+	stats_free(&set);
+	group_free(g);
+	free(tb);
+	free(tc);
+	analysis_free(an);
+	point_free(pt);
+	return rc;
+}

@@ -1,0 +1,12 @@
+/* `heaptrail top TRACE [--at end|peak|SNAPSHOT|TIME] [--by KEY]
+ * [--cumulative] [-n N] [--include GLOB] [--exclude GLOB] [--temporary]
+ * [--frames all|python|native] [--no-symbols] [--json]`: live memory at a
+ * point grouped like tracemalloc's Snapshot.statistics().  Called by
+ * main.c; not thread-safe. */
+#ifndef HEAPTRAIL_CMD_TOP_H
+#define HEAPTRAIL_CMD_TOP_H
+
+/* argv[0] = "top".  Returns the exit status (0, 1, 2 usage). */
+int cmd_top(int argc, char **argv);
+
+#endif /* HEAPTRAIL_CMD_TOP_H */

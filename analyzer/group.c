@@ -1,0 +1,268 @@
+/* Stack grouping and filters: see group.h.  Keys are interned in a string
+ * hash table; each stack's group is computed once. */
+#include "group.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILTERS 32
+#define KEY_MAX 4096
+
+typedef struct gent {
+	char *key;
+	const frame_t *frames; /* representative frames (frames_t cache) */
+	int nframes;
+} gent_t;
+
+struct group {
+	frames_t *frames;
+	report_by_t by;
+	gent_t *v;
+	size_t n, cap;
+	uint32_t *slots; /* hash table of ids + 1 (0 = empty) */
+	size_t nslots;
+	uint32_t *of; /* by sidx: group id + 1, 0 = not computed */
+	size_t nof;
+	uint32_t *scratch; /* cumulative ids */
+	size_t nscratch;
+	const char *inc[MAX_FILTERS], *exc[MAX_FILTERS];
+	int ninc, nexc;
+	char buf[KEY_MAX];
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+group_t *group_new(frames_t *frames, report_by_t by)
+{
+	group_t *g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->frames = frames;
+	g->by = by;
+	return g;
+}
+
+void group_free(group_t *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		free(g->v[i].key);
+	free(g->v);
+	free(g->slots);
+	free(g->of);
+	free(g->scratch);
+	free(g);
+}
+
+static int rehash(group_t *g)
+{
+	size_t ns = g->nslots ? g->nslots * 2 : 1024;
+	uint32_t *s = calloc(ns, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->n; i++) {
+		size_t j = hash_str(g->v[i].key) & (ns - 1);
+		while (s[j])
+			j = (j + 1) & (ns - 1);
+		s[j] = (uint32_t)i + 1;
+	}
+	free(g->slots);
+	g->slots = s;
+	g->nslots = ns;
+	return 0;
+}
+
+/* Interns key; frames are recorded for a new key only. */
+static uint32_t intern(group_t *g, const char *key, const frame_t *frames,
+		       int nframes)
+{
+	if ((g->n + 1) * 2 > g->nslots && rehash(g) < 0)
+		return GROUP_NONE;
+	size_t j = hash_str(key) & (g->nslots - 1);
+	while (g->slots[j]) {
+		uint32_t id = g->slots[j] - 1;
+		if (strcmp(g->v[id].key, key) == 0)
+			return id;
+		j = (j + 1) & (g->nslots - 1);
+	}
+	if (g->n == g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 256;
+		gent_t *nv = realloc(g->v, nc * sizeof(*nv));
+		if (!nv)
+			return GROUP_NONE;
+		g->v = nv;
+		g->cap = nc;
+	}
+	char *k = strdup(key);
+	if (!k)
+		return GROUP_NONE;
+	g->v[g->n].key = k;
+	g->v[g->n].frames = frames;
+	g->v[g->n].nframes = nframes;
+	g->slots[j] = (uint32_t)g->n + 1;
+	return (uint32_t)g->n++;
+}
+
+static uint32_t compute(group_t *g, sidx_t i)
+{
+	const frame_t *fr;
+	int n = frames_get(g->frames, i, &fr);
+	if (n < 0)
+		return GROUP_NONE;
+	if (n == 0)
+		return intern(g, "<no stack>", fr, 0);
+	if (g->by != BY_TRACEBACK) {
+		report_frame_key(g->buf, sizeof(g->buf), g->frames, &fr[0], g->by);
+		return intern(g, g->buf, fr, 1);
+	}
+	/* Whole traceback: frame lines joined by newlines. */
+	size_t at = 0;
+	char line[1024];
+	for (int k = 0; k < n && at + 1 < sizeof(g->buf); k++) {
+		report_frame_line(line, sizeof(line), g->frames, &fr[k]);
+		int w = snprintf(g->buf + at, sizeof(g->buf) - at, "%s%s",
+				 k ? "\n" : "", line);
+		if (w < 0)
+			break;
+		at += (size_t)w;
+	}
+	return intern(g, g->buf, fr, n);
+}
+
+uint32_t group_of_stack(group_t *g, sidx_t i)
+{
+	if (i >= g->nof) {
+		size_t n = g->nof ? g->nof : 1024;
+		while (n <= i)
+			n *= 2;
+		uint32_t *no = realloc(g->of, n * sizeof(*no));
+		if (!no)
+			return GROUP_NONE;
+		memset(no + g->nof, 0, (n - g->nof) * sizeof(*no));
+		g->of = no;
+		g->nof = n;
+	}
+	if (!g->of[i]) {
+		uint32_t id = compute(g, i);
+		if (id == GROUP_NONE)
+			return GROUP_NONE;
+		g->of[i] = id + 1;
+	}
+	return g->of[i] - 1;
+}
+
+int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids)
+{
+	const frame_t *fr;
+	int n = frames_get(g->frames, i, &fr), m = 0;
+	if (n < 0)
+		return n;
+	if ((size_t)n + 1 > g->nscratch) {
+		uint32_t *ns = realloc(g->scratch, ((size_t)n + 1) * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		g->scratch = ns;
+		g->nscratch = (size_t)n + 1;
+	}
+	if (n == 0 || g->by == BY_TRACEBACK) {
+		uint32_t id = group_of_stack(g, i);
+		if (id == GROUP_NONE)
+			return -ENOMEM;
+		g->scratch[0] = id;
+		*ids = g->scratch;
+		return 1;
+	}
+	for (int k = 0; k < n; k++) {
+		report_frame_key(g->buf, sizeof(g->buf), g->frames, &fr[k], g->by);
+		uint32_t id = intern(g, g->buf, &fr[k], 1);
+		if (id == GROUP_NONE)
+			return -ENOMEM;
+		int dup = 0;
+		for (int q = 0; q < m && !dup; q++)
+			dup = g->scratch[q] == id;
+		if (!dup)
+			g->scratch[m++] = id;
+	}
+	*ids = g->scratch;
+	return m;
+}
+
+size_t group_count(const group_t *g)
+{
+	return g->n;
+}
+
+const char *group_key(const group_t *g, uint32_t id)
+{
+	return id < g->n ? g->v[id].key : "";
+}
+
+int group_frames(const group_t *g, uint32_t id, const frame_t **frames)
+{
+	if (id >= g->n) {
+		*frames = NULL;
+		return 0;
+	}
+	*frames = g->v[id].frames;
+	return g->v[id].nframes;
+}
+
+int group_add_filter(group_t *g, const char *pattern, bool include)
+{
+	if (include) {
+		if (g->ninc >= MAX_FILTERS)
+			return -ENOSPC;
+		g->inc[g->ninc++] = pattern;
+	} else {
+		if (g->nexc >= MAX_FILTERS)
+			return -ENOSPC;
+		g->exc[g->nexc++] = pattern;
+	}
+	return 0;
+}
+
+bool group_has_filters(const group_t *g)
+{
+	return g->ninc || g->nexc;
+}
+
+static bool match_any(const char *const *pats, int n, const char *file,
+		      const char *module)
+{
+	for (int i = 0; i < n; i++) {
+		if (file && fnmatch(pats[i], file, 0) == 0)
+			return true;
+		if (!file && module && fnmatch(pats[i], module, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool group_stack_passes(group_t *g, sidx_t i)
+{
+	const frame_t *fr;
+	if (!g->ninc && !g->nexc)
+		return true;
+	int n = frames_get(g->frames, i, &fr);
+	const char *file = n > 0 ? fr[0].file : NULL;
+	const char *module = n > 0 ? frames_module_name(g->frames, &fr[0]) : NULL;
+	const char *full = n > 0 ? fr[0].module : NULL;
+	/* Match the module both as basename and as full path. */
+	bool inc = !g->ninc || match_any(g->inc, g->ninc, file, module) ||
+		   (!file && match_any(g->inc, g->ninc, NULL, full));
+	if (!inc)
+		return false;
+	if (g->nexc && (match_any(g->exc, g->nexc, file, module) ||
+			(!file && match_any(g->exc, g->nexc, NULL, full))))
+		return false;
+	return true;
+}

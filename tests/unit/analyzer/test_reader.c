@@ -1,0 +1,318 @@
+/* Reader: round trips of every record type built with the format codec,
+ * and its answers to bad input (bad magic, wrong version, corrupt record
+ * with its offset, torn final record = truncated). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "reader.h"
+#include "tbuild.h"
+
+static reader_t *open_tb(tb_t *t, char *err, size_t errlen)
+{
+	reader_t *r = NULL;
+	int rc = reader_open_mem(t->buf, t->len, "t.htr", &r, err, errlen);
+	cr_assert_eq(rc, 0, "open failed: %s", err);
+	return r;
+}
+
+static void next_ok(reader_t *r, rd_event_t *ev, rd_kind_t kind)
+{
+	int rc = reader_next(r, ev);
+	cr_assert_eq(rc, 1, "reader_next = %d (%s)", rc, reader_error(r));
+	cr_assert_eq(ev->kind, kind, "kind %d, expected %d", ev->kind, kind);
+}
+
+Test(reader, hot_ops_round_trip_with_thread_and_time)
+{
+	tb_t t;
+	char err[256];
+	rd_event_t ev;
+	tb_init(&t);
+	tb_time(&t, 1500);
+	tb_malloc(&t, 0x555555550000, 100, 3);
+	tb_thread(&t, 2);
+	tb_alloc(&t, HT_KIND_POSIX_MEMALIGN, 0x555555560008, 64, 4, 64);
+	tb_time(&t, 500);
+	tb_realloc(&t, 0x555555550000, 0x7f0000001000, 4096, 5);
+	tb_free(&t, 0x555555560008);
+	reader_t *r = open_tb(&t, err, sizeof(err));
+
+	next_ok(r, &ev, RD_ALLOC);
+	cr_assert_eq(ev.u.alloc.addr, 0x555555550000);
+	cr_assert_eq(ev.u.alloc.size, 100);
+	cr_assert_eq(ev.u.alloc.stack, 3);
+	cr_assert_eq(ev.u.alloc.kind, HT_KIND_MALLOC);
+	cr_assert_eq(ev.time_us, 1500);
+	cr_assert_eq(ev.thread, 0);
+	next_ok(r, &ev, RD_ALLOC);
+	cr_assert_eq(ev.u.alloc.addr, 0x555555560008);
+	cr_assert_eq(ev.u.alloc.kind, HT_KIND_POSIX_MEMALIGN);
+	cr_assert_eq(ev.u.alloc.align, 64);
+	cr_assert_eq(ev.thread, 2);
+	next_ok(r, &ev, RD_REALLOC);
+	cr_assert_eq(ev.u.realloc.old_addr, 0x555555550000);
+	cr_assert_eq(ev.u.realloc.new_addr, 0x7f0000001000);
+	cr_assert_eq(ev.u.realloc.size, 4096);
+	cr_assert_eq(ev.u.realloc.stack, 5);
+	cr_assert_eq(ev.time_us, 2000);
+	next_ok(r, &ev, RD_FREE);
+	cr_assert_eq(ev.u.free.addr, 0x555555560008);
+	cr_assert_eq(reader_next(r, &ev), 0);
+	cr_assert(reader_truncated(r), "no END record means truncated");
+	reader_close(r);
+	tb_fini(&t);
+}
+
+Test(reader, extended_records_round_trip)
+{
+	tb_t t;
+	char err[256];
+	rd_event_t ev;
+	uint64_t ips[3] = { 0x401000, 0x400ff0, 0x7f0000002000 };
+	uint64_t py[4] = { 1, 10, 2, 20 };
+	tb_init(&t);
+	tb_process(&t, 4242, "/usr/bin/prog");
+	tb_modules1(&t, 1, "", 0x400000, 0x1000, 0x2000);
+	tb_pycode(&t, 1, "app.py", "main", 3);
+	tb_stack(&t, 7, 3, ips, 2, py);
+	tb_thread_rec(&t, 1, 4243, "worker");
+	tb_snapshot(&t, 0, HT_SNAP_API, "before");
+	tb_rss(&t, 1 << 20);
+	tb_lost(&t, 5, HT_LOST_NO_MEMORY);
+	tb_warning(&t, "something odd");
+	tb_exec(&t, "/bin/true");
+	tb_end(&t, 10, 5, 123456);
+	reader_t *r = open_tb(&t, err, sizeof(err));
+
+	next_ok(r, &ev, RD_PROCESS);
+	cr_assert_eq(ev.u.process.pid, 4242);
+	cr_assert_str_eq(ev.u.process.exe, "/usr/bin/prog");
+	cr_assert_str_eq(ev.u.process.version, "0.1.0");
+	cr_assert_eq(ev.u.process.argc, 1);
+	cr_assert_str_eq(ev.u.process.argv[0], "/usr/bin/prog");
+	cr_assert_eq(ev.u.process.image, 0);
+	next_ok(r, &ev, RD_MODULES);
+	cr_assert_eq(ev.u.modules.generation, 1);
+	cr_assert_eq(ev.u.modules.count, 1);
+	cr_assert_str_eq(ev.u.modules.mods[0].path, "");
+	cr_assert_eq(ev.u.modules.mods[0].bias, 0x400000);
+	cr_assert_eq(ev.u.modules.mods[0].nsegs, 1);
+	cr_assert_eq(ev.u.modules.mods[0].segs[0].memsz, 0x2000);
+	next_ok(r, &ev, RD_PYCODE);
+	cr_assert_str_eq(ev.u.pycode.function, "main");
+	next_ok(r, &ev, RD_STACK);
+	cr_assert_eq(ev.u.stack.id, 7);
+	cr_assert_eq(ev.u.stack.nips, 3);
+	cr_assert_eq(ev.u.stack.ips[1], 0x400ff0);
+	cr_assert_eq(ev.u.stack.ips[2], 0x7f0000002000);
+	cr_assert_eq(ev.u.stack.npy, 2);
+	cr_assert_eq(ev.u.stack.py[1].code, 2);
+	cr_assert_eq(ev.u.stack.py[1].line, 20);
+	next_ok(r, &ev, RD_THREAD);
+	cr_assert_eq(ev.u.thread.tid, 4243);
+	cr_assert_str_eq(ev.u.thread.name, "worker");
+	next_ok(r, &ev, RD_SNAPSHOT);
+	cr_assert_str_eq(ev.u.snapshot.label, "before");
+	next_ok(r, &ev, RD_RSS);
+	cr_assert_eq(ev.u.rss.bytes, 1 << 20);
+	next_ok(r, &ev, RD_LOST);
+	cr_assert_eq(ev.u.lost.count, 5);
+	next_ok(r, &ev, RD_WARNING);
+	cr_assert_str_eq(ev.u.warning.text, "something odd");
+	next_ok(r, &ev, RD_EXEC);
+	cr_assert_str_eq(ev.u.exec.path, "/bin/true");
+	next_ok(r, &ev, RD_END);
+	cr_assert_eq(ev.u.end.events, 10);
+	cr_assert_eq(ev.u.end.lost, 5);
+	cr_assert_eq(ev.u.end.end_time_us, 123456);
+	cr_assert_eq(reader_next(r, &ev), 0);
+	cr_assert_not(reader_truncated(r));
+	reader_close(r);
+	tb_fini(&t);
+}
+
+Test(reader, unknown_record_types_are_skipped)
+{
+	tb_t t;
+	char err[256];
+	rd_event_t ev;
+	tb_init(&t);
+	t.body[0] = 1;
+	t.body[1] = 2;
+	t.blen = 2;
+	tb_record(&t, 99);
+	tb_malloc(&t, 0x1000, 8, 1);
+	reader_t *r = open_tb(&t, err, sizeof(err));
+	next_ok(r, &ev, RD_ALLOC);
+	cr_assert_eq(ev.u.alloc.addr, 0x1000);
+	reader_close(r);
+	tb_fini(&t);
+}
+
+Test(reader, bad_magic_is_rejected_with_a_sentence)
+{
+	char err[256] = "";
+	reader_t *r;
+	const char text[] = "this is a text file, not a trace";
+	int rc = reader_open_mem(text, sizeof(text), "notes.txt", &r, err, sizeof(err));
+	cr_assert_eq(rc, -EINVAL);
+	cr_assert_null(r);
+	cr_assert(strstr(err, "notes.txt: not a heaptrail trace (bad magic)"), "%s", err);
+}
+
+Test(reader, newer_version_names_both_versions)
+{
+	tb_t t;
+	char err[512] = "";
+	reader_t *r;
+	memset(&t, 0, sizeof(t));
+	tb_header_v(&t, 7);
+	int rc = reader_open_mem(t.buf, t.len, "new.htr", &r, err, sizeof(err));
+	cr_assert_eq(rc, -EPROTO);
+	cr_assert(strstr(err, "version 7 was made by a newer heaptrail"), "%s", err);
+	cr_assert(strstr(err, "reads version 1"), "%s", err);
+	tb_fini(&t);
+}
+
+Test(reader, older_version_says_older)
+{
+	tb_t t;
+	char err[512] = "";
+	reader_t *r;
+	memset(&t, 0, sizeof(t));
+	tb_header_v(&t, 0);
+	cr_assert_eq(reader_open_mem(t.buf, t.len, "old.htr", &r, err, sizeof(err)), -EPROTO);
+	cr_assert(strstr(err, "an older heaptrail"), "%s", err);
+	tb_fini(&t);
+}
+
+Test(reader, missing_file_names_the_file)
+{
+	char err[512] = "";
+	reader_t *r;
+	int rc = reader_open("/nonexistent/x.htr", &r, err, sizeof(err));
+	cr_assert_eq(rc, -ENOENT);
+	cr_assert(strstr(err, "/nonexistent/x.htr: cannot open trace"), "%s", err);
+}
+
+Test(reader, record_fields_past_their_body_are_corrupt_with_offset)
+{
+	tb_t t;
+	char err[256];
+	rd_event_t ev;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 8, 1); /* 16..: a few bytes */
+	size_t off = t.len;
+	/* A STACK claiming 5 native frames with only 2 in its body. */
+	tb_bv(&t, 1);
+	tb_bv(&t, 0);
+	tb_bv(&t, 5);
+	tb_bv(&t, 0x1000);
+	tb_bv(&t, 2);
+	tb_record(&t, HT_REC_STACK);
+	tb_malloc(&t, 0x2000, 8, 1);
+	reader_t *r = open_tb(&t, err, sizeof(err));
+	next_ok(r, &ev, RD_ALLOC);
+	cr_assert_eq(reader_next(r, &ev), -EBADMSG);
+	char want[64];
+	snprintf(want, sizeof(want), "corrupt record at byte offset %zu", off);
+	cr_assert(strstr(reader_error(r), want), "%s", reader_error(r));
+	cr_assert(strstr(reader_error(r), "t.htr"), "%s", reader_error(r));
+	/* It stays at the error. */
+	cr_assert_eq(reader_next(r, &ev), -EBADMSG);
+	reader_close(r);
+	tb_fini(&t);
+}
+
+Test(reader, reserved_op_is_corrupt)
+{
+	tb_t t;
+	char err[256];
+	rd_event_t ev;
+	tb_init(&t);
+	tb_v(&t, 6);
+	reader_t *r = open_tb(&t, err, sizeof(err));
+	cr_assert_eq(reader_next(r, &ev), -EBADMSG);
+	cr_assert(strstr(reader_error(r), "byte offset 16"), "%s", reader_error(r));
+	reader_close(r);
+	tb_fini(&t);
+}
+
+Test(reader, torn_final_record_means_truncated_not_corrupt)
+{
+	/* Cut the trace at every byte of its last two records: the reader
+	 * delivers the whole records before and reports truncation. */
+	tb_t t;
+	char err[256];
+	rd_event_t ev;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 8, 1);
+	size_t whole = t.len;
+	tb_malloc(&t, 0x123456789000, 1000000, 300);
+	tb_snapshot(&t, 0, HT_SNAP_API, "label");
+	for (size_t cut = whole + 1; cut < t.len; cut++) {
+		reader_t *r = NULL;
+		cr_assert_eq(reader_open_mem(t.buf, cut, "t.htr", &r, err, sizeof(err)), 0);
+		next_ok(r, &ev, RD_ALLOC);
+		int rc;
+		int n = 0;
+		while ((rc = reader_next(r, &ev)) > 0)
+			n++;
+		cr_assert_eq(rc, 0, "cut %zu: rc %d %s", cut, rc, reader_error(r));
+		cr_assert_leq(n, 1);
+		cr_assert(reader_truncated(r), "cut at %zu", cut);
+		reader_close(r);
+	}
+	tb_fini(&t);
+}
+
+Test(reader, end_then_new_image_resets_state)
+{
+	tb_t t;
+	char err[256];
+	rd_event_t ev;
+	tb_init(&t);
+	tb_process(&t, 1, "/bin/sh");
+	tb_time(&t, 100);
+	tb_malloc(&t, 0x5000, 1, 1);
+	tb_exec(&t, "/bin/prog");
+	tb_process(&t, 1, "/bin/prog");
+	tb_malloc(&t, 0x6000, 2, 1);
+	reader_t *r = open_tb(&t, err, sizeof(err));
+	next_ok(r, &ev, RD_PROCESS);
+	next_ok(r, &ev, RD_ALLOC);
+	cr_assert_eq(ev.time_us, 100);
+	next_ok(r, &ev, RD_EXEC);
+	next_ok(r, &ev, RD_PROCESS);
+	cr_assert_eq(ev.u.process.image, 1);
+	next_ok(r, &ev, RD_ALLOC);
+	cr_assert_eq(ev.u.alloc.addr, 0x6000);
+	cr_assert_eq(ev.time_us, 0, "time restarts with the image");
+	reader_close(r);
+	tb_fini(&t);
+}
+
+Test(reader, file_round_trip_through_mmap)
+{
+	tb_t t;
+	char err[256], path[] = "/tmp/heaptrail-test-XXXXXX";
+	rd_event_t ev;
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 8, 1);
+	tb_end(&t, 1, 0, 5);
+	cr_assert_eq(write(fd, t.buf, t.len), (ssize_t)t.len);
+	close(fd);
+	reader_t *r;
+	cr_assert_eq(reader_open(path, &r, err, sizeof(err)), 0, "%s", err);
+	next_ok(r, &ev, RD_ALLOC);
+	next_ok(r, &ev, RD_END);
+	cr_assert_eq(reader_next(r, &ev), 0);
+	cr_assert_not(reader_truncated(r));
+	reader_close(r);
+	unlink(path);
+	tb_fini(&t);
+}
