@@ -7,7 +7,9 @@
 #include "heaptrail_format.h"
 
 #include "cmd_diff.h"
+#include "cmd_growth.h"
 #include "cmd_info.h"
+#include "cmd_leaks.h"
 #include "cmd_snapshots.h"
 #include "cmd_top.h"
 #include "record.h"
@@ -42,6 +44,14 @@ static const command_t commands[] = {
 	  "  options: --by KEY, -n N, --cumulative, --include/--exclude GLOB,\n"
 	  "           --frames all|python|native, --no-symbols, --json",
 	  "compare two points of a trace, or two traces (like compare_to)" },
+	{ "leaks", cmd_leaks,
+	  "heaptrail leaks TRACE [-n N] [--by KEY] [--include GLOB] [--exclude GLOB]\n"
+	  "                [--frames all|python|native] [--no-symbols] [--json]",
+	  "memory still allocated at the end, by call site, and leak candidates" },
+	{ "growth", cmd_growth,
+	  "heaptrail growth TRACE [-n N] [--step PCT] [--step-min BYTES]\n"
+	  "                 [--frames all|python|native] [--no-symbols] [--json]",
+	  "how the heap grew: growing sites across snapshots and high-water steps" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
