@@ -1,0 +1,299 @@
+/* pyframes: the shadow stack against real CPython 3.9-3.13 embedded in the
+ * test process (each Criterion test is its own process, so each loads its
+ * own libpython from /root/.pyenv; skipped when that version is missing).
+ * A script calls capture points through ctypes; each test checks exact
+ * frames and lines for recursion, deep recursion, generators, exceptions
+ * unwinding many frames, threads, a thread pool, and that without the GIL
+ * no line is recomputed. */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyframes.h"
+
+int heaptrail_py_install(void *frame);
+int heaptrail_py_install_thread(void *frame);
+void heaptrail_py_stop(void);
+
+/* Captured stacks, one line per capture: "tag: f:line f:line | f:line"
+ * ("|" = boundary pseudo frame).  Appended under the GIL, or by the one
+ * thread that calls the no-GIL capture while the others wait. */
+static char captured[1 << 16];
+static char code_name[4096][96];
+
+static void on_code(void *ctx, uint32_t id, const char *file, const char *func,
+		    uint32_t firstline)
+{
+	(void)ctx;
+	(void)file;
+	(void)firstline;
+	if (id < 4096)
+		snprintf(code_name[id], sizeof(code_name[id]), "%s", func);
+}
+
+static int capture_point(const char *tag)
+{
+	uint32_t ids[PYFRAMES_MAX], lines[PYFRAMES_MAX];
+	int n = pyframes_capture(ids, lines, PYFRAMES_MAX);
+	pyframes_emit_new(on_code, NULL);
+	size_t o = strlen(captured);
+	o += (size_t)snprintf(captured + o, sizeof(captured) - o, "%s:", tag);
+	for (int i = 0; i < n && o < sizeof(captured) - 128; i++) {
+		const char *fn = ids[i] < 4096 ? code_name[ids[i]] : "?";
+		if (!strcmp(fn, PYFRAMES_BOUNDARY_FUNC))
+			o += (size_t)snprintf(captured + o, sizeof(captured) - o, " |");
+		else
+			o += (size_t)snprintf(captured + o, sizeof(captured) - o, " %s:%u",
+					      fn, lines[i]);
+	}
+	snprintf(captured + o, sizeof(captured) - o, "\n");
+	return n;
+}
+
+/* The line of `tag` in captured, boundaries removed unless keep_bounds. */
+static const char *line_of(const char *tag, int keep_bounds)
+{
+	static char out[8192];
+	char key[64];
+	snprintf(key, sizeof(key), "%s:", tag);
+	for (const char *p = captured; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (!strncmp(p, key, strlen(key))) {
+			size_t o = 0;
+			for (size_t i = strlen(key); i < len && o < sizeof(out) - 1; i++) {
+				if (!keep_bounds && p[i] == ' ' && i + 1 < len && p[i + 1] == '|') {
+					i++;
+					continue;
+				}
+				out[o++] = p[i];
+			}
+			out[o] = 0;
+			return out;
+		}
+		p = nl ? nl + 1 : p + len;
+	}
+	return "(no capture)";
+}
+
+static void *lib;
+
+static void *api(const char *name)
+{
+	void *p = dlsym(lib, name);
+	cr_assert_not_null(p, "%s missing", name);
+	return p;
+}
+
+/* Loads and starts CPython <ver> (e.g. "3.11.7"), installs the profile
+ * function and runs `script` with CAP/CAPNG/INST bound to our functions. */
+static void run_python(const char *ver, const char *script)
+{
+	char home[256], path[512];
+	snprintf(home, sizeof(home), "/root/.pyenv/versions/%s", ver);
+	int minor = atoi(ver + 2);
+	snprintf(path, sizeof(path), "%s/lib/libpython3.%d.so.1.0", home, minor);
+	if (access(path, R_OK) != 0)
+		cr_skip_test("%s not installed", path);
+	setenv("PYTHONHOME", home, 1);
+	setenv("PYTHONDONTWRITEBYTECODE", "1", 1);
+	unsetenv("PYTHONPATH");
+	lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+	cr_assert_not_null(lib, "%s", dlerror());
+	pyframes_init();
+	((void (*)(int))api("Py_InitializeEx"))(0);
+	cr_assert_eq(heaptrail_py_install(NULL), 0);
+	char pre[512];
+	snprintf(pre, sizeof(pre),
+		 "import ctypes\n"
+		 "CAP = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_char_p)(%lu)\n"
+		 "CAPNG = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p)(%lu)\n"
+		 "INST = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object)(%lu)\n",
+		 (unsigned long)(uintptr_t)capture_point, (unsigned long)(uintptr_t)capture_point,
+		 (unsigned long)(uintptr_t)heaptrail_py_install_thread);
+	int (*run)(const char *) = (int (*)(const char *))api("PyRun_SimpleString");
+	cr_assert_eq(run(pre), 0);
+	cr_assert_eq(run(script), 0, "script failed (see stderr)");
+}
+
+/* Line numbers below are those of the script (PyRun_SimpleString names it
+ * "<string>" and starts at line 1). */
+static const char script[] =
+	"import sys, threading\n" /* 1 */
+	"def rec(n):\n" /* 2 */
+	"    if n == 0:\n" /* 3 */
+	"        return CAP(b'rec3')\n" /* 4 */
+	"    return rec(n - 1)\n" /* 5 */
+	"rec(3)\n" /* 6 */
+	"def gen():\n" /* 7 */
+	"    CAP(b'gen1')\n" /* 8 */
+	"    yield 1\n" /* 9 */
+	"    x = [0] * 10\n" /* 10 */
+	"    CAP(b'gen2')\n" /* 11 */
+	"    yield 2\n" /* 12 */
+	"g = gen()\n" /* 13 */
+	"next(g)\n" /* 14 */
+	"CAP(b'between')\n" /* 15 */
+	"next(g)\n" /* 16 */
+	"def boom(n):\n" /* 17 */
+	"    if n == 0:\n" /* 18 */
+	"        raise ValueError('x')\n" /* 19 */
+	"    boom(n - 1)\n" /* 20 */
+	"def catcher():\n" /* 21 */
+	"    try:\n" /* 22 */
+	"        boom(40)\n" /* 23 */
+	"    except ValueError:\n" /* 24 */
+	"        return CAP(b'caught')\n" /* 25 */
+	"catcher()\n" /* 26 */
+	"try:\n" /* 27 */
+	"    boom(60)\n" /* 28 */
+	"except ValueError:\n" /* 29 */
+	"    CAP(b'unwound')\n" /* 30 */
+	"sorted([3, 1], key=lambda v: CAP(b'key%d' % v))\n" /* 31 */
+	"def nogil():\n" /* 32 */
+	"    CAP(b'warm')\n" /* 33 */
+	"    y = 1\n" /* 34 */
+	"    CAPNG(b'nogil')\n" /* 35 */
+	"nogil()\n" /* 36 */
+	"threading.setprofile(lambda f, e, a: INST(f))\n" /* 37 */
+	"def work(tag):\n" /* 38 */
+	"    return CAP(tag)\n" /* 39 */
+	"t = threading.Thread(target=work, args=(b'thread',))\n" /* 40 */
+	"t.start(); t.join()\n" /* 41 */
+	"from concurrent.futures import ThreadPoolExecutor\n" /* 42 */
+	"with ThreadPoolExecutor(2) as ex:\n" /* 43 */
+	"    list(ex.map(work, [b'pool1', b'pool2']))\n" /* 44 */
+	"sys.setrecursionlimit(10000)\n" /* 45 */
+	"def deep(n):\n" /* 46 */
+	"    if n == 0:\n" /* 47 */
+	"        return CAP(b'deep')\n" /* 48 */
+	"    return deep(n - 1)\n" /* 49 */
+	"deep(3000)\n" /* 50 */
+	"CAP(b'end')\n"; /* 51 */
+
+static void check_common(int bounds_every_frame)
+{
+	cr_assert_str_eq(line_of("rec3", 0), " rec:4 rec:5 rec:5 rec:5 <module>:6");
+	cr_assert_str_eq(line_of("gen1", 0), " gen:8 <module>:14");
+	cr_assert_str_eq(line_of("between", 0), " <module>:15");
+	cr_assert_str_eq(line_of("gen2", 0), " gen:11 <module>:16");
+	cr_assert_str_eq(line_of("caught", 0), " catcher:25 <module>:26");
+	cr_assert_str_eq(line_of("unwound", 0), " <module>:30");
+	cr_assert_str_eq(line_of("key3", 0), " <lambda>:31 <module>:31");
+	cr_assert_str_eq(line_of("key1", 0), " <lambda>:31 <module>:31");
+	/* A generator resumed by next() and a key function called by sorted()
+	 * run in their own native evaluation invocation. */
+	cr_assert_str_eq(line_of("gen2", 1), " gen:11 | <module>:16");
+	cr_assert_str_eq(line_of("key1", 1), " <lambda>:31 | <module>:31");
+	if (bounds_every_frame)
+		cr_assert_str_eq(line_of("rec3", 1), " rec:4 | rec:5 | rec:5 | rec:5 | <module>:6");
+	else
+		cr_assert_str_eq(line_of("rec3", 1), " rec:4 rec:5 rec:5 rec:5 <module>:6");
+	/* Without the GIL the frame keeps the line of its last capture. */
+	cr_assert_str_eq(line_of("nogil", 0), " nogil:33 <module>:36");
+	cr_assert_str_eq(line_of("end", 0), " <module>:51");
+
+	const char *th = line_of("thread", 0);
+	cr_assert(strstr(th, " work:39 ") == th, "thread: %s", th);
+	cr_assert(strstr(th, "run:") && strstr(th, "_bootstrap_inner:") &&
+		  strstr(th, "_bootstrap:"), "thread: %s", th);
+	for (int i = 1; i <= 2; i++) {
+		char tag[8];
+		snprintf(tag, sizeof(tag), "pool%d", i);
+		const char *p = line_of(tag, 0);
+		cr_assert(strstr(p, " work:39 ") == p, "%s: %s", tag, p);
+		cr_assert(strstr(p, "_worker:") && strstr(p, "_bootstrap:"), "%s: %s", tag, p);
+		cr_assert_null(strstr(p, "<module>"), "%s: %s", tag, p);
+	}
+
+	/* 3000 deep: the innermost frames, then truncation at PYFRAMES_MAX. */
+	const char *d = line_of("deep", 0);
+	cr_assert(strncmp(d, " deep:48 deep:49 deep:49 ", 25) == 0, "deep: %.80s", d);
+	int n = 0;
+	for (const char *p = d; (p = strstr(p, " deep:")); p++)
+		n++;
+	cr_assert_eq(n, bounds_every_frame ? PYFRAMES_MAX / 2 : PYFRAMES_MAX, "deep frames: %d", n);
+}
+
+Test(pyframes, cpython_3_9, .timeout = 60)
+{
+	run_python("3.9.18", script);
+	check_common(1);
+}
+
+Test(pyframes, cpython_3_10, .timeout = 60)
+{
+	run_python("3.10.13", script);
+	check_common(1);
+}
+
+Test(pyframes, cpython_3_11, .timeout = 60)
+{
+	run_python("3.11.7", script);
+	check_common(0);
+}
+
+Test(pyframes, cpython_3_12, .timeout = 60)
+{
+	run_python("3.12.1", script);
+	check_common(0);
+}
+
+Test(pyframes, cpython_3_13, .timeout = 60)
+{
+	run_python("3.13.0", script);
+	check_common(0);
+}
+
+Test(pyframes, older_python_is_refused_with_one_warning, .timeout = 60)
+{
+	const char *path = "/root/.pyenv/versions/3.8.18/lib/libpython3.8.so.1.0";
+	if (access(path, R_OK) != 0)
+		cr_skip_test("%s not installed", path);
+	lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+	cr_assert_not_null(lib);
+	setenv("HEAPTRAIL_QUIET", "1", 1);
+	pyframes_init();
+	cr_assert_eq(heaptrail_py_install(NULL), -1);
+	char buf[256];
+	cr_assert_gt(pyframes_take_warning(buf, sizeof(buf), 0), 0);
+	cr_assert_str_eq(buf, "Python frames not captured: CPython 3.8 is older than 3.9; "
+			      "showing native frames only");
+	cr_assert_eq(pyframes_take_warning(buf, sizeof(buf), 1), 0);
+	uint32_t ids[4], lines[4];
+	cr_assert_eq(pyframes_capture(ids, lines, 4), 0);
+}
+
+Test(pyframes, python_that_never_installed_is_reported_at_exit, .timeout = 60)
+{
+	const char *path = "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0";
+	if (access(path, R_OK) != 0)
+		cr_skip_test("%s not installed", path);
+	setenv("PYTHONHOME", "/root/.pyenv/versions/3.11.7", 1);
+	setenv("HEAPTRAIL_QUIET", "1", 1);
+	lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+	cr_assert_not_null(lib);
+	pyframes_init();
+	((void (*)(int))api("Py_InitializeEx"))(0);
+	uint32_t ids[4], lines[4];
+	cr_assert_eq(pyframes_capture(ids, lines, 4), 0); /* notices Python */
+	char buf[256];
+	cr_assert_eq(pyframes_take_warning(buf, sizeof(buf), 0), 0);
+	cr_assert_gt(pyframes_take_warning(buf, sizeof(buf), 1), 0);
+	cr_assert(strstr(buf, "Python frames not captured: the heaptrail startup module did not run"),
+		  "%s", buf);
+}
+
+Test(pyframes, stop_makes_captures_empty, .timeout = 60)
+{
+	run_python("3.11.7", "def f():\n    CAP(b'on')\nf()\n");
+	cr_assert_str_eq(line_of("on", 0), " f:2 <module>:3");
+	heaptrail_py_stop();
+	captured[0] = 0;
+	int (*run)(const char *) = (int (*)(const char *))api("PyRun_SimpleString");
+	cr_assert_eq(run("def g():\n    CAP(b'off')\ng()\n"), 0);
+	cr_assert_str_eq(line_of("off", 0), "");
+}
