@@ -1,0 +1,314 @@
+/* Heap model: totals, per-stack live bytes, the peak epochs, realloc,
+ * anomalies (unknown frees, allocation on a live address), temporaries,
+ * exec discarding the old image.  Events come from synthetic traces. */
+#include <criterion/criterion.h>
+#include <errno.h>
+
+#include "analysis.h"
+#include "heap.h"
+#include "tbuild.h"
+
+/* Records every heap event it gets. */
+typedef struct rec_agg {
+	agg_t agg;
+	heap_event_t ev[64];
+	int n;
+	int resets;
+} rec_agg_t;
+
+static int rec_add(agg_t *a, const heap_event_t *ev)
+{
+	rec_agg_t *r = (rec_agg_t *)a;
+	if (r->n < 64)
+		r->ev[r->n++] = *ev;
+	return 0;
+}
+
+static int rec_report(agg_t *a, const agg_report_t *r)
+{
+	(void)a;
+	(void)r;
+	return 0;
+}
+
+static void rec_reset(agg_t *a)
+{
+	rec_agg_t *r = (rec_agg_t *)a;
+	r->n = 0;
+	r->resets++;
+}
+
+static const agg_ops_t rec_ops = { .name = "rec", .add = rec_add,
+				   .report = rec_report, .reset = rec_reset };
+
+static analysis_t *run(tb_t *t, rec_agg_t *rec)
+{
+	analysis_t *an;
+	char err[256];
+	cr_assert_eq(analysis_open_mem(&an, t->buf, t->len, "t.htr", err, sizeof(err)), 0, "%s", err);
+	if (rec) {
+		memset(rec, 0, sizeof(*rec));
+		rec->agg.ops = &rec_ops;
+		cr_assert_eq(analysis_add_agg(an, &rec->agg), 0);
+	}
+	cr_assert_eq(analysis_run(an, err, sizeof(err)), 0, "%s", err);
+	return an;
+}
+
+static void assert_stack_live(const analysis_t *an, uint64_t id,
+			      uint64_t bytes, uint64_t count)
+{
+	size_t n;
+	const heap_stack_stat_t *st = heap_stack_stats(analysis_heap(an), &n);
+	sidx_t i = stacks_find(analysis_stacks(an), id);
+	cr_assert_neq(i, SIDX_NONE, "stack %lu unknown", (unsigned long)id);
+	cr_assert_lt(i, n);
+	cr_assert_eq(st[i].live_bytes, bytes, "stack %lu: %lu bytes, expected %lu",
+		     (unsigned long)id, (unsigned long)st[i].live_bytes, (unsigned long)bytes);
+	cr_assert_eq(st[i].live_count, count);
+}
+
+static void assert_stack_peak(const analysis_t *an, uint64_t id,
+			      uint64_t bytes, uint64_t count)
+{
+	uint64_t b, c;
+	sidx_t i = stacks_find(analysis_stacks(an), id);
+	heap_stack_at_peak(analysis_heap(an), i, &b, &c);
+	cr_assert_eq(b, bytes, "stack %lu at peak: %lu bytes, expected %lu",
+		     (unsigned long)id, (unsigned long)b, (unsigned long)bytes);
+	cr_assert_eq(c, count);
+}
+
+Test(heap, alloc_and_free_keep_totals_and_peak)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 100, 1);
+	tb_malloc(&t, 0x2000, 200, 2);
+	tb_time(&t, 7);
+	tb_malloc(&t, 0x3000, 300, 1);
+	tb_free(&t, 0x1000);
+	analysis_t *an = run(&t, NULL);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	cr_assert_eq(c->allocs, 3);
+	cr_assert_eq(c->frees, 1);
+	cr_assert_eq(c->heap_bytes, 500);
+	cr_assert_eq(c->heap_blocks, 2);
+	cr_assert_eq(c->peak_bytes, 600);
+	cr_assert_eq(c->peak_blocks, 3);
+	cr_assert_eq(c->peak_time_us, 7);
+	cr_assert_eq(c->bytes_allocated, 600);
+	assert_stack_live(an, 1, 300, 1);
+	assert_stack_live(an, 2, 200, 1);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, per_stack_split_at_peak_differs_from_end)
+{
+	/* Peak 150 = stack 1: 100 + stack 2: 50.  Afterwards stack 1 frees
+	 * and stack 2 grows to 110; the heap (110) never beats the peak. */
+	tb_t t;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 100, 1);
+	tb_malloc(&t, 0x2000, 50, 2);
+	tb_free(&t, 0x1000);
+	tb_malloc(&t, 0x3000, 60, 2);
+	tb_malloc(&t, 0x4000, 1, 3);
+	analysis_t *an = run(&t, NULL);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	cr_assert_eq(c->peak_bytes, 150);
+	assert_stack_peak(an, 1, 100, 1);
+	assert_stack_peak(an, 2, 50, 1);
+	assert_stack_peak(an, 3, 0, 0);
+	assert_stack_live(an, 1, 0, 0);
+	assert_stack_live(an, 2, 110, 2);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, a_later_higher_peak_replaces_the_split)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 100, 1); /* peak 100: s1 100 */
+	tb_free(&t, 0x1000);
+	tb_malloc(&t, 0x2000, 80, 2);
+	tb_malloc(&t, 0x3000, 30, 2); /* peak 110: s1 0, s2 110 */
+	tb_free(&t, 0x2000);
+	analysis_t *an = run(&t, NULL);
+	cr_assert_eq(heap_counters(analysis_heap(an))->peak_bytes, 110);
+	assert_stack_peak(an, 1, 0, 0);
+	assert_stack_peak(an, 2, 110, 2);
+	assert_stack_live(an, 2, 30, 1);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, realloc_moves_the_block_to_the_reallocating_stack)
+{
+	tb_t t;
+	rec_agg_t rec;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 100, 1);
+	tb_time(&t, 5);
+	tb_realloc(&t, 0x1000, 0x8000, 1000, 2);
+	analysis_t *an = run(&t, &rec);
+	cr_assert_eq(rec.n, 2);
+	cr_assert_eq(rec.ev[1].kind, HEAP_EV_REALLOC);
+	cr_assert(rec.ev[1].old_known);
+	cr_assert_eq(rec.ev[1].old.size, 100);
+	cr_assert_eq(rec.ev[1].old.addr, 0x1000);
+	cr_assert_eq(rec.ev[1].old.time_us, 0);
+	cr_assert_eq(rec.ev[1].block.size, 1000);
+	cr_assert_eq(rec.ev[1].block.addr, 0x8000);
+	cr_assert_eq(rec.ev[1].block.time_us, 5);
+	cr_assert_eq(rec.ev[1].heap_bytes, 1000);
+	assert_stack_live(an, 1, 0, 0);
+	assert_stack_live(an, 2, 1000, 1);
+	cr_assert_null(heap_lookup(analysis_heap(an), 0x1000));
+	cr_assert_not_null(heap_lookup(analysis_heap(an), 0x8000));
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, unknown_frees_and_reallocs_are_anomalies_not_events)
+{
+	tb_t t;
+	rec_agg_t rec;
+	tb_init(&t);
+	tb_free(&t, 0xdead0);
+	tb_realloc(&t, 0xbeef0, 0xbeef0, 64, 4);
+	analysis_t *an = run(&t, &rec);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	cr_assert_eq(c->unknown_frees, 1);
+	cr_assert_eq(c->unknown_reallocs, 1);
+	cr_assert_eq(c->heap_bytes, 64, "the realloc'ed block is live now");
+	cr_assert_eq(rec.n, 1);
+	cr_assert_eq(rec.ev[0].kind, HEAP_EV_REALLOC);
+	cr_assert_not(rec.ev[0].old_known);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, allocation_on_a_live_address_frees_the_stale_block)
+{
+	tb_t t;
+	rec_agg_t rec;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 100, 1);
+	tb_malloc(&t, 0x1000, 40, 2);
+	analysis_t *an = run(&t, &rec);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	cr_assert_eq(c->double_allocs, 1);
+	cr_assert_eq(c->heap_bytes, 40);
+	cr_assert_eq(c->heap_blocks, 1);
+	cr_assert_eq(rec.n, 3);
+	cr_assert_eq(rec.ev[1].kind, HEAP_EV_FREE);
+	cr_assert_eq(rec.ev[1].block.size, 100);
+	cr_assert_eq(rec.ev[2].kind, HEAP_EV_ALLOC);
+	assert_stack_live(an, 1, 0, 0);
+	assert_stack_live(an, 2, 40, 1);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, temporary_means_freed_before_any_other_allocation)
+{
+	tb_t t;
+	rec_agg_t rec;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 10, 1);
+	tb_free(&t, 0x1000); /* temporary */
+	tb_malloc(&t, 0x2000, 20, 2);
+	tb_thread(&t, 1);
+	tb_malloc(&t, 0x3000, 30, 3); /* another thread allocates */
+	tb_thread(&t, 0);
+	tb_free(&t, 0x2000); /* not temporary */
+	tb_free(&t, 0x3000); /* temporary: newest allocation */
+	analysis_t *an = run(&t, &rec);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	cr_assert_eq(c->temporary, 2);
+	cr_assert_eq(c->temporary_bytes, 40);
+	cr_assert(rec.ev[1].temporary);
+	cr_assert_not(rec.ev[4].temporary);
+	cr_assert(rec.ev[5].temporary);
+	cr_assert_eq(analysis_summary(an)->threads, 2);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, many_blocks_survive_table_growth_and_deletion)
+{
+	tb_t t;
+	tb_init(&t);
+	for (uint64_t i = 1; i <= 20000; i++)
+		tb_malloc(&t, i * 16, i, 1 + i % 7);
+	for (uint64_t i = 1; i <= 20000; i += 2)
+		tb_free(&t, i * 16);
+	analysis_t *an = run(&t, NULL);
+	const heap_t *h = analysis_heap(an);
+	const heap_counters_t *c = heap_counters(h);
+	cr_assert_eq(c->heap_blocks, 10000);
+	cr_assert_eq(c->unknown_frees, 0);
+	/* Even sizes 2 + 4 + ... + 20000 = 2 * (1 + ... + 10000). */
+	cr_assert_eq(c->heap_bytes, 10000ull * 10001);
+	for (uint64_t i = 1; i <= 20000; i++) {
+		const heap_block_t *b = heap_lookup(h, i * 16);
+		if (i % 2)
+			cr_assert_null(b, "block %lu should be gone", (unsigned long)i);
+		else
+			cr_assert(b && b->size == i, "block %lu", (unsigned long)i);
+	}
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, exec_discards_the_previous_image)
+{
+	tb_t t;
+	rec_agg_t rec;
+	tb_init(&t);
+	tb_process(&t, 10, "/bin/sh");
+	tb_malloc(&t, 0x1000, 1000, 1);
+	tb_snapshot(&t, 0, HT_SNAP_API, "old");
+	tb_exec(&t, "/usr/bin/prog");
+	tb_process(&t, 10, "/usr/bin/prog");
+	tb_malloc(&t, 0x2000, 7, 1);
+	tb_end(&t, 1, 0, 99);
+	analysis_t *an = run(&t, &rec);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	const analysis_summary_t *s = analysis_summary(an);
+	cr_assert_eq(c->heap_bytes, 7);
+	cr_assert_eq(c->peak_bytes, 7);
+	cr_assert_eq(c->allocs, 1);
+	cr_assert_eq(s->images, 2);
+	cr_assert_str_eq(s->exe, "/usr/bin/prog");
+	cr_assert_eq(s->nsnapshots, 0);
+	cr_assert_eq(rec.resets, 1);
+	cr_assert_eq(rec.n, 1);
+	cr_assert_not(s->truncated);
+	cr_assert_eq(s->end_time_us, 99);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, summary_counts_lost_events_and_rss)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_process(&t, 10, "/bin/x");
+	tb_rss(&t, 5000);
+	tb_lost(&t, 3, HT_LOST_NO_MEMORY);
+	tb_time(&t, 10);
+	tb_rss(&t, 9000);
+	tb_lost(&t, 4, HT_LOST_STOPPED);
+	analysis_t *an = run(&t, NULL);
+	const analysis_summary_t *s = analysis_summary(an);
+	cr_assert_eq(s->lost_events, 7);
+	cr_assert_eq(s->rss_max, 9000);
+	cr_assert_eq(s->rss_max_time_us, 10);
+	cr_assert(s->truncated);
+	analysis_free(an);
+	tb_fini(&t);
+}
