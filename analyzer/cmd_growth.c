@@ -24,7 +24,7 @@ static int parse_frames(const char *s)
 int cmd_growth(int argc, char **argv)
 {
 	const char *path = NULL, *val;
-	int fmode = FRAMES_ALL, rc = 1;
+	int fmode = FRAMES_ALL, by = BY_LINENO, rc = 1;
 	bool json = false, raw = false;
 	long long limit = 10, pct = HIGHWATER_PERCENT,
 		  minb = HIGHWATER_MIN_BYTES;
@@ -44,6 +44,17 @@ int cmd_growth(int argc, char **argv)
 					"growth",
 					"--frames: expected all, python or "
 					"native, not '%s'",
+					val);
+		} else if ((m = report_opt("growth", argc, argv, &i, "--by",
+					   &val))) {
+			if (m < 0)
+				return 2;
+			if ((by = report_by_parse(val)) < 0)
+				return report_usage_error(
+					"growth",
+					"--by: unknown key '%s' (lineno, "
+					"filename, function, traceback, "
+					"module)",
 					val);
 		} else if ((m = report_opt("growth", argc, argv, &i, "--step",
 					   &val))) {
@@ -90,6 +101,7 @@ int cmd_growth(int argc, char **argv)
 	growth_t *gr = growth_new();
 	highwater_t *hw = highwater_new();
 	analysis_t *an = NULL;
+	group_t *g = NULL;
 	if (!gr || !hw)
 		goto nomem;
 	highwater_set_threshold(hw, (unsigned)pct, (uint64_t)minb);
@@ -106,8 +118,10 @@ int cmd_growth(int argc, char **argv)
 		.heap = analysis_heap(an),
 		.frames = analysis_frames(an, fmode, raw),
 	};
-	if (!r.frames)
+	g = r.frames ? group_new(r.frames, (report_by_t)by) : NULL;
+	if (!g)
 		goto nomem;
+	highwater_set_group(hw, g, (report_by_t)by);
 	if (json) {
 		json_t j;
 		json_init(&j, stdout);
@@ -131,6 +145,7 @@ int cmd_growth(int argc, char **argv)
 nomem:
 	fprintf(stderr, "heaptrail: out of memory\n");
 done:
+	group_free(g);
 	analysis_free(an);
 	growth_free(gr);
 	highwater_free(hw);

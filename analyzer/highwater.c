@@ -33,6 +33,8 @@ struct highwater {
 	highwater_step_t *steps;
 	size_t nsteps, capsteps;
 	int final_done; /* steps[nsteps-1] is the final step to the peak */
+	group_t *group; /* report grouping, NULL = by stack */
+	report_by_t by; /* group's key type */
 };
 
 static int ensure_peak(highwater_t *h, sidx_t s)
@@ -112,9 +114,26 @@ static int close_step(highwater_t *h, uint64_t to, uint64_t to_time_us,
 	int64_t sum = 0;
 	for (size_t s = 0; s < n; s++) {
 		uint64_t before = s < h->nmark ? h->mark_bytes[s] : 0;
+		changed += value(h, s) != before;
+	}
+	st->delta_stack = malloc((changed ? changed : 1) *
+				 sizeof *st->delta_stack);
+	st->delta_bytes = malloc((changed ? changed : 1) *
+				 sizeof *st->delta_bytes);
+	if (!st->delta_stack || !st->delta_bytes) {
+		free(st->delta_stack);
+		free(st->delta_bytes);
+		free(v);
+		return -ENOMEM;
+	}
+	changed = 0;
+	for (size_t s = 0; s < n; s++) {
+		uint64_t before = s < h->nmark ? h->mark_bytes[s] : 0;
 		int64_t d = (int64_t)(value(h, s) - before);
 		if (!d)
 			continue;
+		st->delta_stack[changed] = (sidx_t)s;
+		st->delta_bytes[changed] = d;
 		changed++;
 		sum += d;
 		if (d > 0)
@@ -132,6 +151,7 @@ static int close_step(highwater_t *h, uint64_t to, uint64_t to_time_us,
 	}
 	free(v);
 	st->ncontrib = k;
+	st->ndelta = changed;
 	st->others = sum - top;
 	st->others_sites = changed - k;
 	if (advance) {
@@ -162,6 +182,8 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 	int rc;
 	if (h->final_done) { /* an event after a report: drop the final */
 		h->nsteps--;
+		free(h->steps[h->nsteps].delta_stack);
+		free(h->steps[h->nsteps].delta_bytes);
 		h->final_done = 0;
 	}
 	if ((rc = save_peak(h, ev->block.stack)))
@@ -184,8 +206,18 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 	return 0;
 }
 
+static void free_steps(highwater_t *h)
+{
+	for (size_t i = 0; i < h->nsteps; i++) {
+		free(h->steps[i].delta_stack);
+		free(h->steps[i].delta_bytes);
+	}
+	h->nsteps = 0;
+}
+
 static void clear(highwater_t *h)
 {
+	free_steps(h);
 	sitelive_reset(&h->live);
 	h->mark = h->mark_time_us = 0;
 	h->nmark = 0;
@@ -247,6 +279,7 @@ void highwater_free(highwater_t *h)
 {
 	if (!h)
 		return;
+	free_steps(h);
 	sitelive_free(&h->live);
 	free(h->mark_bytes);
 	free(h->at_peak);
@@ -265,6 +298,12 @@ void highwater_set_threshold(highwater_t *h, unsigned percent,
 {
 	h->percent = percent;
 	h->min_bytes = min_bytes ? min_bytes : 1;
+}
+
+void highwater_set_group(highwater_t *h, group_t *g, report_by_t by)
+{
+	h->group = g;
+	h->by = by;
 }
 
 long highwater_steps(highwater_t *h, const highwater_step_t **steps)
@@ -289,7 +328,89 @@ uint64_t highwater_peak(const highwater_t *h, uint64_t *time_us)
 
 /* --- report ------------------------------------------------------------- */
 
-/* "func at file:42 (mod) <- caller at file:7 (mod)" (two frames). */
+/* One contributing call site of a step, as reported. */
+struct row {
+	uint32_t id; /* group id, or the stack without a group */
+	sidx_t stack; /* representative stack (largest growth) */
+	int64_t bytes;
+};
+
+/* The step's top HIGHWATER_TOP sites under h's grouping, plus the sum and
+ * count of the other changed sites.  Returns the row count or -ENOMEM. */
+static long step_rows(highwater_t *h, const highwater_step_t *st,
+		      struct row *rows, int64_t *others, size_t *nothers)
+{
+	if (!h->group) {
+		for (size_t k = 0; k < st->ncontrib; k++)
+			rows[k] = (struct row){ st->contrib[k].stack,
+						st->contrib[k].stack,
+						st->contrib[k].bytes };
+		*others = st->others;
+		*nothers = st->others_sites;
+		return (long)st->ncontrib;
+	}
+	long rc = -ENOMEM;
+	uint32_t *gid = malloc((st->ndelta ? st->ndelta : 1) * sizeof *gid);
+	int64_t *acc = NULL, *repb = NULL;
+	sidx_t *rep = NULL;
+	topn_entry_t *v = NULL;
+	if (!gid)
+		goto fail;
+	size_t ng = 0;
+	for (size_t i = 0; i < st->ndelta; i++) {
+		gid[i] = group_of_stack(h->group, st->delta_stack[i]);
+		if (gid[i] == GROUP_NONE)
+			goto fail;
+		if (gid[i] >= ng)
+			ng = (size_t)gid[i] + 1;
+	}
+	acc = calloc(ng ? ng : 1, sizeof *acc);
+	repb = calloc(ng ? ng : 1, sizeof *repb);
+	rep = malloc((ng ? ng : 1) * sizeof *rep);
+	v = malloc((ng ? ng : 1) * sizeof *v);
+	if (!acc || !repb || !rep || !v)
+		goto fail;
+	int64_t sum = 0;
+	for (size_t i = 0; i < st->ndelta; i++) {
+		uint32_t g = gid[i];
+		int64_t d = st->delta_bytes[i];
+		if (!repb[g] || d > repb[g]) {
+			rep[g] = st->delta_stack[i];
+			repb[g] = d ? d : 1;
+		}
+		acc[g] += d;
+		sum += d;
+	}
+	size_t nv = 0, nz = 0;
+	for (size_t g = 0; g < ng; g++) {
+		nz += repb[g] && acc[g];
+		if (repb[g] && acc[g] > 0)
+			v[nv++] = (topn_entry_t){
+				.cost = { (uint64_t)acc[g], UINT64_MAX - g },
+				.item = (void *)(uintptr_t)g
+			};
+	}
+	size_t k = topn_rank(v, nv, HIGHWATER_TOP);
+	int64_t top = 0;
+	for (size_t i = 0; i < k; i++) {
+		uint32_t g = (uint32_t)(uintptr_t)v[i].item;
+		rows[i] = (struct row){ g, rep[g], acc[g] };
+		top += acc[g];
+	}
+	*others = sum - top;
+	*nothers = nz - k;
+	rc = (long)k;
+fail:
+	free(gid);
+	free(acc);
+	free(repb);
+	free(rep);
+	free(v);
+	return rc;
+}
+
+/* "func at file:42 (mod) <- file.c:7": the innermost frame and where it
+ * was called from. */
 static void site_line(char *buf, size_t len, frames_t *fs, sidx_t s)
 {
 	const frame_t *fr = NULL;
@@ -298,17 +419,20 @@ static void site_line(char *buf, size_t len, frames_t *fs, sidx_t s)
 		snprintf(buf, len, "<no frames>");
 		return;
 	}
-	char one[512];
-	size_t off = 0;
-	buf[0] = 0;
-	for (int k = 0; k < n && k < 2 && off + 1 < len; k++) {
-		report_frame_line(one, sizeof one, fs, &fr[k]);
-		int w = snprintf(buf + off, len - off, "%s%s", k ? " <- " : "",
-				 one);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
+	char one[512], key[512] = "";
+	report_frame_line(one, sizeof one, fs, &fr[0]);
+	if (n > 1)
+		report_frame_key(key, sizeof key, fs, &fr[1], BY_LINENO);
+	snprintf(buf, len, "%s%s%s", one, n > 1 ? " <- " : "", key);
+}
+
+static void row_text(char *buf, size_t len, highwater_t *h, frames_t *fs,
+		     const struct row *w)
+{
+	if (h->group && h->by != BY_TRACEBACK)
+		snprintf(buf, len, "%s", group_key(h->group, w->id));
+	else
+		site_line(buf, len, fs, w->stack);
 }
 
 static void seconds(char *buf, size_t len, uint64_t us)
@@ -333,6 +457,12 @@ int highwater_report_text(highwater_t *h, const agg_report_t *r)
 		report_size(b, sizeof b, (double)h->min_bytes, false));
 	for (long i = 0; i < n; i++) {
 		const highwater_step_t *s = &st[i];
+		struct row rows[HIGHWATER_TOP];
+		int64_t others;
+		size_t nothers;
+		long k = step_rows(h, s, rows, &others, &nothers);
+		if (k < 0)
+			return (int)k;
 		seconds(t, sizeof t, s->to_time_us);
 		fprintf(out, "#%ld: %s -> %s at %s (%s)%s\n", i + 1,
 			report_size(a, sizeof a, (double)s->from_bytes, false),
@@ -342,20 +472,17 @@ int highwater_report_text(highwater_t *h, const agg_report_t *r)
 				    (double)(s->to_bytes - s->from_bytes),
 				    true),
 			s->is_peak ? " peak" : "");
-		for (size_t k = 0; k < s->ncontrib; k++) {
-			site_line(line, sizeof line, r->frames,
-				  s->contrib[k].stack);
+		for (long w = 0; w < k; w++) {
+			row_text(line, sizeof line, h, r->frames, &rows[w]);
 			fprintf(out, "    %10s  %s\n",
-				report_size(a, sizeof a,
-					    (double)s->contrib[k].bytes, true),
+				report_size(a, sizeof a, (double)rows[w].bytes,
+					    true),
 				line);
 		}
-		if (s->others_sites)
+		if (nothers)
 			fprintf(out, "    %10s  %zu other site%s\n",
-				report_size(a, sizeof a, (double)s->others,
-					    true),
-				s->others_sites,
-				s->others_sites == 1 ? "" : "s");
+				report_size(a, sizeof a, (double)others, true),
+				nothers, nothers == 1 ? "" : "s");
 	}
 	return 0;
 }
@@ -378,6 +505,12 @@ int highwater_report_json(highwater_t *h, json_t *j, const agg_report_t *r)
 	json_arr_begin(j);
 	for (long i = 0; i < n; i++) {
 		const highwater_step_t *s = &st[i];
+		struct row rows[HIGHWATER_TOP];
+		int64_t others;
+		size_t nothers;
+		long k = step_rows(h, s, rows, &others, &nothers);
+		if (k < 0)
+			return (int)k;
 		json_obj_begin(j);
 		json_key(j, "from_bytes");
 		json_u64(j, s->from_bytes);
@@ -391,15 +524,21 @@ int highwater_report_json(highwater_t *h, json_t *j, const agg_report_t *r)
 		json_bool(j, s->is_peak);
 		json_key(j, "sites");
 		json_arr_begin(j);
-		for (size_t k = 0; k < s->ncontrib; k++) {
+		for (long w = 0; w < k; w++) {
 			json_obj_begin(j);
 			json_key(j, "bytes");
-			json_i64(j, s->contrib[k].bytes);
+			json_i64(j, rows[w].bytes);
 			const frame_t *fr = NULL;
-			int nf = r->frames ? frames_get(r->frames,
-							s->contrib[k].stack,
-							&fr)
-					   : 0;
+			int nf;
+			if (h->group) {
+				json_key(j, "key");
+				json_str(j, group_key(h->group, rows[w].id));
+				nf = group_frames(h->group, rows[w].id, &fr);
+			} else {
+				nf = r->frames ? frames_get(r->frames,
+							    rows[w].stack, &fr)
+					       : 0;
+			}
 			json_key(j, "frames");
 			json_arr_begin(j);
 			for (int f = 0; f < nf; f++)
@@ -409,9 +548,9 @@ int highwater_report_json(highwater_t *h, json_t *j, const agg_report_t *r)
 		}
 		json_arr_end(j);
 		json_key(j, "others_bytes");
-		json_i64(j, s->others);
+		json_i64(j, others);
 		json_key(j, "others_sites");
-		json_u64(j, s->others_sites);
+		json_u64(j, nothers);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

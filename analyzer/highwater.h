@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "group.h"
 #include "report.h"
 
 #define HIGHWATER_PERCENT 10
@@ -43,6 +44,11 @@ typedef struct highwater_step {
 	highwater_contrib_t contrib[HIGHWATER_TOP];
 	int64_t others; /* sum of every other site's change */
 	size_t others_sites; /* how many other sites changed */
+	/* Every stack whose live bytes changed over the step (sparse), for
+	 * grouping by call-site key in reports: */
+	size_t ndelta;
+	sidx_t *delta_stack;
+	int64_t *delta_bytes;
 } highwater_step_t;
 
 highwater_t *highwater_new(void);
@@ -57,6 +63,11 @@ void highwater_set_threshold(highwater_t *h, unsigned percent,
  * the next event / highwater_free) or -ENOMEM. */
 long highwater_steps(highwater_t *h, const highwater_step_t **steps);
 uint64_t highwater_peak(const highwater_t *h, uint64_t *time_us);
+
+/* Call-site grouping of the contributions in reports (default: none,
+ * i.e. by stack; cmd_growth passes a group made for --by, `by` being its
+ * key type).  Not owned. */
+void highwater_set_group(highwater_t *h, group_t *g, report_by_t by);
 
 /* Report pieces for cmd_growth. */
 int highwater_report_text(highwater_t *h, const agg_report_t *r);

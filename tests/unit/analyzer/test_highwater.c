@@ -64,6 +64,14 @@ Test(highwater, steps_close_at_the_threshold_and_the_last_ends_at_the_peak)
 	cr_assert_eq(s[2].contrib[1].bytes, 1);
 	cr_assert_eq(s[2].others, -100, "stack 0 freed 100 B");
 	cr_assert_eq(s[2].others_sites, 1);
+	/* Every changed stack is kept for grouping by key. */
+	cr_assert_eq(s[2].ndelta, 3);
+	int64_t sum = 0;
+	for (size_t i = 0; i < s[2].ndelta; i++)
+		sum += s[2].delta_bytes[i];
+	cr_assert_eq(sum, 356 - 305);
+	cr_assert_eq(s[2].delta_stack[0], 0);
+	cr_assert_eq(s[2].delta_bytes[0], -100);
 	uint64_t t;
 	cr_assert_eq(highwater_peak(h, &t), 356);
 	cr_assert_eq(t, 50);
