@@ -249,10 +249,11 @@ static inline uint64_t ht_addr_code(uint64_t addr, uint64_t prev)
 
 static inline uint64_t ht_addr_decode(uint64_t code, uint64_t prev)
 {
-	int64_t delta = ht_unzigzag(code >> 1);
+	/* Unsigned arithmetic: a hostile code must wrap, not overflow (UB). */
+	uint64_t delta = (uint64_t)ht_unzigzag(code >> 1);
 	if (!(code & 1))
 		delta *= 16;
-	return prev + (uint64_t)delta;
+	return prev + delta;
 }
 
 static inline void ht_put_u64le(uint8_t *p, uint64_t v)
