@@ -22,6 +22,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -55,14 +56,19 @@ static void set_name(rec_thread_t *th, const char name[16])
 	pthread_mutex_unlock(&reg_lock);
 }
 
-/* Key destructor: the thread is exiting.  Later allocations in other TLS
- * destructors register a fresh slot (and re-arm the key). */
+/* Key destructor: the thread is exiting.  Other keys' destructors may
+ * still allocate, so the slot stays live (the key re-armed) until glibc's
+ * last destructor round; anything allocated even later registers a fresh
+ * slot (and re-arms the key again). */
 static void thread_gone(void *arg)
 {
 	rec_tls_t *t = &ht_tls;
 	rec_thread_t *th = arg;
 	int saved = errno;
-	if (t->th == th && t->epoch == ht_rec.epoch) {
+	if (t->th == th && t->epoch == ht_rec.epoch &&
+	    ++t->dtor_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		pthread_setspecific(thread_key, th);
+	} else if (t->th == th && t->epoch == ht_rec.epoch) {
 		char name[16];
 		read_name(name);
 		set_name(th, name);
@@ -100,6 +106,7 @@ static rec_thread_t *register_thread(rec_tls_t *t)
 	pthread_mutex_unlock(&reg_lock);
 	t->th = th;
 	t->epoch = ht_rec.epoch;
+	t->dtor_rounds = 0;
 	if (key_ok)
 		pthread_setspecific(thread_key, th);
 	return th;

@@ -37,6 +37,7 @@ typedef struct rec_tls {
 	int in_hook; /* re-entrancy guard: nested calls just forward */
 	uint32_t epoch; /* ht_rec.epoch when th was registered */
 	rec_thread_t *th; /* this thread's slot, NULL until first event */
+	int dtor_rounds; /* key destructor calls seen for this slot */
 } rec_tls_t;
 
 enum rec_state {
