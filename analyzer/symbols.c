@@ -22,6 +22,22 @@ enum mod_state {
 	MOD_RAW, /* unusable (missing, changed): module+offset */
 };
 
+/* One address range of a function definition (DWARF addresses). */
+struct fn_range {
+	Dwarf_Addr lo, hi; /* [lo, hi) */
+	Dwarf_Off die; /* its DW_TAG_subprogram */
+};
+
+/* The function definitions of one compile unit, sorted by lo: finding the
+ * function of an address is then a binary search instead of a walk of the
+ * CU's whole DIE tree per address (dwarf_getscopes), which dominated the
+ * cost on big libraries such as libpython. */
+struct cu_funcs {
+	Dwarf_Off cu; /* CU DIE offset */
+	struct fn_range *v;
+	size_t n;
+};
+
 /* A module instance, shared by every map that lists the same path, bias
  * and build-id (maps differ by one dlopen'd library at a time, so a module
  * is opened and parsed once however many generations list it). */
@@ -36,6 +52,8 @@ struct sym_mod {
 	Dwfl *dwfl; /* one session per module: its own address space */
 	Dwfl_Module *dm;
 	GElf_Addr dwfl_bias; /* dwfl address = ELF address + dwfl_bias */
+	struct cu_funcs *cus; /* per-CU function tables, built on use */
+	size_t ncus, capcus;
 };
 
 /* One recorded segment of a map: [start, end) in the process. */
@@ -197,6 +215,9 @@ void sym_free(sym_t *sym)
 		struct sym_mod *m = &sym->mods[i];
 		if (m->dwfl)
 			dwfl_end(m->dwfl);
+		for (size_t k = 0; k < m->ncus; k++)
+			free(m->cus[k].v);
+		free(m->cus);
 		free(m->path);
 		free(m->build_id);
 		free(m->segs);
@@ -539,6 +560,173 @@ static void call_site(Dwarf_Die *inl, const char **file, uint32_t *line)
 		*file = dwarf_filesrc(files, w, NULL, NULL);
 }
 
+struct fn_vec {
+	struct fn_range *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void fn_push(struct fn_vec *fv, Dwarf_Addr lo, Dwarf_Addr hi,
+		    Dwarf_Off die)
+{
+	if (fv->oom || lo >= hi)
+		return;
+	if (fv->n == fv->cap) {
+		size_t cap = fv->cap ? 2 * fv->cap : 64;
+		struct fn_range *p = realloc(fv->v, cap * sizeof *p);
+		if (!p) {
+			fv->oom = 1;
+			return;
+		}
+		fv->v = p;
+		fv->cap = cap;
+	}
+	fv->v[fv->n++] = (struct fn_range){ lo, hi, die };
+}
+
+/* Function definitions among the children of `parent`, descending into
+ * namespaces and types (C++ member functions may be defined there). */
+static void fn_collect(Dwarf_Die *parent, struct fn_vec *fv, int depth)
+{
+	Dwarf_Die c;
+	if (depth > 16 || dwarf_child(parent, &c) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&c);
+		if (tag == DW_TAG_subprogram) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			while ((off = dwarf_ranges(&c, off, &base, &lo, &hi)) >
+			       0)
+				fn_push(fv, lo, hi, dwarf_dieoffset(&c));
+		} else if (tag == DW_TAG_namespace ||
+			   tag == DW_TAG_class_type ||
+			   tag == DW_TAG_structure_type ||
+			   tag == DW_TAG_union_type || tag == DW_TAG_module) {
+			fn_collect(&c, fv, depth + 1);
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+}
+
+static int fn_cmp(const void *a, const void *b)
+{
+	const struct fn_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The function table of CU `cudie`, built on first use; NULL on ENOMEM. */
+static struct cu_funcs *cu_funcs_get(struct sym_mod *m, Dwarf_Die *cudie)
+{
+	Dwarf_Off off = dwarf_dieoffset(cudie);
+	for (size_t i = 0; i < m->ncus; i++) /* few CUs are ever used */
+		if (m->cus[i].cu == off)
+			return &m->cus[i];
+	if (m->ncus == m->capcus) {
+		size_t cap = m->capcus ? 2 * m->capcus : 16;
+		struct cu_funcs *p = realloc(m->cus, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		m->cus = p;
+		m->capcus = cap;
+	}
+	struct fn_vec fv = { 0 };
+	fn_collect(cudie, &fv, 0);
+	if (fv.oom) {
+		free(fv.v);
+		return NULL;
+	}
+	if (fv.n)
+		qsort(fv.v, fv.n, sizeof *fv.v, fn_cmp);
+	struct cu_funcs *cf = &m->cus[m->ncus++];
+	*cf = (struct cu_funcs){ off, fv.v, fv.n };
+	return cf;
+}
+
+/* The subprogram DIE containing pc in cf, via binary search. */
+static int fn_find(const struct cu_funcs *cf, Dwarf *dw, Dwarf_Addr pc,
+		   Dwarf_Die *out)
+{
+	size_t lo = 0, hi = cf->n;
+	while (lo < hi) { /* first range with lo > pc */
+		size_t mid = lo + (hi - lo) / 2;
+		if (cf->v[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Nested definitions can overlap: look back a few. */
+	for (size_t i = lo; i-- > 0 && lo - i <= 8;)
+		if (pc < cf->v[i].hi)
+			return dwarf_offdie(dw, cf->v[i].die, out) ? 0 : -1;
+	return -1;
+}
+
+/* Grows the frame array for one more frame. */
+static int frames_room(sym_frame_t **fr, size_t n, size_t *cap)
+{
+	if (n < *cap)
+		return 0;
+	sym_frame_t *q = realloc(*fr, 2 * *cap * sizeof **fr);
+	if (!q)
+		return -ENOMEM;
+	*fr = q;
+	*cap *= 2;
+	return 0;
+}
+
+/* Fast path: the subprogram from the CU's function table, then one
+ * descent through the lexical blocks and inlined calls containing pc.
+ * Fills frames after fr[0] (whose file/line the caller set from the line
+ * table).  Returns 1 when done, 0 to fall back to dwarf_getscopes, or
+ * -ENOMEM. */
+static int symbolize_fast(sym_t *sym, struct sym_mod *m, Dwarf_Die *cudie,
+			  Dwarf_Addr pc, const sym_frame_t *base,
+			  sym_frame_t **fr, size_t *n, size_t *cap)
+{
+	Dwarf_Addr db;
+	Dwarf *dw = dwfl_module_getdwarf(m->dm, &db);
+	struct cu_funcs *cf = dw ? cu_funcs_get(m, cudie) : NULL;
+	Dwarf_Die chain[64]; /* subprogram, then inlined calls, outer first */
+	size_t nc = 0;
+	if (!cf || fn_find(cf, dw, pc, &chain[0]))
+		return 0;
+	nc = 1;
+	Dwarf_Die cur = chain[0], c;
+	for (int found = 1; found && nc < 64;) {
+		found = 0;
+		if (dwarf_child(&cur, &c) != 0)
+			break;
+		do {
+			int tag = dwarf_tag(&c);
+			if ((tag == DW_TAG_lexical_block ||
+			     tag == DW_TAG_inlined_subroutine) &&
+			    dwarf_haspc(&c, pc) == 1) {
+				if (tag == DW_TAG_inlined_subroutine)
+					chain[nc++] = c;
+				cur = c;
+				found = 1;
+				break;
+			}
+		} while (dwarf_siblingof(&c, &c) == 0);
+	}
+	const char *name = die_function(&chain[nc - 1]);
+	if (!name)
+		return 0;
+	(*fr)[0].function = intern_function(sym, name);
+	for (size_t k = nc - 1; k > 0; k--) {
+		if (frames_room(fr, *n, cap))
+			return -ENOMEM;
+		(*fr)[*n - 1].inlined = 1;
+		sym_frame_t f = *base;
+		const char *file;
+		call_site(&chain[k], &file, &f.line);
+		f.file = intern(sym, file);
+		f.function = intern_function(sym, die_function(&chain[k - 1]));
+		(*fr)[(*n)++] = f;
+	}
+	return 1;
+}
+
 /* Frames for one address of an opened module.  Returns the count (>= 1)
  * written to a malloc'd *out, or -ENOMEM. */
 static int symbolize(sym_t *sym, struct sym_mod *m, uint64_t ip1,
@@ -562,9 +750,11 @@ static int symbolize(sym_t *sym, struct sym_mod *m, uint64_t ip1,
 	if (m->state == MOD_RAW)
 		goto done;
 	GElf_Addr addr = base.offset + m->dwfl_bias;
-	fr[0].function = intern_function(sym, dwfl_module_addrname(m->dm, addr));
-	if (m->state != MOD_DWARF)
+	if (m->state != MOD_DWARF) {
+		fr[0].function = intern_function(
+			sym, dwfl_module_addrname(m->dm, addr));
 		goto done;
+	}
 	Dwfl_Line *ln = dwfl_module_getsrc(m->dm, addr);
 	if (ln) {
 		int lineno = 0;
@@ -575,20 +765,33 @@ static int symbolize(sym_t *sym, struct sym_mod *m, uint64_t ip1,
 	}
 	Dwarf_Addr cubias;
 	Dwarf_Die *cudie = dwfl_module_addrdie(m->dm, addr, &cubias);
+	if (cudie) {
+		int rc = symbolize_fast(sym, m, cudie, addr - cubias, &base,
+					&fr, &n, &cap);
+		if (rc < 0) {
+			free(fr);
+			return rc;
+		}
+		if (rc)
+			goto done;
+	}
 	Dwarf_Die *scopes = NULL;
 	int ns = cudie ? dwarf_getscopes(cudie, addr - cubias, &scopes) : 0;
 	int fi = 0;
 	while (fi < ns && !is_function(&scopes[fi]))
 		fi++;
+	const char *name = fi < ns ? die_function(&scopes[fi]) : NULL;
+	/* The symbol table only when DWARF has no name: libdw searches it
+	 * linearly, which dominates the cost on big libraries. */
+	fr[0].function = name ? intern_function(sym, name)
+			      : intern_function(sym, dwfl_module_addrname(
+							     m->dm, addr));
 	if (fi >= ns) {
 		free(scopes);
 		goto done;
 	}
 	Dwarf_Die cur = scopes[fi];
 	free(scopes);
-	const char *name = die_function(&cur);
-	if (name)
-		fr[0].function = intern_function(sym, name);
 	/* Walk out of inlined calls: each inlined_subroutine's call site is
 	 * a frame in the function that lexically contains it. */
 	while (dwarf_tag(&cur) == DW_TAG_inlined_subroutine) {
