@@ -500,15 +500,24 @@ static void json_frames(json_t *j, const group_t *g, frames_t *fs,
 	json_arr_end(j);
 }
 
-static const char *point_name(char *buf, size_t len, const leaks_point_t *p,
-			      size_t i)
+/* A point's name in series: its label when no other point has it, else
+ * its time ("@0.300s"); "end" for the end point. */
+static const char *point_name(char *buf, size_t len, const leaks_point_t *pts,
+			      size_t np, size_t i)
 {
+	const leaks_point_t *p = &pts[i];
+	int unique = p->label && *p->label;
+	for (size_t k = 0; unique && k < np; k++)
+		if (k != i && pts[k].label && !strcmp(pts[k].label, p->label))
+			unique = 0;
 	if (p->origin == LEAKS_POINT_END)
 		snprintf(buf, len, "end");
-	else if (p->label && *p->label)
+	else if (unique)
 		snprintf(buf, len, "%s", p->label);
 	else
-		snprintf(buf, len, "#%zu", i);
+		snprintf(buf, len, "@%llu.%03llus",
+			 (unsigned long long)(p->time_us / 1000000),
+			 (unsigned long long)(p->time_us / 1000 % 1000));
 	return buf;
 }
 
@@ -546,10 +555,10 @@ static void report_json(leaks_t *l, const agg_report_t *r, const group_t *g,
 	json_key(&j, "points");
 	json_arr_begin(&j);
 	for (size_t i = 0; i < np; i++) {
-		char name[300];
 		json_obj_begin(&j);
 		json_key(&j, "label");
-		json_str(&j, point_name(name, sizeof name, &pts[i], i));
+		json_str(&j, pts[i].origin == LEAKS_POINT_END ? "end"
+							       : pts[i].label);
 		json_key(&j, "time_us");
 		json_u64(&j, pts[i].time_us);
 		json_key(&j, "heap_bytes");
@@ -636,7 +645,7 @@ static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
 		for (size_t p = 0; p < res->npoints; p++) {
 			char name[300];
 			fprintf(out, "%s %s=%s", p ? "," : "",
-				point_name(name, sizeof name, &pts[p], p),
+				point_name(name, sizeof name, pts, np, p),
 				report_size(a, sizeof a, (double)x->series[p],
 					    false));
 		}
