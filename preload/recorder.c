@@ -189,7 +189,12 @@ static inline ring_event_t *begin_event(ring_t *r, uint64_t n)
 			return NULL;
 		}
 	}
-	__atomic_store_n(&r->busy, 1, __ATOMIC_SEQ_CST);
+	/* One locked instruction per event.  busy=1 may be relaxed: it is
+	 * sequenced before the fetch_add, which the writer's load of G
+	 * synchronizes with (every later fetch_add continues the release
+	 * sequence), so a writer that saw G > seq also sees busy=1 or the
+	 * release store of busy=0 that follows the commit. */
+	__atomic_store_n(&r->busy, 1, __ATOMIC_RELAXED);
 	ring_event_t *e = ring_slot(r, 0);
 	e->seq = __atomic_fetch_add(&ht_rec.seq, 1, __ATOMIC_SEQ_CST);
 	return e;
@@ -198,7 +203,7 @@ static inline ring_event_t *begin_event(ring_t *r, uint64_t n)
 static inline void commit_event(ring_t *r, uint64_t n)
 {
 	ring_commit(r, n);
-	__atomic_store_n(&r->busy, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&r->busy, 0, __ATOMIC_RELEASE);
 	/* Wake the writer once per half ring (tail_cache lags, so this fires
 	 * at most once between two reloads). */
 	uint64_t used = r->head - r->tail_cache;
