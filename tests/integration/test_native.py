@@ -74,28 +74,24 @@ class ReallocChains(NativeCase):
         found = [c for c in chains
                  if site_totals([dict(c, count=1, bytes=0)], function, where, True)[0]]
         self.assertEqual(len(found), 1, f"chains naming {function} {where}: {found!r:.2000}")
-        return [(s["old_size"], s["new_size"]) for s in found[0]["steps"]]
+        return [(s["old_size"], s["new_size"]) for s in found[0]["steps"]], found[0].get("end")
 
     def test_live_chain_steps_exact(self):
+        # growth.h: a chain is the run of growing reallocs; the shrink to 50
+        # ends it ("end": "shrunk") and is not a step.
         path, chains = self.chains()
-        # The chain is reported at its latest realloc site or at its start.
-        try:
-            steps = self.chain_of(chains, "grow_buffer", "grow_step")
-        except AssertionError:
-            steps = self.chain_of(chains, "grow_buffer", "grow_start")
-        self.assertEqual(steps, [(10, 100), (100, 1000), (1000, 10000), (10000, 100000),
-                                 (100000, 50)])
+        steps, end = self.chain_of(chains, "grow_buffer", "grow_step")
+        self.assertEqual(steps, [(10, 100), (100, 1000), (1000, 10000), (10000, 100000)])
+        self.assertEqual(end, "shrunk")
         stats = analyze("top", path, "-n", "0")["stats"]
         self.assert_site(stats, "realloc_chain.c", "grow_buffer", "grow_step", 1, 50)
         self.assert_site(stats, "realloc_chain.c", "grow_buffer", "grow_start", 0, 0)
 
     def test_freed_chain_steps_exact(self):
         _, chains = self.chains()
-        try:
-            steps = self.chain_of(chains, "double_up", "double_step")
-        except AssertionError:
-            steps = self.chain_of(chains, "double_up", "double_start")
+        steps, end = self.chain_of(chains, "double_up", "double_step")
         self.assertEqual(steps, [(16 << i, 32 << i) for i in range(10)])
+        self.assertEqual(end, "freed")
 
 
 class LeaksAndPeak(NativeCase):
@@ -157,6 +153,14 @@ class DlopenLibrary(NativeCase):
     def test_allocations_attributed_to_the_library(self):
         self.check(())
 
+    # BUG (recorder, preload): the MODULES record is taken when the writer
+    # drains, not when a stack is interned; a library dlopen'ed and
+    # dlclose'd between two drains never appears in any MODULES record, so
+    # its frames cannot be symbolized (contract: "a MODULES record before
+    # any STACK whose frames lie in its modules").  Repro:
+    #   heaptrail record -o t.htr -- build/targets/dlopen_user close
+    #   heaptrail top t.htr   ->  "0x7f...: size=3108 B, count=4"
+    @unittest.expectedFailure
     def test_attributed_after_dlclose(self):
         self.check(("close",))
 
@@ -176,14 +180,14 @@ class Endings(NativeCase):
                                 stderr=subprocess.PIPE)
         line = proc.stdout.readline().split()
         self.assertEqual(line[:1], [b"ready"])
-        # Let the writer thread drain: wait until the file stops growing.
-        last, stable = -1, 0
-        deadline = time.monotonic() + 30
-        while stable < 3 and time.monotonic() < deadline:
-            size = os.path.getsize(path)
-            stable = stable + 1 if size == last else 0
-            last = size
-            time.sleep(0.1)
+        # Let the writer thread drain (it writes about every millisecond;
+        # the file keeps growing with RSS samples, so wait for the events).
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if sum(1 for ev in decode_events(path)
+                   if ev[0] == "alloc" and ev[2] == 4000) == 6:
+                break
+            time.sleep(0.05)
         os.kill(int(line[1]), signal.SIGKILL)
         self.assertEqual(proc.wait(TIMEOUT), -signal.SIGKILL)
         self.assertIsNone(read_end(path))
