@@ -59,6 +59,16 @@ static const char *const glue_names[] = {
 	"PyIter_Send",
 	"thread_run",
 	"t_bootstrap",
+	"pythread_wrapper",
+	/* Process and thread entry below the interpreter's main / thread
+	 * function: the same in every stack of a Python program. */
+	"__libc_start_call_main",
+	"__libc_start_main",
+	"__libc_start_main_impl",
+	"_start",
+	"start_thread",
+	"clone",
+	"clone3",
 };
 
 static const char *const glue_prefixes[] = {

@@ -37,7 +37,8 @@ enum pymerge_mode {
  * Python frames (groups are split at boundary frames; without boundaries
  * all Python frames form one group), and the interpreter's call
  * trampolines around them (_PyEval_Vector, PyEval_EvalCode, vectorcall
- * and method wrappers, pymain_ and PyRun_ drivers) are dropped.  Native
+ * and method wrappers, pymain_ and PyRun_ drivers, libc's process and
+ * thread entry) are dropped.  Native
  * frames below a C-extension call (numpy, list_resize, ...) stay.  Python
  * groups left over when the native stack ran out of evaluation frames
  * (truncated, unsymbolized) follow at the place of the outermost one, or

@@ -129,6 +129,7 @@ static struct state {
 	int resolved; /* py is filled */
 	_Atomic int active; /* capture may read Python state */
 	_Atomic int installed; /* the profile function was installed once */
+	_Atomic int attempted; /* heaptrail.py asked (it said why it failed) */
 	_Atomic int py_seen; /* Python initialized in this process */
 	int every_frame_entry; /* 3.9/3.10: one native eval per frame */
 	pthread_key_t key; /* thread exit: returns the stack */
@@ -150,12 +151,10 @@ static struct state {
  * is linked in; unit tests link without it. */
 extern void writer_warn(const char *text) __attribute__((weak));
 
-static void say(const char *text)
+/* Prints "heaptrail: text" (unless quiet) and keeps text for
+ * pyframes_take_warning. */
+static void say_pending(const char *text)
 {
-	if (writer_warn) {
-		writer_warn(text);
-		return;
-	}
 	if (!st.quiet) {
 		char line[320];
 		size_t n = 0, tl = strlen(text);
@@ -176,6 +175,16 @@ static void say(const char *text)
 		st.pending[sizeof(st.pending) - 1] = 0;
 	}
 	pthread_mutex_unlock(&st.lock);
+}
+
+/* A warning from a Python thread: through the recorder's channel when it
+ * is linked in (stderr line + WARNING record), else kept for the writer. */
+static void say(const char *text)
+{
+	if (writer_warn)
+		writer_warn(text);
+	else
+		say_pending(text);
 }
 
 static void *map(size_t n)
@@ -557,6 +566,7 @@ fail:
  * Returns 0, or -1 when Python frames cannot be captured (said once). */
 EXPORT int heaptrail_py_install(PyObject *frame)
 {
+	atomic_store(&st.attempted, 1);
 	if (resolve() < 0)
 		return -1;
 	pthread_mutex_lock(&st.lock);
@@ -707,9 +717,10 @@ void pyframes_rewind_emitted(void)
 
 size_t pyframes_take_warning(char *buf, size_t size, int at_exit)
 {
-	if (at_exit && !st.exit_warned && st.py_seen && !st.installed) {
+	if (at_exit && !st.exit_warned && st.py_seen && !st.attempted) {
 		st.exit_warned = 1;
-		say("Python frames not captured: the heaptrail startup module "
+		/* The writer is asking: hand it over directly. */
+		say_pending("Python frames not captured: the heaptrail startup module "
 		    "did not run (python -I, -E or -S, or PYTHONPATH "
 		    "replaced?); showing native frames only");
 	}

@@ -51,12 +51,13 @@ Test(pymerge, python311_frames_replace_one_eval_loop_and_its_trampolines)
 		N("run_eval_code_obj"), N("run_mod"), N("pyrun_file"),
 		N("_PyRun_SimpleFileObject"), N("_PyRun_AnyFileObject"),
 		N("pymain_run_file_obj"), N("Py_RunMain"), N("Py_BytesMain"), N("main"),
+		N("__libc_start_call_main"), N("__libc_start_main_impl"), N("_start"),
 	};
 	pyframe_t py[] = { P("grow", 7), P("main", 12), P("<module>", 20) };
-	cr_assert_str_eq(merge(nat, 15, py, 3, PYMERGE_ALL),
+	cr_assert_str_eq(merge(nat, 18, py, 3, PYMERGE_ALL),
 			 "list_resize list_append py:grow py:main py:<module> main");
 	sym_frame_t out[8];
-	int n = pymerge_frames(nat, 15, py, 3, PYMERGE_ALL, out, 8);
+	int n = pymerge_frames(nat, 18, py, 3, PYMERGE_ALL, out, 8);
 	cr_assert_eq(n, 6);
 	cr_assert_str_eq(out[2].file, "app.py");
 	cr_assert_eq(out[2].line, 7);
@@ -139,10 +140,10 @@ Test(pymerge, python_mode_keeps_only_python_frames_without_boundaries)
 
 Test(pymerge, python_mode_without_python_frames_shows_native)
 {
-	sym_frame_t nat[] = { N("worker"), N("start_thread") };
-	cr_assert_str_eq(merge(nat, 2, NULL, 0, PYMERGE_PYTHON), "worker start_thread");
+	sym_frame_t nat[] = { N("worker"), N("start_thread"), N("clone3") };
+	cr_assert_str_eq(merge(nat, 3, NULL, 0, PYMERGE_PYTHON), "worker start_thread clone3");
 	pyframe_t only_b[] = { B };
-	cr_assert_str_eq(merge(nat, 2, only_b, 1, PYMERGE_ALL), "worker start_thread");
+	cr_assert_str_eq(merge(nat, 3, only_b, 1, PYMERGE_ALL), "worker start_thread clone3");
 }
 
 Test(pymerge, native_mode_is_the_native_stack_untouched)
