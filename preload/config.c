@@ -230,6 +230,13 @@ int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh)
 		util_say(1, msg);
 		return -err;
 	}
+	/* Keep out of the program's way: programs may expect the lowest
+	 * free descriptors for themselves. */
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, CONFIG_HIGH_FD);
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
 	return fd;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define CONFIG_DEFAULT_DEPTH 64u
+#define CONFIG_HIGH_FD 700 /* our trace fd is moved to at least this number */
 
 typedef struct config {
 	unsigned depth; /* native frames kept (1..STACKS_MAX_FRAMES) */

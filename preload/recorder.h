@@ -67,6 +67,7 @@ typedef struct rec_shared {
 	int pid; /* pid of the recording image */
 	int fd; /* trace fd (-1: null sink) */
 	int fresh; /* fd was empty at start (write the file header) */
+	int own_malloc; /* another object defines malloc (already warned) */
 	config_t cfg;
 } rec_shared_t;
 

@@ -5,18 +5,53 @@
 #include "stacks.h"
 
 #define UNW_LOCAL_ONLY
+#include <fcntl.h>
 #include <libunwind.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* Leading frames searched for the recorder's own code. */
 #define SKIP_SCAN 12
 
 static uintptr_t self_lo, self_hi;
 
-int unwind_init(uintptr_t lo, uintptr_t hi)
+/* libunwind opens a pipe (to validate addresses) on its first use and
+ * keeps it: left alone it would take the program's lowest free descriptor
+ * numbers (3 and 4), which programs notice.  Fill the low numbers first so
+ * the pipe lands at `high` or above, then release them. */
+static void first_use_high(int high)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)high + 16 > rl.rlim_cur)
+		high = rl.rlim_cur > 32 ? (int)rl.rlim_cur - 16 : 0;
+	int fill[1024];
+	int n = 0;
+	int base = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (base >= 0) {
+		fill[n++] = base;
+		while (n < (int)(sizeof(fill) / sizeof(fill[0]))) {
+			int fd = fcntl(base, F_DUPFD_CLOEXEC, 0);
+			if (fd < 0)
+				break;
+			fill[n++] = fd;
+			if (fd >= high)
+				break;
+		}
+	}
+	/* Either call may be libunwind's first (and open the pipe). */
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	void *buf[4];
+	unw_backtrace(buf, 4);
+	for (int i = 0; i < n; i++)
+		close(fill[i]);
+}
+
+int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd)
 {
 	self_lo = lo;
 	self_hi = hi;
-	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	first_use_high(high_fd);
 	return 0;
 }
 

@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 /* Sets up the backend; self_lo/self_hi bound the recorder's own text
- * (frames inside it, and libunwind's own first frame, are dropped). */
-int unwind_init(uintptr_t self_lo, uintptr_t self_hi);
+ * (frames inside it are dropped).  Descriptors the backend keeps open are
+ * placed at high_fd or above.  Call once, before other threads unwind. */
+int unwind_init(uintptr_t self_lo, uintptr_t self_hi, int high_fd);
 
 /* Stores at most max (<= STACKS_MAX_FRAMES) return addresses, innermost
  * first starting at the caller of the hooked function, into ips.  Returns

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,11 +56,23 @@ static char warns[NWARN][WARN_LEN];
 
 /* ---- output ------------------------------------------------------------ */
 
+static dev_t out_dev; /* identity of the trace file, checked before writes */
+static ino_t out_ino;
+
 static void flush(void)
 {
 	size_t off = 0;
 	if (ht_rec.fd < 0) {
 		enc.len = 0;
+		return;
+	}
+	/* The program may have closed our descriptor and reused its number:
+	 * never write trace bytes into one of its files. */
+	struct stat st;
+	if (fstat(ht_rec.fd, &st) < 0 || st.st_dev != out_dev || st.st_ino != out_ino) {
+		enc.len = 0;
+		ht_rec.fd = -1;
+		recorder_stop("the program closed the trace file descriptor");
 		return;
 	}
 	while (off < enc.len) {
@@ -537,6 +550,11 @@ int writer_begin(int fresh)
 			return -ENOMEM;
 		}
 	}
+	struct stat st;
+	if (ht_rec.fd >= 0 && fstat(ht_rec.fd, &st) == 0) {
+		out_dev = st.st_dev;
+		out_ino = st.st_ino;
+	}
 	start_mono = util_mono_ns();
 	start_real = util_real_ns();
 	time_written_us = pending_time_us = 0;
@@ -578,7 +596,7 @@ void writer_finish(void)
 		if (th->state != SLOT_FREE && th->index != REC_NO_INDEX)
 			announce(th);
 	}
-	if (nallocs == 0)
+	if (nallocs == 0 && !ht_rec.own_malloc)
 		writer_warn("no allocations were recorded: the program may be static or use its "
 			    "own allocator, which LD_PRELOAD cannot see");
 	put_rss();
