@@ -20,20 +20,34 @@ done
 rm -rf "$out"
 mkdir -p "$out"
 
-${CC:-cc} -O0 -g -o "$out/leaky" "$here/demo/leaky.c"
+${CC:-cc} -O0 -g -I"$here/../include" -o "$out/leaky" "$here/demo/leaky.c"
 
-report() { # title trace
-	printf '\n======== %s\n' "$1"
-	for cmd in "top -n 10" "leaks -n 10" "growth -n 10"; do
-		printf '\n$ heaptrail %s %s\n' "$cmd" "${2#$build/}"
-		# shellcheck disable=SC2086 # cmd holds the command and its flags
-		"$heaptrail" $cmd "$2"
+show() { # heaptrail arguments...; the trace is the last one
+	eval "last=\${$#}"
+	printf '\n$ heaptrail'
+	for a in "$@"; do
+		[ "$a" = "$last" ] && a=${a#"$build"/}
+		printf ' %s' "$a"
 	done
+	printf '\n'
+	"$heaptrail" "$@"
 }
 
 "$heaptrail" record -o "$out/lists.htr" -- "$python" "$here/demo/lists.py"
 "$heaptrail" record -o "$out/leaky.htr" -- "$out/leaky"
-report "Python: lists, dicts, __slots__ (scripts/demo/lists.py)" "$out/lists.htr"
-printf '\n$ heaptrail diff --from list --to dict %s\n' "${out#$build/}/lists.htr"
-"$heaptrail" diff -n 10 --from list --to dict "$out/lists.htr"
-report "C: a leak and an unbounded cache (scripts/demo/leaky.c)" "$out/leaky.htr"
+
+printf '\n======== Python: lists, dicts, __slots__ (scripts/demo/lists.py)\n'
+# At the end of a Python program its objects are gone already: look at the
+# peak and at the snapshots the script marks between its phases.
+show top -n 10 --at peak "$out/lists.htr"
+if "$heaptrail" snapshots "$out/lists.htr" | grep -q slotted; then
+	show diff -n 5 --from list --to dict "$out/lists.htr"
+	show diff -n 5 --from points --to slotted "$out/lists.htr"
+fi
+show leaks -n 5 --by lineno "$out/lists.htr"
+show growth -n 3 "$out/lists.htr"
+
+printf '\n======== C: a leak and an unbounded cache (scripts/demo/leaky.c)\n'
+show top -n 10 "$out/leaky.htr"
+show leaks -n 10 "$out/leaky.htr"
+show growth -n 10 "$out/leaky.htr"
