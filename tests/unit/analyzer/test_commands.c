@@ -1,0 +1,171 @@
+/* Commands end to end on a synthetic trace file, unsymbolized
+ * (HEAPTRAIL_NO_SYMBOLS): exact tracemalloc-style lines for top and diff,
+ * info and snapshots figures, usage errors exit 2, bad traces exit 1. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cmd_diff.h"
+#include "cmd_info.h"
+#include "cmd_snapshots.h"
+#include "cmd_top.h"
+#include "tbuild.h"
+
+static char trace_path[64];
+
+/* Sites: A = prog+0x1000 (100 x 1000 B), B = prog+0x2000 (10 x 100 B,
+ * 5 freed before "two"), C = prog+0x3000 (1 x 50000 B, freed: only at
+ * the peak). */
+static void write_trace(void)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_process(&t, 7, "/usr/bin/prog");
+	tb_modules1(&t, 1, "", 0x400000, 0, 0x100000);
+	tb_stack1(&t, 1, 0x401001);
+	tb_stack1(&t, 2, 0x402001);
+	tb_stack1(&t, 3, 0x403001);
+	for (uint64_t i = 0; i < 10; i++)
+		tb_malloc(&t, 0x100000 + i * 0x100, 100, 2);
+	tb_snapshot(&t, 0, HT_SNAP_API, "one");
+	tb_time(&t, 1500000);
+	for (uint64_t i = 0; i < 100; i++)
+		tb_malloc(&t, 0x200000 + i * 0x1000, 1000, 1);
+	tb_malloc(&t, 0x900000, 50000, 3);
+	tb_free(&t, 0x900000);
+	for (uint64_t i = 0; i < 5; i++)
+		tb_free(&t, 0x100000 + i * 0x100);
+	tb_snapshot(&t, 1, HT_SNAP_TIMER, "two");
+	tb_lost(&t, 3, HT_LOST_NO_MEMORY);
+	tb_end(&t, 117, 3, 2000000);
+	strcpy(trace_path, "/tmp/heaptrail-cmd-XXXXXX");
+	int fd = mkstemp(trace_path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, t.buf, t.len), (ssize_t)t.len);
+	close(fd);
+	tb_fini(&t);
+}
+
+static void setup(void)
+{
+	setenv("HEAPTRAIL_NO_SYMBOLS", "1", 1);
+	write_trace();
+	cr_redirect_stdout();
+	cr_redirect_stderr();
+}
+
+static void teardown(void)
+{
+	unlink(trace_path);
+}
+
+#define RUN(fn, ...)                                                   \
+	({                                                             \
+		char *argv_[] = { __VA_ARGS__, NULL };                 \
+		int rc_ = fn((int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_); \
+		fflush(stdout);                                        \
+		fflush(stderr);                                        \
+		rc_;                                                   \
+	})
+
+Test(commands, top_prints_tracemalloc_lines, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_top, "top", trace_path), 0);
+	cr_assert_stdout_eq_str(
+		"warning: 3 events were lost by the recorder; figures undercount\n"
+		"Top 2 of 2 lineno at end (2.000s): 98.1 KiB live in 105 blocks\n"
+		"prog+0x1000: size=97.7 KiB, count=100, average=1000 B\n"
+		"prog+0x2000: size=500 B, count=5, average=100 B\n");
+}
+
+Test(commands, top_at_peak_includes_the_freed_block, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--at", "peak", "-n", "1"), 0);
+	cr_assert_stdout_eq_str(
+		"warning: 3 events were lost by the recorder; figures undercount\n"
+		"Top 1 of 3 lineno at peak (1.500s): 147 KiB live in 111 blocks\n"
+		"prog+0x1000: size=97.7 KiB, count=100, average=1000 B\n"
+		"2 other: size=49.8 KiB, count=11\n");
+}
+
+static char *captured_stdout(void)
+{
+	static char buf[8192];
+	FILE *f = cr_get_redirected_stdout();
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	return buf;
+}
+
+Test(commands, top_json_carries_stats_and_summary, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--json", "--at", "one"), 0);
+	char *out = captured_stdout();
+	cr_assert(strstr(out, "\"truncated\":false,\"lost_events\":3,\"at\":\"one\""), "%s", out);
+	cr_assert(strstr(out, "\"stats\":[{\"key\":\"prog+0x2000\",\"bytes\":1000,\"count\":10,\"average\":100,"
+			  "\"frames\":[{\"function\":null,\"file\":null,\"line\":0,\"module\":\"prog\",\"address\":\"0x402001\"}]}]"), "%s", out);
+}
+
+Test(commands, info_json_has_the_contract_fields, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_info, "info", trace_path, "--json"), 0);
+	char *out = captured_stdout();
+	cr_assert(strstr(out, "\"events\":{\"alloc\":111,\"free\":6,\"realloc\":0,"), "%s", out);
+	cr_assert(strstr(out, "\"peak_bytes\":151000,"), "%s", out);
+	cr_assert(strstr(out, "\"end_bytes\":100500,"), "%s", out);
+	cr_assert(strstr(out, "\"leaked_bytes\":100500,\"leaked_blocks\":105,"), "%s", out);
+	cr_assert(strstr(out, "\"lost_events\":3"), "%s", out);
+	cr_assert(strstr(out, "\"truncated\":false"), "%s", out);
+	cr_assert(strstr(out, "\"temporary\":{\"count\":1,\"bytes\":50000,"), "%s", out);
+	cr_assert(strstr(out, "\"snapshots\":[{\"index\":0,\"label\":\"one\",\"origin\":\"api\",\"time_us\":0,\"heap_bytes\":1000,\"heap_blocks\":10},"), "%s", out);
+}
+
+Test(commands, diff_prints_statistic_diff_lines, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_diff, "diff", trace_path, "--from", "one", "--to", "two"), 0);
+	cr_assert_stdout_eq_str(
+		"warning: 3 events were lost by the recorder; figures undercount\n"
+		"Top 2 of 2 differences by lineno, snapshot #0 'one' at 0.000s -> snapshot #1 'two' at 1.500s: size=98.1 KiB (+97.2 KiB), count=105 (+95)\n"
+		"prog+0x1000: size=97.7 KiB (+97.7 KiB), count=100 (+100), average=1000 B\n"
+		"prog+0x2000: size=500 B (-500 B), count=5 (-5), average=100 B\n");
+}
+
+Test(commands, snapshots_lists_marks_with_heap, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_snapshots, "snapshots", trace_path), 0);
+	cr_assert_stdout_eq_str(
+		"warning: 3 events were lost by the recorder; figures undercount\n"
+		"index  label                    origin        time         heap     blocks\n"
+		"    0  one                      api         0.000s       1000 B         10\n"
+		"    1  two                      timer       1.500s     98.1 KiB        105\n");
+}
+
+Test(commands, usage_errors_exit_2, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--by", "colour"), 2);
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--frobnicate"), 2);
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "-n"), 2);
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--by", "traceback", "--cumulative"), 2);
+	cr_assert_eq(RUN(cmd_diff, "diff", trace_path), 2);
+	cr_assert_eq(RUN(cmd_info, "info"), 2);
+	cr_assert_stderr_eq_str(
+		"heaptrail top: --by: unknown key 'colour' (lineno, filename, function, traceback, module)\n"
+		"Try 'heaptrail help top'.\n"
+		"heaptrail top: unknown option '--frobnicate'\n"
+		"Try 'heaptrail help top'.\n"
+		"heaptrail top: option '-n' needs a value\n"
+		"Try 'heaptrail help top'.\n"
+		"heaptrail top: --cumulative cannot be used with --by traceback\n"
+		"Try 'heaptrail help top'.\n"
+		"heaptrail diff: one trace needs --from SNAPSHOT (and --to, default end); or give OLD.htr NEW.htr\n"
+		"Try 'heaptrail help diff'.\n"
+		"heaptrail info: missing TRACE\n"
+		"Try 'heaptrail help info'.\n");
+}
+
+Test(commands, unknown_snapshot_exits_1, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--at", "three"), 1);
+}
