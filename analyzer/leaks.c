@@ -273,6 +273,11 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 			 leaks_result_t *res)
 {
 	size_t P = l->npts;
+	if (P >= 2 && l->pts[P - 1].pub.origin == HT_SNAP_EXIT &&
+	    l->pts[P - 1].pub.heap_bytes < l->pts[P - 2].pub.heap_bytes / 2) {
+		P--;
+		res->teardown = 1;
+	}
 	res->npoints = P;
 	if (P < 3)
 		return 0;
@@ -566,6 +571,10 @@ static void report_json(leaks_t *l, const agg_report_t *r, const group_t *g,
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	json_key(&j, "series_points");
+	json_u64(&j, res->npoints);
+	json_key(&j, "exit_after_teardown");
+	json_bool(&j, res->teardown);
 	json_key(&j, "candidates_available");
 	json_bool(&j, res->npoints >= 3);
 	json_key(&j, "candidates");
@@ -620,6 +629,14 @@ static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
 	fprintf(out, "\n");
 	const leaks_point_t *pts;
 	size_t np = leaks_points(l, &pts);
+	if (res->teardown)
+		fprintf(out, "Note: the exit snapshot (%s) came after the program "
+			     "freed most of its heap (%s before): it is left "
+			     "out of the series\n",
+			report_size(a, sizeof a, (double)pts[np - 1].heap_bytes,
+				    false),
+			report_size(b, sizeof b, (double)pts[np - 2].heap_bytes,
+				    false));
 	if (res->npoints < 3) {
 		fprintf(out, "Leak candidates: need at least 3 snapshots "
 			     "(the exit one included), the trace has %zu "
@@ -631,7 +648,7 @@ static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
 	fprintf(out, "Leak candidates: call sites whose live memory grew in "
 		     "every one of the %zu intervals between %zu snapshots: "
 		     "%zu\n",
-		np - 1, np, res->ncands_total);
+		res->npoints - 1, res->npoints, res->ncands_total);
 	for (size_t i = 0; i < res->ncands; i++) {
 		const leak_cand_t *x = &res->cands[i];
 		head_key(key, sizeof key, g, r, x->group, l->by);

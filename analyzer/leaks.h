@@ -62,7 +62,11 @@ typedef struct leaks_result {
 	leak_cand_t *cands; /* ranked by growth, last bytes */
 	size_t ncands;
 	size_t ncands_total; /* before the limit */
-	size_t npoints; /* 0..2: too few snapshots for candidates */
+	size_t npoints; /* points in the series (0..2: too few for
+			 * candidates): the first npoints of leaks_points() */
+	int teardown; /* the exit snapshot was left out: taken after the
+		       * program freed most of its heap (below half of the
+		       * previous point: an interpreter's finalization) */
 } leaks_result_t;
 
 /* Computes stats and candidates.  group_of[i] is the group of stack i

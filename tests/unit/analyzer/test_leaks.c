@@ -273,3 +273,47 @@ Test(leaks, an_exec_forgets_the_previous_image)
 	leaks_result_free(&r);
 	leaks_free(l);
 }
+
+Test(leaks, an_exit_snapshot_after_teardown_is_left_out_of_the_series)
+{
+	leaks_t *l = leaks_new();
+	heap_block_t b[4];
+	for (int p = 0; p < 4; p++) {
+		b[p] = alloc(l, 0x1000 + 16 * (uint64_t)p, 100, 0);
+		snap(l, NULL, HT_SNAP_TIMER);
+	}
+	/* An interpreter's finalization frees everything, then exit. */
+	for (int p = 0; p < 4; p++)
+		release(l, b[p]);
+	snap(l, "exit", HT_SNAP_EXIT);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.teardown, 1);
+	cr_assert_eq(r.npoints, 4);
+	cr_assert_eq(r.ncands, 1);
+	uint64_t want[] = { 100, 200, 300, 400 };
+	cr_assert_arr_eq(r.cands[0].series, want, sizeof want);
+	cr_assert_eq(r.nstats, 0, "nothing is live at the end");
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, an_exit_snapshot_that_kept_most_of_the_heap_stays_in)
+{
+	leaks_t *l = leaks_new();
+	for (int p = 0; p < 3; p++) {
+		alloc(l, 0x1000 + 16 * (uint64_t)p, 100, 0);
+		snap(l, NULL, HT_SNAP_TIMER);
+	}
+	heap_block_t t = alloc(l, 0x2000, 50, 1);
+	snap(l, NULL, HT_SNAP_TIMER); /* 350 */
+	release(l, t);
+	snap(l, "exit", HT_SNAP_EXIT); /* 300: not a teardown */
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.teardown, 0);
+	cr_assert_eq(r.npoints, 5);
+	cr_assert_eq(r.ncands_total, 0, "stack 0 was flat in the last interval");
+	leaks_result_free(&r);
+	leaks_free(l);
+}
