@@ -220,7 +220,7 @@ int cmd_diff(int argc, char **argv)
 		if (npaths == 2)
 			report_notes(stdout, analysis_summary(sd[1].an));
 		printf("Top %zu of %zu differences by %s%s, %s%s%s -> %s%s%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")\n",
-		       k, d.n, o.cumulative ? "cumulative " : "", by_names[o.by],
+		       k, d.n, by_names[o.by], o.cumulative ? " (cumulative)" : "",
 		       npaths == 2 ? sd[0].path : "", npaths == 2 ? " " : "",
 		       point_describe(sd[0].pt),
 		       npaths == 2 ? sd[1].path : "", npaths == 2 ? " " : "",

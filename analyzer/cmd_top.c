@@ -182,9 +182,9 @@ int cmd_top(int argc, char **argv)
 			       report_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count);
 		else
-			printf("Top %zu of %zu %s%s at %s: %s live in %" PRIu64 " blocks%s\n",
-			       k, nrows, cumulative ? "cumulative " : "",
-			       by_names[by], where,
+			printf("Top %zu of %zu by %s%s at %s: %s live in %" PRIu64 " blocks%s\n",
+			       k, nrows, by_names[by],
+			       cumulative ? " (cumulative)" : "", where,
 			       report_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count,
 			       group_has_filters(g) ? " (filtered)" : "");

@@ -75,7 +75,7 @@ Test(commands, top_prints_tracemalloc_lines, .init = setup, .fini = teardown)
 	cr_assert_eq(RUN(cmd_top, "top", trace_path), 0);
 	cr_assert_stdout_eq_str(
 		"warning: 3 events were lost by the recorder; figures undercount\n"
-		"Top 2 of 2 lineno at end (2.000s): 98.1 KiB live in 105 blocks\n"
+		"Top 2 of 2 by lineno at end (2.000s): 98.1 KiB live in 105 blocks\n"
 		"prog+0x1000: size=97.7 KiB, count=100, average=1000 B\n"
 		"prog+0x2000: size=500 B, count=5, average=100 B\n");
 }
@@ -85,7 +85,7 @@ Test(commands, top_at_peak_includes_the_freed_block, .init = setup, .fini = tear
 	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--at", "peak", "-n", "1"), 0);
 	cr_assert_stdout_eq_str(
 		"warning: 3 events were lost by the recorder; figures undercount\n"
-		"Top 1 of 3 lineno at peak (1.500s): 147 KiB live in 111 blocks\n"
+		"Top 1 of 3 by lineno at peak (1.500s): 147 KiB live in 111 blocks\n"
 		"prog+0x1000: size=97.7 KiB, count=100, average=1000 B\n"
 		"2 other: size=49.8 KiB, count=11\n");
 }

@@ -1,6 +1,7 @@
 /* Report helpers: tracemalloc's size format, option values, JSON output. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <criterion/redirect.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -45,7 +46,12 @@ Test(report, time_values_take_units)
 	cr_assert_eq(report_parse_count("1x"), -1);
 }
 
-Test(report, option_values_inline_or_next)
+static void quiet(void)
+{
+	cr_redirect_stderr();
+}
+
+Test(report, option_values_inline_or_next, .init = quiet)
 {
 	char *argv[] = { "top", "--by=filename", "--at", "peak", "--at" };
 	const char *v = NULL;
@@ -59,6 +65,8 @@ Test(report, option_values_inline_or_next)
 	cr_assert_eq(i, 3);
 	i = 4;
 	cr_assert_eq(report_opt("top", 5, argv, &i, "--at", &v), -1, "missing value");
+	fflush(stderr);
+	cr_assert_stderr_eq_str("heaptrail top: option '--at' needs a value\nTry 'heaptrail help top'.\n");
 }
 
 Test(report, json_escapes_and_separates)
