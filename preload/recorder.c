@@ -213,13 +213,18 @@ static inline void commit_event(ring_t *r, uint64_t n)
 
 static uint32_t capture_stack(void)
 {
-	uint64_t ips[STACKS_MAX_FRAMES];
-	uint32_t pc[STACKS_MAX_PY], pl[STACKS_MAX_PY];
+	/* Sized by the configured depth: hooks may run on small stacks. */
+	uint64_t ips[ht_rec.depth + UNWIND_EXTRA];
+#ifdef HT_HAVE_PYFRAMES
+	uint32_t pc[PYFRAMES_MAX], pl[PYFRAMES_MAX];
+#else
+	uint32_t *pc = NULL, *pl = NULL;
+#endif
 	unsigned flags = 0, n = 0, m = 0;
 	if (ht_rec.unwind)
 		n = unwind_capture(ips, ht_rec.depth, &flags);
 #ifdef HT_HAVE_PYFRAMES
-	int pm = pyframes_capture(pc, pl, STACKS_MAX_PY);
+	int pm = pyframes_capture(pc, pl, PYFRAMES_MAX);
 	m = pm > 0 ? (unsigned)pm : 0;
 #endif
 	int is_new;

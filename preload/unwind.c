@@ -7,11 +7,12 @@
 #define UNW_LOCAL_ONLY
 #include <fcntl.h>
 #include <libunwind.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 /* Leading frames searched for the recorder's own code. */
-#define SKIP_SCAN 12
+#define SKIP_SCAN (UNWIND_EXTRA - 1)
 
 static uintptr_t self_lo, self_hi;
 
@@ -57,10 +58,13 @@ int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd)
 
 unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags)
 {
-	void *buf[STACKS_MAX_FRAMES + SKIP_SCAN + 1];
 	if (max > STACKS_MAX_FRAMES)
 		max = STACKS_MAX_FRAMES;
-	int got = unw_backtrace(buf, (int)(max + SKIP_SCAN + 1));
+	/* Unwind in place (a return address and a uint64_t have the same
+	 * representation here) to keep the hook's stack frame small. */
+	_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
+	void **buf = (void **)ips;
+	int got = unw_backtrace(buf, (int)(max + UNWIND_EXTRA));
 	if (got < 0)
 		got = 0;
 	/* Start after the last of our own frames among the first few: the
@@ -78,7 +82,7 @@ unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags)
 		n = max;
 		*flags |= HT_STACK_TRUNCATED;
 	}
-	for (unsigned i = 0; i < n; i++)
-		ips[i] = (uint64_t)(uintptr_t)buf[start + (int)i];
+	if (start)
+		memmove(ips, ips + start, n * sizeof(uint64_t));
 	return n;
 }

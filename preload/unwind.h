@@ -12,9 +12,14 @@
  * placed at high_fd or above.  Call once, before other threads unwind. */
 int unwind_init(uintptr_t self_lo, uintptr_t self_hi, int high_fd);
 
+/* Extra slots ips must have beyond max (the recorder's own frames are
+ * captured too, then dropped). */
+#define UNWIND_EXTRA 13
+
 /* Stores at most max (<= STACKS_MAX_FRAMES) return addresses, innermost
- * first starting at the caller of the hooked function, into ips.  Returns
- * the count and sets *flags (HT_STACK_TRUNCATED when frames were cut). */
+ * first starting at the caller of the hooked function, into ips (room for
+ * max + UNWIND_EXTRA).  Returns the count and sets *flags
+ * (HT_STACK_TRUNCATED when frames were cut). */
 unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags);
 
 #endif /* HT_UNWIND_H */
