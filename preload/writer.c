@@ -80,8 +80,14 @@ static void flush(void)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			int err = errno;
+			/* Drop the partial buffer so the file still ends on a
+			 * whole record (buffers hold whole records only). */
+			off_t end = lseek(ht_rec.fd, 0, SEEK_CUR);
+			if (off && end >= (off_t)off && ftruncate(ht_rec.fd, end - (off_t)off) == 0)
+				lseek(ht_rec.fd, end - (off_t)off, SEEK_SET);
 			enc.len = 0;
-			recorder_stop(errno == ENOSPC ? "trace disk is full" : "cannot write the trace");
+			recorder_stop(err == ENOSPC ? "trace disk is full" : "cannot write the trace");
 			return;
 		}
 		off += (size_t)n;
@@ -338,9 +344,15 @@ static void wait_committed(ring_t *r, int final)
 	     spins++) {
 		if (spins > 64)
 			sched_yield();
+		/* A producer stopped inside its window (debugger, SIGSTOP of
+		 * one thread): stop burning a CPU. */
+		if (spins > 10000) {
+			struct timespec ms = { 0, 1000000 };
+			nanosleep(&ms, NULL);
+		}
 		/* At exit a thread may have died mid-event (signal); give up
 		 * after a while rather than hang the exit. */
-		if (final && spins > 200000)
+		if (final && spins > 12000)
 			return;
 	}
 }
@@ -596,7 +608,9 @@ void writer_finish(void)
 		if (th->state != SLOT_FREE && th->index != REC_NO_INDEX)
 			announce(th);
 	}
-	if (nallocs == 0 && !ht_rec.own_malloc)
+	/* A followed fork child may legitimately allocate nothing. */
+	if (nallocs == 0 && !ht_rec.own_malloc &&
+	    !(ht_rec.cfg.proc_flags & HT_PROC_FOLLOWED_FORK))
 		writer_warn("no allocations were recorded: the program may be static or use its "
 			    "own allocator, which LD_PRELOAD cannot see");
 	put_rss();
