@@ -1,0 +1,370 @@
+"""Python support end to end: `heaptrail record -- python3 script.py` on
+unchanged scripts (tests/integration/pytargets/) attributes allocations to
+Python lines.  Checked against tracemalloc, against sys.getsizeof for list
+growth, for numpy buffers, across snapshots, for frame shapes (deep
+recursion, generators, exceptions, thread pools), on every CPython >= 3.9
+installed, and for the startup hook itself (chaining, warnings, no-op
+without the recorder)."""
+
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+from helpers import (BUILD, analyze, decode_events, record, require_tools, run,
+                     trace_path)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYT = os.path.join(HERE, "pytargets")
+PYENV = "/root/.pyenv/versions"
+REC_WARNING = 10
+
+
+def python3():
+    """The machine's python3 (the pyenv 3.11 when present), resolved past
+    pyenv's shim so the traced image is the interpreter itself."""
+    for cand in (os.path.join(PYENV, "3.11.7/bin/python3"), sys.executable):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise unittest.SkipTest("no python3")
+
+
+def pyenv(version):
+    path = os.path.join(PYENV, version, "bin", "python3")
+    if not os.access(path, os.X_OK):
+        raise unittest.SkipTest(f"{path} not installed")
+    return path
+
+
+_sites = {}
+
+
+def pysite(script, tag):
+    """Line of `# @site:TAG` in a pytargets script."""
+    key = (script, tag)
+    if key not in _sites:
+        pat = re.compile(r"@site:" + re.escape(tag) + r"\b")
+        lines = [i + 1 for i, t in enumerate(open(os.path.join(PYT, script))) if pat.search(t)]
+        assert len(lines) == 1, f"{script}: @site:{tag} found {len(lines)} times"
+        _sites[key] = lines[0]
+    return _sites[key]
+
+
+def fname(frame):
+    return os.path.basename(frame.get("file") or "")
+
+
+def by_line(stats, script):
+    """{line: (count, bytes)} for stats (python frames, lineno) whose
+    innermost frame is in `script`."""
+    out = {}
+    for st in stats:
+        fr = (st.get("frames") or [{}])[0]
+        if fname(fr) == script:
+            c, b = out.get(fr["line"], (0, 0))
+            out[fr["line"]] = (c + st["count"], b + st["bytes"])
+    return out
+
+
+def tracebacks(stats, script, line):
+    """[(count, bytes, [(file, function, line)...])] of the traceback stats
+    whose innermost frame is script:line."""
+    out = []
+    for st in stats:
+        frames = st.get("frames") or []
+        if frames and fname(frames[0]) == script and frames[0].get("line") == line:
+            out.append((st["count"], st["bytes"],
+                        [(fname(f), f.get("function"), f.get("line")) for f in frames]))
+    return out
+
+
+def base_name(function):
+    """'Thread.run' (3.11+ qualified name) -> 'run' (3.9/3.10 co_name)."""
+    return (function or "").rsplit(".", 1)[-1]
+
+
+class PythonCase(unittest.TestCase):
+    def setUp(self):
+        require_tools()
+
+    def record_py(self, name, argv, flags=("-q",), check_same=True, env=None):
+        """Records argv; checks output and exit status are what the plain
+        run gives (unless check_same=False).  Returns (process, trace)."""
+        p, path = record(argv, name, flags=list(flags), env=env)
+        if check_same:
+            # The scripts import heaptrail: give the plain run the module
+            # (without the recorder it does nothing).
+            plain = run(argv, env=dict(env or {}, PYTHONPATH=os.path.join(BUILD, "python")))
+            self.assertEqual((p.returncode, p.stdout), (plain.returncode, plain.stdout),
+                             p.stderr.decode(errors="replace"))
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
+        return p, path
+
+    def py_top(self, path, at, by="lineno"):
+        return analyze("top", path, "--at", at, "--frames", "python", "--by", by,
+                       "-n", "0")["stats"]
+
+
+class PythonTracemalloc(PythonCase):
+    """heaptrail (PYTHONMALLOC=malloc: sees the malloc behind every Python
+    allocator request) and tracemalloc (sees the requests themselves) give
+    the same bytes per line, within 10%, for every line of the script in
+    tracemalloc's top 10."""
+
+    def test_lines_agree_with_tracemalloc_within_ten_percent(self):
+        py = python3()
+        script = os.path.join(PYT, "tm_agree.py")
+        tm = subprocess.run([py, "-X", "tracemalloc", script, "tracemalloc"],
+                            stdout=subprocess.PIPE, check=True, timeout=300)
+        want = {}
+        for line in tm.stdout.decode().splitlines():
+            st = json.loads(line)
+            if os.path.basename(st["file"]) == "tm_agree.py":
+                want[st["line"]] = (st["count"], st["size"])
+        for tag in ("append", "dict", "plain", "slots", "parts", "join"):
+            self.assertIn(pysite("tm_agree.py", tag), want,
+                          f"@site:{tag} not in tracemalloc's top 10: {want}")
+        _, path = self.record_py("py_tm_agree", [py, script, "heaptrail"], check_same=False)
+        got = by_line(self.py_top(path, "built"), "tm_agree.py")
+        for line, (count, size) in sorted(want.items()):
+            with self.subTest(line=line):
+                hc, hb = got.get(line, (0, 0))
+                self.assertLessEqual(abs(hb - size), size * 0.10,
+                                     f"tm_agree.py:{line}: tracemalloc {size} B in {count}, "
+                                     f"heaptrail {hb} B in {hc}")
+                self.assertLessEqual(abs(hc - count), count * 0.10)
+
+
+class PythonGrowth(PythonCase):
+    def test_list_item_array_steps_match_getsizeof(self):
+        py = python3()
+        p, path = self.record_py("py_list_growth", [py, os.path.join(PYT, "list_growth.py")])
+        want = [int(s) for s in p.stdout.split()]
+        self.assertGreater(len(want), 20)
+        line = pysite("list_growth.py", "append")
+        chains = analyze("growth", path, "--frames", "python", "-n", "0")["chains"]
+        mine = [c for c in chains
+                if c["frames"] and fname(c["frames"][0]) == "list_growth.py"
+                and c["frames"][0]["line"] == line]
+        self.assertEqual(len(mine), 1, f"chains at the append line: {mine!r:.2000}")
+        c = mine[0]
+        sizes = [c["initial_size"]] + [s["new_size"] for s in c["steps"]]
+        self.assertEqual(c["steps_omitted"], 0)
+        self.assertEqual(sizes, want)
+
+
+class PythonNumpy(PythonCase):
+    def numpy_python(self):
+        for cand in ("/usr/bin/python3", python3()):
+            if subprocess.run([cand, "-c", "import numpy"], stderr=subprocess.DEVNULL).returncode == 0:
+                return cand
+        raise unittest.SkipTest("no python3 with numpy")
+
+    def test_data_buffer_is_attributed_to_the_creating_line(self):
+        py = self.numpy_python()
+        p, path = self.record_py("py_numpy", [py, os.path.join(PYT, "numpy_buf.py")])
+        nbytes = int(p.stdout)
+        self.assertEqual(nbytes, 8000000)
+        tbs = tracebacks(self.py_top(path, "loaded", "traceback"), "numpy_buf.py",
+                         pysite("numpy_buf.py", "zeros"))
+        big = [t for t in tbs if t[1] >= nbytes]
+        self.assertEqual(len(big), 1, tbs)
+        count, size, frames = big[0]
+        self.assertLess(size, nbytes + 4096)  # the buffer and the array header
+        self.assertEqual(frames[:2], [("numpy_buf.py", "load", pysite("numpy_buf.py", "zeros")),
+                                      ("numpy_buf.py", "<module>", pysite("numpy_buf.py", "load"))])
+        # All frames: numpy's C frames stay above the Python line.
+        stats = analyze("top", path, "--at", "loaded", "--frames", "all", "--by", "traceback",
+                        "-n", "1")["stats"]
+        frames = stats[0]["frames"]
+        self.assertGreaterEqual(stats[0]["bytes"], nbytes)
+        mods = [os.path.basename(f.get("module") or "") for f in frames]
+        first_py = next(i for i, f in enumerate(frames) if f.get("module") is None)
+        self.assertTrue(any(m.startswith("_multiarray_umath") for m in mods[:first_py]),
+                        frames)
+        self.assertEqual((fname(frames[first_py]), frames[first_py]["line"]),
+                         ("numpy_buf.py", pysite("numpy_buf.py", "zeros")))
+
+
+class PythonSnapshots(PythonCase):
+    def test_diff_between_snapshots_names_the_line_that_grew(self):
+        p, path = self.record_py("py_snapshots", [python3(), os.path.join(PYT, "snap_phases.py")],
+                                 check_same=False)
+        self.assertEqual(p.stdout, b"True\n")
+        snaps = analyze("snapshots", path)
+        labels = [s.get("label") for s in snaps.get("snapshots", [])]
+        self.assertIn("after phase1", labels)
+        self.assertIn("after phase2", labels)
+        d = analyze("diff", path, "--from", "after phase1", "--to", "after phase2",
+                    "--frames", "python", "-n", "0")
+        top = d["stats"][0]
+        fr = top["frames"][0]
+        self.assertEqual((fname(fr), fr["line"]), ("snap_phases.py", pysite("snap_phases.py", "phase2")))
+        size = 5000 + int(subprocess.run([python3(), "-c", "import sys; print(sys.getsizeof(b''))"],
+                                         stdout=subprocess.PIPE, check=True).stdout)
+        self.assertEqual((top["count_diff"], top["bytes_diff"]), (200, 200 * size))
+        phase1 = [s for s in d["stats"] if s["frames"] and fname(s["frames"][0]) == "snap_phases.py"
+                  and s["frames"][0]["line"] == pysite("snap_phases.py", "phase1")]
+        self.assertTrue(all(s["bytes_diff"] == 0 for s in phase1), phase1)
+
+    def test_snapshot_is_a_no_op_without_the_recorder(self):
+        env = {"PYTHONPATH": os.path.join(BUILD, "python")}
+        p = run([python3(), "-c", "import heaptrail, sys; "
+                 "print(heaptrail.snapshot('x'), heaptrail.recording(), "
+                 "sys.getprofile(), 'ctypes' in sys.modules)"], env=env)
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (0, b"False False None True\n", b""))
+
+
+class PythonFrames(PythonCase):
+    """frames.py: each site allocates bytes objects of known size."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_tools()
+        cls.p, cls.path = record([python3(), os.path.join(PYT, "frames.py")], "py_frames",
+                                 flags=["-q"])
+        cls.overhead = int(cls.p.stdout)
+        cls.stats = analyze("top", cls.path, "--at", "done", "--frames", "python",
+                            "--by", "traceback", "-n", "0")["stats"]
+
+    def site(self, tag):
+        return tracebacks(self.stats, "frames.py", pysite("frames.py", tag))
+
+    def test_deep_recursion(self):
+        tbs = self.site("deep_leaf")
+        self.assertEqual(len(tbs), 1, tbs)
+        count, size, frames = tbs[0]
+        self.assertEqual((count, size), (1, 40000 + self.overhead))
+        call = pysite("frames.py", "deep_call")
+        # 1000 recursive frames: the innermost ones are kept, all right.
+        self.assertGreaterEqual(len(frames), 100)
+        self.assertEqual(frames[1:], [("frames.py", "deep", call)] * (len(frames) - 1))
+
+    def test_generator_frames(self):
+        tbs = self.site("gen")
+        self.assertEqual([(c, b, f) for c, b, f in tbs],
+                         [(3, 3 * 30000 + 3 + 3 * self.overhead,
+                           [("frames.py", "gen", pysite("frames.py", "gen")),
+                            ("frames.py", "<module>", pysite("frames.py", "gen_top"))])])
+
+    def test_exception_unwinding_through_sixty_frames(self):
+        after = self.site("after_exc")
+        self.assertEqual(after, [(1, 7777 + self.overhead,
+                                  [("frames.py", "<module>", pysite("frames.py", "after_exc"))])])
+        fin = self.site("finally")
+        self.assertEqual(len(fin), 1, fin)
+        count, size, frames = fin[0]
+        self.assertGreaterEqual(size, 33333 + self.overhead)
+        self.assertLess(size, 33333 + self.overhead + 256)
+        self.assertEqual(frames, [("frames.py", "middle", pysite("frames.py", "finally")),
+                                  ("frames.py", "<module>", pysite("frames.py", "middle_top"))])
+
+    def test_thread_pool_workers(self):
+        tbs = self.site("work")
+        self.assertEqual(sum(c for c, _, _ in tbs), 8, tbs)
+        self.assertEqual(sum(b for _, b, _ in tbs), sum(20000 + i for i in range(8)) + 8 * self.overhead)
+        for _, _, frames in tbs:
+            names = [base_name(f) for _, f, _ in frames]
+            self.assertEqual(names[0], "work")
+            self.assertEqual(names[-4:], ["_worker", "run", "_bootstrap_inner", "_bootstrap"], frames)
+            self.assertNotIn("<module>", names)
+
+
+class PythonVersions(PythonCase):
+    """Every CPython >= 3.9 under /root/.pyenv: the line and the frames."""
+
+    def check(self, version):
+        py = pyenv(version)
+        p, path = self.record_py(f"py_version_{version}", [py, os.path.join(PYT, "versions.py")])
+        self.assertEqual(p.stderr, b"")
+        size = int(p.stdout.split()[1])
+        tbs = tracebacks(self.py_top(path, "made", "traceback"), "versions.py",
+                         pysite("versions.py", "f"))
+        self.assertIn((1, size, [("versions.py", "f", pysite("versions.py", "f")),
+                                 ("versions.py", "<module>", pysite("versions.py", "call"))]), tbs)
+
+    def test_cpython_3_9(self):
+        self.check("3.9.18")
+
+    def test_cpython_3_10(self):
+        self.check("3.10.13")
+
+    def test_cpython_3_11(self):
+        self.check("3.11.7")
+
+    def test_cpython_3_12(self):
+        self.check("3.12.1")
+
+    def test_cpython_3_13(self):
+        self.check("3.13.0")
+
+    def test_debian_python3_11(self):
+        if not os.access("/usr/bin/python3.11", os.X_OK):
+            self.skipTest("/usr/bin/python3.11 not installed")
+        p, path = self.record_py("py_version_debian", ["/usr/bin/python3.11",
+                                                       os.path.join(PYT, "versions.py")])
+        size = int(p.stdout.split()[1])
+        tbs = tracebacks(self.py_top(path, "made", "traceback"), "versions.py",
+                         pysite("versions.py", "f"))
+        self.assertIn((1, size, [("versions.py", "f", pysite("versions.py", "f")),
+                                 ("versions.py", "<module>", pysite("versions.py", "call"))]), tbs)
+
+    def warnings(self, path):
+        return [body for ev in decode_events(path) if ev[0] == "record" and ev[1] == REC_WARNING
+                for body in [ev[2]]]
+
+    def test_python_3_8_falls_back_to_native_frames_with_one_warning(self):
+        py = pyenv("3.8.18")
+        p, path = record([py, "-c", "x = bytes(1000)"], "py_version_3_8", flags=[])
+        self.assertEqual(p.returncode, 0)
+        msg = b"Python frames not captured: CPython 3.8 is older than 3.9; showing native frames only"
+        self.assertEqual(p.stderr.count(b"heaptrail: " + msg + b"\n"), 1, p.stderr)
+        self.assertEqual(p.stderr.count(b"Python frames not captured"), 1, p.stderr)
+        self.assertEqual(len([w for w in self.warnings(path) if msg in w]), 1)
+
+    def test_isolated_mode_warns_at_exit(self):
+        p, path = record([python3(), "-I", "-c", "x = bytes(1000)"], "py_isolated", flags=[])
+        self.assertEqual(p.returncode, 0)
+        msg = b"Python frames not captured: the heaptrail startup module did not run"
+        self.assertEqual(p.stderr.count(b"heaptrail: " + msg), 1, p.stderr)
+        self.assertEqual(len([w for w in self.warnings(path) if msg in w]), 1)
+
+
+class PythonStartup(PythonCase):
+    def test_debian_sitecustomize_still_runs(self):
+        deb = "/usr/lib/python3.11/sitecustomize.py"
+        if not os.path.exists(deb):
+            self.skipTest(f"{deb} absent")
+        argv = ["/usr/bin/python3.11", "-c",
+                "import sitecustomize, sys; print(sitecustomize.__file__, sys.getprofile())"]
+        p, _ = self.record_py("py_chain", argv, check_same=False)
+        self.assertEqual(p.stdout, (deb + " None\n").encode())
+
+    def test_program_behaves_the_same(self):
+        code = ("import sys, threading\n"
+                "t = threading.Thread(target=print, args=('thread',)); t.start(); t.join()\n"
+                "print(sys.getprofile(), threading.current_thread().name)\n"
+                "sys.stderr.write('err\\n')\n"
+                "raise SystemExit(3)\n")
+        argv = [python3(), "-c", code]
+        plain = run(argv)
+        p, _ = record(argv, "py_same", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (plain.returncode, plain.stdout, plain.stderr))
+        self.assertEqual(p.returncode, 3)
+
+    def test_pyenv_shim_python3_is_traced(self):
+        shim = "/root/.pyenv/shims/python3"
+        if not os.access(shim, os.X_OK):
+            self.skipTest("no pyenv shim")
+        p, path = self.record_py("py_shim", [shim, os.path.join(PYT, "versions.py")])
+        size = int(p.stdout.split()[1])
+        got = by_line(self.py_top(path, "made"), "versions.py")
+        self.assertEqual(got.get(pysite("versions.py", "f")), (1, size))
+
+
+if __name__ == "__main__":
+    unittest.main()
