@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,6 +57,8 @@ static int resolving;
 
 static void *boot_alloc(size_t n)
 {
+	if (n > sizeof(boot_buf))
+		return NULL;
 	size_t need = ((n + 15) & ~(size_t)15) + 16;
 	if (boot_used + need > sizeof(boot_buf))
 		return NULL;
@@ -115,7 +118,10 @@ HT_EXPORT void *malloc(size_t n)
 
 HT_EXPORT void *calloc(size_t nm, size_t sz)
 {
-	ENSURE(calloc, boot_alloc(nm * sz)); /* boot_buf is zeroed */
+	size_t total;
+	if (__builtin_mul_overflow(nm, sz, &total))
+		total = SIZE_MAX; /* the bootstrap buffer refuses it */
+	ENSURE(calloc, boot_alloc(total)); /* boot_buf is zeroed */
 	rec_tls_t *t = &ht_tls;
 	if (!recorder_on() || t->in_hook)
 		return real_calloc(nm, sz);
