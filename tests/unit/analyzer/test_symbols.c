@@ -301,3 +301,104 @@ Test(symbols, cxx_names_from_the_symbol_table_are_demangled)
 	sym_free(sym);
 	dlclose(h);
 }
+
+/* A library whose DWARF lives in a separate file found through
+ * .gnu_debuglink (the same lookup finds /usr/lib/debug/.build-id/). */
+Test(symbols, separate_debug_info_is_found, .timeout = 60)
+{
+	if (system("command -v cc >/dev/null && command -v objcopy >/dev/null"))
+		cr_skip_test("cc or objcopy missing");
+	char dir[] = "/tmp/heaptrail-sym-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[512], cmd[2048];
+	snprintf(path, sizeof path, "%s/sep.c", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("#include <stdint.h>\n"
+	      "uintptr_t sep_caller(uintptr_t (*cb)(void))\n"
+	      "{\n"
+	      "\tuintptr_t r = cb();\n" /* line 4 */
+	      "\t__asm__ volatile(\"\" ::: \"memory\");\n"
+	      "\treturn r;\n"
+	      "}\n",
+	      f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && cc -shared -fPIC -g -O1 -o libsep.so sep.c && "
+		 "objcopy --only-keep-debug libsep.so libsep.so.debug && "
+		 "objcopy --strip-debug --add-gnu-debuglink=libsep.so.debug "
+		 "libsep.so",
+		 dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(path, sizeof path, "%s/libsep.so", dir);
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	cr_assert_not_null(h, "%s", dlerror());
+	uintptr_t (*fn)(uintptr_t (*)(void)) =
+		(uintptr_t(*)(uintptr_t(*)(void)))dlsym(h, "sep_caller");
+	cr_assert_not_null(fn);
+	uintptr_t ra = fn(return_address);
+	sym_t *sym = self_sym("libsep.so", 0, NULL);
+	const sym_frame_t *fr;
+	cr_assert_eq(sym_resolve(sym, 1, ra - 1, &fr), 1);
+	cr_assert_str_eq(fr[0].function, "sep_caller");
+	cr_assert_not_null(fr[0].file);
+	cr_assert(strstr(fr[0].file, "sep.c"), "%s", fr[0].file);
+	cr_assert_eq(fr[0].line, 4);
+	const char *const *w;
+	cr_assert_eq(sym_warnings(sym, &w), 0, "%s",
+		     sym_warnings(sym, &w) ? w[0] : "");
+	sym_free(sym);
+	dlclose(h);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* The same library stripped of everything but its symbol table: function
+ * names, one warning, no file:line. */
+Test(symbols, no_debug_info_gives_symbol_table_names_and_one_warning,
+     .timeout = 60)
+{
+	if (system("command -v cc >/dev/null"))
+		cr_skip_test("cc missing");
+	char dir[] = "/tmp/heaptrail-sym-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[512], cmd[2048];
+	snprintf(path, sizeof path, "%s/nodbg.c", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("#include <stdint.h>\n"
+	      "uintptr_t nodbg_caller(uintptr_t (*cb)(void))\n"
+	      "{\n"
+	      "\tuintptr_t r = cb();\n"
+	      "\t__asm__ volatile(\"\" ::: \"memory\");\n"
+	      "\treturn r;\n"
+	      "}\n",
+	      f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && cc -shared -fPIC -O1 -o libnodbg.so nodbg.c", dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(path, sizeof path, "%s/libnodbg.so", dir);
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	cr_assert_not_null(h, "%s", dlerror());
+	uintptr_t (*fn)(uintptr_t (*)(void)) =
+		(uintptr_t(*)(uintptr_t(*)(void)))dlsym(h, "nodbg_caller");
+	cr_assert_not_null(fn);
+	uintptr_t ra = fn(return_address);
+	uintptr_t rb = fn(return_address);
+	sym_t *sym = self_sym("libnodbg.so", 0, NULL);
+	const sym_frame_t *fr;
+	cr_assert_eq(sym_resolve(sym, 1, ra - 1, &fr), 1);
+	cr_assert_str_eq(fr[0].function, "nodbg_caller");
+	cr_assert_null(fr[0].file);
+	cr_assert_eq(fr[0].line, 0);
+	cr_assert_eq(sym_resolve(sym, 1, rb - 1, &fr), 1);
+	cr_assert_eq(count_warnings(sym, "no debug info"), 1);
+	char buf[256];
+	sym_frame_format(fr, buf, sizeof buf);
+	cr_assert_str_eq(buf, "nodbg_caller (libnodbg.so)");
+	sym_free(sym);
+	dlclose(h);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
