@@ -12,9 +12,9 @@ fi
 bin=$1
 build=$(cd "$(dirname "$bin")/.." && pwd) # build/asan/heaptrail -> build
 it=$build/it
-work=$build/asan-smoke
-rm -rf "$work"
-mkdir -p "$work"
+# Private scratch: several engineers may run this at once.
+work=$(mktemp -d "${TMPDIR:-/tmp}/heaptrail-asan.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:abort_on_error=0:exitcode=99:detect_leaks=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:print_stacktrace=1:halt_on_error=1:exitcode=99"
@@ -43,9 +43,10 @@ fi
 traces=$(
 	{
 		ls "$work"/*.htr
-		# Recorded by the normal build during make integration: a few
-		# of each kind, the big ones last, capped so this stays quick.
-		[ -d "$it" ] && find "$it" -name '*.htr' -size -20M | sort | head -n 30
+		# Recorded by the normal build during make integration: the
+		# smallest ones (symbolizing under ASan is slow), capped.
+		[ -d "$it" ] && find "$it" -name '*.htr' -size -2M -printf '%s %p\n' |
+			sort -n | head -n 16 | cut -d' ' -f2-
 	} 2>/dev/null
 )
 [ -n "$traces" ] || { echo "asan-smoke: no traces found (run make integration first)" >&2; exit 1; }

@@ -19,7 +19,9 @@ HEAPTRAIL = os.path.join(BUILD, "heaptrail")
 LIB = os.path.join(BUILD, "libheaptrail.so")
 TARGETS = os.path.join(BUILD, "targets")
 TARGET_SRC = os.path.join(HERE, "targets")
-IT = os.path.join(BUILD, "it")
+# run.py gives each run its own directory under $BUILD/it, so that runs
+# started by different people in one tree do not delete each other's traces.
+IT = os.environ.get("HEAPTRAIL_IT") or os.path.join(BUILD, "it")
 
 # Generous: the machine is shared, and a hang must fail, not block the run.
 TIMEOUT = 120

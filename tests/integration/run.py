@@ -2,7 +2,7 @@
 """Runs the integration tests (tests/integration/test_*.py) two test classes
 at a time and prints a final line `N passed, N failed[, N skipped]`; exits 1
 on any failure.  Needs HEAPTRAIL_BUILD (absolute build directory; the
-Makefile sets it).  Traces go to $HEAPTRAIL_BUILD/it/, emptied first.
+Makefile sets it).  Traces go to $HEAPTRAIL_BUILD/it/run-<pid>/ (earlier runs' are removed).
 
   run.py [-j N] [-k PATTERN] [-v]
     -j N        test classes run in parallel (1 or 2; default 2)
@@ -75,6 +75,16 @@ class Result(unittest.TestResult):
         self._line(test, "XPASS", ": marked expectedFailure but passed; remove the mark")
 
 
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-j", type=int, default=2, choices=(1, 2))
@@ -88,8 +98,19 @@ def main():
               "(make integration does)", file=sys.stderr)
         return 2
     it = os.path.join(build, "it")
-    shutil.rmtree(it, ignore_errors=True)
-    os.makedirs(it)
+    os.makedirs(it, exist_ok=True)
+    # Traces of earlier runs go; those of runs still going (another user of
+    # this tree) stay.
+    for name in os.listdir(it):
+        path = os.path.join(it, name)
+        if name.startswith("run-") and name[4:].isdigit() and pid_alive(int(name[4:])):
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    os.environ["HEAPTRAIL_IT"] = os.path.join(it, f"run-{os.getpid()}")
+    os.makedirs(os.environ["HEAPTRAIL_IT"])
 
     loader = unittest.TestLoader()
     suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
