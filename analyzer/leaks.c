@@ -1,9 +1,11 @@
 /* Leaks aggregator and leak-candidate analysis; see leaks.h.
  *
- * Memory: per-stack live totals (sitelive) plus, per snapshot, the sparse
- * list of stacks live there.  A candidate must be live at every point after
- * the first, so the analysis runs over points once with a per-group
- * "still growing" flag and builds series only for the survivors. */
+ * Memory: per-stack live totals (sitelive) plus, per snapshot, the stacks
+ * whose live bytes changed since the previous snapshot (so a long run with
+ * many timer snapshots costs what changes, not stacks x snapshots).  A
+ * candidate must grow at every point after the first, so the analysis
+ * replays the points once keeping a list of groups still growing, then
+ * once more to build the series of the survivors only. */
 #include "leaks.h"
 
 #include <errno.h>
@@ -13,12 +15,13 @@
 #include "sitelive.h"
 #include "topn.h"
 
-/* One snapshot point: the stacks live there, sparse. */
+/* One snapshot point: the stacks whose live bytes changed since the
+ * previous point, with their live bytes now. */
 struct point {
 	leaks_point_t pub;
 	char *label; /* owned copy (pub.label points here) */
-	sidx_t *stack; /* stacks with live bytes > 0 */
-	uint64_t *bytes; /* their live bytes */
+	sidx_t *stack;
+	uint64_t *bytes;
 	size_t n;
 };
 
@@ -31,7 +34,41 @@ struct leaks {
 	leaks_point_t *pub; /* view of pts[].pub for leaks_points() */
 	int finished; /* the end point was considered */
 	uint64_t last_time_us; /* time of the last event */
+	uint8_t *dirty; /* per stack: changed since the last point */
+	size_t capdirty;
+	sidx_t *dlist; /* the dirty stacks */
+	size_t ndlist, capdlist;
 };
+
+static int mark_dirty(leaks_t *l, sidx_t s)
+{
+	if (s == SIDX_NONE)
+		return 0;
+	if (s >= l->capdirty) {
+		size_t cap = l->capdirty ? l->capdirty : 256;
+		while (cap <= s)
+			cap *= 2;
+		uint8_t *d = realloc(l->dirty, cap);
+		if (!d)
+			return -ENOMEM;
+		memset(d + l->capdirty, 0, cap - l->capdirty);
+		l->dirty = d;
+		l->capdirty = cap;
+	}
+	if (l->dirty[s])
+		return 0;
+	if (l->ndlist == l->capdlist) {
+		size_t cap = l->capdlist ? 2 * l->capdlist : 256;
+		sidx_t *d = realloc(l->dlist, cap * sizeof *d);
+		if (!d)
+			return -ENOMEM;
+		l->dlist = d;
+		l->capdlist = cap;
+	}
+	l->dirty[s] = 1;
+	l->dlist[l->ndlist++] = s;
+	return 0;
+}
 
 static int add_point(leaks_t *l, const char *label, uint64_t origin,
 		     uint64_t time_us)
@@ -46,20 +83,20 @@ static int add_point(leaks_t *l, const char *label, uint64_t origin,
 	}
 	struct point *p = &l->pts[l->npts];
 	memset(p, 0, sizeof *p);
-	size_t n = 0;
-	for (size_t i = 0; i < l->live.n; i++)
-		n += l->live.bytes[i] != 0;
+	size_t n = l->ndlist;
 	p->label = strdup(label ? label : "");
 	p->stack = malloc((n ? n : 1) * sizeof *p->stack);
 	p->bytes = malloc((n ? n : 1) * sizeof *p->bytes);
 	if (!p->label || !p->stack || !p->bytes)
 		goto fail;
-	for (size_t i = 0; i < l->live.n; i++) {
-		if (!l->live.bytes[i])
-			continue;
-		p->stack[p->n] = (sidx_t)i;
-		p->bytes[p->n++] = l->live.bytes[i];
+	for (size_t i = 0; i < n; i++) {
+		sidx_t s = l->dlist[i];
+		p->stack[i] = s;
+		p->bytes[i] = sitelive_bytes(&l->live, s);
+		l->dirty[s] = 0;
 	}
+	p->n = n;
+	l->ndlist = 0;
 	p->pub.label = p->label;
 	p->pub.origin = origin;
 	p->pub.time_us = time_us;
@@ -92,7 +129,10 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 	l->last_time_us = ev->time_us;
 	if (l->finished) /* events after a report: reopen the series */
 		l->finished = 0;
-	return sitelive_apply(&l->live, ev);
+	int rc = mark_dirty(l, ev->block.stack);
+	if (!rc && ev->kind == HEAP_EV_REALLOC && ev->old_known)
+		rc = mark_dirty(l, ev->old.stack);
+	return rc ? rc : sitelive_apply(&l->live, ev);
 }
 
 static int op_snapshot(agg_t *a, const agg_snapshot_t *s)
@@ -106,6 +146,9 @@ static void op_reset(agg_t *a)
 	leaks_t *l = (leaks_t *)a;
 	sitelive_reset(&l->live);
 	clear_points(l);
+	for (size_t i = 0; i < l->ndlist; i++)
+		l->dirty[l->dlist[i]] = 0;
+	l->ndlist = 0;
 }
 
 static void op_destroy(agg_t *a)
@@ -141,6 +184,8 @@ void leaks_free(leaks_t *l)
 	clear_points(l);
 	free(l->pts);
 	free(l->pub);
+	free(l->dirty);
+	free(l->dlist);
 	sitelive_free(&l->live);
 	free(l);
 }
@@ -279,72 +324,106 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 		res->teardown = 1;
 	}
 	res->npoints = P;
-	if (P < 3)
+	if (P < 3 || !ngroups)
 		return 0;
+	size_t nst = 0;
+	for (size_t p = 0; p < P; p++)
+		for (size_t k = 0; k < l->pts[p].n; k++)
+			if (l->pts[p].stack[k] >= nst)
+				nst = (size_t)l->pts[p].stack[k] + 1;
 	int rc = -ENOMEM;
-	uint64_t *cur = calloc(ngroups ? ngroups : 1, sizeof *cur);
-	uint64_t *prev = calloc(ngroups ? ngroups : 1, sizeof *prev);
-	uint8_t *dead = calloc(ngroups ? ngroups : 1, 1);
-	uint32_t *slot = NULL; /* group -> index into cands, or UINT32_MAX */
+	uint64_t *cur = calloc(nst ? nst : 1, sizeof *cur); /* per stack */
+	uint64_t *gsum = calloc(ngroups, sizeof *gsum); /* per group now */
+	uint64_t *last = calloc(ngroups, sizeof *last); /* at last point */
+	uint8_t *touched = calloc(ngroups, 1);
+	uint32_t *tlist = malloc(ngroups * sizeof *tlist);
+	uint32_t *alive = malloc(ngroups * sizeof *alive);
+	uint32_t *slot = NULL; /* group -> index into c, or UINT32_MAX */
 	uint64_t *repb = NULL; /* bytes of each candidate's representative */
 	leak_cand_t *c = NULL;
 	topn_entry_t *v = NULL;
-	size_t nc = 0;
-	if (!cur || !prev || !dead)
+	size_t nalive = 0, nc = 0;
+	if (!cur || !gsum || !last || !touched || !tlist || !alive)
 		goto fail;
 	/* Pass 1: a group survives if its bytes rose strictly at every
-	 * point after the first. */
+	 * point after the first (an untouched group is flat: out). */
 	for (size_t p = 0; p < P; p++) {
 		const struct point *pt = &l->pts[p];
+		size_t nt = 0;
 		for (size_t k = 0; k < pt->n; k++) {
-			uint32_t gi = group_id(group_of, ngroup_of,
-						     pt->stack[k]);
-			if (gi != UINT32_MAX)
-				cur[gi] += pt->bytes[k];
+			sidx_t st = pt->stack[k];
+			uint32_t gi = group_id(group_of, ngroup_of, st);
+			uint64_t old = cur[st];
+			cur[st] = pt->bytes[k];
+			if (gi == UINT32_MAX || gi >= ngroups)
+				continue;
+			gsum[gi] += pt->bytes[k] - old;
+			if (!touched[gi]) {
+				touched[gi] = 1;
+				tlist[nt++] = gi;
+			}
 		}
-		for (size_t gi = 0; gi < ngroups; gi++) {
-			if (p && cur[gi] <= prev[gi])
-				dead[gi] = 1;
-			prev[gi] = cur[gi];
-			cur[gi] = 0;
+		if (p == 0) {
+			for (size_t gi = 0; gi < ngroups; gi++) {
+				alive[gi] = (uint32_t)gi;
+				last[gi] = gsum[gi];
+			}
+			nalive = ngroups;
+		} else {
+			size_t keep = 0;
+			for (size_t i = 0; i < nalive; i++) {
+				uint32_t gi = alive[i];
+				if (touched[gi] && gsum[gi] > last[gi]) {
+					last[gi] = gsum[gi];
+					alive[keep++] = gi;
+				}
+			}
+			nalive = keep;
 		}
+		for (size_t i = 0; i < nt; i++)
+			touched[tlist[i]] = 0;
 	}
-	for (size_t gi = 0; gi < ngroups; gi++)
-		nc += !dead[gi];
-	slot = malloc(ngroups * sizeof *slot + 1);
+	nc = nalive;
+	slot = malloc(ngroups * sizeof *slot);
 	c = calloc(nc ? nc : 1, sizeof *c);
 	repb = calloc(nc ? nc : 1, sizeof *repb);
 	if (!slot || !c || !repb)
 		goto fail;
-	nc = 0;
-	for (size_t gi = 0; gi < ngroups; gi++) {
-		slot[gi] = dead[gi] ? UINT32_MAX : (uint32_t)nc;
-		if (dead[gi])
-			continue;
-		c[nc].group = (uint32_t)gi;
-		c[nc].stack = SIDX_NONE;
-		c[nc].series = calloc(P, sizeof *c[nc].series);
-		if (!c[nc].series)
+	for (size_t gi = 0; gi < ngroups; gi++)
+		slot[gi] = UINT32_MAX;
+	for (size_t i = 0; i < nc; i++) {
+		slot[alive[i]] = (uint32_t)i;
+		c[i].group = alive[i];
+		c[i].stack = SIDX_NONE;
+		c[i].series = calloc(P, sizeof *c[i].series);
+		if (!c[i].series)
 			goto fail;
-		nc++;
 	}
-	/* Pass 2: the survivors' series. */
-	for (size_t p = 0; p < P; p++) {
+	/* Pass 2: replay for the survivors' series. */
+	memset(cur, 0, (nst ? nst : 1) * sizeof *cur);
+	memset(gsum, 0, ngroups * sizeof *gsum);
+	for (size_t p = 0; nc && p < P; p++) {
 		const struct point *pt = &l->pts[p];
 		for (size_t k = 0; k < pt->n; k++) {
-			uint32_t gi = group_id(group_of, ngroup_of,
-						     pt->stack[k]);
-			if (gi == UINT32_MAX || slot[gi] == UINT32_MAX)
-				continue;
-			leak_cand_t *x = &c[slot[gi]];
-			x->series[p] += pt->bytes[k];
-			/* Representative: the biggest stack at the last
-			 * point. */
-			if (p == P - 1 && (x->stack == SIDX_NONE ||
-					   pt->bytes[k] > repb[slot[gi]])) {
-				x->stack = pt->stack[k];
-				repb[slot[gi]] = pt->bytes[k];
-			}
+			sidx_t st = pt->stack[k];
+			uint32_t gi = group_id(group_of, ngroup_of, st);
+			uint64_t old = cur[st];
+			cur[st] = pt->bytes[k];
+			if (gi < ngroups && slot[gi] != UINT32_MAX)
+				gsum[gi] += pt->bytes[k] - old;
+		}
+		for (size_t i = 0; i < nc; i++)
+			c[i].series[p] = gsum[c[i].group];
+	}
+	/* Representative: the group's biggest stack at the last point. */
+	for (size_t st = 0; nc && st < nst; st++) {
+		uint32_t gi = group_id(group_of, ngroup_of, st);
+		if (gi >= ngroups || slot[gi] == UINT32_MAX || !cur[st])
+			continue;
+		size_t i = slot[gi];
+		if (c[i].stack == SIDX_NONE || cur[st] > repb[i]) {
+			c[i].stack = (sidx_t)st;
+			repb[i] = cur[st];
 		}
 	}
 	v = malloc((nc ? nc : 1) * sizeof *v);
@@ -378,8 +457,11 @@ fail:
 	free(slot);
 	free(repb);
 	free(cur);
-	free(prev);
-	free(dead);
+	free(gsum);
+	free(last);
+	free(touched);
+	free(tlist);
+	free(alive);
 	return rc;
 }
 
@@ -429,7 +511,8 @@ static int build_groups(leaks_t *l, group_t *g, uint32_t **out, size_t *nout)
 		used[i] = l->live.bytes[i] || l->live.count[i];
 	for (size_t p = 0; p < l->npts; p++)
 		for (size_t k = 0; k < l->pts[p].n; k++)
-			used[l->pts[p].stack[k]] = 1;
+			if (l->pts[p].bytes[k])
+				used[l->pts[p].stack[k]] = 1;
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = UINT32_MAX;
 		if (!used[i] || !group_stack_passes(g, (sidx_t)i))

@@ -317,3 +317,43 @@ Test(leaks, an_exit_snapshot_that_kept_most_of_the_heap_stays_in)
 	leaks_result_free(&r);
 	leaks_free(l);
 }
+
+Test(leaks, a_site_that_churns_back_to_the_same_bytes_is_flat)
+{
+	leaks_t *l = leaks_new();
+	alloc(l, 0x100, 100, 0);
+	snap(l, NULL, HT_SNAP_TIMER);
+	alloc(l, 0x110, 100, 0);
+	snap(l, NULL, HT_SNAP_TIMER);
+	/* Changed during the interval, same bytes at its end. */
+	heap_block_t t = alloc(l, 0x120, 100, 0);
+	release(l, t);
+	snap(l, NULL, HT_SNAP_TIMER);
+	alloc(l, 0x130, 100, 0);
+	/* stack 1 grows in every interval without stack 0 */
+	snap(l, NULL, HT_SNAP_EXIT);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.npoints, 4);
+	cr_assert_eq(r.ncands_total, 0);
+	leaks_result_free(&r);
+	/* Grouped with a stack that grows in the flat interval: grows. */
+	leaks_t *m = leaks_new();
+	alloc(m, 0x100, 100, 0);
+	snap(m, NULL, HT_SNAP_TIMER);
+	alloc(m, 0x110, 100, 0);
+	snap(m, NULL, HT_SNAP_TIMER);
+	alloc(m, 0x900, 1, 1);
+	snap(m, NULL, HT_SNAP_TIMER);
+	alloc(m, 0x120, 100, 0);
+	snap(m, NULL, HT_SNAP_EXIT);
+	uint32_t g[] = { 0, 0 };
+	cr_assert_eq(leaks_compute(m, g, 2, 0, &r), 0);
+	cr_assert_eq(r.ncands_total, 1);
+	uint64_t want[] = { 100, 200, 201, 301 };
+	cr_assert_arr_eq(r.cands[0].series, want, sizeof want);
+	cr_assert_eq(r.cands[0].stack, 0);
+	leaks_result_free(&r);
+	leaks_free(m);
+	leaks_free(l);
+}
