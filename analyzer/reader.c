@@ -1,7 +1,8 @@
 /* Trace reader: see reader.h.  Decodes records straight from an mmap'ed
- * file; strings and arrays of one record are copied into a scratch arena
- * sized from the record's body length before decoding, so a hostile count
- * can never make it allocate more than a small multiple of the file. */
+ * file; strings and arrays of one record are copied into a chunked
+ * scratch arena, emptied at the next record.  Every count is checked
+ * against the bytes left in the body before anything is allocated, so a
+ * hostile count costs at most a small multiple of the record's size. */
 #include "reader.h"
 
 #include <errno.h>
@@ -36,9 +37,8 @@ struct reader {
 	bool at_eof;
 	bool failed; /* a corrupt record stopped us */
 	/* Scratch arena for one record's strings and arrays. */
-	uint8_t *scratch;
-	size_t scratch_cap;
-	size_t scratch_used;
+	struct schunk *scratch; /* newest first; pointers into older chunks
+				 * stay valid until scratch_reset */
 	char err[512];
 };
 
@@ -65,30 +65,53 @@ static int get_v(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 	return (end - *pp) >= 10 ? -1 : 1;
 }
 
+#define SCRATCH_CHUNK (64u << 10)
+
+typedef struct schunk {
+	struct schunk *next;
+	size_t used, cap; /* bytes of data[] */
+	max_align_t data[];
+} schunk_t;
+
 static void *scratch_alloc(reader_t *r, size_t n)
 {
-	size_t at = (r->scratch_used + 7) & ~(size_t)7;
-	if (at > r->scratch_cap || n > r->scratch_cap - at)
+	schunk_t *c = r->scratch;
+	n = (n + 15) & ~(size_t)15;
+	if (n == 0 || n > ((size_t)1 << 40))
 		return NULL;
-	r->scratch_used = at + n;
-	return r->scratch + at;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > SCRATCH_CHUNK ? n : SCRATCH_CHUNK;
+		schunk_t *nc = malloc(sizeof(*nc) + cap);
+		if (!nc)
+			return NULL;
+		nc->next = c;
+		nc->used = 0;
+		nc->cap = cap;
+		r->scratch = c = nc;
+	}
+	void *p = (uint8_t *)c->data + c->used;
+	c->used += n;
+	return p;
 }
 
-static int scratch_reserve(reader_t *r, uint64_t body_len)
+/* Empties the arena, keeping one standard chunk for the next record. */
+static void scratch_reset(reader_t *r)
 {
-	/* Each output item (pointer, u64, struct) consumes at least one body
-	 * byte; 40 bytes of output per body byte covers the largest
-	 * ratio (a module entry: 4 bytes in, 48 + NUL + padding out). */
-	uint64_t need = body_len * 40 + 256;
-	r->scratch_used = 0;
-	if (need <= r->scratch_cap)
-		return 0;
-	uint8_t *p = realloc(r->scratch, need);
-	if (!p)
-		return -ENOMEM;
-	r->scratch = p;
-	r->scratch_cap = need;
-	return 0;
+	schunk_t *keep = NULL;
+	while (r->scratch) {
+		schunk_t *c = r->scratch;
+		r->scratch = c->next;
+		if (!keep && c->cap == SCRATCH_CHUNK) {
+			keep = c;
+			continue;
+		}
+		free(c);
+	}
+	if (keep) {
+		keep->used = 0;
+		keep->next = NULL;
+	}
+	r->scratch = keep;
 }
 
 static int init_common(reader_t *r, const char *name, char *err,
@@ -239,6 +262,7 @@ void reader_close(reader_t *r)
 		munmap((void *)r->data, (size_t)r->len);
 	else if (r->owned)
 		free((void *)r->data);
+	scratch_reset(r);
 	free(r->scratch);
 	free(r->name);
 	free(r);
@@ -342,7 +366,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		uint64_t argc = b_count(b, 1);
 		const char **argv = scratch_alloc(r, (argc + 1) * sizeof(char *));
 		if (!argv)
-			return corrupt(r, ev->offset, "PROCESS argv too large");
+			return corrupt(r, ev->offset, "out of memory decoding PROCESS");
 		for (uint64_t i = 0; i < argc && !b->bad; i++)
 			argv[i] = b_str(r, b);
 		argv[argc] = NULL;
@@ -368,7 +392,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		uint64_t n = b_count(b, 4);
 		rd_module_t *mods = scratch_alloc(r, (n ? n : 1) * sizeof(*mods));
 		if (!mods)
-			return corrupt(r, ev->offset, "MODULES too large");
+			return corrupt(r, ev->offset, "out of memory decoding MODULES");
 		for (uint64_t i = 0; i < n && !b->bad; i++) {
 			rd_module_t *m = &mods[i];
 			m->path = b_str(r, b);
@@ -413,7 +437,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		uint64_t n = b_count(b, 1);
 		uint64_t *ips = scratch_alloc(r, (n ? n : 1) * sizeof(uint64_t));
 		if (!ips)
-			return corrupt(r, ev->offset, "STACK too large");
+			return corrupt(r, ev->offset, "out of memory decoding STACK");
 		for (uint64_t i = 0; i < n && !b->bad; i++) {
 			uint64_t v = b_v(b);
 			ips[i] = i == 0 ? v : ips[i - 1] + (uint64_t)ht_unzigzag(v);
@@ -421,7 +445,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		uint64_t m = b_count(b, 2);
 		rd_pyref_t *py = scratch_alloc(r, (m ? m : 1) * sizeof(*py));
 		if (!py)
-			return corrupt(r, ev->offset, "STACK too large");
+			return corrupt(r, ev->offset, "out of memory decoding STACK");
 		for (uint64_t i = 0; i < m && !b->bad; i++) {
 			py[i].code = b_v(b);
 			py[i].line = b_v(b);
@@ -600,8 +624,7 @@ int reader_next(reader_t *r, rd_event_t *ev)
 				r->pos = r->len;
 				return at_end(r);
 			}
-			if (scratch_reserve(r, blen) < 0)
-				return corrupt(r, ev->offset, "record too large for memory");
+			scratch_reset(r);
 			body_t b = { p, p + blen, false };
 			ev->time_us = r->time_us;
 			ev->thread = r->thread;

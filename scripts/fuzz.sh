@@ -30,7 +30,7 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 
 # Seeds: real traces (small ones) if a recording left some under build/.
 found=0
-for f in $(find build -name '*.htr' -size -2M 2>/dev/null | head -n 20); do
+for f in $(find build -path build/fuzz -prune -o -name '*.htr' -size -2M -print 2>/dev/null | head -n 20); do
 	cp "$f" "$OUT/seeds/" && found=1
 done
 if [ "$found" = 0 ]; then
@@ -39,6 +39,6 @@ if [ "$found" = 0 ]; then
 fi
 
 echo "fuzz.sh: fuzzing the reader for ${SECONDS_TO_RUN}s (seeds: $(ls "$OUT/seeds" | wc -l))"
-"$OUT/fuzz_reader" -max_total_time="$SECONDS_TO_RUN" -max_len=65536 \
+"$OUT/fuzz_reader" -max_total_time="$SECONDS_TO_RUN" -max_len=16384 \
 	-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$OUT/" "$OUT/corpus" "$OUT/seeds"
