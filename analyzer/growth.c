@@ -495,9 +495,10 @@ int growth_report_text(growth_t *g, const agg_report_t *r)
 	char a[32], b[32], c[32], t[32];
 	uint64_t steps, chains;
 	growth_totals(g, &steps, &chains);
-	fprintf(out, "Realloc chains: %llu reallocs grew %llu blocks; %zu call "
-		     "site%s grew a block %d or more times\n",
-		(unsigned long long)steps, (unsigned long long)chains, total,
+	fprintf(out, "Realloc chains: %llu realloc%s grew %llu block%s; %zu "
+		     "call site%s grew a block %d or more times\n",
+		(unsigned long long)steps, steps == 1 ? "" : "s",
+		(unsigned long long)chains, chains == 1 ? "" : "s", total,
 		total == 1 ? "" : "s", GROWTH_MIN_STEPS);
 	for (long i = 0; i < n; i++) {
 		growth_site_t *x = &s[i];

@@ -201,7 +201,8 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 	h->epoch++;
 	uint64_t grown = now - h->mark;
 	if (grown >= h->min_bytes &&
-	    grown * 100 >= (uint64_t)h->percent * h->mark)
+	    (unsigned __int128)grown * 100 >=
+		    (unsigned __int128)h->percent * h->mark)
 		return close_step(h, now, ev->time_us, value_now, 1);
 	return 0;
 }
