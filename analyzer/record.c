@@ -519,10 +519,13 @@ static void print_summary(const char *path)
 			close(fd);
 		return;
 	}
-	if (st.st_size < HT_HEADER_LEN) {
-		fprintf(stderr, "heaptrail: %s is empty: the recorder was not loaded into the "
-				"program (statically linked or setuid?)\n", path);
+	if (st.st_size == 0) {
+		/* Nothing will ever be written: a file that looks like a
+		 * broken trace would only mislead. */
 		close(fd);
+		unlink(path);
+		fprintf(stderr, "heaptrail: no trace written: the recorder was not loaded into "
+				"the program (statically linked or setuid?)\n");
 		return;
 	}
 	uint8_t end[HT_END_RECORD_LEN];

@@ -71,6 +71,7 @@ class ThreadHandoff(unittest.TestCase):
             if kind in counts:
                 counts[kind] += 1
         info = analyze("info", self.trace)
+        self.assertEqual(info.get("anomalies", {}).get("allocs_on_live_address"), 0)
         self.assertEqual(counts, {k: info["events"].get(k) for k in counts},
                          "independent decoder vs heaptrail info")
         end = read_end(self.trace)
