@@ -231,14 +231,20 @@ class Bench:
 
     def measure(self):
         tools = ["base"]
+        want = set((self.a.tools or "base,heaptrail,heaptrack").split(","))
+        if "heaptrail" not in want:
+            self.have_heaptrail = False
+        if "heaptrack" not in want:
+            self.have_heaptrack = False
         if self.have_heaptrail:
             tools.append("heaptrail")
         else:
-            log("bench: %s or libheaptrail.so missing: heaptrail columns will be empty" % self.heaptrail)
+            log("bench: %s or libheaptrail.so missing (or heaptrail not selected): "
+                "heaptrail columns will be empty" % self.heaptrail)
         if self.have_heaptrack:
             tools.append("heaptrack")
         else:
-            log("bench: heaptrack not installed: heaptrack columns will be empty")
+            log("bench: heaptrack not installed or not selected: heaptrack columns will be empty")
         for wname, argv, extra, stdin, hk_mode, note in self.workloads():
             res = {"argv": argv, "note": note, "heaptrack_mode": hk_mode,
                    "samples": {t: [] for t in tools}, "failed": {}}
@@ -584,6 +590,7 @@ def main():
     ap.add_argument("--verify", action="store_true", help="also run HEAPTRAIL_UNWIND=verify")
     ap.add_argument("--verify-only", action="store_true")
     ap.add_argument("--only", help="comma-separated workload names")
+    ap.add_argument("--tools", help="comma-separated subset of base,heaptrail,heaptrack")
     ap.add_argument("--mem-mb", type=int, default=4096)
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--python", default="/usr/bin/python3")

@@ -10,6 +10,8 @@
 #   BENCH_ROUNDS=N   interleaved rounds per workload (default 5; 3 if QUICK)
 #   BENCH_QUICK=1    smaller workloads and fewer rounds, for a quick look
 #   BENCH_ONLY=a,b   only these workloads: churn-fp churn-nofp threads python sqlite
+#   BENCH_TOOLS=a,b  only these tools: base heaptrail heaptrack (e.g. base,heaptrail
+#                    while tuning the recorder: spares the shared machine heaptrack)
 #   BENCH_VERIFY=1   also run the native workloads with HEAPTRAIL_UNWIND=verify
 #                    (the recorder checks its fast unwinder against libunwind
 #                    and reports mismatches; skipped if it does not support it)
@@ -74,6 +76,7 @@ set -- --build "$BUILD" --rounds "$ROUNDS" --python "$PY" \
 	--mem-mb "${BENCH_MEM_MB:-4096}" --timeout "${BENCH_TIMEOUT:-300}"
 [ "$QUICK" = 1 ] && set -- "$@" --quick
 [ -n "${BENCH_ONLY:-}" ] && set -- "$@" --only "$BENCH_ONLY"
+[ -n "${BENCH_TOOLS:-}" ] && set -- "$@" --tools "$BENCH_TOOLS"
 [ "${BENCH_VERIFY:-0}" = 1 ] && set -- "$@" --verify
 [ "${BENCH_VERIFY_ONLY:-0}" = 1 ] && set -- "$@" --verify-only
 [ "${BENCH_KEEP:-0}" = 1 ] && set -- "$@" --keep
