@@ -593,6 +593,13 @@ int cmd_record(int argc, char **argv)
 	sigaddset(&fwd, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &fwd, &oldmask);
 
+	/* waitpid needs SIGCHLD not ignored (an ignored SIGCHLD reaps the
+	 * child for us and loses its status); the program gets the original
+	 * disposition back in child_run. */
+	struct sigaction old_chld, dfl = { .sa_handler = SIG_DFL };
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &old_chld);
+
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -602,6 +609,7 @@ int cmd_record(int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
+		sigaction(SIGCHLD, &old_chld, NULL);
 		child_run(&o, lib, &oldmask, pipefd[1]);
 	}
 	close(pipefd[1]);
@@ -616,6 +624,9 @@ int cmd_record(int argc, char **argv)
 	fwd_sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
+	/* A closed stderr must not turn the program's exit status into our
+	 * SIGPIPE when the summary is printed. */
+	sigaction(SIGPIPE, &ign, NULL);
 	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
 		sigaction(forwarded_signals[i], &fwd_sa, NULL);
 	if (o.snapshot_signal && o.snapshot_signal != SIGINT && o.snapshot_signal != SIGQUIT &&

@@ -205,3 +205,49 @@ class RecordSignals(unittest.TestCase):
             self.assertEqual(p.returncode, -sig, f"{mode}: {p.stderr!r}")
             self.assertEqual(p.stderr, plain.stderr)
             self.assertEqual(heaptrail("info", path).returncode, 0)
+
+
+class RecordInheritedState(unittest.TestCase):
+    def setUp(self):
+        require_tools()
+
+    def test_ignored_sigchld_keeps_the_exit_status_and_the_disposition(self):
+        def ignore_chld():
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        script = "grep SigIgn /proc/$$/status; exit 42"
+        plain = subprocess.run(["sh", "-c", script], stdout=subprocess.PIPE,
+                               preexec_fn=ignore_chld, timeout=TIMEOUT)
+        path = trace_path("record_sigchld")
+        p = subprocess.run([HEAPTRAIL, "record", "-q", "-o", path, "--", "sh", "-c", script],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           preexec_fn=ignore_chld, timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 42, p.stderr)
+        self.assertEqual(p.stdout, plain.stdout)
+
+    def run_with_closed_stderr(self, argv, name):
+        r, w = os.pipe()
+        os.close(r)
+        try:
+            path = trace_path(name)
+            return subprocess.run([HEAPTRAIL, "record", "-o", path, "--", *argv],
+                                  stderr=w, timeout=TIMEOUT)
+        finally:
+            os.close(w)
+
+    def test_closed_stderr_does_not_change_the_status(self):
+        # The wrapper's summary line hits EPIPE; it must still exit 0.
+        p = self.run_with_closed_stderr([target("leaks")], "record_epipe")
+        self.assertEqual(p.returncode, 0)
+
+    # BUG (recorder, preload): at exit of a program that allocated nothing
+    # the recorder writes "heaptrail: no allocations were recorded..." to
+    # the program's stderr; when that is a closed pipe the write raises
+    # SIGPIPE and kills the program (here `true`, status 0 -> SIGPIPE).
+    # The recorder's own messages must block SIGPIPE around the write.
+    # Repro: python3 -c "import os,subprocess; r,w=os.pipe(); os.close(r);
+    #   print(subprocess.run(['build/heaptrail','record','--','true'],stderr=w).returncode)"
+    #   -> -13
+    @unittest.expectedFailure
+    def test_recorder_message_on_closed_stderr_does_not_kill_the_program(self):
+        p = self.run_with_closed_stderr(["true"], "record_epipe_true")
+        self.assertEqual(p.returncode, 0)
