@@ -14,6 +14,8 @@
 #include "topn.h"
 
 #define KEEP (GROWTH_KEEP_HEAD + GROWTH_KEEP_TAIL)
+/* Steps shown at each end of a chain in text reports. */
+#define TEXT_STEPS 4
 
 struct chain {
 	uint64_t addr; /* current address of the block */
@@ -516,11 +518,22 @@ int growth_report_text(growth_t *g, const agg_report_t *r)
 			report_size(c, sizeof c, (double)x->final_size, false),
 			end_name(x->end));
 		growth_text_frames(out, r->frames, x->stack, 0);
+		/* Text shows the first and last TEXT_STEPS steps (JSON has
+		 * every kept one). */
+		int said = 0;
 		for (size_t k = 0; k < x->nshown; k++) {
 			const growth_step_t *st = &x->shown[k];
-			if (x->omitted && k == x->omitted_after)
-				fprintf(out, "      ... %llu steps ...\n",
-					(unsigned long long)x->omitted);
+			uint64_t idx = x->omitted && k >= x->omitted_after
+					       ? k + x->omitted
+					       : k;
+			if (idx >= TEXT_STEPS && idx + TEXT_STEPS < x->nsteps) {
+				if (!said)
+					fprintf(out, "      ... %llu steps ...\n",
+						(unsigned long long)(x->nsteps -
+								     2 * TEXT_STEPS));
+				said = 1;
+				continue;
+			}
 			seconds(t, sizeof t, st->time_us);
 			fprintf(out, "      %s -> %s %s at %s\n",
 				report_size(a, sizeof a, (double)st->old_size,
