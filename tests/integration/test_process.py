@@ -66,6 +66,16 @@ class Exec(Base):
         self.assert_site(stats, "exec_chain.c", "main", "final_leak", 2, 4444)
         self.assert_site(stats, "exec_chain.c", "main", "before_exec", 0, 0)
 
+    def test_failed_exec_continues_the_same_image(self):
+        p, path = record([target("exec_chain"), "failexec"], "exec_failed", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout), (0, b"exec failed, still here\n"), p.stderr)
+        self.assertIsNotNone(read_end(path))
+        info = analyze("info", path)
+        self.assertFalse(info["truncated"])
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "exec_chain.c", "main", "failexec_before", 1, 1111)
+        self.assert_site(stats, "exec_chain.c", "main", "after_failed_exec", 3, 13332)
+
     def test_fork_exec_child_not_traced_by_default(self):
         d = scratch_dir("exec_fork_default")
         p, path = record([target("exec_chain"), "forkexec"], None, flags=["-q"],

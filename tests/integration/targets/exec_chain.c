@@ -3,7 +3,10 @@
  *                       ("final"), which leaks 2 x 2222 at final_leak.
  *   exec_chain forkexec leaks 1 x 3333 at parent_leak, forks a child that
  *                       execs itself ("final"), waits for it.
- *   exec_chain final    leaks 2 x 2222 at final_leak, prints its pid. */
+ *   exec_chain final    leaks 2 x 2222 at final_leak, prints its pid.
+ *   exec_chain failexec leaks 1 x 1111 at before_exec, tries to exec a
+ *                       missing file, then leaks 3 x 4444 at after_failed_exec
+ *                       (the image goes on: a failed exec changes nothing). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,14 @@ int main(int argc, char **argv)
 		execl("/proc/self/exe", argv[0], "final", (char *)NULL);
 		perror("execl");
 		return 2;
+	}
+	if (strcmp(mode, "failexec") == 0) {
+		sink = malloc(1111); /* @site:failexec_before */
+		execl("/nonexistent/heaptrail-test", "x", (char *)NULL);
+		for (int i = 0; i < 3; i++)
+			sink = malloc(4444); /* @site:after_failed_exec */
+		puts("exec failed, still here");
+		return 0;
 	}
 	sink = malloc(3333); /* @site:forkexec_parent */
 	fflush(stdout);
