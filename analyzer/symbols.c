@@ -90,6 +90,8 @@ struct sym {
 	struct sym_map *maps;
 	size_t nmaps, capmaps;
 	struct sym_map *cur; /* map being filled by sym_module_add */
+	uint64_t last_gen; /* map_find's last question ... */
+	size_t last_map; /* ... and answer + 1 (0 = none cached) */
 	struct sym_entry *cache; /* open addressing, power-of-two size */
 	size_t cache_n, cache_cap;
 	char **strs; /* interned strings, open addressing */
@@ -256,6 +258,7 @@ void sym_set_exe_path(sym_t *sym, const char *path)
 void sym_modules_begin(sym_t *sym, uint64_t generation)
 {
 	sym->cur = NULL;
+	sym->last_map = 0; /* a new map may answer better */
 	for (size_t i = 0; i < sym->nmaps; i++) {
 		if (sym->maps[i].generation == generation) {
 			sym->maps[i].n = 0;
@@ -349,18 +352,29 @@ static int range_cmp(const void *a, const void *b)
  * oldest (an address recorded before any MODULES is best-effort). */
 static struct sym_map *map_find(sym_t *sym, uint64_t generation)
 {
+	/* Stacks come in runs of one generation: remember the last. */
+	if (sym->last_map && sym->last_gen == generation)
+		return &sym->maps[sym->last_map - 1];
 	struct sym_map *best = NULL, *oldest = NULL;
 	for (size_t i = 0; i < sym->nmaps; i++) {
 		struct sym_map *m = &sym->maps[i];
-		if (m->generation == generation)
-			return m;
+		if (m->generation == generation) {
+			best = m;
+			break;
+		}
 		if (m->generation < generation &&
 		    (!best || m->generation > best->generation))
 			best = m;
 		if (!oldest || m->generation < oldest->generation)
 			oldest = m;
 	}
-	return best ? best : oldest;
+	if (!best)
+		best = oldest;
+	if (best) {
+		sym->last_gen = generation;
+		sym->last_map = (size_t)(best - sym->maps) + 1;
+	}
+	return best;
 }
 
 /* Module index + 1 containing addr in map (0 = none). */
