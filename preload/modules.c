@@ -87,10 +87,31 @@ static void build_id(struct dl_phdr_info *info, const uint8_t **id, size_t *len)
 	}
 }
 
+/* Scan output, per module: u64 bias, u64 lo, u64 hi, u64 len, then len
+ * bytes of its encoded MODULES entry (path, bias, build-id, segments). */
 static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	build_t *b = arg;
+	uint64_t lo = UINT64_MAX, hi = 0, nload = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		nload++;
+		uint64_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+	}
+	if (grow(b, 32))
+		return 0;
+	size_t hdr = b->len;
+	uint64_t head[4] = { info->dlpi_addr, lo, hi, 0 };
+	memcpy(b->p + hdr, head, sizeof(head));
+	b->len += sizeof(head);
+	size_t body = b->len;
 	const char *path = info->dlpi_name ? info->dlpi_name : "";
 	bbytes(b, path, strlen(path));
 	bvar(b, (uint64_t)info->dlpi_addr);
@@ -98,9 +119,6 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 	size_t idlen;
 	build_id(info, &id, &idlen);
 	bbytes(b, id, idlen);
-	uint64_t nload = 0;
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		nload += info->dlpi_phdr[i].p_type == PT_LOAD;
 	bvar(b, nload);
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -109,6 +127,10 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		bvar(b, ph->p_vaddr);
 		bvar(b, ph->p_memsz);
 		bvar(b, ph->p_flags);
+	}
+	if (!b->oom) {
+		uint64_t len = b->len - body;
+		memcpy(b->p + hdr + 24, &len, sizeof(len));
 	}
 	b->count++;
 	return 0;
@@ -128,46 +150,149 @@ static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1; /* the counters are the same in every callback */
 }
 
+/* The map is cumulative: a module that was unloaded stays in it until a
+ * newer module overlaps its addresses, so stacks interned while it was
+ * loaded can still be symbolized however late the writer gets to them. */
+#define MAX_MODS 8192
+typedef struct mod {
+	uint64_t lo, hi; /* address range of its PT_LOAD segments */
+	const uint8_t *enc; /* encoded entry (in the arena) */
+	uint64_t len;
+	int seen; /* present in the latest scan */
+} mod_t;
+
+static mod_t *mods; /* MAX_MODS entries, mmap'd */
+static size_t nmods;
+static uint8_t *arena; /* copies of encoded entries; never freed */
+static size_t arena_left;
+
+static const uint8_t *keep_bytes(const uint8_t *p, size_t n)
+{
+	if (n > arena_left) {
+		size_t chunk = n > 65536 ? n : 65536;
+		void *m = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		arena = m;
+		arena_left = chunk;
+	}
+	uint8_t *d = arena;
+	memcpy(d, p, n);
+	arena += n;
+	arena_left -= n;
+	return d;
+}
+
+/* Merges a scan into the table.  Caller holds the lock. */
+static int merge(const build_t *scan)
+{
+	if (!mods) {
+		mods = mmap(NULL, MAX_MODS * sizeof(mod_t), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mods == MAP_FAILED) {
+			mods = NULL;
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < nmods; i++)
+		mods[i].seen = 0;
+	size_t first_new = nmods;
+	for (size_t off = 0; off + 32 <= scan->len;) {
+		uint64_t h[4];
+		memcpy(h, scan->p + off, sizeof(h));
+		const uint8_t *e = scan->p + off + 32;
+		off += 32 + h[3];
+		size_t i;
+		for (i = 0; i < nmods; i++)
+			if (mods[i].len == h[3] && mods[i].lo == h[1] && !memcmp(mods[i].enc, e, h[3]))
+				break;
+		if (i < nmods) {
+			mods[i].seen = 1;
+			continue;
+		}
+		if (nmods == MAX_MODS)
+			continue;
+		const uint8_t *copy = keep_bytes(e, h[3]);
+		if (!copy)
+			return -ENOMEM;
+		mods[nmods++] = (mod_t){ h[1], h[2], copy, h[3], 1 };
+	}
+	/* Drop unloaded modules whose addresses a new module now uses. */
+	size_t k = 0;
+	for (size_t i = 0; i < nmods; i++) {
+		int drop = 0;
+		for (size_t j = first_new; !mods[i].seen && j < nmods && !drop; j++)
+			drop = mods[j].seen && mods[i].lo < mods[j].hi && mods[j].lo < mods[i].hi;
+		if (!drop)
+			mods[k++] = mods[i];
+	}
+	nmods = k;
+	return 0;
+}
+
 uint32_t modules_refresh(int force)
 {
 	counters_t c = { 0, 0 };
 	dl_iterate_phdr(read_counters, &c);
 	uint32_t g = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
-	if (!force && g && c.adds == seen_adds && c.subs == seen_subs)
+	if (!force && g && c.adds == __atomic_load_n(&seen_adds, __ATOMIC_RELAXED) &&
+	    c.subs == __atomic_load_n(&seen_subs, __ATOMIC_RELAXED))
 		return g;
-	/* Build outside the lock (the loader lock is taken inside), then
-	 * swap in.  Two producers racing both build; the later wins. */
-	build_t mods = { 0 };
-	dl_iterate_phdr(add_module, &mods);
-	build_t b = { 0 };
+	/* Scan without our lock (the loader lock is taken inside; a producer
+	 * may hold the loader lock and wait for ours), then merge. */
+	build_t scan = { 0 };
+	dl_iterate_phdr(add_module, &scan);
+	if (scan.oom) {
+		if (scan.p)
+			munmap(scan.p, scan.cap);
+		return g;
+	}
 	pthread_mutex_lock(&lock);
-	g = gen + 1;
-	bvar(&b, g);
-	bvar(&b, mods.count);
-	if (!grow(&b, mods.len) && mods.len) {
-		memcpy(b.p + b.len, mods.p, mods.len);
-		b.len += mods.len;
+	build_t b = { 0 };
+	if (merge(&scan) == 0) {
+		g = gen + 1;
+		bvar(&b, g);
+		bvar(&b, nmods);
+		for (size_t i = 0; i < nmods && !b.oom; i++)
+			if (!grow(&b, mods[i].len)) {
+				memcpy(b.p + b.len, mods[i].enc, mods[i].len);
+				b.len += mods[i].len;
+			}
+	} else {
+		b.oom = 1;
 	}
-	if (b.oom || mods.oom) {
-		if (b.p)
-			munmap(b.p, b.cap);
-		pthread_mutex_unlock(&lock);
-		if (mods.p)
-			munmap(mods.p, mods.cap);
-		return gen;
+	if (!b.oom) {
+		if (body)
+			munmap(body, body_cap);
+		body = b.p;
+		body_len = b.len;
+		body_cap = b.cap;
+		__atomic_store_n(&seen_adds, c.adds, __ATOMIC_RELAXED);
+		__atomic_store_n(&seen_subs, c.subs, __ATOMIC_RELAXED);
+		__atomic_store_n(&gen, g, __ATOMIC_RELEASE);
+	} else if (b.p) {
+		munmap(b.p, b.cap);
 	}
-	if (body)
-		munmap(body, body_cap);
-	body = b.p;
-	body_len = b.len;
-	body_cap = b.cap;
-	seen_adds = c.adds;
-	seen_subs = c.subs;
-	__atomic_store_n(&gen, g, __ATOMIC_RELEASE);
+	g = gen;
 	pthread_mutex_unlock(&lock);
-	if (mods.p)
-		munmap(mods.p, mods.cap);
+	if (scan.p)
+		munmap(scan.p, scan.cap);
 	return g;
+}
+
+void modules_reset_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+	/* Another thread may have been merging at fork: start over (the old
+	 * memory stays mapped, untouched). */
+	mods = NULL;
+	nmods = 0;
+	arena = NULL;
+	arena_left = 0;
+	body = NULL;
+	body_len = body_cap = 0;
+	seen_adds = seen_subs = 0;
+	gen = 0;
 }
 
 uint32_t modules_gen(void)

@@ -1,5 +1,6 @@
 /* modules: the process's module map (dl_iterate_phdr), kept as a ready
- * MODULES record body.  Refreshed by producers (never by the writer: the
+ * MODULES record body; cumulative (unloaded modules stay until another
+ * module reuses their addresses).  Refreshed by producers (never by the writer: the
  * loader lock may be held by a producer that waits for the writer); read
  * by the writer under modules_lock(). */
 #ifndef HT_MODULES_H
@@ -19,6 +20,10 @@ uint32_t modules_gen(void);
 void modules_lock(void);
 void modules_unlock(void);
 const uint8_t *modules_body(size_t *len, uint32_t *gen);
+
+/* In a fork child: forget everything (locks and tables may have been
+ * mid-update in another thread) so the next refresh rebuilds. */
+void modules_reset_child(void);
 
 /* Bounds of the executable segment containing addr (for unwind's self
  * filter).  0 or -ENOENT. */

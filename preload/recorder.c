@@ -434,6 +434,12 @@ void recorder_exec_failed(void)
 	writer_warn("exec failed; the image continues after its EXEC record");
 }
 
+/* Only the writer lock is held across fork(): it makes the encoder
+ * consistent in the child, and its holder never waits for the loader lock.
+ * Tables other threads may have been updating (modules, stacks, registry)
+ * are rebuilt from scratch in a child that keeps recording, because taking
+ * their locks here could deadlock against a thread that holds the loader
+ * lock inside dlopen and allocates. */
 void recorder_fork_prepare(void)
 {
 	if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON)
@@ -441,9 +447,6 @@ void recorder_fork_prepare(void)
 	int nested = ht_tls.in_hook;
 	ht_tls.in_hook = 1;
 	writer_lock();
-	modules_lock();
-	pthread_mutex_lock(&reg_lock);
-	stacks_lock();
 	fork_locked = 1;
 	ht_tls.in_hook = nested;
 }
@@ -453,9 +456,6 @@ void recorder_fork_parent(void)
 	if (!fork_locked)
 		return;
 	fork_locked = 0;
-	stacks_unlock();
-	pthread_mutex_unlock(&reg_lock);
-	modules_unlock();
 	writer_unlock();
 }
 
@@ -464,9 +464,6 @@ void recorder_fork_child(void)
 	if (!fork_locked)
 		return;
 	fork_locked = 0;
-	stacks_unlock();
-	pthread_mutex_unlock(&reg_lock);
-	modules_unlock();
 	writer_unlock();
 	int nested = ht_tls.in_hook;
 	ht_tls.in_hook = 1;
@@ -480,6 +477,9 @@ void recorder_fork_child(void)
 	if (!ht_rec.cfg.follow_fork)
 		goto out;
 	/* Fresh state: other threads' events in flight died with them. */
+	pthread_mutex_init(&reg_lock, NULL);
+	modules_reset_child();
+	stacks_reset_child();
 	ht_rec.epoch++;
 	for (uint32_t i = 0; i < REC_MAX_THREADS; i++) {
 		rec_thread_t *th = &ht_rec.threads[i];
@@ -501,6 +501,8 @@ void recorder_fork_child(void)
 	ht_rec.fd = fd;
 	ht_rec.pid = pid;
 	ht_rec.fresh = fresh;
+	if (ht_rec.unwind)
+		modules_refresh(1);
 	if (writer_begin(fresh))
 		goto out;
 	__atomic_store_n(&ht_rec.state, REC_ON, __ATOMIC_SEQ_CST);

@@ -29,10 +29,13 @@ static void *map(size_t len)
 	return m == MAP_FAILED ? NULL : m;
 }
 
+static unsigned table_bits;
+
 int stacks_init(unsigned bits)
 {
 	if (table)
 		return 0;
+	table_bits = bits;
 	size_t slots = (size_t)1 << bits;
 	max_ids = (uint32_t)(slots / 4 * 3);
 	table = map(slots * sizeof(*table));
@@ -43,13 +46,13 @@ int stacks_init(unsigned bits)
 	return 0;
 }
 
-void stacks_lock(void)
+static void stacks_lock(void)
 {
 	while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
 		sched_yield();
 }
 
-void stacks_unlock(void)
+static void stacks_unlock(void)
 {
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
 }
@@ -176,4 +179,18 @@ const stack_entry_t *stacks_get(uint32_t id)
 uint32_t stacks_count(void)
 {
 	return __atomic_load_n(&next_id, __ATOMIC_ACQUIRE) - 1;
+}
+
+void stacks_reset_child(void)
+{
+	/* Another thread may have been inserting at fork: start a new table
+	 * (the old one stays mapped, untouched).  Ids restart at 1. */
+	table = NULL;
+	by_id = NULL;
+	next_id = 1;
+	full_id = 0;
+	lock_word = 0;
+	arena = NULL;
+	arena_left = 0;
+	stacks_init(table_bits);
 }

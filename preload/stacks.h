@@ -34,8 +34,7 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 const stack_entry_t *stacks_get(uint32_t id);
 /* Number of ids handed out. */
 uint32_t stacks_count(void);
-/* Fork support: take/release the insert lock around fork(). */
-void stacks_lock(void);
-void stacks_unlock(void);
+/* In a fork child that keeps recording: a fresh, empty table. */
+void stacks_reset_child(void);
 
 #endif /* HT_STACKS_H */
