@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,15 +101,18 @@ int record_parse_signal(const char *text)
 	return -EINVAL;
 }
 
-/* Accepts a positive decimal number of seconds ("0.5", "10"). */
+/* Accepts seconds as the recorder parses them: digits with an optional
+ * decimal part ("0.5", "10"), at least a millisecond (its timer's floor). */
 static int valid_seconds(const char *text)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	/* Digits first: strtod would also take " 1", "inf" and "0x1p3". */
-	return (isdigit((unsigned char)*text) || *text == '.') && !strpbrk(text, "xXpP") &&
-	       !errno && end != text && !*end && v > 0 && v < 1e9;
+	size_t whole = strspn(text, "0123456789");
+	const char *p = text + whole;
+	size_t frac = 0;
+	if (*p == '.')
+		frac = strspn(++p, "0123456789");
+	if (whole + frac == 0 || p[frac] != '\0' || whole > 9)
+		return 0;
+	return strtod(text, NULL) >= 0.001;
 }
 
 static int parse_args(int argc, char **argv, record_opts_t *o)
@@ -347,62 +351,27 @@ static int move_fd_high(int fd)
 	return hi;
 }
 
-/* Runs in the child between fork and exec: opens the trace, sets the
- * environment, execs.  Never returns; on failure writes to status_fd. */
-static void child_run(const record_opts_t *o, const char *lib, const sigset_t *oldmask,
-		      int status_fd)
+/* Sets the environment contract for the recorder in the child (see the
+ * team brief): trace fd and identity, root pid, options, preload.
+ * Returns 0 or -errno. */
+static int child_set_env(const record_opts_t *o, const char *lib, int fd,
+			 const struct stat *st)
 {
-	child_failure_t fail = { .exit_code = 2 };
-	char path[PATH_MAX];
-	char pydir[PATH_MAX];
-	pid_t self = getpid();
-
-	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	if (trace_path(o, self, path, sizeof(path)) < 0) {
-		fprintf(stderr, "heaptrail: output file name too long\n");
-		goto fail;
-	}
-	int fd = open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			fprintf(stderr, "heaptrail: %s already exists; not overwriting it "
-					"(remove it or choose another name with -o)\n", path);
-		else
-			fprintf(stderr, "heaptrail: cannot create %s: %s\n", path, strerror(errno));
-		goto fail;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		fprintf(stderr, "heaptrail: cannot stat %s: %s\n", path, strerror(errno));
-		goto fail_unlink;
-	}
-	int hi = move_fd_high(fd);
-	if (hi < 0) {
-		fprintf(stderr, "heaptrail: cannot move the trace fd: %s\n", strerror(-hi));
-		goto fail_unlink;
-	}
-	char id[64];
-	snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
-
-	python_dir(lib, pydir, sizeof(pydir));
+	char id[64], pydir[PATH_MAX];
 	int rc = 0;
-	rc |= setenv_int("HEAPTRAIL_FD", hi);
+
+	snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino);
+	rc |= setenv_int("HEAPTRAIL_FD", fd);
 	rc |= setenv("HEAPTRAIL_FD_ID", id, 1);
-	rc |= setenv_int("HEAPTRAIL_ROOT_PID", self);
+	rc |= setenv_int("HEAPTRAIL_ROOT_PID", getpid());
 	if (o->output) {
 		/* Absolute, so followed children that chdir still write beside it. */
-		char cwd[PATH_MAX];
-		if (o->output[0] != '/' && getcwd(cwd, sizeof(cwd))) {
-			size_t n = strlen(cwd) + strlen(o->output) + 2;
-			char *abs = malloc(n);
-			if (!abs)
-				goto fail_unlink;
-			snprintf(abs, n, "%s/%s", cwd, o->output);
+		char cwd[PATH_MAX], abs[PATH_MAX * 2];
+		if (o->output[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+		    (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, o->output) < sizeof(abs))
 			rc |= setenv("HEAPTRAIL_OUTPUT", abs, 1);
-			free(abs);
-		} else {
+		else
 			rc |= setenv("HEAPTRAIL_OUTPUT", o->output, 1);
-		}
 	} else {
 		/* Followed children get the recorder's default name, which
 		 * carries their own program name. */
@@ -416,25 +385,68 @@ static void child_run(const record_opts_t *o, const char *lib, const sigset_t *o
 		rc |= setenv_int("HEAPTRAIL_SNAPSHOT_SIGNAL", o->snapshot_signal);
 	/* The command line is authoritative for the switches: a stale
 	 * variable from the user's shell must not turn them on. */
-	if (o->follow_fork)
-		rc |= setenv("HEAPTRAIL_FOLLOW_FORK", "1", 1);
-	else
-		unsetenv("HEAPTRAIL_FOLLOW_FORK");
-	if (o->follow_exec)
-		rc |= setenv("HEAPTRAIL_FOLLOW_EXEC", "1", 1);
-	else
-		unsetenv("HEAPTRAIL_FOLLOW_EXEC");
-	if (o->quiet)
-		rc |= setenv("HEAPTRAIL_QUIET", "1", 1);
-	else
-		unsetenv("HEAPTRAIL_QUIET");
+	static const struct {
+		const char *name;
+		size_t offset;
+	} flags[] = {
+		{ "HEAPTRAIL_FOLLOW_FORK", offsetof(record_opts_t, follow_fork) },
+		{ "HEAPTRAIL_FOLLOW_EXEC", offsetof(record_opts_t, follow_exec) },
+		{ "HEAPTRAIL_QUIET", offsetof(record_opts_t, quiet) },
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (*(const int *)((const char *)o + flags[i].offset))
+			rc |= setenv(flags[i].name, "1", 1);
+		else
+			unsetenv(flags[i].name);
+	}
 	if (o->python_malloc)
 		rc |= setenv("PYTHONMALLOC", "malloc", 1);
+	python_dir(lib, pydir, sizeof(pydir));
 	rc |= prepend_env("PYTHONPATH", pydir, ':');
 	rc |= prepend_env("LD_PRELOAD", lib, ':');
-	if (rc) {
-		fprintf(stderr, "heaptrail: cannot set the environment: %s\n", strerror(errno));
-		goto fail_unlink;
+	return rc ? -errno : 0;
+}
+
+/* Runs in the child between fork and exec: opens the trace, sets the
+ * environment, execs.  Never returns; on failure it tells the parent
+ * through status_fd and exits with 2, 126 or 127. */
+static void child_run(const record_opts_t *o, const char *lib, const sigset_t *oldmask,
+		      int status_fd)
+{
+	child_failure_t fail = { .exit_code = 2 };
+	char path[PATH_MAX];
+	int fd = -1, created = 0, rc;
+	struct stat st;
+
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	if (trace_path(o, getpid(), path, sizeof(path)) < 0) {
+		fprintf(stderr, "heaptrail: output file name too long\n");
+		goto fail;
+	}
+	fd = open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			fprintf(stderr, "heaptrail: %s already exists; not overwriting it "
+					"(remove it or choose another name with -o)\n", path);
+		else
+			fprintf(stderr, "heaptrail: cannot create %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	created = 1;
+	if (fstat(fd, &st) < 0) {
+		fprintf(stderr, "heaptrail: cannot stat %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	rc = move_fd_high(fd);
+	if (rc < 0) {
+		fprintf(stderr, "heaptrail: cannot move the trace fd: %s\n", strerror(-rc));
+		goto fail;
+	}
+	fd = rc;
+	rc = child_set_env(o, lib, fd, &st);
+	if (rc < 0) {
+		fprintf(stderr, "heaptrail: cannot set the environment: %s\n", strerror(-rc));
+		goto fail;
 	}
 
 	execvp(o->program[0], o->program);
@@ -448,11 +460,10 @@ static void child_run(const record_opts_t *o, const char *lib, const sigset_t *o
 		fprintf(stderr, "heaptrail: %s: %s\n", prog, strerror(err));
 		fail.exit_code = (err == ENOENT || err == ENOTDIR) ? 127 : 126;
 	}
-	close(hi);
-fail_unlink:
-	/* Nothing ran: leave no empty trace behind. */
-	unlink(path);
 fail:
+	/* Nothing ran: leave no empty trace behind. */
+	if (created)
+		unlink(path);
 	if (write(status_fd, &fail, sizeof(fail)) < 0) {
 		/* The parent then sees the exit code alone; nothing more to do. */
 	}

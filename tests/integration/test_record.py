@@ -29,6 +29,8 @@ class RecordFlags(unittest.TestCase):
         self.assert_usage_error("--depth", "12x", "--", "true")
         self.assert_usage_error("--snapshot-every", "0", "--", "true")
         self.assert_usage_error("--snapshot-every", "soon", "--", "true")
+        self.assert_usage_error("--snapshot-every", "1e3", "--", "true")
+        self.assert_usage_error("--snapshot-every", "0.0001", "--", "true")
         self.assert_usage_error("--snapshot-signal", "NOSUCH", "--", "true")
         self.assert_usage_error("--snapshot-signal", "KILL", "--", "true")
         self.assert_usage_error("--")
