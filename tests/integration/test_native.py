@@ -153,14 +153,6 @@ class DlopenLibrary(NativeCase):
     def test_allocations_attributed_to_the_library(self):
         self.check(())
 
-    # BUG (recorder, preload): the MODULES record is taken when the writer
-    # drains, not when a stack is interned; a library dlopen'ed and
-    # dlclose'd between two drains never appears in any MODULES record, so
-    # its frames cannot be symbolized (contract: "a MODULES record before
-    # any STACK whose frames lie in its modules").  Repro:
-    #   heaptrail record -o t.htr -- build/targets/dlopen_user close
-    #   heaptrail top t.htr   ->  "0x7f...: size=3108 B, count=4"
-    @unittest.expectedFailure
     def test_attributed_after_dlclose(self):
         self.check(("close",))
 
