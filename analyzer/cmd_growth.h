@@ -1,8 +1,7 @@
 /* `heaptrail growth TRACE [-n N] [--by KEY] [--step PCT] [--step-min BYTES]
  * [--frames all|python|native] [--no-symbols] [--json]`: realloc chains by
- * call site (growth.c; always by traceback) and the high-water steps with
- * the call sites (grouped by KEY, default lineno) that made them
- * (highwater.c).  Called by main.c; not thread-safe. */
+ * stack (growth.h) and high-water steps with their sites grouped by KEY,
+ * default lineno (highwater.h).  Called by main.c; not thread-safe. */
 #ifndef HEAPTRAIL_CMD_GROWTH_H
 #define HEAPTRAIL_CMD_GROWTH_H
 

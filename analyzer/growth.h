@@ -1,15 +1,14 @@
-/* Growth aggregator: realloc chains, i.e. blocks resized larger again and
- * again (a vector or a Python list's item array while it over-allocates),
- * followed across moves, grouped by the realloc call site.  Fed by
- * analysis.c (agg.h); reported by cmd_growth.c; growth_sites() is what the
- * unit tests check.  Not thread-safe.
- *
- * Chain rules: a chain starts at the first realloc that grows a block and
+/* Growth aggregator: realloc chains (a block resized larger again and
+ * again, e.g. a vector or a Python list's item array) followed across
+ * moves, grouped by realloc call site.  Fed by analysis.c (agg.h), reported
+ * by cmd_growth.c, checked through growth_sites().  Not thread-safe. */
+
+/* Chain rules: a chain starts at the first realloc that grows a block and
  * gains one step per growing realloc of the same block (moved or in place);
  * a realloc to the same size is ignored; a shrink or a free ends it (the
- * shrunk block may start a new chain later); chains still live at the end
- * of the trace end there.  A chain belongs to the call site (stack) of its
- * first step. */
+ * shrink is not a step; the shrunk block may start a new chain later);
+ * chains still live at the end of the trace end there.  A chain belongs to
+ * the call site (stack) of its first step. */
 #ifndef HEAPTRAIL_GROWTH_H
 #define HEAPTRAIL_GROWTH_H
 

@@ -1,17 +1,16 @@
-/* High-water aggregator: the steps by which the heap reached its peak, and
- * the call sites that contributed to each.  Fed by analysis.c (agg.h);
- * reported by cmd_growth.c; highwater_steps() is what the unit tests check.
- * Not thread-safe.
- *
- * Steps: the heap's high-water mark starts at 0.  A step closes as soon as
- * the live heap exceeds the previous mark by at least `percent` % of it AND
- * by at least `min_bytes` (defaults 10 % and 64 KiB): the new mark is the
- * heap at that moment.  After the last event a final step runs from the
- * last mark to the true peak (if higher).  A step's contributions are, per
- * call site (stack), live bytes at the new mark minus live bytes at the
- * previous mark; they sum to the step's growth.  So a heap that grows to
- * 1 GiB gives ~75 steps, and a heap that oscillates below its mark gives
- * none. */
+/* High-water aggregator: the steps by which the heap reached its peak and
+ * the call sites that contributed to each.  Fed by analysis.c (agg.h),
+ * reported by cmd_growth.c, checked through highwater_steps().  Not
+ * thread-safe. */
+
+/* Steps: the high-water mark starts at 0.  A step closes as soon as the
+ * live heap exceeds the previous mark by at least `percent` % of it AND by
+ * at least `min_bytes` (defaults 10 % and 64 KiB); the new mark is the heap
+ * at that moment.  After the last event a final step runs from the last
+ * mark to the true peak (if higher).  A step's contribution per call site
+ * is its live bytes at the new mark minus at the previous mark (they sum to
+ * the step).  A heap growing to 1 GiB gives ~75 steps; a heap oscillating
+ * below its mark gives none. */
 #ifndef HEAPTRAIL_HIGHWATER_H
 #define HEAPTRAIL_HIGHWATER_H
 

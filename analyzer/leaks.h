@@ -1,9 +1,14 @@
-/* Leaks aggregator: blocks still live at the end of the final image,
- * grouped by call site and ranked by bytes; plus leak candidates, the call
- * sites whose live bytes grew in every interval between consecutive
- * snapshots.  Fed by analysis.c (agg.h), reported by cmd_leaks.c; the data
- * functions (leaks_compute) are what the unit tests check.  Not
- * thread-safe. */
+/* Leaks aggregator: blocks live at the end of the final image by call site,
+ * and leak candidates (call sites whose live bytes grew in every interval
+ * between snapshots).  Fed by analysis.c (agg.h), reported by cmd_leaks.c,
+ * checked through leaks_compute() by the unit tests.  Not thread-safe. */
+
+/* Candidate rule: the series is every snapshot of the final image plus an
+ * "end" point when the last snapshot is not the exit one; the exit snapshot
+ * is left out when it came after a teardown that freed most of the heap
+ * (below half of the previous point: CPython's finalization).  A site is a
+ * candidate when its live bytes rose strictly in every interval; it needs
+ * >= 3 points.  Ranked by growth (last - first). */
 #ifndef HEAPTRAIL_LEAKS_H
 #define HEAPTRAIL_LEAKS_H
 

@@ -1,8 +1,7 @@
-/* Offline symbolization of recorded native return addresses with elfutils
- * libdw: the MODULES maps of a trace, build-id verification, function/file/
- * line with inlined frames expanded, C++ demangling, per-address cache.
- * Called by the analyzer's frame display code; not thread-safe (one sym_t
- * per thread). */
+/* Offline symbolization with elfutils libdw: module maps per generation,
+ * build-id checks, function/file/line with inlined calls expanded, C++
+ * demangling, a per-address cache.  Called by frames.c; not thread-safe
+ * (one sym_t per thread). */
 #ifndef HEAPTRAIL_SYMBOLS_H
 #define HEAPTRAIL_SYMBOLS_H
 
