@@ -234,6 +234,12 @@ static int build(frames_t *f, sidx_t idx, cached_t *c)
 #endif
 	}
 done:
+	/* Exact size: caches of millions of stacks add up. */
+	if (out.v && out.n > 0 && out.n < out.cap) {
+		frame_t *shrunk = realloc(out.v, (size_t)out.n * sizeof(*out.v));
+		if (shrunk)
+			out.v = shrunk;
+	}
 	c->v = out.v ? out.v : malloc(sizeof(frame_t));
 	c->n = out.n;
 	free(nat.v);
@@ -267,6 +273,23 @@ int frames_get(frames_t *f, sidx_t i, const frame_t **out)
 	}
 	*out = c->v;
 	return c->n;
+}
+
+int frames_copy(frames_t *f, sidx_t i, frame_t *out, int max)
+{
+	cached_t c = { 0 };
+	if (i < f->ncache && f->cache[i].v) {
+		c = f->cache[i];
+	} else {
+		int rc = build(f, i, &c);
+		if (rc < 0)
+			return rc;
+	}
+	for (int k = 0; k < c.n && k < max; k++)
+		out[k] = c.v[k];
+	if (!(i < f->ncache && f->cache[i].v == c.v))
+		free(c.v);
+	return c.n;
 }
 
 const char *frames_module_name(const frames_t *f, const frame_t *fr)

@@ -37,6 +37,12 @@ void frames_free(frames_t *f);
  * negative errno on failure. */
 int frames_get(frames_t *f, sidx_t i, const frame_t **out);
 
+/* Same frames copied into out[0..max) without caching them (for passes
+ * over millions of stacks that need only the innermost frames).  Returns
+ * the full count (may exceed max) or a negative errno.  The strings are
+ * owned as for frames_get. */
+int frames_copy(frames_t *f, sidx_t i, frame_t *out, int max);
+
 /* Short module name: basename of the path; the executable for "". */
 const char *frames_module_name(const frames_t *f, const frame_t *fr);
 

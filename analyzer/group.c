@@ -12,7 +12,10 @@
 
 typedef struct gent {
 	char *key;
-	const frame_t *frames; /* representative frames (frames_t cache) */
+	/* Representative frames: the frames_t cache for a traceback key,
+	 * else `one` (a copy, so single-frame keys need no cached stacks). */
+	const frame_t *frames;
+	frame_t *one;
 	int nframes;
 } gent_t;
 
@@ -27,6 +30,10 @@ struct group {
 	size_t nof;
 	uint32_t *scratch; /* cumulative ids */
 	size_t nscratch;
+	frame_t *fbuf; /* frames_copy target */
+	int nfbuf;
+	uint8_t *pass; /* by sidx: 0 = not computed, 1 = passes, 2 = not */
+	size_t npass;
 	const char *inc[MAX_FILTERS], *exc[MAX_FILTERS];
 	int ninc, nexc;
 	char buf[KEY_MAX];
@@ -54,9 +61,13 @@ void group_free(group_t *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		free(g->v[i].key);
+		free(g->v[i].one);
+	}
 	free(g->v);
+	free(g->fbuf);
+	free(g->pass);
 	free(g->slots);
 	free(g->of);
 	free(g->scratch);
@@ -105,6 +116,18 @@ static uint32_t intern(group_t *g, const char *key, const frame_t *frames,
 	char *k = strdup(key);
 	if (!k)
 		return GROUP_NONE;
+	g->v[g->n].one = NULL;
+	if (g->by != BY_TRACEBACK && nframes == 1) {
+		/* frames points into g->fbuf: keep a copy. */
+		frame_t *one = malloc(sizeof(*one));
+		if (!one) {
+			free(k);
+			return GROUP_NONE;
+		}
+		*one = frames[0];
+		g->v[g->n].one = one;
+		frames = one;
+	}
 	g->v[g->n].key = k;
 	g->v[g->n].frames = frames;
 	g->v[g->n].nframes = nframes;
@@ -112,18 +135,47 @@ static uint32_t intern(group_t *g, const char *key, const frame_t *frames,
 	return (uint32_t)g->n++;
 }
 
+/* Uncached frames of stack i into g->fbuf (all of them, or only the
+ * first when `first_only`).  Returns the count kept or -errno. */
+static int copy_frames(group_t *g, sidx_t i, bool first_only)
+{
+	if (!g->fbuf) {
+		g->fbuf = malloc(64 * sizeof(*g->fbuf));
+		if (!g->fbuf)
+			return -ENOMEM;
+		g->nfbuf = 64;
+	}
+	int n = frames_copy(g->frames, i, g->fbuf, first_only ? 1 : g->nfbuf);
+	if (n < 0 || first_only)
+		return n < 0 ? n : (n > 0 ? 1 : 0);
+	if (n > g->nfbuf) {
+		frame_t *nb = realloc(g->fbuf, (size_t)n * sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		g->fbuf = nb;
+		g->nfbuf = n;
+		n = frames_copy(g->frames, i, g->fbuf, g->nfbuf);
+	}
+	return n;
+}
+
 static uint32_t compute(group_t *g, sidx_t i)
 {
 	const frame_t *fr;
+	if (g->by != BY_TRACEBACK) {
+		int n = copy_frames(g, i, true);
+		if (n < 0)
+			return GROUP_NONE;
+		if (n == 0)
+			return intern(g, "<no stack>", g->fbuf, 0);
+		report_frame_key(g->buf, sizeof(g->buf), g->frames, &g->fbuf[0], g->by);
+		return intern(g, g->buf, g->fbuf, 1);
+	}
 	int n = frames_get(g->frames, i, &fr);
 	if (n < 0)
 		return GROUP_NONE;
 	if (n == 0)
 		return intern(g, "<no stack>", fr, 0);
-	if (g->by != BY_TRACEBACK) {
-		report_frame_key(g->buf, sizeof(g->buf), g->frames, &fr[0], g->by);
-		return intern(g, g->buf, fr, 1);
-	}
 	/* Whole traceback: frame lines joined by newlines. */
 	size_t at = 0;
 	char line[1024];
@@ -163,9 +215,10 @@ uint32_t group_of_stack(group_t *g, sidx_t i)
 int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids)
 {
 	const frame_t *fr;
-	int n = frames_get(g->frames, i, &fr), m = 0;
+	int n = g->by == BY_TRACEBACK ? 0 : copy_frames(g, i, false), m = 0;
 	if (n < 0)
 		return n;
+	fr = g->fbuf;
 	if ((size_t)n + 1 > g->nscratch) {
 		uint32_t *ns = realloc(g->scratch, ((size_t)n + 1) * sizeof(*ns));
 		if (!ns)
@@ -247,12 +300,10 @@ static bool match_any(const char *const *pats, int n, const char *file,
 	return false;
 }
 
-bool group_stack_passes(group_t *g, sidx_t i)
+static bool passes(group_t *g, sidx_t i)
 {
-	const frame_t *fr;
-	if (!g->ninc && !g->nexc)
-		return true;
-	int n = frames_get(g->frames, i, &fr);
+	int n = copy_frames(g, i, true);
+	const frame_t *fr = g->fbuf;
 	const char *file = n > 0 ? fr[0].file : NULL;
 	const char *module = n > 0 ? frames_module_name(g->frames, &fr[0]) : NULL;
 	const char *full = n > 0 ? fr[0].module : NULL;
@@ -265,4 +316,24 @@ bool group_stack_passes(group_t *g, sidx_t i)
 			(!file && match_any(g->exc, g->nexc, NULL, full))))
 		return false;
 	return true;
+}
+
+bool group_stack_passes(group_t *g, sidx_t i)
+{
+	if (!g->ninc && !g->nexc)
+		return true;
+	if (i >= g->npass) {
+		size_t n = g->npass ? g->npass : 1024;
+		while (n <= i)
+			n *= 2;
+		uint8_t *np = realloc(g->pass, n);
+		if (!np)
+			return passes(g, i);
+		memset(np + g->npass, 0, n - g->npass);
+		g->pass = np;
+		g->npass = n;
+	}
+	if (!g->pass[i])
+		g->pass[i] = passes(g, i) ? 1 : 2;
+	return g->pass[i] == 1;
 }
