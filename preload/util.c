@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -124,7 +126,21 @@ void util_say(int error, const char *msg)
 	util_line_str(&l, "heaptrail: ");
 	util_line_str(&l, msg);
 	buf[l.len++] = '\n';
+	/* stderr may be a pipe nobody reads: a SIGPIPE from our write must
+	 * not kill the program.  Block it, write, and swallow the one the
+	 * write raised (unless one was already pending). */
+	sigset_t pipe_set, old;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigset_t pending;
+	sigpending(&pending);
+	int had_pending = sigismember(&pending, SIGPIPE);
 	ssize_t r = write(2, buf, l.len);
-	(void)r;
+	if (r < 0 && errno == EPIPE && !had_pending) {
+		struct timespec zero = { 0, 0 };
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
 }
