@@ -14,7 +14,8 @@ typedef struct tb {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t prev; /* prev_addr of the decoder state */
-	uint8_t body[65536]; /* extended record body being built */
+	uint8_t body[65536]; /* extended record body being built (tests keep
+			      * bodies below this) */
 	size_t blen;
 } tb_t;
 

@@ -316,3 +316,39 @@ Test(reader, file_round_trip_through_mmap)
 	unlink(path);
 	tb_fini(&t);
 }
+
+Test(reader, big_records_span_scratch_chunks_and_keep_their_pointers)
+{
+	/* A MODULES record whose decoded form (2000 modules with
+	 * paths and segments) is far larger than one 64 KiB scratch chunk:
+	 * every earlier string and array must survive later allocations. */
+	tb_t *t = calloc(1, sizeof(*t));
+	char err[256], path[32];
+	rd_event_t ev;
+	tb_init(t);
+	tb_bv(t, 9);
+	tb_bv(t, 2000);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(path, sizeof(path), "/lib/m%04d.so", i);
+		tb_bstr(t, path);
+		tb_bv(t, 0x100000u * (unsigned)i);
+		tb_bv(t, 0);
+		tb_bv(t, 1);
+		tb_bv(t, 0x1000);
+		tb_bv(t, (uint64_t)i + 1);
+		tb_bv(t, 5);
+	}
+	tb_record(t, HT_REC_MODULES);
+	reader_t *r = open_tb(t, err, sizeof(err));
+	next_ok(r, &ev, RD_MODULES);
+	cr_assert_eq(ev.u.modules.count, 2000);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(path, sizeof(path), "/lib/m%04d.so", i);
+		cr_assert_str_eq(ev.u.modules.mods[i].path, path);
+		cr_assert_eq(ev.u.modules.mods[i].nsegs, 1);
+		cr_assert_eq(ev.u.modules.mods[i].segs[0].memsz, (uint64_t)i + 1);
+	}
+	reader_close(r);
+	tb_fini(t);
+	free(t);
+}

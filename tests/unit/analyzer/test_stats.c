@@ -324,3 +324,42 @@ Test(stats, module_grouping_and_address_outside_modules)
 	fixture_free(&f);
 	tb_fini(&t);
 }
+
+Test(stats, a_time_after_the_last_event_is_the_end)
+{
+	tb_t t;
+	fixture_t f;
+	preamble(&t);
+	tb_stack1(&t, 1, IP_A);
+	tb_malloc(&t, 0x1000, 100, 1);
+	tb_time(&t, 10);
+	tb_malloc(&t, 0x2000, 100, 1);
+	run_points(&f, &t, "5s", NULL);
+	stats_at(&f, 0, BY_LINENO, false, &f.set);
+	assert_row(&f.set, 0, "prog+0x1000", 200, 2);
+	cr_assert_str_eq(point_describe(f.pt[0]), "end (0.000s)");
+	fixture_free(&f);
+	tb_fini(&t);
+}
+
+Test(stats, a_label_wins_over_an_index)
+{
+	tb_t t;
+	fixture_t f;
+	preamble(&t);
+	tb_stack1(&t, 1, IP_A);
+	tb_snapshot(&t, 0, HT_SNAP_API, "a");
+	tb_malloc(&t, 0x1000, 100, 1);
+	tb_snapshot(&t, 1, HT_SNAP_API, "b");
+	tb_malloc(&t, 0x2000, 100, 1);
+	tb_snapshot(&t, 2, HT_SNAP_API, "1"); /* label "1" is snapshot #2 */
+	run_points(&f, &t, "1", "b");
+	stats_at(&f, 0, BY_LINENO, false, &f.set);
+	assert_row(&f.set, 0, "prog+0x1000", 200, 2);
+	stat_set_t b;
+	stats_at(&f, 1, BY_LINENO, false, &b);
+	assert_row(&b, 0, "prog+0x1000", 100, 1);
+	stats_free(&b);
+	fixture_free(&f);
+	tb_fini(&t);
+}
