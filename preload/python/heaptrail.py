@@ -11,7 +11,9 @@ Both are no-ops (False) when the process does not run under
 sitecustomize.py calls _start() while Python starts up: that installs the
 recorder's C profile function (which keeps the shadow stack of Python
 frames that allocations are attributed to) in every thread, present and
-future.  Nothing else in the program changes.
+future.  Nothing else in the program changes.  HEAPTRAIL_PYTHON_FRAMES=0
+in the environment turns that off (allocations then carry native frames
+only, and Python code runs at full speed).
 """
 
 import sys
@@ -85,7 +87,8 @@ def _start():
     global _started
     if _started:
         return True
-    if not recording():
+    import os
+    if os.environ.get("HEAPTRAIL_PYTHON_FRAMES") == "0" or not recording():
         return False
     try:
         inst, thr, stop = _py_funcs()
@@ -106,7 +109,6 @@ def _start():
     import atexit
     atexit.register(stop)
 
-    import os
     if hasattr(os, "register_at_fork"):
         def after_fork():
             if not recording():
