@@ -1,9 +1,7 @@
-/* The aggregator interface: every question the analyzer answers (top,
- * snapshots, leaks, growth, high-water...) is an aggregator with the same
- * three calls: add a heap event, mark a snapshot, report.  analysis.c
- * drives them in one pass over the trace; events arrive after the heap
- * model (sizes, stacks and allocation times of freed blocks are known), so
- * an aggregator needs no address table of its own.  Not thread-safe. */
+/* The aggregator interface: every question is an aggregator with the same
+ * three calls (add a heap event, mark a snapshot, report), driven in one
+ * pass by analysis.c with events already through the heap model, so none
+ * needs its own address table.  Not thread-safe. */
 #ifndef HEAPTRAIL_AGG_H
 #define HEAPTRAIL_AGG_H
 

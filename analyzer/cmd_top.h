@@ -1,8 +1,7 @@
 /* `heaptrail top TRACE [--at end|peak|SNAPSHOT|TIME] [--by KEY]
- * [--cumulative] [-n N] [--include GLOB] [--exclude GLOB] [--temporary]
- * [--frames all|python|native] [--no-symbols] [--json]`: live memory at a
- * point grouped like tracemalloc's Snapshot.statistics().  Called by
- * main.c; not thread-safe. */
+ * [--cumulative] [-n N] [--include/--exclude GLOB] [--temporary] [--frames
+ * MODE] [--no-symbols] [--json]`: live memory at a point grouped like
+ * Snapshot.statistics().  Called by main.c; not thread-safe. */
 #ifndef HEAPTRAIL_CMD_TOP_H
 #define HEAPTRAIL_CMD_TOP_H
 

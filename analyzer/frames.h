@@ -1,9 +1,7 @@
-/* Display frames: turns a stack (native return addresses + Python frames)
- * into the frames a report prints, innermost first: each ip-1 symbolized
- * (inlined frames expanded) when a symbolizer is given, else shown as
- * module+0xoffset / raw address; the recorder's and the allocator's own
- * frames at the top hidden; Python frames merged in (pymerge.h).  Results
- * are cached per stack.  Used by report code; not thread-safe. */
+/* Display frames: a stack as reports print it, innermost first: each
+ * ip-1 symbolized (or module+offset), the recorder's and allocator's own
+ * frames hidden, Python frames merged (pymerge.h); cached per stack.
+ * Used by group.c and report code.  Not thread-safe. */
 #ifndef HEAPTRAIL_FRAMES_H
 #define HEAPTRAIL_FRAMES_H
 

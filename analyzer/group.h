@@ -1,9 +1,7 @@
-/* Grouping of stacks into report keys (tracemalloc's key_type): each stack
- * maps to the key of its innermost display frame (lineno, filename,
- * function, module) or of its whole display traceback; in cumulative mode
- * to the distinct keys of all its frames.  Plus include/exclude filters
- * (fnmatch on the innermost frame's file, like tracemalloc's Filter).
- * Used by top, diff, leaks and growth reports.  Not thread-safe. */
+/* Grouping of stacks into report keys (tracemalloc's key_type: lineno,
+ * filename, function, module, traceback; cumulative keys) and include/
+ * exclude filters on the innermost frame's file.  Used by top, diff, leaks
+ * and growth reports.  Not thread-safe. */
 #ifndef HEAPTRAIL_GROUP_H
 #define HEAPTRAIL_GROUP_H
 

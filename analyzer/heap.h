@@ -1,9 +1,7 @@
-/* Heap model: the live blocks of the traced image keyed by address (open
- * addressing; memory grows with live blocks, not with the trace), per-stack
- * live bytes/count (now and at the peak), current and peak heap, anomalies.
- * It turns raw reader events into heap events (alloc / free / realloc with
- * the blocks' sizes, stacks and times) for the aggregators.
- * Called by analysis.c; aggregators read it (const).  Not thread-safe. */
+/* Heap model: live blocks by address (open addressing), per-stack live
+ * totals now and at the peak, current/peak heap, anomalies; turns reader
+ * events into heap events for the aggregators.  Called by analysis.c;
+ * aggregators read it (const).  Not thread-safe. */
 #ifndef HEAPTRAIL_HEAP_H
 #define HEAPTRAIL_HEAP_H
 

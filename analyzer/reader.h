@@ -1,8 +1,7 @@
-/* Trace reader: turns a .htr file (or a memory buffer) into decoded events,
- * one at a time, in file order.  One pass; memory does not grow with the
- * file (the file is mmap'ed and consumed pages are dropped behind us).
- * Called by analysis.c (and the fuzzer, tests).  Not thread-safe: one reader
- * per thread.  Never crashes on any input: bad bytes become an error. */
+/* Trace reader: turns a .htr file (or buffer) into decoded events in file
+ * order, one pass, memory independent of the file (mmap, pages dropped
+ * behind).  Called by analysis.c, tests and the fuzzer.  Not thread-safe;
+ * never crashes on any input (bad bytes become an error with an offset). */
 #ifndef HEAPTRAIL_READER_H
 #define HEAPTRAIL_READER_H
 

@@ -1,8 +1,7 @@
 /* Report helpers shared by every command: tracemalloc-style sizes and
- * group keys, the truncation/lost-events notes, a small streaming JSON
- * writer, and command-line helpers (usage errors exit 2).
- * Called by cmd_*.c and aggregators' report functions.  Not thread-safe
- * (a json_t belongs to one writer). */
+ * group keys, truncation/lost-events notes, a streaming JSON writer and
+ * command-line helpers (usage errors exit 2).  Called by cmd_*.c and the
+ * aggregators' reports.  Not thread-safe (one json_t per writer). */
 #ifndef HEAPTRAIL_REPORT_H
 #define HEAPTRAIL_REPORT_H
 

@@ -1,8 +1,7 @@
-/* Stack, Python-code and module tables of one traced image: stack id ->
- * dense index -> native return addresses + Python frames; PYCODE id ->
- * file/function/first line; every module map generation seen.
- * Filled by analysis.c from STACK/PYCODE/MODULES records; read by the heap
- * model, the aggregators and frames.c.  Not thread-safe. */
+/* Stack, PYCODE and module tables of one traced image: stack id -> dense
+ * index -> return addresses + Python frames; every module map generation.
+ * Filled by analysis.c from the records; read by the heap model, the
+ * aggregators and frames.c.  Not thread-safe. */
 #ifndef HEAPTRAIL_STACKS_H
 #define HEAPTRAIL_STACKS_H
 
