@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs every analysis command of an ASan/UBSan build over synthetic traces
-# (complete, torn, exec'd, empty) and bad input (text, wrong version,
-# garbage, missing file).  Fails when a command crashes or a sanitizer
-# reports; clean errors (exit 1/2) are fine.  Called by `make asan`.
+# (complete, torn, exec'd, empty), bad input (text, wrong version, garbage,
+# missing file) and, with symbols, real traces recorded by the normal build
+# (build/it from `make integration`, if present, plus one recorded here
+# through the ASan-built wrapper).  Fails when a command crashes or a
+# sanitizer reports; clean errors (exit 1/2) are fine.  Called by `make asan`.
 # Usage: sh tests/asan-smoke.sh /abs/path/to/heaptrail
 set -eu
 
@@ -15,9 +17,9 @@ trap 'rm -rf "$DIR"' EXIT INT TERM
 "$DIR/gen_seeds" "$DIR"
 printf 'hello, not a trace\n' > "$DIR/text.htr"
 printf '\211HTR\r\n\032\n\143\000\000\000\000\000\000\000' > "$DIR/version.htr"
-{ head -c 16 "$DIR/complete.htr"; head -c 3000 /dev/urandom; } > "$DIR/garbage.htr"
+# Deterministic garbage (the tail of the binary), so a failure reproduces.
+{ head -c 16 "$DIR/complete.htr"; tail -c 3000 "$BIN"; } > "$DIR/garbage.htr"
 
-export HEAPTRAIL_NO_SYMBOLS=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 fails=0
 runs=0
@@ -32,6 +34,8 @@ check() {
 	fi
 }
 
+# Synthetic traces have made-up addresses: nothing to symbolize.
+export HEAPTRAIL_NO_SYMBOLS=1
 for t in complete torn exec empty text version garbage missing; do
 	f="$DIR/$t.htr"
 	for j in "" --json; do
@@ -50,6 +54,39 @@ for t in complete torn exec empty text version garbage missing; do
 done
 check top "$DIR/complete.htr" --bogus
 check diff "$DIR/complete.htr"
+
+# Real traces, symbolized through libdw.  build/asan/heaptrail -> build.
+unset HEAPTRAIL_NO_SYMBOLS
+build=$(cd "$(dirname "$BIN")/.." && pwd)
+if [ -f "$build/libheaptrail.so" ] && [ -x "$build/targets/snapshots" ]; then
+	rc=0
+	HEAPTRAIL_LIB=$build/libheaptrail.so "$BIN" record -q -o "$DIR/recorded.htr" \
+		-- "$build/targets/snapshots" >/dev/null 2>"$DIR/err" || rc=$?
+	runs=$((runs + 1))
+	if [ "$rc" -ne 0 ] || grep -q -e 'Sanitizer' -e 'runtime error' "$DIR/err"; then
+		echo "asan-smoke: FAIL (exit $rc): heaptrail record" >&2
+		head -n 20 "$DIR/err" >&2
+		fails=$((fails + 1))
+	fi
+fi
+real=$(
+	{
+		ls "$DIR/recorded.htr"
+		# The smallest traces of the last integration run (symbolizing
+		# under ASan is slow), capped.
+		[ -d "$build/it" ] && find "$build/it" -name '*.htr' -size -2M -printf '%s %p\n' |
+			sort -n | head -n 16 | cut -d' ' -f2-
+	} 2>/dev/null || true
+)
+for f in $real; do
+	check info --json "$f"
+	check top "$f" -n 0 --by traceback
+	check top --json "$f" --at peak
+	check snapshots "$f"
+	check diff "$f" --from 0 --to end
+	check leaks --json "$f"
+	check growth "$f"
+done
 
 echo "asan-smoke: $runs runs, $fails failures"
 [ "$fails" -eq 0 ]
