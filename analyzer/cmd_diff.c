@@ -232,6 +232,8 @@ int cmd_diff(int argc, char **argv)
 	}
 	stats_free(&d);
 	analysis_print_warnings(sd[0].an);
+	if (sd[1].an != sd[0].an)
+		analysis_print_warnings(sd[1].an);
 	rc = 0;
 done:
 	for (int i = 0; i < 2; i++) {
