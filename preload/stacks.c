@@ -57,10 +57,20 @@ static void stacks_unlock(void)
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
+/* One multiply per frame on the hot path; fmix64 at the end spreads the
+ * bits before the table index is taken. */
+static inline uint64_t mix(uint64_t h, uint64_t v)
 {
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h * 0xff51afd7ed558ccdull;
+	return (h ^ v) * 0x9e3779b97f4a7c15ull;
+}
+
+static inline uint64_t finish(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
 }
 
 static int same(const stack_entry_t *s, uint64_t h, const uint64_t *ips, unsigned n,
@@ -131,6 +141,7 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 		h = mix(h, ips[i]);
 	for (unsigned i = 0; i < m; i++)
 		h = mix(h, (uint64_t)py_code[i] << 32 | py_line[i]);
+	h = finish(h);
 	uint64_t i = h & mask;
 	for (;;) {
 		stack_entry_t *s = __atomic_load_n(&table[i], __ATOMIC_ACQUIRE);
