@@ -181,7 +181,9 @@ int reader_open(const char *path, reader_t **out, char *err, size_t errlen)
 		set_err(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* "-" reads the trace from standard input (a pipe is read whole). */
+	fd = strcmp(path, "-") == 0 ? fcntl(0, F_DUPFD_CLOEXEC, 3) :
+				      open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		set_err(err, errlen, "%s: cannot open trace: %s", path,

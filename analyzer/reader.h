@@ -139,7 +139,7 @@ typedef struct rd_event {
 	} u;
 } rd_event_t;
 
-/* Opens `path`, validates magic and version.  On failure returns a negative
+/* Opens `path` ("-" = standard input), validates magic and version.  On failure returns a negative
  * errno and writes a one-line message naming the file and what to do into
  * err (e.g. "x.htr: not a heaptrail trace (bad magic)").  -EPROTO = wrong
  * version, -EINVAL = bad magic / too short. */
