@@ -65,7 +65,7 @@ static void usage(FILE *out)
 	      "                        [--no-python-malloc] [--quiet] -- PROGRAM [ARGS...]\n"
 	      "\n"
 	      "Runs PROGRAM with the heap recorder preloaded and writes its trace.\n"
-	      "  -o, --output FILE        trace file (%p = pid); default\n"
+	      "  -o, --output FILE        trace file (%p = pid); default $HEAPTRAIL_OUTPUT, else\n"
 	      "                           heaptrail.<program>.<pid>.htr in the current directory;\n"
 	      "                           an existing file is never overwritten\n"
 	      "  --depth N                native frames kept per stack, 1..256 (default 64)\n"
@@ -211,6 +211,12 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		return -EINVAL;
 	}
 	o->program = argv + optind;
+	/* A pattern set by hand (the public variable) counts as -o. */
+	if (!o->output) {
+		const char *env = getenv("HEAPTRAIL_OUTPUT");
+		if (env && *env)
+			o->output = env;
+	}
 	return 0;
 }
 

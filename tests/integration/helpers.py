@@ -94,6 +94,18 @@ def record(argv, name, flags=(), env=None, timeout=TIMEOUT, input=None, cwd=None
     return run(cmd, env=env, timeout=timeout, input=input, cwd=cwd), path
 
 
+def readline(proc, timeout=TIMEOUT):
+    """One line from proc.stdout, or AssertionError after `timeout` seconds
+    (a hung recorder must fail the test, not block the run).  The program
+    must flush whole lines."""
+    import select
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        proc.kill()
+        raise AssertionError(f"no output from {proc.args} within {timeout}s")
+    return proc.stdout.readline()
+
+
 def heaptrail(*args, timeout=TIMEOUT, env=None):
     """Runs `heaptrail ARGS...` and returns the CompletedProcess."""
     require_tools()

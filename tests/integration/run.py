@@ -11,6 +11,7 @@ Makefile sets it).  Traces go to $HEAPTRAIL_BUILD/it/run-<pid>/ (earlier runs' a
 
 import argparse
 import concurrent.futures
+import faulthandler
 import io
 import os
 import shutil
@@ -112,6 +113,9 @@ def main():
     os.environ["HEAPTRAIL_IT"] = os.path.join(it, f"run-{os.getpid()}")
     os.makedirs(os.environ["HEAPTRAIL_IT"])
 
+    # Safety net: a hang anywhere ends the run with every thread's stack.
+    faulthandler.dump_traceback_later(int(os.environ.get("HEAPTRAIL_IT_TIMEOUT", "900")),
+                                      exit=True)
     loader = unittest.TestLoader()
     suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
     tests = list(flatten(suite))

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import (HEAPTRAIL, TIMEOUT, analyze, decode_events, describe, heaptrail,
+from helpers import (readline, HEAPTRAIL, TIMEOUT, analyze, decode_events, describe, heaptrail,
                      read_end, record, require_tools, run, site, site_totals, target,
                      trace_path)
 
@@ -170,7 +170,7 @@ class Endings(NativeCase):
         proc = subprocess.Popen([HEAPTRAIL, "record", "-q", "-o", path, "--",
                                  target("sleeper")], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        line = proc.stdout.readline().split()
+        line = readline(proc).split()
         self.assertEqual(line[:1], [b"ready"])
         # Let the writer thread drain (it writes about every millisecond;
         # the file keeps growing with RSS samples, so wait for the events).

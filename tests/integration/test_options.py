@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import (HEAPTRAIL, TIMEOUT, analyze, decode_events, describe, read_end,
+from helpers import (readline, HEAPTRAIL, TIMEOUT, analyze, decode_events, describe, read_end,
                      record, require_tools, run, site, site_totals, target, trace_path,
                      REC_SNAPSHOT)
 
@@ -33,7 +33,7 @@ class Options(unittest.TestCase):
         try:
             proc.stdin.write(b"one\n")
             proc.stdin.flush()
-            self.assertEqual(proc.stdout.readline(), b"ok 1\n")
+            self.assertEqual(readline(proc), b"ok 1\n")
             proc.send_signal(signal.SIGUSR2)  # to the wrapper: forwarded
             deadline = time.monotonic() + 20
             while not self.snapshot_records(path) and time.monotonic() < deadline:
@@ -41,7 +41,7 @@ class Options(unittest.TestCase):
             self.assertTrue(self.snapshot_records(path), "no SNAPSHOT record after SIGUSR2")
             proc.stdin.write(b"two\n")
             proc.stdin.flush()
-            self.assertEqual(proc.stdout.readline(), b"ok 2\n")
+            self.assertEqual(readline(proc), b"ok 2\n")
             proc.stdin.close()
             self.assertEqual(proc.wait(TIMEOUT), 0, proc.stderr.read())
         finally:

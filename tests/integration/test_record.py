@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import (BUILD, HEAPTRAIL, LIB, TIMEOUT, heaptrail, read_end, record,
+from helpers import (readline, BUILD, HEAPTRAIL, LIB, TIMEOUT, heaptrail, read_end, record,
                      require_tools, run, scratch_dir, target, trace_path)
 
 
@@ -119,6 +119,13 @@ class RecordProcess(unittest.TestCase):
         pid = int(p.stdout)
         self.assertTrue(os.path.exists(os.path.join(d, f"t.{pid}.htr")))
 
+    def test_output_pattern_from_the_environment(self):
+        d = scratch_dir("record_env_output")
+        p = run([HEAPTRAIL, "record", "-q", "--", "sh", "-c", "echo $$"], cwd=d,
+                env={"HEAPTRAIL_OUTPUT": "mine.%p.htr"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(os.listdir(d), [f"mine.{int(p.stdout)}.htr"])
+
     def test_environment_contract(self):
         d = scratch_dir("record_env")
         path = os.path.join(d, "env.htr")
@@ -177,7 +184,7 @@ class RecordSignals(unittest.TestCase):
         proc = subprocess.Popen([HEAPTRAIL, "record", "-q", "-o", path, "--",
                                  target("sleeper")], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        line = proc.stdout.readline().split()
+        line = readline(proc).split()
         self.assertEqual(line[:1], [b"ready"], proc.stderr.read() if not line else line)
         return proc, int(line[1]), path
 
