@@ -33,6 +33,7 @@
 #include "pyframes.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -487,14 +488,14 @@ static void seed(pystack_t *s, void *frame)
 		*(void **)&py.field = dlsym(RTLD_DEFAULT, name);          \
 	} while (0)
 
-/* Fills py; 0, or -1 after saying why (once). */
+/* Fills py; 0, or -ENOSYS after saying why (once). */
 static int resolve(void)
 {
 	static int failed;
 	if (st.resolved)
 		return 0;
 	if (failed)
-		return -1;
+		return -ENOSYS;
 	SYM(GetVersion, "Py_GetVersion");
 	SYM(IsInitialized, "Py_IsInitialized");
 	SYM(GILState_Check, "PyGILState_Check");
@@ -558,53 +559,51 @@ static int resolve(void)
 fail:
 	failed = 1;
 	say(msg);
-	return -1;
+	return -ENOSYS;
 }
 
 /* Called by heaptrail.py (ctypes.PyDLL: GIL held) at startup.  frame: the
  * caller's frame (its callers are seeded on this thread's stack) or NULL.
- * Returns 0, or -1 when Python frames cannot be captured (said once). */
+ * Returns 0, or negative errno when Python frames cannot be captured (said
+ * once). */
 EXPORT int heaptrail_py_install(PyObject *frame)
 {
 	atomic_store(&st.attempted, 1);
-	if (resolve() < 0)
-		return -1;
+	int rc = resolve();
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&st.lock);
 	if (!st.boundary_id)
 		st.boundary_id = info_add("", 0, PYFRAMES_BOUNDARY_FUNC,
 					  strlen(PYFRAMES_BOUNDARY_FUNC), 0);
 	pthread_mutex_unlock(&st.lock);
-	if (!st.boundary_id) {
-		say("Python frames not captured: out of memory; showing "
-		    "native frames only");
-		return -1;
-	}
-	pystack_t *s = stack_get();
-	if (!s) {
-		say("Python frames not captured: out of memory; showing "
-		    "native frames only");
-		return -1;
-	}
+	pystack_t *s = st.boundary_id ? stack_get() : NULL;
+	if (!s)
+		goto fail;
 	seed(s, frame);
 	atomic_store(&st.py_seen, 1);
 	atomic_store(&st.installed, 1);
 	atomic_store(&st.active, 1);
 	if (py.SetProfileAllThreads) {
 		py.SetProfileAllThreads(profile_fn, NULL);
-	} else {
-		py.SetProfile(profile_fn, NULL);
-		/* 3.9-3.11: threads already running get it too. */
-		void *me = py.ThreadState_Get ? py.ThreadState_Get() : NULL;
-		if (me && py.SetProfileTstate && py.ThreadState_GetInterpreter &&
-		    py.Interp_ThreadHead && py.ThreadState_Next) {
-			void *ip = py.ThreadState_GetInterpreter(me);
-			for (void *ts = py.Interp_ThreadHead(ip); ts;
-			     ts = py.ThreadState_Next(ts))
-				if (ts != me)
-					py.SetProfileTstate(ts, profile_fn, NULL);
-		}
+		return 0;
+	}
+	py.SetProfile(profile_fn, NULL);
+	/* 3.9-3.11: threads already running get it too. */
+	void *me = py.ThreadState_Get ? py.ThreadState_Get() : NULL;
+	if (me && py.SetProfileTstate && py.ThreadState_GetInterpreter &&
+	    py.Interp_ThreadHead && py.ThreadState_Next) {
+		void *ip = py.ThreadState_GetInterpreter(me);
+		for (void *ts = py.Interp_ThreadHead(ip); ts;
+		     ts = py.ThreadState_Next(ts))
+			if (ts != me)
+				py.SetProfileTstate(ts, profile_fn, NULL);
 	}
 	return 0;
+fail:
+	say("Python frames not captured: out of memory; showing native frames "
+	    "only");
+	return -ENOMEM;
 }
 
 /* Called by heaptrail.py's threading.setprofile hook on the first event of
@@ -613,10 +612,10 @@ EXPORT int heaptrail_py_install(PyObject *frame)
 EXPORT int heaptrail_py_install_thread(PyObject *frame)
 {
 	if (!st.resolved)
-		return -1;
+		return -ENOSYS;
 	pystack_t *s = stack_get();
 	if (!s)
-		return -1;
+		return -ENOMEM;
 	seed(s, frame);
 	py.SetProfile(profile_fn, NULL);
 	return 0;

@@ -1,9 +1,7 @@
-/* pyframes: Python frames for the recorder.  Owns the per-thread shadow
- * stack kept by a C profile function (installed from Python by the
- * `heaptrail` module), the code-object intern table and the PYCODE feed.
- * Called by the recorder: pyframes_capture from the allocation hooks (any
- * thread, never allocates, never takes a lock), pyframes_emit_new and
- * pyframes_take_warning from the single writer thread. */
+/* pyframes: Python frames for the recorder: per-thread shadow stacks kept by
+ * a C profile function, the code-object intern table and the PYCODE feed.
+ * Callers: recorder.c (pyframes_capture, any thread, lock- and malloc-free),
+ * writer.c (emit/rewind/warnings, writer thread only), heaptrail.py. */
 #ifndef HEAPTRAIL_PYFRAMES_H
 #define HEAPTRAIL_PYFRAMES_H
 
