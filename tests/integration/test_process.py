@@ -100,6 +100,42 @@ class Exec(Base):
         self.assert_site(stats, "exec_chain.c", "main", "final_leak", 2, 4444)
 
 
+class HostileHosts(Base):
+    def test_program_that_reuses_the_trace_fd_keeps_its_file(self):
+        d = scratch_dir("fd_reuse")
+        out = os.path.join(d, "program.out")
+        p, path = record([target("fd_reuse"), out], None, output=os.path.join(d, "t.htr"))
+        self.assertEqual((p.returncode, p.stdout), (0, b"intact\n"), p.stderr)
+        # The recorder says once that it stopped; the trace ends early.
+        notes = [l for l in p.stderr.decode().splitlines() if "wrote" not in l]
+        self.assertEqual(len(notes), 1, p.stderr)
+        self.assertTrue(analyze("info", path)["truncated"])
+
+    def test_posix_spawn_child(self):
+        argv = [target("spawn")]
+        plain = run(argv)
+        d = scratch_dir("spawn")
+        p, path = record(argv, None, flags=["-q"], output=os.path.join(d, "s.htr"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines()[0], b"spawned")
+        self.assertEqual(os.listdir(d), ["s.htr"])
+        self.assertIsNotNone(read_end(path))
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "spawn.c", "main", "before_spawn", 2, 1400)
+        self.assert_site(stats, "spawn.c", "main", "after_spawn", 3, 2700)
+
+    def test_posix_spawn_child_followed_with_follow_exec(self):
+        d = scratch_dir("spawn_follow")
+        p, _ = record([target("spawn")], None, flags=["-q", "--follow-exec"],
+                      output=os.path.join(d, "s.%p.htr"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        (child,) = self.pids(p.stdout, "child")
+        ctrace = os.path.join(d, f"s.{child}.htr")
+        self.assertTrue(os.path.exists(ctrace), os.listdir(d))
+        self.assertIsNotNone(read_end(ctrace))
+        self.assertEqual(len(os.listdir(d)), 2, os.listdir(d))
+
+
 # Prints 0 when the process that runs it is being recorded (the snapshot API
 # of the preloaded recorder answers), -1 when no recorder is loaded.
 PY_PROBE = ("import ctypes, sys\n"
