@@ -304,28 +304,38 @@ static int is_var(const char *e, const char *name)
 static int exec_recorded(int via, int fd, const char *path, char *const argv[], char *const envp[])
 {
 	size_t n = 0;
+	int preloads = 0;
 	if (envp)
-		while (envp[n])
-			n++;
+		for (; envp[n]; n++)
+			preloads |= is_var(envp[n], "LD_PRELOAD");
 	char *env[n + 4];
 	char fdv[64], idv[96], rootv[48];
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!is_var(envp[i], "HEAPTRAIL_FD") && !is_var(envp[i], "HEAPTRAIL_FD_ID") &&
-		    !is_var(envp[i], "HEAPTRAIL_ROOT_PID"))
-			env[k++] = envp[i];
-	util_line_t l = { rootv, sizeof(rootv), 0 };
-	util_line_str(&l, "HEAPTRAIL_ROOT_PID=");
-	util_line_u64(&l, (uint64_t)getpid());
-	env[k++] = rootv;
 	int tfd = ht_rec.fd;
-	if (tfd >= 0 && config_fd_env(tfd, fdv, sizeof(fdv), idv, sizeof(idv)) == 0) {
-		env[k++] = fdv;
-		env[k++] = idv;
+	char *const *use_env = envp;
+	if (preloads) {
+		/* The new image loads us again: hand it the trace. */
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!is_var(envp[i], "HEAPTRAIL_FD") && !is_var(envp[i], "HEAPTRAIL_FD_ID") &&
+			    !is_var(envp[i], "HEAPTRAIL_ROOT_PID"))
+				env[k++] = envp[i];
+		util_line_t l = { rootv, sizeof(rootv), 0 };
+		util_line_str(&l, "HEAPTRAIL_ROOT_PID=");
+		util_line_u64(&l, (uint64_t)getpid());
+		env[k++] = rootv;
+		if (tfd >= 0 && config_fd_env(tfd, fdv, sizeof(fdv), idv, sizeof(idv)) == 0) {
+			env[k++] = fdv;
+			env[k++] = idv;
+		} else {
+			tfd = -1;
+		}
+		env[k] = NULL;
+		use_env = env;
 	} else {
+		/* An environment without LD_PRELOAD (env -i ...): the new image
+		 * is not traced; leave its environment exactly as given. */
 		tfd = -1;
 	}
-	env[k] = NULL;
 
 	rec_tls_t *t = &ht_tls;
 	int nested = t->in_hook;
@@ -338,10 +348,10 @@ static int exec_recorded(int via, int fd, const char *path, char *const argv[], 
 		util_line_u64(&p, (uint64_t)fd);
 		path = fdpath;
 	}
-	int paused = recorder_before_exec(path) == 0;
+	int paused = recorder_before_exec(path, !preloads) == 0;
 	if (tfd >= 0)
 		fcntl(tfd, F_SETFD, 0);
-	int r = call_exec(via, fd, path, argv, env);
+	int r = call_exec(via, fd, path, argv, use_env);
 	int err = errno;
 	if (tfd >= 0)
 		fcntl(tfd, F_SETFD, FD_CLOEXEC);

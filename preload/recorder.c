@@ -421,11 +421,11 @@ void recorder_finish(void)
 	t->in_hook = nested;
 }
 
-int recorder_before_exec(const char *path)
+int recorder_before_exec(const char *path, int untraced_next)
 {
 	if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON || getpid() != ht_rec.pid)
 		return -1;
-	return writer_pause_for_exec(path);
+	return writer_pause_for_exec(path, untraced_next);
 }
 
 void recorder_exec_failed(void)

@@ -91,9 +91,10 @@ int recorder_snapshot(const char *label);
 int recorder_start(const config_t *cfg, int fd, int fresh, int unwind);
 /* Final flush at exit: exit snapshot, END.  Idempotent. */
 void recorder_finish(void);
-/* Exec in the recording process: flush and write EXEC, keeping the
- * writer paused; recorder_exec_failed() resumes it. */
-int recorder_before_exec(const char *path);
+/* Exec in the recording process: flush and write EXEC (and END when the
+ * new image will not record: untraced_next), keeping the writer paused;
+ * recorder_exec_failed() resumes it. */
+int recorder_before_exec(const char *path, int untraced_next);
 void recorder_exec_failed(void);
 /* pthread_atfork handlers. */
 void recorder_fork_prepare(void);

@@ -48,6 +48,7 @@ static int sig_snap; /* set by the signal handler */
 static int alive;
 static pthread_t thread;
 static int page_size;
+static off_t end_at = -1; /* offset of an END written before an exec */
 
 /* Warnings queued by any thread for the writer (spinlock-protected). */
 static int warn_lock;
@@ -627,7 +628,7 @@ void writer_finish(void)
 	recorder_kick();
 }
 
-int writer_pause_for_exec(const char *path)
+int writer_pause_for_exec(const char *path, int untraced_next)
 {
 	if (lock_for_end())
 		return -1;
@@ -640,11 +641,24 @@ int writer_pause_for_exec(const char *path)
 	put_warnings();
 	enc_exec(&enc, path ? path : "");
 	flush();
+	end_at = -1;
+	if (untraced_next && ht_rec.fd >= 0 && ht_rec.on) {
+		/* No recorder in the next image: this one is the last, so the
+		 * trace ends here, cleanly.  A failed exec takes the END back. */
+		end_at = lseek(ht_rec.fd, 0, SEEK_CUR);
+		uint64_t lost = __atomic_load_n(&ht_rec.lost_nomem, __ATOMIC_RELAXED) +
+				__atomic_load_n(&ht_rec.lost_stopped, __ATOMIC_RELAXED);
+		enc_end(&enc, nevents, lost, now_us());
+		flush();
+	}
 	return 0;
 }
 
 void writer_unpause(void)
 {
+	if (end_at >= 0 && ht_rec.fd >= 0 && ftruncate(ht_rec.fd, end_at) == 0)
+		lseek(ht_rec.fd, end_at, SEEK_SET);
+	end_at = -1;
 	pthread_mutex_unlock(&wlock);
 }
 

@@ -15,8 +15,10 @@ int writer_begin(int fresh);
 int writer_start_thread(void);
 /* Final drain + exit snapshot + END.  Takes the lock. */
 void writer_finish(void);
-/* Drains and writes EXEC, leaving the lock HELD; writer_unpause releases. */
-int writer_pause_for_exec(const char *path);
+/* Drains and writes EXEC (and END when untraced_next: the next image will
+ * not record), leaving the lock HELD; writer_unpause (exec failed) removes
+ * that END again and releases the lock. */
+int writer_pause_for_exec(const char *path, int untraced_next);
 void writer_unpause(void);
 /* 1 while the writer thread runs (producers may wait for ring space). */
 int writer_alive(void);

@@ -32,7 +32,7 @@ static void start(void)
 static int finish_and_decode(void)
 {
 	recorder_finish();
-	size_t len;
+	size_t len = 0;
 	uint8_t *buf = slurp_fd(out_fd, &len);
 	cr_assert_not_null(buf);
 	recs = calloc(MAXREC, sizeof(*recs));
@@ -165,7 +165,7 @@ Test(writer, exec_record_then_recording_resumes_after_a_failed_exec, .timeout = 
 {
 	start();
 	recorder_alloc(HT_KIND_MALLOC, (void *)0x10000, 1, 0);
-	cr_assert_eq(recorder_before_exec("/nonexistent"), 0);
+	cr_assert_eq(recorder_before_exec("/nonexistent", 0), 0);
 	recorder_exec_failed();
 	recorder_free((void *)0x10000);
 	int n = finish_and_decode();
@@ -247,4 +247,35 @@ Test(writer, full_rings_wait_for_the_writer_and_lose_nothing, .timeout = 60)
 Test(writer, snapshot_is_refused_when_not_recording)
 {
 	cr_assert_eq(recorder_snapshot("x"), -1);
+}
+
+Test(writer, exec_into_an_untraced_image_ends_the_trace_unless_it_fails, .timeout = 20)
+{
+	start();
+	recorder_alloc(HT_KIND_MALLOC, (void *)0x10000, 1, 0);
+	/* a failed exec takes its END back and recording goes on */
+	cr_assert_eq(recorder_before_exec("/nonexistent", 1), 0);
+	recorder_exec_failed();
+	recorder_free((void *)0x10000);
+	/* a successful one: EXEC, then END is the last record */
+	cr_assert_eq(recorder_before_exec("/bin/true", 1), 0);
+	size_t len = 0;
+	uint8_t *buf = slurp_fd(out_fd, &len);
+	cr_assert_not_null(buf);
+	recs = calloc(MAXREC, sizeof(*recs));
+	int n = decode_all(buf, len, recs, MAXREC);
+	free(buf);
+	cr_assert_gt(n, 2);
+	cr_assert_eq(recs[n - 1].kind, DREC_REC + HT_REC_END);
+	cr_assert_eq(recs[n - 1].a, 2);
+	cr_assert_eq(recs[n - 2].kind, DREC_REC + HT_REC_EXEC);
+	cr_assert_str_eq(recs[n - 2].s, "/bin/true");
+	int ends = 0;
+	for (int i = 0; i < n; i++)
+		ends += recs[i].kind == DREC_REC + HT_REC_END;
+	cr_assert_eq(ends, 1, "the failed exec's END was not removed");
+	int x = find_kind(recs, n, 0, DREC_REC + HT_REC_EXEC);
+	cr_assert_str_eq(recs[x].s, "/nonexistent");
+	cr_assert_lt(x, find_kind(recs, n, 0, HT_OP_FREE));
+	free(recs);
 }
