@@ -187,3 +187,21 @@ class Endings(NativeCase):
         self.assertTrue(info["truncated"])
         stats = analyze("top", path, "-n", "0")["stats"]
         self.assert_site(stats, "sleeper.c", "main", "before_kill", 6, 24000)
+
+
+class ThreadChurnAndBigBlocks(NativeCase):
+    def test_short_lived_threads_lose_nothing(self):
+        path = self.record_same("thread_churn")
+        info = analyze("info", path)
+        self.assertEqual(info["lost_events"], 0)
+        self.assertFalse(info["truncated"])
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "thread_churn.c", "worker", "churn_alloc", 2000, 64000)
+
+    def test_mmap_sized_blocks(self):
+        path = self.record_same("thread_churn")
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "thread_churn.c", "big_blocks", "big_malloc", 1, 10 << 20)
+        self.assert_site(stats, "thread_churn.c", "big_blocks", "big_calloc", 1, 3 << 20)
+        self.assert_site(stats, "thread_churn.c", "big_blocks", "big_realloc", 1, 20 << 20)
+        self.assert_site(stats, "thread_churn.c", "big_blocks", "big_realloc_src", 0, 0)

@@ -334,6 +334,15 @@ class PythonVersions(PythonCase):
 
 
 class PythonStartup(PythonCase):
+    def test_python_frames_can_be_turned_off(self):
+        p, path = record([python3(), os.path.join(PYT, "versions.py")], "py_off", flags=[],
+                         env={"HEAPTRAIL_PYTHON_FRAMES": "0"})
+        self.assertEqual(p.returncode, 0)
+        self.assertNotIn(b"Python frames", p.stderr)
+        kinds = [ev[1] for ev in decode_events(path) if ev[0] == "record"]
+        self.assertNotIn(4, kinds)  # no PYCODE
+        self.assertNotIn(REC_WARNING, kinds)
+
     def test_debian_sitecustomize_still_runs(self):
         deb = "/usr/lib/python3.11/sitecustomize.py"
         if not os.path.exists(deb):
