@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -303,6 +304,16 @@ uint32_t modules_gen(void)
 void modules_lock(void)
 {
 	pthread_mutex_lock(&lock);
+}
+
+int modules_trylock(void)
+{
+	for (int i = 0; i < 100; i++) {
+		if (pthread_mutex_trylock(&lock) == 0)
+			return 0;
+		sched_yield();
+	}
+	return -1;
 }
 
 void modules_unlock(void)

@@ -19,6 +19,9 @@ uint32_t modules_gen(void);
  * (body = complete MODULES body: generation, count, modules...). */
 void modules_lock(void);
 void modules_unlock(void);
+/* modules_lock with a few tries; 0 when locked, -1 when it stayed busy
+ * (writer paths that may run at exit inside a signal handler). */
+int modules_trylock(void);
 const uint8_t *modules_body(size_t *len, uint32_t *gen);
 
 /* In a fork child: forget everything (locks and tables may have been

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -46,9 +47,24 @@ static void read_name(char out[16])
 	out[15] = 0;
 }
 
+/* The registry lock is taken with trylock (a few tries) on paths that may
+ * run at exit from a signal handler that interrupted this very thread
+ * inside register_thread; names are then updated or read a bit later or
+ * without the lock (a rename racing the read is harmless). */
+static int reg_trylock(void)
+{
+	for (int i = 0; i < 100; i++) {
+		if (pthread_mutex_trylock(&reg_lock) == 0)
+			return 0;
+		sched_yield();
+	}
+	return -1;
+}
+
 static void set_name(rec_thread_t *th, const char name[16])
 {
-	pthread_mutex_lock(&reg_lock);
+	if (reg_trylock())
+		return;
 	if (strncmp(th->name, name, 16)) {
 		memcpy(th->name, name, 16);
 		th->name_gen++;
@@ -121,16 +137,19 @@ static inline rec_thread_t *self_thread(rec_tls_t *t)
 
 void recorder_thread_name(rec_thread_t *th, char out[16], uint32_t *gen)
 {
-	pthread_mutex_lock(&reg_lock);
+	int locked = reg_trylock() == 0;
 	memcpy(out, th->name, 16);
 	out[15] = 0;
 	*gen = th->name_gen;
-	pthread_mutex_unlock(&reg_lock);
+	if (locked)
+		pthread_mutex_unlock(&reg_lock);
 }
 
 void recorder_slot_free(rec_thread_t *th)
 {
-	pthread_mutex_lock(&reg_lock);
+	/* Not now if the registry is busy: the next drain frees it. */
+	if (reg_trylock())
+		return;
 	__atomic_store_n(&th->state, SLOT_FREE, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&reg_lock);
 }

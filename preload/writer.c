@@ -266,10 +266,9 @@ static void ensure_stack(uint32_t id)
 	const stack_entry_t *s = stacks_get(id);
 	if (!s)
 		return;
-	if (modules_gen() != mod_written) {
+	if (modules_gen() != mod_written && modules_trylock() == 0) {
 		size_t len;
 		uint32_t g;
-		modules_lock();
 		const uint8_t *body = modules_body(&len, &g);
 		if (body && g != mod_written) {
 			size_t m = enc_rec_begin(&enc, HT_REC_MODULES);
