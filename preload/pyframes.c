@@ -621,6 +621,13 @@ EXPORT int heaptrail_py_install_thread(PyObject *frame)
 	return 0;
 }
 
+/* Called by heaptrail.py when the user turned Python frames off
+ * (HEAPTRAIL_PYTHON_FRAMES=0): no warning at exit then. */
+EXPORT void heaptrail_py_optout(void)
+{
+	atomic_store(&st.attempted, 1);
+}
+
 /* Called at interpreter exit (Python atexit, GIL held) and in fork children
  * that are not recorded: captures stop reading Python state. */
 EXPORT void heaptrail_py_stop(void)
@@ -720,8 +727,8 @@ size_t pyframes_take_warning(char *buf, size_t size, int at_exit)
 		st.exit_warned = 1;
 		/* The writer is asking: hand it over directly. */
 		say_pending("Python frames not captured: the heaptrail startup module "
-		    "did not run (python -I, -E or -S, or PYTHONPATH "
-		    "replaced?); showing native frames only");
+		    "did not run (python -I, -E or -S, PYTHONPATH replaced, "
+		    "or no ctypes?); showing native frames only");
 	}
 	size_t n = 0;
 	pthread_mutex_lock(&st.lock);

@@ -87,12 +87,15 @@ def _start():
     global _started
     if _started:
         return True
-    import os
-    if os.environ.get("HEAPTRAIL_PYTHON_FRAMES") == "0" or not recording():
+    if not recording():
         return False
     try:
         inst, thr, stop = _py_funcs()
     except (ImportError, OSError, AttributeError):
+        return False
+    import os
+    if os.environ.get("HEAPTRAIL_PYTHON_FRAMES") == "0":
+        _lib().heaptrail_py_optout()
         return False
     if inst(sys._getframe(1)) != 0:
         return False  # the recorder said why (stderr + WARNING record)

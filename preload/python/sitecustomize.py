@@ -3,6 +3,15 @@
 # on Python frame capture (heaptrail._start) and then runs the
 # sitecustomize this file shadows, if any (Debian ships one), so the
 # program starts exactly as it would without heaptrail.
+#
+# Why a sitecustomize and not the recorder installing the profile function
+# by itself when it sees libpython: the only moments the recorder gets
+# control are allocation hooks, and PyEval_SetProfile from inside malloc is
+# not safe (it runs audit hooks, allocates, and may run while the
+# interpreter is half way through changing a frame).  Here the GIL is held,
+# the interpreter is in a normal state, and `threading.setprofile` covers
+# threads started later.  It does not run under python -I, -E or -S; the
+# recorder then says so at exit (stderr line + WARNING record).
 
 
 def _heaptrail_boot():

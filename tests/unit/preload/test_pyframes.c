@@ -309,8 +309,8 @@ Test(pyframes, python_that_never_installed_is_reported_at_exit, .timeout = 60)
 	cr_assert_eq(pyframes_take_warning(buf, sizeof(buf), 0), 0);
 	cr_assert_gt(pyframes_take_warning(buf, sizeof(buf), 1), 0);
 	const char *want = "Python frames not captured: the heaptrail startup module did not "
-			   "run (python -I, -E or -S, or PYTHONPATH replaced?); showing native "
-			   "frames only";
+			   "run (python -I, -E or -S, PYTHONPATH replaced, or no ctypes?); "
+			   "showing native frames only";
 	cr_assert_str_eq(buf, want);
 	cr_assert_eq(pyframes_take_warning(buf, sizeof(buf), 1), 0);
 	char line[512];
