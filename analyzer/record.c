@@ -523,8 +523,9 @@ static void shell_word(const char *s, char *buf, size_t len)
 	buf[o] = '\0';
 }
 
-/* One line on stderr: where the trace is, how many events, what to run next. */
-static void print_summary(const char *path)
+/* One line on stderr: where the trace is, how many events, what to run next.
+ * status is the program's wait status (for why a trace has no end). */
+static void print_summary(const char *path, int status)
 {
 	char word[PATH_MAX * 2];
 	shell_word(path, word, sizeof(word));
@@ -553,8 +554,12 @@ static void print_summary(const char *path)
 		       memcmp(end + 2 + 24, HT_END_MAGIC, 8) == 0;
 	close(fd);
 	if (!have_end) {
-		fprintf(stderr, "heaptrail: wrote %s, truncated (no end record: the program "
-				"did not finish cleanly); next: heaptrail info %s\n", path, word);
+		char why[64] = "the program did not finish cleanly";
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof(why), "the program was killed by SIG%s",
+				 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+		fprintf(stderr, "heaptrail: wrote %s, truncated (no end record: %s); "
+				"next: heaptrail info %s\n", path, why, word);
 		return;
 	}
 	char events[40], lost[40];
@@ -679,7 +684,7 @@ int cmd_record(int argc, char **argv)
 	if (!o.quiet) {
 		char path[PATH_MAX];
 		if (trace_path(&o, pid, path, sizeof(path)) == 0)
-			print_summary(path);
+			print_summary(path, status);
 	}
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);

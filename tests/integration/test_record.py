@@ -167,6 +167,13 @@ class RecordProcess(unittest.TestCase):
         self.assertEqual(lines[0], f"heaptrail: wrote {path} ({end[0]:,} events); "
                                    f"next: heaptrail top {path}")
 
+    def test_summary_of_a_killed_program_says_why_the_trace_is_truncated(self):
+        p, path = record(["sh", "-c", "kill -KILL $$"], "record_summary_killed")
+        self.assertEqual(p.returncode, -signal.SIGKILL)
+        self.assertEqual(p.stderr.decode().splitlines()[-1],
+                         f"heaptrail: wrote {path}, truncated (no end record: the program was "
+                         f"killed by SIGKILL); next: heaptrail info {path}")
+
     def test_quiet_prints_nothing(self):
         p, _ = record([target("leaks")], "record_quiet", flags=["--quiet"])
         self.assertEqual(p.returncode, 0)
