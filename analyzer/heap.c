@@ -18,7 +18,8 @@ struct heap {
 	stacks_t *stacks;
 	heap_sink_fn sink;
 	void *arg;
-	heap_block_t *t; /* hash table; t[i].addr == 0: empty */
+	uint64_t *keys; /* hash table of addresses; 0 = empty slot */
+	heap_block_t *t; /* t[i] is the block of keys[i] */
 	size_t cap; /* power of two */
 	size_t n; /* live blocks */
 	heap_stack_stat_t *st; /* by sidx */
@@ -51,8 +52,10 @@ heap_t *heap_new(stacks_t *stacks, heap_sink_fn sink, void *arg)
 void heap_reset(heap_t *h)
 {
 	free(h->t);
+	free(h->keys);
 	free(h->st);
 	h->t = NULL;
+	h->keys = NULL;
 	h->st = NULL;
 	h->cap = h->n = h->nst = 0;
 	h->seq = h->last_alloc_seq = 0;
@@ -70,18 +73,25 @@ void heap_free(heap_t *h)
 static int grow_table(heap_t *h)
 {
 	size_t ncap = h->cap ? h->cap * 2 : 4096;
-	heap_block_t *nt = calloc(ncap, sizeof(*nt));
-	if (!nt)
+	uint64_t *nk = calloc(ncap, sizeof(*nk));
+	heap_block_t *nt = malloc(ncap * sizeof(*nt));
+	if (!nk || !nt) {
+		free(nk);
+		free(nt);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < h->cap; i++) {
-		if (!h->t[i].addr)
+		if (!h->keys[i])
 			continue;
-		size_t j = hash_addr(h->t[i].addr) & (ncap - 1);
-		while (nt[j].addr)
+		size_t j = hash_addr(h->keys[i]) & (ncap - 1);
+		while (nk[j])
 			j = (j + 1) & (ncap - 1);
+		nk[j] = h->keys[i];
 		nt[j] = h->t[i];
 	}
+	free(h->keys);
 	free(h->t);
+	h->keys = nk;
 	h->t = nt;
 	h->cap = ncap;
 	return 0;
@@ -93,21 +103,30 @@ static heap_block_t *find_slot(const heap_t *h, uint64_t addr)
 		return NULL;
 	size_t mask = h->cap - 1;
 	for (size_t i = hash_addr(addr) & mask;; i = (i + 1) & mask) {
-		if (h->t[i].addr == addr)
+		if (h->keys[i] == addr)
 			return &h->t[i];
-		if (!h->t[i].addr)
+		if (!h->keys[i])
 			return NULL;
 	}
 }
 
-static int insert(heap_t *h, const heap_block_t *b)
+/* Inserts b, or returns the live block already at b->addr (then nothing
+ * is inserted: the caller drops the stale block and inserts again). */
+static int insert(heap_t *h, const heap_block_t *b, heap_block_t **stale)
 {
+	*stale = NULL;
 	if ((h->n + 1) * 10 > h->cap * 7 && grow_table(h) < 0)
 		return -ENOMEM;
 	size_t mask = h->cap - 1;
 	size_t i = hash_addr(b->addr) & mask;
-	while (h->t[i].addr)
+	while (h->keys[i]) {
+		if (h->keys[i] == b->addr) {
+			*stale = &h->t[i];
+			return 0;
+		}
 		i = (i + 1) & mask;
+	}
+	h->keys[i] = b->addr;
 	h->t[i] = *b;
 	h->n++;
 	return 0;
@@ -119,18 +138,19 @@ static void remove_slot(heap_t *h, heap_block_t *slot)
 	size_t i = (size_t)(slot - h->t), j = i;
 	for (;;) {
 		j = (j + 1) & mask;
-		if (!h->t[j].addr)
+		if (!h->keys[j])
 			break;
-		size_t k = hash_addr(h->t[j].addr) & mask;
-		/* Move t[j] back to i unless its home lies cyclically in
+		size_t k = hash_addr(h->keys[j]) & mask;
+		/* Move slot j back to i unless its home lies cyclically in
 		 * (i, j]. */
 		bool stay = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
 		if (!stay) {
+			h->keys[i] = h->keys[j];
 			h->t[i] = h->t[j];
 			i = j;
 		}
 	}
-	h->t[i].addr = 0;
+	h->keys[i] = 0;
 	h->n--;
 }
 
@@ -227,6 +247,21 @@ static int drop_stale(heap_t *h, heap_block_t *slot, const rd_event_t *rev)
 	return emit(h, &ev);
 }
 
+/* Inserts a new block; a stale live block at its address is delivered as
+ * freed first. */
+static int insert_fresh(heap_t *h, const heap_block_t *b,
+			const rd_event_t *rev)
+{
+	heap_block_t *stale;
+	int rc = insert(h, b, &stale);
+	if (rc || !stale)
+		return rc;
+	if ((rc = drop_stale(h, stale, rev)) != 0)
+		return rc;
+	rc = insert(h, b, &stale);
+	return rc ? rc : (stale ? -EIO : 0);
+}
+
 static int new_block(heap_t *h, heap_block_t *b, uint64_t addr,
 		     uint64_t size, uint64_t stack_id, uint8_t kind,
 		     const rd_event_t *rev)
@@ -246,7 +281,6 @@ static int new_block(heap_t *h, heap_block_t *b, uint64_t addr,
 static int do_alloc(heap_t *h, const rd_event_t *rev)
 {
 	heap_event_t ev = { 0 };
-	heap_block_t *slot;
 	int rc;
 	h->c.allocs++;
 	if (rev->u.alloc.kind < HT_KIND_COUNT)
@@ -255,16 +289,13 @@ static int do_alloc(heap_t *h, const rd_event_t *rev)
 		h->c.double_allocs++;
 		return 0;
 	}
-	if ((slot = find_slot(h, rev->u.alloc.addr)) &&
-	    (rc = drop_stale(h, slot, rev)) != 0)
-		return rc;
 	ev.kind = HEAP_EV_ALLOC;
 	ev.time_us = rev->time_us;
 	ev.thread = rev->thread;
 	if ((rc = new_block(h, &ev.block, rev->u.alloc.addr, rev->u.alloc.size,
 			    rev->u.alloc.stack, rev->u.alloc.kind, rev)) < 0)
 		return rc;
-	if ((rc = insert(h, &ev.block)) < 0)
+	if ((rc = insert_fresh(h, &ev.block, rev)) != 0)
 		return rc;
 	if ((rc = account_alloc(h, &ev.block)) < 0)
 		return rc;
@@ -330,13 +361,10 @@ static int do_realloc(heap_t *h, const rd_event_t *rev)
 		h->c.double_allocs++;
 		return 0;
 	}
-	if ((slot = find_slot(h, newaddr)) &&
-	    (rc = drop_stale(h, slot, rev)) != 0)
-		return rc;
 	if ((rc = new_block(h, &ev.block, newaddr, rev->u.realloc.size,
 			    rev->u.realloc.stack, HT_KIND_REALLOC, rev)) < 0)
 		return rc;
-	if ((rc = insert(h, &ev.block)) < 0)
+	if ((rc = insert_fresh(h, &ev.block, rev)) != 0)
 		return rc;
 	if ((rc = account_alloc(h, &ev.block)) < 0)
 		return rc;
@@ -397,6 +425,6 @@ void heap_foreach(const heap_t *h,
 		  void (*fn)(void *arg, const heap_block_t *b), void *arg)
 {
 	for (size_t i = 0; i < h->cap; i++)
-		if (h->t[i].addr)
+		if (h->keys[i])
 			fn(arg, &h->t[i]);
 }
