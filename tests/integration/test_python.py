@@ -273,6 +273,19 @@ class PythonFrames(PythonCase):
             self.assertNotIn("<module>", names)
 
 
+    def test_malloc_without_the_gil_gets_the_calling_line(self):
+        # ctypes releases the GIL around the call: the line comes from the
+        # shadow stack's last GIL-held capture (ctypes allocates on the
+        # same line before it releases the GIL).
+        tbs = self.site("nogil")
+        self.assertEqual(len(tbs), 1, tbs)
+        count, size, frames = tbs[0]
+        self.assertGreaterEqual(size, 77777)
+        self.assertLess(size, 77777 + 512)
+        self.assertEqual(frames, [("frames.py", "nogil", pysite("frames.py", "nogil")),
+                                  ("frames.py", "<module>", pysite("frames.py", "nogil_top"))])
+
+
 class PythonVersions(PythonCase):
     """Every CPython >= 3.9 under /root/.pyenv: the line and the frames."""
 

@@ -1,7 +1,9 @@
 """Python frame shapes: deep recursion, a generator, an exception unwinding
-through many frames (and a finally: in the middle of it), a thread pool.
+through many frames (and a finally: in the middle of it), a thread pool, a
+malloc made while the GIL is released (ctypes calls libc's malloc).
 Every site allocates bytes objects of known sizes and keeps them until the
 snapshot "done"; prints the size of an empty bytes object."""
+import ctypes
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,6 +43,10 @@ def work(i):
     return x
 
 
+def nogil(libc):
+    return libc.malloc(77777)  # @site:nogil
+
+
 keep[0] = deep(1000)  # @site:deep_top
 keep[1] = list(gen())  # @site:gen_top
 try:
@@ -49,5 +55,9 @@ except KeyError:
     keep[11] = bytes(7777)  # @site:after_exc
 with ThreadPoolExecutor(4) as ex:
     keep[2] = list(ex.map(work, range(8)))
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+keep[3] = nogil(libc)  # @site:nogil_top
 heaptrail.snapshot("done")
 print(sys.getsizeof(b""))
