@@ -1,6 +1,7 @@
 /* config: reads the HEAPTRAIL_* environment (see the team env contract)
  * and opens the trace file.  Called from the library constructor and the
- * fork child handler (single-threaded moments); never allocates. */
+ * fork child handler (single-threaded moments), under the hooks'
+ * re-entrancy guard (setenv of HEAPTRAIL_ROOT_PID is the only allocation). */
 #ifndef HT_CONFIG_H
 #define HT_CONFIG_H
 

@@ -1,8 +1,8 @@
-/* modules: the process's module map (dl_iterate_phdr), kept as a ready
- * MODULES record body; cumulative (unloaded modules stay until another
- * module reuses their addresses).  Refreshed by producers (never by the writer: the
- * loader lock may be held by a producer that waits for the writer); read
- * by the writer under modules_lock(). */
+/* modules: the process's module map (dl_iterate_phdr), kept as a ready,
+ * cumulative MODULES record body (unloaded modules stay until another
+ * module reuses their addresses).  Refreshed by producers, never by the
+ * writer (a producer may hold the loader lock while it waits for the
+ * writer); read by the writer under modules_lock(). */
 #ifndef HT_MODULES_H
 #define HT_MODULES_H
 
