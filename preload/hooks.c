@@ -521,6 +521,14 @@ static void warn_own_malloc(void)
 	writer_warn(msg);
 }
 
+/* quick_exit runs at_quick_exit handlers, then leaves without destructors;
+ * ours is registered first, so it runs after the program's handlers. */
+static void on_quick_exit(void)
+{
+	if (recording_here())
+		recorder_finish();
+}
+
 __attribute__((constructor)) static void heaptrail_init(void)
 {
 	rec_tls_t *t = &ht_tls;
@@ -541,10 +549,12 @@ __attribute__((constructor)) static void heaptrail_init(void)
 							  : config_open_output(&cfg, pid, 1, &fresh);
 		if (fd >= 0 || (out && !strcmp(out, "/dev/null"))) {
 			int err = recorder_start(&cfg, fd, fresh, 1);
-			if (err)
+			if (err) {
 				util_say(1, "cannot start recording");
-			else
+			} else {
 				warn_own_malloc();
+				at_quick_exit(on_quick_exit);
+			}
 		}
 	}
 	t->in_hook = nested;
