@@ -493,8 +493,20 @@ void recorder_fork_child(void)
 	__atomic_store_n(&ht_rec.on, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&ht_rec.state, REC_OFF, __ATOMIC_SEQ_CST);
 	writer_reset_child();
-	if (!ht_rec.cfg.follow_fork)
+	if (!ht_rec.cfg.follow_fork) {
+		/* A child that does not record gets the signal's default
+		 * action back (unless the program installed its own since). */
+		struct sigaction cur;
+		if (ht_rec.cfg.snap_signal && sigaction(ht_rec.cfg.snap_signal, NULL, &cur) == 0 &&
+		    cur.sa_handler == on_snapshot_signal) {
+			struct sigaction dfl;
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			sigemptyset(&dfl.sa_mask);
+			sigaction(ht_rec.cfg.snap_signal, &dfl, NULL);
+		}
 		goto out;
+	}
 	/* Fresh state: other threads' events in flight died with them. */
 	pthread_mutex_init(&reg_lock, NULL);
 	modules_reset_child();
