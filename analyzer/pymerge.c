@@ -28,6 +28,7 @@ static const char *const glue_names[] = {
 	"_PyFunction_FastCall",
 	"function_code_fastcall",
 	"call_function",
+	"trace_call_function", /* 3.10 with a profile function set */
 	"do_call_core",
 	"cfunction_call",
 	"cfunction_call_varargs",

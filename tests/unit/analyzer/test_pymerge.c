@@ -82,13 +82,13 @@ Test(pymerge, python310_one_eval_per_frame_interleaves_callbacks)
 	 * own eval invocation, the recorder separates every frame. */
 	sym_frame_t nat[] = {
 		N("_PyObject_Malloc"), N("PyList_New"), INL("call_function"),
-		N("_PyEval_EvalFrameDefault"), N("function_code_fastcall"),
+		N("_PyEval_EvalFrameDefault"), N("function_code_fastcall"), N("trace_call_function"),
 		N("_PyFunction_Vectorcall"), N("list_sort_impl"), N("builtin_sorted"),
 		N("cfunction_vectorcall_FASTCALL_KEYWORDS"), N("_PyEval_EvalFrameDefault"),
 		N("_PyEval_EvalCode"), N("main"),
 	};
 	pyframe_t py[] = { P("f", 2), B, P("<module>", 5) };
-	cr_assert_str_eq(merge(nat, 12, py, 3, PYMERGE_ALL),
+	cr_assert_str_eq(merge(nat, 13, py, 3, PYMERGE_ALL),
 			 "_PyObject_Malloc PyList_New py:f list_sort_impl builtin_sorted py:<module> main");
 }
 
