@@ -273,6 +273,25 @@ class PythonFrames(PythonCase):
             self.assertNotIn("<module>", names)
 
 
+    def test_all_frames_put_python_in_place_of_the_eval_loop(self):
+        stats = analyze("top", self.path, "--at", "done", "--frames", "all", "--by", "traceback",
+                        "-n", "0")["stats"]
+        gen_line = pysite("frames.py", "gen")
+        mine = [st for st in stats if any(fname(f) == "frames.py" and f.get("line") == gen_line
+                                          for f in st["frames"])]
+        self.assertEqual(sum(st["count"] for st in mine), 3, mine)
+        for st in mine:
+            frames = st["frames"]
+            names = [f.get("function") for f in frames]
+            for interp in ("_PyEval_EvalFrameDefault", "_PyEval_Vector", "PyEval_EvalCode"):
+                self.assertNotIn(interp, names)
+            gi = names.index("gen")
+            mi = names.index("<module>")
+            # bytes() allocates in C above gen; list() runs the generator
+            # from C between gen and <module>.
+            self.assertTrue(all(f.get("module") for f in frames[:gi]), frames)
+            self.assertTrue(any(f.get("module") for f in frames[gi + 1:mi]), frames)
+
     def test_malloc_without_the_gil_gets_the_calling_line(self):
         # ctypes releases the GIL around the call: the line comes from the
         # shadow stack's last GIL-held capture (ctypes allocates on the
