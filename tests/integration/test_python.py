@@ -305,6 +305,21 @@ class PythonFrames(PythonCase):
                                   ("frames.py", "<module>", pysite("frames.py", "nogil_top"))])
 
 
+class PythonThreads(PythonCase):
+    def test_thread_churn_every_thread_gets_its_frames(self):
+        py = python3()
+        _, path = self.record_py("py_thread_churn", [py, os.path.join(PYT, "thread_churn.py")])
+        size = 1111 + int(subprocess.run([py, "-c", "import sys; print(sys.getsizeof(b''))"],
+                                         stdout=subprocess.PIPE, check=True).stdout)
+        tbs = tracebacks(self.py_top(path, "done", "traceback"), "thread_churn.py",
+                         pysite("thread_churn.py", "churn"))
+        self.assertEqual(sum(c for c, _, _ in tbs), 320, tbs)
+        self.assertEqual(sum(b for _, b, _ in tbs), 320 * size)
+        for _, _, frames in tbs:
+            self.assertEqual([base_name(f) for _, f, _ in frames],
+                             ["work", "run", "_bootstrap_inner", "_bootstrap"])
+
+
 class PythonVersions(PythonCase):
     """Every CPython >= 3.9 under /root/.pyenv: the line and the frames."""
 
