@@ -62,7 +62,8 @@ TARGET_CXX := $(wildcard tests/integration/targets/*.cc)
 TARGET_LIB := $(wildcard tests/integration/targets/lib_*.c)
 TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 	$(TARGET_CXX:tests/integration/targets/%.cc=$(BUILD)/targets/%) \
-	$(TARGET_LIB:tests/integration/targets/%.c=$(BUILD)/targets/%.so)
+	$(TARGET_LIB:tests/integration/targets/%.c=$(BUILD)/targets/%.so) \
+	$(BUILD)/targets/snapshots_nopie
 
 LIB := $(BUILD)/libheaptrail.so
 BIN := $(BUILD)/heaptrail
@@ -131,6 +132,12 @@ $(BUILD)/tests/unit-analyzer: $(UNIT_ANALYZER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib
 $(BUILD)/targets/%: tests/integration/targets/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE -std=gnu11 -O0 -g $(WARN) -Wno-error=unused-result -o $@ $< -ldl -lpthread -Wl,-rpath,'$$ORIGIN'
+
+# The snapshot API must work in a non-PIE program too, where an undefined
+# weak symbol is resolved to NULL at link time.
+$(BUILD)/targets/snapshots_nopie: tests/integration/targets/snapshots.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -D_GNU_SOURCE -std=gnu11 -O0 -g -no-pie $(WARN) -o $@ $< -ldl -lpthread
 
 $(BUILD)/targets/%: tests/integration/targets/%.cc | $(DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -1,9 +1,14 @@
 /* heaptrail public API: lets a program mark named snapshots in its trace.
  * Safe to keep in production code: when libheaptrail.so is not loaded the
- * calls do nothing (the implementation is a weak reference that resolves to
- * NULL).  Thread-safe; async-signal-safe it is not. */
+ * calls do nothing.  The implementation is found through a weak reference,
+ * or, where the link editor resolved that to NULL (a non-PIE executable gets
+ * no dynamic relocation for an undefined weak symbol), through dlsym once.
+ * glibc >= 2.34 has dlsym in libc; older ones need -ldl.
+ * Thread-safe; async-signal-safe it is not. */
 #ifndef HEAPTRAIL_H
 #define HEAPTRAIL_H
+
+#include <dlfcn.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -19,15 +24,49 @@ extern int heaptrail_recording_impl(void) __attribute__((weak));
  * and `diff --from/--to` refer to it by label or by index.
  * Returns 0 when the mark was recorded, -1 when no recorder is loaded or it
  * is not recording (then nothing happens). */
-static inline int heaptrail_snapshot(const char *label)
-{
-	return heaptrail_snapshot_impl ? heaptrail_snapshot_impl(label) : -1;
-}
+static inline int heaptrail_snapshot(const char *label);
 
 /* Returns 1 when this process is being recorded, 0 otherwise. */
+static inline int heaptrail_recording(void);
+
+typedef int (*heaptrail__snapshot_fn)(const char *);
+typedef int (*heaptrail__recording_fn)(void);
+
+/* dlsym(RTLD_DEFAULT, name) stored into a function pointer the POSIX way
+ * (through a void ** alias, which ISO C accepts); (void *)0 is glibc's
+ * RTLD_DEFAULT, spelled out so that callers need not define _GNU_SOURCE.
+ * Looked up once per translation unit: a failed dlsym sets dlerror(), which
+ * the program may be using. */
+#define HEAPTRAIL__RESOLVE(type, weak, name)                                  \
+	do {                                                                 \
+		static type cache;                                           \
+		static int tried;                                            \
+		fn = weak;                                                   \
+		if (fn)                                                      \
+			break;                                               \
+		if (!__atomic_load_n(&tried, __ATOMIC_ACQUIRE)) {            \
+			type found;                                          \
+			*(void **)(&found) = dlsym((void *)0, name);         \
+			__atomic_store_n(&cache, found, __ATOMIC_RELAXED);   \
+			__atomic_store_n(&tried, 1, __ATOMIC_RELEASE);       \
+		}                                                            \
+		fn = __atomic_load_n(&cache, __ATOMIC_RELAXED);              \
+	} while (0)
+
+static inline int heaptrail_snapshot(const char *label)
+{
+	heaptrail__snapshot_fn fn;
+	HEAPTRAIL__RESOLVE(heaptrail__snapshot_fn, heaptrail_snapshot_impl,
+			   "heaptrail_snapshot_impl");
+	return fn ? fn(label) : -1;
+}
+
 static inline int heaptrail_recording(void)
 {
-	return heaptrail_recording_impl ? heaptrail_recording_impl() : 0;
+	heaptrail__recording_fn fn;
+	HEAPTRAIL__RESOLVE(heaptrail__recording_fn, heaptrail_recording_impl,
+			   "heaptrail_recording_impl");
+	return fn ? fn() : 0;
 }
 
 #ifdef __cplusplus

@@ -121,6 +121,16 @@ class Snapshots(NativeCase):
         p = run([target("snapshots")])
         self.assertEqual((p.returncode, p.stdout), (0, b"snapshot=-1,-1 recording=0\n"))
 
+    def test_api_works_in_a_non_pie_program(self):
+        # Bug: in a -no-pie executable the link editor resolved the weak
+        # heaptrail_snapshot_impl to NULL, so snapshots were silently dropped.
+        p, path = record([target("snapshots_nopie")], "snapshots_nopie", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout), (0, b"snapshot=0,0 recording=1\n"))
+        labels = [s.get("label") for s in analyze("snapshots", path)["snapshots"]]
+        self.assertEqual(labels, ["one", "two", "exit"])
+        p = run([target("snapshots_nopie")])
+        self.assertEqual((p.returncode, p.stdout), (0, b"snapshot=-1,-1 recording=0\n"))
+
     def test_snapshots_and_diff(self):
         argv = [target("snapshots")]
         p, path = record(argv, "snapshots", flags=["-q"])
