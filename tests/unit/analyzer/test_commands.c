@@ -169,3 +169,37 @@ Test(commands, unknown_snapshot_exits_1, .init = setup, .fini = teardown)
 {
 	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--at", "three"), 1);
 }
+
+Test(commands, temporary_lists_sites_freed_before_any_other_allocation, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--temporary"), 0);
+	cr_assert_stdout_eq_str(
+		"warning: 3 events were lost by the recorder; figures undercount\n"
+		"Top 1 temporary allocation sites by lineno (allocations freed before any other allocation): 48.8 KiB in 1 allocations\n"
+		"prog+0x3000: size=48.8 KiB, count=1, average=48.8 KiB\n");
+}
+
+Test(commands, diff_of_two_traces_matches_sites_by_key, .init = setup, .fini = teardown)
+{
+	/* The same trace against itself: every site unchanged. */
+	cr_assert_eq(RUN(cmd_diff, "diff", trace_path, trace_path, "--by", "module", "--json"), 0);
+	char *out = captured_stdout();
+	cr_assert(strstr(out, "\"total_bytes_diff\":0,\"total_count_diff\":0,\"groups\":1,"
+			  "\"stats\":[{\"key\":\"prog\",\"bytes\":100500,\"count\":105,\"average\":957.143,"
+			  "\"bytes_diff\":0,\"count_diff\":0,"), "%s", out);
+}
+
+Test(commands, info_says_when_the_trace_is_truncated, .init = setup, .fini = teardown)
+{
+	/* Cut the file inside its END record. */
+	FILE *f = fopen(trace_path, "r+");
+	cr_assert(f);
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fclose(f);
+	cr_assert_eq(truncate(trace_path, len - 5), 0);
+	cr_assert_eq(RUN(cmd_info, "info", trace_path), 0);
+	char *out = captured_stdout();
+	cr_assert(strstr(out, "is truncated (no END record)"), "%s", out);
+	cr_assert(strstr(out, "end:          TRUNCATED"), "%s", out);
+}
