@@ -135,9 +135,9 @@ static uint32_t intern(group_t *g, const char *key, const frame_t *frames,
 	return (uint32_t)g->n++;
 }
 
-/* Uncached frames of stack i into g->fbuf (all of them, or only the
- * first when `first_only`).  Returns the count kept or -errno. */
-static int copy_frames(group_t *g, sidx_t i, bool first_only)
+/* Uncached frames of stack i into g->fbuf.  Returns their count or
+ * -errno. */
+static int copy_frames(group_t *g, sidx_t i)
 {
 	if (!g->fbuf) {
 		g->fbuf = malloc(64 * sizeof(*g->fbuf));
@@ -145,9 +145,9 @@ static int copy_frames(group_t *g, sidx_t i, bool first_only)
 			return -ENOMEM;
 		g->nfbuf = 64;
 	}
-	int n = frames_copy(g->frames, i, g->fbuf, first_only ? 1 : g->nfbuf);
-	if (n < 0 || first_only)
-		return n < 0 ? n : (n > 0 ? 1 : 0);
+	int n = frames_copy(g->frames, i, g->fbuf, g->nfbuf);
+	if (n < 0)
+		return n;
 	if (n > g->nfbuf) {
 		frame_t *nb = realloc(g->fbuf, (size_t)n * sizeof(*nb));
 		if (!nb)
@@ -159,17 +159,37 @@ static int copy_frames(group_t *g, sidx_t i, bool first_only)
 	return n;
 }
 
+/* The frame that keys stack i, as tracemalloc's innermost frame: the
+ * innermost Python frame when the display frames hold one (so an
+ * allocation made by the interpreter or a C extension on behalf of a
+ * Python line is that line's, as in tracemalloc), else the innermost frame.
+ * Python frames are the ones with neither module nor address (frames.h).
+ * Returns a pointer into g->fbuf, NULL for an empty stack; *err < 0 on
+ * failure. */
+static const frame_t *key_frame(group_t *g, sidx_t i, int *err)
+{
+	int n = copy_frames(g, i);
+	*err = n < 0 ? n : 0;
+	if (n <= 0)
+		return NULL;
+	for (int k = 0; k < n; k++)
+		if (!g->fbuf[k].module && !g->fbuf[k].address)
+			return &g->fbuf[k];
+	return &g->fbuf[0];
+}
+
 static uint32_t compute(group_t *g, sidx_t i)
 {
 	const frame_t *fr;
 	if (g->by != BY_TRACEBACK) {
-		int n = copy_frames(g, i, true);
-		if (n < 0)
+		int err;
+		const frame_t *kf = key_frame(g, i, &err);
+		if (err < 0)
 			return GROUP_NONE;
-		if (n == 0)
+		if (!kf)
 			return intern(g, "<no stack>", g->fbuf, 0);
-		report_frame_key(g->buf, sizeof(g->buf), g->frames, &g->fbuf[0], g->by);
-		return intern(g, g->buf, g->fbuf, 1);
+		report_frame_key(g->buf, sizeof(g->buf), g->frames, kf, g->by);
+		return intern(g, g->buf, kf, 1);
 	}
 	int n = frames_get(g->frames, i, &fr);
 	if (n < 0)
@@ -215,7 +235,7 @@ uint32_t group_of_stack(group_t *g, sidx_t i)
 int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids)
 {
 	const frame_t *fr;
-	int n = g->by == BY_TRACEBACK ? 0 : copy_frames(g, i, false), m = 0;
+	int n = g->by == BY_TRACEBACK ? 0 : copy_frames(g, i), m = 0;
 	if (n < 0)
 		return n;
 	fr = g->fbuf;
@@ -302,11 +322,11 @@ static bool match_any(const char *const *pats, int n, const char *file,
 
 static bool passes(group_t *g, sidx_t i)
 {
-	int n = copy_frames(g, i, true);
-	const frame_t *fr = g->fbuf;
-	const char *file = n > 0 ? fr[0].file : NULL;
-	const char *module = n > 0 ? frames_module_name(g->frames, &fr[0]) : NULL;
-	const char *full = n > 0 ? fr[0].module : NULL;
+	int err;
+	const frame_t *kf = key_frame(g, i, &err);
+	const char *file = kf ? kf->file : NULL;
+	const char *module = kf ? frames_module_name(g->frames, kf) : NULL;
+	const char *full = kf ? kf->module : NULL;
 	/* Match the module both as basename and as full path. */
 	bool inc = !g->ninc || match_any(g->inc, g->ninc, file, module) ||
 		   (!file && match_any(g->inc, g->ninc, NULL, full));

@@ -1,7 +1,9 @@
 /* Grouping of stacks into report keys (tracemalloc's key_type: lineno,
  * filename, function, module, traceback; cumulative keys) and include/
- * exclude filters on the innermost frame's file.  Used by top, diff, leaks
- * and growth reports.  Not thread-safe. */
+ * exclude filters on the key frame's file.  The key frame is tracemalloc's
+ * innermost frame: the innermost Python frame when the stack has one, else
+ * the innermost native frame.  Used by top, diff, leaks and growth reports.
+ * Not thread-safe. */
 #ifndef HEAPTRAIL_GROUP_H
 #define HEAPTRAIL_GROUP_H
 
@@ -21,7 +23,7 @@ typedef struct group group_t;
 group_t *group_new(frames_t *frames, report_by_t by);
 void group_free(group_t *g);
 
-/* Group id of stack i (innermost frame's key, or whole traceback), or
+/* Group id of stack i (key frame's key, or whole traceback), or
  * GROUP_NONE on allocation failure.  Cached per stack. */
 uint32_t group_of_stack(group_t *g, sidx_t i);
 
@@ -39,8 +41,7 @@ const char *group_key(const group_t *g, uint32_t id);
  * "<no stack>". */
 int group_frames(const group_t *g, uint32_t id, const frame_t **frames);
 
-/* Include/exclude filters: a stack passes when its innermost display
- * frame's file (or module, when the file is unknown) matches at least one
+/* Include/exclude filters: a stack passes when its key frame's file (or module, when the file is unknown) matches at least one
  * include pattern (if any) and no exclude pattern.  Patterns are fnmatch
  * globs.  Up to 32 of each. */
 int group_add_filter(group_t *g, const char *pattern, bool include);
