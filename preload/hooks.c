@@ -9,8 +9,10 @@
 #include "writer.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -506,10 +508,17 @@ HT_EXPORT void _Exit(int status)
 static void warn_own_malloc(void)
 {
 	Dl_info mine, theirs;
+	const ElfW(Sym) *sym = NULL;
 	void *m = dlsym(RTLD_DEFAULT, "malloc");
-	if (!m || !dladdr((void *)&warn_own_malloc, &mine) || !dladdr(m, &theirs))
+	if (!m || !dladdr((void *)&warn_own_malloc, &mine) ||
+	    !dladdr1(m, &theirs, (void **)&sym, RTLD_DL_SYMENT))
 		return;
 	if (theirs.dli_fbase == mine.dli_fbase)
+		return;
+	/* A non-PIE program that calls malloc gets a canonical PLT entry:
+	 * dlsym finds the program's undefined `malloc` (st_shndx SHN_UNDEF),
+	 * whose calls still reach us.  Only a definition hides malloc. */
+	if (sym && sym->st_shndx == SHN_UNDEF)
 		return;
 	/* Some object earlier in the lookup order than us defines malloc. */
 	char msg[300];

@@ -113,6 +113,25 @@ class Options(unittest.TestCase):
         self.assertIn(b"not loaded", p.stderr)
         self.assertFalse(os.path.exists(path), "an empty trace was left behind")
 
+    def test_program_with_its_own_malloc_gets_one_warning(self):
+        p, path = record([target("own_malloc")], "own_malloc")
+        self.assertEqual((p.returncode, p.stdout), (0, b"ok\n"))
+        warnings = [l for l in p.stderr.splitlines() if b"malloc is defined by" in l]
+        self.assertEqual(len(warnings), 1, p.stderr)
+        self.assertIn(b"own_malloc", warnings[0])
+
+    def test_non_pie_program_calling_libc_malloc_gets_no_warning(self):
+        # Bug: Debian's /usr/bin/python3.11 (non-PIE) has a canonical PLT
+        # entry for malloc, which dlsym returns; the recorder took that for
+        # a malloc of the program's own and warned although it recorded.
+        py = "/usr/bin/python3.11"
+        if not os.path.exists(py):
+            self.skipTest(f"{py} not installed")
+        p, path = record([py, "-c", "print(len([0] * 1000))"], "nonpie_python")
+        self.assertEqual((p.returncode, p.stdout), (0, b"1000\n"))
+        self.assertNotIn(b"malloc is defined by", p.stderr)
+        self.assertGreater(analyze("info", path)["events"]["alloc"], 1000)
+
     def test_output_in_a_missing_directory(self):
         path = os.path.join(trace_path("x", ext=""), "missing", "t.htr")
         p, _ = record(["true"], None, output=path)
