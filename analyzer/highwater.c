@@ -456,7 +456,13 @@ int highwater_report_text(highwater_t *h, const agg_report_t *r)
 		report_size(a, sizeof a, (double)h->peak, false), t,
 		h->percent,
 		report_size(b, sizeof b, (double)h->min_bytes, false));
-	for (long i = 0; i < n; i++) {
+	/* -n keeps the last steps: the ones that built the peak.  JSON keeps
+	 * them all. */
+	long first = r->limit && (size_t)n > r->limit ? n - (long)r->limit : 0;
+	if (first)
+		fprintf(out, "(%ld earlier step%s not shown; -n 0 shows all)\n",
+			first, first == 1 ? "" : "s");
+	for (long i = first; i < n; i++) {
 		const highwater_step_t *s = &st[i];
 		struct row rows[HIGHWATER_TOP];
 		int64_t others;

@@ -1,6 +1,9 @@
 /* highwater: the steps by which the heap reached its peak and the call
  * sites contributing to each, from synthetic heap events. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "highwater.h"
 
@@ -170,5 +173,27 @@ Test(highwater, a_realloc_moves_bytes_to_the_realloc_site)
 	cr_assert_eq(s[0].contrib[0].bytes, 1500);
 	cr_assert_eq(s[0].others, 0, "stack 0 is back to 0 at the mark");
 	cr_assert_eq(s[0].others_sites, 0);
+	highwater_free(h);
+}
+
+Test(highwater, text_report_with_a_limit_keeps_the_steps_that_built_the_peak)
+{
+	now_us = 0;
+	highwater_t *h = highwater_new();
+	highwater_set_threshold(h, 10, 100);
+	alloc(h, 0x100, 100, 0); /* step 1: 0 -> 100 */
+	alloc(h, 0x200, 200, 1); /* step 2: 100 -> 300 */
+	alloc(h, 0x300, 400, 2); /* step 3: 300 -> 700, peak */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	agg_report_t r = { .out = out, .limit = 2 };
+	cr_assert_eq(highwater_report_text(h, &r), 0);
+	fclose(out);
+	cr_assert(strstr(text, "(1 earlier step not shown; -n 0 shows all)\n"), "%s", text);
+	cr_assert_null(strstr(text, "#1:"), "%s", text);
+	cr_assert(strstr(text, "#2: 100 B -> 300 B"), "%s", text);
+	cr_assert(strstr(text, "#3: 300 B -> 700 B"), "%s", text);
+	free(text);
 	highwater_free(h);
 }
