@@ -159,8 +159,14 @@ static void put_process(void)
 	enc_reset_state(&enc);
 }
 
-static void put_rss(void)
+/* An RSS sample, written only when it changed (an idle program would
+ * otherwise grow its trace by 100 records a second) or when `force`.  A
+ * TIME op first brings the trace's clock up to the last writer cycle: while
+ * no events flow the last TIME can be old, and the sample would be dated
+ * by it. */
+static void put_rss(int force)
 {
+	static uint64_t last_bytes;
 	char buf[128];
 	if (util_read_file("/proc/self/statm", buf, sizeof(buf)) <= 0)
 		return;
@@ -170,7 +176,17 @@ static void put_rss(void)
 	uint64_t pages = 0;
 	for (p++; *p >= '0' && *p <= '9'; p++)
 		pages = pages * 10 + (uint64_t)(*p - '0');
-	enc_rss(&enc, pages * (uint64_t)page_size);
+	uint64_t bytes = pages * (uint64_t)page_size;
+	if (!force && bytes == last_bytes)
+		return;
+	last_bytes = bytes;
+	/* pending_time_us (read before the last cycle's G) keeps TIME a lower
+	 * bound for every event still to be drained. */
+	if (pending_time_us > time_written_us) {
+		enc_time(&enc, pending_time_us - time_written_us);
+		time_written_us = pending_time_us;
+	}
+	enc_rss(&enc, bytes);
 }
 
 static void put_lost(void)
@@ -480,7 +496,7 @@ static void housekeeping(uint64_t now, int force)
 		last_names = now;
 	}
 	if (force || now - last_rss >= RSS_NS) {
-		put_rss();
+		put_rss(force);
 		last_rss = now;
 	}
 	put_lost();
@@ -613,7 +629,7 @@ void writer_finish(void)
 	    !(ht_rec.cfg.proc_flags & HT_PROC_FOLLOWED_FORK))
 		writer_warn("no allocations were recorded: the program may be static or use its "
 			    "own allocator, which LD_PRELOAD cannot see");
-	put_rss();
+	put_rss(1);
 	put_lost();
 	put_warnings();
 	put_py_warnings(1);

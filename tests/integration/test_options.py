@@ -132,6 +132,15 @@ class Options(unittest.TestCase):
         self.assertNotIn(b"malloc is defined by", p.stderr)
         self.assertGreater(analyze("info", path)["events"]["alloc"], 1000)
 
+    def test_an_idle_program_writes_rss_only_when_it_changes(self):
+        # Bug: the writer wrote an RSS record every 10 ms whether or not the
+        # RSS had changed, so a sleeping program's trace grew ~600 B/s.
+        p, path = record(["sleep", "1"], "idle_rss", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rss = [ev for ev in decode_events(path) if ev[0] == "record" and ev[1] == 7]
+        self.assertGreaterEqual(len(rss), 2, "the first and the final sample")
+        self.assertLess(len(rss), 20, f"{len(rss)} RSS records for one idle second")
+
     def test_output_in_a_missing_directory(self):
         path = os.path.join(trace_path("x", ext=""), "missing", "t.htr")
         p, _ = record(["true"], None, output=path)
