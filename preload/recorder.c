@@ -247,12 +247,14 @@ static uint32_t capture_stack(void)
 	m = pm > 0 ? (unsigned)pm : 0;
 #endif
 	int is_new;
-	uint32_t id = stacks_intern(ips, n, pc, pl, m, flags, modules_gen(), &is_new);
+	uint32_t gen = modules_gen();
+	uint32_t id = stacks_intern(ips, n, pc, pl, m, flags, gen, &is_new);
 	/* A new stack may name a module loaded since the last map: refresh
 	 * here, in producer context, before the event is committed (the
-	 * writer writes the newest map before any new STACK). */
-	if (is_new && ht_rec.unwind)
-		modules_refresh(0);
+	 * writer writes the newest map before any new STACK).  Code may have
+	 * moved: the unwinder's learned rules go too. */
+	if (is_new && ht_rec.unwind && modules_refresh(0) != gen)
+		unwind_flush();
 	return id;
 }
 
@@ -436,6 +438,21 @@ void recorder_finish(void)
 	rec_tls_t *t = &ht_tls;
 	int nested = t->in_hook;
 	t->in_hook = 1;
+	if (ht_rec.unwind && unwind_mode() == UNWIND_VERIFY) {
+		/* bench/bench.py and the integration tests parse this line. */
+		unwind_stats_t st;
+		unwind_get_stats(&st);
+		char msg[160];
+		util_line_t l = { msg, sizeof(msg), 0 };
+		util_line_str(&l, "unwind verify: ");
+		util_line_u64(&l, st.checked);
+		util_line_str(&l, " stacks checked, ");
+		util_line_u64(&l, st.mismatches);
+		util_line_str(&l, " mismatches (");
+		util_line_u64(&l, st.fallback);
+		util_line_str(&l, " stacks only libunwind could unwind)");
+		writer_warn(msg);
+	}
 	writer_finish();
 	t->in_hook = nested;
 }

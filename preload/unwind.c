@@ -1,20 +1,373 @@
-/* unwind: see unwind.h. */
+/* unwind: see unwind.h.
+ *
+ * Fast path.  On x86-64 the unwinding step of an ordinary frame is: the
+ * CFA (the caller's stack pointer) is RSP or RBP plus a constant, the
+ * return address sits at CFA-8, and RBP is either left alone or restored
+ * from a slot at a constant offset from the CFA.  Which of these holds is
+ * a property of the return address alone (the code at the call site), so
+ * a table keyed by return address can drive a walk that reads two words
+ * per frame.  The rules are never guessed: the first time a return address
+ * is met, libunwind unwinds that frame (one real step) and the rule is read
+ * off its result, then confirmed with a second libunwind step from the same
+ * register state with RSP moved down 16 bytes (a RSP-based CFA moves with
+ * it; a RBP-based one does not).  Frames whose result fits no simple rule
+ * (signal frames, realigned stacks, DWARF expressions) are marked and make
+ * the whole stack go through unw_backtrace.  The walk only reads memory
+ * between its own stack pointer and the outermost stack address libunwind
+ * reached on this thread, so even a stale rule cannot fault.
+ *
+ * Rule table: global (rules are facts about code, shared by threads),
+ * lock-free to read; learning takes a spinlock with trylock only (it may
+ * run in a fork child or in a signal handler that interrupted a learner)
+ * and only measures the stack when it is busy.  When a module is unloaded
+ * (the recorder notices through its module map) the table is replaced by
+ * an empty one, so rules of code that is gone stop matching. */
 #include "unwind.h"
 
 #include "heaptrail_format.h"
 #include "stacks.h"
 
 #define UNW_LOCAL_ONLY
+#include <errno.h>
+#include <link.h>
+#include <sched.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <libunwind.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <ucontext.h>
 #include <unistd.h>
 
-/* Leading frames searched for the recorder's own code. */
+/* Leading frames (after the anchor) searched for the recorder's own code. */
 #define SKIP_SCAN (UNWIND_EXTRA - 1)
 
 static uintptr_t self_lo, self_hi;
+static int mode = UNWIND_FAST;
+
+/* ---- rule table ---------------------------------------------------------- */
+
+enum rule_kind {
+	RK_RSP = 1, /* CFA = RSP + cfa_off */
+	RK_RBP = 2, /* CFA = RBP + cfa_off */
+	RK_END = 3, /* libunwind stops after this frame (outermost) */
+	RK_BAD = 4, /* no simple rule: the stack needs libunwind */
+};
+
+/* A rule packed in 32 bits:
+ *   bits 0-2   kind (RK_*)
+ *   bit  3     RBP restored from CFA + rbp_off*8 (else unchanged)
+ *   bits 4-11  rbp_off, signed, in 8-byte words
+ *   bits 12-31 cfa_off, signed, bytes */
+#define RULE_KIND(r) ((r)&7u)
+#define RULE_RBP_SAVED(r) (((r) >> 3) & 1u)
+#define RULE_RBP_OFF(r) ((int64_t)(int8_t)(uint8_t)((r) >> 4) * 8)
+#define RULE_CFA_OFF(r) ((int64_t)((int32_t)(r) >> 12))
+#define CFA_OFF_MAX ((1 << 19) - 1)
+
+/* Distinct rules are few (a handful of frame shapes), so the table maps a
+ * return address to an index into this list and a slot is one word: the
+ * walk's lookups, one per frame and each depending on the one before,
+ * then touch few cache lines.  Append-only; index 0 = none. */
+#define RULE_LIST_MAX 4096
+static uint32_t rule_list[RULE_LIST_MAX];
+static uint32_t rule_count = 1;
+
+/* Open addressing over one-word slots: ip << 16 | rule index (x86-64 user
+ * addresses fit 48 bits); 0 = empty.  Slots are filled once and never
+ * change, so a lookup needs no re-check.  The table starts small and is
+ * replaced by a copy twice its size at half load; a flush replaces it by
+ * an empty one.  Replaced tables stay mapped (a walk may still read one). */
+#define TAB_MIN_BITS 11 /* 16 KiB */
+#define TAB_MAX_BITS 20
+typedef struct rule_tab {
+	uint32_t bits; /* 2^bits slots */
+	uint32_t used; /* filled slots (under the lock) */
+	uint64_t slot[];
+} rule_tab_t;
+
+static rule_tab_t *tab; /* published with release; NULL: fast path off */
+static int rules_lock;
+static unsigned long long seen_subs; /* loader's dlpi_subs at the last flush */
+
+/* Outermost stack address libunwind reached on this thread (0: none yet):
+ * the fast walk never reads above it. */
+static __thread uintptr_t stack_top __attribute__((tls_model("initial-exec")));
+
+static uint64_t stat_checked, stat_mismatches, stat_fallback;
+
+static inline uint32_t rule_hash(uint64_t ip, uint32_t bits)
+{
+	return (uint32_t)((ip * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
+/* The packed rule of ip in t, or 0 when unknown. */
+static inline uint32_t rule_find(const rule_tab_t *t, uint64_t ip)
+{
+	uint32_t mask = (1u << t->bits) - 1;
+	uint32_t i = rule_hash(ip, t->bits);
+	for (;;) {
+		uint64_t s = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
+		if (s >> 16 == ip)
+			return rule_list[s & 0xffff];
+		if (s == 0)
+			return 0;
+		i = (i + 1) & mask;
+	}
+}
+
+static int rules_trylock(void)
+{
+	return __atomic_exchange_n(&rules_lock, 1, __ATOMIC_ACQUIRE) ? -1 : 0;
+}
+
+static void rules_unlock(void)
+{
+	__atomic_store_n(&rules_lock, 0, __ATOMIC_RELEASE);
+}
+
+static rule_tab_t *tab_new(uint32_t bits)
+{
+	size_t len = sizeof(rule_tab_t) + ((size_t)8 << bits);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	rule_tab_t *t = m;
+	t->bits = bits;
+	return t;
+}
+
+/* Caller holds the lock.  Slots become visible with a release store, after
+ * the rule_list entry they name. */
+static void tab_insert(rule_tab_t *t, uint64_t word)
+{
+	uint32_t mask = (1u << t->bits) - 1;
+	uint32_t i = rule_hash(word >> 16, t->bits);
+	while (t->slot[i]) {
+		if (t->slot[i] >> 16 == word >> 16)
+			return;
+		i = (i + 1) & mask;
+	}
+	__atomic_store_n(&t->slot[i], word, __ATOMIC_RELEASE);
+	t->used++;
+}
+
+/* Caller holds the lock. */
+static void rule_put(uint64_t ip, uint32_t rule)
+{
+	rule_tab_t *t = tab;
+	if (ip == 0 || ip >> 48)
+		return;
+	uint32_t idx = 0;
+	for (uint32_t i = 1; i < rule_count; i++)
+		if (rule_list[i] == rule) {
+			idx = i;
+			break;
+		}
+	if (!idx) {
+		if (rule_count >= RULE_LIST_MAX)
+			return; /* these frames keep using libunwind */
+		idx = rule_count;
+		rule_list[idx] = rule;
+		__atomic_store_n(&rule_count, idx + 1, __ATOMIC_RELEASE);
+	}
+	if (t->used + 1 > (1u << t->bits) / 2) {
+		if (t->bits >= TAB_MAX_BITS)
+			return;
+		rule_tab_t *g = tab_new(t->bits + 1);
+		if (!g)
+			return;
+		for (uint32_t i = 0; i < (1u << t->bits); i++)
+			if (t->slot[i])
+				tab_insert(g, t->slot[i]);
+		__atomic_store_n(&tab, g, __ATOMIC_RELEASE);
+		t = g;
+	}
+	tab_insert(t, ip << 16 | idx);
+}
+
+static int subs_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
+		*(unsigned long long *)arg = info->dlpi_subs;
+	return 1;
+}
+
+void unwind_flush(void)
+{
+	/* Only an unloaded module can leave rules for code that is gone. */
+	unsigned long long subs = 0;
+	dl_iterate_phdr(subs_cb, &subs);
+	if (subs == __atomic_load_n(&seen_subs, __ATOMIC_RELAXED) || !tab)
+		return;
+	for (int i = 0; i < 1000 && rules_trylock(); i++)
+		sched_yield();
+	/* Even without the lock: a learner then inserts into the old table. */
+	rule_tab_t *t = tab_new(TAB_MIN_BITS);
+	if (t)
+		__atomic_store_n(&tab, t, __ATOMIC_RELEASE);
+	__atomic_store_n(&seen_subs, subs, __ATOMIC_RELAXED);
+	rules_unlock();
+}
+
+/* ---- learning: rules read off libunwind's own steps ----------------------- */
+
+static uint32_t pack(unsigned kind, int64_t cfa_off, int rbp_saved, int64_t rbp_off)
+{
+	if (cfa_off < -CFA_OFF_MAX || cfa_off > CFA_OFF_MAX || rbp_off % 8 ||
+	    rbp_off / 8 < -128 || rbp_off / 8 > 127)
+		return RK_BAD;
+	return kind | (uint32_t)rbp_saved << 3 | ((uint32_t)(rbp_off / 8) & 0xff) << 4 |
+	       (uint32_t)cfa_off << 12;
+}
+
+/* Where libunwind has RBP of the cursor's frame (memory address, or 0). */
+static uintptr_t rbp_loc(unw_cursor_t *c)
+{
+	unw_save_loc_t l;
+	if (unw_get_save_loc(c, UNW_X86_64_RBP, &l) < 0 || l.type != UNW_SLT_MEMORY)
+		return 0;
+	return (uintptr_t)l.u.addr;
+}
+
+/* The rule for the frame at (ip, sp, bp), whose libunwind step gave
+ * (nip, cfa, nbp) with RBP loaded from nloc (0: not from memory) while it
+ * was at loc before.  uc is any valid local context (a template). */
+static uint32_t learn_rule(const unw_context_t *uc, uintptr_t ip, uintptr_t sp, uintptr_t bp,
+			   uintptr_t nip, uintptr_t cfa, uintptr_t nbp, uintptr_t loc, uintptr_t nloc)
+{
+	if (nip == 0 || cfa <= sp || *(const uintptr_t *)(cfa - 8) != nip)
+		return RK_BAD;
+	int saved = 0;
+	int64_t rbp_off = 0;
+	if (nloc && nloc != loc) {
+		/* Restored from this frame: the slot must lie inside it. */
+		if (nloc < sp || nloc >= cfa || *(const uintptr_t *)nloc != nbp)
+			return RK_BAD;
+		saved = 1;
+		rbp_off = (int64_t)(nloc - cfa);
+	} else if (nbp != bp) {
+		return RK_BAD;
+	}
+	/* Same frame with RSP 16 bytes lower: every address this step reads
+	 * that follows RSP moves down within memory we know is mapped (our
+	 * own stack sits below sp). */
+	unw_context_t probe = *uc;
+	probe.uc_mcontext.gregs[REG_RIP] = (greg_t)ip;
+	probe.uc_mcontext.gregs[REG_RSP] = (greg_t)(sp - 16);
+	probe.uc_mcontext.gregs[REG_RBP] = (greg_t)bp;
+	unw_cursor_t pc;
+	unw_word_t psp;
+	if (unw_init_local(&pc, &probe) < 0 || unw_step(&pc) <= 0 ||
+	    unw_get_reg(&pc, UNW_REG_SP, &psp) < 0)
+		return RK_BAD;
+	if (psp == cfa - 16)
+		return pack(RK_RSP, (int64_t)(cfa - sp), saved, rbp_off);
+	if (psp != cfa)
+		return RK_BAD;
+	/* CFA independent of RSP: accept only the classic frame (push rbp;
+	 * mov rsp,rbp), and not a realigned one, whose CFA is loaded from
+	 * the word below the saved RBP. */
+	if (cfa - bp != 16 || !saved || rbp_off != -16 || *(const uintptr_t *)(bp - 8) == cfa)
+		return RK_BAD;
+	return pack(RK_RBP, 16, 1, -16);
+}
+
+/* Walks the calling thread's stack with libunwind and records a rule for
+ * every return address not known yet (unless another thread is learning:
+ * then it only measures); raises stack_top. */
+static void learn_stack(void)
+{
+	if (!tab)
+		return;
+	int locked = rules_trylock() == 0;
+	const rule_tab_t *t = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
+	unw_context_t uc;
+	unw_cursor_t c;
+	unw_word_t ip, sp, bp;
+	if (unw_getcontext(&uc) < 0 || unw_init_local(&c, &uc) < 0 ||
+	    unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0 ||
+	    unw_get_reg(&c, UNW_X86_64_RBP, &bp) < 0)
+		goto out;
+	uintptr_t top = sp;
+	/* Frame 0 is this function (not a return address): no rule. */
+	for (int frame = 0; frame < 4 * STACKS_MAX_FRAMES; frame++) {
+		uintptr_t loc = rbp_loc(&c);
+		int r = unw_step(&c);
+		int learn = locked && frame > 0 && rule_find(t, ip) == 0;
+		if (r <= 0) {
+			if (learn)
+				rule_put(ip, r == 0 ? RK_END : RK_BAD);
+			break;
+		}
+		unw_word_t nip, nsp, nbp;
+		if (unw_get_reg(&c, UNW_REG_IP, &nip) < 0 || unw_get_reg(&c, UNW_REG_SP, &nsp) < 0 ||
+		    unw_get_reg(&c, UNW_X86_64_RBP, &nbp) < 0) {
+			if (learn)
+				rule_put(ip, RK_BAD);
+			break;
+		}
+		if (learn)
+			rule_put(ip, learn_rule(&uc, ip, sp, bp, nip, nsp, nbp, loc, rbp_loc(&c)));
+		if (nsp > top)
+			top = nsp;
+		ip = nip;
+		sp = nsp;
+		bp = nbp;
+	}
+	if (top > stack_top)
+		stack_top = top;
+out:
+	if (locked)
+		rules_unlock();
+}
+
+/* ---- the fast walk --------------------------------------------------------- */
+
+/* Fills buf with up to cap return addresses starting at the return address
+ * of the frame record at fp (unwind_capture's, which has a frame pointer:
+ * it holds our caller's RBP and the return address into it, exactly the
+ * registers libunwind would restore for that frame).  Returns the count,
+ * or -1 when a frame has no usable rule or the walk would leave the part
+ * of the stack known to be mapped (between fp and stack_top). */
+static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp)
+{
+	uintptr_t lo = (uintptr_t)fp;
+	uintptr_t top = stack_top;
+	if (lo + 16 > top)
+		return -1;
+	uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), bp = fp[0];
+	const rule_tab_t *t = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
+	unsigned n = 0;
+	while (n < cap) {
+		buf[n++] = ip;
+		uint32_t r = rule_find(t, ip);
+		unsigned kind = RULE_KIND(r);
+		if (kind == RK_END)
+			return (int)n;
+		if (kind != RK_RSP && kind != RK_RBP)
+			return -1;
+		uintptr_t cfa = (kind == RK_RSP ? sp : bp) + (uintptr_t)RULE_CFA_OFF(r);
+		if (cfa <= sp || cfa > top)
+			return -1;
+		uintptr_t nip = *(const uintptr_t *)(cfa - 8);
+		if (RULE_RBP_SAVED(r)) {
+			uintptr_t slot = cfa + (uintptr_t)RULE_RBP_OFF(r);
+			if (slot < lo || slot + 8 > top)
+				return -1;
+			bp = *(const uintptr_t *)slot;
+		}
+		if (nip == 0)
+			return -1;
+		ip = nip;
+		sp = cfa;
+	}
+	return (int)n;
+}
+
+/* ---- setup --------------------------------------------------------------- */
 
 /* libunwind opens a pipe (to validate addresses) on its first use and
  * keeps it: left alone it would take the program's lowest free descriptor
@@ -52,37 +405,121 @@ int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd)
 {
 	self_lo = lo;
 	self_hi = hi;
+	const char *m = getenv("HEAPTRAIL_UNWIND");
+	if (m && !strcmp(m, "libunwind"))
+		mode = UNWIND_LIBUNWIND;
+	else if (m && !strcmp(m, "verify"))
+		mode = UNWIND_VERIFY;
+	else
+		mode = UNWIND_FAST;
 	first_use_high(high_fd);
+	if (!tab) {
+		unsigned long long subs = 0;
+		dl_iterate_phdr(subs_cb, &subs);
+		seen_subs = subs;
+		tab = tab_new(TAB_MIN_BITS);
+		if (!tab) {
+			mode = UNWIND_LIBUNWIND;
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
-unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags)
+void unwind_set_mode(int m)
 {
-	if (max > STACKS_MAX_FRAMES)
-		max = STACKS_MAX_FRAMES;
-	/* Unwind in place (a return address and a uint64_t have the same
-	 * representation here) to keep the hook's stack frame small. */
-	_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
-	void **buf = (void **)ips;
-	int got = unw_backtrace(buf, (int)(max + UNWIND_EXTRA));
-	if (got < 0)
-		got = 0;
-	/* Start after the last of our own frames among the first few: the
-	 * hooked function's frame is the outermost of ours. */
-	int start = 0;
-	int scan = got < SKIP_SCAN ? got : SKIP_SCAN;
-	for (int i = 0; i < scan; i++) {
-		uintptr_t ip = (uintptr_t)buf[i];
+	mode = tab ? m : UNWIND_LIBUNWIND;
+}
+
+int unwind_mode(void)
+{
+	return mode;
+}
+
+void unwind_get_stats(unwind_stats_t *out)
+{
+	out->checked = __atomic_load_n(&stat_checked, __ATOMIC_RELAXED);
+	out->mismatches = __atomic_load_n(&stat_mismatches, __ATOMIC_RELAXED);
+	out->fallback = __atomic_load_n(&stat_fallback, __ATOMIC_RELAXED);
+}
+
+/* ---- capture ----------------------------------------------------------------- */
+
+/* From a raw list (innermost first): drops everything up to and including
+ * the frame of unwind_capture itself (the entry before `anchor`, the
+ * return address into our caller), then the recorder's own frames among
+ * the next few, and cuts to max.  Moves the kept frames to out. */
+static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *out, unsigned max,
+		     unsigned *flags)
+{
+	int a = 0;
+	for (int i = 0; i < got && i < SKIP_SCAN; i++)
+		if (raw[i] == anchor) {
+			a = i;
+			break;
+		}
+	int start = a;
+	int scan = got - a < SKIP_SCAN ? got : a + SKIP_SCAN;
+	for (int i = a; i < scan; i++) {
+		uintptr_t ip = (uintptr_t)raw[i];
 		if (ip >= self_lo && ip < self_hi)
 			start = i + 1;
 	}
-	unsigned n = (unsigned)(got - start);
+	unsigned n = got > start ? (unsigned)(got - start) : 0;
 	*flags = 0;
 	if (n > max) {
 		n = max;
 		*flags |= HT_STACK_TRUNCATED;
 	}
-	if (start)
-		memmove(ips, ips + start, n * sizeof(uint64_t));
+	if (n && out != raw + start)
+		memmove(out, raw + start, n * sizeof(uint64_t));
+	return n;
+}
+
+/* Built with a frame pointer: its frame record starts the fast walk. */
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) unsigned
+unwind_capture(uint64_t *ips, unsigned max, unsigned *flags)
+{
+	const uintptr_t *fp = __builtin_frame_address(0);
+	if (max > STACKS_MAX_FRAMES)
+		max = STACKS_MAX_FRAMES;
+	_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
+	uint64_t anchor = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	unsigned cap = max + UNWIND_EXTRA;
+	if (mode == UNWIND_FAST) {
+		int got = fast_walk(ips, cap, fp);
+		if (got > 0)
+			return trim(ips, got, anchor, ips, max, flags);
+	}
+	/* Unwind in place (a return address and a uint64_t have the same
+	 * representation here) to keep the hook's stack frame small. */
+	int got = unw_backtrace((void **)ips, (int)cap);
+	if (got < 0)
+		got = 0;
+	unsigned n = trim(ips, got, anchor, ips, max, flags);
+	if (mode == UNWIND_LIBUNWIND)
+		return n;
+	if (mode == UNWIND_FAST) {
+		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
+		learn_stack();
+		return n;
+	}
+	/* Verify: the fast walk (learning first if it cannot), compared with
+	 * the libunwind result, which is what gets recorded. */
+	uint64_t fast[cap];
+	int fgot = fast_walk(fast, cap, fp);
+	if (fgot <= 0) {
+		learn_stack();
+		fgot = fast_walk(fast, cap, fp);
+	}
+	if (fgot <= 0) {
+		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
+		return n;
+	}
+	unsigned fflags;
+	unsigned fn = trim(fast, fgot, anchor, fast, max, &fflags);
+	__atomic_fetch_add(&stat_checked, 1, __ATOMIC_RELAXED);
+	if (fn != n || fflags != *flags || memcmp(fast, ips, n * sizeof(uint64_t)))
+		__atomic_fetch_add(&stat_mismatches, 1, __ATOMIC_RELAXED);
 	return n;
 }

@@ -1,16 +1,32 @@
 /* unwind: captures the native call stack of the calling thread for the
- * hooks.  Backend: libunwind's unw_backtrace (per-thread caching).  The
- * recorder's own leading frames are dropped.  Thread-safe after
- * unwind_init(); never allocates by itself. */
+ * hooks.  Fast path: a walk driven by per-return-address CFA rules that
+ * libunwind itself supplied (learned once per address); anything unknown
+ * or unusual falls back to libunwind's unw_backtrace.  The recorder's own
+ * leading frames are dropped.  Thread-safe after unwind_init(); never
+ * allocates (the rule table is mmap'd at init). */
 #ifndef HT_UNWIND_H
 #define HT_UNWIND_H
 
 #include <stdint.h>
 
+/* HEAPTRAIL_UNWIND: fast (default), libunwind (always unw_backtrace), or
+ * verify (both for every stack; the libunwind one is recorded and
+ * differences are counted). */
+enum unwind_mode {
+	UNWIND_FAST = 0,
+	UNWIND_LIBUNWIND = 1,
+	UNWIND_VERIFY = 2,
+};
+
 /* Sets up the backend; self_lo/self_hi bound the recorder's own text
  * (frames inside it are dropped).  Descriptors the backend keeps open are
- * placed at high_fd or above.  Call once, before other threads unwind. */
+ * placed at high_fd or above.  Reads HEAPTRAIL_UNWIND.  Call once, before
+ * other threads unwind.  0 or negative errno (the fast path is then off). */
 int unwind_init(uintptr_t self_lo, uintptr_t self_hi, int high_fd);
+
+/* Overrides the mode (unit tests). */
+void unwind_set_mode(int mode);
+int unwind_mode(void);
 
 /* Extra slots ips must have beyond max (the recorder's own frames are
  * captured too, then dropped). */
@@ -21,5 +37,17 @@ int unwind_init(uintptr_t self_lo, uintptr_t self_hi, int high_fd);
  * max + UNWIND_EXTRA).  Returns the count and sets *flags
  * (HT_STACK_TRUNCATED when frames were cut). */
 unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags);
+
+/* Forgets the learned rules (the module map changed: code may have moved). */
+void unwind_flush(void);
+
+/* Counters since init: stacks checked in verify mode and how many of them
+ * differed; stacks the fast path handed to libunwind. */
+typedef struct unwind_stats {
+	uint64_t checked; /* verify mode: stacks compared */
+	uint64_t mismatches; /* verify mode: fast != libunwind */
+	uint64_t fallback; /* stacks that needed unw_backtrace */
+} unwind_stats_t;
+void unwind_get_stats(unwind_stats_t *out);
 
 #endif /* HT_UNWIND_H */

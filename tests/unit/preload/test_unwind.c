@@ -1,0 +1,129 @@
+/* unwind: the fast walk returns exactly what libunwind returns, at several
+ * depths, with truncation, through alloca frames and in threads; verify
+ * mode counts no mismatches. */
+#include "heaptrail_format.h"
+#include "unwind.h"
+
+#include <alloca.h>
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <string.h>
+
+#define NOINL __attribute__((noinline))
+
+typedef struct {
+	uint64_t ips[64 + UNWIND_EXTRA];
+	unsigned n, flags;
+} cap_t;
+
+static volatile int opaque = 1;
+
+NOINL static void capture(cap_t *c, unsigned max)
+{
+	c->n = unwind_capture(c->ips, max, &c->flags);
+	__asm__ volatile("" : : "r"(c) : "memory");
+}
+
+NOINL static void down(int n, cap_t *c, unsigned max)
+{
+	if (n == 0) {
+		capture(c, max);
+		return;
+	}
+	if (n % 3 == 0) {
+		/* A frame whose CFA follows RBP even without frame pointers. */
+		char *buf = alloca(16 + (size_t)(n * opaque) * 8);
+		memset(buf, 0, 16);
+		down(n - 1, c, max);
+		__asm__ volatile("" : : "r"(buf) : "memory");
+		return;
+	}
+	down(n - 1, c, max);
+	__asm__ volatile("" : : "r"(c) : "memory");
+}
+
+static void setup(void)
+{
+	static int done;
+	if (!done)
+		cr_assert_eq(unwind_init(0, 0, 40), 0);
+	done = 1;
+}
+
+/* Verify mode compares the fast walk with unw_backtrace within one capture
+ * (the same call sites): runs down(depth) `times` times and returns the
+ * stacks checked, asserting that none differed. */
+static uint64_t verified(int depth, unsigned max, int times, cap_t *c)
+{
+	unwind_stats_t before, after;
+	unwind_get_stats(&before);
+	unwind_set_mode(UNWIND_VERIFY);
+	for (int i = 0; i < times; i++)
+		down(depth, c, max);
+	unwind_set_mode(UNWIND_FAST);
+	unwind_get_stats(&after);
+	cr_assert_eq(after.mismatches, before.mismatches, "depth %d: %lu mismatches", depth,
+		     (unsigned long)(after.mismatches - before.mismatches));
+	return after.checked - before.checked;
+}
+
+Test(unwind, fast_walk_equals_libunwind_at_several_depths, .init = setup)
+{
+	static const int depths[] = { 0, 1, 5, 17, 40 };
+	for (unsigned i = 0; i < sizeof(depths) / sizeof(depths[0]); i++) {
+		cap_t c;
+		/* Every call checked: the first one learns, then compares. */
+		cr_assert_eq(verified(depths[i], 64, 3, &c), 3);
+		/* down() frames, capture, the test function and more. */
+		cr_assert_geq(c.n, (unsigned)depths[i] + 3);
+	}
+}
+
+Test(unwind, deep_stacks_are_truncated_the_same_way, .init = setup)
+{
+	cap_t c;
+	cr_assert_eq(verified(100, 16, 2, &c), 2);
+	cr_assert_eq(c.n, 16);
+	cr_assert_eq(c.flags, HT_STACK_TRUNCATED);
+}
+
+Test(unwind, learned_stacks_need_no_libunwind, .init = setup)
+{
+	cap_t c;
+	unwind_stats_t st[11];
+	/* Identical iterations; the first one or two (if the compiler peels
+	 * one) run at a new call site and learn. */
+	for (int i = 0; i < 11; i++) {
+		down(30, &c, 64);
+		unwind_get_stats(&st[i]);
+	}
+	cr_assert_eq(st[10].fallback, st[2].fallback);
+	cr_assert_geq(c.n, 33);
+}
+
+static void *thread_main(void *arg)
+{
+	cap_t *c = arg;
+	for (int i = 0; i < 50; i++)
+		down(i % 25, c, 64);
+	return NULL;
+}
+
+Test(unwind, verify_mode_counts_no_mismatch_in_threads, .init = setup, .timeout = 30)
+{
+	unwind_stats_t before, after;
+	unwind_get_stats(&before);
+	unwind_set_mode(UNWIND_VERIFY);
+	pthread_t t[4];
+	cap_t caps[4];
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, thread_main, &caps[i]), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	unwind_set_mode(UNWIND_FAST);
+	unwind_get_stats(&after);
+	cr_assert_eq(after.mismatches, before.mismatches);
+	/* 200 stacks; a thread may find another one learning and fall back. */
+	cr_assert_geq(after.checked - before.checked + after.fallback - before.fallback, 200);
+	cr_assert_geq(after.checked - before.checked, 100);
+}
