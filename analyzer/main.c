@@ -49,9 +49,12 @@ static const command_t commands[] = {
 	  "                [--frames all|python|native] [--no-symbols] [--json]",
 	  "memory still allocated at the end, by call site, and leak candidates" },
 	{ "growth", cmd_growth,
-	  "heaptrail growth TRACE [-n N] [--step PCT] [--step-min BYTES]\n"
-	  "                 [--frames all|python|native] [--no-symbols] [--json]",
-	  "how the heap grew: growing sites across snapshots and high-water steps" },
+	  "heaptrail growth TRACE [-n N] [--by KEY] [--step PCT] [--step-min BYTES]\n"
+	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"
+	  "  -n: chains and (text) high-water steps shown; --by: key of the\n"
+	  "  high-water sites; --step/--step-min: a step closes when the heap\n"
+	  "  exceeds the previous mark by PCT percent and BYTES",
+	  "how the heap grew: realloc chains and the steps to the high-water mark" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
