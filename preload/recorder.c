@@ -90,6 +90,7 @@ static void thread_gone(void *arg)
 		set_name(th, name);
 		__atomic_store_n(&th->state, SLOT_DEAD, __ATOMIC_SEQ_CST);
 		t->th = NULL;
+		unwind_thread_exit();
 		recorder_kick();
 	}
 	errno = saved;

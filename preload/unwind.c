@@ -26,6 +26,7 @@
 
 #include "heaptrail_format.h"
 #include "stacks.h"
+#include "util.h"
 
 #define UNW_LOCAL_ONLY
 #include <errno.h>
@@ -91,6 +92,7 @@ typedef struct rule_tab {
 static rule_tab_t *tab; /* published with release; NULL: fast path off */
 static int rules_lock;
 static unsigned long long seen_subs; /* loader's dlpi_subs at the last flush */
+static uint32_t tab_epoch = 1; /* bumped when a flush drops the rules */
 
 /* Outermost stack address libunwind reached on this thread (0: none yet):
  * the fast walk never reads above it. */
@@ -202,14 +204,17 @@ void unwind_flush(void)
 	dl_iterate_phdr(subs_cb, &subs);
 	if (subs == __atomic_load_n(&seen_subs, __ATOMIC_RELAXED) || !tab)
 		return;
-	for (int i = 0; i < 1000 && rules_trylock(); i++)
+	int locked = 0;
+	for (int i = 0; i < 1000 && !(locked = rules_trylock() == 0); i++)
 		sched_yield();
 	/* Even without the lock: a learner then inserts into the old table. */
 	rule_tab_t *t = tab_new(TAB_MIN_BITS);
 	if (t)
 		__atomic_store_n(&tab, t, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&tab_epoch, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&seen_subs, subs, __ATOMIC_RELAXED);
-	rules_unlock();
+	if (locked)
+		rules_unlock();
 }
 
 /* ---- learning: rules read off libunwind's own steps ----------------------- */
@@ -326,6 +331,119 @@ out:
 
 /* ---- the fast walk --------------------------------------------------------- */
 
+/* ---- chain cache ------------------------------------------------------------ */
+
+/* The walk's lookups depend on each other (each rule gives the next
+ * address to look up), so a long stack costs a chain of cache misses.  A
+ * program allocates from a limited set of call chains, and a chain found
+ * again at the same stack address is usually the same chain: each thread
+ * keeps the chains it walked, keyed by the state of the first frame after
+ * the recorder's own, with every stack word the walk read.  When that state
+ * recurs and every one of those words still holds what the walk read, the
+ * walk would run exactly as before, so its result is reused; the checks
+ * are independent loads, not a chain of them. */
+#define CHAIN_MAX 40 /* frames kept per chain (longer ones are walked) */
+#define CHAIN_SETS_BITS 6 /* 64 sets per thread */
+#define CHAIN_WAYS 4 /* chains per set: one call site may be reached by several chains */
+
+typedef struct chain {
+	uint64_t ip, sp, bp; /* key: the first frame's registers (bp: if bp_need) */
+	uint32_t epoch; /* tab_epoch when built; 0 = empty */
+	uint16_t n; /* frames fr[0..n), fr[0] == ip */
+	uint16_t room; /* cap - frames before fr[0], when built */
+	uint8_t bp_need; /* the walk used the first frame's RBP */
+	uint8_t nchk; /* words in chk */
+	uint8_t victim; /* way 0 only: next way to replace in this set */
+	uint8_t pad[5];
+	uint64_t fr[CHAIN_MAX]; /* return addresses */
+	struct {
+		uint64_t addr, val;
+	} chk[2 * CHAIN_MAX]; /* stack words the walk read, and their values */
+} chain_t;
+
+/* What a walk notes per frame while it builds a chain. */
+typedef struct chain_scratch {
+	uint64_t cfa[CHAIN_MAX]; /* CFA of frame k */
+	uint64_t nbp[CHAIN_MAX]; /* RBP after frame k's step */
+	uint32_t rule[CHAIN_MAX]; /* rule of frame k */
+} chain_scratch_t;
+
+#define CHAIN_MAP_LEN \
+	((sizeof(chain_t) << CHAIN_SETS_BITS) * CHAIN_WAYS + sizeof(chain_scratch_t))
+
+/* This thread's chains (mmap'd on first use; scratch after them). */
+static __thread chain_t *chains __attribute__((tls_model("initial-exec")));
+
+static chain_t *chain_set(uint64_t ip, uint64_t sp)
+{
+	if (HT_UNLIKELY(!chains)) {
+		void *m = mmap(NULL, CHAIN_MAP_LEN, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		chains = m;
+	}
+	uint64_t h = (ip ^ sp * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+	return &chains[(h >> (64 - CHAIN_SETS_BITS)) * CHAIN_WAYS];
+}
+
+static inline chain_scratch_t *chain_scratch(void)
+{
+	return (chain_scratch_t *)&chains[CHAIN_WAYS << CHAIN_SETS_BITS];
+}
+
+void unwind_thread_exit(void)
+{
+	if (chains)
+		munmap(chains, CHAIN_MAP_LEN);
+	chains = NULL;
+}
+
+/* 1 when c holds the walk from (ip, sp, bp) with `room` frames left. */
+static inline int chain_match(const chain_t *c, uint64_t ip, uint64_t sp, uint64_t bp,
+			      unsigned room, uint32_t epoch)
+{
+	if (c->ip != ip || c->sp != sp || c->epoch != epoch || c->room != room ||
+	    (c->bp_need && c->bp != bp))
+		return 0;
+	uint64_t diff = 0;
+	for (unsigned i = 0; i < c->nchk; i++)
+		diff |= *(const uint64_t *)c->chk[i].addr ^ c->chk[i].val;
+	return diff == 0;
+}
+
+/* The walk that started at c's key ended after n frames; derive the words
+ * it depended on.  RBP matters in frame k when its CFA follows RBP or
+ * when it passes RBP on unchanged to a frame where it matters. */
+static void chain_finish(chain_t *c, const chain_scratch_t *w, unsigned n, uint32_t epoch)
+{
+	c->n = (uint16_t)n;
+	int need = 0; /* RBP of frame k+1 matters */
+	unsigned nchk = 0;
+	for (unsigned k = n; k-- > 0;) {
+		uint32_t r = w->rule[k];
+		if (k + 1 < n) {
+			/* The step of frame k read the return address... */
+			c->chk[nchk].addr = w->cfa[k] - 8;
+			c->chk[nchk++].val = c->fr[k + 1];
+			/* ...and the saved RBP, which matters if it is used. */
+			if (RULE_RBP_SAVED(r) && need) {
+				c->chk[nchk].addr = w->cfa[k] + (uint64_t)RULE_RBP_OFF(r);
+				c->chk[nchk++].val = w->nbp[k];
+			}
+		}
+		unsigned kind = RULE_KIND(r);
+		if (kind == RK_RBP)
+			need = 1;
+		else if (kind == RK_END || RULE_RBP_SAVED(r))
+			need = 0;
+		/* else RBP passes through: need stays. */
+	}
+	c->nchk = (uint8_t)nchk;
+	c->bp_need = (uint8_t)need;
+	c->epoch = epoch;
+}
+
 /* Fills buf with up to cap return addresses starting at the return address
  * of the frame record at fp (unwind_capture's, which has a frame pointer:
  * it holds our caller's RBP and the return address into it, exactly the
@@ -340,13 +458,52 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp)
 		return -1;
 	uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), bp = fp[0];
 	const rule_tab_t *t = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
+	uint32_t epoch = __atomic_load_n(&tab_epoch, __ATOMIC_RELAXED);
+	chain_t *build = NULL;
+	chain_scratch_t *w = NULL;
+	unsigned j = 0, tried = 0;
 	unsigned n = 0;
 	while (n < cap) {
 		buf[n++] = ip;
+		if (!tried && (ip < self_lo || ip >= self_hi)) {
+			/* The first frame that is not ours. */
+			tried = 1;
+			chain_t *set = chain_set(ip, sp);
+			if (set) {
+				unsigned room = cap - (n - 1);
+				for (unsigned i = 0; i < CHAIN_WAYS; i++) {
+					const chain_t *c = &set[i];
+					if (chain_match(c, ip, sp, bp, room, epoch)) {
+						memcpy(buf + n, c->fr + 1,
+						       (c->n - 1) * sizeof(uint64_t));
+						return (int)(n - 1 + c->n);
+					}
+				}
+				build = &set[set->victim % CHAIN_WAYS];
+				set->victim++;
+				w = chain_scratch();
+				j = n - 1;
+				build->epoch = 0;
+				build->ip = ip;
+				build->sp = sp;
+				build->bp = bp;
+				build->room = (uint16_t)room;
+			}
+		}
 		uint32_t r = rule_find(t, ip);
 		unsigned kind = RULE_KIND(r);
-		if (kind == RK_END)
+		unsigned k = n - 1 - j;
+		if (build && k >= CHAIN_MAX)
+			build = NULL;
+		if (build) {
+			build->fr[k] = ip;
+			w->rule[k] = r;
+		}
+		if (kind == RK_END) {
+			if (build)
+				chain_finish(build, w, k + 1, epoch);
 			return (int)n;
+		}
 		if (kind != RK_RSP && kind != RK_RBP)
 			return -1;
 		uintptr_t cfa = (kind == RK_RSP ? sp : bp) + (uintptr_t)RULE_CFA_OFF(r);
@@ -361,9 +518,15 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp)
 		}
 		if (nip == 0)
 			return -1;
+		if (build) {
+			w->cfa[k] = cfa;
+			w->nbp[k] = bp;
+		}
 		ip = nip;
 		sp = cfa;
 	}
+	if (build && n - j <= CHAIN_MAX)
+		chain_finish(build, w, n - j, epoch);
 	return (int)n;
 }
 

@@ -38,6 +38,10 @@ int unwind_mode(void);
  * (HT_STACK_TRUNCATED when frames were cut). */
 unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags);
 
+/* The calling thread is exiting: releases its chain cache (a later
+ * capture on this thread maps a new one). */
+void unwind_thread_exit(void);
+
 /* Forgets the learned rules (the module map changed: code may have moved). */
 void unwind_flush(void);
 
