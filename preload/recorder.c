@@ -241,15 +241,22 @@ static uint32_t capture_stack(void)
 	uint32_t *pc = NULL, *pl = NULL;
 #endif
 	unsigned flags = 0, n = 0, m = 0;
+	uint32_t *known = NULL;
 	if (ht_rec.unwind)
-		n = unwind_capture(ips, ht_rec.depth, &flags);
+		n = unwind_capture(ips, ht_rec.depth, &flags, &known);
 #ifdef HT_HAVE_PYFRAMES
 	int pm = pyframes_capture(pc, pl, PYFRAMES_MAX);
 	m = pm > 0 ? (unsigned)pm : 0;
 #endif
+	/* The unwinder recognised a native-only stack interned before:
+	 * skip hashing it again. */
+	if (known && m == 0 && *known)
+		return *known;
 	int is_new;
 	uint32_t gen = modules_gen();
 	uint32_t id = stacks_intern(ips, n, pc, pl, m, flags, gen, &is_new);
+	if (known && m == 0)
+		*known = id;
 	/* A new stack may name a module loaded since the last map: refresh
 	 * here, in producer context, before the event is committed (the
 	 * writer writes the newest map before any new STACK).  Code may have
@@ -529,6 +536,7 @@ void recorder_fork_child(void)
 	pthread_mutex_init(&reg_lock, NULL);
 	modules_reset_child();
 	stacks_reset_child();
+	unwind_forget_ids();
 	ht_rec.epoch++;
 	for (uint32_t i = 0; i < REC_MAX_THREADS; i++) {
 		rec_thread_t *th = &ht_rec.threads[i];

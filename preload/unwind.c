@@ -354,7 +354,10 @@ typedef struct chain {
 	uint8_t bp_need; /* the walk used the first frame's RBP */
 	uint8_t nchk; /* words in chk */
 	uint8_t victim; /* way 0 only: next way to replace in this set */
-	uint8_t pad[5];
+	uint8_t lead; /* frames before fr[0] in the walk that built it */
+	uint8_t pad[4];
+	uint32_t stack_id; /* recorder's interned id of the trimmed stack, 0 = none */
+	uint32_t pad2;
 	uint64_t fr[CHAIN_MAX]; /* return addresses */
 	struct {
 		uint64_t addr, val;
@@ -390,6 +393,11 @@ static chain_t *chain_set(uint64_t ip, uint64_t sp)
 static inline chain_scratch_t *chain_scratch(void)
 {
 	return (chain_scratch_t *)&chains[CHAIN_WAYS << CHAIN_SETS_BITS];
+}
+
+void unwind_forget_ids(void)
+{
+	__atomic_fetch_add(&tab_epoch, 1, __ATOMIC_RELEASE);
 }
 
 void unwind_thread_exit(void)
@@ -450,7 +458,7 @@ static void chain_finish(chain_t *c, const chain_scratch_t *w, unsigned n, uint3
  * registers libunwind would restore for that frame).  Returns the count,
  * or -1 when a frame has no usable rule or the walk would leave the part
  * of the stack known to be mapped (between fp and stack_top). */
-static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp)
+static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, uint32_t **idp)
 {
 	uintptr_t lo = (uintptr_t)fp;
 	uintptr_t top = stack_top;
@@ -472,10 +480,14 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp)
 			if (set) {
 				unsigned room = cap - (n - 1);
 				for (unsigned i = 0; i < CHAIN_WAYS; i++) {
-					const chain_t *c = &set[i];
+					chain_t *c = &set[i];
 					if (chain_match(c, ip, sp, bp, room, epoch)) {
 						memcpy(buf + n, c->fr + 1,
 						       (c->n - 1) * sizeof(uint64_t));
+						/* Same frames; the trimmed stack is
+						 * the same if ours were as many. */
+						if (idp && c->lead == n - 1)
+							*idp = &c->stack_id;
 						return (int)(n - 1 + c->n);
 					}
 				}
@@ -488,6 +500,8 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp)
 				build->sp = sp;
 				build->bp = bp;
 				build->room = (uint16_t)room;
+				build->lead = (uint8_t)j;
+				build->stack_id = 0;
 			}
 		}
 		uint32_t r = rule_find(t, ip);
@@ -500,8 +514,11 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp)
 			w->rule[k] = r;
 		}
 		if (kind == RK_END) {
-			if (build)
+			if (build) {
 				chain_finish(build, w, k + 1, epoch);
+				if (idp)
+					*idp = &build->stack_id;
+			}
 			return (int)n;
 		}
 		if (kind != RK_RSP && kind != RK_RBP)
@@ -525,8 +542,11 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp)
 		ip = nip;
 		sp = cfa;
 	}
-	if (build && n - j <= CHAIN_MAX)
+	if (build && n - j <= CHAIN_MAX) {
 		chain_finish(build, w, n - j, epoch);
+		if (idp)
+			*idp = &build->stack_id;
+	}
 	return (int)n;
 }
 
@@ -641,16 +661,18 @@ static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *ou
 
 /* Built with a frame pointer: its frame record starts the fast walk. */
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) unsigned
-unwind_capture(uint64_t *ips, unsigned max, unsigned *flags)
+unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, uint32_t **id_slot)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
 	if (max > STACKS_MAX_FRAMES)
 		max = STACKS_MAX_FRAMES;
 	_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
 	uint64_t anchor = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	if (id_slot)
+		*id_slot = NULL;
 	unsigned cap = max + UNWIND_EXTRA;
 	if (mode == UNWIND_FAST) {
-		int got = fast_walk(ips, cap, fp);
+		int got = fast_walk(ips, cap, fp, id_slot);
 		if (got > 0)
 			return trim(ips, got, anchor, ips, max, flags);
 	}
@@ -670,10 +692,10 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags)
 	/* Verify: the fast walk (learning first if it cannot), compared with
 	 * the libunwind result, which is what gets recorded. */
 	uint64_t fast[cap];
-	int fgot = fast_walk(fast, cap, fp);
+	int fgot = fast_walk(fast, cap, fp, NULL);
 	if (fgot <= 0) {
 		learn_stack();
-		fgot = fast_walk(fast, cap, fp);
+		fgot = fast_walk(fast, cap, fp, NULL);
 	}
 	if (fgot <= 0) {
 		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);

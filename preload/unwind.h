@@ -35,8 +35,15 @@ int unwind_mode(void);
 /* Stores at most max (<= STACKS_MAX_FRAMES) return addresses, innermost
  * first starting at the caller of the hooked function, into ips (room for
  * max + UNWIND_EXTRA).  Returns the count and sets *flags
- * (HT_STACK_TRUNCATED when frames were cut). */
-unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags);
+ * (HT_STACK_TRUNCATED when frames were cut).  When id_slot is not NULL it
+ * receives NULL or a per-thread word tied to exactly this native stack:
+ * the caller may keep the stack's interned id there (0 = none yet) and
+ * reuse it while the same stack comes back.  The word stays valid until
+ * this thread's next capture; unwind_forget_ids() clears them all. */
+unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, uint32_t **id_slot);
+
+/* Stack ids were reset (followed fork child): drops the remembered ones. */
+void unwind_forget_ids(void);
 
 /* The calling thread is exiting: releases its chain cache (a later
  * capture on this thread maps a new one). */
