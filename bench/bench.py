@@ -370,7 +370,7 @@ class Bench:
 
     # -- unwind verification ------------------------------------------
     def verify(self):
-        """Runs the native workloads once under HEAPTRAIL_UNWIND=verify.
+        """Runs every workload once under HEAPTRAIL_UNWIND=verify.
 
         Contract (for the recorder): with HEAPTRAIL_UNWIND=verify the recorder
         unwinds every stack both ways (fast path and full libunwind) and
@@ -384,20 +384,20 @@ class Bench:
             log("bench: verify skipped: no heaptrail build")
             return
         for wname, argv, extra, stdin, _, _ in self.workloads():
-            if wname not in ("churn-fp", "churn-nofp", "threads"):
-                continue
             self.prepare("heaptrail", wname)
             env = dict(self.env, HEAPTRAIL_UNWIND="verify")
             env.update(extra)
             logp = os.path.join(self.tmp, wname + ".verify.log")
             rc, wall, _, to = Run([self.heaptrail, "record", "-o", self.trace_path(wname), "--"]
                                   + argv, env, stdin, logp, self.a.mem_mb, self.a.timeout).go()
-            v = {"rc": rc, "wall": wall, "checked": None, "mismatches": None}
+            v = {"rc": rc, "wall": wall, "checked": None, "mismatches": None, "fallback": None}
             with open(logp, "rb") as f:
                 text = f.read().decode("utf-8", "replace")
             m = re.search(r"unwind verify:\s*(\d+)\s+stacks? checked,\s*(\d+)\s+mismatch", text)
             if m:
                 v["checked"], v["mismatches"] = int(m.group(1)), int(m.group(2))
+                f = re.search(r"unwind verify:.*?\((\d+) stacks? only libunwind", text)
+                v["fallback"] = int(f.group(1)) if f else None
             elif rc == 0 and os.path.exists(self.trace_path(wname)):
                 info, _ = self.heaptrail_info(self.trace_path(wname))
                 uv = (info or {}).get("unwind_verify")
@@ -484,9 +484,11 @@ class Bench:
         t4 = []
         V = {k: v for k, v in self.results["verify"].items() if isinstance(v, dict)}
         if V:
-            t4 = [("workload", "HEAPTRAIL_UNWIND=verify", "stacks checked", "mismatches")]
+            t4 = [("workload", "HEAPTRAIL_UNWIND=verify", "stacks checked", "mismatches",
+                   "only libunwind could unwind")]
             for w, v in V.items():
-                t4.append((w, v["status"], str(v["checked"]), str(v["mismatches"])))
+                t4.append((w, v["status"], fmt(v["checked"], "d"), fmt(v["mismatches"], "d"),
+                           fmt(v.get("fallback"), "d")))
         return t1, t2, t3, t4
 
     @staticmethod

@@ -2,7 +2,7 @@
 # make bench: heaptrail's recorder and analyzer against heaptrack, side by
 # side, on workloads the benchmark builds itself (bench/).  Prints a table;
 # also writes BUILD/bench/results/bench.md (Markdown, for the README) and
-# bench.json (every sample).  A full run takes about 5-10 minutes.
+# bench.json (every sample).  A full run takes about 10 minutes.
 #
 # Usage: sh scripts/bench.sh ABS_BUILD_DIR        (what `make bench` runs)
 #
@@ -12,9 +12,11 @@
 #   BENCH_ONLY=a,b   only these workloads: churn-fp churn-nofp threads python sqlite
 #   BENCH_TOOLS=a,b  only these tools: base heaptrail heaptrack (e.g. base,heaptrail
 #                    while tuning the recorder: spares the shared machine heaptrack)
-#   BENCH_VERIFY=1   also run the native workloads with HEAPTRAIL_UNWIND=verify
-#                    (the recorder checks its fast unwinder against libunwind
-#                    and reports mismatches; skipped if it does not support it)
+#   BENCH_VERIFY=0   skip the check that runs every workload once with
+#                    HEAPTRAIL_UNWIND=verify (the recorder compares its fast
+#                    unwinder with libunwind on every stack and reports
+#                    mismatches; skipped if it does not support it).  On by
+#                    default: a fast but wrong unwinder makes the timings moot.
 #   BENCH_VERIFY_ONLY=1  only that check (bench/verify.sh sets it)
 #   BENCH_MEM_MB=N   address-space limit of every run, MB (default 4096): the
 #                    machine may be shared, and heaptrack can run away
@@ -77,7 +79,7 @@ set -- --build "$BUILD" --rounds "$ROUNDS" --python "$PY" \
 [ "$QUICK" = 1 ] && set -- "$@" --quick
 [ -n "${BENCH_ONLY:-}" ] && set -- "$@" --only "$BENCH_ONLY"
 [ -n "${BENCH_TOOLS:-}" ] && set -- "$@" --tools "$BENCH_TOOLS"
-[ "${BENCH_VERIFY:-0}" = 1 ] && set -- "$@" --verify
+[ "${BENCH_VERIFY:-1}" = 1 ] && set -- "$@" --verify
 [ "${BENCH_VERIFY_ONLY:-0}" = 1 ] && set -- "$@" --verify-only
 [ "${BENCH_KEEP:-0}" = 1 ] && set -- "$@" --keep
 exec python3 "$ROOT/bench/bench.py" "$@"
