@@ -356,8 +356,7 @@ typedef struct chain {
 	uint8_t victim; /* way 0 only: next way to replace in this set */
 	uint8_t lead; /* frames before fr[0] in the walk that built it */
 	uint8_t pad[4];
-	uint32_t stack_id; /* recorder's interned id of the trimmed stack, 0 = none */
-	uint32_t pad2;
+	unwind_memo_t memo; /* the recorder's, for the stack this chain gives */
 	uint64_t fr[CHAIN_MAX]; /* return addresses */
 	struct {
 		uint64_t addr, val;
@@ -458,7 +457,7 @@ static void chain_finish(chain_t *c, const chain_scratch_t *w, unsigned n, uint3
  * registers libunwind would restore for that frame).  Returns the count,
  * or -1 when a frame has no usable rule or the walk would leave the part
  * of the stack known to be mapped (between fp and stack_top). */
-static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, uint32_t **idp)
+static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_memo_t **idp)
 {
 	uintptr_t lo = (uintptr_t)fp;
 	uintptr_t top = stack_top;
@@ -487,7 +486,7 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, uint32_t 
 						/* Same frames; the trimmed stack is
 						 * the same if ours were as many. */
 						if (idp && c->lead == n - 1)
-							*idp = &c->stack_id;
+							*idp = &c->memo;
 						return (int)(n - 1 + c->n);
 					}
 				}
@@ -501,7 +500,7 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, uint32_t 
 				build->bp = bp;
 				build->room = (uint16_t)room;
 				build->lead = (uint8_t)j;
-				build->stack_id = 0;
+				build->memo.id = 0;
 			}
 		}
 		uint32_t r = rule_find(t, ip);
@@ -517,7 +516,7 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, uint32_t 
 			if (build) {
 				chain_finish(build, w, k + 1, epoch);
 				if (idp)
-					*idp = &build->stack_id;
+					*idp = &build->memo;
 			}
 			return (int)n;
 		}
@@ -545,7 +544,7 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, uint32_t 
 	if (build && n - j <= CHAIN_MAX) {
 		chain_finish(build, w, n - j, epoch);
 		if (idp)
-			*idp = &build->stack_id;
+			*idp = &build->memo;
 	}
 	return (int)n;
 }
@@ -619,6 +618,11 @@ int unwind_mode(void)
 	return mode;
 }
 
+void unwind_memo_mismatch(void)
+{
+	__atomic_fetch_add(&stat_mismatches, 1, __ATOMIC_RELAXED);
+}
+
 void unwind_get_stats(unwind_stats_t *out)
 {
 	out->checked = __atomic_load_n(&stat_checked, __ATOMIC_RELAXED);
@@ -661,7 +665,7 @@ static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *ou
 
 /* Built with a frame pointer: its frame record starts the fast walk. */
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) unsigned
-unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, uint32_t **id_slot)
+unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_slot)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
 	if (max > STACKS_MAX_FRAMES)
@@ -690,12 +694,14 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, uint32_t **id_slot)
 		return n;
 	}
 	/* Verify: the fast walk (learning first if it cannot), compared with
-	 * the libunwind result, which is what gets recorded. */
+	 * the libunwind result, which is what gets recorded.  The memo is
+	 * handed out only with a matching stack, so that the recorder can
+	 * check its ids too (unwind_memo_mismatch). */
 	uint64_t fast[cap];
-	int fgot = fast_walk(fast, cap, fp, NULL);
+	int fgot = fast_walk(fast, cap, fp, id_slot);
 	if (fgot <= 0) {
 		learn_stack();
-		fgot = fast_walk(fast, cap, fp, NULL);
+		fgot = fast_walk(fast, cap, fp, id_slot);
 	}
 	if (fgot <= 0) {
 		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
@@ -704,7 +710,10 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, uint32_t **id_slot)
 	unsigned fflags;
 	unsigned fn = trim(fast, fgot, anchor, fast, max, &fflags);
 	__atomic_fetch_add(&stat_checked, 1, __ATOMIC_RELAXED);
-	if (fn != n || fflags != *flags || memcmp(fast, ips, n * sizeof(uint64_t)))
+	if (fn != n || fflags != *flags || memcmp(fast, ips, n * sizeof(uint64_t))) {
 		__atomic_fetch_add(&stat_mismatches, 1, __ATOMIC_RELAXED);
+		if (id_slot)
+			*id_slot = NULL;
+	}
 	return n;
 }

@@ -32,15 +32,28 @@ int unwind_mode(void);
  * captured too, then dropped). */
 #define UNWIND_EXTRA 13
 
+/* The recorder's note about one native stack (see unwind_capture). */
+#define UNWIND_MEMO_PY 16 /* Python frames a memo can hold */
+typedef struct unwind_memo {
+	uint32_t id; /* interned stack id, 0 = none */
+	uint32_t m; /* Python frames of that stack (<= UNWIND_MEMO_PY) */
+	uint32_t py[2 * UNWIND_MEMO_PY]; /* their code ids, then their lines */
+} unwind_memo_t;
+
 /* Stores at most max (<= STACKS_MAX_FRAMES) return addresses, innermost
  * first starting at the caller of the hooked function, into ips (room for
  * max + UNWIND_EXTRA).  Returns the count and sets *flags
- * (HT_STACK_TRUNCATED when frames were cut).  When id_slot is not NULL it
- * receives NULL or a per-thread word tied to exactly this native stack:
- * the caller may keep the stack's interned id there (0 = none yet) and
- * reuse it while the same stack comes back.  The word stays valid until
- * this thread's next capture; unwind_forget_ids() clears them all. */
-unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, uint32_t **id_slot);
+ * (HT_STACK_TRUNCATED when frames were cut).  When memo is not NULL it
+ * receives NULL or a per-thread memo tied to exactly this native stack
+ * (frames and flags): the caller may note there the id it interned with
+ * some Python frames and reuse it while the same stack comes back.  The
+ * memo stays valid until this thread's next capture; unwind_forget_ids()
+ * invalidates them all.  A new memo has id 0. */
+unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **memo);
+
+/* Verify mode: the recorder found a memo whose id differs from the one
+ * interning gave (counted as a mismatch). */
+void unwind_memo_mismatch(void);
 
 /* Stack ids were reset (followed fork child): drops the remembered ones. */
 void unwind_forget_ids(void);
