@@ -172,6 +172,12 @@ class Bench:
             ("python", [self.a.python, os.path.join(self.a.src, "pywork.py"),
                         "2" if q else "8"], py_env, None, "full",
              "pure Python, PYTHONMALLOC=malloc"),
+            # heaptrack sees native frames only; so does heaptrail with
+            # Python frame capture off.  No heaptrack runs: same as "python".
+            ("python-native", [self.a.python, os.path.join(self.a.src, "pywork.py"),
+                               "2" if q else "8"], dict(py_env, HEAPTRAIL_PYTHON_FRAMES="0"), None,
+             "none", "the python workload with HEAPTRAIL_PYTHON_FRAMES=0 (native frames only, "
+             "like heaptrack); heaptrack not run again"),
             ("sqlite", ["sqlite3", ":memory:"], {}, os.path.join(b, "rows-quick.sql" if q else "rows.sql"),
              "full", "sqlite3 CLI: insert %s rows, 2 indexes" % ("50k" if q else "200k")),
         ]
@@ -258,7 +264,7 @@ class Bench:
                 order = tools[rnd % len(tools):] + tools[:rnd % len(tools)]
                 line = []
                 for tool in order:
-                    if tool in res["failed"]:
+                    if tool in res["failed"] or (tool == "heaptrack" and hk_mode == "none"):
                         continue
                     s = self.run_once(tool, wname, argv, extra, stdin, hk_mode)
                     s["round"] = rnd
@@ -383,7 +389,9 @@ class Bench:
             self.results["verify"]["status"] = "skipped: no heaptrail build"
             log("bench: verify skipped: no heaptrail build")
             return
-        for wname, argv, extra, stdin, _, _ in self.workloads():
+        for wname, argv, extra, stdin, hk_mode, _ in self.workloads():
+            if hk_mode == "none":
+                continue  # a variant of another workload
             self.prepare("heaptrail", wname)
             env = dict(self.env, HEAPTRAIL_UNWIND="verify")
             env.update(extra)
@@ -456,6 +464,8 @@ class Bench:
             mode = " (-r)" if r["heaptrack_mode"] == "raw" else ""
             hk = (fmt(r.get("heaptrack_ratio"), ".2f", "x") + mode
                   if "heaptrack" not in r["failed"] else "FAILED")
+            if r["heaptrack_mode"] == "none":
+                hk = "not run"
             ht = (fmt(r.get("heaptrail_ratio"), ".2f", "x")
                   if "heaptrail" not in r["failed"] else "FAILED")
             ev = r.get("events")
@@ -542,6 +552,18 @@ class Bench:
                     r["heaptrack_allocs"]))
         return n
 
+    def commit(self):
+        """Short commit of the source tree, + '-dirty' when tracked files differ."""
+        root = os.path.dirname(self.a.src)
+        try:
+            sha = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+            dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "-uno"],
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return "unknown"
+        return (sha or "unknown") + ("-dirty" if sha and dirty else "")
+
     def report_verify(self):
         """Prints only the verification table (and keeps bench.md intact)."""
         t4 = self.tables()[3]
@@ -555,8 +577,8 @@ class Bench:
     def report(self):
         t1, t2, t3, t4 = self.tables()
         host = os.uname()
-        hdr = "heaptrail bench, %s, %s %s, %d CPUs" % (self.results["started"], host.sysname,
-                                                       host.release, os.cpu_count() or 0)
+        hdr = "heaptrail bench, %s, commit %s, %s %s, %d CPUs" % (
+            self.results["started"], self.commit(), host.sysname, host.release, os.cpu_count() or 0)
         txt, md = [hdr, ""], ["### " + hdr, ""]
         if len(t1) > 1:
             txt += ["Recording overhead", self.text_table(t1), ""]

@@ -9,7 +9,8 @@
 # Knobs (environment, or on make's command line: make bench BENCH_QUICK=1):
 #   BENCH_ROUNDS=N   interleaved rounds per workload (default 5; 3 if QUICK)
 #   BENCH_QUICK=1    smaller workloads and fewer rounds, for a quick look
-#   BENCH_ONLY=a,b   only these workloads: churn-fp churn-nofp threads python sqlite
+#   BENCH_ONLY=a,b   only these workloads: churn-fp churn-nofp threads python
+#                    python-native sqlite
 #   BENCH_TOOLS=a,b  only these tools: base heaptrail heaptrack (e.g. base,heaptrail
 #                    while tuning the recorder: spares the shared machine heaptrack)
 #   BENCH_VERIFY=0   skip the check that runs every workload once with
