@@ -355,7 +355,9 @@ typedef struct chain {
 	uint8_t nchk; /* words in chk */
 	uint8_t victim; /* way 0 only: next way to replace in this set */
 	uint8_t lead; /* frames before fr[0] in the walk that built it */
-	uint8_t pad[4];
+	uint8_t cont; /* the stack goes on past fr[n-1]: at next_* */
+	uint8_t pad[3];
+	uint64_t next_ip, next_sp, next_bp; /* cont: the frame after fr[n-1] */
 	unwind_memo_t memo; /* the recorder's, for the stack this chain gives */
 	uint64_t fr[CHAIN_MAX]; /* return addresses */
 	struct {
@@ -410,8 +412,8 @@ void unwind_thread_exit(void)
 static inline int chain_match(const chain_t *c, uint64_t ip, uint64_t sp, uint64_t bp,
 			      unsigned room, uint32_t epoch)
 {
-	if (c->ip != ip || c->sp != sp || c->epoch != epoch || c->room != room ||
-	    (c->bp_need && c->bp != bp))
+	if (c->ip != ip || c->sp != sp || c->epoch != epoch ||
+	    (c->cont ? room <= c->n : c->room != room) || (c->bp_need && c->bp != bp))
 		return 0;
 	uint64_t diff = 0;
 	for (unsigned i = 0; i < c->nchk; i++)
@@ -419,20 +421,21 @@ static inline int chain_match(const chain_t *c, uint64_t ip, uint64_t sp, uint64
 	return diff == 0;
 }
 
-/* The walk that started at c's key ended after n frames; derive the words
- * it depended on.  RBP matters in frame k when its CFA follows RBP or
- * when it passes RBP on unchanged to a frame where it matters. */
+/* The walk that started at c's key ended after n frames, or, with
+ * c->cont, goes on at c->next_*; derive the words it depended on.  RBP
+ * matters in frame k when its CFA follows RBP or when it passes RBP on
+ * unchanged to a frame where it matters (always, past a cut chain). */
 static void chain_finish(chain_t *c, const chain_scratch_t *w, unsigned n, uint32_t epoch)
 {
 	c->n = (uint16_t)n;
-	int need = 0; /* RBP of frame k+1 matters */
+	int need = c->cont; /* RBP of frame k+1 matters */
 	unsigned nchk = 0;
 	for (unsigned k = n; k-- > 0;) {
 		uint32_t r = w->rule[k];
-		if (k + 1 < n) {
+		if (k + 1 < n || c->cont) {
 			/* The step of frame k read the return address... */
 			c->chk[nchk].addr = w->cfa[k] - 8;
-			c->chk[nchk++].val = c->fr[k + 1];
+			c->chk[nchk++].val = k + 1 < n ? c->fr[k + 1] : c->next_ip;
 			/* ...and the saved RBP, which matters if it is used. */
 			if (RULE_RBP_SAVED(r) && need) {
 				c->chk[nchk].addr = w->cfa[k] + (uint64_t)RULE_RBP_OFF(r);
@@ -468,27 +471,36 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 	uint32_t epoch = __atomic_load_n(&tab_epoch, __ATOMIC_RELAXED);
 	chain_t *build = NULL;
 	chain_scratch_t *w = NULL;
-	unsigned j = 0, tried = 0;
+	unsigned j = 0, tried = 0, pieces = 0;
 	unsigned n = 0;
 	while (n < cap) {
 		buf[n++] = ip;
 		if (!tried && (ip < self_lo || ip >= self_hi)) {
-			/* The first frame that is not ours. */
+			/* The first frame that is not ours, or where the chain
+			 * before this one was cut. */
 			tried = 1;
 			chain_t *set = chain_set(ip, sp);
 			if (set) {
 				unsigned room = cap - (n - 1);
 				for (unsigned i = 0; i < CHAIN_WAYS; i++) {
 					chain_t *c = &set[i];
-					if (chain_match(c, ip, sp, bp, room, epoch)) {
-						memcpy(buf + n, c->fr + 1,
-						       (c->n - 1) * sizeof(uint64_t));
-						/* Same frames; the trimmed stack is
-						 * the same if ours were as many. */
-						if (idp && c->lead == n - 1)
-							*idp = &c->memo;
-						return (int)(n - 1 + c->n);
+					if (!chain_match(c, ip, sp, bp, room, epoch))
+						continue;
+					memcpy(buf + n, c->fr + 1, (c->n - 1) * sizeof(uint64_t));
+					n += c->n - 1;
+					if (c->cont) {
+						ip = c->next_ip;
+						sp = c->next_sp;
+						bp = c->next_bp;
+						tried = 0;
+						pieces++;
+						goto next;
 					}
+					/* Same frames; the trimmed stack is the same
+					 * if ours were as many (and it is one piece). */
+					if (idp && !pieces && c->lead == n - c->n)
+						*idp = &c->memo;
+					return (int)n;
 				}
 				build = &set[set->victim % CHAIN_WAYS];
 				set->victim++;
@@ -500,14 +512,13 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 				build->bp = bp;
 				build->room = (uint16_t)room;
 				build->lead = (uint8_t)j;
+				build->cont = 0;
 				build->memo.id = 0;
 			}
 		}
 		uint32_t r = rule_find(t, ip);
 		unsigned kind = RULE_KIND(r);
 		unsigned k = n - 1 - j;
-		if (build && k >= CHAIN_MAX)
-			build = NULL;
 		if (build) {
 			build->fr[k] = ip;
 			w->rule[k] = r;
@@ -515,7 +526,7 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 		if (kind == RK_END) {
 			if (build) {
 				chain_finish(build, w, k + 1, epoch);
-				if (idp)
+				if (idp && !pieces)
 					*idp = &build->memo;
 			}
 			return (int)n;
@@ -537,13 +548,26 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 		if (build) {
 			w->cfa[k] = cfa;
 			w->nbp[k] = bp;
+			if (k + 1 == CHAIN_MAX && n < cap) {
+				/* Full: cut here; the next frame starts a chain of
+				 * its own, looked up (or built) in turn. */
+				build->cont = 1;
+				build->next_ip = nip;
+				build->next_sp = cfa;
+				build->next_bp = bp;
+				chain_finish(build, w, CHAIN_MAX, epoch);
+				build = NULL;
+				tried = 0;
+				pieces++;
+			}
 		}
 		ip = nip;
 		sp = cfa;
+	next:;
 	}
-	if (build && n - j <= CHAIN_MAX) {
+	if (build) {
 		chain_finish(build, w, n - j, epoch);
-		if (idp)
+		if (idp && !pieces)
 			*idp = &build->memo;
 	}
 	return (int)n;
