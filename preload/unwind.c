@@ -347,53 +347,71 @@ out:
 #define CHAIN_WAYS 4 /* chains per set: one call site may be reached by several chains */
 
 typedef struct chain {
-	uint64_t ip, sp, bp; /* key: the first frame's registers (bp: if bp_need) */
+	uint64_t bp; /* the first frame's RBP (compared if bp_need) */
 	uint32_t epoch; /* tab_epoch when built; 0 = empty */
-	uint16_t n; /* frames fr[0..n), fr[0] == ip */
+	uint16_t n; /* frames fr[0..n), fr[0] == the key's ip */
 	uint16_t room; /* cap - frames before fr[0], when built */
 	uint8_t bp_need; /* the walk used the first frame's RBP */
-	uint8_t nchk; /* words in chk */
-	uint8_t victim; /* way 0 only: next way to replace in this set */
+	uint8_t nra; /* return-address checks: n - 1, or n when cont */
+	uint8_t nrbp; /* saved-RBP checks */
 	uint8_t lead; /* frames before fr[0] in the walk that built it */
-	uint8_t cont; /* the stack goes on past fr[n-1]: at next_* */
+	uint8_t cont; /* the stack goes on past fr[n-1]: at fr[n], next_sp/bp */
 	uint8_t pad[3];
-	uint64_t next_ip, next_sp, next_bp; /* cont: the frame after fr[n-1] */
+	uint64_t next_sp, next_bp; /* cont: registers of the frame after fr[n-1] */
+	/* Checks, as offsets from the key's sp (every word the walk read
+	 * lies above it): the return-address slot of frame k holds fr[k+1],
+	 * the saved-RBP slot rbpoff[i] holds rbpval[i]. */
+	uint64_t fr[CHAIN_MAX + 1]; /* return addresses (+ next ip when cont) */
+	uint32_t raoff[CHAIN_MAX];
+	uint32_t rbpoff[CHAIN_MAX];
+	uint64_t rbpval[CHAIN_MAX];
 	unwind_memo_t memo; /* the recorder's, for the stack this chain gives */
-	uint64_t fr[CHAIN_MAX]; /* return addresses */
-	struct {
-		uint64_t addr, val;
-	} chk[2 * CHAIN_MAX]; /* stack words the walk read, and their values */
 } chain_t;
+
+/* A set's keys in one cache line, so that a lookup touches only the
+ * chain that matches. */
+typedef struct chain_tags {
+	uint64_t ip[CHAIN_WAYS], sp[CHAIN_WAYS]; /* ip 0: way unused */
+} chain_tags_t;
 
 /* What a walk notes per frame while it builds a chain. */
 typedef struct chain_scratch {
 	uint64_t cfa[CHAIN_MAX]; /* CFA of frame k */
 	uint64_t nbp[CHAIN_MAX]; /* RBP after frame k's step */
 	uint32_t rule[CHAIN_MAX]; /* rule of frame k */
+	uint8_t victim[1 << CHAIN_SETS_BITS]; /* next way to replace, per set */
 } chain_scratch_t;
 
-#define CHAIN_MAP_LEN \
-	((sizeof(chain_t) << CHAIN_SETS_BITS) * CHAIN_WAYS + sizeof(chain_scratch_t))
+#define CHAIN_NSETS (1u << CHAIN_SETS_BITS)
+#define CHAIN_MAP_LEN                                                  \
+	(sizeof(chain_t) * CHAIN_NSETS * CHAIN_WAYS + sizeof(chain_tags_t) * CHAIN_NSETS + \
+	 sizeof(chain_scratch_t))
 
-/* This thread's chains (mmap'd on first use; scratch after them). */
+/* This thread's chains (mmap'd on first use; tags and scratch after). */
 static __thread chain_t *chains __attribute__((tls_model("initial-exec")));
 
-static chain_t *chain_set(uint64_t ip, uint64_t sp)
+static inline chain_tags_t *chain_tags(void)
+{
+	return (chain_tags_t *)&chains[CHAIN_NSETS * CHAIN_WAYS];
+}
+
+static inline chain_scratch_t *chain_scratch(void)
+{
+	return (chain_scratch_t *)&chain_tags()[CHAIN_NSETS];
+}
+
+/* The set of (ip, sp), or -1 when the cache cannot be mapped. */
+static int chain_set(uint64_t ip, uint64_t sp)
 {
 	if (HT_UNLIKELY(!chains)) {
 		void *m = mmap(NULL, CHAIN_MAP_LEN, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED)
-			return NULL;
+			return -1;
 		chains = m;
 	}
 	uint64_t h = (ip ^ sp * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
-	return &chains[(h >> (64 - CHAIN_SETS_BITS)) * CHAIN_WAYS];
-}
-
-static inline chain_scratch_t *chain_scratch(void)
-{
-	return (chain_scratch_t *)&chains[CHAIN_WAYS << CHAIN_SETS_BITS];
+	return (int)(h >> (64 - CHAIN_SETS_BITS));
 }
 
 void unwind_forget_ids(void)
@@ -408,38 +426,48 @@ void unwind_thread_exit(void)
 	chains = NULL;
 }
 
-/* 1 when c holds the walk from (ip, sp, bp) with `room` frames left. */
-static inline int chain_match(const chain_t *c, uint64_t ip, uint64_t sp, uint64_t bp,
-			      unsigned room, uint32_t epoch)
+/* 1 when c (whose key matched ip and sp) holds the walk from (sp, bp)
+ * with `room` frames left. */
+static inline int chain_match(const chain_t *c, uint64_t sp, uint64_t bp, unsigned room,
+			      uint32_t epoch)
 {
-	if (c->ip != ip || c->sp != sp || c->epoch != epoch ||
-	    (c->cont ? room <= c->n : c->room != room) || (c->bp_need && c->bp != bp))
+	if (c->epoch != epoch || (c->cont ? room <= c->n : c->room != room) ||
+	    (c->bp_need && c->bp != bp))
 		return 0;
 	uint64_t diff = 0;
-	for (unsigned i = 0; i < c->nchk; i++)
-		diff |= *(const uint64_t *)c->chk[i].addr ^ c->chk[i].val;
+	for (unsigned i = 0; i < c->nra; i++)
+		diff |= *(const uint64_t *)(sp + c->raoff[i]) ^ c->fr[i + 1];
+	for (unsigned i = 0; i < c->nrbp; i++)
+		diff |= *(const uint64_t *)(sp + c->rbpoff[i]) ^ c->rbpval[i];
 	return diff == 0;
 }
 
-/* The walk that started at c's key ended after n frames, or, with
- * c->cont, goes on at c->next_*; derive the words it depended on.  RBP
- * matters in frame k when its CFA follows RBP or when it passes RBP on
- * unchanged to a frame where it matters (always, past a cut chain). */
-static void chain_finish(chain_t *c, const chain_scratch_t *w, unsigned n, uint32_t epoch)
+/* The walk that started at the key (sp) ended after n frames, or, with
+ * c->cont, goes on at fr[n] / next_*; derive the words it depended on.
+ * RBP matters in frame k when its CFA follows RBP or when it passes RBP
+ * on unchanged to a frame where it matters (always, past a cut chain).
+ * Returns -1 when a word lies too far above sp to be noted. */
+static int chain_finish(chain_t *c, const chain_scratch_t *w, uint64_t sp, unsigned n,
+			uint32_t epoch)
 {
 	c->n = (uint16_t)n;
 	int need = c->cont; /* RBP of frame k+1 matters */
-	unsigned nchk = 0;
+	unsigned nrbp = 0;
 	for (unsigned k = n; k-- > 0;) {
 		uint32_t r = w->rule[k];
 		if (k + 1 < n || c->cont) {
 			/* The step of frame k read the return address... */
-			c->chk[nchk].addr = w->cfa[k] - 8;
-			c->chk[nchk++].val = k + 1 < n ? c->fr[k + 1] : c->next_ip;
+			uint64_t off = w->cfa[k] - 8 - sp;
+			if (off > UINT32_MAX)
+				return -1;
+			c->raoff[k] = (uint32_t)off;
 			/* ...and the saved RBP, which matters if it is used. */
 			if (RULE_RBP_SAVED(r) && need) {
-				c->chk[nchk].addr = w->cfa[k] + (uint64_t)RULE_RBP_OFF(r);
-				c->chk[nchk++].val = w->nbp[k];
+				off = w->cfa[k] + (uint64_t)RULE_RBP_OFF(r) - sp;
+				if (off > UINT32_MAX)
+					return -1;
+				c->rbpoff[nrbp] = (uint32_t)off;
+				c->rbpval[nrbp++] = w->nbp[k];
 			}
 		}
 		unsigned kind = RULE_KIND(r);
@@ -449,9 +477,17 @@ static void chain_finish(chain_t *c, const chain_scratch_t *w, unsigned n, uint3
 			need = 0;
 		/* else RBP passes through: need stays. */
 	}
-	c->nchk = (uint8_t)nchk;
+	c->nra = (uint8_t)(n - 1 + c->cont);
+	c->nrbp = (uint8_t)nrbp;
 	c->bp_need = (uint8_t)need;
 	c->epoch = epoch;
+	return 0;
+}
+
+static inline void chain_publish(chain_tags_t *tg, unsigned way, const chain_t *c, uint64_t sp)
+{
+	tg->ip[way] = c->fr[0];
+	tg->sp[way] = sp;
 }
 
 /* Fills buf with up to cap return addresses starting at the return address
@@ -471,6 +507,9 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 	uint32_t epoch = __atomic_load_n(&tab_epoch, __ATOMIC_RELAXED);
 	chain_t *build = NULL;
 	chain_scratch_t *w = NULL;
+	chain_tags_t *btag = NULL; /* build's set */
+	unsigned bway = 0; /* build's way */
+	uint64_t bsp = 0; /* build's key sp */
 	unsigned j = 0, tried = 0, pieces = 0;
 	unsigned n = 0;
 	while (n < cap) {
@@ -479,17 +518,21 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 			/* The first frame that is not ours, or where the chain
 			 * before this one was cut. */
 			tried = 1;
-			chain_t *set = chain_set(ip, sp);
-			if (set) {
+			int set = chain_set(ip, sp);
+			if (set >= 0) {
 				unsigned room = cap - (n - 1);
+				chain_tags_t *tg = &chain_tags()[set];
+				chain_t *ways = &chains[set * CHAIN_WAYS];
 				for (unsigned i = 0; i < CHAIN_WAYS; i++) {
-					chain_t *c = &set[i];
-					if (!chain_match(c, ip, sp, bp, room, epoch))
+					if (tg->ip[i] != ip || tg->sp[i] != sp)
+						continue;
+					chain_t *c = &ways[i];
+					if (!chain_match(c, sp, bp, room, epoch))
 						continue;
 					memcpy(buf + n, c->fr + 1, (c->n - 1) * sizeof(uint64_t));
 					n += c->n - 1;
 					if (c->cont) {
-						ip = c->next_ip;
+						ip = c->fr[c->n];
 						sp = c->next_sp;
 						bp = c->next_bp;
 						tried = 0;
@@ -502,13 +545,15 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 						*idp = &c->memo;
 					return (int)n;
 				}
-				build = &set[set->victim % CHAIN_WAYS];
-				set->victim++;
 				w = chain_scratch();
+				unsigned v = w->victim[set]++ % CHAIN_WAYS;
+				build = &ways[v];
+				tg->ip[v] = 0; /* until finished */
+				btag = tg;
+				bway = v;
 				j = n - 1;
+				bsp = sp;
 				build->epoch = 0;
-				build->ip = ip;
-				build->sp = sp;
 				build->bp = bp;
 				build->room = (uint16_t)room;
 				build->lead = (uint8_t)j;
@@ -524,8 +569,8 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 			w->rule[k] = r;
 		}
 		if (kind == RK_END) {
-			if (build) {
-				chain_finish(build, w, k + 1, epoch);
+			if (build && chain_finish(build, w, bsp, k + 1, epoch) == 0) {
+				chain_publish(btag, bway, build, bsp);
 				if (idp && !pieces)
 					*idp = &build->memo;
 			}
@@ -552,10 +597,11 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 				/* Full: cut here; the next frame starts a chain of
 				 * its own, looked up (or built) in turn. */
 				build->cont = 1;
-				build->next_ip = nip;
+				build->fr[CHAIN_MAX] = nip;
 				build->next_sp = cfa;
 				build->next_bp = bp;
-				chain_finish(build, w, CHAIN_MAX, epoch);
+				if (chain_finish(build, w, bsp, CHAIN_MAX, epoch) == 0)
+					chain_publish(btag, bway, build, bsp);
 				build = NULL;
 				tried = 0;
 				pieces++;
@@ -565,8 +611,8 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 		sp = cfa;
 	next:;
 	}
-	if (build) {
-		chain_finish(build, w, n - j, epoch);
+	if (build && chain_finish(build, w, bsp, n - j, epoch) == 0) {
+		chain_publish(btag, bway, build, bsp);
 		if (idp && !pieces)
 			*idp = &build->memo;
 	}
