@@ -231,15 +231,6 @@ static inline void commit_event(ring_t *r, uint64_t n)
 		recorder_kick();
 }
 
-static inline int same_py(const unwind_memo_t *memo, const uint32_t *pc, const uint32_t *pl,
-			  unsigned m)
-{
-	for (unsigned i = 0; i < m; i++)
-		if (memo->py[i] != pc[i] || memo->py[UNWIND_MEMO_PY + i] != pl[i])
-			return 0;
-	return 1;
-}
-
 static uint32_t capture_stack(void)
 {
 	/* Sized by the configured depth: hooks may run on small stacks. */
@@ -250,21 +241,21 @@ static uint32_t capture_stack(void)
 	uint32_t *pc = NULL, *pl = NULL;
 #endif
 	unsigned flags = 0, n = 0, m = 0;
-	unwind_memo_t *memo = NULL;
-	if (ht_rec.unwind)
-		n = unwind_capture(ips, ht_rec.depth, &flags, &memo);
 #ifdef HT_HAVE_PYFRAMES
 	int pm = pyframes_capture(pc, pl, PYFRAMES_MAX);
 	m = pm > 0 ? (unsigned)pm : 0;
 #endif
-	/* The unwinder recognised the native stack: if the Python frames
-	 * are the ones noted with it too, the id is known. */
-	uint32_t noted = 0;
-	if (memo && memo->id && memo->m == m && same_py(memo, pc, pl, m)) {
-		if (HT_LIKELY(unwind_mode() != UNWIND_VERIFY))
+	unwind_memo_t *memo = NULL;
+	unwind_py_t py = { pc, pl, m };
+	if (ht_rec.unwind) {
+		n = unwind_capture(ips, ht_rec.depth, &flags, &memo, &py);
+		/* Recognised, Python frames included: the id is known. */
+		if (n == UNWIND_KNOWN)
 			return memo->id;
-		noted = memo->id; /* verify mode: check it against interning */
 	}
+	/* Verify mode: a memo that would have been used is checked against
+	 * interning instead. */
+	uint32_t noted = memo && unwind_memo_same(memo, &py) ? memo->id : 0;
 	int is_new;
 	uint32_t gen = modules_gen();
 	uint32_t id = stacks_intern(ips, n, pc, pl, m, flags, gen, &is_new);

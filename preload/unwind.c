@@ -496,7 +496,8 @@ static inline void chain_publish(chain_tags_t *tg, unsigned way, const chain_t *
  * registers libunwind would restore for that frame).  Returns the count,
  * or -1 when a frame has no usable rule or the walk would leave the part
  * of the stack known to be mapped (between fp and stack_top). */
-static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_memo_t **idp)
+static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_memo_t **idp,
+		     const unwind_py_t *py)
 {
 	uintptr_t lo = (uintptr_t)fp;
 	uintptr_t top = stack_top;
@@ -529,6 +530,13 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 					chain_t *c = &ways[i];
 					if (!chain_match(c, sp, bp, room, epoch))
 						continue;
+					/* The whole stack is known, Python frames
+					 * included: no need for the frames. */
+					if (py && !pieces && !c->cont && c->lead == n - 1 &&
+					    unwind_memo_same(&c->memo, py)) {
+						*idp = &c->memo;
+						return -2;
+					}
 					memcpy(buf + n, c->fr + 1, (c->n - 1) * sizeof(uint64_t));
 					n += c->n - 1;
 					if (c->cont) {
@@ -688,6 +696,16 @@ int unwind_mode(void)
 	return mode;
 }
 
+int unwind_memo_same(const unwind_memo_t *memo, const unwind_py_t *py)
+{
+	if (!memo->id || memo->m != py->m)
+		return 0;
+	for (unsigned i = 0; i < py->m; i++)
+		if (memo->py[i] != py->code[i] || memo->py[UNWIND_MEMO_PY + i] != py->line[i])
+			return 0;
+	return 1;
+}
+
 void unwind_memo_mismatch(void)
 {
 	__atomic_fetch_add(&stat_mismatches, 1, __ATOMIC_RELAXED);
@@ -735,7 +753,8 @@ static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *ou
 
 /* Built with a frame pointer: its frame record starts the fast walk. */
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) unsigned
-unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_slot)
+unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_slot,
+	       const unwind_py_t *py)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
 	if (max > STACKS_MAX_FRAMES)
@@ -746,9 +765,11 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 		*id_slot = NULL;
 	unsigned cap = max + UNWIND_EXTRA;
 	if (mode == UNWIND_FAST) {
-		int got = fast_walk(ips, cap, fp, id_slot);
+		int got = fast_walk(ips, cap, fp, id_slot, id_slot ? py : NULL);
 		if (got > 0)
 			return trim(ips, got, anchor, ips, max, flags);
+		if (got == -2)
+			return UNWIND_KNOWN;
 	}
 	/* Unwind in place (a return address and a uint64_t have the same
 	 * representation here) to keep the hook's stack frame small. */
@@ -768,10 +789,10 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 	 * handed out only with a matching stack, so that the recorder can
 	 * check its ids too (unwind_memo_mismatch). */
 	uint64_t fast[cap];
-	int fgot = fast_walk(fast, cap, fp, id_slot);
+	int fgot = fast_walk(fast, cap, fp, id_slot, NULL);
 	if (fgot <= 0) {
 		learn_stack();
-		fgot = fast_walk(fast, cap, fp, id_slot);
+		fgot = fast_walk(fast, cap, fp, id_slot, NULL);
 	}
 	if (fgot <= 0) {
 		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);

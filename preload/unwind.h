@@ -40,6 +40,18 @@ typedef struct unwind_memo {
 	uint32_t py[2 * UNWIND_MEMO_PY]; /* their code ids, then their lines */
 } unwind_memo_t;
 
+/* The Python frames that go with a native stack (code ids, lines). */
+typedef struct unwind_py {
+	const uint32_t *code, *line;
+	unsigned m;
+} unwind_py_t;
+
+/* 1 when memo holds an id noted with exactly these Python frames. */
+int unwind_memo_same(const unwind_memo_t *memo, const unwind_py_t *py);
+
+/* unwind_capture's result when the whole stack is already known. */
+#define UNWIND_KNOWN 0xffffffffu
+
 /* Stores at most max (<= STACKS_MAX_FRAMES) return addresses, innermost
  * first starting at the caller of the hooked function, into ips (room for
  * max + UNWIND_EXTRA).  Returns the count and sets *flags
@@ -48,8 +60,12 @@ typedef struct unwind_memo {
  * (frames and flags): the caller may note there the id it interned with
  * some Python frames and reuse it while the same stack comes back.  The
  * memo stays valid until this thread's next capture; unwind_forget_ids()
- * invalidates them all.  A new memo has id 0. */
-unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **memo);
+ * invalidates them all.  A new memo has id 0.  With py (and memo) given,
+ * a memo noted with exactly those Python frames ends the capture early:
+ * the result is UNWIND_KNOWN, *memo is that memo, and ips and *flags are
+ * not filled (never in verify mode). */
+unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **memo,
+			const unwind_py_t *py);
 
 /* Verify mode: the recorder found a memo whose id differs from the one
  * interning gave (counted as a mismatch). */
