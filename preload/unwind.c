@@ -21,7 +21,16 @@
  * run in a fork child or in a signal handler that interrupted a learner)
  * and only measures the stack when it is busy.  When a module is unloaded
  * (the recorder notices through its module map) the table is replaced by
- * an empty one, so rules of code that is gone stop matching. */
+ * an empty one, so rules of code that is gone stop matching; until the
+ * recorder notices (its next new stack), a library loaded at the address
+ * of an unloaded one may be walked with the old rules.
+ *
+ * In front of the walk, a per-thread chain cache (see "chain cache")
+ * reuses a whole walk when every stack word it read is unchanged, and
+ * carries the recorder's memo (stack id) for that stack.
+ *
+ * HEAPTRAIL_UNWIND=verify runs both and records libunwind's result;
+ * HEAPTRAIL_UNWIND=libunwind uses unw_backtrace only. */
 #include "unwind.h"
 
 #include "heaptrail_format.h"

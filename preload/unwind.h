@@ -1,9 +1,10 @@
 /* unwind: captures the native call stack of the calling thread for the
- * hooks.  Fast path: a walk driven by per-return-address CFA rules that
- * libunwind itself supplied (learned once per address); anything unknown
- * or unusual falls back to libunwind's unw_backtrace.  The recorder's own
- * leading frames are dropped.  Thread-safe after unwind_init(); never
- * allocates (the rule table is mmap'd at init). */
+ * hooks (recorder.c's capture_stack).  Fast path: a walk driven by
+ * per-return-address CFA rules that libunwind itself supplied (learned
+ * once per address), behind a per-thread cache of whole verified walks;
+ * anything unknown or unusual falls back to libunwind's unw_backtrace.
+ * The recorder's own leading frames are dropped.  Thread-safe after
+ * unwind_init(); never calls malloc (tables and caches are mmap'd). */
 #ifndef HT_UNWIND_H
 #define HT_UNWIND_H
 
