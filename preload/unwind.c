@@ -426,6 +426,9 @@ static int chain_set(uint64_t ip, uint64_t sp)
 void unwind_forget_ids(void)
 {
 	__atomic_fetch_add(&tab_epoch, 1, __ATOMIC_RELEASE);
+	/* A followed fork child: the learner that may have held the lock
+	 * at fork does not exist here. */
+	rules_lock = 0;
 }
 
 void unwind_thread_exit(void)

@@ -72,7 +72,8 @@ unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_mem
  * interning gave (counted as a mismatch). */
 void unwind_memo_mismatch(void);
 
-/* Stack ids were reset (followed fork child): drops the remembered ones. */
+/* Stack ids were reset (followed fork child, only thread): drops the
+ * remembered ones and frees the learning lock. */
 void unwind_forget_ids(void);
 
 /* The calling thread is exiting: releases its chain cache (a later

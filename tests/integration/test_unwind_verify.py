@@ -114,18 +114,25 @@ TARGETS = [
 
 
 class UnwindVerify(unittest.TestCase):
-    def verify(self, argv, name, env=None, min_checked=1):
+    def verify(self, argv, name, env=None, min_checked=1, flags=(), output=None, reports=1):
         e = {"HEAPTRAIL_UNWIND": "verify"}
         e.update(env or {})
-        p, _ = helpers.record(argv, name, env=e, timeout=300)
+        p, _ = helpers.record(argv, name, env=e, timeout=300, flags=flags, output=output)
         err = p.stderr
-        m = VERIFY.search(err)
-        self.assertIsNotNone(m, f"{argv}: no verify report; rc={p.returncode} stderr:\n"
-                             + err.decode(errors="replace")[-2000:])
-        checked, mismatches = int(m.group(1)), int(m.group(2))
-        self.assertEqual(mismatches, 0, f"{argv}: {mismatches} of {checked} stacks differ")
-        self.assertGreaterEqual(checked, min_checked, f"{argv}: fast path unused")
-        return checked
+        found = VERIFY.findall(err)
+        self.assertEqual(len(found), reports, f"{argv}: {len(found)} verify reports; "
+                         f"rc={p.returncode} stderr:\n" + err.decode(errors="replace")[-2000:])
+        for c, mm in found:
+            checked, mismatches = int(c), int(mm)
+            self.assertEqual(mismatches, 0, f"{argv}: {mismatches} of {checked} stacks differ")
+            self.assertGreaterEqual(checked, min_checked, f"{argv}: fast path unused")
+        return found
+
+    def test_followed_fork_child_unwinds_the_same_as_libunwind(self):
+        # The child keeps recording (its own trace) with its stack ids reset.
+        d = helpers.scratch_dir("unwind_verify_fork")
+        self.verify([helpers.target("fork_threads")], None, flags=["--follow-fork"],
+                    output=os.path.join(d, "fork.%p.htr"), reports=2)
 
     def test_targets_unwind_the_same_as_libunwind(self):
         for name, args in TARGETS:
