@@ -678,12 +678,19 @@ int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd)
 	self_lo = lo;
 	self_hi = hi;
 	const char *m = getenv("HEAPTRAIL_UNWIND");
-	if (m && !strcmp(m, "libunwind"))
+	mode = UNWIND_FAST;
+	if (m && !strcmp(m, "libunwind")) {
 		mode = UNWIND_LIBUNWIND;
-	else if (m && !strcmp(m, "verify"))
+	} else if (m && !strcmp(m, "verify")) {
 		mode = UNWIND_VERIFY;
-	else
-		mode = UNWIND_FAST;
+	} else if (m && *m && strcmp(m, "fast")) {
+		char msg[160];
+		util_line_t l = { msg, sizeof(msg), 0 };
+		util_line_str(&l, "HEAPTRAIL_UNWIND=");
+		util_line_str(&l, m);
+		util_line_str(&l, " is not fast, libunwind or verify; using fast");
+		util_say(1, msg);
+	}
 	first_use_high(high_fd);
 	if (!tab) {
 		unsigned long long subs = 0;
