@@ -506,8 +506,10 @@ static inline void chain_publish(chain_tags_t *tg, unsigned way, const chain_t *
  * of the frame record at fp (unwind_capture's, which has a frame pointer:
  * it holds our caller's RBP and the return address into it, exactly the
  * registers libunwind would restore for that frame).  Returns the count,
- * or -1 when a frame has no usable rule or the walk would leave the part
- * of the stack known to be mapped (between fp and stack_top). */
+ * -1 when a frame has no rule yet or the walk would leave the part of the
+ * stack known to be mapped (between fp and stack_top; learning helps), -3
+ * when a frame is known to need libunwind, or -2 when a one-piece chain's
+ * memo matches py (*idp is set, buf is not filled). */
 static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_memo_t **idp,
 		     const unwind_py_t *py)
 {
@@ -596,6 +598,8 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 			}
 			return (int)n;
 		}
+		if (kind == RK_BAD)
+			return -3; /* known: only libunwind can do this frame */
 		if (kind != RK_RSP && kind != RK_RBP)
 			return -1;
 		uintptr_t cfa = (kind == RK_RSP ? sp : bp) + (uintptr_t)RULE_CFA_OFF(r);
@@ -783,12 +787,14 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 	if (id_slot)
 		*id_slot = NULL;
 	unsigned cap = max + UNWIND_EXTRA;
+	int learn = 1;
 	if (mode == UNWIND_FAST) {
 		int got = fast_walk(ips, cap, fp, id_slot, id_slot ? py : NULL);
 		if (got > 0)
 			return trim(ips, got, anchor, ips, max, flags);
 		if (got == -2)
 			return UNWIND_KNOWN;
+		learn = got != -3;
 	}
 	/* Unwind in place (a return address and a uint64_t have the same
 	 * representation here) to keep the hook's stack frame small. */
@@ -800,7 +806,8 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 		return n;
 	if (mode == UNWIND_FAST) {
 		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
-		learn_stack();
+		if (learn)
+			learn_stack();
 		return n;
 	}
 	/* Verify: the fast walk (learning first if it cannot), compared with
@@ -809,7 +816,7 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 	 * check its ids too (unwind_memo_mismatch). */
 	uint64_t fast[cap];
 	int fgot = fast_walk(fast, cap, fp, id_slot, NULL);
-	if (fgot <= 0) {
+	if (fgot <= 0 && fgot != -3) {
 		learn_stack();
 		fgot = fast_walk(fast, cap, fp, id_slot, NULL);
 	}
