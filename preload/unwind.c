@@ -306,11 +306,22 @@ static void learn_stack(void)
 	    unw_get_reg(&c, UNW_X86_64_RBP, &bp) < 0)
 		goto out;
 	uintptr_t top = sp;
+	/* A frame interrupted by a signal holds an arbitrary ip, which
+	 * libunwind looks up as is rather than as a return address: no rule
+	 * from it (the signal frame itself gets RK_BAD). */
+	int interrupted = 0;
 	/* Frame 0 is this function (not a return address): no rule. */
 	for (int frame = 0; frame < 4 * STACKS_MAX_FRAMES; frame++) {
 		uintptr_t loc = rbp_loc(&c);
+		int sig = unw_is_signal_frame(&c) > 0;
 		int r = unw_step(&c);
-		int learn = locked && frame > 0 && rule_find(t, ip) == 0;
+		int learn = locked && frame > 0 && !interrupted && rule_find(t, ip) == 0;
+		interrupted = sig;
+		if (sig) {
+			if (learn)
+				rule_put(ip, RK_BAD);
+			learn = 0;
+		}
 		if (r <= 0) {
 			if (learn)
 				rule_put(ip, r == 0 ? RK_END : RK_BAD);
