@@ -9,14 +9,10 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "opts.h"
 #include "point.h"
 #include "report.h"
 #include "stats.h"
-
-#define MAX_PATTERNS 32
-
-static const char *const by_names[] = { "lineno", "filename", "function",
-					"traceback", "module" };
 
 typedef struct side {
 	analysis_t *an; /* owned unless shared with the other side */
@@ -27,15 +23,8 @@ typedef struct side {
 	const char *spec;
 } side_t;
 
-typedef struct diff_opts {
-	int by, fmode;
-	bool cumulative, raw;
-	const char *inc[MAX_PATTERNS], *exc[MAX_PATTERNS];
-	int ninc, nexc;
-} diff_opts_t;
-
 /* Groups one side's point.  Returns 0 or 1 (error printed). */
-static int side_stats(side_t *sd, const diff_opts_t *o)
+static int side_stats(side_t *sd, const opts_t *o)
 {
 	const uint64_t *bytes, *count;
 	size_t n;
@@ -44,14 +33,9 @@ static int side_stats(side_t *sd, const diff_opts_t *o)
 		fprintf(stderr, "heaptrail: %s\n", err);
 		return 1;
 	}
-	frames_t *fr = analysis_frames(sd->an, o->fmode, o->raw);
-	sd->g = fr ? group_new(fr, (report_by_t)o->by) : NULL;
+	sd->g = opts_group(o, analysis_frames(sd->an, o->fmode, o->raw));
 	if (!sd->g)
 		goto oom;
-	for (int i = 0; i < o->ninc; i++)
-		group_add_filter(sd->g, o->inc[i], true);
-	for (int i = 0; i < o->nexc; i++)
-		group_add_filter(sd->g, o->exc[i], false);
 	if (stats_compute(sd->g, bytes, count, n, o->cumulative, &sd->set) < 0)
 		goto oom;
 	return 0;
@@ -89,19 +73,17 @@ static void json_side(json_t *j, const char *key, const side_t *sd)
 int cmd_diff(int argc, char **argv)
 {
 	const char *paths[2] = { NULL, NULL }, *from = NULL, *to = NULL, *val;
-	diff_opts_t o = { .by = BY_LINENO, .fmode = FRAMES_ALL };
-	bool json = false;
-	long long limit = 10;
+	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
+				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
+	opts_t o;
 	int npaths = 0, rc = 1;
+	opts_init(&o);
 	for (int i = 1; i < argc; i++) {
 		int m;
 		const char *a = argv[i];
-		if (strcmp(a, "--json") == 0) {
-			json = true;
-		} else if (strcmp(a, "--cumulative") == 0) {
-			o.cumulative = true;
-		} else if (strcmp(a, "--no-symbols") == 0) {
-			o.raw = true;
+		if ((m = opts_parse("diff", accept, argc, argv, &i, &o))) {
+			if (m < 0)
+				return 2;
 		} else if ((m = report_opt("diff", argc, argv, &i, "--from", &val))) {
 			if (m < 0)
 				return 2;
@@ -110,37 +92,6 @@ int cmd_diff(int argc, char **argv)
 			if (m < 0)
 				return 2;
 			to = val;
-		} else if ((m = report_opt("diff", argc, argv, &i, "--by", &val))) {
-			if (m < 0)
-				return 2;
-			if ((o.by = report_by_parse(val)) < 0)
-				return report_usage_error("diff", "--by: unknown key '%s' (lineno, filename, function, traceback, module)", val);
-		} else if ((m = report_opt("diff", argc, argv, &i, "--frames", &val))) {
-			if (m < 0)
-				return 2;
-			o.fmode = strcmp(val, "all") == 0 ? FRAMES_ALL :
-				  strcmp(val, "python") == 0 ? FRAMES_PYTHON :
-				  strcmp(val, "native") == 0 ? FRAMES_NATIVE : -1;
-			if (o.fmode < 0)
-				return report_usage_error("diff", "--frames: expected all, python or native, not '%s'", val);
-		} else if ((m = report_opt("diff", argc, argv, &i, "--include", &val))) {
-			if (m < 0)
-				return 2;
-			if (o.ninc == MAX_PATTERNS)
-				return report_usage_error("diff", "too many --include");
-			o.inc[o.ninc++] = val;
-		} else if ((m = report_opt("diff", argc, argv, &i, "--exclude", &val))) {
-			if (m < 0)
-				return 2;
-			if (o.nexc == MAX_PATTERNS)
-				return report_usage_error("diff", "too many --exclude");
-			o.exc[o.nexc++] = val;
-		} else if ((m = report_opt("diff", argc, argv, &i, "-n", &val)) ||
-			   (m = report_opt("diff", argc, argv, &i, "--limit", &val))) {
-			if (m < 0)
-				return 2;
-			if ((limit = report_parse_count(val)) < 0)
-				return report_usage_error("diff", "-n: expected a count, not '%s'", val);
 		} else if (a[0] == '-' && a[1]) {
 			return report_usage_error("diff", "unknown option '%s'", a);
 		} else if (npaths < 2) {
@@ -153,8 +104,8 @@ int cmd_diff(int argc, char **argv)
 		return report_usage_error("diff", "missing TRACE");
 	if (npaths == 1 && !from)
 		return report_usage_error("diff", "one trace needs --from SNAPSHOT (and --to, default end); or give OLD.htr NEW.htr");
-	if (o.cumulative && o.by == BY_TRACEBACK)
-		return report_usage_error("diff", "--cumulative cannot be used with --by traceback");
+	if (opts_check_cumulative("diff", &o))
+		return 2;
 
 	side_t sd[2];
 	memset(sd, 0, sizeof(sd));
@@ -192,9 +143,9 @@ int cmd_diff(int argc, char **argv)
 		fprintf(stderr, "heaptrail: out of memory\n");
 		goto done;
 	}
-	size_t k = stats_rank(&d, true, (size_t)limit);
+	size_t k = stats_rank(&d, true, (size_t)o.limit);
 	char a[32], b[32];
-	if (json) {
+	if (o.json) {
 		json_t j;
 		json_init(&j, stdout);
 		json_obj_begin(&j);
@@ -202,7 +153,7 @@ int cmd_diff(int argc, char **argv)
 		json_side(&j, "from", &sd[0]);
 		json_side(&j, "to", &sd[1]);
 		json_key(&j, "by");
-		json_str(&j, by_names[o.by]);
+		json_str(&j, report_by_name(o.by));
 		json_key(&j, "cumulative");
 		json_bool(&j, o.cumulative);
 		json_key(&j, "total_bytes_diff");
@@ -220,7 +171,7 @@ int cmd_diff(int argc, char **argv)
 		if (npaths == 2)
 			report_notes(stdout, analysis_summary(sd[1].an));
 		printf("Top %zu of %zu differences by %s%s, %s%s%s -> %s%s%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")\n",
-		       k, d.n, by_names[o.by], o.cumulative ? " (cumulative)" : "",
+		       k, d.n, report_by_name(o.by), o.cumulative ? " (cumulative)" : "",
 		       npaths == 2 ? sd[0].path : "", npaths == 2 ? " " : "",
 		       point_describe(sd[0].pt),
 		       npaths == 2 ? sd[1].path : "", npaths == 2 ? " " : "",

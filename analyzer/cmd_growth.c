@@ -8,54 +8,24 @@
 #include "analysis.h"
 #include "growth.h"
 #include "highwater.h"
+#include "opts.h"
 #include "report.h"
-
-static int parse_frames(const char *s)
-{
-	if (strcmp(s, "all") == 0)
-		return FRAMES_ALL;
-	if (strcmp(s, "python") == 0)
-		return FRAMES_PYTHON;
-	if (strcmp(s, "native") == 0)
-		return FRAMES_NATIVE;
-	return -1;
-}
 
 int cmd_growth(int argc, char **argv)
 {
 	const char *path = NULL, *val;
-	int fmode = FRAMES_ALL, by = BY_LINENO, rc = 1;
-	bool json = false, raw = false;
-	long long limit = 10, pct = HIGHWATER_PERCENT,
-		  minb = HIGHWATER_MIN_BYTES;
+	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_FRAMES |
+				OPT_BY | OPT_LIMIT;
+	opts_t o;
+	int rc = 1;
+	long long pct = HIGHWATER_PERCENT, minb = HIGHWATER_MIN_BYTES;
+	opts_init(&o);
 	for (int i = 1; i < argc; i++) {
 		int m;
 		const char *a = argv[i];
-		if (strcmp(a, "--json") == 0) {
-			json = true;
-		} else if (strcmp(a, "--no-symbols") == 0) {
-			raw = true;
-		} else if ((m = report_opt("growth", argc, argv, &i, "--frames",
-					   &val))) {
+		if ((m = opts_parse("growth", accept, argc, argv, &i, &o))) {
 			if (m < 0)
 				return 2;
-			if ((fmode = parse_frames(val)) < 0)
-				return report_usage_error(
-					"growth",
-					"--frames: expected all, python or "
-					"native, not '%s'",
-					val);
-		} else if ((m = report_opt("growth", argc, argv, &i, "--by",
-					   &val))) {
-			if (m < 0)
-				return 2;
-			if ((by = report_by_parse(val)) < 0)
-				return report_usage_error(
-					"growth",
-					"--by: unknown key '%s' (lineno, "
-					"filename, function, traceback, "
-					"module)",
-					val);
 		} else if ((m = report_opt("growth", argc, argv, &i, "--step",
 					   &val))) {
 			if (m < 0)
@@ -75,16 +45,6 @@ int cmd_growth(int argc, char **argv)
 					"growth",
 					"--step-min: expected bytes, not '%s'",
 					val);
-		} else if ((m = report_opt("growth", argc, argv, &i, "-n",
-					   &val)) ||
-			   (m = report_opt("growth", argc, argv, &i, "--limit",
-					   &val))) {
-			if (m < 0)
-				return 2;
-			if ((limit = report_parse_count(val)) < 0)
-				return report_usage_error(
-					"growth",
-					"-n: expected a count, not '%s'", val);
 		} else if (a[0] == '-' && a[1]) {
 			return report_usage_error("growth",
 						  "unknown option '%s'", a);
@@ -111,18 +71,18 @@ int cmd_growth(int argc, char **argv)
 		goto done;
 	agg_report_t r = {
 		.out = stdout,
-		.json = json,
-		.limit = (size_t)limit,
+		.json = o.json,
+		.limit = (size_t)o.limit,
 		.an = an,
 		.stacks = analysis_stacks(an),
 		.heap = analysis_heap(an),
-		.frames = analysis_frames(an, fmode, raw),
+		.frames = analysis_frames(an, o.fmode, o.raw),
 	};
-	g = r.frames ? group_new(r.frames, (report_by_t)by) : NULL;
+	g = opts_group(&o, r.frames);
 	if (!g)
 		goto nomem;
-	highwater_set_group(hw, g, (report_by_t)by);
-	if (json) {
+	highwater_set_group(hw, g, (report_by_t)o.by);
+	if (o.json) {
 		json_t j;
 		json_init(&j, stdout);
 		json_obj_begin(&j);

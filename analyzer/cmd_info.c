@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "analysis.h"
+#include "opts.h"
 #include "cmd_snapshots.h"
 #include "report.h"
 
@@ -204,11 +205,12 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 int cmd_info(int argc, char **argv)
 {
 	const char *path = NULL;
-	bool json = false;
+	opts_t o;
+	opts_init(&o);
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (argv[i][0] == '-' && argv[i][1])
+		if (opts_parse("info", OPT_JSON, argc, argv, &i, &o))
+			continue; /* --json */
+		if (argv[i][0] == '-' && argv[i][1])
 			return report_usage_error("info", "unknown option '%s'", argv[i]);
 		else if (!path)
 			path = argv[i];
@@ -223,7 +225,7 @@ int cmd_info(int argc, char **argv)
 	const analysis_summary_t *s = analysis_summary(an);
 	const heap_counters_t *c = heap_counters(analysis_heap(an));
 	size_t nstacks = stacks_count(analysis_stacks(an));
-	if (json)
+	if (o.json)
 		print_json(s, c, nstacks);
 	else
 		print_text(s, c, nstacks);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "opts.h"
 #include "report.h"
 
 const char *snapshots_origin_name(uint64_t origin)
@@ -27,12 +28,13 @@ const char *snapshots_origin_name(uint64_t origin)
 int cmd_snapshots(int argc, char **argv)
 {
 	const char *path = NULL;
-	bool json = false;
+	opts_t o;
 	char a[32];
+	opts_init(&o);
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (argv[i][0] == '-' && argv[i][1])
+		if (opts_parse("snapshots", OPT_JSON, argc, argv, &i, &o))
+			continue; /* --json */
+		if (argv[i][0] == '-' && argv[i][1])
 			return report_usage_error("snapshots", "unknown option '%s'", argv[i]);
 		else if (!path)
 			path = argv[i];
@@ -45,7 +47,7 @@ int cmd_snapshots(int argc, char **argv)
 	if (!an)
 		return 1;
 	const analysis_summary_t *s = analysis_summary(an);
-	if (json) {
+	if (o.json) {
 		json_t j;
 		json_init(&j, stdout);
 		json_obj_begin(&j);

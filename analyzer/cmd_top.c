@@ -8,76 +8,32 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "opts.h"
 #include "point.h"
 #include "report.h"
 #include "stats.h"
 
-#define MAX_PATTERNS 32
-
-static const char *const by_names[] = { "lineno", "filename", "function",
-					"traceback", "module" };
-
-static int parse_frames(const char *s)
-{
-	if (strcmp(s, "all") == 0)
-		return FRAMES_ALL;
-	if (strcmp(s, "python") == 0)
-		return FRAMES_PYTHON;
-	if (strcmp(s, "native") == 0)
-		return FRAMES_NATIVE;
-	return -1;
-}
-
 int cmd_top(int argc, char **argv)
 {
 	const char *path = NULL, *at = "end", *val;
-	const char *inc[MAX_PATTERNS], *exc[MAX_PATTERNS];
-	int ninc = 0, nexc = 0, by = BY_LINENO, fmode = FRAMES_ALL, rc = 1;
-	bool json = false, cumulative = false, temporary = false, raw = false;
-	long long limit = 10;
+	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
+				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
+	opts_t o;
+	int rc = 1;
+	bool temporary = false;
+	opts_init(&o);
 	for (int i = 1; i < argc; i++) {
 		int m;
 		const char *a = argv[i];
-		if (strcmp(a, "--json") == 0) {
-			json = true;
-		} else if (strcmp(a, "--cumulative") == 0) {
-			cumulative = true;
+		if ((m = opts_parse("top", accept, argc, argv, &i, &o))) {
+			if (m < 0)
+				return 2;
 		} else if (strcmp(a, "--temporary") == 0) {
 			temporary = true;
-		} else if (strcmp(a, "--no-symbols") == 0) {
-			raw = true;
 		} else if ((m = report_opt("top", argc, argv, &i, "--at", &val))) {
 			if (m < 0)
 				return 2;
 			at = val;
-		} else if ((m = report_opt("top", argc, argv, &i, "--by", &val))) {
-			if (m < 0)
-				return 2;
-			if ((by = report_by_parse(val)) < 0)
-				return report_usage_error("top", "--by: unknown key '%s' (lineno, filename, function, traceback, module)", val);
-		} else if ((m = report_opt("top", argc, argv, &i, "--frames", &val))) {
-			if (m < 0)
-				return 2;
-			if ((fmode = parse_frames(val)) < 0)
-				return report_usage_error("top", "--frames: expected all, python or native, not '%s'", val);
-		} else if ((m = report_opt("top", argc, argv, &i, "--include", &val))) {
-			if (m < 0)
-				return 2;
-			if (ninc == MAX_PATTERNS)
-				return report_usage_error("top", "too many --include");
-			inc[ninc++] = val;
-		} else if ((m = report_opt("top", argc, argv, &i, "--exclude", &val))) {
-			if (m < 0)
-				return 2;
-			if (nexc == MAX_PATTERNS)
-				return report_usage_error("top", "too many --exclude");
-			exc[nexc++] = val;
-		} else if ((m = report_opt("top", argc, argv, &i, "-n", &val)) ||
-			   (m = report_opt("top", argc, argv, &i, "--limit", &val))) {
-			if (m < 0)
-				return 2;
-			if ((limit = report_parse_count(val)) < 0)
-				return report_usage_error("top", "-n: expected a count, not '%s'", val);
 		} else if (a[0] == '-' && a[1]) {
 			return report_usage_error("top", "unknown option '%s'", a);
 		} else if (!path) {
@@ -88,8 +44,8 @@ int cmd_top(int argc, char **argv)
 	}
 	if (!path)
 		return report_usage_error("top", "missing TRACE");
-	if (cumulative && by == BY_TRACEBACK)
-		return report_usage_error("top", "--cumulative cannot be used with --by traceback");
+	if (opts_check_cumulative("top", &o))
+		return 2;
 
 	point_spec_t spec;
 	point_parse(at, &spec);
@@ -128,24 +84,19 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "heaptrail: %s\n", err);
 		goto done;
 	}
-	frames_t *fr = analysis_frames(an, fmode, raw);
-	g = fr ? group_new(fr, (report_by_t)by) : NULL;
+	g = opts_group(&o, analysis_frames(an, o.fmode, o.raw));
 	if (!g) {
 		fprintf(stderr, "heaptrail: out of memory\n");
 		goto done;
 	}
-	for (int i = 0; i < ninc; i++)
-		group_add_filter(g, inc[i], true);
-	for (int i = 0; i < nexc; i++)
-		group_add_filter(g, exc[i], false);
-	if (stats_compute(g, bytes, count, n, cumulative, &set) < 0) {
+	if (stats_compute(g, bytes, count, n, o.cumulative, &set) < 0) {
 		fprintf(stderr, "heaptrail: out of memory\n");
 		goto done;
 	}
 	size_t nrows = set.n;
-	size_t k = stats_rank(&set, false, (size_t)limit);
+	size_t k = stats_rank(&set, false, (size_t)o.limit);
 	const char *where = temporary ? "temporary allocations" : point_describe(pt);
-	if (json) {
+	if (o.json) {
 		json_t j;
 		json_init(&j, stdout);
 		json_obj_begin(&j);
@@ -157,9 +108,9 @@ int cmd_top(int argc, char **argv)
 		json_key(&j, "time_us");
 		json_u64(&j, temporary ? s->end_time_us : point_time_us(pt));
 		json_key(&j, "by");
-		json_str(&j, by_names[by]);
+		json_str(&j, report_by_name(o.by));
 		json_key(&j, "cumulative");
-		json_bool(&j, cumulative);
+		json_bool(&j, o.cumulative);
 		json_key(&j, "heap_bytes");
 		json_u64(&j, temporary ? 0 : point_heap_bytes(pt));
 		json_key(&j, "heap_blocks");
@@ -178,18 +129,18 @@ int cmd_top(int argc, char **argv)
 		report_notes(stdout, s);
 		if (temporary)
 			printf("Top %zu temporary allocation sites by %s (allocations freed before any other allocation): %s in %" PRIu64 " allocations\n",
-			       k, by_names[by],
+			       k, report_by_name(o.by),
 			       report_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count);
 		else
 			printf("Top %zu of %zu by %s%s at %s: %s live in %" PRIu64 " blocks%s\n",
-			       k, nrows, by_names[by],
-			       cumulative ? " (cumulative)" : "", where,
+			       k, nrows, report_by_name(o.by),
+			       o.cumulative ? " (cumulative)" : "", where,
 			       report_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count,
 			       group_has_filters(g) ? " (filtered)" : "");
-		stats_print_text(stdout, &set, k, false, (report_by_t)by);
-		if (k < nrows && !cumulative) {
+		stats_print_text(stdout, &set, k, false, (report_by_t)o.by);
+		if (k < nrows && !o.cumulative) {
 			uint64_t ob = 0, oc = 0;
 			for (size_t i = k; i < set.n; i++) {
 				ob += set.rows[i].bytes;

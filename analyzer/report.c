@@ -28,14 +28,21 @@ char *report_size(char *buf, size_t len, double size, bool sign)
 	return buf;
 }
 
+/* Indexed by report_by_t. */
+static const char *const by_names[] = { "lineno", "filename", "function",
+					"traceback", "module" };
+
 int report_by_parse(const char *s)
 {
-	static const char *const names[] = { "lineno", "filename", "function",
-					     "traceback", "module" };
 	for (int i = 0; i < 5; i++)
-		if (strcmp(s, names[i]) == 0)
+		if (strcmp(s, by_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+const char *report_by_name(report_by_t by)
+{
+	return by_names[by];
 }
 
 static const char *mod_name(const frames_t *f, const frame_t *fr)

@@ -28,6 +28,8 @@ typedef enum report_by {
 
 /* Parses "lineno|filename|function|traceback|module"; -1 if unknown. */
 int report_by_parse(const char *s);
+/* The --by name of a key type ("lineno", ...): the inverse of the above. */
+const char *report_by_name(report_by_t by);
 
 /* Text of one frame under a grouping: "file.c:42", "file.c", "func",
  * "libfoo.so"; unknown parts fall back to "module+0xoff" / "0xaddr" /
