@@ -45,14 +45,8 @@ int cmd_growth(int argc, char **argv)
 					"growth",
 					"--step-min: expected bytes, not '%s'",
 					val);
-		} else if (a[0] == '-' && a[1]) {
-			return report_usage_error("growth",
-						  "unknown option '%s'", a);
-		} else if (!path) {
-			path = a;
-		} else {
-			return report_usage_error("growth",
-						  "unexpected argument '%s'", a);
+		} else if (opts_trace("growth", a, &path)) {
+			return 2;
 		}
 	}
 	if (!path)

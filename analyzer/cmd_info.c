@@ -210,12 +210,8 @@ int cmd_info(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (opts_parse("info", OPT_JSON, argc, argv, &i, &o))
 			continue; /* --json */
-		if (argv[i][0] == '-' && argv[i][1])
-			return report_usage_error("info", "unknown option '%s'", argv[i]);
-		else if (!path)
-			path = argv[i];
-		else
-			return report_usage_error("info", "unexpected argument '%s'", argv[i]);
+		if (opts_trace("info", argv[i], &path))
+			return 2;
 	}
 	if (!path)
 		return report_usage_error("info", "missing TRACE");

@@ -25,14 +25,8 @@ int cmd_leaks(int argc, char **argv)
 		if ((m = opts_parse("leaks", accept, argc, argv, &i, &o))) {
 			if (m < 0)
 				return 2;
-		} else if (a[0] == '-' && a[1]) {
-			return report_usage_error("leaks", "unknown option '%s'",
-						  a);
-		} else if (!path) {
-			path = a;
-		} else {
-			return report_usage_error("leaks",
-						  "unexpected argument '%s'", a);
+		} else if (opts_trace("leaks", a, &path)) {
+			return 2;
 		}
 	}
 	if (!path)

@@ -34,12 +34,8 @@ int cmd_snapshots(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (opts_parse("snapshots", OPT_JSON, argc, argv, &i, &o))
 			continue; /* --json */
-		if (argv[i][0] == '-' && argv[i][1])
-			return report_usage_error("snapshots", "unknown option '%s'", argv[i]);
-		else if (!path)
-			path = argv[i];
-		else
-			return report_usage_error("snapshots", "unexpected argument '%s'", argv[i]);
+		if (opts_trace("snapshots", argv[i], &path))
+			return 2;
 	}
 	if (!path)
 		return report_usage_error("snapshots", "missing TRACE");

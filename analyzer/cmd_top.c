@@ -34,12 +34,8 @@ int cmd_top(int argc, char **argv)
 			if (m < 0)
 				return 2;
 			at = val;
-		} else if (a[0] == '-' && a[1]) {
-			return report_usage_error("top", "unknown option '%s'", a);
-		} else if (!path) {
-			path = a;
-		} else {
-			return report_usage_error("top", "unexpected argument '%s'", a);
+		} else if (opts_trace("top", a, &path)) {
+			return 2;
 		}
 	}
 	if (!path)

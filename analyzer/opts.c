@@ -92,6 +92,16 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 	return 1;
 }
 
+int opts_trace(const char *cmd, const char *arg, const char **path)
+{
+	if (arg[0] == '-' && arg[1])
+		return report_usage_error(cmd, "unknown option '%s'", arg);
+	if (*path)
+		return report_usage_error(cmd, "unexpected argument '%s'", arg);
+	*path = arg;
+	return 0;
+}
+
 int opts_check_cumulative(const char *cmd, const opts_t *o)
 {
 	if (o->cumulative && o->by == BY_TRACEBACK)

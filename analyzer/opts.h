@@ -46,6 +46,11 @@ void opts_init(opts_t *o);
 int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 	       int *i, opts_t *o);
 
+/* The operand branch of the argument loop of a command taking one TRACE
+ * (info, snapshots, top, leaks, growth): an unknown option or a second
+ * operand is a usage error (printed; returns 2), else sets *path (0). */
+int opts_trace(const char *cmd, const char *arg, const char **path);
+
 /* The usage error shared by top and diff: 2 when --cumulative is combined
  * with --by traceback (message printed), else 0. */
 int opts_check_cumulative(const char *cmd, const opts_t *o);
