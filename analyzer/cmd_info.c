@@ -103,26 +103,7 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_obj_end(&j);
 	json_key(&j, "warnings");
 	json_u64(&j, s->warnings);
-	json_key(&j, "snapshots");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < s->nsnapshots; i++) {
-		const analysis_snapshot_t *sn = &s->snapshots[i];
-		json_obj_begin(&j);
-		json_key(&j, "index");
-		json_u64(&j, sn->index);
-		json_key(&j, "label");
-		json_str(&j, sn->label);
-		json_key(&j, "origin");
-		json_str(&j, snapshots_origin_name(sn->origin));
-		json_key(&j, "time_us");
-		json_u64(&j, sn->time_us);
-		json_key(&j, "heap_bytes");
-		json_u64(&j, sn->heap_bytes);
-		json_key(&j, "heap_blocks");
-		json_u64(&j, sn->heap_blocks);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
+	snapshots_json(&j, s);
 	json_obj_end(&j);
 	json_finish(&j);
 }

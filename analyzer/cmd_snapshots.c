@@ -25,6 +25,30 @@ const char *snapshots_origin_name(uint64_t origin)
 	}
 }
 
+void snapshots_json(json_t *j, const analysis_summary_t *s)
+{
+	json_key(j, "snapshots");
+	json_arr_begin(j);
+	for (size_t i = 0; i < s->nsnapshots; i++) {
+		const analysis_snapshot_t *sn = &s->snapshots[i];
+		json_obj_begin(j);
+		json_key(j, "index");
+		json_u64(j, sn->index);
+		json_key(j, "label");
+		json_str(j, sn->label);
+		json_key(j, "origin");
+		json_str(j, snapshots_origin_name(sn->origin));
+		json_key(j, "time_us");
+		json_u64(j, sn->time_us);
+		json_key(j, "heap_bytes");
+		json_u64(j, sn->heap_bytes);
+		json_key(j, "heap_blocks");
+		json_u64(j, sn->heap_blocks);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
 int cmd_snapshots(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -48,26 +72,7 @@ int cmd_snapshots(int argc, char **argv)
 		json_init(&j, stdout);
 		json_obj_begin(&j);
 		json_summary_fields(&j, s);
-		json_key(&j, "snapshots");
-		json_arr_begin(&j);
-		for (size_t i = 0; i < s->nsnapshots; i++) {
-			const analysis_snapshot_t *sn = &s->snapshots[i];
-			json_obj_begin(&j);
-			json_key(&j, "index");
-			json_u64(&j, sn->index);
-			json_key(&j, "label");
-			json_str(&j, sn->label);
-			json_key(&j, "origin");
-			json_str(&j, snapshots_origin_name(sn->origin));
-			json_key(&j, "time_us");
-			json_u64(&j, sn->time_us);
-			json_key(&j, "heap_bytes");
-			json_u64(&j, sn->heap_bytes);
-			json_key(&j, "heap_blocks");
-			json_u64(&j, sn->heap_blocks);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
+		snapshots_json(&j, s);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
