@@ -444,11 +444,7 @@ void growth_json_frames(json_t *j, frames_t *fs, sidx_t s)
 {
 	const frame_t *fr = NULL;
 	int n = fs && s != SIDX_NONE ? frames_get(fs, s, &fr) : 0;
-	json_key(j, "frames");
-	json_arr_begin(j);
-	for (int k = 0; k < n; k++)
-		json_frame(j, fs, &fr[k]);
-	json_arr_end(j);
+	json_frames(j, fs, fr, n);
 }
 
 void growth_text_frames(FILE *out, frames_t *fs, sidx_t s, int max)

@@ -546,11 +546,7 @@ int highwater_report_json(highwater_t *h, json_t *j, const agg_report_t *r)
 							    rows[w].stack, &fr)
 					       : 0;
 			}
-			json_key(j, "frames");
-			json_arr_begin(j);
-			for (int f = 0; f < nf; f++)
-				json_frame(j, r->frames, &fr[f]);
-			json_arr_end(j);
+			json_frames(j, r->frames, fr, nf);
 			json_obj_end(j);
 		}
 		json_arr_end(j);

@@ -574,18 +574,14 @@ static void text_traceback(FILE *out, const group_t *g, frames_t *fs,
 			report_frame_line(line, sizeof line, fs, &fr[k]));
 }
 
-static void json_frames(json_t *j, const group_t *g, frames_t *fs,
-			uint32_t id)
+static void json_group(json_t *j, const group_t *g, frames_t *fs,
+		       uint32_t id)
 {
 	const frame_t *fr;
 	int n = group_frames(g, id, &fr);
 	json_key(j, "key");
 	json_str(j, group_key(g, id));
-	json_key(j, "frames");
-	json_arr_begin(j);
-	for (int k = 0; k < n; k++)
-		json_frame(j, fs, &fr[k]);
-	json_arr_end(j);
+	json_frames(j, fs, fr, n);
 }
 
 /* A point's name in series: its label when no other point has it, else
@@ -634,7 +630,7 @@ static void report_json(leaks_t *l, const agg_report_t *r, const group_t *g,
 		json_u64(&j, s->bytes);
 		json_key(&j, "count");
 		json_u64(&j, s->count);
-		json_frames(&j, g, r->frames, s->group);
+		json_group(&j, g, r->frames, s->group);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -672,7 +668,7 @@ static void report_json(leaks_t *l, const agg_report_t *r, const group_t *g,
 		for (size_t p = 0; p < res->npoints; p++)
 			json_u64(&j, c->series[p]);
 		json_arr_end(&j);
-		json_frames(&j, g, r->frames, c->group);
+		json_group(&j, g, r->frames, c->group);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

@@ -320,6 +320,15 @@ void json_frame(json_t *j, const frames_t *f, const frame_t *fr)
 	json_obj_end(j);
 }
 
+void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n)
+{
+	json_key(j, "frames");
+	json_arr_begin(j);
+	for (int k = 0; k < n; k++)
+		json_frame(j, f, &fr[k]);
+	json_arr_end(j);
+}
+
 void json_summary_fields(json_t *j, const analysis_summary_t *s)
 {
 	json_key(j, "trace");

@@ -70,6 +70,8 @@ void json_finish(json_t *j);
 
 /* {"function":..,"file":..,"line":..,"module":..,"address":"0x.."} */
 void json_frame(json_t *j, const frames_t *f, const frame_t *fr);
+/* "frames": [json_frame for each of the n frames fr, innermost first]. */
+void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n);
 /* The fields every JSON report carries: "trace", "truncated",
  * "lost_events" (call inside the top-level object). */
 void json_summary_fields(json_t *j, const analysis_summary_t *s);

@@ -241,11 +241,7 @@ void stats_print_json(json_t *j, const stat_set_t *s, size_t k, bool diff)
 			json_key(j, "count_diff");
 			json_i64(j, r->count_diff);
 		}
-		json_key(j, "frames");
-		json_arr_begin(j);
-		for (int f = 0; f < r->nframes; f++)
-			json_frame(j, NULL, &r->frames[f]);
-		json_arr_end(j);
+		json_frames(j, NULL, r->frames, r->nframes);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
