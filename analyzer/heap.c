@@ -228,6 +228,15 @@ static int emit(heap_t *h, const heap_event_t *ev)
 	return h->sink ? h->sink(h->arg, ev) : 0;
 }
 
+/* Moves the live block in slot out of the table (into *out) and out of the
+ * totals: the first half of a free, a realloc, or a dropped stale block. */
+static int take_block(heap_t *h, heap_block_t *slot, heap_block_t *out)
+{
+	*out = *slot;
+	remove_slot(h, slot);
+	return account_free(h, out);
+}
+
 /* A still-live block at the address of a new allocation: the free was
  * lost (or not recorded).  Deliver it as freed so totals stay right. */
 static int drop_stale(heap_t *h, heap_block_t *slot, const rd_event_t *rev)
@@ -236,11 +245,9 @@ static int drop_stale(heap_t *h, heap_block_t *slot, const rd_event_t *rev)
 	int rc;
 	h->c.double_allocs++;
 	ev.kind = HEAP_EV_FREE;
-	ev.block = *slot;
 	ev.time_us = rev->time_us;
 	ev.thread = rev->thread;
-	remove_slot(h, slot);
-	if ((rc = account_free(h, &ev.block)) < 0)
+	if ((rc = take_block(h, slot, &ev.block)) < 0)
 		return rc;
 	ev.heap_bytes = h->c.heap_bytes;
 	ev.heap_blocks = h->c.heap_blocks;
@@ -278,10 +285,26 @@ static int new_block(heap_t *h, heap_block_t *b, uint64_t addr,
 	return 0;
 }
 
+/* The second half of an alloc or a realloc: the new block goes into the
+ * table and the totals, then ev (with the peak noted) to the sink. */
+static int add_block(heap_t *h, heap_event_t *ev, uint64_t addr,
+		     uint64_t size, uint64_t stack_id, uint8_t kind,
+		     const rd_event_t *rev)
+{
+	int rc;
+	if ((rc = new_block(h, &ev->block, addr, size, stack_id, kind, rev)) < 0)
+		return rc;
+	if ((rc = insert_fresh(h, &ev->block, rev)) != 0)
+		return rc;
+	if ((rc = account_alloc(h, &ev->block)) < 0)
+		return rc;
+	check_peak(h, ev);
+	return emit(h, ev);
+}
+
 static int do_alloc(heap_t *h, const rd_event_t *rev)
 {
 	heap_event_t ev = { 0 };
-	int rc;
 	h->c.allocs++;
 	if (rev->u.alloc.kind < HT_KIND_COUNT)
 		h->c.alloc_kind[rev->u.alloc.kind]++;
@@ -292,15 +315,8 @@ static int do_alloc(heap_t *h, const rd_event_t *rev)
 	ev.kind = HEAP_EV_ALLOC;
 	ev.time_us = rev->time_us;
 	ev.thread = rev->thread;
-	if ((rc = new_block(h, &ev.block, rev->u.alloc.addr, rev->u.alloc.size,
-			    rev->u.alloc.stack, rev->u.alloc.kind, rev)) < 0)
-		return rc;
-	if ((rc = insert_fresh(h, &ev.block, rev)) != 0)
-		return rc;
-	if ((rc = account_alloc(h, &ev.block)) < 0)
-		return rc;
-	check_peak(h, &ev);
-	return emit(h, &ev);
+	return add_block(h, &ev, rev->u.alloc.addr, rev->u.alloc.size,
+			 rev->u.alloc.stack, rev->u.alloc.kind, rev);
 }
 
 static int do_free(heap_t *h, const rd_event_t *rev)
@@ -315,11 +331,9 @@ static int do_free(heap_t *h, const rd_event_t *rev)
 		return 0;
 	}
 	ev.kind = HEAP_EV_FREE;
-	ev.block = *slot;
 	ev.time_us = rev->time_us;
 	ev.thread = rev->thread;
-	remove_slot(h, slot);
-	if ((rc = account_free(h, &ev.block)) < 0)
+	if ((rc = take_block(h, slot, &ev.block)) < 0)
 		return rc;
 	if (ev.block.seq == h->last_alloc_seq && h->last_alloc_seq) {
 		heap_stack_stat_t *st = stat_of(h, ev.block.stack);
@@ -349,10 +363,8 @@ static int do_realloc(heap_t *h, const rd_event_t *rev)
 	ev.thread = rev->thread;
 	slot = oldaddr ? find_slot(h, oldaddr) : NULL;
 	if (slot) {
-		ev.old = *slot;
 		ev.old_known = true;
-		remove_slot(h, slot);
-		if ((rc = account_free(h, &ev.old)) < 0)
+		if ((rc = take_block(h, slot, &ev.old)) < 0)
 			return rc;
 	} else {
 		h->c.unknown_reallocs++;
@@ -361,15 +373,8 @@ static int do_realloc(heap_t *h, const rd_event_t *rev)
 		h->c.double_allocs++;
 		return 0;
 	}
-	if ((rc = new_block(h, &ev.block, newaddr, rev->u.realloc.size,
-			    rev->u.realloc.stack, HT_KIND_REALLOC, rev)) < 0)
-		return rc;
-	if ((rc = insert_fresh(h, &ev.block, rev)) != 0)
-		return rc;
-	if ((rc = account_alloc(h, &ev.block)) < 0)
-		return rc;
-	check_peak(h, &ev);
-	return emit(h, &ev);
+	return add_block(h, &ev, newaddr, rev->u.realloc.size,
+			 rev->u.realloc.stack, HT_KIND_REALLOC, rev);
 }
 
 int heap_apply(heap_t *h, const rd_event_t *ev)
