@@ -63,15 +63,7 @@ int cmd_growth(int argc, char **argv)
 	an = analysis_run_file(path, aggs, 2);
 	if (!an)
 		goto done;
-	agg_report_t r = {
-		.out = stdout,
-		.json = o.json,
-		.limit = (size_t)o.limit,
-		.an = an,
-		.stacks = analysis_stacks(an),
-		.heap = analysis_heap(an),
-		.frames = analysis_frames(an, o.fmode, o.raw),
-	};
+	agg_report_t r = opts_report(&o, an);
 	g = opts_group(&o, r.frames);
 	if (!g)
 		goto nomem;

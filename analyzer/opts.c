@@ -1,6 +1,7 @@
 /* Shared report options: see opts.h. */
 #include "opts.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void opts_init(opts_t *o)
@@ -119,4 +120,18 @@ group_t *opts_group(const opts_t *o, frames_t *frames)
 	for (int i = 0; i < o->nexc; i++)
 		group_add_filter(g, o->exc[i], false);
 	return g;
+}
+
+agg_report_t opts_report(const opts_t *o, analysis_t *an)
+{
+	agg_report_t r = {
+		.out = stdout,
+		.json = o->json,
+		.limit = (size_t)o->limit,
+		.an = an,
+		.stacks = analysis_stacks(an),
+		.heap = analysis_heap(an),
+		.frames = analysis_frames(an, o->fmode, o->raw),
+	};
+	return r;
 }

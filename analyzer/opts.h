@@ -1,13 +1,16 @@
 /* Command-line options shared by the report commands (info, snapshots,
  * top, diff, leaks, growth): --json, --no-symbols, --cumulative, --by,
  * --frames, --include/--exclude and -n/--limit, with the same values and
- * usage errors everywhere.  Called by cmd_*.c, which name the options they
- * accept and parse their own.  No state: thread-safe per opts_t. */
+ * usage errors everywhere, and what they make (filtered group, report
+ * context).  Called by cmd_*.c, which name the options they accept and
+ * parse their own.  No state: thread-safe per opts_t. */
 #ifndef HEAPTRAIL_OPTS_H
 #define HEAPTRAIL_OPTS_H
 
 #include <stdbool.h>
 
+#include "agg.h"
+#include "analysis.h"
 #include "frames.h"
 #include "group.h"
 #include "report.h"
@@ -58,5 +61,10 @@ int opts_check_cumulative(const char *cmd, const opts_t *o);
 /* A group over `frames` by o->by with o's include/exclude filters; NULL
  * when frames is NULL or memory runs out. */
 group_t *opts_group(const opts_t *o, frames_t *frames);
+
+/* The agg_report_t an aggregator report gets under these options: stdout,
+ * --json, -n, and an's stacks, end heap and display frames (--frames,
+ * --no-symbols). */
+agg_report_t opts_report(const opts_t *o, analysis_t *an);
 
 #endif /* HEAPTRAIL_OPTS_H */
