@@ -37,6 +37,9 @@ TARGET_RATIO = 1.5        # heaptrail wall / uninstrumented wall
 TARGET_REL = 0.4          # (heaptrail - 1) / (heaptrack - 1)
 TARGET_PAIR_BYTES = 8.0   # trace bytes per malloc/free pair on churn
 TARGET_ANALYZER = 3.0     # heaptrack_print time / heaptrail info+top time
+# The workload also run under `python3 -X tracemalloc=25`: the cost of
+# heaptrail's Python frames next to Python's own tracer, same script.
+TRACEMALLOC_WORKLOAD = "python"
 
 REL_DEFINITION = ("rel = (heaptrail ratio - 1) / (heaptrack ratio - 1): the time "
                   "heaptrail adds, as a fraction of the time heaptrack adds")
@@ -194,6 +197,9 @@ class Bench:
         if tool == "heaptrack":
             pre = ["heaptrack"] + (["-r"] if hk_mode == "raw" else [])
             return pre + ["-o", os.path.join(self.tmp, wname + ".hk")] + argv
+        if tool == "tracemalloc":
+            # Python's own tracer, 25 frames deep, on the same script.
+            return argv[:1] + ["-X", "tracemalloc=25"] + argv[1:]
         raise ValueError(tool)
 
     def trace_path(self, wname):
@@ -237,7 +243,7 @@ class Bench:
 
     def measure(self):
         tools = ["base"]
-        want = set((self.a.tools or "base,heaptrail,heaptrack").split(","))
+        want = set((self.a.tools or "base,heaptrail,heaptrack,tracemalloc").split(","))
         if "heaptrail" not in want:
             self.have_heaptrail = False
         if "heaptrack" not in want:
@@ -251,6 +257,8 @@ class Bench:
             tools.append("heaptrack")
         else:
             log("bench: heaptrack not installed or not selected: heaptrack columns will be empty")
+        if "tracemalloc" in want:
+            tools.append("tracemalloc")
         for wname, argv, extra, stdin, hk_mode, note in self.workloads():
             res = {"argv": argv, "note": note, "heaptrack_mode": hk_mode,
                    "samples": {t: [] for t in tools}, "failed": {}}
@@ -265,6 +273,8 @@ class Bench:
                 line = []
                 for tool in order:
                     if tool in res["failed"] or (tool == "heaptrack" and hk_mode == "none"):
+                        continue
+                    if tool == "tracemalloc" and wname != TRACEMALLOC_WORKLOAD:
                         continue
                     s = self.run_once(tool, wname, argv, extra, stdin, hk_mode)
                     s["round"] = rnd
@@ -293,7 +303,7 @@ class Bench:
     def summarize(self, wname, res, hk_mode):
         base = {s["round"]: s for s in res["samples"].get("base", [])}
         res["base_s"] = median([s["wall"] for s in base.values()])
-        for tool in ("base", "heaptrail", "heaptrack"):
+        for tool in ("base", "heaptrail", "heaptrack", "tracemalloc"):
             ss = res["samples"].get(tool, [])
             res[tool + "_rss_mb"] = median([s["rss_kb"] / 1024 for s in ss])
             if tool == "base":
@@ -546,6 +556,13 @@ class Bench:
                 n.append("%s under %s failed: %s" % (w, tool, why))
             n.append("%s: %s; `%s`" % (w, r["note"], " ".join(os.path.basename(x) if i == 0 else x
                                                                  for i, x in enumerate(r["argv"]))))
+            if r.get("tracemalloc_ratio") is not None:
+                n.append("%s: `python3 -X tracemalloc=25` on the same script: %s uninstrumented "
+                         "(CPU %s), against heaptrail's %s (CPU %s)" % (
+                             w, fmt(r.get("tracemalloc_ratio"), ".2f", "x"),
+                             fmt(r.get("tracemalloc_cpu_ratio"), ".2f", "x"),
+                             fmt(r.get("heaptrail_ratio"), ".2f", "x"),
+                             fmt(r.get("heaptrail_cpu_ratio"), ".2f", "x")))
             if r.get("heaptrack_allocs") is not None and r.get("event_counts"):
                 n.append("%s: allocations seen: heaptrail %s alloc + %s realloc, heaptrack %d" % (
                     w, r["event_counts"].get("alloc"), r["event_counts"].get("realloc"),

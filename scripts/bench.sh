@@ -11,7 +11,8 @@
 #   BENCH_QUICK=1    smaller workloads and fewer rounds, for a quick look
 #   BENCH_ONLY=a,b   only these workloads: churn-fp churn-nofp threads python
 #                    python-native sqlite
-#   BENCH_TOOLS=a,b  only these tools: base heaptrail heaptrack (e.g. base,heaptrail
+#   BENCH_TOOLS=a,b  only these tools: base heaptrail heaptrack tracemalloc
+#                    (tracemalloc = python3 -X tracemalloc=25, python workload only; e.g. base,heaptrail
 #                    while tuning the recorder: spares the shared machine heaptrack)
 #   BENCH_VERIFY=0   skip the check that runs every workload once with
 #                    HEAPTRAIL_UNWIND=verify (the recorder compares its fast
