@@ -74,7 +74,7 @@ BIN := $(BUILD)/heaptrail
 PY_SRC := $(wildcard preload/python/*.py)
 PY_OUT := $(PY_SRC:preload/python/%=$(BUILD)/python/%)
 
-all: $(LIB) $(BIN) $(BUILD)/heaptrail.pc $(PY_OUT)
+all: $(LIB) $(BIN) $(PY_OUT)
 
 # Python helper module(s) that `heaptrail record` puts on PYTHONPATH.
 $(BUILD)/python/%: preload/python/%
@@ -111,10 +111,6 @@ $(BUILD)/libanalyzer.a: $(ANALYZER_LIB_OBJ)
 
 $(BIN): $(BUILD)/analyzer/main.o $(BUILD)/libanalyzer.a
 	$(CC) $(CF) -o $@ $^ $(DW_LIBS) -lm $(LDEXTRA)
-
-$(BUILD)/heaptrail.pc: Makefile
-	@mkdir -p $(@D)
-	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: heaptrail\nDescription: heap profiler snapshot API\nVersion: %s\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
 
 # --- tests ----------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
@@ -183,13 +179,16 @@ demo: all
 bench: all
 	@sh scripts/bench.sh $(abspath $(BUILD))
 
+# The pkg-config file is written at install time, so that it names the
+# PREFIX installed to.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/heaptrail
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libheaptrail.so
 	install -m 644 include/heaptrail.h include/heaptrail_format.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/heaptrail.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/heaptrail.pc
+	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: heaptrail\nDescription: heap profiler snapshot API\nVersion: %s\nCflags: -I$${includedir}\n' \
+		'$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heaptrail.pc
 	if [ -n "$(PY_SRC)" ]; then install -d $(DESTDIR)$(PREFIX)/lib/heaptrail/python && \
 		install -m 644 $(PY_SRC) $(DESTDIR)$(PREFIX)/lib/heaptrail/python/; fi
 
