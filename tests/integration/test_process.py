@@ -58,13 +58,17 @@ class Fork(Base):
 
 class Exec(Base):
     def test_exec_without_fork_reports_the_final_image(self):
-        p, path = record([target("exec_chain"), "self"], "exec_self", flags=["-q"])
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.pids(p.stdout, "self"), self.pids(p.stdout, "final"))
-        self.assertIsNotNone(read_end(path))
-        stats = analyze("top", path, "-n", "0")["stats"]
-        self.assert_site(stats, "exec_chain.c", "main", "final_leak", 2, 4444)
-        self.assert_site(stats, "exec_chain.c", "main", "before_exec", 0, 0)
+        # execl, execlp and execle build their argv in the recorder and go
+        # through its execve/execvpe: each must hand the trace on.
+        for mode in ("self", "selflp", "selfle"):
+            with self.subTest(mode=mode):
+                p, path = record([target("exec_chain"), mode], "exec_" + mode, flags=["-q"])
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(self.pids(p.stdout, "self"), self.pids(p.stdout, "final"))
+                self.assertIsNotNone(read_end(path))
+                stats = analyze("top", path, "-n", "0")["stats"]
+                self.assert_site(stats, "exec_chain.c", "main", "final_leak", 2, 4444)
+                self.assert_site(stats, "exec_chain.c", "main", "before_exec", 0, 0)
 
     def test_failed_exec_continues_the_same_image(self):
         p, path = record([target("exec_chain"), "failexec"], "exec_failed", flags=["-q"])

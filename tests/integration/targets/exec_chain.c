@@ -1,6 +1,7 @@
 /* exec without fork and fork+exec.
  *   exec_chain self     leaks 1 x 1111 at before_exec, then execs itself
  *                       ("final"), which leaks 2 x 2222 at final_leak.
+ *   exec_chain selflp / selfle: the same through execlp / execle.
  *   exec_chain forkexec leaks 1 x 3333 at parent_leak, forks a child that
  *                       execs itself ("final"), waits for it.
  *   exec_chain final    leaks 2 x 2222 at final_leak, prints its pid.
@@ -24,12 +25,19 @@ int main(int argc, char **argv)
 		printf("final %d\n", (int)getpid());
 		return 0;
 	}
-	if (strcmp(mode, "self") == 0) {
+	if (strcmp(mode, "self") == 0 || strcmp(mode, "selflp") == 0 ||
+	    strcmp(mode, "selfle") == 0) {
+		extern char **environ;
 		sink = malloc(1111); /* @site:before_exec */
 		printf("self %d\n", (int)getpid());
 		fflush(stdout);
-		execl("/proc/self/exe", argv[0], "final", (char *)NULL);
-		perror("execl");
+		if (strcmp(mode, "selflp") == 0)
+			execlp("/proc/self/exe", argv[0], "final", (char *)NULL);
+		else if (strcmp(mode, "selfle") == 0)
+			execle("/proc/self/exe", argv[0], "final", (char *)NULL, environ);
+		else
+			execl("/proc/self/exe", argv[0], "final", (char *)NULL);
+		perror("exec");
 		return 2;
 	}
 	if (strcmp(mode, "failexec") == 0) {
