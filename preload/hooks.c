@@ -436,18 +436,24 @@ HT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 		argv[n] = NULL;                               \
 	} while (0)
 
+/* Declares char *argv[] holding an execl-style call's arguments (arg0
+ * included, NULL-terminated) and leaves ap after the terminating NULL, where
+ * execle's envp follows; the caller va_ends ap.  glibc declares arg0
+ * nonnull, yet execl(path, NULL) is a valid empty argv: the empty asm hides
+ * the pointer from the compiler's nonnull reasoning. */
+#define EXECL_ARGV(arg0, ap, argv)          \
+	const char *first_ = (arg0);        \
+	__asm__("" : "+r"(first_));         \
+	size_t n_;                          \
+	va_start(ap, arg0);                 \
+	COUNT_ARGS(first_, ap, n_);         \
+	char *argv[n_ + 1];                 \
+	FILL_ARGS(first_, ap, argv, n_)
+
 HT_EXPORT int execl(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	size_t n;
-	/* glibc declares arg0 nonnull, yet execl(path, NULL) is a valid empty
-	 * argv: hide the pointer from the compiler's nonnull reasoning. */
-	const char *first = arg0;
-	__asm__("" : "+r"(first));
-	va_start(ap, arg0);
-	COUNT_ARGS(first, ap, n);
-	char *argv[n + 1];
-	FILL_ARGS(first, ap, argv, n);
+	EXECL_ARGV(arg0, ap, argv);
 	va_end(ap);
 	return execve(path, argv, environ);
 }
@@ -455,15 +461,7 @@ HT_EXPORT int execl(const char *path, const char *arg0, ...)
 HT_EXPORT int execlp(const char *file, const char *arg0, ...)
 {
 	va_list ap;
-	size_t n;
-	/* glibc declares arg0 nonnull, yet execl(path, NULL) is a valid empty
-	 * argv: hide the pointer from the compiler's nonnull reasoning. */
-	const char *first = arg0;
-	__asm__("" : "+r"(first));
-	va_start(ap, arg0);
-	COUNT_ARGS(first, ap, n);
-	char *argv[n + 1];
-	FILL_ARGS(first, ap, argv, n);
+	EXECL_ARGV(arg0, ap, argv);
 	va_end(ap);
 	return execvpe(file, argv, environ);
 }
@@ -471,15 +469,7 @@ HT_EXPORT int execlp(const char *file, const char *arg0, ...)
 HT_EXPORT int execle(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	size_t n;
-	/* glibc declares arg0 nonnull, yet execl(path, NULL) is a valid empty
-	 * argv: hide the pointer from the compiler's nonnull reasoning. */
-	const char *first = arg0;
-	__asm__("" : "+r"(first));
-	va_start(ap, arg0);
-	COUNT_ARGS(first, ap, n);
-	char *argv[n + 1];
-	FILL_ARGS(first, ap, argv, n);
+	EXECL_ARGV(arg0, ap, argv);
 	char *const *envp = va_arg(ap, char *const *);
 	va_end(ap);
 	return execve(path, argv, envp);
