@@ -624,11 +624,15 @@ void writer_finish(void)
 		if (th->state != SLOT_FREE && th->index != REC_NO_INDEX)
 			announce(th);
 	}
-	/* A followed fork child may legitimately allocate nothing. */
+	/* In the trace only, not on stderr: a program that allocates nothing
+	 * (true, a followed fork child) is normal, and a line on its stderr
+	 * would change its output.  The cases that do hide allocations say so
+	 * themselves: a static program never loads us (heaptrail record
+	 * reports that), a malloc of the program's own is reported at start. */
 	if (nallocs == 0 && !ht_rec.own_malloc &&
 	    !(ht_rec.cfg.proc_flags & HT_PROC_FOLLOWED_FORK))
-		writer_warn("no allocations were recorded: the program may be static or use its "
-			    "own allocator, which LD_PRELOAD cannot see");
+		enc_warning(&enc, "no allocations were recorded: the program may use its own "
+				  "allocator, which LD_PRELOAD cannot see");
 	put_rss(1);
 	put_lost();
 	put_warnings();

@@ -141,6 +141,17 @@ class Options(unittest.TestCase):
         self.assertGreaterEqual(len(rss), 2, "the first and the final sample")
         self.assertLess(len(rss), 20, f"{len(rss)} RSS records for one idle second")
 
+    def test_a_program_that_allocates_nothing_gets_no_warning(self):
+        # Bug: `true` under the recorder printed "no allocations were
+        # recorded ..." on its stderr; the note now goes into the trace only.
+        p, path = record(["true"], "allocates_nothing")
+        self.assertEqual(p.returncode, 0)
+        lines = p.stderr.splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertIn(b"wrote", lines[0])
+        notes = [ev[2] for ev in decode_events(path) if ev[0] == "record" and ev[1] == 10]
+        self.assertTrue(any(b"no allocations were recorded" in n for n in notes), notes)
+
     def test_output_in_a_missing_directory(self):
         path = os.path.join(trace_path("x", ext=""), "missing", "t.htr")
         p, _ = record(["true"], None, output=path)
