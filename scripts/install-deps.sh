@@ -5,7 +5,9 @@
 #   --check  exit 1 (and name them) when packages are missing; install none.
 set -eu
 
-PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev pkg-config python3 gcc g++ make"
+# Build: libunwind, libdw/libelf, a C and C++ compiler.  Tests: Criterion;
+# python3-numpy so that the numpy attribution test runs instead of skipping.
+PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev pkg-config python3 python3-numpy gcc g++ make"
 
 check_only=0
 if [ "${1:-}" = "--check" ]; then
