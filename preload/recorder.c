@@ -278,7 +278,12 @@ static uint32_t capture_stack(void)
 	return id;
 }
 
-void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
+/* An event that carries the caller's stack (allocations and reallocs):
+ * captures the stack, fills one ring slot, commits.  Anything that cannot
+ * be recorded is counted as lost.  Inlined so each hook keeps its own
+ * straight-line path. */
+static inline __attribute__((always_inline)) void
+record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uint64_t size)
 {
 	int saved = errno;
 	rec_thread_t *th = self_thread(&ht_tls);
@@ -295,15 +300,20 @@ void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
 	ring_event_t *e = begin_event(r, 1);
 	if (!e)
 		goto out;
-	e->type = RING_EV_ALLOC;
+	e->type = (uint8_t)type;
 	e->kind = (uint8_t)kind;
-	e->addr = (uint64_t)(uintptr_t)p;
-	e->aux = align;
+	e->addr = addr;
+	e->aux = aux;
 	e->size = size;
 	e->stack = stack;
 	commit_event(r, 1);
 out:
 	errno = saved;
+}
+
+void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
+{
+	record_with_stack(RING_EV_ALLOC, kind, (uint64_t)(uintptr_t)p, align, size);
 }
 
 void recorder_free(void *p)
@@ -327,30 +337,8 @@ out:
 
 void recorder_realloc(void *old, void *p, uint64_t size)
 {
-	int saved = errno;
-	rec_thread_t *th = self_thread(&ht_tls);
-	if (!th) {
-		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
-		goto out;
-	}
-	uint32_t stack = capture_stack();
-	if (!stack) {
-		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
-		goto out;
-	}
-	ring_t *r = th->ring;
-	ring_event_t *e = begin_event(r, 1);
-	if (!e)
-		goto out;
-	e->type = RING_EV_REALLOC;
-	e->kind = HT_KIND_REALLOC;
-	e->addr = (uint64_t)(uintptr_t)old;
-	e->aux = (uint64_t)(uintptr_t)p;
-	e->size = size;
-	e->stack = stack;
-	commit_event(r, 1);
-out:
-	errno = saved;
+	record_with_stack(RING_EV_REALLOC, HT_KIND_REALLOC, (uint64_t)(uintptr_t)old,
+			  (uint64_t)(uintptr_t)p, size);
 }
 
 int recorder_snapshot(const char *label)
