@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "index.h"
 #include "reader.h"
 #include "symbols.h"
 
@@ -38,6 +40,14 @@ struct analysis {
 	frames_t *frames;
 	int frames_mode;
 	bool frames_raw;
+	uint64_t *defs; /* offsets of this image's MODULES/STACK/PYCODE
+			 * records, file order (for the index) */
+	size_t ndefs, capdefs;
+	uint64_t *marks; /* by sidx: ndefs when the stack id was interned, so
+			  * the index can intern ids in the same order
+			  * relative to the module maps */
+	size_t nmarks, capmarks;
+	bool from_index; /* loaded from the index: no live blocks */
 };
 
 static int heap_sink(void *arg, const heap_event_t *ev)
@@ -140,6 +150,7 @@ static void reset_image(analysis_t *an)
 	an->sum.rss_max = an->sum.rss_max_time_us = 0;
 	an->sum.warnings = 0;
 	an->lost_records = an->end_lost = 0;
+	an->ndefs = an->nmarks = 0;
 	for (size_t i = 0; i < an->naggs; i++)
 		if (an->aggs[i]->ops->reset)
 			an->aggs[i]->ops->reset(an->aggs[i]);
@@ -249,6 +260,40 @@ static int on_snapshot(analysis_t *an, const rd_event_t *ev)
 	return 0;
 }
 
+/* Remembers where a stack-table record lies, for the index. */
+static int push_def(analysis_t *an, uint64_t offset)
+{
+	if (an->ndefs == an->capdefs) {
+		size_t ncap = an->capdefs ? an->capdefs * 2 : 1024;
+		uint64_t *nd = realloc(an->defs, ncap * sizeof(*nd));
+		if (!nd)
+			return -ENOMEM;
+		an->defs = nd;
+		an->capdefs = ncap;
+	}
+	an->defs[an->ndefs++] = offset;
+	return 0;
+}
+
+/* Marks the stacks interned since the last call with `ndefs`. */
+static int mark_stacks(analysis_t *an, uint64_t ndefs)
+{
+	size_t n = stacks_count(an->stacks);
+	if (n > an->capmarks) {
+		size_t ncap = an->capmarks ? an->capmarks : 1024;
+		while (ncap < n)
+			ncap *= 2;
+		uint64_t *nm = realloc(an->marks, ncap * sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		an->marks = nm;
+		an->capmarks = ncap;
+	}
+	while (an->nmarks < n)
+		an->marks[an->nmarks++] = ndefs;
+	return 0;
+}
+
 static void progress(analysis_t *an, bool final)
 {
 	static time_t last;
@@ -277,6 +322,7 @@ int analysis_run(analysis_t *an, char *err, size_t errlen)
 	uint64_t n = 0;
 	bool show = an->progress && isatty(2);
 	while ((rc = reader_next(an->rd, &ev)) > 0) {
+		size_t ndefs = an->ndefs;
 		if (show && (++n & 0xfffff) == 0)
 			progress(an, false);
 		an->sum.end_time_us = ev.time_us > an->sum.end_time_us ?
@@ -294,12 +340,15 @@ int analysis_run(analysis_t *an, char *err, size_t errlen)
 			break;
 		case RD_MODULES:
 			rc = stacks_add_modules(an->stacks, &ev);
+			rc = rc ? rc : push_def(an, ev.offset);
 			break;
 		case RD_STACK:
 			rc = stacks_add_stack(an->stacks, &ev);
+			rc = rc ? rc : push_def(an, ev.offset);
 			break;
 		case RD_PYCODE:
 			rc = stacks_add_pycode(an->stacks, &ev);
+			rc = rc ? rc : push_def(an, ev.offset);
 			break;
 		case RD_THREAD:
 			see_thread(an, ev.u.thread.index);
@@ -339,6 +388,8 @@ int analysis_run(analysis_t *an, char *err, size_t errlen)
 			rc = 0;
 			break;
 		}
+		if (!rc && stacks_count(an->stacks) > an->nmarks)
+			rc = mark_stacks(an, ndefs);
 		if (rc) {
 			snprintf(err, errlen, "%s: %s at byte offset %" PRIu64,
 				 an->path,
@@ -414,10 +465,155 @@ void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
 	r->frames = analysis_frames(an, frames_mode, false);
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Saves the index of a finished replay of `path`, provided the file did
+ * not change since `before` (a trace still being written is not indexed
+ * at a size it no longer has).  Best effort. */
+static void save_index(analysis_t *an, const char *path,
+		       const struct stat *before)
+{
+	struct stat now;
+	index_data_t d = { 0 };
+	uint64_t *ids;
+	if (stat(path, &now) < 0 || !same_file(before, &now) ||
+	    reader_size(an->rd) != (uint64_t)now.st_size)
+		return;
+	d.nids = stacks_count(an->stacks);
+	ids = malloc((d.nids ? d.nids : 1) * sizeof(*ids));
+	if (!ids)
+		return;
+	for (size_t i = 0; i < d.nids; i++)
+		ids[i] = stacks_get(an->stacks, (sidx_t)i)->id;
+	d.ids = ids;
+	d.sum = *analysis_summary(an);
+	d.counters = *heap_counters(an->heap);
+	d.st = heap_stack_stats(an->heap, &d.nst);
+	d.defs = an->defs;
+	d.ndefs = an->ndefs;
+	if (an->nmarks != d.nids) {
+		free(ids);
+		return;
+	}
+	d.marks = an->marks;
+	index_save(path, before, &d);
+	free(ids);
+}
+
+/* Fills a freshly opened analysis from a loaded index: the summary, the
+ * heap's counters and per-stack totals, and the stack tables, rebuilt by
+ * decoding only the records the index points at.  Any inconsistency
+ * returns an error (the caller replays instead). */
+static int restore(analysis_t *an, const index_data_t *d)
+{
+	const analysis_summary_t *s = &d->sum;
+	rd_event_t ev;
+	int rc;
+	an->sum.pid = s->pid;
+	an->sum.ppid = s->ppid;
+	an->sum.start_unix_ns = s->start_unix_ns;
+	an->sum.proc_flags = s->proc_flags;
+	an->sum.images = s->images;
+	an->sum.end_time_us = s->end_time_us;
+	an->sum.threads = s->threads;
+	an->sum.lost_events = s->lost_events;
+	an->sum.rss_max = s->rss_max;
+	an->sum.rss_max_time_us = s->rss_max_time_us;
+	an->sum.warnings = s->warnings;
+	an->sum.truncated = s->truncated;
+	an->sum.has_end = s->has_end;
+	an->sum.end_events = s->end_events;
+	if (replace_str(&an->exe, s->exe) < 0 ||
+	    replace_str(&an->cmdline, s->cmdline) < 0 ||
+	    replace_str(&an->version, s->recorder_version) < 0 ||
+	    (s->last_warning &&
+	     replace_str(&an->last_warning, s->last_warning) < 0))
+		return -ENOMEM;
+	if (s->nsnapshots) {
+		an->snaps = calloc(s->nsnapshots, sizeof(*an->snaps));
+		if (!an->snaps)
+			return -ENOMEM;
+		an->capsnaps = s->nsnapshots;
+		for (size_t i = 0; i < s->nsnapshots; i++) {
+			an->snaps[i] = s->snapshots[i];
+			an->snaps[i].label = strdup(s->snapshots[i].label);
+			if (!an->snaps[i].label)
+				return -ENOMEM;
+			an->nsnaps = i + 1;
+		}
+	}
+	if ((rc = heap_restore(an->heap, &d->counters, d->st, d->nst)) < 0 ||
+	    (rc = stacks_set_exe(an->stacks, s->exe)) < 0)
+		return rc;
+	/* Ids are interned where the replay interned them among the records
+	 * (an undefined stack takes the newest module map of that moment). */
+	size_t next = 0;
+	for (size_t i = 0; i <= d->ndefs; i++) {
+		for (; next < d->nids && d->marks[next] <= i; next++)
+			if (stacks_intern(an->stacks, d->ids[next]) != (sidx_t)next)
+				return -EBADMSG;
+		if (i == d->ndefs)
+			break;
+		if (reader_seek(an->rd, d->defs[i]) < 0 ||
+		    reader_next(an->rd, &ev) != 1 || ev.offset != d->defs[i])
+			return -EBADMSG;
+		if (ev.kind == RD_MODULES)
+			rc = stacks_add_modules(an->stacks, &ev);
+		else if (ev.kind == RD_STACK)
+			rc = stacks_add_stack(an->stacks, &ev);
+		else if (ev.kind == RD_PYCODE)
+			rc = stacks_add_pycode(an->stacks, &ev);
+		else
+			rc = -EBADMSG;
+		if (rc < 0)
+			return rc;
+	}
+	if (next != d->nids || stacks_count(an->stacks) != d->nids)
+		return -EBADMSG;
+	an->from_index = true;
+	return 0;
+}
+
+analysis_t *analysis_run_file_indexed(const char *path)
+{
+	struct stat st;
+	index_data_t d;
+	if (index_enabled() && strcmp(path, "-") != 0 &&
+	    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    index_load(path, &st, &d) == 0) {
+		analysis_t *an = NULL;
+		char err[1024];
+		int rc = analysis_open(&an, path, err, sizeof(err));
+		if (rc == 0 && reader_size(an->rd) == (uint64_t)st.st_size)
+			rc = restore(an, &d);
+		index_data_free(&d);
+		if (rc == 0)
+			return an;
+		analysis_free(an);
+	}
+	return analysis_run_file(path, NULL, 0);
+}
+
+bool analysis_from_index(const analysis_t *an)
+{
+	return an->from_index;
+}
+
 analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs)
 {
 	analysis_t *an;
 	char err[1024];
+	struct stat before;
+	bool idx = index_enabled() && strcmp(path, "-") != 0 &&
+		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
 	if (analysis_open(&an, path, err, sizeof(err)) < 0)
 		goto fail;
 	for (size_t i = 0; i < naggs; i++)
@@ -428,6 +624,8 @@ analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs)
 	analysis_set_progress(an, true);
 	if (analysis_run(an, err, sizeof(err)) < 0)
 		goto fail;
+	if (idx)
+		save_index(an, path, &before);
 	return an;
 fail:
 	fprintf(stderr, "heaptrail: %s\n", err);
@@ -459,6 +657,8 @@ void analysis_free(analysis_t *an)
 		free(an->snaps[i].label);
 	free(an->snaps);
 	free(an->thread_seen);
+	free(an->defs);
+	free(an->marks);
 	free(an->path);
 	free(an->exe);
 	free(an->cmdline);

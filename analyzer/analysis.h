@@ -82,6 +82,17 @@ void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
  * stderr and returns NULL. */
 analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs);
 
+/* Same with the trace index (index.h): when a valid index of `path`
+ * exists, the summary, heap counters, per-stack totals (end and peak) and
+ * stack tables come from it without a replay, and the heap has no live
+ * blocks (heap_lookup/heap_foreach find nothing); else a full replay, which
+ * writes the index.  For commands needing nothing else (info, snapshots,
+ * top at the end or the peak).  A plain analysis_run_file writes the index
+ * too.  HEAPTRAIL_NO_INDEX=1 disables both. */
+analysis_t *analysis_run_file_indexed(const char *path);
+/* True when `an` came from the index. */
+bool analysis_from_index(const analysis_t *an);
+
 /* Prints the symbolizer's warnings (each once) on stderr. */
 void analysis_print_warnings(const analysis_t *an);
 

@@ -51,7 +51,11 @@ int cmd_top(int argc, char **argv)
 		return 1;
 	}
 	agg_t *agg = point_agg(pt);
-	analysis_t *an = analysis_run_file(path, &agg, 1);
+	/* The end, the peak and the temporary totals are in the index. */
+	analysis_t *an = temporary || spec.kind == POINT_END ||
+				 spec.kind == POINT_PEAK ?
+		analysis_run_file_indexed(path) :
+		analysis_run_file(path, &agg, 1);
 	group_t *g = NULL;
 	stat_set_t set = { 0 };
 	char err[512], a[32], b[32];

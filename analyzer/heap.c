@@ -394,6 +394,21 @@ int heap_apply(heap_t *h, const rd_event_t *ev)
 	}
 }
 
+int heap_restore(heap_t *h, const heap_counters_t *c,
+		 const heap_stack_stat_t *st, size_t n)
+{
+	heap_reset(h);
+	if (n) {
+		h->st = malloc(n * sizeof(*h->st));
+		if (!h->st)
+			return -ENOMEM;
+		memcpy(h->st, st, n * sizeof(*h->st));
+		h->nst = n;
+	}
+	h->c = *c;
+	return 0;
+}
+
 const heap_counters_t *heap_counters(const heap_t *h)
 {
 	return &h->c;

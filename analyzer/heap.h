@@ -91,6 +91,12 @@ void heap_free(heap_t *h);
 /* Forget all blocks and totals (exec'd image). */
 void heap_reset(heap_t *h);
 
+/* Sets counters and per-stack totals saved by an earlier replay (the
+ * trace index) on an empty heap: everything but the live blocks, so
+ * heap_lookup and heap_foreach find nothing.  Returns 0 or -ENOMEM. */
+int heap_restore(heap_t *h, const heap_counters_t *c,
+		 const heap_stack_stat_t *st, size_t n);
+
 /* Feeds one RD_ALLOC / RD_FREE / RD_REALLOC event (others are ignored).
  * Returns 0, -ENOMEM, or the sink's non-zero return. */
 int heap_apply(heap_t *h, const rd_event_t *ev);

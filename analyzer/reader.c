@@ -270,6 +270,14 @@ void reader_close(reader_t *r)
 	free(r);
 }
 
+int reader_seek(reader_t *r, uint64_t offset)
+{
+	if (offset < HT_HEADER_LEN || offset >= r->len)
+		return -EINVAL;
+	r->pos = offset;
+	return 0;
+}
+
 bool reader_truncated(const reader_t *r)
 {
 	return r->at_eof && !r->saw_end;

@@ -157,6 +157,13 @@ int reader_open_mem(const void *data, size_t len, const char *name,
  * PROCESS after it starts a new image). */
 int reader_next(reader_t *r, rd_event_t *ev);
 
+/* Moves to the record starting at byte `offset` (a position an earlier
+ * reader_next reported as ev->offset), for decoding single extended
+ * records out of order.  Hot ops decoded after a seek are meaningless
+ * (their address and time deltas need the records before).  Returns 0,
+ * or -EINVAL when offset is outside the records. */
+int reader_seek(reader_t *r, uint64_t offset);
+
 /* True once reader_next returned 0 without having seen an END record of
  * the last image: the recorder was killed or the file was cut.  A record
  * torn by the end of the file counts as truncation, not corruption. */

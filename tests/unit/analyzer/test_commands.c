@@ -11,6 +11,7 @@
 #include "cmd_info.h"
 #include "cmd_snapshots.h"
 #include "cmd_top.h"
+#include "index.h"
 #include "tbuild.h"
 
 static char trace_path[64];
@@ -58,7 +59,10 @@ static void setup(void)
 
 static void teardown(void)
 {
+	char idx[80];
 	unlink(trace_path);
+	if (index_sidecar_path(trace_path, idx, sizeof(idx)) == 0)
+		unlink(idx);
 }
 
 #define RUN(fn, ...)                                                   \
