@@ -4,8 +4,20 @@
  * sitecustomize.py that `heaptrail record` puts on PYTHONPATH) calls
  * heaptrail_py_install() through ctypes.PyDLL, i.e. with the GIL held.  That
  * resolves the few C-API functions we use with dlsym (no Python headers at
- * build time, one binary for CPython 3.9 to 3.13) and installs profile_fn
- * as the C profile function of every thread.  Threads started later get it
+ * build time, one binary for CPython 3.9 to 3.13) and chooses one of two
+ * ways to get frames:
+ *
+ * The frame walk (CPython 3.11-3.13 release builds with the GIL, see
+ * "the frame walk" below): each capture reads the calling thread's own
+ * chain of interpreter frames, with a table of per-version structure
+ * offsets, checked against the C API at install.  Nothing runs per Python
+ * call, so the program's speed and allocations stay as they are.
+ *
+ * The profile function (3.9, 3.10, debug or free-threaded builds,
+ * versions without an offset table, HEAPTRAIL_PYTHON_FRAMES=profile):
+ * install() sets profile_fn as the C profile function of every thread.
+ * On 3.11+ that costs a frame object per Python call (the callback
+ * receives one), which roughly doubles a Python program's allocations.  Threads started later get it
  * from threading.setprofile(): a tiny Python hook whose first event calls
  * heaptrail_py_install_thread(), which replaces it with profile_fn.
  *
@@ -74,6 +86,13 @@ static struct pyapi {
 	long (*AsLong)(PyObject *o);
 	void (*Err_Fetch)(PyObject **t, PyObject **v, PyObject **tb);
 	void (*Err_Restore)(PyObject *t, PyObject *v, PyObject *tb);
+	/* the frame walk (3.11+) */
+	void *(*GILState_GetThisThreadState)(void); /* this thread's, GIL or not */
+	void *(*ThreadState_Unchecked)(void); /* the attached one or NULL */
+	void *(*Interp_Main)(void);
+	void *(*Eval_GetFrame)(void); /* borrowed reference */
+	int (*Code_Addr2Line)(PyObject *code, int byte_offset);
+	void *Code_Type; /* &PyCode_Type */
 	int minor; /* 3.<minor> */
 } py;
 
@@ -117,6 +136,10 @@ typedef struct codeinfo {
 typedef struct slot {
 	_Atomic(PyObject *) key; /* published last (release) */
 	uint32_t id;
+	uint32_t nunits; /* frame walk: code units of key, lines[] size */
+	/* frame walk: line of each code unit, 0 = not computed yet (racing
+	 * writers store the same value); NULL in profile mode */
+	_Atomic uint32_t *lines;
 } slot_t;
 
 typedef struct table {
@@ -275,27 +298,36 @@ static inline uint32_t hash_ptr(const void *p)
 	return (uint32_t)x;
 }
 
-static uint32_t table_find(const table_t *t, const PyObject *code)
+static const slot_t *table_slot(const table_t *t, const PyObject *code)
 {
 	if (!t)
-		return 0;
+		return NULL;
 	for (uint32_t i = hash_ptr(code) & t->mask;; i = (i + 1) & t->mask) {
 		PyObject *k = atomic_load_explicit(
 			(_Atomic(PyObject *) *)&t->slots[i].key,
 			memory_order_acquire);
 		if (k == code)
-			return t->slots[i].id;
+			return &t->slots[i];
 		if (!k)
-			return 0;
+			return NULL;
 	}
 }
 
-static void table_put(table_t *t, PyObject *code, uint32_t id)
+static uint32_t table_find(const table_t *t, const PyObject *code)
+{
+	const slot_t *sl = table_slot(t, code);
+	return sl ? sl->id : 0;
+}
+
+static void table_put(table_t *t, PyObject *code, uint32_t id,
+		      uint32_t nunits, _Atomic uint32_t *lines)
 {
 	uint32_t i = hash_ptr(code) & t->mask;
 	while (atomic_load_explicit(&t->slots[i].key, memory_order_relaxed))
 		i = (i + 1) & t->mask;
 	t->slots[i].id = id;
+	t->slots[i].nunits = nunits;
+	t->slots[i].lines = lines;
 	atomic_store_explicit(&t->slots[i].key, code, memory_order_release);
 	t->used++;
 }
@@ -321,7 +353,77 @@ static uint32_t info_add(const char *file, size_t fl, const char *func,
 	return id;
 }
 
-/* Interns code (GIL held): 0 when it cannot be interned. */
+/* Line arrays for the frame walk: bump-allocated from mmap'ed chunks
+ * (under st.lock), never freed, like the code objects they describe. */
+static _Atomic uint32_t *lines_alloc(uint32_t nunits)
+{
+	static char *cur;
+	static size_t left;
+	size_t need = ((size_t)nunits * sizeof(uint32_t) + 15) & ~(size_t)15;
+	if (!need)
+		need = 16;
+	if (need > left) {
+		size_t sz = need > (1u << 20) ? need : (1u << 20);
+		char *m = map(sz);
+		if (!m)
+			return NULL;
+		if (need == sz)
+			return (_Atomic uint32_t *)m; /* a big one: its own map */
+		cur = m;
+		left = sz;
+	}
+	_Atomic uint32_t *r = (_Atomic uint32_t *)cur;
+	cur += need;
+	left -= need;
+	return r;
+}
+
+/* Adds code (whose names were read already) to the table, taking a
+ * reference so its address is never reused; returns its id (the existing
+ * one if another thread was first), or 0 when out of memory.  nunits > 0
+ * (frame walk) also gives it a line array.  The caller holds the GIL (the
+ * thread is attached): Py_IncRef needs it. */
+static uint32_t intern_named(PyObject *code, const char *fs, size_t fl,
+			     const char *ns, size_t nl, long first,
+			     uint32_t nunits)
+{
+	pthread_mutex_lock(&st.lock);
+	table_t *t = atomic_load_explicit(&st.table, memory_order_acquire);
+	uint32_t id = table_find(t, code);
+	if (!id && (!t || (t->used + 1) * 2 > t->mask + 1)) {
+		uint32_t n = t ? (t->mask + 1) * 2 : 4096;
+		table_t *nt = map(sizeof(table_t) + n * sizeof(slot_t));
+		if (nt) {
+			nt->mask = n - 1;
+			for (uint32_t i = 0; t && i <= t->mask; i++)
+				if (t->slots[i].key)
+					table_put(nt, t->slots[i].key,
+						  t->slots[i].id,
+						  t->slots[i].nunits,
+						  t->slots[i].lines);
+			/* The old table stays mapped: a reader may be in it. */
+			atomic_store_explicit(&st.table, nt,
+					      memory_order_release);
+			t = nt;
+		} else if (!t || t->used + 1 > t->mask) {
+			t = NULL;
+		}
+	}
+	if (!id && t) {
+		_Atomic uint32_t *lines = nunits ? lines_alloc(nunits) : NULL;
+		if (!nunits || lines)
+			id = info_add(fs, fl, ns, nl,
+				      first > 0 ? (uint32_t)first : 0);
+		if (id) {
+			py.IncRef(code); /* its address is never reused */
+			table_put(t, code, id, lines ? nunits : 0, lines);
+		}
+	}
+	pthread_mutex_unlock(&st.lock);
+	return id;
+}
+
+/* Interns code (GIL held, profile mode): 0 when it cannot be interned. */
 static uint32_t code_intern(PyObject *code)
 {
 	table_t *t = atomic_load_explicit(&st.table, memory_order_acquire);
@@ -346,37 +448,8 @@ static uint32_t code_intern(PyObject *code)
 		fs = "<unknown>", fl = 9;
 	if (!ns)
 		ns = "<unknown>", nl = 9;
-	if (first < 0)
-		first = 0;
 
-	pthread_mutex_lock(&st.lock);
-	t = atomic_load_explicit(&st.table, memory_order_acquire);
-	id = table_find(t, code);
-	if (!id && (!t || (t->used + 1) * 2 > t->mask + 1)) {
-		uint32_t n = t ? (t->mask + 1) * 2 : 4096;
-		table_t *nt = map(sizeof(table_t) + n * sizeof(slot_t));
-		if (nt) {
-			nt->mask = n - 1;
-			for (uint32_t i = 0; t && i <= t->mask; i++)
-				if (t->slots[i].key)
-					table_put(nt, t->slots[i].key,
-						  t->slots[i].id);
-			/* The old table stays mapped: a reader may be in it. */
-			atomic_store_explicit(&st.table, nt,
-					      memory_order_release);
-			t = nt;
-		} else if (!t || t->used + 1 > t->mask) {
-			t = NULL;
-		}
-	}
-	if (!id && t) {
-		id = info_add(fs, (size_t)fl, ns, (size_t)nl, (uint32_t)first);
-		if (id) {
-			py.IncRef(code); /* its address is never reused */
-			table_put(t, code, id);
-		}
-	}
-	pthread_mutex_unlock(&st.lock);
+	id = intern_named(code, fs, (size_t)fl, ns, (size_t)nl, first, 0);
 
 	if (fo)
 		py.DecRef(fo);
@@ -481,6 +554,382 @@ static void seed(pystack_t *s, void *frame)
 		py.DecRef(chain[i]);
 }
 
+/* ---- the frame walk (CPython 3.11+) ------------------------------------ */
+
+/* Byte offsets into CPython's private structures, read at allocation time.
+ * There are no Python headers at build time (one binary serves 3.9 to
+ * 3.13), so each supported minor version has one row, measured with
+ * offsetof() against that version's own headers (Include/cpython/pystate.h,
+ * Include/internal/pycore_frame.h, Include/cpython/code.h,
+ * Include/cpython/unicodeobject.h) for x86-64/aarch64 LP64, release
+ * builds with the GIL.  Debian's 3.11.2 and pyenv's 3.11.7, 3.12.1 and
+ * 3.13.0 were checked; install() also checks the row against the
+ * interpreter before trusting it (walk_selftest).  Versions without a row,
+ * debug and free-threaded builds use the profile function instead. */
+typedef struct pylayout {
+	int minor;
+	int ts_interp; /* PyThreadState.interp */
+	int ts_cframe; /* PyThreadState.cframe (3.11, 3.12), else -1 */
+	int cf_current; /* _PyCFrame.current_frame */
+	int ts_current; /* PyThreadState.current_frame (3.13+), else -1 */
+	int fr_code; /* _PyInterpreterFrame.f_code (3.13: f_executable) */
+	int fr_previous; /* .previous */
+	int fr_instr; /* .prev_instr (3.13: instr_ptr) */
+	int fr_owner; /* .owner (char, enum _frameowner) */
+	int fr_is_entry; /* .is_entry (bool, 3.11 only), else -1 */
+	int co_size; /* PyVarObject.ob_size of a code object: code units */
+	int co_firstlineno; /* PyCodeObject.co_firstlineno (int) */
+	int co_filename; /* .co_filename (str) */
+	int co_qualname; /* .co_qualname (str) */
+	int co_firsttraceable; /* ._co_firsttraceable (int, code units) */
+	int co_code; /* .co_code_adaptive: the instructions */
+	int str_ascii_data; /* sizeof(PyASCIIObject): compact ASCII data */
+	int str_utf8_length; /* PyCompactUnicodeObject.utf8_length */
+	int str_utf8; /* PyCompactUnicodeObject.utf8 (may be NULL) */
+	int str_compact_data; /* sizeof(PyCompactUnicodeObject) */
+} pylayout_t;
+
+static const pylayout_t layouts[] = {
+	{ .minor = 11, .ts_interp = 16, .ts_cframe = 56, .cf_current = 8,
+	  .ts_current = -1, .fr_code = 32, .fr_previous = 48, .fr_instr = 56,
+	  .fr_owner = 69, .fr_is_entry = 68, .co_size = 16,
+	  .co_firstlineno = 72, .co_filename = 112, .co_qualname = 128,
+	  .co_firsttraceable = 168, .co_code = 184, .str_ascii_data = 48,
+	  .str_utf8_length = 48, .str_utf8 = 56, .str_compact_data = 72 },
+	{ .minor = 12, .ts_interp = 16, .ts_cframe = 56, .cf_current = 0,
+	  .ts_current = -1, .fr_code = 0, .fr_previous = 8, .fr_instr = 56,
+	  .fr_owner = 70, .fr_is_entry = -1, .co_size = 16,
+	  .co_firstlineno = 68, .co_filename = 112, .co_qualname = 128,
+	  .co_firsttraceable = 176, .co_code = 192, .str_ascii_data = 40,
+	  .str_utf8_length = 40, .str_utf8 = 48, .str_compact_data = 56 },
+	{ .minor = 13, .ts_interp = 16, .ts_cframe = -1, .cf_current = -1,
+	  .ts_current = 72, .fr_code = 0, .fr_previous = 8, .fr_instr = 56,
+	  .fr_owner = 70, .fr_is_entry = -1, .co_size = 16,
+	  .co_firstlineno = 68, .co_filename = 112, .co_qualname = 128,
+	  .co_firsttraceable = 184, .co_code = 200, .str_ascii_data = 40,
+	  .str_utf8_length = 40, .str_utf8 = 48, .str_compact_data = 56 },
+};
+
+/* enum _frameowner (3.11+; CSTACK from 3.12) */
+enum { OWNED_BY_GENERATOR = 1, OWNED_BY_CSTACK = 3 };
+
+/* PyASCIIObject.state (offset 32 in every version here): the bit fields
+ * interned:2, kind:3, compact:1, ascii:1 from the low bit. */
+#define STR_STATE 32
+#define STR_LENGTH 16
+
+static const pylayout_t *L; /* the row in use: walk mode is on */
+static void *main_interp; /* PyInterpreterState_Main() */
+static _Atomic uint64_t walk_cut; /* captures cut at a code object first
+				     seen without the GIL */
+
+static inline void *rd_ptr(const void *base, int off)
+{
+	return *(void *const *)((const char *)base + off);
+}
+
+static inline int rd_int(const void *base, int off)
+{
+	return *(const int *)((const char *)base + off);
+}
+
+/* UTF-8 of a str object without calling Python (nothing may allocate
+ * here): compact strings only (all strings a code object holds).  Writes
+ * at most cap bytes to out; returns the length, or -1 when unreadable. */
+static ssize_t str_utf8(const char *so, char *out, size_t cap)
+{
+	if (!so)
+		return -1;
+	uint32_t state = *(const uint32_t *)(so + STR_STATE);
+	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1,
+		 ascii = (state >> 6) & 1;
+	ssize_t len = *(const ssize_t *)(so + STR_LENGTH);
+	if (!compact || len < 0)
+		return -1;
+	if (ascii) {
+		size_t n = (size_t)len < cap ? (size_t)len : cap;
+		memcpy(out, so + L->str_ascii_data, n);
+		return (ssize_t)n;
+	}
+	const char *u8 = rd_ptr(so, L->str_utf8);
+	if (u8) {
+		ssize_t ul = *(const ssize_t *)(so + L->str_utf8_length);
+		size_t n = ul > 0 && (size_t)ul < cap ? (size_t)ul : (ul > 0 ? cap : 0);
+		memcpy(out, u8, n);
+		return (ssize_t)n;
+	}
+	const unsigned char *d =
+		(const unsigned char *)so + L->str_compact_data;
+	size_t o = 0;
+	for (ssize_t i = 0; i < len; i++) {
+		uint32_t c = kind == 1	 ? d[i]
+			     : kind == 2 ? ((const uint16_t *)d)[i]
+					 : ((const uint32_t *)d)[i];
+		char b[4];
+		size_t k;
+		if (c >= 0xd800 && c < 0xe000)
+			c = '?'; /* a lone surrogate */
+		if (c < 0x80) {
+			b[0] = (char)c, k = 1;
+		} else if (c < 0x800) {
+			b[0] = (char)(0xc0 | c >> 6);
+			b[1] = (char)(0x80 | (c & 0x3f)), k = 2;
+		} else if (c < 0x10000) {
+			b[0] = (char)(0xe0 | c >> 12);
+			b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+			b[2] = (char)(0x80 | (c & 0x3f)), k = 3;
+		} else {
+			b[0] = (char)(0xf0 | c >> 18);
+			b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+			b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+			b[3] = (char)(0x80 | (c & 0x3f)), k = 4;
+		}
+		if (o + k > cap)
+			break;
+		memcpy(out + o, b, k);
+		o += k;
+	}
+	return (ssize_t)o;
+}
+
+/* Interns a code object met by the walk, inside an allocation hook: no
+ * Python call, only reads of immutable fields.  Needs this thread to hold
+ * the GIL (Py_IncRef) and the code object not to be dying (it can be the
+ * current frame's while _PyFrame_Clear releases it); returns the slot or
+ * NULL. */
+static const slot_t *walk_intern(PyObject *code, const void *tstate)
+{
+	if (!py.ThreadState_Unchecked || py.ThreadState_Unchecked() != tstate)
+		return NULL; /* not attached: no GIL */
+	if (*(const ssize_t *)code <= 0 ||
+	    rd_ptr(code, 8) != py.Code_Type) /* ob_refcnt, ob_type */
+		return NULL;
+	char fs[4096], ns[1024];
+	ssize_t fl = str_utf8(rd_ptr(code, L->co_filename), fs, sizeof(fs));
+	ssize_t nl = str_utf8(rd_ptr(code, L->co_qualname), ns, sizeof(ns));
+	if (fl < 0)
+		memcpy(fs, "<unknown>", 9), fl = 9;
+	if (nl < 0)
+		memcpy(ns, "<unknown>", 9), nl = 9;
+	ssize_t units = *(const ssize_t *)((const char *)code + L->co_size);
+	if (units <= 0 || units > (1 << 28))
+		return NULL;
+	if (!intern_named(code, fs, (size_t)fl, ns, (size_t)nl,
+			  rd_int(code, L->co_firstlineno), (uint32_t)units))
+		return NULL;
+	return table_slot(atomic_load_explicit(&st.table, memory_order_acquire),
+			  code);
+}
+
+/* The innermost interpreter frame of tstate (a _PyInterpreterFrame *). */
+static inline const char *walk_top(const void *tstate)
+{
+	if (L->ts_current >= 0)
+		return rd_ptr(tstate, L->ts_current);
+	const void *cf = rd_ptr(tstate, L->ts_cframe);
+	return cf ? rd_ptr(cf, L->cf_current) : NULL;
+}
+
+/* pyframes_capture by walking the calling thread's own frame chain.
+ *
+ * Why reading it without the GIL is safe: the chain hangs off this
+ * thread's PyThreadState and only this thread pushes and pops its frames
+ * (sys._current_frames in another thread only reads them).  This thread is
+ * inside malloc, so it is not between two steps of a push or pop: CPython
+ * links a frame (previous, then current_frame) only after it is fully
+ * initialized and unlinks it before freeing it, with no allocation in
+ * between.  Frames it may allocate in are linked but "incomplete" (3.11+:
+ * MAKE_CELL, COPY_FREE_VARS run before the first traceable instruction);
+ * CPython's own traceback and frame code skips those, and so do we.  A
+ * frame being cleared (_PyFrame_Clear) is still the current one while it
+ * drops its references, its code object last: its f_code pointer stays
+ * readable, and walk_intern refuses a code object whose count is 0.
+ * Generator frames live in the generator while suspended and are linked
+ * into the chain only while running.  The code objects we report are held
+ * by a reference we own (interned), so their line tables stay readable.
+ *
+ * Boundaries: 3.11 marks the first frame of each _PyEval_EvalFrameDefault
+ * invocation with is_entry; 3.12+ pushes a shim frame owned by the C stack
+ * under it.  A boundary goes between that frame and its caller, also when
+ * the frame itself is skipped as incomplete (its evaluation frame is on
+ * the native stack all the same), so groups line up one to one with the
+ * native evaluation frames.
+ *
+ * Main interpreter only: a thread of a sub-interpreter gets no frames. */
+static int walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
+{
+	const void *ts = py.GILState_GetThisThreadState();
+	if (!ts || rd_ptr(ts, L->ts_interp) != main_interp)
+		return 0;
+	table_t *t = atomic_load_explicit(&st.table, memory_order_acquire);
+	int n = 0, bound = 0;
+	for (const char *f = walk_top(ts); f && n < max;
+	     f = rd_ptr(f, L->fr_previous)) {
+		int owner = *(const signed char *)(f + L->fr_owner);
+		if (owner == OWNED_BY_CSTACK) {
+			bound = 1;
+			continue;
+		}
+		int entry = L->fr_is_entry >= 0 && f[L->fr_is_entry];
+		PyObject *code = rd_ptr(f, L->fr_code);
+		const char *start = (const char *)code + L->co_code;
+		const char *instr = rd_ptr(f, L->fr_instr);
+		if (owner != OWNED_BY_GENERATOR &&
+		    instr < start + 2 * (ptrdiff_t)rd_int(code,
+						   L->co_firsttraceable)) {
+			bound |= entry; /* incomplete: not started yet */
+			continue;
+		}
+		const slot_t *sl = table_slot(t, code);
+		if (!sl) {
+			sl = walk_intern(code, ts);
+			t = atomic_load_explicit(&st.table,
+						 memory_order_acquire);
+			if (!sl) {
+				atomic_fetch_add_explicit(&walk_cut, 1,
+							  memory_order_relaxed);
+				break; /* the frames known so far */
+			}
+		}
+		if (bound && n + 1 < max) {
+			code_ids[n] = st.boundary_id;
+			lines[n] = 0;
+			n++;
+		}
+		bound = entry;
+		/* Instruction index: 3.11/3.12 keep the previous instruction,
+		 * 3.13 the current one; CPython's own line lookup takes the
+		 * pointer as it is (PyFrame_GetLineNumber). */
+		ptrdiff_t off = (instr - start) / 2;
+		uint32_t line = 0;
+		if (off >= 0 && off < (ptrdiff_t)sl->nunits) {
+			line = atomic_load_explicit(&sl->lines[off],
+						    memory_order_relaxed);
+			if (!line) {
+				int l = py.Code_Addr2Line(code, (int)off * 2);
+				line = l > 0 ? (uint32_t)l : UINT32_MAX;
+				atomic_store_explicit(&sl->lines[off], line,
+						      memory_order_relaxed);
+			}
+		}
+		if (!line || line == UINT32_MAX) {
+			const codeinfo_t *ci = info_at(sl->id);
+			line = ci ? ci->firstline : 0;
+		}
+		code_ids[n] = sl->id;
+		lines[n] = line;
+		n++;
+	}
+	return n;
+}
+
+/* Whether the layout row fits this interpreter: the walk from this thread
+ * (GIL held) must find the same code objects and lines as the C API does
+ * from PyEval_GetFrame(), and read the same names. */
+static int walk_selftest(void)
+{
+	const void *ts = py.GILState_GetThisThreadState();
+	if (!ts || rd_ptr(ts, L->ts_interp) != main_interp)
+		return 0;
+	void *fo = py.Eval_GetFrame();
+	if (fo)
+		py.IncRef(fo);
+	const char *f = walk_top(ts);
+	int checked = 0, ok = 1;
+	while (ok && fo && checked < 64) {
+		/* the next complete, non-shim frame of the walk */
+		while (f) {
+			int owner = *(const signed char *)(f + L->fr_owner);
+			if (owner != OWNED_BY_CSTACK && owner >= 0 && owner <= 3) {
+				PyObject *c = rd_ptr(f, L->fr_code);
+				const char *st0 = (const char *)c + L->co_code;
+				const char *ip = rd_ptr(f, L->fr_instr);
+				if (owner == OWNED_BY_GENERATOR ||
+				    ip >= st0 + 2 * (ptrdiff_t)rd_int(
+							    c, L->co_firsttraceable))
+					break;
+			}
+			f = rd_ptr(f, L->fr_previous);
+		}
+		PyObject *code = py.Frame_GetCode(fo);
+		if (!f || !code || rd_ptr(f, L->fr_code) != code ||
+		    rd_ptr(code, 8) != py.Code_Type) {
+			ok = 0;
+		} else {
+			const char *ip = rd_ptr(f, L->fr_instr);
+			const char *c0 = (const char *)code + L->co_code;
+			int line = py.Code_Addr2Line(code, (int)((ip - c0) / 2) * 2);
+			PyObject *no = py.GetAttrString(code, "co_qualname");
+			ssize_t nl = 0;
+			const char *ns = no ? py.AsUTF8AndSize(no, &nl) : NULL;
+			char buf[1024];
+			ssize_t bl = str_utf8(rd_ptr(code, L->co_qualname), buf,
+					      sizeof(buf));
+			if (line != py.Frame_GetLineNumber(fo) || !ns ||
+			    bl != nl || memcmp(buf, ns, (size_t)nl) != 0 ||
+			    rd_int(code, L->co_firstlineno) <= 0)
+				ok = 0;
+			if (no)
+				py.DecRef(no);
+			f = rd_ptr(f, L->fr_previous);
+		}
+		if (code)
+			py.DecRef(code);
+		void *back = py.Frame_GetBack(fo);
+		py.DecRef(fo);
+		fo = back;
+		checked++;
+	}
+	if (fo) {
+		py.DecRef(fo);
+	} else if (ok) {
+		/* the API found no further frame: neither may the walk */
+		for (; f; f = rd_ptr(f, L->fr_previous)) {
+			int owner = *(const signed char *)(f + L->fr_owner);
+			if (owner == OWNED_BY_CSTACK)
+				continue;
+			PyObject *c = rd_ptr(f, L->fr_code);
+			const char *ip = rd_ptr(f, L->fr_instr);
+			if (owner == OWNED_BY_GENERATOR ||
+			    ip >= (const char *)c + L->co_code +
+					  2 * (ptrdiff_t)rd_int(
+						      c, L->co_firsttraceable))
+				ok = 0;
+		}
+	}
+	return ok;
+}
+
+/* Chooses the frame walk when this interpreter has a verified layout row.
+ * GIL held.  HEAPTRAIL_PYTHON_FRAMES=profile forces the profile function. */
+static int walk_enable(void)
+{
+	const char *v = py.GetVersion();
+	const char *e = getenv("HEAPTRAIL_PYTHON_FRAMES");
+	if (e && !strcmp(e, "profile"))
+		return 0;
+	/* Debug builds (Py_REF_DEBUG, maybe Py_TRACE_REFS: another object
+	 * header) and free-threaded builds lay objects out differently. */
+	if (strstr(v, "free-threading") ||
+	    dlsym(RTLD_DEFAULT, "_Py_NegativeRefcount"))
+		return 0;
+	if (!py.GILState_GetThisThreadState || !py.ThreadState_Unchecked ||
+	    !py.Interp_Main || !py.Eval_GetFrame || !py.Code_Addr2Line ||
+	    !py.Code_Type)
+		return 0;
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (layouts[i].minor == py.minor)
+			L = &layouts[i];
+	if (!L)
+		return 0;
+	main_interp = py.Interp_Main();
+	if (!main_interp || !walk_selftest()) {
+		L = NULL;
+		return 0;
+	}
+	return 1;
+}
+
 /* ---- install ------------------------------------------------------------ */
 
 #define SYM(field, name)                                                  \
@@ -516,6 +965,14 @@ static int resolve(void)
 	SYM(AsLong, "PyLong_AsLong");
 	SYM(Err_Fetch, "PyErr_Fetch");
 	SYM(Err_Restore, "PyErr_Restore");
+	SYM(GILState_GetThisThreadState, "PyGILState_GetThisThreadState");
+	SYM(ThreadState_Unchecked, "PyThreadState_GetUnchecked"); /* 3.13 */
+	if (!py.ThreadState_Unchecked)
+		SYM(ThreadState_Unchecked, "_PyThreadState_UncheckedGet");
+	SYM(Interp_Main, "PyInterpreterState_Main");
+	SYM(Eval_GetFrame, "PyEval_GetFrame");
+	SYM(Code_Addr2Line, "PyCode_Addr2Line");
+	SYM(Code_Type, "PyCode_Type");
 
 	char msg[200];
 	const char *v = py.GetVersion ? py.GetVersion() : NULL;
@@ -577,7 +1034,16 @@ EXPORT int heaptrail_py_install(PyObject *frame)
 		st.boundary_id = info_add("", 0, PYFRAMES_BOUNDARY_FUNC,
 					  strlen(PYFRAMES_BOUNDARY_FUNC), 0);
 	pthread_mutex_unlock(&st.lock);
-	pystack_t *s = st.boundary_id ? stack_get() : NULL;
+	if (!st.boundary_id)
+		goto fail;
+	if (L || walk_enable()) {
+		/* No profile function: captures read the frame chain. */
+		atomic_store(&st.py_seen, 1);
+		atomic_store(&st.installed, 1);
+		atomic_store(&st.active, 1);
+		return 0;
+	}
+	pystack_t *s = stack_get();
 	if (!s)
 		goto fail;
 	seed(s, frame);
@@ -613,12 +1079,25 @@ EXPORT int heaptrail_py_install_thread(PyObject *frame)
 {
 	if (!st.resolved)
 		return -ENOSYS;
+	if (L) {
+		py.SetProfile(NULL, NULL); /* the walk needs no hook */
+		return 0;
+	}
 	pystack_t *s = stack_get();
 	if (!s)
 		return -ENOMEM;
 	seed(s, frame);
 	py.SetProfile(profile_fn, NULL);
 	return 0;
+}
+
+/* How Python frames are captured: 0 not at all, 1 by the profile function,
+ * 2 by walking the interpreter's frame chain.  For heaptrail.py and tests. */
+EXPORT int heaptrail_py_mode(void)
+{
+	if (!atomic_load(&st.installed))
+		return 0;
+	return L ? 2 : 1;
 }
 
 /* Called by heaptrail.py when the user turned Python frames off
@@ -661,14 +1140,19 @@ static inline int is_entry(const pystack_t *s, uint32_t i)
 int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max)
 {
 	pystack_t *s = tls_stack;
-	if (!atomic_load_explicit(&st.active, memory_order_relaxed)) {
+	/* acquire: L and the boundary id were set before active */
+	if (!atomic_load_explicit(&st.active, memory_order_acquire)) {
 		if (!st.installed && py.IsInitialized && !st.py_seen &&
 		    py.IsInitialized())
 			atomic_store_explicit(&st.py_seen, 1,
 					      memory_order_relaxed);
 		return 0;
 	}
-	if (!s || max <= 0)
+	if (max <= 0)
+		return 0;
+	if (L)
+		return walk_capture(code_ids, lines, max);
+	if (!s)
 		return 0;
 	uint32_t d = s->depth;
 	atomic_signal_fence(memory_order_acquire);

@@ -1,7 +1,10 @@
-/* pyframes: Python frames for the recorder: per-thread shadow stacks kept by
- * a C profile function, the code-object intern table and the PYCODE feed.
- * Callers: recorder.c (pyframes_capture, any thread, lock- and malloc-free),
- * writer.c (emit/rewind/warnings, writer thread only), heaptrail.py. */
+/* pyframes: Python frames for the recorder: read from the calling thread's
+ * own interpreter frame chain (CPython 3.11-3.13) or from per-thread shadow
+ * stacks kept by a C profile function (3.9, 3.10, other builds), the
+ * code-object intern table and the PYCODE feed.
+ * Callers: recorder.c (pyframes_capture, any thread, malloc-free; a lock
+ * only at a code object's first sight), writer.c (emit/rewind/warnings,
+ * writer thread only), heaptrail.py. */
 #ifndef HEAPTRAIL_PYFRAMES_H
 #define HEAPTRAIL_PYFRAMES_H
 
@@ -19,9 +22,10 @@ void pyframes_init(void);
 /* Python frames of the calling thread, innermost first: code_ids[i] is a
  * PYCODE id (>= 1), lines[i] its current line.  Returns how many (0 when
  * the thread runs no Python, or Python support is off).  Keeps the
- * innermost `max` frames when there are more.  Reads Python state only
- * while this thread holds the GIL; otherwise reports the line each frame
- * had at its last capture.
+ * innermost `max` frames when there are more.  Without the GIL: the frame
+ * walk reports current lines but stops at a code object it has never seen
+ * (it cannot take a reference to it); the shadow stack reports the line
+ * each frame had at its last capture.
  *
  * A pseudo frame may appear between two real ones: a code id whose PYCODE
  * function name is PYFRAMES_BOUNDARY_FUNC (file "", line 0).  It marks

@@ -8,12 +8,15 @@ Both are no-ops (False) when the process does not run under
 `heaptrail record` (libheaptrail.so not preloaded).
 
 `heaptrail record` also puts this directory on PYTHONPATH, where
-sitecustomize.py calls _start() while Python starts up: that installs the
-recorder's C profile function (which keeps the shadow stack of Python
-frames that allocations are attributed to) in every thread, present and
-future.  Nothing else in the program changes.  HEAPTRAIL_PYTHON_FRAMES=0
-in the environment turns that off (allocations then carry native frames
-only, and Python code runs at full speed).
+sitecustomize.py calls _start() while Python starts up: that turns on
+Python frames in the recorder.  On CPython 3.11 to 3.13 (release builds
+with the GIL) the recorder then reads each thread's own interpreter frame
+chain at every allocation and nothing in the program changes; elsewhere
+(3.9, 3.10, other builds) it installs a C profile function in every
+thread, present and future, which keeps a shadow stack of the Python
+frames.  HEAPTRAIL_PYTHON_FRAMES=0 in the environment turns Python frames
+off (allocations then carry native frames only);
+HEAPTRAIL_PYTHON_FRAMES=profile forces the profile function.
 """
 
 import sys
@@ -78,7 +81,10 @@ def _py_funcs():
     stop = lib.heaptrail_py_stop
     stop.argtypes = []
     stop.restype = None
-    return inst, thr, stop
+    mode = lib.heaptrail_py_mode
+    mode.argtypes = []
+    mode.restype = ctypes.c_int
+    return inst, thr, stop, mode
 
 
 def _start():
@@ -90,7 +96,7 @@ def _start():
     if not recording():
         return False
     try:
-        inst, thr, stop = _py_funcs()
+        inst, thr, stop, mode = _py_funcs()
     except (ImportError, OSError, AttributeError):
         return False
     import os
@@ -101,13 +107,17 @@ def _start():
         return False  # the recorder said why (stderr + WARNING record)
     _started = True
 
-    def thread_hook(frame, event, arg):
-        # First event of a thread started by `threading`: hand over to the
-        # C profile function (it replaces this hook).
-        thr(frame)
+    if mode() == 1:
+        # The profile function keeps the frames: threads started later
+        # need it too.  (Mode 2, the recorder reads the interpreter's own
+        # frame chain at each allocation, needs no hook at all.)
+        def thread_hook(frame, event, arg):
+            # First event of a thread started by `threading`: hand over
+            # to the C profile function (it replaces this hook).
+            thr(frame)
 
-    import threading
-    threading.setprofile(thread_hook)
+        import threading
+        threading.setprofile(thread_hook)
 
     import atexit
     atexit.register(stop)
@@ -117,6 +127,7 @@ def _start():
             if not recording():
                 stop()
                 sys.setprofile(None)
+                import threading
                 threading.setprofile(None)
         os.register_at_fork(after_in_child=after_fork)
     return True

@@ -1,10 +1,12 @@
-/* pyframes: the shadow stack against real CPython 3.9-3.13 embedded in the
+/* pyframes: Python frames against real CPython 3.9-3.13 embedded in the
  * test process (each Criterion test is its own process, so each loads its
- * own libpython from /root/.pyenv; skipped when that version is missing).
+ * own libpython from /root/.pyenv; skipped when that version is missing),
+ * by the frame walk (3.11+) and by the profile function's shadow stack
+ * (3.9, 3.10, and 3.11+ with HEAPTRAIL_PYTHON_FRAMES=profile).
  * A script calls capture points through ctypes; each test checks exact
  * frames and lines for recursion, deep recursion, generators, exceptions
- * unwinding many frames, threads, a thread pool, and that without the GIL
- * no line is recomputed. */
+ * unwinding many frames, threads, a thread pool, and what a capture
+ * without the GIL reports. */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 int heaptrail_py_install(void *frame);
 int heaptrail_py_install_thread(void *frame);
 void heaptrail_py_stop(void);
+int heaptrail_py_mode(void);
 
 /* Captured stacks, one line per capture: "tag: f:line f:line | f:line"
  * ("|" = boundary pseudo frame).  Appended under the GIL, or by the one
@@ -175,8 +178,11 @@ static const char script[] =
 	"deep(3000)\n" /* 50 */
 	"CAP(b'end')\n"; /* 51 */
 
-static void check_common(int bounds_every_frame)
+enum { PROFILE = 1, WALK = 2 }; /* heaptrail_py_mode() */
+
+static void check_common(int bounds_every_frame, int mode)
 {
+	cr_assert_eq(heaptrail_py_mode(), mode);
 	cr_assert_str_eq(line_of("rec3", 0), " rec:4 rec:5 rec:5 rec:5 <module>:6");
 	cr_assert_str_eq(line_of("gen1", 0), " gen:8 <module>:14");
 	cr_assert_str_eq(line_of("between", 0), " <module>:15");
@@ -193,8 +199,12 @@ static void check_common(int bounds_every_frame)
 		cr_assert_str_eq(line_of("rec3", 1), " rec:4 | rec:5 | rec:5 | rec:5 | <module>:6");
 	else
 		cr_assert_str_eq(line_of("rec3", 1), " rec:4 rec:5 rec:5 rec:5 <module>:6");
-	/* Without the GIL the frame keeps the line of its last capture. */
-	cr_assert_str_eq(line_of("nogil", 0), " nogil:33 <module>:36");
+	/* Without the GIL the walk still reads the frame's current line; the
+	 * shadow stack keeps the line of the frame's last capture. */
+	if (mode == WALK)
+		cr_assert_str_eq(line_of("nogil", 0), " nogil:35 <module>:36");
+	else
+		cr_assert_str_eq(line_of("nogil", 0), " nogil:33 <module>:36");
 	cr_assert_str_eq(line_of("end", 0), " <module>:51");
 
 	const char *th = line_of("thread", 0);
@@ -222,31 +232,100 @@ static void check_common(int bounds_every_frame)
 Test(pyframes, cpython_3_9, .timeout = 60)
 {
 	run_python("3.9.18", script);
-	check_common(1);
+	check_common(1, PROFILE);
 }
 
 Test(pyframes, cpython_3_10, .timeout = 60)
 {
 	run_python("3.10.13", script);
-	check_common(1);
+	check_common(1, PROFILE);
 }
 
 Test(pyframes, cpython_3_11, .timeout = 60)
 {
 	run_python("3.11.7", script);
-	check_common(0);
+	check_common(0, WALK);
 }
 
 Test(pyframes, cpython_3_12, .timeout = 60)
 {
 	run_python("3.12.1", script);
-	check_common(0);
+	check_common(0, WALK);
 }
 
 Test(pyframes, cpython_3_13, .timeout = 60)
 {
 	run_python("3.13.0", script);
-	check_common(0);
+	check_common(0, WALK);
+}
+
+/* The profile function stays available on the versions the walk covers. */
+Test(pyframes, cpython_3_11_profile_function_when_asked, .timeout = 60)
+{
+	setenv("HEAPTRAIL_PYTHON_FRAMES", "profile", 1);
+	run_python("3.11.7", script);
+	check_common(0, PROFILE);
+}
+
+Test(pyframes, cpython_3_13_profile_function_when_asked, .timeout = 60)
+{
+	setenv("HEAPTRAIL_PYTHON_FRAMES", "profile", 1);
+	run_python("3.13.0", script);
+	check_common(0, PROFILE);
+}
+
+/* Walk only: names read from the str objects (1-, 2- and 4-byte kinds),
+ * and captures without the GIL: a code object first met there cannot be
+ * interned (no reference can be taken), so the capture keeps the frames
+ * inside it and stops; once met with the GIL it is reported. */
+#define CAFE "caf\xc3\xa9" /* U+00E9: 1-byte kind, not ASCII */
+#define ZHONG "\xe4\xb8\xad" /* U+4E2D: 2-byte kind */
+#define ASTRAL "\xf0\xa0\x80\x80" /* U+20000: 4-byte kind */
+static const char walk_script[] =
+	"def " CAFE "():\n" /* 1 */
+	"    return CAP(b'latin1')\n" /* 2 */
+	"def " ZHONG "():\n" /* 3 */
+	"    return CAP(b'bmp')\n" /* 4 */
+	"def " ASTRAL "():\n" /* 5 */
+	"    return CAP(b'astral')\n" /* 6 */
+	CAFE "(); " ZHONG "(); " ASTRAL "()\n" /* 7 */
+	"def call(f, tag):\n" /* 8 */
+	"    return f(tag)\n" /* 9 */
+	"def fresh():\n" /* 10 */
+	"    call(CAPNG, b'cold')\n" /* 11 */
+	"    call(CAP, b'warm')\n" /* 12 */
+	"    call(CAPNG, b'known')\n" /* 13 */
+	"fresh()\n" /* 14 */
+	"def first_seen_without_gil():\n" /* 15 */
+	"    return call(CAPNG, b'cut')\n" /* 16 */
+	"first_seen_without_gil()\n"; /* 17 */
+
+static void check_walk(const char *ver)
+{
+	run_python(ver, walk_script);
+	cr_assert_eq(heaptrail_py_mode(), WALK);
+	cr_assert_str_eq(line_of("latin1", 0), " " CAFE ":2 <module>:7");
+	cr_assert_str_eq(line_of("bmp", 0), " " ZHONG ":4 <module>:7");
+	cr_assert_str_eq(line_of("astral", 0), " " ASTRAL ":6 <module>:7");
+	cr_assert_str_eq(line_of("cold", 0), "");
+	cr_assert_str_eq(line_of("warm", 0), " call:9 fresh:12 <module>:14");
+	cr_assert_str_eq(line_of("known", 0), " call:9 fresh:13 <module>:14");
+	cr_assert_str_eq(line_of("cut", 0), " call:9");
+}
+
+Test(pyframes, walk_3_11_names_and_captures_without_the_gil, .timeout = 60)
+{
+	check_walk("3.11.7");
+}
+
+Test(pyframes, walk_3_12_names_and_captures_without_the_gil, .timeout = 60)
+{
+	check_walk("3.12.1");
+}
+
+Test(pyframes, walk_3_13_names_and_captures_without_the_gil, .timeout = 60)
+{
+	check_walk("3.13.0");
 }
 
 /* Sends fd 2 to a temporary file; stderr_text() reads what was written. */
