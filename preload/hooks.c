@@ -104,7 +104,15 @@ static void resolve(void)
 
 /* ---- allocation hooks ------------------------------------------------- */
 
-HT_EXPORT void *malloc(size_t n)
+/* An allocation hook keeps a frame record (HT_ALLOC_HOOK) and hands it to
+ * the unwinder (HT_ENTRY): its saved RBP and return address are exactly
+ * the registers an unwinder restores for the hook's caller, so the walk
+ * starts there and skips the recorder's own frames.  Set just before
+ * recording; the recorder clears it. */
+#define HT_ALLOC_HOOK __attribute__((optimize("no-omit-frame-pointer"), noinline))
+#define HT_ENTRY(t) ((t)->entry = (const uintptr_t *)__builtin_frame_address(0))
+
+HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 {
 	ENSURE(malloc, boot_alloc(n));
 	rec_tls_t *t = &ht_tls;
@@ -112,13 +120,15 @@ HT_EXPORT void *malloc(size_t n)
 		return real_malloc(n);
 	t->in_hook = 1;
 	void *p = real_malloc(n);
-	if (p)
+	if (p) {
+		HT_ENTRY(t);
 		recorder_alloc(HT_KIND_MALLOC, p, n, 0);
+	}
 	t->in_hook = 0;
 	return p;
 }
 
-HT_EXPORT void *calloc(size_t nm, size_t sz)
+HT_EXPORT HT_ALLOC_HOOK void *calloc(size_t nm, size_t sz)
 {
 	size_t total;
 	if (__builtin_mul_overflow(nm, sz, &total))
@@ -129,8 +139,10 @@ HT_EXPORT void *calloc(size_t nm, size_t sz)
 		return real_calloc(nm, sz);
 	t->in_hook = 1;
 	void *p = real_calloc(nm, sz);
-	if (p)
+	if (p) {
+		HT_ENTRY(t);
 		recorder_alloc(HT_KIND_CALLOC, p, (uint64_t)nm * sz, 0);
+	}
 	t->in_hook = 0;
 	return p;
 }
@@ -167,7 +179,7 @@ HT_EXPORT void cfree(void *p)
 
 /* Shared by realloc and reallocarray (total = new size in bytes). */
 static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)(void *, size_t, size_t),
-			size_t a, size_t b)
+			size_t a, size_t b, const uintptr_t *entry)
 {
 	rec_tls_t *t = &ht_tls;
 	if (!recorder_on() || t->in_hook)
@@ -176,18 +188,24 @@ static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)
 	void *q;
 	if (!p) {
 		q = call(NULL, a, b);
-		if (q)
+		if (q) {
+			t->entry = entry;
 			recorder_alloc(null_kind, q, total, 0);
+		}
 	} else if (total == 0) {
 		/* glibc frees p and returns NULL. */
 		recorder_free(p);
 		q = call(p, a, b);
-		if (q)
+		if (q) {
+			t->entry = entry;
 			recorder_alloc(null_kind, q, 0, 0);
+		}
 	} else {
 		q = call(p, a, b);
-		if (q)
+		if (q) {
+			t->entry = entry;
 			recorder_realloc(p, q, total);
+		}
 	}
 	t->in_hook = 0;
 	return q;
@@ -204,7 +222,7 @@ static void *call_reallocarray(void *p, size_t nm, size_t sz)
 	return real_reallocarray(p, nm, sz);
 }
 
-HT_EXPORT void *realloc(void *p, size_t n)
+HT_EXPORT HT_ALLOC_HOOK void *realloc(void *p, size_t n)
 {
 	if (HT_UNLIKELY(is_boot(p))) {
 		void *q = malloc(n);
@@ -213,10 +231,11 @@ HT_EXPORT void *realloc(void *p, size_t n)
 		return q;
 	}
 	ENSURE(realloc, boot_alloc(n));
-	return do_realloc(p, n, HT_KIND_REALLOC, call_realloc, n, 0);
+	return do_realloc(p, n, HT_KIND_REALLOC, call_realloc, n, 0,
+			  (const uintptr_t *)__builtin_frame_address(0));
 }
 
-HT_EXPORT void *reallocarray(void *p, size_t nm, size_t sz)
+HT_EXPORT HT_ALLOC_HOOK void *reallocarray(void *p, size_t nm, size_t sz)
 {
 	size_t total;
 	if (__builtin_mul_overflow(nm, sz, &total)) {
@@ -226,10 +245,11 @@ HT_EXPORT void *reallocarray(void *p, size_t nm, size_t sz)
 	if (HT_UNLIKELY(is_boot(p)))
 		return realloc(p, total);
 	ENSURE(reallocarray, boot_alloc(total));
-	return do_realloc(p, total, HT_KIND_REALLOCARRAY, call_reallocarray, nm, sz);
+	return do_realloc(p, total, HT_KIND_REALLOCARRAY, call_reallocarray, nm, sz,
+			  (const uintptr_t *)__builtin_frame_address(0));
 }
 
-HT_EXPORT int posix_memalign(void **out, size_t al, size_t n)
+HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 {
 	ENSURE(posix_memalign, ENOMEM);
 	rec_tls_t *t = &ht_tls;
@@ -237,14 +257,16 @@ HT_EXPORT int posix_memalign(void **out, size_t al, size_t n)
 		return real_posix_memalign(out, al, n);
 	t->in_hook = 1;
 	int r = real_posix_memalign(out, al, n);
-	if (r == 0)
+	if (r == 0) {
+		HT_ENTRY(t);
 		recorder_alloc(HT_KIND_POSIX_MEMALIGN, *out, n, al);
+	}
 	t->in_hook = 0;
 	return r;
 }
 
 #define ALIGNED_HOOK(name, kind, params, args, align)           \
-	HT_EXPORT void *name params                              \
+	HT_EXPORT HT_ALLOC_HOOK void *name params                \
 	{                                                        \
 		ENSURE(name, NULL);                              \
 		rec_tls_t *t = &ht_tls;                          \
@@ -252,8 +274,10 @@ HT_EXPORT int posix_memalign(void **out, size_t al, size_t n)
 			return real_##name args;                 \
 		t->in_hook = 1;                                  \
 		void *p = real_##name args;                      \
-		if (p)                                           \
+		if (p) {                                         \
+			HT_ENTRY(t);                             \
 			recorder_alloc(kind, p, n, align);       \
+		}                                                \
 		t->in_hook = 0;                                  \
 		return p;                                        \
 	}

@@ -231,8 +231,11 @@ static inline void commit_event(ring_t *r, uint64_t n)
 		recorder_kick();
 }
 
-static uint32_t capture_stack(void)
+static uint32_t capture_stack(rec_tls_t *t)
 {
+	/* The hook's frame record is good for this capture only. */
+	const uintptr_t *entry = t->entry;
+	t->entry = NULL;
 	/* Sized by the configured depth: hooks may run on small stacks. */
 	uint64_t ips[ht_rec.depth + UNWIND_EXTRA];
 #ifdef HT_HAVE_PYFRAMES
@@ -248,7 +251,7 @@ static uint32_t capture_stack(void)
 	unwind_memo_t *memo = NULL;
 	unwind_py_t py = { pc, pl, m };
 	if (ht_rec.unwind) {
-		n = unwind_capture(ips, ht_rec.depth, &flags, &memo, &py);
+		n = unwind_capture(ips, ht_rec.depth, &flags, &memo, &py, entry);
 		/* Recognised, Python frames included: the id is known. */
 		if (n == UNWIND_KNOWN)
 			return memo->id;
@@ -291,7 +294,7 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
 		goto out;
 	}
-	uint32_t stack = capture_stack();
+	uint32_t stack = capture_stack(&ht_tls);
 	if (!stack) {
 		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
 		goto out;

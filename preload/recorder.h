@@ -38,6 +38,11 @@ typedef struct rec_tls {
 	uint32_t epoch; /* ht_rec.epoch when th was registered */
 	rec_thread_t *th; /* this thread's slot, NULL until first event */
 	int dtor_rounds; /* key destructor calls seen for this slot */
+	/* The allocation hook's own frame record ({caller's RBP, return
+	 * address into the caller}), set by the hook before it records and
+	 * cleared by the recorder: the unwinder starts there instead of
+	 * walking the recorder's frames.  NULL outside hooks. */
+	const uintptr_t *entry;
 } rec_tls_t;
 
 enum rec_state {

@@ -363,7 +363,7 @@ out:
  * walk would run exactly as before, so its result is reused; the checks
  * are independent loads, not a chain of them. */
 #define CHAIN_MAX 40 /* frames kept per chain (longer ones are walked) */
-#define CHAIN_SETS_BITS 6 /* 64 sets per thread */
+#define CHAIN_SETS_BITS 7 /* 128 sets per thread */
 #define CHAIN_WAYS 4 /* chains per set: one call site may be reached by several chains */
 
 typedef struct chain {
@@ -400,6 +400,7 @@ typedef struct chain_scratch {
 	uint64_t nbp[CHAIN_MAX]; /* RBP after frame k's step */
 	uint32_t rule[CHAIN_MAX]; /* rule of frame k */
 	uint8_t victim[1 << CHAIN_SETS_BITS]; /* next way to replace, per set */
+	uint8_t mru[1 << CHAIN_SETS_BITS]; /* way that matched last, per set: tried first */
 } chain_scratch_t;
 
 #define CHAIN_NSETS (1u << CHAIN_SETS_BITS)
@@ -457,9 +458,13 @@ static inline int chain_match(const chain_t *c, uint64_t sp, uint64_t bp, unsign
 	if (c->epoch != epoch || (c->cont ? room <= c->n : c->room != room) ||
 	    (c->bp_need && c->bp != bp))
 		return 0;
+	/* Outermost first: chains that share their key (innermost frame and
+	 * stack address) usually differ further out, e.g. one function
+	 * called from two places; the first difference ends the check. */
+	for (unsigned i = c->nra; i-- > 0;)
+		if (*(const uint64_t *)(sp + c->raoff[i]) != c->fr[i + 1])
+			return 0;
 	uint64_t diff = 0;
-	for (unsigned i = 0; i < c->nra; i++)
-		diff |= *(const uint64_t *)(sp + c->raoff[i]) ^ c->fr[i + 1];
 	for (unsigned i = 0; i < c->nrbp; i++)
 		diff |= *(const uint64_t *)(sp + c->rbpoff[i]) ^ c->rbpval[i];
 	return diff == 0;
@@ -514,9 +519,10 @@ static inline void chain_publish(chain_tags_t *tg, unsigned way, const chain_t *
 }
 
 /* Fills buf with up to cap return addresses starting at the return address
- * of the frame record at fp (unwind_capture's, which has a frame pointer:
- * it holds our caller's RBP and the return address into it, exactly the
- * registers libunwind would restore for that frame).  Returns the count,
+ * of the frame record at fp (unwind_capture's own, or the hook's when the
+ * hook passed it: either holds the caller's RBP and the return address
+ * into it, exactly the registers libunwind would restore for that frame).
+ * Returns the count,
  * -1 when a frame has no rule yet or the walk would leave the part of the
  * stack known to be mapped (between fp and stack_top; learning helps), -3
  * when a frame is known to need libunwind, or -2 when a one-piece chain's
@@ -549,12 +555,15 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 				unsigned room = cap - (n - 1);
 				chain_tags_t *tg = &chain_tags()[set];
 				chain_t *ways = &chains[set * CHAIN_WAYS];
-				for (unsigned i = 0; i < CHAIN_WAYS; i++) {
+				uint8_t *mru = &chain_scratch()->mru[set];
+				for (unsigned o = 0; o < CHAIN_WAYS; o++) {
+					unsigned i = (*mru + o) % CHAIN_WAYS;
 					if (tg->ip[i] != ip || tg->sp[i] != sp)
 						continue;
 					chain_t *c = &ways[i];
 					if (!chain_match(c, sp, bp, room, epoch))
 						continue;
+					*mru = (uint8_t)i;
 					/* The whole stack is known, Python frames
 					 * included: no need for the frames. */
 					if (py && !pieces && !c->cont && c->lead == n - 1 &&
@@ -788,9 +797,14 @@ static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *ou
 /* Built with a frame pointer: its frame record starts the fast walk. */
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) unsigned
 unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_slot,
-	       const unwind_py_t *py)
+	       const unwind_py_t *py, const uintptr_t *entry)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
+	/* The hook's frame record lies above ours (it is a caller); anything
+	 * else is ignored rather than trusted. */
+	const uintptr_t *start = fp;
+	if (entry && (uintptr_t)entry > (uintptr_t)fp && (uintptr_t)(entry + 2) <= stack_top)
+		start = entry;
 	if (max > STACKS_MAX_FRAMES)
 		max = STACKS_MAX_FRAMES;
 	_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
@@ -800,7 +814,7 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 	unsigned cap = max + UNWIND_EXTRA;
 	int learn = 1;
 	if (mode == UNWIND_FAST) {
-		int got = fast_walk(ips, cap, fp, id_slot, id_slot ? py : NULL);
+		int got = fast_walk(ips, cap, start, id_slot, id_slot ? py : NULL);
 		if (got > 0)
 			return trim(ips, got, anchor, ips, max, flags);
 		if (got == -2)
@@ -826,10 +840,10 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 	 * handed out only with a matching stack, so that the recorder can
 	 * check its ids too (unwind_memo_mismatch). */
 	uint64_t fast[cap];
-	int fgot = fast_walk(fast, cap, fp, id_slot, NULL);
+	int fgot = fast_walk(fast, cap, start, id_slot, NULL);
 	if (fgot <= 0 && fgot != -3) {
 		learn_stack();
-		fgot = fast_walk(fast, cap, fp, id_slot, NULL);
+		fgot = fast_walk(fast, cap, start, id_slot, NULL);
 	}
 	if (fgot <= 0) {
 		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);

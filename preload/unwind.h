@@ -64,9 +64,14 @@ int unwind_memo_same(const unwind_memo_t *memo, const unwind_py_t *py);
  * invalidates them all.  A new memo has id 0.  With py (and memo) given,
  * a memo noted with exactly those Python frames ends the capture early:
  * the result is UNWIND_KNOWN, *memo is that memo, and ips and *flags are
- * not filled (never in verify mode). */
+ * not filled (never in verify mode).
+ *
+ * entry, when not NULL, is the frame record of the hooked function (a
+ * caller of this one: {its caller's RBP, the return address into its
+ * caller}); the fast walk then starts at that caller instead of walking
+ * the recorder's own frames.  The result is the same either way. */
 unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **memo,
-			const unwind_py_t *py);
+			const unwind_py_t *py, const uintptr_t *entry);
 
 /* Verify mode: the recorder found a memo whose id differs from the one
  * interning gave (counted as a mismatch). */

@@ -20,7 +20,7 @@ static volatile int opaque = 1;
 
 NOINL static void capture(cap_t *c, unsigned max)
 {
-	c->n = unwind_capture(c->ips, max, &c->flags, NULL, NULL);
+	c->n = unwind_capture(c->ips, max, &c->flags, NULL, NULL, NULL);
 	__asm__ volatile("" : : "r"(c) : "memory");
 }
 
