@@ -383,6 +383,63 @@ class PythonVersions(PythonCase):
         self.assertEqual(len([w for w in self.warnings(path) if msg in w]), 1)
 
 
+class PythonWalk(PythonCase):
+    """CPython 3.11+: the recorder reads the interpreter's own frames at each
+    allocation (no profile function): the program allocates what it
+    allocates without heaptrail, and frames CPython itself has not started
+    yet are skipped as tracemalloc skips them."""
+
+    def allocs(self, py, n, mode):
+        env = {"PYTHONHASHSEED": "0"}
+        if mode is not None:
+            env["HEAPTRAIL_PYTHON_FRAMES"] = mode
+        p, path = record([py, os.path.join(PYT, "calls.py"), str(n)],
+                         f"py_calls_{mode}_{n}", flags=["-q"], env=env)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
+        return analyze("info", path)["events"]["alloc"], path
+
+    def test_calls_allocate_nothing_extra(self):
+        py = python3()
+        added = {}
+        for mode in (None, "0", "profile"):
+            a0, _ = self.allocs(py, 0, mode)
+            a1, _ = self.allocs(py, 3000, mode)
+            added[mode] = a1 - a0
+        # 3000 calls with frames on (walk) add what they add with frames
+        # off (the loop's int objects); the profile function adds a frame
+        # object per call on 3.11+, so this comparison can fail.
+        self.assertLessEqual(abs(added[None] - added["0"]), 30, added)
+        self.assertGreaterEqual(added["profile"] - added["0"], 3000, added)
+
+    def check_closure(self, py):
+        _, path = self.allocs(py, 10, None)
+        stats = self.py_top(path, "done", "traceback")
+        cells = tracebacks(stats, "calls.py", pysite("calls.py", "closure_call"))
+        self.assertGreaterEqual(sum(c for c, _, _ in cells), 100, cells)
+        for _, _, frames in cells:
+            self.assertEqual(frames[0][1], "main", frames)
+        at_def = tracebacks(stats, "calls.py", pysite("calls.py", "closure_def"))
+        # (<module> makes the function object on that line.)
+        self.assertEqual([f for _, _, f in at_def if f[0][1] != "<module>"], [])
+        made = tracebacks(stats, "calls.py", pysite("calls.py", "closure_list"))
+        self.assertTrue(made and all(f[0][1] == "make_closure" and f[1][1] == "main"
+                                     for _, _, f in made), made)
+
+    def test_closure_cell_goes_to_the_calling_line_3_11(self):
+        self.check_closure(pyenv("3.11.7"))
+
+    def test_closure_cell_goes_to_the_calling_line_3_12(self):
+        self.check_closure(pyenv("3.12.1"))
+
+    def test_closure_cell_goes_to_the_calling_line_3_13(self):
+        self.check_closure(pyenv("3.13.0"))
+
+    def test_closure_cell_goes_to_the_calling_line_debian_3_11(self):
+        if not os.access("/usr/bin/python3.11", os.X_OK):
+            self.skipTest("/usr/bin/python3.11 not installed")
+        self.check_closure("/usr/bin/python3.11")
+
+
 class PythonStartup(PythonCase):
     def test_python_frames_can_be_turned_off(self):
         p, path = record([python3(), os.path.join(PYT, "versions.py")], "py_off", flags=[],
