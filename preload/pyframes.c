@@ -756,67 +756,128 @@ static inline const char *walk_top(const void *tstate)
  * native evaluation frames.
  *
  * Main interpreter only: a thread of a sub-interpreter gets no frames. */
+/* A frame the walk resolved before: instr (an address inside an interned,
+ * hence immortal, code object's instructions) always maps to the same code
+ * id and line, on any thread.  Only complete frames are entered. */
+typedef struct wcache {
+	const char *instr; /* key; NULL = empty */
+	PyObject *code; /* the frame's code object */
+	uint32_t id; /* its PYCODE id */
+	uint32_t line; /* the line of instr */
+} wcache_t;
+
+#define WCACHE_BITS 8 /* 256 entries, 6 KiB per thread */
+
+/* This thread's cache: direct-mapped, in the thread's pystack_t block
+ * (unused by the walk otherwise), NULL when none could be had. */
+static wcache_t *wcache_get(void)
+{
+	pystack_t *s = tls_stack;
+	if (__builtin_expect(!s, 0))
+		s = stack_get(); /* mmap, no malloc; entries stay valid */
+	return s ? (wcache_t *)(void *)s->ent : NULL;
+}
+
+static inline uint32_t wcache_slot(const char *instr)
+{
+	return (uint32_t)(((uintptr_t)instr >> 1) * 0x9e3779b97f4a7c15ull >>
+			  (64 - WCACHE_BITS));
+}
+
+/* The slow path of walk_capture for one complete-or-not frame: 0 when the
+ * frame is incomplete (skip it), -1 when its code object cannot be
+ * interned (stop), 1 with *id and *line set (and the cache entry filled). */
+static int walk_resolve(const void *ts, PyObject *code, const char *instr,
+			int owner, wcache_t *ce, uint32_t *id, uint32_t *line)
+{
+	const char *start = (const char *)code + L->co_code;
+	if (owner != OWNED_BY_GENERATOR &&
+	    instr < start + 2 * (ptrdiff_t)rd_int(code, L->co_firsttraceable))
+		return 0; /* incomplete: not started yet */
+	table_t *t = atomic_load_explicit(&st.table, memory_order_acquire);
+	const slot_t *sl = table_slot(t, code);
+	if (!sl) {
+		sl = walk_intern(code, ts);
+		if (!sl) {
+			atomic_fetch_add_explicit(&walk_cut, 1,
+						  memory_order_relaxed);
+			return -1;
+		}
+	}
+	/* Instruction index: 3.11/3.12 keep the previous instruction, 3.13
+	 * the current one; CPython's own line lookup takes the pointer as it
+	 * is (PyFrame_GetLineNumber), and so do we. */
+	ptrdiff_t off = (instr - start) / 2;
+	uint32_t l = 0;
+	if (off >= 0 && off < (ptrdiff_t)sl->nunits) {
+		l = atomic_load_explicit(&sl->lines[off], memory_order_relaxed);
+		if (!l) {
+			int r = py.Code_Addr2Line(code, (int)off * 2);
+			l = r > 0 ? (uint32_t)r : UINT32_MAX;
+			atomic_store_explicit(&sl->lines[off], l,
+					      memory_order_relaxed);
+		}
+	}
+	if (!l || l == UINT32_MAX) {
+		const codeinfo_t *ci = info_at(sl->id);
+		l = ci ? ci->firstline : 0;
+	}
+	*id = sl->id;
+	*line = l;
+	if (ce) {
+		ce->instr = instr;
+		ce->code = code;
+		ce->id = sl->id;
+		ce->line = l;
+	}
+	return 1;
+}
+
 static int walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 {
 	const void *ts = py.GILState_GetThisThreadState();
 	if (!ts || rd_ptr(ts, L->ts_interp) != main_interp)
 		return 0;
-	table_t *t = atomic_load_explicit(&st.table, memory_order_acquire);
+	wcache_t *cache = wcache_get();
+	/* Offsets in locals: the stores below may alias the table (int). */
+	const int o_prev = L->fr_previous, o_owner = L->fr_owner,
+		  o_entry = L->fr_is_entry, o_code = L->fr_code,
+		  o_instr = L->fr_instr;
+	const uint32_t bid = st.boundary_id;
 	int n = 0, bound = 0;
-	for (const char *f = walk_top(ts); f && n < max;
-	     f = rd_ptr(f, L->fr_previous)) {
-		int owner = *(const signed char *)(f + L->fr_owner);
+	for (const char *f = walk_top(ts); f; f = rd_ptr(f, o_prev)) {
+		int owner = *(const signed char *)(f + o_owner);
 		if (owner == OWNED_BY_CSTACK) {
 			bound = 1;
 			continue;
 		}
-		int entry = L->fr_is_entry >= 0 && f[L->fr_is_entry];
-		PyObject *code = rd_ptr(f, L->fr_code);
-		const char *start = (const char *)code + L->co_code;
-		const char *instr = rd_ptr(f, L->fr_instr);
-		if (owner != OWNED_BY_GENERATOR &&
-		    instr < start + 2 * (ptrdiff_t)rd_int(code,
-						   L->co_firsttraceable)) {
-			bound |= entry; /* incomplete: not started yet */
-			continue;
-		}
-		const slot_t *sl = table_slot(t, code);
-		if (!sl) {
-			sl = walk_intern(code, ts);
-			t = atomic_load_explicit(&st.table,
-						 memory_order_acquire);
-			if (!sl) {
-				atomic_fetch_add_explicit(&walk_cut, 1,
-							  memory_order_relaxed);
+		int entry = o_entry >= 0 && f[o_entry];
+		PyObject *code = rd_ptr(f, o_code);
+		const char *instr = rd_ptr(f, o_instr);
+		uint32_t id, line;
+		wcache_t *ce = cache ? &cache[wcache_slot(instr)] : NULL;
+		if (ce && ce->instr == instr && ce->code == code) {
+			id = ce->id;
+			line = ce->line;
+		} else {
+			int r = walk_resolve(ts, code, instr, owner, ce, &id,
+					     &line);
+			if (r < 0)
 				break; /* the frames known so far */
+			if (r == 0) {
+				bound |= entry; /* skipped, its native frame is not */
+				continue;
 			}
 		}
-		if (bound && n + 1 < max) {
-			code_ids[n] = st.boundary_id;
+		if (n + bound >= max)
+			break;
+		if (bound) {
+			code_ids[n] = bid;
 			lines[n] = 0;
 			n++;
 		}
 		bound = entry;
-		/* Instruction index: 3.11/3.12 keep the previous instruction,
-		 * 3.13 the current one; CPython's own line lookup takes the
-		 * pointer as it is (PyFrame_GetLineNumber). */
-		ptrdiff_t off = (instr - start) / 2;
-		uint32_t line = 0;
-		if (off >= 0 && off < (ptrdiff_t)sl->nunits) {
-			line = atomic_load_explicit(&sl->lines[off],
-						    memory_order_relaxed);
-			if (!line) {
-				int l = py.Code_Addr2Line(code, (int)off * 2);
-				line = l > 0 ? (uint32_t)l : UINT32_MAX;
-				atomic_store_explicit(&sl->lines[off], line,
-						      memory_order_relaxed);
-			}
-		}
-		if (!line || line == UINT32_MAX) {
-			const codeinfo_t *ci = info_at(sl->id);
-			line = ci ? ci->firstline : 0;
-		}
-		code_ids[n] = sl->id;
+		code_ids[n] = id;
 		lines[n] = line;
 		n++;
 	}
