@@ -169,6 +169,7 @@ static struct state {
 	pystack_t *free_stacks;
 	char pending[256]; /* a warning not yet taken by the writer */
 	int exit_warned;
+	int cut_warned; /* the walk_cut warning was given */
 } st = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* The recorder's warning channel (stderr line + WARNING record), when it
@@ -1274,6 +1275,17 @@ size_t pyframes_take_warning(char *buf, size_t size, int at_exit)
 		say_pending("Python frames not captured: the heaptrail startup module "
 		    "did not run (python -I, -E or -S, PYTHONPATH replaced, "
 		    "or no ctypes?); showing native frames only");
+	}
+	uint64_t cut = atomic_load(&walk_cut);
+	if (at_exit && cut && !st.cut_warned && !st.pending[0]) {
+		st.cut_warned = 1;
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+			 "%llu allocation(s) without the GIL in Python code "
+			 "never seen with the GIL: their Python frames stop "
+			 "there (the frames inside it are kept)",
+			 (unsigned long long)cut);
+		say_pending(msg);
 	}
 	size_t n = 0;
 	pthread_mutex_lock(&st.lock);

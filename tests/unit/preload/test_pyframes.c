@@ -302,6 +302,7 @@ static const char walk_script[] =
 
 static void check_walk(const char *ver)
 {
+	setenv("HEAPTRAIL_QUIET", "1", 1);
 	run_python(ver, walk_script);
 	cr_assert_eq(heaptrail_py_mode(), WALK);
 	cr_assert_str_eq(line_of("latin1", 0), " " CAFE ":2 <module>:7");
@@ -311,6 +312,14 @@ static void check_walk(const char *ver)
 	cr_assert_str_eq(line_of("warm", 0), " call:9 fresh:12 <module>:14");
 	cr_assert_str_eq(line_of("known", 0), " call:9 fresh:13 <module>:14");
 	cr_assert_str_eq(line_of("cut", 0), " call:9");
+	/* 'cold' and 'cut' were cut short: said once, at exit. */
+	char buf[256];
+	cr_assert_eq(pyframes_take_warning(buf, sizeof(buf), 0), 0);
+	cr_assert_gt(pyframes_take_warning(buf, sizeof(buf), 1), 0);
+	cr_assert_str_eq(buf, "2 allocation(s) without the GIL in Python code never seen "
+			      "with the GIL: their Python frames stop there (the frames "
+			      "inside it are kept)");
+	cr_assert_eq(pyframes_take_warning(buf, sizeof(buf), 1), 0);
 }
 
 Test(pyframes, walk_3_11_names_and_captures_without_the_gil, .timeout = 60)
