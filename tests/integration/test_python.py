@@ -425,6 +425,20 @@ class PythonWalk(PythonCase):
         self.assertTrue(made and all(f[0][1] == "make_closure" and f[1][1] == "main"
                                      for _, _, f in made), made)
 
+    def test_raw_thread_and_own_profile_function_keep_python_frames(self):
+        py = python3()
+        p, path = self.record_py("py_walk_extras", [py, os.path.join(PYT, "walk_extras.py")])
+        empty = int(p.stdout)
+        stats = self.py_top(path, "done", "traceback")
+        self.assertEqual(tracebacks(stats, "walk_extras.py", pysite("walk_extras.py", "raw_thread")),
+                         [(1, 4321 + empty,
+                           [("walk_extras.py", "work", pysite("walk_extras.py", "raw_thread"))])])
+        self.assertEqual(tracebacks(stats, "walk_extras.py", pysite("walk_extras.py", "profiled")),
+                         [(1, 5432 + empty,
+                           [("walk_extras.py", "profiled", pysite("walk_extras.py", "profiled")),
+                            ("walk_extras.py", "<module>",
+                             pysite("walk_extras.py", "profiled_call"))])])
+
     def test_closure_cell_goes_to_the_calling_line_3_11(self):
         self.check_closure(pyenv("3.11.7"))
 
