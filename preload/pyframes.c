@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -839,6 +840,9 @@ static int walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 	const void *ts = py.GILState_GetThisThreadState();
 	if (!ts || rd_ptr(ts, L->ts_interp) != main_interp)
 		return 0;
+	const char *top = walk_top(ts);
+	if (!top)
+		return 0; /* a thread state running no Python code */
 	wcache_t *cache = wcache_get();
 	/* Offsets in locals: the stores below may alias the table (int). */
 	const int o_prev = L->fr_previous, o_owner = L->fr_owner,
@@ -846,7 +850,7 @@ static int walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 		  o_instr = L->fr_instr;
 	const uint32_t bid = st.boundary_id;
 	int n = 0, bound = 0;
-	for (const char *f = walk_top(ts); f; f = rd_ptr(f, o_prev)) {
+	for (const char *f = top; f; f = rd_ptr(f, o_prev)) {
 		int owner = *(const signed char *)(f + o_owner);
 		if (owner == OWNED_BY_CSTACK) {
 			bound = 1;
@@ -885,86 +889,153 @@ static int walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 	return n;
 }
 
-/* Whether the layout row fits this interpreter: the walk from this thread
- * (GIL held) must find the same code objects and lines as the C API does
- * from PyEval_GetFrame(), and read the same names. */
-static int walk_selftest(void)
+/* Reads n bytes at src for the install-time check, where a wrong layout
+ * row may give a wild pointer: process_vm_readv on ourselves fails with
+ * EFAULT instead of faulting.  Where that call is not allowed (seccomp),
+ * plain reads: the row was measured for this version, the check then only
+ * guards against a build that differs. */
+static int peek(const void *src, void *dst, size_t n)
 {
-	const void *ts = py.GILState_GetThisThreadState();
-	if (!ts || rd_ptr(ts, L->ts_interp) != main_interp)
+	static int direct;
+	if (!direct) {
+		struct iovec l = { dst, n }, r = { (void *)src, n };
+		ssize_t got = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+		if (got == (ssize_t)n)
+			return 0;
+		if (got >= 0 || errno == EFAULT)
+			return -1;
+		direct = 1;
+	}
+	if (!src)
+		return -1;
+	memcpy(dst, src, n);
+	return 0;
+}
+
+static int peek_ptr(const void *base, int off, const void **out)
+{
+	return peek((const char *)base + off, out, sizeof(*out));
+}
+
+/* The next frame from f on (f included) that the walk would report, with
+ * its code object and instruction pointer, or NULL; -1 on a bad read. */
+static int selftest_next(const char **f, PyObject **code, const char **instr)
+{
+	for (int steps = 0; *f && steps < 100000; steps++) {
+		signed char owner;
+		const void *c, *ip, *prev;
+		int first;
+		if (peek(*f + L->fr_owner, &owner, 1) ||
+		    peek_ptr(*f, L->fr_previous, &prev))
+			return -1;
+		if (owner < 0 || owner > 3)
+			return -1;
+		if (owner != OWNED_BY_CSTACK) {
+			if (peek_ptr(*f, L->fr_code, &c) ||
+			    peek_ptr(*f, L->fr_instr, &ip) ||
+			    peek((const char *)c + L->co_firsttraceable,
+				 &first, sizeof(first)))
+				return -1;
+			if (owner == OWNED_BY_GENERATOR ||
+			    (const char *)ip >= (const char *)c + L->co_code +
+							2 * (ptrdiff_t)first) {
+				*code = (PyObject *)c;
+				*instr = ip;
+				return 0;
+			}
+		}
+		*f = prev;
+	}
+	*f = NULL;
+	return 0;
+}
+
+/* Whether the layout row fits this interpreter (GIL held): the walk from
+ * this thread must find the same code objects and lines as the C API does
+ * from PyEval_GetFrame(), and read the same names, first line and size
+ * from each code object. */
+static int walk_selftest(int need_frames)
+{
+	const void *ts = py.GILState_GetThisThreadState(), *interp, *cf;
+	if (!ts || peek_ptr(ts, L->ts_interp, &interp) || interp != main_interp)
 		return 0;
+	const char *f;
+	if (L->ts_current >= 0) {
+		if (peek_ptr(ts, L->ts_current, (const void **)&f))
+			return 0;
+	} else if (peek_ptr(ts, L->ts_cframe, &cf) ||
+		   (cf && peek_ptr(cf, L->cf_current, (const void **)&f))) {
+		return 0;
+	} else if (!cf) {
+		f = NULL;
+	}
 	void *fo = py.Eval_GetFrame();
 	if (fo)
 		py.IncRef(fo);
-	const char *f = walk_top(ts);
-	int checked = 0, ok = 1;
-	while (ok && fo && checked < 64) {
-		/* the next complete, non-shim frame of the walk */
-		while (f) {
-			int owner = *(const signed char *)(f + L->fr_owner);
-			if (owner != OWNED_BY_CSTACK && owner >= 0 && owner <= 3) {
-				PyObject *c = rd_ptr(f, L->fr_code);
-				const char *st0 = (const char *)c + L->co_code;
-				const char *ip = rd_ptr(f, L->fr_instr);
-				if (owner == OWNED_BY_GENERATOR ||
-				    ip >= st0 + 2 * (ptrdiff_t)rd_int(
-							    c, L->co_firsttraceable))
-					break;
-			}
-			f = rd_ptr(f, L->fr_previous);
+	int ok = 1, checked = 0;
+	for (; ok && checked < 64; checked++) {
+		PyObject *wcode = NULL;
+		const char *ip = NULL;
+		if (selftest_next(&f, &wcode, &ip) < 0) {
+			ok = 0;
+			break;
+		}
+		if (!fo) {
+			ok = !f; /* the API found no further frame: nor may we */
+			break;
 		}
 		PyObject *code = py.Frame_GetCode(fo);
-		if (!f || !code || rd_ptr(f, L->fr_code) != code ||
-		    rd_ptr(code, 8) != py.Code_Type) {
-			ok = 0;
-		} else {
-			const char *ip = rd_ptr(f, L->fr_instr);
+		ok = code && f && wcode == code && rd_ptr(code, 8) == py.Code_Type;
+		PyObject *fn = NULL, *qn = NULL, *fl = NULL, *cc = NULL;
+		if (ok) {
+			fn = py.GetAttrString(code, "co_filename");
+			qn = py.GetAttrString(code, "co_qualname");
+			fl = py.GetAttrString(code, "co_firstlineno");
+			cc = py.GetAttrString(code, "co_code");
+			ok = fn && qn && fl && cc &&
+			     rd_ptr(code, L->co_filename) == fn &&
+			     rd_ptr(code, L->co_qualname) == qn &&
+			     rd_int(code, L->co_firstlineno) == py.AsLong(fl);
+		}
+		if (ok) {
+			/* co_code (bytes, ob_size at 16 like every
+			 * PyVarObject here) holds 2 bytes per code unit */
+			ssize_t units = *(const ssize_t *)((const char *)code +
+							   L->co_size);
+			ssize_t nbytes = *(const ssize_t *)((const char *)cc + 16);
+			ssize_t ql = 0;
+			const char *qs = py.AsUTF8AndSize(qn, &ql);
+			char buf[1024];
+			ssize_t bl = str_utf8((const char *)qn, buf, sizeof(buf));
 			const char *c0 = (const char *)code + L->co_code;
 			int line = py.Code_Addr2Line(code, (int)((ip - c0) / 2) * 2);
-			PyObject *no = py.GetAttrString(code, "co_qualname");
-			ssize_t nl = 0;
-			const char *ns = no ? py.AsUTF8AndSize(no, &nl) : NULL;
-			char buf[1024];
-			ssize_t bl = str_utf8(rd_ptr(code, L->co_qualname), buf,
-					      sizeof(buf));
-			if (line != py.Frame_GetLineNumber(fo) || !ns ||
-			    bl != nl || memcmp(buf, ns, (size_t)nl) != 0 ||
-			    rd_int(code, L->co_firstlineno) <= 0)
-				ok = 0;
-			if (no)
-				py.DecRef(no);
-			f = rd_ptr(f, L->fr_previous);
+			ok = units > 0 && nbytes == 2 * units && ip >= c0 - 2 &&
+			     ip < c0 + 2 * units &&
+			     qs && bl == ql && memcmp(buf, qs, (size_t)ql) == 0 &&
+			     line == py.Frame_GetLineNumber(fo);
 		}
-		if (code)
-			py.DecRef(code);
+		PyObject *objs[] = { fn, qn, fl, cc, code };
+		for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
+			if (objs[i])
+				py.DecRef(objs[i]);
+		if (f && peek_ptr(f, L->fr_previous, (const void **)&f))
+			ok = 0;
 		void *back = py.Frame_GetBack(fo);
 		py.DecRef(fo);
 		fo = back;
-		checked++;
 	}
-	if (fo) {
+	if (fo)
 		py.DecRef(fo);
-	} else if (ok) {
-		/* the API found no further frame: neither may the walk */
-		for (; f; f = rd_ptr(f, L->fr_previous)) {
-			int owner = *(const signed char *)(f + L->fr_owner);
-			if (owner == OWNED_BY_CSTACK)
-				continue;
-			PyObject *c = rd_ptr(f, L->fr_code);
-			const char *ip = rd_ptr(f, L->fr_instr);
-			if (owner == OWNED_BY_GENERATOR ||
-			    ip >= (const char *)c + L->co_code +
-					  2 * (ptrdiff_t)rd_int(
-						      c, L->co_firsttraceable))
-				ok = 0;
-		}
-	}
-	return ok;
+	/* Called from Python: there was a frame to compare. */
+	return ok && (!need_frames || checked > 0);
 }
 
 /* Chooses the frame walk when this interpreter has a verified layout row.
- * GIL held.  HEAPTRAIL_PYTHON_FRAMES=profile forces the profile function. */
-static int walk_enable(void)
+ * GIL held; from_python: install() was given the caller's frame.
+ * HEAPTRAIL_PYTHON_FRAMES=profile forces the profile function;
+ * HEAPTRAIL_PYTHON_ROW=<minor> tries that version's row whatever the
+ * version (for the tests of walk_selftest). */
+static int walk_enable(int from_python)
 {
 	const char *v = py.GetVersion();
 	const char *e = getenv("HEAPTRAIL_PYTHON_FRAMES");
@@ -973,19 +1044,22 @@ static int walk_enable(void)
 	/* Debug builds (Py_REF_DEBUG, maybe Py_TRACE_REFS: another object
 	 * header) and free-threaded builds lay objects out differently. */
 	if (strstr(v, "free-threading") ||
-	    dlsym(RTLD_DEFAULT, "_Py_NegativeRefcount"))
+	    dlsym(RTLD_DEFAULT, "_Py_NegativeRefcount") ||
+	    dlsym(RTLD_DEFAULT, "_Py_PrintReferences"))
 		return 0;
 	if (!py.GILState_GetThisThreadState || !py.ThreadState_Unchecked ||
 	    !py.Interp_Main || !py.Eval_GetFrame || !py.Code_Addr2Line ||
 	    !py.Code_Type)
 		return 0;
+	const char *row = getenv("HEAPTRAIL_PYTHON_ROW");
+	int want = row && *row ? atoi(row) : py.minor;
 	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].minor == py.minor)
+		if (layouts[i].minor == want)
 			L = &layouts[i];
 	if (!L)
 		return 0;
 	main_interp = py.Interp_Main();
-	if (!main_interp || !walk_selftest()) {
+	if (!main_interp || !walk_selftest(from_python)) {
 		L = NULL;
 		return 0;
 	}
@@ -1098,8 +1172,11 @@ EXPORT int heaptrail_py_install(PyObject *frame)
 	pthread_mutex_unlock(&st.lock);
 	if (!st.boundary_id)
 		goto fail;
-	if (L || walk_enable()) {
-		/* No profile function: captures read the frame chain. */
+	if (L || walk_enable(frame != NULL)) {
+		/* No profile function: captures read the frame chain.  (An
+		 * install after Py_Finalize and Py_Initialize: a new main
+		 * interpreter, maybe.) */
+		main_interp = py.Interp_Main();
 		atomic_store(&st.py_seen, 1);
 		atomic_store(&st.installed, 1);
 		atomic_store(&st.active, 1);

@@ -92,9 +92,11 @@ static void *api(const char *name)
 	return p;
 }
 
-/* Loads and starts CPython <ver> (e.g. "3.11.7"), installs the profile
- * function and runs `script` with CAP/CAPNG/INST bound to our functions. */
-static void run_python(const char *ver, const char *script)
+/* Loads and starts CPython <ver> (e.g. "3.11.7"), installs Python frame
+ * capture (from C with no frame, or from_python: from a Python function,
+ * as heaptrail.py does, which gives the layout check frames to compare)
+ * and runs `script` with CAP/CAPNG/INST bound to our functions. */
+static void run_python_how(const char *ver, const char *script, int from_python)
 {
 	char home[256], path[512];
 	snprintf(home, sizeof(home), "/root/.pyenv/versions/%s", ver);
@@ -109,18 +111,29 @@ static void run_python(const char *ver, const char *script)
 	cr_assert_not_null(lib, "%s", dlerror());
 	pyframes_init();
 	((void (*)(int))api("Py_InitializeEx"))(0);
-	cr_assert_eq(heaptrail_py_install(NULL), 0);
-	char pre[512];
+	if (!from_python)
+		cr_assert_eq(heaptrail_py_install(NULL), 0);
+	char pre[1024];
 	snprintf(pre, sizeof(pre),
-		 "import ctypes\n"
+		 "import ctypes, sys\n"
 		 "CAP = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_char_p)(%lu)\n"
 		 "CAPNG = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p)(%lu)\n"
-		 "INST = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object)(%lu)\n",
+		 "INST = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object)(%lu)\n"
+		 "INSTALL = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object)(%lu)\n"
+		 "def install():\n"
+		 "    assert INSTALL(sys._getframe(1)) == 0\n"
+		 "%s",
 		 (unsigned long)(uintptr_t)capture_point, (unsigned long)(uintptr_t)capture_point,
-		 (unsigned long)(uintptr_t)heaptrail_py_install_thread);
+		 (unsigned long)(uintptr_t)heaptrail_py_install_thread,
+		 (unsigned long)(uintptr_t)heaptrail_py_install, from_python ? "install()\n" : "");
 	int (*run)(const char *) = (int (*)(const char *))api("PyRun_SimpleString");
 	cr_assert_eq(run(pre), 0);
 	cr_assert_eq(run(script), 0, "script failed (see stderr)");
+}
+
+static void run_python(const char *ver, const char *script)
+{
+	run_python_how(ver, script, 0);
 }
 
 /* Line numbers below are those of the script (PyRun_SimpleString names it
@@ -272,6 +285,62 @@ Test(pyframes, cpython_3_13_profile_function_when_asked, .timeout = 60)
 	setenv("HEAPTRAIL_PYTHON_FRAMES", "profile", 1);
 	run_python("3.13.0", script);
 	check_common(0, PROFILE);
+}
+
+/* Installed from Python (as heaptrail.py does): the layout check compares
+ * real frames; a row measured for another version is refused (the profile
+ * function takes over and frames stay right), the right one is taken. */
+static void check_row(const char *ver, const char *row, int mode)
+{
+	if (row)
+		setenv("HEAPTRAIL_PYTHON_ROW", row, 1);
+	run_python_how(ver, script, 1);
+	check_common(0, mode);
+}
+
+Test(pyframes, layout_check_takes_the_3_11_row_on_3_11, .timeout = 60)
+{
+	check_row("3.11.7", NULL, WALK);
+}
+
+Test(pyframes, layout_check_takes_the_3_12_row_on_3_12, .timeout = 60)
+{
+	check_row("3.12.1", NULL, WALK);
+}
+
+Test(pyframes, layout_check_takes_the_3_13_row_on_3_13, .timeout = 60)
+{
+	check_row("3.13.0", NULL, WALK);
+}
+
+Test(pyframes, layout_check_refuses_the_3_12_row_on_3_11, .timeout = 60)
+{
+	check_row("3.11.7", "12", PROFILE);
+}
+
+Test(pyframes, layout_check_refuses_the_3_13_row_on_3_11, .timeout = 60)
+{
+	check_row("3.11.7", "13", PROFILE);
+}
+
+Test(pyframes, layout_check_refuses_the_3_11_row_on_3_12, .timeout = 60)
+{
+	check_row("3.12.1", "11", PROFILE);
+}
+
+Test(pyframes, layout_check_refuses_the_3_13_row_on_3_12, .timeout = 60)
+{
+	check_row("3.12.1", "13", PROFILE);
+}
+
+Test(pyframes, layout_check_refuses_the_3_11_row_on_3_13, .timeout = 60)
+{
+	check_row("3.13.0", "11", PROFILE);
+}
+
+Test(pyframes, layout_check_refuses_the_3_12_row_on_3_13, .timeout = 60)
+{
+	check_row("3.13.0", "12", PROFILE);
 }
 
 /* Walk only: names read from the str objects (1-, 2- and 4-byte kinds),
