@@ -315,86 +315,135 @@ static void progress(analysis_t *an, bool final)
 		size ? (int)(reader_offset(an->rd) * 100 / size) : 100);
 }
 
+/* Events decoded ahead of the heap model: their table slots are
+ * prefetched meanwhile, which hides most of the memory latency of a
+ * replay (the table of live blocks is far larger than the caches). */
+#define AHEAD 16
+
+typedef struct ahead {
+	rd_event_t ev[AHEAD]; /* ring of decoded events */
+	unsigned head, n; /* oldest, count */
+	bool blocked; /* the newest is a record: decode nothing further
+		       * until it is consumed (its strings and arrays live
+		       * in the reader's scratch until the next decode) */
+	int rc; /* reader_next's last return */
+} ahead_t;
+
+static int next_event(analysis_t *an, ahead_t *a, rd_event_t **out)
+{
+	while (a->n < AHEAD && !a->blocked && a->rc > 0) {
+		rd_event_t *e = &a->ev[(a->head + a->n) % AHEAD];
+		if ((a->rc = reader_next(an->rd, e)) <= 0)
+			break;
+		a->n++;
+		if (e->kind == RD_ALLOC || e->kind == RD_FREE ||
+		    e->kind == RD_REALLOC)
+			heap_prefetch(an->heap, e);
+		else
+			a->blocked = true;
+	}
+	if (!a->n)
+		return a->rc;
+	*out = &a->ev[a->head];
+	a->head = (a->head + 1) % AHEAD;
+	if (--a->n == 0)
+		a->blocked = false;
+	return 1;
+}
+
 int analysis_run(analysis_t *an, char *err, size_t errlen)
 {
-	rd_event_t ev;
+	ahead_t ahead, *a = &ahead;
+	rd_event_t *ev = NULL;
 	int rc;
 	uint64_t n = 0;
 	bool show = an->progress && isatty(2);
-	while ((rc = reader_next(an->rd, &ev)) > 0) {
+	uint32_t last_thread = UINT32_MAX; /* see_thread'ed already */
+	a->head = a->n = 0;
+	a->blocked = false;
+	a->rc = 1;
+	/* Without aggregators the heap model need not build its events. */
+	heap_set_sink(an->heap, an->naggs ? heap_sink : NULL, an);
+	while ((rc = next_event(an, a, &ev)) > 0) {
 		size_t ndefs = an->ndefs;
 		if (show && (++n & 0xfffff) == 0)
 			progress(an, false);
-		an->sum.end_time_us = ev.time_us > an->sum.end_time_us ?
-			ev.time_us : an->sum.end_time_us;
-		switch (ev.kind) {
+		an->sum.end_time_us = ev->time_us > an->sum.end_time_us ?
+			ev->time_us : an->sum.end_time_us;
+		switch (ev->kind) {
 		case RD_ALLOC:
 		case RD_FREE:
 		case RD_REALLOC:
-			see_thread(an, ev.thread);
-			rc = heap_apply(an->heap, &ev);
+			if (ev->thread != last_thread) {
+				see_thread(an, ev->thread);
+				last_thread = ev->thread;
+			}
+			rc = heap_apply(an->heap, ev);
 			break;
 		case RD_PROCESS:
 			an->sum.end_time_us = 0;
-			rc = on_process(an, &ev);
+			last_thread = UINT32_MAX; /* the thread bitmap is reset */
+			rc = on_process(an, ev);
 			break;
 		case RD_MODULES:
-			rc = stacks_add_modules(an->stacks, &ev);
-			rc = rc ? rc : push_def(an, ev.offset);
+			rc = stacks_add_modules(an->stacks, ev);
+			rc = rc ? rc : push_def(an, ev->offset);
 			break;
 		case RD_STACK:
-			rc = stacks_add_stack(an->stacks, &ev);
-			rc = rc ? rc : push_def(an, ev.offset);
+			rc = stacks_add_stack(an->stacks, ev);
+			rc = rc ? rc : push_def(an, ev->offset);
 			break;
 		case RD_PYCODE:
-			rc = stacks_add_pycode(an->stacks, &ev);
-			rc = rc ? rc : push_def(an, ev.offset);
+			rc = stacks_add_pycode(an->stacks, ev);
+			rc = rc ? rc : push_def(an, ev->offset);
 			break;
 		case RD_THREAD:
-			see_thread(an, ev.u.thread.index);
+			see_thread(an, ev->u.thread.index);
 			rc = 0;
 			break;
 		case RD_SNAPSHOT:
-			rc = on_snapshot(an, &ev);
+			rc = on_snapshot(an, ev);
 			break;
 		case RD_RSS:
-			if (ev.u.rss.bytes > an->sum.rss_max) {
-				an->sum.rss_max = ev.u.rss.bytes;
-				an->sum.rss_max_time_us = ev.time_us;
+			if (ev->u.rss.bytes > an->sum.rss_max) {
+				an->sum.rss_max = ev->u.rss.bytes;
+				an->sum.rss_max_time_us = ev->time_us;
 			}
 			rc = 0;
 			for (size_t i = 0; i < an->naggs && !rc; i++)
 				if (an->aggs[i]->ops->rss)
-					rc = an->aggs[i]->ops->rss(an->aggs[i], ev.time_us,
-								   ev.u.rss.bytes);
+					rc = an->aggs[i]->ops->rss(an->aggs[i], ev->time_us,
+								   ev->u.rss.bytes);
 			break;
 		case RD_LOST:
-			an->lost_records += ev.u.lost.count;
+			an->lost_records += ev->u.lost.count;
 			rc = 0;
 			break;
 		case RD_WARNING:
 			an->sum.warnings++;
-			rc = replace_str(&an->last_warning, ev.u.warning.text);
+			rc = replace_str(&an->last_warning, ev->u.warning.text);
 			break;
 		case RD_END:
 			an->sum.has_end = true;
-			an->sum.end_events = ev.u.end.events;
-			an->end_lost = ev.u.end.lost;
-			if (ev.u.end.end_time_us > an->sum.end_time_us)
-				an->sum.end_time_us = ev.u.end.end_time_us;
+			an->sum.end_events = ev->u.end.events;
+			an->end_lost = ev->u.end.lost;
+			if (ev->u.end.end_time_us > an->sum.end_time_us)
+				an->sum.end_time_us = ev->u.end.end_time_us;
 			rc = 0;
 			break;
 		default:
 			rc = 0;
 			break;
 		}
+		/* Heap events intern stacks too (a PROCESS record empties
+		 * the table, and reset_image the marks). */
 		if (!rc && stacks_count(an->stacks) > an->nmarks)
 			rc = mark_stacks(an, ndefs);
 		if (rc) {
 			snprintf(err, errlen, "%s: %s at byte offset %" PRIu64,
 				 an->path,
 				 rc == -ENOMEM ? "out of memory" : "analysis failed",
-				 ev.offset);
+				 ev->offset);
 			if (show)
 				progress(an, true);
 			return rc < 0 ? rc : -EIO;

@@ -1,6 +1,7 @@
 /* Heap model: see heap.h.  Live blocks sit in a linear-probing hash table
- * keyed by address (0 = empty slot: no allocator returns NULL for a
- * success, so a recorded address 0 is an anomaly and is ignored); deletion
+ * of blocks keyed by their address (addr 0 = empty slot: no allocator
+ * returns NULL for a success, so a recorded address 0 is an anomaly and is
+ * ignored), one slot = one block, so a lookup touches one line; deletion
  * shifts the following run back, so there are no tombstones and lookups
  * stay short however many frees there were.
  *
@@ -11,21 +12,23 @@
 #include "heap.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(sizeof(heap_block_t) == 32, "two blocks per cache line");
 
 struct heap {
 	stacks_t *stacks;
 	heap_sink_fn sink;
 	void *arg;
-	uint64_t *keys; /* hash table of addresses; 0 = empty slot */
-	heap_block_t *t; /* t[i] is the block of keys[i] */
+	heap_block_t *t; /* hash table by t[i].addr; addr 0 = empty slot */
 	size_t cap; /* power of two */
 	size_t n; /* live blocks */
 	heap_stack_stat_t *st; /* by sidx */
 	size_t nst;
-	uint64_t seq; /* events applied (alloc/free/realloc) */
-	uint64_t last_alloc_seq; /* seq of the newest allocation, 0 = none */
+	uint64_t last_alloc; /* address of the newest allocation while it is
+			      * live, else 0: freeing it is a temporary */
 	heap_counters_t c;
 };
 
@@ -49,16 +52,20 @@ heap_t *heap_new(stacks_t *stacks, heap_sink_fn sink, void *arg)
 	return h;
 }
 
+void heap_set_sink(heap_t *h, heap_sink_fn sink, void *arg)
+{
+	h->sink = sink;
+	h->arg = arg;
+}
+
 void heap_reset(heap_t *h)
 {
 	free(h->t);
-	free(h->keys);
 	free(h->st);
 	h->t = NULL;
-	h->keys = NULL;
 	h->st = NULL;
 	h->cap = h->n = h->nst = 0;
-	h->seq = h->last_alloc_seq = 0;
+	h->last_alloc = 0;
 	memset(&h->c, 0, sizeof(h->c));
 }
 
@@ -73,25 +80,22 @@ void heap_free(heap_t *h)
 static int grow_table(heap_t *h)
 {
 	size_t ncap = h->cap ? h->cap * 2 : 4096;
-	uint64_t *nk = calloc(ncap, sizeof(*nk));
-	heap_block_t *nt = malloc(ncap * sizeof(*nt));
-	if (!nk || !nt) {
-		free(nk);
-		free(nt);
+	/* Line-aligned, so no 32-byte slot straddles two cache lines. */
+	if (ncap > SIZE_MAX / 2 / sizeof(heap_block_t))
 		return -ENOMEM;
-	}
+	heap_block_t *nt = aligned_alloc(64, ncap * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	memset(nt, 0, ncap * sizeof(*nt));
 	for (size_t i = 0; i < h->cap; i++) {
-		if (!h->keys[i])
+		if (!h->t[i].addr)
 			continue;
-		size_t j = hash_addr(h->keys[i]) & (ncap - 1);
-		while (nk[j])
+		size_t j = hash_addr(h->t[i].addr) & (ncap - 1);
+		while (nt[j].addr)
 			j = (j + 1) & (ncap - 1);
-		nk[j] = h->keys[i];
 		nt[j] = h->t[i];
 	}
-	free(h->keys);
 	free(h->t);
-	h->keys = nk;
 	h->t = nt;
 	h->cap = ncap;
 	return 0;
@@ -103,9 +107,9 @@ static heap_block_t *find_slot(const heap_t *h, uint64_t addr)
 		return NULL;
 	size_t mask = h->cap - 1;
 	for (size_t i = hash_addr(addr) & mask;; i = (i + 1) & mask) {
-		if (h->keys[i] == addr)
+		if (h->t[i].addr == addr)
 			return &h->t[i];
-		if (!h->keys[i])
+		if (!h->t[i].addr)
 			return NULL;
 	}
 }
@@ -119,14 +123,13 @@ static int insert(heap_t *h, const heap_block_t *b, heap_block_t **stale)
 		return -ENOMEM;
 	size_t mask = h->cap - 1;
 	size_t i = hash_addr(b->addr) & mask;
-	while (h->keys[i]) {
-		if (h->keys[i] == b->addr) {
+	while (h->t[i].addr) {
+		if (h->t[i].addr == b->addr) {
 			*stale = &h->t[i];
 			return 0;
 		}
 		i = (i + 1) & mask;
 	}
-	h->keys[i] = b->addr;
 	h->t[i] = *b;
 	h->n++;
 	return 0;
@@ -138,19 +141,18 @@ static void remove_slot(heap_t *h, heap_block_t *slot)
 	size_t i = (size_t)(slot - h->t), j = i;
 	for (;;) {
 		j = (j + 1) & mask;
-		if (!h->keys[j])
+		if (!h->t[j].addr)
 			break;
-		size_t k = hash_addr(h->keys[j]) & mask;
+		size_t k = hash_addr(h->t[j].addr) & mask;
 		/* Move slot j back to i unless its home lies cyclically in
 		 * (i, j]. */
 		bool stay = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
 		if (!stay) {
-			h->keys[i] = h->keys[j];
 			h->t[i] = h->t[j];
 			i = j;
 		}
 	}
-	h->keys[i] = 0;
+	h->t[i].addr = 0;
 	h->n--;
 }
 
@@ -276,12 +278,11 @@ static int new_block(heap_t *h, heap_block_t *b, uint64_t addr,
 	b->addr = addr;
 	b->size = size;
 	b->time_us = rev->time_us;
-	b->seq = h->seq;
 	b->kind = kind;
 	b->stack = stacks_intern(h->stacks, stack_id);
 	if (b->stack == SIDX_NONE)
 		return -ENOMEM;
-	h->last_alloc_seq = h->seq;
+	h->last_alloc = addr;
 	return 0;
 }
 
@@ -335,7 +336,8 @@ static int do_free(heap_t *h, const rd_event_t *rev)
 	ev.thread = rev->thread;
 	if ((rc = take_block(h, slot, &ev.block)) < 0)
 		return rc;
-	if (ev.block.seq == h->last_alloc_seq && h->last_alloc_seq) {
+	if (ev.block.addr == h->last_alloc) {
+		h->last_alloc = 0;
 		heap_stack_stat_t *st = stat_of(h, ev.block.stack);
 		ev.temporary = true;
 		h->c.temporary++;
@@ -381,13 +383,10 @@ int heap_apply(heap_t *h, const rd_event_t *ev)
 {
 	switch (ev->kind) {
 	case RD_ALLOC:
-		h->seq++;
 		return do_alloc(h, ev);
 	case RD_FREE:
-		h->seq++;
 		return do_free(h, ev);
 	case RD_REALLOC:
-		h->seq++;
 		return do_realloc(h, ev);
 	default:
 		return 0;
@@ -407,6 +406,34 @@ int heap_restore(heap_t *h, const heap_counters_t *c,
 	}
 	h->c = *c;
 	return 0;
+}
+
+void heap_prefetch(const heap_t *h, const rd_event_t *ev)
+{
+	if (!h->cap)
+		return;
+	size_t mask = h->cap - 1, i;
+	sidx_t st;
+	switch (ev->kind) {
+	case RD_ALLOC:
+		__builtin_prefetch(&h->t[hash_addr(ev->u.alloc.addr) & mask], 1);
+		st = stacks_find(h->stacks, ev->u.alloc.stack);
+		if (st < h->nst)
+			__builtin_prefetch(&h->st[st], 1);
+		break;
+	case RD_FREE:
+		/* The slot, and the next one, which deletion looks at. */
+		i = hash_addr(ev->u.free.addr) & mask;
+		__builtin_prefetch(&h->t[i], 1);
+		__builtin_prefetch(&h->t[(i + 1) & mask], 1);
+		break;
+	case RD_REALLOC:
+		__builtin_prefetch(&h->t[hash_addr(ev->u.realloc.old_addr) & mask], 1);
+		__builtin_prefetch(&h->t[hash_addr(ev->u.realloc.new_addr) & mask], 1);
+		break;
+	default:
+		break;
+	}
 }
 
 const heap_counters_t *heap_counters(const heap_t *h)
@@ -445,6 +472,6 @@ void heap_foreach(const heap_t *h,
 		  void (*fn)(void *arg, const heap_block_t *b), void *arg)
 {
 	for (size_t i = 0; i < h->cap; i++)
-		if (h->keys[i])
+		if (h->t[i].addr)
 			fn(arg, &h->t[i]);
 }

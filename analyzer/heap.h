@@ -11,11 +11,11 @@
 
 #include "stacks.h"
 
+/* 32 bytes: the heap model's table holds two per cache line. */
 typedef struct heap_block {
 	uint64_t addr;
 	uint64_t size; /* bytes requested */
 	uint64_t time_us; /* allocation time, us since image start */
-	uint64_t seq; /* allocation's event number (heap_t.events) */
 	sidx_t stack; /* allocating stack (dense index) */
 	uint8_t kind; /* HT_KIND_* */
 } heap_block_t;
@@ -88,6 +88,8 @@ typedef int (*heap_sink_fn)(void *arg, const heap_event_t *ev);
  * unknown ids). */
 heap_t *heap_new(stacks_t *stacks, heap_sink_fn sink, void *arg);
 void heap_free(heap_t *h);
+/* Replaces the sink (NULL: events are applied, not delivered). */
+void heap_set_sink(heap_t *h, heap_sink_fn sink, void *arg);
 /* Forget all blocks and totals (exec'd image). */
 void heap_reset(heap_t *h);
 
@@ -100,6 +102,10 @@ int heap_restore(heap_t *h, const heap_counters_t *c,
 /* Feeds one RD_ALLOC / RD_FREE / RD_REALLOC event (others are ignored).
  * Returns 0, -ENOMEM, or the sink's non-zero return. */
 int heap_apply(heap_t *h, const rd_event_t *ev);
+
+/* Starts fetching the table slots a later heap_apply(ev) will touch, so
+ * a replay that decodes a few events ahead hides the memory latency. */
+void heap_prefetch(const heap_t *h, const rd_event_t *ev);
 
 const heap_counters_t *heap_counters(const heap_t *h);
 /* Per-stack totals, index = sidx; *n = number of entries (may be smaller

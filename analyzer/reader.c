@@ -65,6 +65,25 @@ static int get_v(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 	return (end - *pp) >= 10 ? -1 : 1;
 }
 
+/* get_v with the one- and two-byte cases inline: nearly every varint of
+ * the hot operations is one of those. */
+static inline __attribute__((always_inline)) int
+fast_v(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	if (__builtin_expect(p < end && !(p[0] & 0x80), 1)) {
+		*out = p[0];
+		*pp = p + 1;
+		return 0;
+	}
+	if (end - p >= 2 && !(p[1] & 0x80)) {
+		*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		*pp = p + 2;
+		return 0;
+	}
+	return get_v(pp, end, out);
+}
+
 #define SCRATCH_CHUNK (64u << 10)
 
 typedef struct schunk {
@@ -560,9 +579,10 @@ int reader_next(reader_t *r, rd_event_t *ev)
 		const uint8_t *p = start;
 		uint64_t head, v;
 		int g;
-		memset(ev, 0, sizeof(*ev));
+		/* Hot operations set every field of their union member; only
+		 * extended records start from a zeroed event. */
 		ev->offset = r->pos;
-		g = get_v(&p, end, &head);
+		g = fast_v(&p, end, &head);
 		if (g)
 			goto bad_varint;
 		unsigned op = (unsigned)(head & 7);
@@ -577,6 +597,7 @@ int reader_next(reader_t *r, rd_event_t *ev)
 		case HT_OP_ALLOC: {
 			uint64_t addr = ht_addr_decode(payload, r->prev_addr);
 			uint8_t kind = HT_KIND_MALLOC;
+			ev->u.alloc.align = 0;
 			if (op == HT_OP_ALLOC) {
 				if (p >= end) {
 					g = 1;
@@ -584,9 +605,9 @@ int reader_next(reader_t *r, rd_event_t *ev)
 				}
 				kind = *p++;
 			}
-			if ((g = get_v(&p, end, &ev->u.alloc.size)))
+			if ((g = fast_v(&p, end, &ev->u.alloc.size)))
 				goto bad_varint;
-			if ((g = get_v(&p, end, &ev->u.alloc.stack)))
+			if ((g = fast_v(&p, end, &ev->u.alloc.stack)))
 				goto bad_varint;
 			if (op == HT_OP_ALLOC &&
 			    (kind == HT_KIND_MEMALIGN ||
@@ -604,12 +625,12 @@ int reader_next(reader_t *r, rd_event_t *ev)
 		}
 		case HT_OP_REALLOC: {
 			uint64_t old = ht_addr_decode(payload, r->prev_addr);
-			if ((g = get_v(&p, end, &v)))
+			if ((g = fast_v(&p, end, &v)))
 				goto bad_varint;
 			uint64_t nw = ht_addr_decode(v, old);
-			if ((g = get_v(&p, end, &ev->u.realloc.size)))
+			if ((g = fast_v(&p, end, &ev->u.realloc.size)))
 				goto bad_varint;
-			if ((g = get_v(&p, end, &ev->u.realloc.stack)))
+			if ((g = fast_v(&p, end, &ev->u.realloc.stack)))
 				goto bad_varint;
 			r->prev_addr = nw;
 			ev->kind = RD_REALLOC;
@@ -635,6 +656,7 @@ int reader_next(reader_t *r, rd_event_t *ev)
 				return at_end(r);
 			}
 			scratch_reset(r);
+			memset(&ev->u, 0, sizeof(ev->u));
 			body_t b = { p, p + blen, false };
 			ev->time_us = r->time_us;
 			ev->thread = r->thread;

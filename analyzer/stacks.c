@@ -35,6 +35,9 @@ struct stacks {
 	stack_info_t *v; /* by sidx */
 	size_t n, cap;
 	idmap_t ids; /* stack id -> sidx */
+	uint32_t *direct; /* cache of ids: direct[id] = sidx, or UINT32_MAX
+			   * (not cached yet: ask `ids`); ndirect entries */
+	size_t ndirect;
 	pycode_info_t *codes;
 	size_t ncodes, capcodes;
 	idmap_t codeids; /* pycode id -> index in codes */
@@ -162,6 +165,7 @@ void stacks_reset(stacks_t *s)
 	free(s->exe);
 	idmap_clear(&s->ids);
 	idmap_clear(&s->codeids);
+	free(s->direct);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -175,14 +179,42 @@ void stacks_free(stacks_t *s)
 
 sidx_t stacks_find(const stacks_t *s, uint64_t id)
 {
+	if (id < s->ndirect && s->direct[id] != UINT32_MAX)
+		return s->direct[id];
 	return idmap_get(&s->ids, id);
+}
+
+/* The recorder numbers stacks 1, 2, 3...: ids up to a few times the
+ * number of stacks are cached in a plain array (grown on demand, so a
+ * hostile huge id only takes the hash table path). */
+static void cache_id(stacks_t *s, uint64_t id, uint32_t i)
+{
+	if (id >= s->ndirect) {
+		/* Bound the id before doubling up to it (no overflow). */
+		if (id >= 4 * ((uint64_t)s->n + 1024))
+			return;
+		size_t n = s->ndirect ? s->ndirect : 4096;
+		while (n <= id)
+			n *= 2;
+		uint32_t *nd = realloc(s->direct, n * sizeof(*nd));
+		if (!nd)
+			return;
+		memset(nd + s->ndirect, 0xff, (n - s->ndirect) * sizeof(*nd));
+		s->direct = nd;
+		s->ndirect = n;
+	}
+	s->direct[id] = i;
 }
 
 sidx_t stacks_intern(stacks_t *s, uint64_t id)
 {
+	if (id < s->ndirect && s->direct[id] != UINT32_MAX)
+		return s->direct[id];
 	uint32_t i = idmap_get(&s->ids, id);
-	if (i != UINT32_MAX)
+	if (i != UINT32_MAX) {
+		cache_id(s, id, i);
 		return i;
+	}
 	if (s->n >= UINT32_MAX - 1)
 		return SIDX_NONE;
 	if (s->n == s->cap) {
@@ -200,6 +232,7 @@ sidx_t stacks_intern(stacks_t *s, uint64_t id)
 	st->id = id;
 	/* An undefined stack resolves against the newest module map. */
 	st->generation = s->ngens ? s->gens[s->ngens - 1].id : 0;
+	cache_id(s, id, (uint32_t)s->n);
 	return (sidx_t)s->n++;
 }
 

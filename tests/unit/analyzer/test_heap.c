@@ -312,3 +312,44 @@ Test(heap, summary_counts_lost_events_and_rss)
 	analysis_free(an);
 	tb_fini(&t);
 }
+
+Test(heap, stack_ids_of_any_size_are_told_apart)
+{
+	/* Small ids go through a plain array, huge ones (hostile input)
+	 * through the hash table only: both must keep their own totals. */
+	tb_t t;
+	tb_init(&t);
+	const uint64_t ids[] = { 1, 2, 5000, 1ull << 40, UINT64_MAX, UINT64_MAX - 1 };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		tb_malloc(&t, 0x10000 + i * 0x100, 10 + i, ids[i]);
+		tb_malloc(&t, 0x20000 + i * 0x100, 100, ids[i]);
+	}
+	tb_free(&t, 0x20000 + 4 * 0x100);
+	analysis_t *an = run(&t, NULL);
+	cr_assert_eq(stacks_count(analysis_stacks(an)), 6);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		assert_stack_live(an, ids[i], i == 4 ? 10 + i : 110 + i, i == 4 ? 1 : 2);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, freeing_the_newest_allocation_is_temporary_once)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 8, 1);
+	tb_free(&t, 0x1000); /* temporary */
+	tb_malloc(&t, 0x2000, 16, 1);
+	tb_malloc(&t, 0x3000, 32, 2);
+	tb_free(&t, 0x2000); /* not: 0x3000 came after it */
+	tb_realloc(&t, 0x3000, 0x4000, 64, 2);
+	tb_free(&t, 0x4000); /* temporary: the realloc was the newest */
+	tb_free(&t, 0x4000); /* unknown, not temporary */
+	analysis_t *an = run(&t, NULL);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	cr_assert_eq(c->temporary, 2);
+	cr_assert_eq(c->temporary_bytes, 72);
+	cr_assert_eq(c->unknown_frees, 1);
+	analysis_free(an);
+	tb_fini(&t);
+}
