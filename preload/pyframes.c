@@ -1155,16 +1155,32 @@ fail:
 	return -ENOSYS;
 }
 
+/* Whether the calling thread (GIL held) runs the main interpreter: a
+ * sub-interpreter runs `site`, hence heaptrail.py, too; its install, stop
+ * (its atexit runs when it is destroyed) and thread hooks are ignored.
+ * Python frames come from the main interpreter only. */
+static int in_main_interp(void)
+{
+	/* Unchecked: PyThreadState_Get would abort without a thread state. */
+	if (!py.ThreadState_Unchecked || !py.ThreadState_GetInterpreter ||
+	    !py.Interp_Main)
+		return 1;
+	void *me = py.ThreadState_Unchecked();
+	return !me || py.ThreadState_GetInterpreter(me) == py.Interp_Main();
+}
+
 /* Called by heaptrail.py (ctypes.PyDLL: GIL held) at startup.  frame: the
  * caller's frame (its callers are seeded on this thread's stack) or NULL.
  * Returns 0, or negative errno when Python frames cannot be captured (said
- * once). */
+ * once; -EXDEV silently: a sub-interpreter). */
 EXPORT int heaptrail_py_install(PyObject *frame)
 {
 	atomic_store(&st.attempted, 1);
 	int rc = resolve();
 	if (rc < 0)
 		return rc;
+	if (!in_main_interp())
+		return -EXDEV;
 	pthread_mutex_lock(&st.lock);
 	if (!st.boundary_id)
 		st.boundary_id = info_add("", 0, PYFRAMES_BOUNDARY_FUNC,
@@ -1218,6 +1234,8 @@ EXPORT int heaptrail_py_install_thread(PyObject *frame)
 {
 	if (!st.resolved)
 		return -ENOSYS;
+	if (!in_main_interp())
+		return -EXDEV;
 	if (L) {
 		py.SetProfile(NULL, NULL); /* the walk needs no hook */
 		return 0;
@@ -1250,6 +1268,8 @@ EXPORT void heaptrail_py_optout(void)
  * that are not recorded: captures stop reading Python state. */
 EXPORT void heaptrail_py_stop(void)
 {
+	if (st.resolved && !in_main_interp())
+		return;
 	atomic_store(&st.active, 0);
 }
 

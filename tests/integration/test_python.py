@@ -439,6 +439,24 @@ class PythonWalk(PythonCase):
                             ("walk_extras.py", "<module>",
                              pysite("walk_extras.py", "profiled_call"))])])
 
+    def check_subinterpreter(self, version):
+        py = pyenv(version)
+        _, path = self.record_py(f"py_subinterp_{version}", [py, os.path.join(PYT, "subinterp.py")])
+        stats = self.py_top(path, "done", "traceback")
+        self.assertEqual([f for _, _, f in tracebacks(stats, "subinterp.py",
+                                                     pysite("subinterp.py", "main"))],
+                         [[("subinterp.py", "main", pysite("subinterp.py", "main")),
+                           ("subinterp.py", "<module>", 24)]])
+
+    def test_subinterpreter_3_11(self):
+        self.check_subinterpreter("3.11.7")
+
+    def test_subinterpreter_3_12(self):
+        self.check_subinterpreter("3.12.1")
+
+    def test_subinterpreter_3_13(self):
+        self.check_subinterpreter("3.13.0")
+
     def test_closure_cell_goes_to_the_calling_line_3_11(self):
         self.check_closure(pyenv("3.11.7"))
 
