@@ -367,7 +367,16 @@ static const char walk_script[] =
 	"fresh()\n" /* 14 */
 	"def first_seen_without_gil():\n" /* 15 */
 	"    return call(CAPNG, b'cut')\n" /* 16 */
-	"first_seen_without_gil()\n"; /* 17 */
+	"first_seen_without_gil()\n" /* 17 */
+	"async def inner():\n" /* 18 */
+	"    return CAP(b'coro')\n" /* 19 */
+	"async def outer():\n" /* 20 */
+	"    return await inner()\n" /* 21 */
+	"c = outer()\n" /* 22 */
+	"try:\n" /* 23 */
+	"    c.send(None)\n" /* 24 */
+	"except StopIteration:\n" /* 25 */
+	"    pass\n"; /* 26 */
 
 static void check_walk(const char *ver)
 {
@@ -381,6 +390,9 @@ static void check_walk(const char *ver)
 	cr_assert_str_eq(line_of("warm", 0), " call:9 fresh:12 <module>:14");
 	cr_assert_str_eq(line_of("known", 0), " call:9 fresh:13 <module>:14");
 	cr_assert_str_eq(line_of("cut", 0), " call:9");
+	/* Coroutine frames live in their coroutine objects, linked into the
+	 * chain while they run. */
+	cr_assert_str_eq(line_of("coro", 0), " inner:19 outer:21 <module>:24");
 	/* 'cold' and 'cut' were cut short: said once, at exit. */
 	char buf[256];
 	cr_assert_eq(pyframes_take_warning(buf, sizeof(buf), 0), 0);
