@@ -4,13 +4,16 @@
 # sitecustomize this file shadows, if any (Debian ships one), so the
 # program starts exactly as it would without heaptrail.
 #
-# Why a sitecustomize and not the recorder installing the profile function
-# by itself when it sees libpython: the only moments the recorder gets
-# control are allocation hooks, and PyEval_SetProfile from inside malloc is
-# not safe (it runs audit hooks, allocates, and may run while the
-# interpreter is half way through changing a frame).  Here the GIL is held,
-# the interpreter is in a normal state, and `threading.setprofile` covers
-# threads started later.  It does not run under python -I, -E or -S; the
+# Why a sitecustomize and not the recorder turning Python frames on by
+# itself when it sees libpython: the only moments the recorder gets control
+# are allocation hooks, and neither checking the interpreter's layout
+# against the C API (CPython 3.11+, where the recorder then reads each
+# thread's frame chain) nor PyEval_SetProfile (the fallback: a profile
+# function keeping a shadow stack) is safe from inside malloc: they call
+# Python, allocate, and may run while the interpreter is half way through
+# changing a frame.  Here the GIL is held, the interpreter is in a normal
+# state, and `threading.setprofile` covers threads started later when the
+# profile function is used.  It does not run under python -I, -E or -S; the
 # recorder then says so at exit (stderr line + WARNING record).
 
 
