@@ -646,7 +646,7 @@ static ssize_t str_utf8(const char *so, char *out, size_t cap)
 	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1,
 		 ascii = (state >> 6) & 1;
 	ssize_t len = *(const ssize_t *)(so + STR_LENGTH);
-	if (!compact || len < 0)
+	if (!compact || len < 0 || (kind != 1 && kind != 2 && kind != 4))
 		return -1;
 	if (ascii) {
 		size_t n = (size_t)len < cap ? (size_t)len : cap;
@@ -656,7 +656,7 @@ static ssize_t str_utf8(const char *so, char *out, size_t cap)
 	const char *u8 = rd_ptr(so, L->str_utf8);
 	if (u8) {
 		ssize_t ul = *(const ssize_t *)(so + L->str_utf8_length);
-		size_t n = ul > 0 && (size_t)ul < cap ? (size_t)ul : (ul > 0 ? cap : 0);
+		size_t n = ul <= 0 ? 0 : (size_t)ul < cap ? (size_t)ul : cap;
 		memcpy(out, u8, n);
 		return (ssize_t)n;
 	}
