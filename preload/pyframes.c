@@ -564,27 +564,36 @@ static void seed(pystack_t *s, void *frame)
  * offsetof() against that version's own headers (Include/cpython/pystate.h,
  * Include/internal/pycore_frame.h, Include/cpython/code.h,
  * Include/cpython/unicodeobject.h) for x86-64/aarch64 LP64, release
- * builds with the GIL.  Debian's 3.11.2 and pyenv's 3.11.7, 3.12.1 and
- * 3.13.0 were checked; install() also checks the row against the
+ * builds with the GIL.  Debian's 3.11.2 and pyenv's 3.9.18, 3.10.13,
+ * 3.11.7, 3.12.1 and 3.13.0 were checked; install() also checks the row against the
  * interpreter before trusting it (walk_selftest).  Versions without a row,
  * debug and free-threaded builds use the profile function instead. */
 typedef struct pylayout {
 	int minor;
+	/* 3.9, 3.10: the chain is of frame objects (PyFrameObject: f_back,
+	 * f_code, f_lasti), each run by its own evaluation-loop invocation,
+	 * never incomplete; the instructions are the bytes object co_code. */
+	int frame_objects;
+	int fr_lasti; /* PyFrameObject.f_lasti (int; -1 = not started) */
+	int lasti_bytes; /* f_lasti counts bytes (3.9), not code units */
 	int ts_interp; /* PyThreadState.interp */
 	int ts_cframe; /* PyThreadState.cframe (3.11, 3.12), else -1 */
 	int cf_current; /* _PyCFrame.current_frame */
-	int ts_current; /* PyThreadState.current_frame (3.13+), else -1 */
+	int ts_current; /* PyThreadState.current_frame (3.13+), .frame
+			 * (3.9, 3.10), else -1 */
 	int fr_code; /* _PyInterpreterFrame.f_code (3.13: f_executable) */
-	int fr_previous; /* .previous */
-	int fr_instr; /* .prev_instr (3.13: instr_ptr) */
-	int fr_owner; /* .owner (char, enum _frameowner) */
+	int fr_previous; /* .previous (3.9, 3.10: f_back) */
+	int fr_instr; /* .prev_instr (3.13: instr_ptr), else -1 */
+	int fr_owner; /* .owner (char, enum _frameowner), else -1 */
 	int fr_is_entry; /* .is_entry (bool, 3.11 only), else -1 */
-	int co_size; /* PyVarObject.ob_size of a code object: code units */
+	int co_size; /* PyVarObject.ob_size of a code object: code units
+		      * (3.9, 3.10: -1, the size of co_code) */
 	int co_firstlineno; /* PyCodeObject.co_firstlineno (int) */
 	int co_filename; /* .co_filename (str) */
-	int co_qualname; /* .co_qualname (str) */
+	int co_qualname; /* .co_qualname (str; 3.9, 3.10: co_name) */
 	int co_firsttraceable; /* ._co_firsttraceable (int, code units) */
-	int co_code; /* .co_code_adaptive: the instructions */
+	int co_code; /* .co_code_adaptive: the instructions (3.9, 3.10:
+		      * .co_code, a bytes object) */
 	int str_ascii_data; /* sizeof(PyASCIIObject): compact ASCII data */
 	int str_utf8_length; /* PyCompactUnicodeObject.utf8_length */
 	int str_utf8; /* PyCompactUnicodeObject.utf8 (may be NULL) */
@@ -592,6 +601,20 @@ typedef struct pylayout {
 } pylayout_t;
 
 static const pylayout_t layouts[] = {
+	{ .minor = 9, .frame_objects = 1, .fr_lasti = 104, .lasti_bytes = 1,
+	  .ts_interp = 16, .ts_cframe = -1, .cf_current = -1, .ts_current = 24,
+	  .fr_code = 32, .fr_previous = 24, .fr_instr = -1, .fr_owner = -1,
+	  .fr_is_entry = -1, .co_size = -1, .co_firstlineno = 40,
+	  .co_filename = 104, .co_qualname = 112, .co_firsttraceable = -1,
+	  .co_code = 48, .str_ascii_data = 48, .str_utf8_length = 48,
+	  .str_utf8 = 56, .str_compact_data = 72 },
+	{ .minor = 10, .frame_objects = 1, .fr_lasti = 96, .lasti_bytes = 0,
+	  .ts_interp = 16, .ts_cframe = -1, .cf_current = -1, .ts_current = 24,
+	  .fr_code = 32, .fr_previous = 24, .fr_instr = -1, .fr_owner = -1,
+	  .fr_is_entry = -1, .co_size = -1, .co_firstlineno = 40,
+	  .co_filename = 104, .co_qualname = 112, .co_firsttraceable = -1,
+	  .co_code = 48, .str_ascii_data = 48, .str_utf8_length = 48,
+	  .str_utf8 = 56, .str_compact_data = 72 },
 	{ .minor = 11, .ts_interp = 16, .ts_cframe = 56, .cf_current = 8,
 	  .ts_current = -1, .fr_code = 32, .fr_previous = 48, .fr_instr = 56,
 	  .fr_owner = 69, .fr_is_entry = 68, .co_size = 16,
@@ -694,6 +717,15 @@ static ssize_t str_utf8(const char *so, char *out, size_t cap)
 	return (ssize_t)o;
 }
 
+/* Number of code units (2 bytes each) of a code object's instructions. */
+static ssize_t code_units(const void *code)
+{
+	if (L->co_size >= 0)
+		return *(const ssize_t *)((const char *)code + L->co_size);
+	const char *bytes = rd_ptr(code, L->co_code); /* ob_size at 16 */
+	return bytes ? *(const ssize_t *)(bytes + 16) / 2 : 0;
+}
+
 /* Interns a code object met by the walk, inside an allocation hook: no
  * Python call, only reads of immutable fields.  Needs this thread to hold
  * the GIL (Py_IncRef) and the code object not to be dying (it can be the
@@ -713,7 +745,7 @@ static const slot_t *walk_intern(PyObject *code, const void *tstate)
 		memcpy(fs, "<unknown>", 9), fl = 9;
 	if (nl < 0)
 		memcpy(ns, "<unknown>", 9), nl = 9;
-	ssize_t units = *(const ssize_t *)((const char *)code + L->co_size);
+	ssize_t units = code_units(code);
 	if (units <= 0 || units > (1 << 28))
 		return NULL;
 	if (!intern_named(code, fs, (size_t)fl, ns, (size_t)nl,
@@ -786,16 +818,15 @@ static inline uint32_t wcache_slot(const char *instr)
 			  (64 - WCACHE_BITS));
 }
 
-/* The slow path of walk_capture for one complete-or-not frame: 0 when the
- * frame is incomplete (skip it), -1 when its code object cannot be
- * interned (stop), 1 with *id and *line set (and the cache entry filled). */
-static int walk_resolve(const void *ts, PyObject *code, const char *instr,
-			int owner, wcache_t *ce, uint32_t *id, uint32_t *line)
+/* The slow path of the walk for one complete frame: its code object's
+ * slot (interned now if need be) and the line of code unit `index` (-1:
+ * not started: the first line).  Fills the cache entry ce (key: `key`).
+ * Returns 1 with *id and *line set, or -1 when the code object cannot be
+ * interned (the capture stops there). */
+static int walk_lookup(const void *ts, PyObject *code, ptrdiff_t index,
+		       const char *key, wcache_t *ce, uint32_t *id,
+		       uint32_t *line)
 {
-	const char *start = (const char *)code + L->co_code;
-	if (owner != OWNED_BY_GENERATOR &&
-	    instr < start + 2 * (ptrdiff_t)rd_int(code, L->co_firsttraceable))
-		return 0; /* incomplete: not started yet */
 	table_t *t = atomic_load_explicit(&st.table, memory_order_acquire);
 	const slot_t *sl = table_slot(t, code);
 	if (!sl) {
@@ -806,17 +837,14 @@ static int walk_resolve(const void *ts, PyObject *code, const char *instr,
 			return -1;
 		}
 	}
-	/* Instruction index: 3.11/3.12 keep the previous instruction, 3.13
-	 * the current one; CPython's own line lookup takes the pointer as it
-	 * is (PyFrame_GetLineNumber), and so do we. */
-	ptrdiff_t off = (instr - start) / 2;
 	uint32_t l = 0;
-	if (off >= 0 && off < (ptrdiff_t)sl->nunits) {
-		l = atomic_load_explicit(&sl->lines[off], memory_order_relaxed);
+	if (index >= 0 && index < (ptrdiff_t)sl->nunits) {
+		l = atomic_load_explicit(&sl->lines[index],
+					 memory_order_relaxed);
 		if (!l) {
-			int r = py.Code_Addr2Line(code, (int)off * 2);
+			int r = py.Code_Addr2Line(code, (int)index * 2);
 			l = r > 0 ? (uint32_t)r : UINT32_MAX;
-			atomic_store_explicit(&sl->lines[off], l,
+			atomic_store_explicit(&sl->lines[index], l,
 					      memory_order_relaxed);
 		}
 	}
@@ -827,12 +855,50 @@ static int walk_resolve(const void *ts, PyObject *code, const char *instr,
 	*id = sl->id;
 	*line = l;
 	if (ce) {
-		ce->instr = instr;
+		ce->instr = key;
 		ce->code = code;
 		ce->id = sl->id;
 		ce->line = l;
 	}
 	return 1;
+}
+
+/* walk_capture for 3.9 and 3.10: a chain of frame objects, each run by its
+ * own evaluation-loop invocation (a boundary between every two).  The
+ * cache key is code + 2 * instruction index, unique with the code check. */
+static int walk_capture_fo(const void *ts, const char *top, wcache_t *cache,
+			   uint32_t *code_ids, uint32_t *lines, int max)
+{
+	const int o_prev = L->fr_previous, o_code = L->fr_code,
+		  o_lasti = L->fr_lasti, lasti_bytes = L->lasti_bytes;
+	const uint32_t bid = st.boundary_id;
+	int n = 0;
+	for (const char *f = top; f; f = rd_ptr(f, o_prev)) {
+		PyObject *code = rd_ptr(f, o_code);
+		int lasti = rd_int(f, o_lasti);
+		ptrdiff_t index = lasti < 0 ? -1 : lasti_bytes ? lasti / 2 : lasti;
+		const char *key = (const char *)code + 2 * index;
+		uint32_t id, line;
+		wcache_t *ce = cache ? &cache[wcache_slot(key)] : NULL;
+		if (ce && ce->instr == key && ce->code == code) {
+			id = ce->id;
+			line = ce->line;
+		} else if (walk_lookup(ts, code, index, key, ce, &id, &line) <
+			   0) {
+			break; /* the frames known so far */
+		}
+		if (n + (n > 0) >= max)
+			break;
+		if (n > 0) {
+			code_ids[n] = bid;
+			lines[n] = 0;
+			n++;
+		}
+		code_ids[n] = id;
+		lines[n] = line;
+		n++;
+	}
+	return n;
 }
 
 static int walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
@@ -844,10 +910,13 @@ static int walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 	if (!top)
 		return 0; /* a thread state running no Python code */
 	wcache_t *cache = wcache_get();
+	if (L->frame_objects)
+		return walk_capture_fo(ts, top, cache, code_ids, lines, max);
 	/* Offsets in locals: the stores below may alias the table (int). */
 	const int o_prev = L->fr_previous, o_owner = L->fr_owner,
 		  o_entry = L->fr_is_entry, o_code = L->fr_code,
-		  o_instr = L->fr_instr;
+		  o_instr = L->fr_instr, o_start = L->co_code,
+		  o_first = L->co_firsttraceable;
 	const uint32_t bid = st.boundary_id;
 	int n = 0, bound = 0;
 	for (const char *f = top; f; f = rd_ptr(f, o_prev)) {
@@ -865,14 +934,21 @@ static int walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 			id = ce->id;
 			line = ce->line;
 		} else {
-			int r = walk_resolve(ts, code, instr, owner, ce, &id,
-					     &line);
-			if (r < 0)
-				break; /* the frames known so far */
-			if (r == 0) {
-				bound |= entry; /* skipped, its native frame is not */
+			const char *start = (const char *)code + o_start;
+			if (owner != OWNED_BY_GENERATOR &&
+			    instr < start + 2 * (ptrdiff_t)rd_int(code, o_first)) {
+				/* incomplete: not started yet; its native
+				 * evaluation frame is there all the same */
+				bound |= entry;
 				continue;
 			}
+			/* Instruction index: 3.11/3.12 keep the previous
+			 * instruction, 3.13 the current one; CPython's own
+			 * line lookup takes the pointer as it is
+			 * (PyFrame_GetLineNumber), and so do we. */
+			if (walk_lookup(ts, code, (instr - start) / 2, instr, ce,
+					&id, &line) < 0)
+				break; /* the frames known so far */
 		}
 		if (n + bound >= max)
 			break;
@@ -918,29 +994,39 @@ static int peek_ptr(const void *base, int off, const void **out)
 }
 
 /* The next frame from f on (f included) that the walk would report, with
- * its code object and instruction pointer, or NULL; -1 on a bad read. */
-static int selftest_next(const char **f, PyObject **code, const char **instr)
+ * its code object and instruction index (-1: not started), or *f = NULL;
+ * -1 on a bad read. */
+static int selftest_next(const char **f, PyObject **code, ptrdiff_t *index)
 {
 	for (int steps = 0; *f && steps < 100000; steps++) {
-		signed char owner;
+		signed char owner = 0;
 		const void *c, *ip, *prev;
-		int first;
-		if (peek(*f + L->fr_owner, &owner, 1) ||
-		    peek_ptr(*f, L->fr_previous, &prev))
+		int first, lasti;
+		if ((L->fr_owner >= 0 && peek(*f + L->fr_owner, &owner, 1)) ||
+		    peek_ptr(*f, L->fr_previous, &prev) ||
+		    peek_ptr(*f, L->fr_code, &c))
 			return -1;
+		if (L->frame_objects) {
+			if (peek(*f + L->fr_lasti, &lasti, sizeof(lasti)))
+				return -1;
+			*code = (PyObject *)c;
+			*index = lasti < 0	   ? -1
+				 : L->lasti_bytes ? lasti / 2
+						  : lasti;
+			return 0;
+		}
 		if (owner < 0 || owner > 3)
 			return -1;
 		if (owner != OWNED_BY_CSTACK) {
-			if (peek_ptr(*f, L->fr_code, &c) ||
-			    peek_ptr(*f, L->fr_instr, &ip) ||
+			if (peek_ptr(*f, L->fr_instr, &ip) ||
 			    peek((const char *)c + L->co_firsttraceable,
 				 &first, sizeof(first)))
 				return -1;
+			const char *c0 = (const char *)c + L->co_code;
 			if (owner == OWNED_BY_GENERATOR ||
-			    (const char *)ip >= (const char *)c + L->co_code +
-							2 * (ptrdiff_t)first) {
+			    (const char *)ip >= c0 + 2 * (ptrdiff_t)first) {
 				*code = (PyObject *)c;
-				*instr = ip;
+				*index = ((const char *)ip - c0) / 2;
 				return 0;
 			}
 		}
@@ -975,8 +1061,8 @@ static int walk_selftest(int need_frames)
 	int ok = 1, checked = 0;
 	for (; ok && checked < 64; checked++) {
 		PyObject *wcode = NULL;
-		const char *ip = NULL;
-		if (selftest_next(&f, &wcode, &ip) < 0) {
+		ptrdiff_t index = -1;
+		if (selftest_next(&f, &wcode, &index) < 0) {
 			ok = 0;
 			break;
 		}
@@ -985,11 +1071,13 @@ static int walk_selftest(int need_frames)
 			break;
 		}
 		PyObject *code = py.Frame_GetCode(fo);
-		ok = code && f && wcode == code && rd_ptr(code, 8) == py.Code_Type;
+		ok = code && f && wcode == code && rd_ptr(code, 8) == py.Code_Type &&
+		     (!L->frame_objects || (const void *)f == fo);
 		PyObject *fn = NULL, *qn = NULL, *fl = NULL, *cc = NULL;
 		if (ok) {
 			fn = py.GetAttrString(code, "co_filename");
-			qn = py.GetAttrString(code, "co_qualname");
+			qn = py.GetAttrString(code, py.minor >= 11 ? "co_qualname"
+								   : "co_name");
 			fl = py.GetAttrString(code, "co_firstlineno");
 			cc = py.GetAttrString(code, "co_code");
 			ok = fn && qn && fl && cc &&
@@ -1000,17 +1088,16 @@ static int walk_selftest(int need_frames)
 		if (ok) {
 			/* co_code (bytes, ob_size at 16 like every
 			 * PyVarObject here) holds 2 bytes per code unit */
-			ssize_t units = *(const ssize_t *)((const char *)code +
-							   L->co_size);
+			ssize_t units = code_units(code);
 			ssize_t nbytes = *(const ssize_t *)((const char *)cc + 16);
 			ssize_t ql = 0;
 			const char *qs = py.AsUTF8AndSize(qn, &ql);
 			char buf[1024];
 			ssize_t bl = str_utf8((const char *)qn, buf, sizeof(buf));
-			const char *c0 = (const char *)code + L->co_code;
-			int line = py.Code_Addr2Line(code, (int)((ip - c0) / 2) * 2);
-			ok = units > 0 && nbytes == 2 * units && ip >= c0 - 2 &&
-			     ip < c0 + 2 * units &&
+			int line = py.Code_Addr2Line(code, (int)index * 2);
+			ok = units > 0 && nbytes == 2 * units && index >= -1 &&
+			     index < units &&
+			     (!L->frame_objects || rd_ptr(code, L->co_code) == cc) &&
 			     qs && bl == ql && memcmp(buf, qs, (size_t)ql) == 0 &&
 			     line == py.Frame_GetLineNumber(fo);
 		}

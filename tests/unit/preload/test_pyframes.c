@@ -245,13 +245,13 @@ static void check_common(int bounds_every_frame, int mode)
 Test(pyframes, cpython_3_9, .timeout = 60)
 {
 	run_python("3.9.18", script);
-	check_common(1, PROFILE);
+	check_common(1, WALK);
 }
 
 Test(pyframes, cpython_3_10, .timeout = 60)
 {
 	run_python("3.10.13", script);
-	check_common(1, PROFILE);
+	check_common(1, WALK);
 }
 
 Test(pyframes, cpython_3_11, .timeout = 60)
@@ -273,6 +273,13 @@ Test(pyframes, cpython_3_13, .timeout = 60)
 }
 
 /* The profile function stays available on the versions the walk covers. */
+Test(pyframes, cpython_3_10_profile_function_when_asked, .timeout = 60)
+{
+	setenv("HEAPTRAIL_PYTHON_FRAMES", "profile", 1);
+	run_python("3.10.13", script);
+	check_common(1, PROFILE);
+}
+
 Test(pyframes, cpython_3_11_profile_function_when_asked, .timeout = 60)
 {
 	setenv("HEAPTRAIL_PYTHON_FRAMES", "profile", 1);
@@ -290,57 +297,87 @@ Test(pyframes, cpython_3_13_profile_function_when_asked, .timeout = 60)
 /* Installed from Python (as heaptrail.py does): the layout check compares
  * real frames; a row measured for another version is refused (the profile
  * function takes over and frames stay right), the right one is taken. */
-static void check_row(const char *ver, const char *row, int mode)
+static void check_row(const char *ver, const char *row, int mode, int bounds_every_frame)
 {
 	if (row)
 		setenv("HEAPTRAIL_PYTHON_ROW", row, 1);
 	run_python_how(ver, script, 1);
-	check_common(0, mode);
+	check_common(bounds_every_frame, mode);
+}
+
+Test(pyframes, layout_check_takes_the_3_9_row_on_3_9, .timeout = 60)
+{
+	check_row("3.9.18", NULL, WALK, 1);
+}
+
+Test(pyframes, layout_check_takes_the_3_10_row_on_3_10, .timeout = 60)
+{
+	check_row("3.10.13", NULL, WALK, 1);
+}
+
+Test(pyframes, layout_check_refuses_the_3_10_row_on_3_9, .timeout = 60)
+{
+	check_row("3.9.18", "10", PROFILE, 1);
+}
+
+Test(pyframes, layout_check_refuses_the_3_9_row_on_3_10, .timeout = 60)
+{
+	check_row("3.10.13", "9", PROFILE, 1);
+}
+
+Test(pyframes, layout_check_refuses_the_3_11_row_on_3_10, .timeout = 60)
+{
+	check_row("3.10.13", "11", PROFILE, 1);
+}
+
+Test(pyframes, layout_check_refuses_the_3_10_row_on_3_11, .timeout = 60)
+{
+	check_row("3.11.7", "10", PROFILE, 0);
 }
 
 Test(pyframes, layout_check_takes_the_3_11_row_on_3_11, .timeout = 60)
 {
-	check_row("3.11.7", NULL, WALK);
+	check_row("3.11.7", NULL, WALK, 0);
 }
 
 Test(pyframes, layout_check_takes_the_3_12_row_on_3_12, .timeout = 60)
 {
-	check_row("3.12.1", NULL, WALK);
+	check_row("3.12.1", NULL, WALK, 0);
 }
 
 Test(pyframes, layout_check_takes_the_3_13_row_on_3_13, .timeout = 60)
 {
-	check_row("3.13.0", NULL, WALK);
+	check_row("3.13.0", NULL, WALK, 0);
 }
 
 Test(pyframes, layout_check_refuses_the_3_12_row_on_3_11, .timeout = 60)
 {
-	check_row("3.11.7", "12", PROFILE);
+	check_row("3.11.7", "12", PROFILE, 0);
 }
 
 Test(pyframes, layout_check_refuses_the_3_13_row_on_3_11, .timeout = 60)
 {
-	check_row("3.11.7", "13", PROFILE);
+	check_row("3.11.7", "13", PROFILE, 0);
 }
 
 Test(pyframes, layout_check_refuses_the_3_11_row_on_3_12, .timeout = 60)
 {
-	check_row("3.12.1", "11", PROFILE);
+	check_row("3.12.1", "11", PROFILE, 0);
 }
 
 Test(pyframes, layout_check_refuses_the_3_13_row_on_3_12, .timeout = 60)
 {
-	check_row("3.12.1", "13", PROFILE);
+	check_row("3.12.1", "13", PROFILE, 0);
 }
 
 Test(pyframes, layout_check_refuses_the_3_11_row_on_3_13, .timeout = 60)
 {
-	check_row("3.13.0", "11", PROFILE);
+	check_row("3.13.0", "11", PROFILE, 0);
 }
 
 Test(pyframes, layout_check_refuses_the_3_12_row_on_3_13, .timeout = 60)
 {
-	check_row("3.13.0", "12", PROFILE);
+	check_row("3.13.0", "12", PROFILE, 0);
 }
 
 /* Walk only: names read from the str objects (1-, 2- and 4-byte kinds),
@@ -401,6 +438,16 @@ static void check_walk(const char *ver)
 			      "with the GIL: their Python frames stop there (the frames "
 			      "inside it are kept)");
 	cr_assert_eq(pyframes_take_warning(buf, sizeof(buf), 1), 0);
+}
+
+Test(pyframes, walk_3_9_names_and_captures_without_the_gil, .timeout = 60)
+{
+	check_walk("3.9.18");
+}
+
+Test(pyframes, walk_3_10_names_and_captures_without_the_gil, .timeout = 60)
+{
+	check_walk("3.10.13");
 }
 
 Test(pyframes, walk_3_11_names_and_captures_without_the_gil, .timeout = 60)
