@@ -7,17 +7,18 @@
  * build time, one binary for CPython 3.9 to 3.13) and chooses one of two
  * ways to get frames:
  *
- * The frame walk (CPython 3.11-3.13 release builds with the GIL, see
+ * The frame walk (CPython 3.9-3.13 release builds with the GIL, see
  * "the frame walk" below): each capture reads the calling thread's own
  * chain of interpreter frames, with a table of per-version structure
  * offsets, checked against the C API at install.  Nothing runs per Python
  * call, so the program's speed and allocations stay as they are.
  *
- * The profile function (3.9, 3.10, debug or free-threaded builds,
- * versions without an offset table, HEAPTRAIL_PYTHON_FRAMES=profile):
+ * The profile function (debug or free-threaded builds, versions without
+ * an offset table or whose check fails, HEAPTRAIL_PYTHON_FRAMES=profile):
  * install() sets profile_fn as the C profile function of every thread.
- * On 3.11+ that costs a frame object per Python call (the callback
- * receives one), which roughly doubles a Python program's allocations.  Threads started later get it
+ * It runs on every call and return, and on 3.11+ it costs a frame object
+ * per Python call (the callback receives one), which roughly doubles a
+ * Python program's allocations.  Threads started later get it
  * from threading.setprofile(): a tiny Python hook whose first event calls
  * heaptrail_py_install_thread(), which replaces it with profile_fn.
  *
@@ -556,7 +557,7 @@ static void seed(pystack_t *s, void *frame)
 		py.DecRef(chain[i]);
 }
 
-/* ---- the frame walk (CPython 3.11+) ------------------------------------ */
+/* ---- the frame walk (CPython 3.9+) ------------------------------------- */
 
 /* Byte offsets into CPython's private structures, read at allocation time.
  * There are no Python headers at build time (one binary serves 3.9 to
@@ -772,7 +773,8 @@ static inline const char *walk_top(const void *tstate)
  * inside malloc, so it is not between two steps of a push or pop: CPython
  * links a frame (previous, then current_frame) only after it is fully
  * initialized and unlinks it before freeing it, with no allocation in
- * between.  Frames it may allocate in are linked but "incomplete" (3.11+:
+ * between (3.9, 3.10: the evaluation loop links a frame object it was
+ * given complete).  Frames it may allocate in are linked but "incomplete" (3.11+:
  * MAKE_CELL, COPY_FREE_VARS run before the first traceable instruction);
  * CPython's own traceback and frame code skips those, and so do we.  A
  * frame being cleared (_PyFrame_Clear) is still the current one while it
@@ -782,14 +784,18 @@ static inline const char *walk_top(const void *tstate)
  * into the chain only while running.  The code objects we report are held
  * by a reference we own (interned), so their line tables stay readable.
  *
- * Boundaries: 3.11 marks the first frame of each _PyEval_EvalFrameDefault
- * invocation with is_entry; 3.12+ pushes a shim frame owned by the C stack
+ * Boundaries: 3.9 and 3.10 run each frame in its own invocation of
+ * _PyEval_EvalFrameDefault (a boundary between every two frames); 3.11
+ * marks the first frame of each invocation with is_entry; 3.12+ pushes a
+ * shim frame owned by the C stack
  * under it.  A boundary goes between that frame and its caller, also when
  * the frame itself is skipped as incomplete (its evaluation frame is on
  * the native stack all the same), so groups line up one to one with the
  * native evaluation frames.
  *
- * Main interpreter only: a thread of a sub-interpreter gets no frames. */
+ * Main interpreter only: a thread of a sub-interpreter gets no frames.
+ * (walk_capture below; first its per-thread cache.) */
+
 /* A frame the walk resolved before: instr (an address inside an interned,
  * hence immortal, code object's instructions) always maps to the same code
  * id and line, on any thread.  Only complete frames are entered. */

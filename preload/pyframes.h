@@ -1,6 +1,6 @@
 /* pyframes: Python frames for the recorder: read from the calling thread's
- * own interpreter frame chain (CPython 3.11-3.13) or from per-thread shadow
- * stacks kept by a C profile function (3.9, 3.10, other builds), the
+ * own interpreter frame chain (CPython 3.9-3.13 release builds) or from
+ * per-thread shadow stacks kept by a C profile function (other builds), the
  * code-object intern table and the PYCODE feed.
  * Callers: recorder.c (pyframes_capture, any thread, malloc-free; a lock
  * only at a code object's first sight), writer.c (emit/rewind/warnings,

@@ -9,10 +9,10 @@ Both are no-ops (False) when the process does not run under
 
 `heaptrail record` also puts this directory on PYTHONPATH, where
 sitecustomize.py calls _start() while Python starts up: that turns on
-Python frames in the recorder.  On CPython 3.11 to 3.13 (release builds
+Python frames in the recorder.  On CPython 3.9 to 3.13 (release builds
 with the GIL) the recorder then reads each thread's own interpreter frame
 chain at every allocation and nothing in the program changes; elsewhere
-(3.9, 3.10, other builds) it installs a C profile function in every
+(debug or free-threaded builds) it installs a C profile function in every
 thread, present and future, which keeps a shadow stack of the Python
 frames.  HEAPTRAIL_PYTHON_FRAMES=0 in the environment turns Python frames
 off (allocations then carry native frames only);

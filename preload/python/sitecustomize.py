@@ -7,7 +7,7 @@
 # Why a sitecustomize and not the recorder turning Python frames on by
 # itself when it sees libpython: the only moments the recorder gets control
 # are allocation hooks, and neither checking the interpreter's layout
-# against the C API (CPython 3.11+, where the recorder then reads each
+# against the C API (CPython 3.9+, where the recorder then reads each
 # thread's frame chain) nor PyEval_SetProfile (the fallback: a profile
 # function keeping a shadow stack) is safe from inside malloc: they call
 # Python, allocate, and may run while the interpreter is half way through
