@@ -426,7 +426,11 @@ class PythonWalk(PythonCase):
                                      for _, _, f in made), made)
 
     def test_raw_thread_and_own_profile_function_keep_python_frames(self):
-        py = python3()
+        for version in ("3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"):
+            with self.subTest(version=version):
+                self.check_extras(pyenv(version))
+
+    def check_extras(self, py):
         p, path = self.record_py("py_walk_extras", [py, os.path.join(PYT, "walk_extras.py")])
         empty = int(p.stdout)
         stats = self.py_top(path, "done", "traceback")
