@@ -1368,12 +1368,23 @@ EXPORT void heaptrail_py_stop(void)
 
 /* ---- recorder side --------------------------------------------------- */
 
+/* A fork child has only the forking thread.  If it held the GIL, no
+ * other thread was interning, but the writer thread or a thread giving its
+ * stack back may have held st.lock for a few instructions: the child must
+ * not find it locked forever. */
+static void fork_child(void)
+{
+	pthread_mutex_init(&st.lock, NULL);
+}
+
 void pyframes_init(void)
 {
 	const char *q = getenv("HEAPTRAIL_QUIET");
 	st.quiet = q && q[0] == '1';
-	if (!st.key_ok && pthread_key_create(&st.key, stack_release) == 0)
+	if (!st.key_ok && pthread_key_create(&st.key, stack_release) == 0) {
 		st.key_ok = 1;
+		pthread_atfork(NULL, NULL, fork_child);
+	}
 	*(void **)&py.IsInitialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
 }
 
