@@ -80,13 +80,14 @@ void heap_free(heap_t *h)
 static int grow_table(heap_t *h)
 {
 	size_t ncap = h->cap ? h->cap * 2 : 4096;
-	/* Line-aligned, so no 32-byte slot straddles two cache lines. */
 	if (ncap > SIZE_MAX / 2 / sizeof(heap_block_t))
 		return -ENOMEM;
-	heap_block_t *nt = aligned_alloc(64, ncap * sizeof(*nt));
+	size_t bytes = ncap * sizeof(heap_block_t);
+	/* Line-aligned, so no 32-byte slot straddles two cache lines. */
+	heap_block_t *nt = aligned_alloc(64, bytes);
 	if (!nt)
 		return -ENOMEM;
-	memset(nt, 0, ncap * sizeof(*nt));
+	memset(nt, 0, bytes);
 	for (size_t i = 0; i < h->cap; i++) {
 		if (!h->t[i].addr)
 			continue;
@@ -225,6 +226,23 @@ static int account_alloc(heap_t *h, const heap_block_t *b)
 	return stack_change(h, b->stack, b->size, true);
 }
 
+/* Starts an event field by field: a `= { 0 }` of the whole struct
+ * compiles to `rep stos`, which costs more than the rest of a free. */
+static inline void ev_init(heap_event_t *ev, heap_ev_kind_t kind,
+			   const rd_event_t *rev)
+{
+	static const heap_block_t none;
+	ev->kind = kind;
+	ev->block = none;
+	ev->old = none;
+	ev->old_known = false;
+	ev->temporary = false;
+	ev->new_peak = false;
+	ev->time_us = rev->time_us;
+	ev->thread = rev->thread;
+	ev->heap_bytes = ev->heap_blocks = 0;
+}
+
 static int emit(heap_t *h, const heap_event_t *ev)
 {
 	return h->sink ? h->sink(h->arg, ev) : 0;
@@ -243,12 +261,10 @@ static int take_block(heap_t *h, heap_block_t *slot, heap_block_t *out)
  * lost (or not recorded).  Deliver it as freed so totals stay right. */
 static int drop_stale(heap_t *h, heap_block_t *slot, const rd_event_t *rev)
 {
-	heap_event_t ev = { 0 };
+	heap_event_t ev;
 	int rc;
 	h->c.double_allocs++;
-	ev.kind = HEAP_EV_FREE;
-	ev.time_us = rev->time_us;
-	ev.thread = rev->thread;
+	ev_init(&ev, HEAP_EV_FREE, rev);
 	if ((rc = take_block(h, slot, &ev.block)) < 0)
 		return rc;
 	ev.heap_bytes = h->c.heap_bytes;
@@ -305,7 +321,7 @@ static int add_block(heap_t *h, heap_event_t *ev, uint64_t addr,
 
 static int do_alloc(heap_t *h, const rd_event_t *rev)
 {
-	heap_event_t ev = { 0 };
+	heap_event_t ev;
 	h->c.allocs++;
 	if (rev->u.alloc.kind < HT_KIND_COUNT)
 		h->c.alloc_kind[rev->u.alloc.kind]++;
@@ -313,16 +329,14 @@ static int do_alloc(heap_t *h, const rd_event_t *rev)
 		h->c.double_allocs++;
 		return 0;
 	}
-	ev.kind = HEAP_EV_ALLOC;
-	ev.time_us = rev->time_us;
-	ev.thread = rev->thread;
+	ev_init(&ev, HEAP_EV_ALLOC, rev);
 	return add_block(h, &ev, rev->u.alloc.addr, rev->u.alloc.size,
 			 rev->u.alloc.stack, rev->u.alloc.kind, rev);
 }
 
 static int do_free(heap_t *h, const rd_event_t *rev)
 {
-	heap_event_t ev = { 0 };
+	heap_event_t ev;
 	heap_block_t *slot;
 	int rc;
 	h->c.frees++;
@@ -331,9 +345,7 @@ static int do_free(heap_t *h, const rd_event_t *rev)
 		h->c.unknown_frees++;
 		return 0;
 	}
-	ev.kind = HEAP_EV_FREE;
-	ev.time_us = rev->time_us;
-	ev.thread = rev->thread;
+	ev_init(&ev, HEAP_EV_FREE, rev);
 	if ((rc = take_block(h, slot, &ev.block)) < 0)
 		return rc;
 	if (ev.block.addr == h->last_alloc) {
@@ -354,15 +366,13 @@ static int do_free(heap_t *h, const rd_event_t *rev)
 
 static int do_realloc(heap_t *h, const rd_event_t *rev)
 {
-	heap_event_t ev = { 0 };
+	heap_event_t ev;
 	heap_block_t *slot;
 	uint64_t oldaddr = rev->u.realloc.old_addr;
 	uint64_t newaddr = rev->u.realloc.new_addr;
 	int rc;
 	h->c.reallocs++;
-	ev.kind = HEAP_EV_REALLOC;
-	ev.time_us = rev->time_us;
-	ev.thread = rev->thread;
+	ev_init(&ev, HEAP_EV_REALLOC, rev);
 	slot = oldaddr ? find_slot(h, oldaddr) : NULL;
 	if (slot) {
 		ev.old_known = true;
@@ -413,13 +423,9 @@ void heap_prefetch(const heap_t *h, const rd_event_t *ev)
 	if (!h->cap)
 		return;
 	size_t mask = h->cap - 1, i;
-	sidx_t st;
 	switch (ev->kind) {
 	case RD_ALLOC:
 		__builtin_prefetch(&h->t[hash_addr(ev->u.alloc.addr) & mask], 1);
-		st = stacks_find(h->stacks, ev->u.alloc.stack);
-		if (st < h->nst)
-			__builtin_prefetch(&h->st[st], 1);
 		break;
 	case RD_FREE:
 		/* The slot, and the next one, which deletion looks at. */
