@@ -77,6 +77,7 @@ static int finish_open(analysis_t *an, const char *path, char *err,
 	}
 	an->sum.path = an->path;
 	an->sum.file_bytes = reader_size(an->rd);
+	an->sum.format_version = reader_version(an->rd);
 	return 0;
 }
 

@@ -46,6 +46,7 @@ typedef struct analysis_summary {
 	size_t nsnapshots;
 	const analysis_snapshot_t *snapshots;
 	uint64_t file_bytes;
+	uint32_t format_version; /* the trace's (its header) */
 } analysis_summary_t;
 
 typedef struct analysis analysis_t;

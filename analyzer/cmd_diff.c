@@ -121,16 +121,23 @@ int cmd_diff(int argc, char **argv)
 			goto done;
 		}
 	}
+	/* The end and the peak come from the trace index when there is one. */
 	if (npaths == 1) {
 		agg_t *aggs[2] = { point_agg(sd[0].pt), point_agg(sd[1].pt) };
-		sd[0].an = analysis_run_file(paths[0], aggs, 2);
+		sd[0].an = point_needs_no_events(sd[0].pt) &&
+					   point_needs_no_events(sd[1].pt) ?
+			analysis_run_file_indexed(paths[0]) :
+			analysis_run_file(paths[0], aggs, 2);
 		sd[1].an = sd[0].an;
 		if (!sd[0].an)
 			goto done;
 	} else {
 		for (int k = 0; k < 2; k++) {
 			agg_t *agg = point_agg(sd[k].pt);
-			if (!(sd[k].an = analysis_run_file(paths[k], &agg, 1)))
+			sd[k].an = point_needs_no_events(sd[k].pt) ?
+				analysis_run_file_indexed(paths[k]) :
+				analysis_run_file(paths[k], &agg, 1);
+			if (!sd[k].an)
 				goto done;
 		}
 	}

@@ -115,7 +115,7 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	report_notes(stdout, s);
 	printf("trace:        %s (%s, format v%u)\n", s->path,
 	       report_size(a, sizeof(a), (double)s->file_bytes, false),
-	       HT_FORMAT_VERSION);
+	       s->format_version);
 	printf("program:      %s\n", s->exe[0] ? s->exe : "(unknown: no PROCESS record)");
 	if (s->cmdline[0])
 		printf("command:      %s\n", s->cmdline);

@@ -52,8 +52,7 @@ int cmd_top(int argc, char **argv)
 	}
 	agg_t *agg = point_agg(pt);
 	/* The end, the peak and the temporary totals are in the index. */
-	analysis_t *an = temporary || spec.kind == POINT_END ||
-				 spec.kind == POINT_PEAK ?
+	analysis_t *an = temporary || point_needs_no_events(pt) ?
 		analysis_run_file_indexed(path) :
 		analysis_run_file(path, &agg, 1);
 	group_t *g = NULL;

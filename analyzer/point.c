@@ -200,6 +200,11 @@ agg_t *point_agg(point_t *p)
 	return &p->agg;
 }
 
+bool point_needs_no_events(const point_t *p)
+{
+	return p->spec.kind == POINT_END || p->spec.kind == POINT_PEAK;
+}
+
 int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
 		 const uint64_t **count, size_t *n, char *err, size_t errlen)
 {

@@ -32,6 +32,10 @@ typedef struct point point_t;
 point_t *point_new(const point_spec_t *spec);
 void point_free(point_t *p);
 agg_t *point_agg(point_t *p);
+/* True when the point is the end or the peak: point_result then needs
+ * only the heap model's per-stack totals, which the trace index holds
+ * (the aggregator sees no event). */
+bool point_needs_no_events(const point_t *p);
 
 /* After the run: per-stack live totals at the point (index = sidx, n
  * entries, entries beyond n are zero).  Returns 0, or -ENOENT when the

@@ -23,6 +23,8 @@ FORMS = [
     ("top", "--frames", "native", "-n", "3"),
     ("top", "--at", "end", "--include", "*leaks*"),
     ("top", "--at", "0"), ("leaks", "-n", "3"), ("growth", "-n", "3"),
+    ("diff", "--from", "peak"), ("diff", "--from", "peak", "--json", "--by", "filename"),
+    ("diff", "--from", "0", "-n", "3"),
 ]
 
 NO_INDEX = {"HEAPTRAIL_NO_INDEX": "1"}

@@ -118,6 +118,7 @@ static void assert_same(analysis_t *a, analysis_t *b)
 	cr_assert_eq(x->has_end, y->has_end);
 	cr_assert_eq(x->end_events, y->end_events);
 	cr_assert_eq(x->file_bytes, y->file_bytes);
+	cr_assert_eq(x->format_version, y->format_version);
 	cr_assert_eq(x->nsnapshots, y->nsnapshots);
 	for (size_t i = 0; i < x->nsnapshots; i++) {
 		const analysis_snapshot_t *p = &x->snapshots[i], *q = &y->snapshots[i];
