@@ -17,6 +17,11 @@
 #include "symbols.h"
 
 #define MAX_AGGS 16
+/* Snapshot states kept for the index: at most this many nonzero entries
+ * (24 bytes each), and at most this many per-stack entries scanned over
+ * all snapshots; beyond, the index keeps no states. */
+#define STATES_MAX ((size_t)1 << 20)
+#define STATES_MAX_SCAN ((uint64_t)1 << 26)
 /* Thread indexes above this are not counted as distinct (hostile input). */
 #define MAX_THREAD_INDEX (1u << 20)
 
@@ -48,6 +53,16 @@ struct analysis {
 			  * relative to the module maps */
 	size_t nmarks, capmarks;
 	bool from_index; /* loaded from the index: no live blocks */
+	/* Per-snapshot live totals by stack, for the index (see index.h):
+	 * snapshot k's are states[state_at[k] .. state_at[k + 1]). */
+	bool keep_states; /* collecting them (an index will be written) */
+	bool states_dropped; /* over the limits: none kept */
+	index_state_t *states;
+	size_t nstates, capstates;
+	uint64_t *state_at; /* nsnaps + 1 entries, state_at[0] = 0 */
+	uint64_t *state_n; /* nsnaps entries: per-stack entries then */
+	size_t capstate; /* entries of state_at (and of state_n) */
+	uint64_t states_scanned;
 };
 
 static int heap_sink(void *arg, const heap_event_t *ev)
@@ -152,6 +167,9 @@ static void reset_image(analysis_t *an)
 	an->sum.warnings = 0;
 	an->lost_records = an->end_lost = 0;
 	an->ndefs = an->nmarks = 0;
+	an->nstates = 0;
+	an->states_scanned = 0;
+	an->states_dropped = false;
 	for (size_t i = 0; i < an->naggs; i++)
 		if (an->aggs[i]->ops->reset)
 			an->aggs[i]->ops->reset(an->aggs[i]);
@@ -221,8 +239,65 @@ static int on_process(analysis_t *an, const rd_event_t *ev)
 	return 0;
 }
 
+/* Appends snapshot an->nsnaps's per-stack live totals (the nonzero ones)
+ * to the states kept for the index, or drops all states when they grow
+ * past the limits. */
+static int keep_state(analysis_t *an)
+{
+	size_t n, k = an->nsnaps;
+	const heap_stack_stat_t *st = heap_stack_stats(an->heap, &n);
+	if (!an->keep_states || an->states_dropped)
+		return 0;
+	an->states_scanned += n;
+	if (k + 2 > an->capstate) {
+		size_t ncap = an->capstate ? an->capstate * 2 : 16;
+		uint64_t *na = realloc(an->state_at, ncap * sizeof(*na));
+		if (na)
+			an->state_at = na;
+		uint64_t *nn = na ? realloc(an->state_n, ncap * sizeof(*nn)) : NULL;
+		if (!nn)
+			return -ENOMEM;
+		an->state_n = nn;
+		an->capstate = ncap;
+	}
+	if (!k)
+		an->state_at[0] = 0;
+	for (size_t i = 0; i < n && an->states_scanned <= STATES_MAX_SCAN; i++) {
+		if (!st[i].live_bytes && !st[i].live_count)
+			continue;
+		if (an->nstates == STATES_MAX) {
+			an->states_scanned = STATES_MAX_SCAN + 1;
+			break;
+		}
+		if (an->nstates == an->capstates) {
+			size_t ncap = an->capstates ? an->capstates * 2 : 1024;
+			index_state_t *ns = realloc(an->states, ncap * sizeof(*ns));
+			if (!ns)
+				return -ENOMEM;
+			an->states = ns;
+			an->capstates = ncap;
+		}
+		an->states[an->nstates++] = (index_state_t){
+			.sidx = (uint32_t)i,
+			.bytes = st[i].live_bytes,
+			.count = st[i].live_count,
+		};
+	}
+	if (an->states_scanned > STATES_MAX_SCAN) {
+		an->states_dropped = true;
+		free(an->states);
+		an->states = NULL;
+		an->nstates = an->capstates = 0;
+		return 0;
+	}
+	an->state_n[k] = n;
+	an->state_at[k + 1] = an->nstates;
+	return 0;
+}
+
 static int on_snapshot(analysis_t *an, const rd_event_t *ev)
 {
+	int rc;
 	const heap_counters_t *c = heap_counters(an->heap);
 	if (an->nsnaps == an->capsnaps) {
 		size_t ncap = an->capsnaps ? an->capsnaps * 2 : 16;
@@ -241,6 +316,10 @@ static int on_snapshot(analysis_t *an, const rd_event_t *ev)
 	s->time_us = ev->time_us;
 	s->heap_bytes = c->heap_bytes;
 	s->heap_blocks = c->heap_blocks;
+	if ((rc = keep_state(an)) < 0) {
+		free(s->label);
+		return rc;
+	}
 	agg_snapshot_t as = {
 		.ordinal = (uint32_t)an->nsnaps,
 		.index = s->index,
@@ -554,6 +633,12 @@ static void save_index(analysis_t *an, const char *path,
 		return;
 	}
 	d.marks = an->marks;
+	if (an->keep_states && !an->states_dropped && an->state_at) {
+		static index_state_t none;
+		d.states = an->states ? an->states : &none;
+		d.state_at = an->state_at;
+		d.state_n = an->state_n;
+	}
 	index_save(path, before, &d);
 	free(ids);
 }
@@ -600,6 +685,20 @@ static int restore(analysis_t *an, const index_data_t *d)
 			an->nsnaps = i + 1;
 		}
 	}
+	if (d->states) {
+		size_t ns = s->nsnapshots, ne = (size_t)d->state_at[ns];
+		an->states = malloc((ne ? ne : 1) * sizeof(*an->states));
+		an->state_at = malloc((ns + 1) * sizeof(*an->state_at));
+		an->state_n = malloc((ns ? ns : 1) * sizeof(*an->state_n));
+		if (!an->states || !an->state_at || !an->state_n)
+			return -ENOMEM;
+		memcpy(an->states, d->states, ne * sizeof(*an->states));
+		memcpy(an->state_at, d->state_at, (ns + 1) * sizeof(*an->state_at));
+		memcpy(an->state_n, d->state_n, ns * sizeof(*an->state_n));
+		an->nstates = an->capstates = ne;
+		an->capstate = ns + 1;
+		an->keep_states = true;
+	}
 	if ((rc = heap_restore(an->heap, &d->counters, d->st, d->nst)) < 0 ||
 	    (rc = stacks_set_exe(an->stacks, s->exe)) < 0)
 		return rc;
@@ -632,13 +731,14 @@ static int restore(analysis_t *an, const index_data_t *d)
 	return 0;
 }
 
-analysis_t *analysis_run_file_indexed(const char *path)
+analysis_t *analysis_run_file_indexed(const char *path, agg_t **aggs,
+				       size_t naggs, bool need_states)
 {
 	struct stat st;
-	index_data_t d;
+	index_data_t d = { 0 };
 	if (index_enabled() && strcmp(path, "-") != 0 &&
 	    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    index_load(path, &st, &d) == 0) {
+	    index_load(path, &st, &d) == 0 && (d.states || !need_states)) {
 		analysis_t *an = NULL;
 		char err[1024];
 		int rc = analysis_open(&an, path, err, sizeof(err));
@@ -648,8 +748,23 @@ analysis_t *analysis_run_file_indexed(const char *path)
 		if (rc == 0)
 			return an;
 		analysis_free(an);
+	} else if (d.ids) {
+		index_data_free(&d); /* loaded, but without snapshot states */
 	}
-	return analysis_run_file(path, NULL, 0);
+	return analysis_run_file(path, aggs, naggs);
+}
+
+int analysis_snapshot_state(const analysis_t *an, size_t k,
+			    const index_state_t **st, size_t *nst,
+			    uint64_t *n)
+{
+	if (!an->from_index || !an->keep_states || !an->state_at ||
+	    k >= an->nsnaps)
+		return -ENOENT;
+	*st = an->states + an->state_at[k];
+	*nst = (size_t)(an->state_at[k + 1] - an->state_at[k]);
+	*n = an->state_n[k];
+	return 0;
 }
 
 bool analysis_from_index(const analysis_t *an)
@@ -666,6 +781,7 @@ analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs)
 		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
 	if (analysis_open(&an, path, err, sizeof(err)) < 0)
 		goto fail;
+	an->keep_states = idx;
 	for (size_t i = 0; i < naggs; i++)
 		if (aggs[i] && analysis_add_agg(an, aggs[i]) < 0) {
 			snprintf(err, sizeof(err), "too many aggregators");
@@ -709,6 +825,9 @@ void analysis_free(analysis_t *an)
 	free(an->thread_seen);
 	free(an->defs);
 	free(an->marks);
+	free(an->states);
+	free(an->state_at);
+	free(an->state_n);
 	free(an->path);
 	free(an->exe);
 	free(an->cmdline);

@@ -84,15 +84,26 @@ void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
 analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs);
 
 /* Same with the trace index (index.h): when a valid index of `path`
- * exists, the summary, heap counters, per-stack totals (end and peak) and
- * stack tables come from it without a replay, and the heap has no live
+ * exists (holding snapshot states if need_states), the summary, heap
+ * counters, per-stack totals (end, peak, snapshots) and stack tables come
+ * from it without a replay and the aggregators see nothing (only ones that
+ * need no events belong here: point.h), and the heap has no live
  * blocks (heap_lookup/heap_foreach find nothing); else a full replay, which
- * writes the index.  For commands needing nothing else (info, snapshots,
+ * writes the index; the aggregators take part in it.  For commands needing nothing else (info, snapshots,
  * top at the end or the peak).  A plain analysis_run_file writes the index
  * too.  HEAPTRAIL_NO_INDEX=1 disables both. */
-analysis_t *analysis_run_file_indexed(const char *path);
+analysis_t *analysis_run_file_indexed(const char *path, agg_t **aggs,
+				       size_t naggs, bool need_states);
 /* True when `an` came from the index. */
 bool analysis_from_index(const analysis_t *an);
+/* From the index (analysis_run_file_indexed with need_states): the
+ * nonzero per-stack live totals at the k-th snapshot (0 = the first of the
+ * final image) and how many per-stack entries there were then (*n).
+ * Returns 0 or -ENOENT. */
+struct index_state;
+int analysis_snapshot_state(const analysis_t *an, size_t k,
+			    const struct index_state **st, size_t *nst,
+			    uint64_t *n);
 
 /* Prints the symbolizer's warnings (each once) on stderr. */
 void analysis_print_warnings(const analysis_t *an);

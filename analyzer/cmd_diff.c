@@ -121,22 +121,28 @@ int cmd_diff(int argc, char **argv)
 			goto done;
 		}
 	}
-	/* The end and the peak come from the trace index when there is one. */
+	/* The end, the peak and snapshots come from the trace index when
+	 * there is one. */
 	if (npaths == 1) {
 		agg_t *aggs[2] = { point_agg(sd[0].pt), point_agg(sd[1].pt) };
-		sd[0].an = point_needs_no_events(sd[0].pt) &&
-					   point_needs_no_events(sd[1].pt) ?
-			analysis_run_file_indexed(paths[0]) :
-			analysis_run_file(paths[0], aggs, 2);
+		int n0 = point_index_need(sd[0].pt), n1 = point_index_need(sd[1].pt);
+		sd[0].an = n0 == POINT_INDEX_NO || n1 == POINT_INDEX_NO ?
+			analysis_run_file(paths[0], aggs, 2) :
+			n0 == POINT_INDEX_STATES || n1 == POINT_INDEX_STATES ?
+			analysis_run_file_indexed(paths[0], aggs, 2, true) :
+			analysis_run_file_indexed(paths[0], NULL, 0, false);
 		sd[1].an = sd[0].an;
 		if (!sd[0].an)
 			goto done;
 	} else {
 		for (int k = 0; k < 2; k++) {
 			agg_t *agg = point_agg(sd[k].pt);
-			sd[k].an = point_needs_no_events(sd[k].pt) ?
-				analysis_run_file_indexed(paths[k]) :
-				analysis_run_file(paths[k], &agg, 1);
+			int need = point_index_need(sd[k].pt);
+			sd[k].an = need == POINT_INDEX_NO ?
+				analysis_run_file(paths[k], &agg, 1) :
+				need == POINT_INDEX_STATES ?
+				analysis_run_file_indexed(paths[k], &agg, 1, true) :
+				analysis_run_file_indexed(paths[k], NULL, 0, false);
 			if (!sd[k].an)
 				goto done;
 		}

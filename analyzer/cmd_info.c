@@ -196,7 +196,7 @@ int cmd_info(int argc, char **argv)
 	}
 	if (!path)
 		return report_usage_error("info", "missing TRACE");
-	analysis_t *an = analysis_run_file_indexed(path);
+	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;
 	const analysis_summary_t *s = analysis_summary(an);

@@ -51,10 +51,14 @@ int cmd_top(int argc, char **argv)
 		return 1;
 	}
 	agg_t *agg = point_agg(pt);
-	/* The end, the peak and the temporary totals are in the index. */
-	analysis_t *an = temporary || point_needs_no_events(pt) ?
-		analysis_run_file_indexed(path) :
-		analysis_run_file(path, &agg, 1);
+	/* The end, the peak, the snapshots and the temporary totals are in
+	 * the trace index. */
+	int need = temporary ? POINT_INDEX_PLAIN : point_index_need(pt);
+	analysis_t *an = need == POINT_INDEX_NO ?
+		analysis_run_file(path, &agg, 1) :
+		need == POINT_INDEX_STATES ?
+		analysis_run_file_indexed(path, &agg, 1, true) :
+		analysis_run_file_indexed(path, NULL, 0, false);
 	group_t *g = NULL;
 	stat_set_t set = { 0 };
 	char err[512], a[32], b[32];

@@ -27,7 +27,7 @@
 #include "heaptrail_format.h"
 
 #define INDEX_MAGIC "HTRIDX\r\n"
-#define INDEX_VERSION 1u
+#define INDEX_VERSION 2u
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
  * blocks of SAMPLE_BLOCK bytes evenly spread from the first to the last. */
@@ -450,6 +450,18 @@ int index_save(const char *trace, const struct stat *st, const index_data_t *d)
 		w_v(&b, d->defs[i] - prev); /* offsets ascend */
 		prev = d->defs[i];
 	}
+	w_v(&b, d->states != NULL);
+	for (size_t k = 0; d->states && k < d->sum.nsnapshots; k++) {
+		w_v(&b, d->state_n[k]);
+		w_v(&b, d->state_at[k + 1] - d->state_at[k]);
+		for (uint64_t i = d->state_at[k], prev = 0; i < d->state_at[k + 1]; i++) {
+			const index_state_t *e = &d->states[i];
+			w_v(&b, e->sidx - prev); /* ascending */
+			w_v(&b, e->bytes);
+			w_v(&b, e->count);
+			prev = e->sidx;
+		}
+	}
 	w_need(&b, 8);
 	if (b.oom) {
 		rc = -ENOMEM;
@@ -555,6 +567,41 @@ static int parse(const uint8_t *buf, size_t len, const char *trace,
 	d->ndefs = n;
 	for (size_t i = 0, prev = 0; i < n && !b.bad; i++)
 		prev = defs[i] = prev + r_v(&b);
+	if (r_v(&b) && !b.bad) {
+		size_t ns = d->sum.nsnapshots, total = 0;
+		uint64_t *at = malloc((ns + 1) * sizeof(*at));
+		uint64_t *sn = malloc((ns ? ns : 1) * sizeof(*sn));
+		index_state_t *st = NULL;
+		d->state_at = at;
+		d->state_n = sn;
+		if (!at || !sn)
+			return -ENOMEM;
+		at[0] = 0;
+		for (size_t k = 0; k < ns && !b.bad; k++) {
+			sn[k] = r_v(&b);
+			size_t m = r_count(&b, 3);
+			index_state_t *nst = realloc(st, (total + m + 1) * sizeof(*st));
+			if (!nst) {
+				free(st);
+				return -ENOMEM;
+			}
+			st = nst;
+			for (uint64_t i = 0, prev = 0; i < m && !b.bad; i++) {
+				uint64_t s = prev + r_v(&b);
+				if (s >= sn[k] || s > UINT32_MAX)
+					b.bad = true;
+				st[total + i].sidx = (uint32_t)s;
+				st[total + i].bytes = r_v(&b);
+				st[total + i].count = r_v(&b);
+				prev = s;
+			}
+			total += m;
+			at[k + 1] = total;
+		}
+		d->states = st ? st : malloc(sizeof(*st));
+		if (!d->states)
+			return -ENOMEM;
+	}
 	if (b.bad || b.p != b.end)
 		return -EBADMSG;
 	return 0;
@@ -597,5 +644,8 @@ void index_data_free(index_data_t *d)
 	free((void *)d->ids);
 	free((void *)d->marks);
 	free((void *)d->defs);
+	free((void *)d->states);
+	free((void *)d->state_at);
+	free((void *)d->state_n);
 	memset(d, 0, sizeof(*d));
 }

@@ -13,6 +13,13 @@
 #include "analysis.h"
 #include "heap.h"
 
+/* One stack's live totals at a snapshot. */
+typedef struct index_state {
+	uint32_t sidx;
+	uint64_t bytes;
+	uint64_t count;
+} index_state_t;
+
 /* What an index holds.  Saving borrows the pointers; index_load allocates
  * them (free with index_data_free). */
 typedef struct index_data {
@@ -27,6 +34,13 @@ typedef struct index_data {
 	const uint64_t *defs; /* file offsets of the final image's MODULES,
 			       * STACK and PYCODE records, in file order */
 	size_t ndefs;
+	/* Every snapshot's per-stack live totals, nonzero entries only:
+	 * snapshot k has states[state_at[k] .. state_at[k + 1]) and had
+	 * state_n[k] per-stack entries then.  NULL when not kept (too many:
+	 * then a point at a snapshot needs a replay). */
+	const index_state_t *states;
+	const uint64_t *state_at; /* sum.nsnapshots + 1 entries */
+	const uint64_t *state_n; /* sum.nsnapshots entries */
 } index_data_t;
 
 /* False when HEAPTRAIL_NO_INDEX is set (to anything but "" or "0"). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "index.h"
 #include "report.h"
 
 typedef struct capture {
@@ -200,9 +201,58 @@ agg_t *point_agg(point_t *p)
 	return &p->agg;
 }
 
-bool point_needs_no_events(const point_t *p)
+int point_index_need(const point_t *p)
 {
-	return p->spec.kind == POINT_END || p->spec.kind == POINT_PEAK;
+	switch (p->spec.kind) {
+	case POINT_END:
+	case POINT_PEAK:
+		return POINT_INDEX_PLAIN;
+	case POINT_SNAPSHOT:
+		return POINT_INDEX_STATES;
+	default:
+		return POINT_INDEX_NO;
+	}
+}
+
+/* An analysis from the index saw no snapshot: take the captures p_snapshot
+ * would have taken from the index's snapshot states. */
+static int snapshot_from_index(point_t *p, const struct analysis *an)
+{
+	const analysis_summary_t *s = analysis_summary(an);
+	for (size_t k = 0; k < s->nsnapshots; k++) {
+		const analysis_snapshot_t *sn = &s->snapshots[k];
+		const index_state_t *st;
+		size_t m;
+		uint64_t n;
+		capture_t *c = NULL;
+		if (!p->by_label.done && strcmp(sn->label, p->spec.snapshot) == 0)
+			c = &p->by_label;
+		else if (!p->by_index.done && p->numeric && sn->index == p->index)
+			c = &p->by_index;
+		if (!c)
+			continue;
+		if (analysis_snapshot_state(an, k, &st, &m, &n) < 0)
+			return -EIO;
+		cap_clear(c);
+		c->bytes = calloc(n ? n : 1, sizeof(uint64_t));
+		c->count = calloc(n ? n : 1, sizeof(uint64_t));
+		if (!c->bytes || !c->count)
+			return -ENOMEM;
+		for (size_t i = 0; i < m; i++) {
+			if (st[i].sidx >= n)
+				return -EIO;
+			c->bytes[st[i].sidx] = st[i].bytes;
+			c->count[st[i].sidx] = st[i].count;
+		}
+		c->n = (size_t)n;
+		c->heap_bytes = sn->heap_bytes;
+		c->heap_blocks = sn->heap_blocks;
+		c->done = true;
+		c->time_us = sn->time_us;
+		snprintf(c->desc, sizeof(c->desc), "snapshot #%" PRIu64 " '%s' at %.3fs",
+			 sn->index, sn->label, (double)sn->time_us / 1e6);
+	}
+	return 0;
 }
 
 int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
@@ -211,8 +261,16 @@ int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
 	const heap_t *h = analysis_heap(an);
 	const heap_counters_t *hc = heap_counters(h);
 	const capture_t *c = NULL;
+	int rc;
 	switch (p->spec.kind) {
 	case POINT_SNAPSHOT:
+		if (analysis_from_index(an) &&
+		    (rc = snapshot_from_index(p, an)) < 0) {
+			snprintf(err, errlen, "%s: %s", analysis_summary(an)->path,
+				 rc == -ENOMEM ? "out of memory" :
+				 "the trace index has no state for this snapshot; run with HEAPTRAIL_NO_INDEX=1");
+			return rc;
+		}
 		c = p->by_label.done ? &p->by_label :
 		    p->by_index.done ? &p->by_index : NULL;
 		if (!c) {

@@ -32,10 +32,13 @@ typedef struct point point_t;
 point_t *point_new(const point_spec_t *spec);
 void point_free(point_t *p);
 agg_t *point_agg(point_t *p);
-/* True when the point is the end or the peak: point_result then needs
- * only the heap model's per-stack totals, which the trace index holds
- * (the aggregator sees no event). */
-bool point_needs_no_events(const point_t *p);
+/* What the trace index must hold for this point: POINT_INDEX_PLAIN (end,
+ * peak: the heap model's per-stack totals, no event needed),
+ * POINT_INDEX_STATES (a snapshot: the index's snapshot states; from a
+ * replay the aggregator must see the events), or POINT_INDEX_NO (a time:
+ * always a replay with the aggregator). */
+enum { POINT_INDEX_NO = -1, POINT_INDEX_PLAIN = 0, POINT_INDEX_STATES = 1 };
+int point_index_need(const point_t *p);
 
 /* After the run: per-stack live totals at the point (index = sidx, n
  * entries, entries beyond n are zero).  Returns 0, or -ENOENT when the

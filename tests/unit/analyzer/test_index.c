@@ -13,6 +13,7 @@
 
 #include "analysis.h"
 #include "index.h"
+#include "point.h"
 #include "tbuild.h"
 
 static char trace_path[64];
@@ -195,10 +196,10 @@ Test(index, loaded_analysis_equals_the_replay, .init = setup, .fini = teardown)
 {
 	analysis_t *full = replay();
 	cr_assert_not(index_exists(), "HEAPTRAIL_NO_INDEX wrote an index");
-	analysis_t *first = analysis_run_file_indexed(trace_path);
+	analysis_t *first = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert_not(analysis_from_index(first), "no index existed yet");
 	cr_assert(index_exists());
-	analysis_t *second = analysis_run_file_indexed(trace_path);
+	analysis_t *second = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert(analysis_from_index(second));
 	cr_assert_eq(heap_counters(analysis_heap(second))->allocs, 21);
 	cr_assert_eq(analysis_summary(second)->nsnapshots, 2);
@@ -214,7 +215,7 @@ Test(index, any_replay_writes_the_index, .init = setup, .fini = teardown)
 {
 	analysis_t *an = analysis_run_file(trace_path, NULL, 0);
 	cr_assert(index_exists());
-	analysis_t *ix = analysis_run_file_indexed(trace_path);
+	analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert(analysis_from_index(ix));
 	assert_same(an, ix);
 	analysis_free(an);
@@ -223,12 +224,12 @@ Test(index, any_replay_writes_the_index, .init = setup, .fini = teardown)
 
 Test(index, a_rewritten_trace_is_replayed_not_read_from_the_stale_index, .init = setup, .fini = teardown)
 {
-	analysis_free(analysis_run_file_indexed(trace_path));
+	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
 	cr_assert(index_exists());
 	/* Same length, different realloc size: only the content differs;
 	 * the new mtime/ctime and END bytes must reject the index. */
 	write_trace(true, 1);
-	analysis_t *ix = analysis_run_file_indexed(trace_path);
+	analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert_not(analysis_from_index(ix));
 	analysis_t *full = replay();
 	assert_same(full, ix);
@@ -237,7 +238,7 @@ Test(index, a_rewritten_trace_is_replayed_not_read_from_the_stale_index, .init =
 	analysis_free(ix);
 	analysis_free(full);
 	/* ... and the rebuilt index is used next time. */
-	ix = analysis_run_file_indexed(trace_path);
+	ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert(analysis_from_index(ix));
 	analysis_free(ix);
 }
@@ -258,25 +259,25 @@ static void damage_index(long at, uint8_t xor)
 Test(index, a_damaged_index_is_ignored_and_rebuilt, .init = setup, .fini = teardown)
 {
 	analysis_t *full = replay();
-	analysis_free(analysis_run_file_indexed(trace_path));
+	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
 	long spots[] = { 0, 9, 20, 60, 100, -30, -9, -1 };
 	for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
 		damage_index(spots[i], 0x41);
-		analysis_t *ix = analysis_run_file_indexed(trace_path);
+		analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
 		cr_assert_not(analysis_from_index(ix), "damage at %ld was used", spots[i]);
 		assert_same(full, ix);
 		analysis_free(ix);
-		ix = analysis_run_file_indexed(trace_path);
+		ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
 		cr_assert(analysis_from_index(ix), "not rebuilt after damage at %ld", spots[i]);
 		analysis_free(ix);
 	}
 	/* Cut short, then empty. */
 	cr_assert_eq(truncate(index_path, 40), 0);
-	analysis_t *ix = analysis_run_file_indexed(trace_path);
+	analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert_not(analysis_from_index(ix));
 	analysis_free(ix);
 	cr_assert_eq(truncate(index_path, 0), 0);
-	ix = analysis_run_file_indexed(trace_path);
+	ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert_not(analysis_from_index(ix));
 	assert_same(full, ix);
 	analysis_free(ix);
@@ -285,10 +286,10 @@ Test(index, a_damaged_index_is_ignored_and_rebuilt, .init = setup, .fini = teard
 
 Test(index, disabled_by_heaptrail_no_index, .init = setup, .fini = teardown)
 {
-	analysis_free(analysis_run_file_indexed(trace_path));
+	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
 	cr_assert(index_exists());
 	setenv("HEAPTRAIL_NO_INDEX", "1", 1);
-	analysis_t *an = analysis_run_file_indexed(trace_path);
+	analysis_t *an = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	unsetenv("HEAPTRAIL_NO_INDEX");
 	cr_assert_not(analysis_from_index(an));
 	analysis_free(an);
@@ -299,8 +300,8 @@ Test(index, a_truncated_trace_is_indexed_as_truncated, .init = setup, .fini = te
 	write_trace(false, 0);
 	analysis_t *full = replay();
 	cr_assert(analysis_summary(full)->truncated);
-	analysis_free(analysis_run_file_indexed(trace_path));
-	analysis_t *ix = analysis_run_file_indexed(trace_path);
+	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
+	analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert(analysis_from_index(ix));
 	cr_assert(analysis_summary(ix)->truncated);
 	assert_same(full, ix);
@@ -316,4 +317,64 @@ Test(index, sidecar_name_replaces_htr)
 	cr_assert_eq(index_sidecar_path("trace", b, sizeof(b)), 0);
 	cr_assert_str_eq(b, "trace.htri");
 	cr_assert_eq(index_sidecar_path("trace.htr", b, 8), -ENAMETOOLONG);
+}
+
+/* A point at a snapshot from the index's snapshot states equals the
+ * aggregator's capture during a replay: arrays, totals, time, label. */
+static void point_at(const char *at, bool indexed, point_t **pt, analysis_t **an)
+{
+	point_spec_t spec;
+	point_parse(at, &spec);
+	*pt = point_new(&spec);
+	agg_t *agg = point_agg(*pt);
+	if (!indexed)
+		setenv("HEAPTRAIL_NO_INDEX", "1", 1);
+	*an = indexed ? analysis_run_file_indexed(trace_path, &agg, 1, true) :
+			analysis_run_file(trace_path, &agg, 1);
+	unsetenv("HEAPTRAIL_NO_INDEX");
+	cr_assert_not_null(*an);
+	cr_assert_eq(analysis_from_index(*an), indexed);
+}
+
+Test(index, snapshot_points_equal_the_replay, .init = setup, .fini = teardown)
+{
+	const char *ats[] = { "one", "two", "0", "1", "end", "peak" };
+	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
+	for (size_t i = 0; i < sizeof(ats) / sizeof(ats[0]); i++) {
+		point_t *p1, *p2;
+		analysis_t *a1, *a2;
+		const uint64_t *b1, *c1, *b2, *c2;
+		size_t n1, n2;
+		char err[256];
+		point_at(ats[i], false, &p1, &a1);
+		point_at(ats[i], true, &p2, &a2);
+		cr_assert_eq(point_result(p1, a1, &b1, &c1, &n1, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(point_result(p2, a2, &b2, &c2, &n2, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(n1, n2, "%s", ats[i]);
+		cr_assert_eq(memcmp(b1, b2, n1 * sizeof(*b1)), 0, "%s", ats[i]);
+		cr_assert_eq(memcmp(c1, c2, n1 * sizeof(*c1)), 0, "%s", ats[i]);
+		cr_assert_eq(point_heap_bytes(p1), point_heap_bytes(p2));
+		cr_assert_eq(point_heap_blocks(p1), point_heap_blocks(p2));
+		cr_assert_eq(point_time_us(p1), point_time_us(p2));
+		cr_assert_str_eq(point_describe(p1), point_describe(p2));
+		analysis_free(a1);
+		analysis_free(a2);
+		point_free(p1);
+		point_free(p2);
+	}
+	/* A snapshot that does not exist: the same error either way. */
+	point_t *p1, *p2;
+	analysis_t *a1, *a2;
+	const uint64_t *b, *c;
+	size_t n;
+	char e1[256], e2[256];
+	point_at("nope", false, &p1, &a1);
+	point_at("nope", true, &p2, &a2);
+	cr_assert_eq(point_result(p1, a1, &b, &c, &n, e1, sizeof(e1)), -ENOENT);
+	cr_assert_eq(point_result(p2, a2, &b, &c, &n, e2, sizeof(e2)), -ENOENT);
+	cr_assert_str_eq(e1, e2);
+	analysis_free(a1);
+	analysis_free(a2);
+	point_free(p1);
+	point_free(p2);
 }
