@@ -27,7 +27,7 @@
 #include "heaptrail_format.h"
 
 #define INDEX_MAGIC "HTRIDX\r\n"
-#define INDEX_VERSION 2u
+#define INDEX_VERSION 3u
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
  * blocks of SAMPLE_BLOCK bytes evenly spread from the first to the last. */
@@ -120,7 +120,7 @@ static char *r_str(rbuf_t *b)
 	return s;
 }
 
-static uint64_t checksum(const uint8_t *p, size_t n)
+uint64_t index_checksum(const uint8_t *p, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
 	size_t i = 0;
@@ -136,6 +136,8 @@ static uint64_t checksum(const uint8_t *p, size_t n)
 	}
 	return h;
 }
+
+#define checksum index_checksum
 
 bool index_enabled(void)
 {
@@ -435,8 +437,15 @@ int index_save(const char *trace, const struct stat *st, const index_data_t *d)
 	w_key(&b, st, &self, digest);
 	w_summary(&b, &d->sum);
 	w_counters(&b, &d->counters);
+	/* The table's length, then its entries up to the last one used (the
+	 * rest are zero: a stack's entry, once used, counts an allocation). */
+	size_t used = d->nst;
+	while (used && !d->st[used - 1].alloc_count &&
+	       !memcmp(&d->st[used - 1], &(heap_stack_stat_t){ 0 }, sizeof(*d->st)))
+		used--;
 	w_v(&b, d->nst);
-	for (size_t i = 0; i < d->nst; i++)
+	w_v(&b, used);
+	for (size_t i = 0; i < used; i++)
 		w_stat(&b, &d->st[i]);
 	w_v(&b, d->nids);
 	for (size_t i = 0; i < d->nids; i++)
@@ -539,12 +548,17 @@ static int parse(const uint8_t *buf, size_t len, const char *trace,
 	rbuf_t b = { buf + INDEX_HDR + klen, buf + len - 8, false };
 	r_summary(&b, &d->sum);
 	r_counters(&b, &d->counters);
+	uint64_t nst = r_v(&b);
 	size_t n = r_count(&b, 9);
-	heap_stack_stat_t *sv = calloc(n ? n : 1, sizeof(*sv));
+	/* The heap model's table is at most twice its last used entry or
+	 * 1024: a larger length is damage (and must not be allocated). */
+	if (b.bad || nst < n || nst > (n > 512 ? 2 * (uint64_t)n : 1024))
+		return -EBADMSG;
+	heap_stack_stat_t *sv = calloc(nst ? nst : 1, sizeof(*sv));
 	if (!sv)
 		return -ENOMEM;
 	d->st = sv;
-	d->nst = n;
+	d->nst = (size_t)nst;
 	for (size_t i = 0; i < n && !b.bad; i++)
 		r_stat(&b, &sv[i]);
 	n = r_count(&b, 2);

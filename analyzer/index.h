@@ -60,6 +60,10 @@ int index_load(const char *trace, const struct stat *st, index_data_t *d);
 
 void index_data_free(index_data_t *d);
 
+/* The checksum an index file ends with (u64 LE) over the bytes before it
+ * (exposed for tests that forge consistent-looking damage). */
+uint64_t index_checksum(const uint8_t *p, size_t n);
+
 /* The sidecar path of `trace`: X.htr -> X.htri, else TRACE.htri.  Returns
  * 0, or -ENAMETOOLONG. */
 int index_sidecar_path(const char *trace, char *buf, size_t len);
