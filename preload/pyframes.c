@@ -644,7 +644,8 @@ enum { OWNED_BY_GENERATOR = 1, OWNED_BY_CSTACK = 3 };
 #define STR_STATE 32
 #define STR_LENGTH 16
 
-static const pylayout_t *L; /* the row in use: walk mode is on */
+static const pylayout_t *L; /* the row in use (or being checked) */
+static int walk_on; /* L passed its check: captures walk (set once) */
 static void *main_interp; /* PyInterpreterState_Main() */
 static _Atomic uint64_t walk_cut; /* captures cut at a code object first
 				     seen without the GIL */
@@ -1130,6 +1131,12 @@ static int walk_selftest(int need_frames)
  * version (for the tests of walk_selftest). */
 static int walk_enable(int from_python)
 {
+	/* Once: a row that failed is not tried again while the profile
+	 * function may already be capturing. */
+	static int tried;
+	if (tried)
+		return 0;
+	tried = 1;
 	const char *v = py.GetVersion();
 	const char *e = getenv("HEAPTRAIL_PYTHON_FRAMES");
 	if (e && !strcmp(e, "profile"))
@@ -1156,6 +1163,7 @@ static int walk_enable(int from_python)
 		L = NULL;
 		return 0;
 	}
+	walk_on = 1; /* published by the active store that follows */
 	return 1;
 }
 
@@ -1281,7 +1289,7 @@ EXPORT int heaptrail_py_install(PyObject *frame)
 	pthread_mutex_unlock(&st.lock);
 	if (!st.boundary_id)
 		goto fail;
-	if (L || walk_enable(frame != NULL)) {
+	if (walk_on || walk_enable(frame != NULL)) {
 		/* No profile function: captures read the frame chain.  (An
 		 * install after Py_Finalize and Py_Initialize: a new main
 		 * interpreter, maybe.) */
@@ -1329,7 +1337,7 @@ EXPORT int heaptrail_py_install_thread(PyObject *frame)
 		return -ENOSYS;
 	if (!in_main_interp())
 		return -EXDEV;
-	if (L) {
+	if (walk_on) {
 		py.SetProfile(NULL, NULL); /* the walk needs no hook */
 		return 0;
 	}
@@ -1347,7 +1355,7 @@ EXPORT int heaptrail_py_mode(void)
 {
 	if (!atomic_load(&st.installed))
 		return 0;
-	return L ? 2 : 1;
+	return walk_on ? 2 : 1;
 }
 
 /* Called by heaptrail.py when the user turned Python frames off
@@ -1413,7 +1421,7 @@ int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max)
 	}
 	if (max <= 0)
 		return 0;
-	if (L)
+	if (walk_on)
 		return walk_capture(code_ids, lines, max);
 	if (!s)
 		return 0;
