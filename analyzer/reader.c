@@ -30,6 +30,12 @@ struct reader {
 	uint32_t version;
 	/* Decoder state (reset at PROCESS). */
 	uint64_t prev_addr;
+	/* Version 2 address model (heaptrail_format.h); allocated on first
+	 * use.  win holds the last HT_AGE_WINDOW allocations by ordinal, in
+	 * chunks allocated when first written. */
+	uint64_t ord; /* allocations decoded in this image */
+	ht_lifo_t *lifo;
+	struct win_ent **win; /* WIN_CHUNKS chunk pointers */
 	uint64_t time_us;
 	uint32_t thread;
 	uint32_t images; /* PROCESS records seen */
@@ -41,6 +47,14 @@ struct reader {
 				 * stay valid until scratch_reset */
 	char err[512];
 };
+
+/* One allocation the model may name by age. */
+struct win_ent {
+	uint64_t addr; /* 0 = never written */
+	uint32_t cls; /* ht_size_class of its size */
+};
+#define WIN_CHUNK_BITS 14
+#define WIN_CHUNKS (HT_AGE_WINDOW >> WIN_CHUNK_BITS)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -155,13 +169,13 @@ static int init_common(reader_t *r, const char *name, char *err,
 		return -EINVAL;
 	}
 	r->version = ht_get_u32le(r->data + HT_MAGIC_LEN);
-	if (r->version != HT_FORMAT_VERSION) {
+	if (r->version < HT_FORMAT_VERSION_MIN || r->version > HT_FORMAT_VERSION) {
 		set_err(err, errlen,
 			"%s: trace format version %u was made by %s heaptrail; this heaptrail " HEAPTRAIL_VERSION
-			" reads version %u: re-record it with this heaptrail or use a heaptrail that reads version %u",
+			" reads versions %u to %u: re-record it with this heaptrail or use a heaptrail that reads version %u",
 			r->name, r->version,
 			r->version > HT_FORMAT_VERSION ? "a newer" : "an older",
-			HT_FORMAT_VERSION, r->version);
+			HT_FORMAT_VERSION_MIN, HT_FORMAT_VERSION, r->version);
 		return -EPROTO;
 	}
 	r->pos = HT_HEADER_LEN;
@@ -286,6 +300,11 @@ void reader_close(reader_t *r)
 	scratch_reset(r);
 	free(r->scratch);
 	free(r->name);
+	if (r->win)
+		for (unsigned i = 0; i < WIN_CHUNKS; i++)
+			free(r->win[i]);
+	free(r->win);
+	free(r->lifo);
 	free(r);
 }
 
@@ -408,6 +427,9 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		r->images++;
 		/* A new image restarts the decoder state. */
 		r->prev_addr = 0;
+		r->ord = 0;
+		if (r->lifo)
+			memset(r->lifo, 0, sizeof(*r->lifo));
 		r->time_us = 0;
 		r->thread = 0;
 		r->saw_end = false;
@@ -554,6 +576,35 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 	}
 }
 
+/* ---- version 2 address model ---------------------------------------- */
+
+/* Allocates the model on the first version 2 event; false: out of memory. */
+static bool model_ready(reader_t *r)
+{
+	if (r->lifo)
+		return true;
+	r->win = calloc(WIN_CHUNKS, sizeof(*r->win));
+	r->lifo = calloc(1, sizeof(*r->lifo));
+	if (r->win && r->lifo)
+		return true;
+	free(r->win);
+	free(r->lifo);
+	r->win = NULL;
+	r->lifo = NULL;
+	return false;
+}
+
+/* Notes the next allocation; false: out of memory. */
+static bool model_new_block(reader_t *r, uint64_t addr, unsigned cls)
+{
+	uint64_t slot = r->ord++ & (HT_AGE_WINDOW - 1);
+	struct win_ent **c = &r->win[slot >> WIN_CHUNK_BITS];
+	if (!*c && !(*c = calloc((size_t)1 << WIN_CHUNK_BITS, sizeof(**c))))
+		return false;
+	(*c)[slot & ((1u << WIN_CHUNK_BITS) - 1)] = (struct win_ent){ addr, cls };
+	return true;
+}
+
 /* Marks the end of input (clean or torn). */
 static int at_end(reader_t *r)
 {
@@ -587,15 +638,38 @@ int reader_next(reader_t *r, rd_event_t *ev)
 			goto bad_varint;
 		unsigned op = (unsigned)(head & 7);
 		uint64_t payload = head >> 3;
+		bool model = r->version >= 2 && op <= HT_OP_ALLOC;
+		if (model && !model_ready(r))
+			return corrupt(r, ev->offset, "out of memory for the address model");
 		switch (op) {
 		case HT_OP_FREE:
 			ev->kind = RD_FREE;
-			r->prev_addr = ht_addr_decode(payload, r->prev_addr);
+			if (model && (payload & 1)) {
+				/* By age: the block of ordinal ord - age. */
+				uint64_t age = payload >> 1;
+				if (age == 0 || age > r->ord || age > HT_AGE_WINDOW)
+					return corrupt(r, ev->offset,
+						       "FREE names an allocation the trace does not have");
+				uint64_t slot = (r->ord - age) & (HT_AGE_WINDOW - 1);
+				const struct win_ent *w = r->win[slot >> WIN_CHUNK_BITS];
+				if (!w || !w[slot & ((1u << WIN_CHUNK_BITS) - 1)].addr)
+					return corrupt(r, ev->offset,
+						       "FREE names an allocation the trace does not have");
+				w += slot & ((1u << WIN_CHUNK_BITS) - 1);
+				r->prev_addr = w->addr;
+				if (w->cls != HT_NO_CLASS)
+					ht_lifo_push(ht_lifo_row(r->lifo, r->thread, w->cls), w->addr);
+			} else {
+				r->prev_addr = ht_addr_decode(model ? payload >> 1 : payload, r->prev_addr);
+			}
 			ev->u.free.addr = r->prev_addr;
 			break;
 		case HT_OP_MALLOC:
 		case HT_OP_ALLOC: {
-			uint64_t addr = ht_addr_decode(payload, r->prev_addr);
+			/* Version 2: a lifo position needs the size, decoded below. */
+			bool by_lifo = model && (payload & 1);
+			uint64_t addr = by_lifo ? 0 :
+				ht_addr_decode(model ? payload >> 1 : payload, r->prev_addr);
 			uint8_t kind = HT_KIND_MALLOC;
 			ev->u.alloc.align = 0;
 			if (op == HT_OP_ALLOC) {
@@ -617,6 +691,20 @@ int reader_next(reader_t *r, rd_event_t *ev)
 				goto bad_varint;
 			if (kind >= HT_KIND_COUNT)
 				return corrupt(r, ev->offset, "unknown allocation kind");
+			if (model) {
+				unsigned cls = ht_size_class(ev->u.alloc.size);
+				if (by_lifo) {
+					uint64_t j = payload >> 1;
+					uint64_t *row = cls == HT_NO_CLASS ? NULL :
+						ht_lifo_row(r->lifo, r->thread, cls);
+					if (!row || j >= HT_LIFO_DEPTH || !row[j])
+						return corrupt(r, ev->offset,
+							       "allocation names a free the trace does not have");
+					addr = ht_lifo_take(row, (unsigned)j);
+				}
+				if (!model_new_block(r, addr, cls))
+					return corrupt(r, ev->offset, "out of memory for the address model");
+			}
 			r->prev_addr = addr;
 			ev->kind = RD_ALLOC;
 			ev->u.alloc.addr = addr;
@@ -632,6 +720,8 @@ int reader_next(reader_t *r, rd_event_t *ev)
 				goto bad_varint;
 			if ((g = fast_v(&p, end, &ev->u.realloc.stack)))
 				goto bad_varint;
+			if (model && !model_new_block(r, nw, ht_size_class(ev->u.realloc.size)))
+				return corrupt(r, ev->offset, "out of memory for the address model");
 			r->prev_addr = nw;
 			ev->kind = RD_REALLOC;
 			ev->u.realloc.old_addr = old;

@@ -42,27 +42,72 @@
  *
  * State a reader keeps while decoding (all reset to 0 at the start of the
  * file and at every PROCESS record):
- *   prev_addr   last address coded by any address code
+ *   prev_addr   last address of any FREE, MALLOC, ALLOC or REALLOC op
  *   thread      current thread index (0 = the first thread seen)
  *   time_us     microseconds since the image's start_unix_ns
+ *   ord, lifo   version 2's address model (below)
+ *
+ * Version 2: the address model.  Most of a trace is addresses, and two
+ * facts about allocators make most of them predictable:
+ *   - a block is usually freed a bounded number of allocations after its
+ *     own: a FREE may name its block by that distance (its *age*), which
+ *     is smaller than a distance between addresses in a large heap;
+ *   - an allocation usually returns a block of the same size class that
+ *     the same thread freed recently (glibc's tcache and fastbins, and
+ *     most allocators, are last-in first-out per size class): MALLOC and
+ *     ALLOC may name the address by its position in a short list of such
+ *     frees.
+ * Both sides keep, besides prev_addr:
+ *   ord    allocations so far: every MALLOC, ALLOC and REALLOC op gives
+ *          its (new) block the ordinal ord, then increments it
+ *   lifo   for each thread slot (thread index % HT_LIFO_THREADS) and size
+ *          class (ht_size_class of the requested size, HT_LIFO_CLASSES of
+ *          them), the last HT_LIFO_DEPTH addresses freed by age, newest
+ *          first (0 = empty)
+ * A reader also keeps the address and size class of the last
+ * HT_AGE_WINDOW allocations by ordinal, to resolve ages.
+ *   FREE payload    = age << 1 | 1  (1 <= age <= min(ord, HT_AGE_WINDOW):
+ *                     the block of ordinal ord - age; its address is then
+ *                     pushed onto lifo[thread slot][its class] unless its
+ *                     size is above the classes)
+ *                   | addr code << 1
+ *   MALLOC / ALLOC payload = j << 1 | 1  (j < HT_LIFO_DEPTH: the address is
+ *                     entry j of lifo[thread slot][class of the size that
+ *                     follows], which is removed from the list)
+ *                   | addr code << 1
+ *   REALLOC         as in version 1 (no model bits); its new block gets
+ *                   an ordinal.
+ * The writer decides which form to use (an age only for blocks it still
+ * knows); the reader only follows the bits.  In version 1 every payload
+ * is the bare addr code and there is no ord or lifo.
  * ---------------------------------------------------------------------- */
 
 #define HT_MAGIC "\x89HTR\r\n\x1a\n"
 #define HT_MAGIC_LEN 8
 #define HT_HEADER_LEN 16
-#define HT_FORMAT_VERSION 1u
+#define HT_FORMAT_VERSION 2u
+/* Oldest version readers still accept: version 1 is version 2 without the
+ * address model (see "Version 2" below): every address is an addr code. */
+#define HT_FORMAT_VERSION_MIN 1u
 
 /* Hot operations (head & 7). */
 enum ht_op {
-	/* FREE: payload = addr code of the freed address.
-	 *   example: free(0x5555_5555_a2c0) right after malloc returned
-	 *   0x5555_5555_a2a0: delta +0x20 = 2 granules -> zz 4 -> code 8
-	 *   -> head 8<<3|0 = 0x40  -> 1 byte: 40 */
+	/* FREE: payload = the freed address, as an age or an addr code
+	 *   (version 2 model above).
+	 *   example: free(0x5555_5555_a2c0) of an address the writer does not
+	 *   know, right after malloc returned 0x5555_5555_a2a0: delta +0x20 =
+	 *   2 granules -> zz 4 -> code 8 -> payload 16 -> head 16<<3|0 = 0x80
+	 *   -> 80 01; the same free of the block allocated 3 allocations ago:
+	 *   payload 3<<1|1 = 7 -> head 0x38 -> 1 byte: 38 */
 	HT_OP_FREE = 0,
-	/* MALLOC: payload = addr code of the returned address, then
-	 *   varint size (bytes requested), varint stack id.
-	 *   example: malloc(100) at stack 3 returning prev_addr+0x70:
-	 *   delta 0x70 = 7 granules -> zz 14 -> code 28 -> head 28<<3|1 = 225 -> e1 01, 64, 03 */
+	/* MALLOC: payload = the returned address (lifo position or addr
+	 *   code, version 2 model above), then varint size (bytes requested),
+	 *   varint stack id.
+	 *   example: malloc(100) at stack 3 returning prev_addr+0x70, not in
+	 *   the lifo: delta 0x70 = 7 granules -> zz 14 -> code 28 -> payload
+	 *   56 -> head 56<<3|1 = 449 -> c1 03, 64, 03; the same malloc
+	 *   returning the newest free of its class: payload 0<<1|1 -> head
+	 *   0x09 -> 09, 64, 03 */
 	HT_OP_MALLOC = 1,
 	/* REALLOC of a non-NULL block that returned non-NULL:
 	 *   payload = addr code of the OLD address (relative to prev_addr;
@@ -70,8 +115,8 @@ enum ht_op {
 	 *   (relative to old; prev_addr becomes new), varint new size,
 	 *   varint stack id.  Moved-or-in-place is new != old. */
 	HT_OP_REALLOC = 2,
-	/* ALLOC of any other kind: payload = addr code of the returned address,
-	 *   then one byte kind (HT_KIND_*), varint size, varint stack id, and
+	/* ALLOC of any other kind: payload = the returned address (as for
+	 *   MALLOC), then one byte kind (HT_KIND_*), varint size, varint stack id, and
 	 *   for HT_KIND_MEMALIGN/POSIX_MEMALIGN/ALIGNED_ALLOC a varint alignment.
 	 *   calloc's size is nmemb * size; realloc(NULL, n) is kind REALLOC;
 	 *   reallocarray(NULL, n, m) is kind REALLOCARRAY. A reallocarray of a
@@ -254,6 +299,63 @@ static inline uint64_t ht_addr_decode(uint64_t code, uint64_t prev)
 	if (!(code & 1))
 		delta *= 16;
 	return prev + delta;
+}
+
+/* ---- version 2 address model (see the top of this file) --------------- */
+
+#define HT_AGE_WINDOW_BITS 20
+#define HT_AGE_WINDOW (1u << HT_AGE_WINDOW_BITS) /* allocations a reader keeps */
+#define HT_LIFO_THREADS 64 /* thread slots: thread index % 64 */
+#define HT_LIFO_CLASSES 64 /* size classes 0..63: requests of 0..1032 bytes */
+#define HT_LIFO_DEPTH 8 /* addresses kept per (thread slot, class) */
+#define HT_NO_CLASS 0xffu /* requests above 1032 bytes have no class */
+
+/* The size class of a requested size: the requests that share one 16-byte
+ * chunk size of a 64-bit glibc malloc (0-24, 25-40, 41-56, ... 1017-1032
+ * bytes: the sizes its per-thread cache serves); classes that straddle an
+ * allocator's own would predict worse, never wrongly. */
+static inline unsigned ht_size_class(uint64_t size)
+{
+	if (size > 1032)
+		return HT_NO_CLASS;
+	return size <= 24 ? 0 : (unsigned)((size + 23) >> 4) - 2;
+}
+
+typedef struct ht_lifo {
+	uint64_t a[HT_LIFO_THREADS][HT_LIFO_CLASSES][HT_LIFO_DEPTH]; /* 0 = empty */
+} ht_lifo_t;
+
+/* The list of (thread, cls); cls < HT_LIFO_CLASSES. */
+static inline uint64_t *ht_lifo_row(ht_lifo_t *l, uint32_t thread, unsigned cls)
+{
+	return l->a[thread % HT_LIFO_THREADS][cls];
+}
+
+/* Position of addr (!= 0) in row, or -1. */
+static inline int ht_lifo_find(const uint64_t *row, uint64_t addr)
+{
+	for (int j = 0; j < HT_LIFO_DEPTH; j++)
+		if (row[j] == addr)
+			return j;
+	return -1;
+}
+
+/* Removes and returns entry j (0 when empty). */
+static inline uint64_t ht_lifo_take(uint64_t *row, unsigned j)
+{
+	uint64_t a = row[j];
+	for (unsigned k = j; k + 1 < HT_LIFO_DEPTH; k++)
+		row[k] = row[k + 1];
+	row[HT_LIFO_DEPTH - 1] = 0;
+	return a;
+}
+
+/* Puts addr first; the oldest entry falls off. */
+static inline void ht_lifo_push(uint64_t *row, uint64_t addr)
+{
+	for (unsigned k = HT_LIFO_DEPTH - 1; k > 0; k--)
+		row[k] = row[k - 1];
+	row[0] = addr;
 }
 
 static inline void ht_put_u64le(uint8_t *p, uint64_t v)

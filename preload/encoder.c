@@ -16,6 +16,14 @@ int enc_init(enc_t *e, size_t cap)
 		return -ENOMEM;
 	e->buf = m;
 	e->cap = cap;
+	/* Without the model's memory the trace is still exact, only larger:
+	 * the model is an encoding choice, which the reader follows. */
+	void *l = mmap(NULL, sizeof(ht_lifo_t), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (l != MAP_FAILED && addrmap_init(&e->live) == 0)
+		e->lifo = l;
+	else if (l != MAP_FAILED)
+		munmap(l, sizeof(ht_lifo_t));
 	return 0;
 }
 
@@ -23,7 +31,11 @@ void enc_free(enc_t *e)
 {
 	if (e->buf)
 		munmap(e->buf, e->cap);
+	if (e->lifo)
+		munmap(e->lifo, sizeof(ht_lifo_t));
+	addrmap_fini(&e->live);
 	e->buf = NULL;
+	e->lifo = NULL;
 	e->cap = e->len = 0;
 }
 
@@ -31,6 +43,15 @@ void enc_reset_state(enc_t *e)
 {
 	e->prev_addr = 0;
 	e->thread = 0;
+	e->ord = 0;
+	if (e->lifo) {
+		memset(e->lifo, 0, sizeof(ht_lifo_t));
+		addrmap_clear(&e->live);
+		if (!e->live.slot) {
+			munmap(e->lifo, sizeof(ht_lifo_t));
+			e->lifo = NULL;
+		}
+	}
 }
 
 int enc_reserve(enc_t *e, size_t n)
@@ -68,20 +89,57 @@ void enc_header(enc_t *e)
 	e->len += HT_HEADER_LEN;
 }
 
+/* FREE: the block's age when it was allocated at most HT_AGE_WINDOW
+ * allocations ago and is still known (its address then joins the lifo of
+ * this thread and its class), else its addr code.
+ *   example: the block allocated 3 allocations ago: payload 3<<1|1 = 7,
+ *   head 7<<3|0 = 0x38 -> 38 */
 void enc_free_op(enc_t *e, uint64_t addr)
 {
 	if (enc_reserve(e, HOT_MAX))
 		return;
-	put(e, ht_addr_code(addr, e->prev_addr) << 3 | HT_OP_FREE);
+	uint64_t ord, payload;
+	unsigned cls;
+	if (e->lifo && addrmap_take(&e->live, addr, &ord, &cls) && e->ord - ord <= HT_AGE_WINDOW) {
+		payload = (e->ord - ord) << 1 | 1;
+		if (cls != HT_NO_CLASS)
+			ht_lifo_push(ht_lifo_row(e->lifo, e->thread, cls), addr);
+	} else {
+		payload = ht_addr_code(addr, e->prev_addr) << 1;
+	}
+	put(e, payload << 3 | HT_OP_FREE);
 	e->prev_addr = addr;
 }
 
+/* The payload of a new block's address (lifo position or addr code), and
+ * the block noted with the next ordinal. */
+static uint64_t new_block(enc_t *e, uint64_t addr, uint64_t size)
+{
+	if (!e->lifo)
+		return ht_addr_code(addr, e->prev_addr) << 1;
+	unsigned cls = ht_size_class(size);
+	uint64_t payload = ht_addr_code(addr, e->prev_addr) << 1;
+	if (cls != HT_NO_CLASS) {
+		uint64_t *row = ht_lifo_row(e->lifo, e->thread, cls);
+		int j = ht_lifo_find(row, addr);
+		if (j >= 0) {
+			ht_lifo_take(row, (unsigned)j);
+			payload = (uint64_t)j << 1 | 1;
+		}
+	}
+	addrmap_put(&e->live, addr, e->ord++, cls);
+	return payload;
+}
+
+/* MALLOC (or ALLOC with its kind byte): address, size, stack.
+ *   example: malloc(100) at stack 3 returning the newest address this
+ *   thread freed by age in class 7: payload 0<<1|1 -> 09 64 03 */
 void enc_alloc(enc_t *e, unsigned kind, uint64_t addr, uint64_t size, uint32_t stack,
 	       uint64_t align)
 {
 	if (enc_reserve(e, HOT_MAX))
 		return;
-	uint64_t code = ht_addr_code(addr, e->prev_addr);
+	uint64_t code = new_block(e, addr, size);
 	e->prev_addr = addr;
 	if (kind == HT_KIND_MALLOC) {
 		put(e, code << 3 | HT_OP_MALLOC);
@@ -104,6 +162,14 @@ void enc_realloc(enc_t *e, uint64_t old_addr, uint64_t new_addr, uint64_t size,
 	put(e, ht_addr_code(old_addr, e->prev_addr) << 3 | HT_OP_REALLOC);
 	put(e, ht_addr_code(new_addr, old_addr));
 	e->prev_addr = new_addr;
+	if (e->lifo) {
+		/* The old block is gone (no lifo: a reader does not know its
+		 * class); the new one gets an ordinal like any allocation. */
+		uint64_t ord;
+		unsigned cls;
+		addrmap_take(&e->live, old_addr, &ord, &cls);
+		addrmap_put(&e->live, new_addr, e->ord++, ht_size_class(size));
+	}
 	put(e, size);
 	put(e, stack);
 }

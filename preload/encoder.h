@@ -1,8 +1,12 @@
 /* encoder: turns events and records into .htr bytes (heaptrail_format.h)
  * in a growable mmap'd buffer, tracking the decoder state (prev_addr,
- * current thread).  Used by the writer under its lock; not thread-safe. */
+ * current thread, the version 2 address model).  Used by the writer under
+ * its lock; not thread-safe. */
 #ifndef HT_ENCODER_H
 #define HT_ENCODER_H
+
+#include "addrmap.h"
+#include "heaptrail_format.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +18,10 @@ typedef struct enc {
 	uint64_t prev_addr; /* decoder's prev_addr */
 	uint32_t thread; /* decoder's current thread index */
 	int failed; /* set when growing the buffer failed (bytes dropped) */
+	/* Address model (heaptrail_format.h, version 2). */
+	uint64_t ord; /* allocations encoded since the image start */
+	ht_lifo_t *lifo; /* mmap'd; NULL: every address is an addr code */
+	addrmap_t live; /* blocks that may be freed by age */
 } enc_t;
 
 int enc_init(enc_t *e, size_t cap);

@@ -222,6 +222,47 @@ def decode_events(path):
     if data[:8] != MAGIC:
         raise TraceError("bad magic")
     pos, end, prev = 16, len(data), 0
+    # Version 2's address model (include/heaptrail_format.h): allocation
+    # ordinals, the last AGE_WINDOW allocations, and per (thread slot, size
+    # class) lists of addresses freed by age.
+    model = struct.unpack_from("<I", data, 8)[0] >= 2
+    AGE_WINDOW, LIFO_THREADS, LIFO_DEPTH = 1 << 20, 64, 8
+    ord_, thread, window, lifo = 0, 0, {}, {}
+
+    def size_class(size):
+        if size > 1032:
+            return None
+        return 0 if size <= 24 else ((size + 23) >> 4) - 2
+
+    def new_block(addr, size):
+        nonlocal ord_
+        window[ord_ % AGE_WINDOW] = (addr, size_class(size))
+        ord_ += 1
+
+    def free_addr(payload):
+        if not model:
+            return _addr(payload, prev)
+        if not payload & 1:
+            return _addr(payload >> 1, prev)
+        age = payload >> 1
+        if age == 0 or age > ord_ or age > AGE_WINDOW:
+            raise TraceError(f"FREE by age {age} with {ord_} allocations")
+        addr, cls = window[(ord_ - age) % AGE_WINDOW]
+        if cls is not None:
+            row = lifo.setdefault((thread % LIFO_THREADS, cls), [])
+            row.insert(0, addr)
+            del row[LIFO_DEPTH:]
+        return addr
+
+    def alloc_addr(payload, size):
+        if not model:
+            return _addr(payload, prev)
+        if not payload & 1:
+            return _addr(payload >> 1, prev)
+        row = lifo.get((thread % LIFO_THREADS, size_class(size)), [])
+        if payload >> 1 >= len(row):
+            raise TraceError(f"allocation names lifo entry {payload >> 1} of {len(row)}")
+        return row.pop(payload >> 1)
 
     def varint():
         nonlocal pos
@@ -244,12 +285,13 @@ def decode_events(path):
             head = varint()
             op, payload = head & 7, head >> 3
             if op == OP_FREE:
-                prev = _addr(payload, prev)
+                prev = free_addr(payload)
                 yield ("free", prev)
             elif op == OP_MALLOC:
-                prev = _addr(payload, prev)
                 size = varint()
                 stack = varint()
+                prev = alloc_addr(payload, size)
+                new_block(prev, size)
                 yield ("alloc", prev, size, stack)
             elif op == OP_REALLOC:
                 old = _addr(payload, prev)
@@ -257,9 +299,9 @@ def decode_events(path):
                 prev = new
                 size = varint()
                 stack = varint()
+                new_block(new, size)
                 yield ("realloc", old, new, size, stack)
             elif op == OP_ALLOC:
-                prev = _addr(payload, prev)
                 if pos >= end:
                     raise IndexError
                 kind = data[pos]
@@ -268,8 +310,12 @@ def decode_events(path):
                 stack = varint()
                 if kind in KINDS_WITH_ALIGN:
                     varint()
+                prev = alloc_addr(payload, size)
+                new_block(prev, size)
                 yield ("alloc", prev, size, stack)
-            elif op in (OP_THREAD, OP_TIME):
+            elif op == OP_THREAD:
+                thread = payload
+            elif op == OP_TIME:
                 pass
             elif op == OP_RECORD:
                 n = varint()
@@ -278,7 +324,8 @@ def decode_events(path):
                 body = data[pos:pos + n]
                 pos += n
                 if payload == REC_PROCESS:
-                    prev = 0
+                    prev, ord_, thread = 0, 0, 0
+                    lifo.clear()
                 yield ("record", payload, body)
             else:
                 raise TraceError(f"unknown op {op} at offset {start}")

@@ -172,7 +172,7 @@ Test(reader, newer_version_names_both_versions)
 	int rc = reader_open_mem(t.buf, t.len, "new.htr", &r, err, sizeof(err));
 	cr_assert_eq(rc, -EPROTO);
 	cr_assert(strstr(err, "version 7 was made by a newer heaptrail"), "%s", err);
-	cr_assert(strstr(err, "reads version 1"), "%s", err);
+	cr_assert(strstr(err, "reads versions 1 to 2"), "%s", err);
 	tb_fini(&t);
 }
 
@@ -351,4 +351,101 @@ Test(reader, big_records_span_scratch_chunks_and_keep_their_pointers)
 	reader_close(r);
 	tb_fini(t);
 	free(t);
+}
+
+/* ---- version 2: the address model ------------------------------------- */
+
+/* A version 2 trace: ordinals 0..2 malloc'ed (40 bytes each, addr codes),
+ * the first freed by age 3, a malloc of the same class naming it by lifo position
+ * 0, then the second freed by age 3 (ordinals 1 of 4). */
+static void v2_trace(tb_t *t)
+{
+	memset(t, 0, sizeof(*t));
+	tb_header_v(t, 2);
+	tb_stack1(t, 1, 0x401000);
+	uint64_t prev = 0;
+	const uint64_t addrs[3] = { 0x1000, 0x2000, 0x3000 };
+	for (int i = 0; i < 3; i++) {
+		tb_v(t, (ht_addr_code(addrs[i], prev) << 1) << 3 | HT_OP_MALLOC);
+		tb_v(t, 40);
+		tb_v(t, 1);
+		prev = addrs[i];
+	}
+	tb_v(t, (3 << 1 | 1) << 3 | HT_OP_FREE); /* 0x1000 */
+	tb_v(t, (0 << 1 | 1) << 3 | HT_OP_MALLOC); /* lifo 0: 0x1000 */
+	tb_v(t, 33);
+	tb_v(t, 1);
+	tb_v(t, (3 << 1 | 1) << 3 | HT_OP_FREE); /* ordinal 1: 0x2000 */
+}
+
+Test(reader, version_2_resolves_ages_and_lifo_positions)
+{
+	tb_t t;
+	v2_trace(&t);
+	char err[512] = "";
+	reader_t *r;
+	cr_assert_eq(reader_open_mem(t.buf, t.len, "v2.htr", &r, err, sizeof(err)), 0, "%s", err);
+	rd_event_t ev;
+	cr_assert_eq(reader_next(r, &ev), 1);
+	cr_assert_eq(ev.kind, RD_STACK);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(reader_next(r, &ev), 1);
+		cr_assert_eq(ev.kind, RD_ALLOC);
+		cr_assert_eq(ev.u.alloc.addr, 0x1000u * (i + 1));
+	}
+	cr_assert_eq(reader_next(r, &ev), 1);
+	cr_assert_eq(ev.kind, RD_FREE);
+	cr_assert_eq(ev.u.free.addr, 0x1000);
+	cr_assert_eq(reader_next(r, &ev), 1);
+	cr_assert_eq(ev.kind, RD_ALLOC);
+	cr_assert_eq(ev.u.alloc.addr, 0x1000);
+	cr_assert_eq(ev.u.alloc.size, 33);
+	cr_assert_eq(reader_next(r, &ev), 1);
+	cr_assert_eq(ev.kind, RD_FREE);
+	cr_assert_eq(ev.u.free.addr, 0x2000);
+	cr_assert_eq(reader_next(r, &ev), 0);
+	reader_close(r);
+	tb_fini(&t);
+}
+
+Test(reader, version_2_age_beyond_the_allocations_is_a_corrupt_record)
+{
+	tb_t t;
+	memset(&t, 0, sizeof(t));
+	tb_header_v(&t, 2);
+	tb_v(&t, (ht_addr_code(0x1000, 0) << 1) << 3 | HT_OP_MALLOC);
+	tb_v(&t, 40);
+	tb_v(&t, 1);
+	tb_v(&t, (2 << 1 | 1) << 3 | HT_OP_FREE); /* only 1 allocation so far */
+	char err[512] = "";
+	reader_t *r;
+	cr_assert_eq(reader_open_mem(t.buf, t.len, "bad.htr", &r, err, sizeof(err)), 0, "%s", err);
+	rd_event_t ev;
+	cr_assert_eq(reader_next(r, &ev), 1);
+	cr_assert_eq(reader_next(r, &ev), -EBADMSG);
+	cr_assert(strstr(reader_error(r), "bad.htr: corrupt record at byte offset 21"), "%s",
+		  reader_error(r));
+	cr_assert(strstr(reader_error(r), "FREE names an allocation the trace does not have"), "%s",
+		  reader_error(r));
+	reader_close(r);
+	tb_fini(&t);
+}
+
+Test(reader, version_2_empty_lifo_position_is_a_corrupt_record)
+{
+	tb_t t;
+	memset(&t, 0, sizeof(t));
+	tb_header_v(&t, 2);
+	tb_v(&t, (1 << 1 | 1) << 3 | HT_OP_MALLOC); /* lifo 1: nothing freed */
+	tb_v(&t, 40);
+	tb_v(&t, 1);
+	char err[512] = "";
+	reader_t *r;
+	cr_assert_eq(reader_open_mem(t.buf, t.len, "bad.htr", &r, err, sizeof(err)), 0, "%s", err);
+	rd_event_t ev;
+	cr_assert_eq(reader_next(r, &ev), -EBADMSG);
+	cr_assert(strstr(reader_error(r), "allocation names a free the trace does not have"), "%s",
+		  reader_error(r));
+	reader_close(r);
+	tb_fini(&t);
 }

@@ -36,6 +36,50 @@ static inline int dec_str(const uint8_t **p, const uint8_t *end, char *out, size
 	return 0;
 }
 
+/* The version 2 address model, as the format header describes it. */
+typedef struct dmodel {
+	uint64_t ord, thread;
+	ht_lifo_t lifo;
+	uint64_t win_addr[HT_AGE_WINDOW];
+	uint8_t win_cls[HT_AGE_WINDOW];
+} dmodel_t;
+
+static inline void dmodel_new_block(dmodel_t *m, uint64_t addr, uint64_t size)
+{
+	uint64_t s = m->ord++ & (HT_AGE_WINDOW - 1);
+	m->win_addr[s] = addr;
+	m->win_cls[s] = (uint8_t)ht_size_class(size);
+}
+
+/* Decodes one address payload of a FREE (size unused) or an allocation of
+ * size; -1 on a reference the model does not have. */
+static inline int dmodel_addr(dmodel_t *m, int is_free, uint64_t pl, uint64_t size,
+			      uint64_t *prev)
+{
+	if (!(pl & 1)) {
+		*prev = ht_addr_decode(pl >> 1, *prev);
+		return 0;
+	}
+	if (is_free) {
+		uint64_t age = pl >> 1;
+		if (!age || age > m->ord || age > HT_AGE_WINDOW)
+			return -1;
+		uint64_t s = (m->ord - age) & (HT_AGE_WINDOW - 1);
+		*prev = m->win_addr[s];
+		if (m->win_cls[s] != HT_NO_CLASS)
+			ht_lifo_push(ht_lifo_row(&m->lifo, (uint32_t)m->thread, m->win_cls[s]), *prev);
+		return 0;
+	}
+	unsigned cls = ht_size_class(size);
+	if (cls == HT_NO_CLASS || (pl >> 1) >= HT_LIFO_DEPTH)
+		return -1;
+	uint64_t *row = ht_lifo_row(&m->lifo, (uint32_t)m->thread, cls);
+	if (!row[pl >> 1])
+		return -1;
+	*prev = ht_lifo_take(row, (unsigned)(pl >> 1));
+	return 0;
+}
+
 /* Decodes the whole file image (header included); returns the record count
  * or -1 on malformed input. */
 static inline int decode_all(const uint8_t *buf, size_t len, drec_t *out, int max)
@@ -45,6 +89,8 @@ static inline int decode_all(const uint8_t *buf, size_t len, drec_t *out, int ma
 		return -1;
 	const uint8_t *p = buf + HT_HEADER_LEN, *end = buf + len;
 	uint64_t prev = 0;
+	static dmodel_t md; /* 25 MB: static, one decode at a time */
+	memset(&md, 0, sizeof(md));
 	int n = 0;
 	while (p < end && n < max) {
 		drec_t *r = &out[n++];
@@ -57,12 +103,16 @@ static inline int decode_all(const uint8_t *buf, size_t len, drec_t *out, int ma
 		r->kind = (int)op;
 		switch (op) {
 		case HT_OP_FREE:
-			prev = r->a = ht_addr_decode(pl, prev);
+			if (dmodel_addr(&md, 1, pl, 0, &prev))
+				return -1;
+			r->a = prev;
 			break;
 		case HT_OP_MALLOC:
-			prev = r->a = ht_addr_decode(pl, prev);
-			if (ht_get_varint(&p, end, &r->b) || ht_get_varint(&p, end, &r->c))
+			if (ht_get_varint(&p, end, &r->b) || ht_get_varint(&p, end, &r->c) ||
+			    dmodel_addr(&md, 0, pl, r->b, &prev))
 				return -1;
+			r->a = prev;
+			dmodel_new_block(&md, prev, r->b);
 			break;
 		case HT_OP_REALLOC:
 			r->a = ht_addr_decode(pl, prev);
@@ -71,20 +121,26 @@ static inline int decode_all(const uint8_t *buf, size_t len, drec_t *out, int ma
 			prev = r->b = ht_addr_decode(v, r->a);
 			if (ht_get_varint(&p, end, &r->c) || ht_get_varint(&p, end, &r->d))
 				return -1;
+			dmodel_new_block(&md, prev, r->c);
 			break;
 		case HT_OP_ALLOC:
-			prev = r->a = ht_addr_decode(pl, prev);
 			if (p >= end)
 				return -1;
 			r->d = *p++;
-			if (ht_get_varint(&p, end, &r->b) || ht_get_varint(&p, end, &r->c))
+			if (ht_get_varint(&p, end, &r->b) || ht_get_varint(&p, end, &r->c) ||
+			    dmodel_addr(&md, 0, pl, r->b, &prev))
 				return -1;
+			r->a = prev;
+			dmodel_new_block(&md, prev, r->b);
 			if ((r->d == HT_KIND_MEMALIGN || r->d == HT_KIND_POSIX_MEMALIGN ||
 			     r->d == HT_KIND_ALIGNED_ALLOC) &&
 			    ht_get_varint(&p, end, &r->e))
 				return -1;
 			break;
 		case HT_OP_THREAD:
+			md.thread = pl;
+			r->a = pl;
+			break;
 		case HT_OP_TIME:
 			r->a = pl;
 			break;
@@ -110,6 +166,9 @@ static inline int decode_all(const uint8_t *buf, size_t len, drec_t *out, int ma
 					return -1;
 				r->c = argc;
 				prev = 0;
+				md.ord = 0;
+				md.thread = 0;
+				memset(&md.lifo, 0, sizeof(md.lifo));
 				break;
 			}
 			case HT_REC_MODULES:

@@ -21,13 +21,14 @@ TestSuite(encoder, .init = setup, .fini = teardown);
 
 Test(encoder, malloc_then_free_produce_the_documented_bytes)
 {
-	/* format header: malloc(100) at stack 3 returning prev_addr+0x70 is
-	 * e1 01 64 03; free(0x5555_5555_a2c0) right after malloc returned
-	 * 0x5555_5555_a2a0 is 40. */
+	/* format header: malloc(100) at stack 3 returning prev_addr+0x70, not
+	 * in the lifo, is c1 03 64 03; free(0x5555_5555_a2c0), an address the
+	 * writer does not know, right after malloc returned 0x5555_5555_a2a0
+	 * is 80 01. */
 	e.prev_addr = 0x55555555a2a0 - 0x70;
 	enc_alloc(&e, HT_KIND_MALLOC, 0x55555555a2a0, 100, 3, 0);
 	enc_free_op(&e, 0x55555555a2c0);
-	const uint8_t want[] = { 0xe1, 0x01, 0x64, 0x03, 0x40 };
+	const uint8_t want[] = { 0xc1, 0x03, 0x64, 0x03, 0x80, 0x01 };
 	cr_assert_eq(e.len, sizeof(want));
 	cr_assert_arr_eq(e.buf, want, sizeof(want));
 	cr_assert_eq(e.prev_addr, 0x55555555a2c0);
@@ -35,29 +36,81 @@ Test(encoder, malloc_then_free_produce_the_documented_bytes)
 
 Test(encoder, first_malloc_codes_the_distance_from_zero)
 {
-	/* addr 0x20 from prev 0: 2 granules -> zz 4 -> code 8 -> head 0x41;
-	 * size 1, stack 1. */
+	/* addr 0x20 from prev 0: 2 granules -> zz 4 -> code 8 -> payload 16
+	 * -> head 0x81 0x01; size 1, stack 1. */
 	enc_alloc(&e, HT_KIND_MALLOC, 0x20, 1, 1, 0);
-	const uint8_t want[] = { 0x41, 0x01, 0x01 };
+	const uint8_t want[] = { 0x81, 0x01, 0x01, 0x01 };
 	cr_assert_eq(e.len, sizeof(want));
 	cr_assert_arr_eq(e.buf, want, sizeof(want));
 }
 
 Test(encoder, unaligned_addresses_use_byte_deltas)
 {
-	/* delta +3 bytes: zz 6, code 6<<1|1 = 13, head 13<<3 = 0x68 */
+	/* delta +3 bytes: zz 6, code 6<<1|1 = 13, payload 26, head 26<<3 =
+	 * 0xd0 0x01 */
 	e.prev_addr = 0x1000;
 	enc_free_op(&e, 0x1003);
-	cr_assert_eq(e.len, 1);
-	cr_assert_eq(e.buf[0], 0x68);
+	const uint8_t want[] = { 0xd0, 0x01 };
+	cr_assert_eq(e.len, sizeof(want));
+	cr_assert_arr_eq(e.buf, want, sizeof(want));
+}
+
+Test(encoder, a_free_names_its_block_by_age_and_the_next_malloc_by_lifo_position)
+{
+	/* Three mallocs (ordinals 0, 1, 2), then free the first one: age 3
+	 * -> payload 7 -> head 0x38.  A malloc of the same class returning
+	 * that address is lifo entry 0 -> payload 1 -> head 0x09. */
+	enc_alloc(&e, HT_KIND_MALLOC, 0x1000, 40, 1, 0);
+	enc_alloc(&e, HT_KIND_MALLOC, 0x2000, 40, 1, 0);
+	enc_alloc(&e, HT_KIND_MALLOC, 0x3000, 40, 1, 0);
+	size_t at = e.len;
+	enc_free_op(&e, 0x1000);
+	enc_alloc(&e, HT_KIND_MALLOC, 0x1000, 33, 2, 0); /* class 1, as 40 */
+	const uint8_t want[] = { 0x38, 0x09, 33, 0x02 };
+	cr_assert_eq(e.len - at, sizeof(want));
+	cr_assert_arr_eq(e.buf + at, want, sizeof(want));
+	cr_assert_eq(e.prev_addr, 0x1000);
+	/* Freed again: now ordinal 3, age 1. */
+	at = e.len;
+	enc_free_op(&e, 0x1000);
+	cr_assert_eq(e.len - at, 1);
+	cr_assert_eq(e.buf[at], (1 << 1 | 1) << 3);
+}
+
+Test(encoder, the_lifo_is_per_thread_and_per_size_class)
+{
+	enc_alloc(&e, HT_KIND_MALLOC, 0x1000, 40, 1, 0);
+	enc_free_op(&e, 0x1000); /* thread 0, class 1 */
+	size_t at = e.len;
+	/* Another class: an address code (flag 0), delta 0 -> payload 0. */
+	enc_alloc(&e, HT_KIND_MALLOC, 0x1000, 100, 1, 0);
+	cr_assert_eq(e.buf[at], 0x01);
+	enc_free_op(&e, 0x1000); /* thread 0, class 5 */
+	enc_thread(&e, 1);
+	at = e.len;
+	/* Another thread: not its free. */
+	enc_alloc(&e, HT_KIND_MALLOC, 0x1000, 100, 1, 0);
+	cr_assert_eq(e.buf[at], 0x01);
+}
+
+Test(encoder, a_large_block_is_freed_by_age_but_never_predicted)
+{
+	enc_alloc(&e, HT_KIND_MALLOC, 0x100000, 5000, 1, 0);
+	size_t at = e.len;
+	enc_free_op(&e, 0x100000);
+	cr_assert_eq(e.buf[at], (1 << 1 | 1) << 3);
+	at = e.len;
+	enc_alloc(&e, HT_KIND_MALLOC, 0x100000, 5000, 1, 0);
+	cr_assert_eq(e.buf[at], 0x01); /* addr code, delta 0 */
 }
 
 Test(encoder, realloc_codes_old_then_new_relative_to_old)
 {
 	e.prev_addr = 0x1000;
 	enc_realloc(&e, 0x1000, 0x2000, 300, 7);
-	/* old: delta 0 -> code 0 -> head 0x02; new: +0x1000 = 256 granules ->
-	 * zz 512 -> code 1024 -> 80 08; size 300 -> ac 02; stack 07 */
+	/* Version 2 leaves REALLOC as it was: old: delta 0 -> code 0 -> head
+	 * 0x02; new: +0x1000 = 256 granules -> zz 512 -> code 1024 -> 80 08;
+	 * size 300 -> ac 02; stack 07 */
 	const uint8_t want[] = { 0x02, 0x80, 0x08, 0xac, 0x02, 0x07 };
 	cr_assert_eq(e.len, sizeof(want));
 	cr_assert_arr_eq(e.buf, want, sizeof(want));
