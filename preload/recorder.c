@@ -231,11 +231,9 @@ static inline void commit_event(ring_t *r, uint64_t n)
 		recorder_kick();
 }
 
-static uint32_t capture_stack(rec_tls_t *t)
+/* entry: the hook's frame record (rec_tls_t.entry), or NULL. */
+static uint32_t capture_stack(const uintptr_t *entry)
 {
-	/* The hook's frame record is good for this capture only. */
-	const uintptr_t *entry = t->entry;
-	t->entry = NULL;
 	/* Sized by the configured depth: hooks may run on small stacks. */
 	uint64_t ips[ht_rec.depth + UNWIND_EXTRA];
 #ifdef HT_HAVE_PYFRAMES
@@ -289,12 +287,15 @@ static inline __attribute__((always_inline)) void
 record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uint64_t size)
 {
 	int saved = errno;
+	/* The hook's frame record is good for this event only. */
+	const uintptr_t *entry = ht_tls.entry;
+	ht_tls.entry = NULL;
 	rec_thread_t *th = self_thread(&ht_tls);
 	if (!th) {
 		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
 		goto out;
 	}
-	uint32_t stack = capture_stack(&ht_tls);
+	uint32_t stack = capture_stack(entry);
 	if (!stack) {
 		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
 		goto out;

@@ -79,6 +79,38 @@ Test(unwind, fast_walk_equals_libunwind_at_several_depths, .init = setup)
 	}
 }
 
+/* Frame-pointer code: every frame's CFA follows RBP and each saved RBP
+ * points at the next frame record (the chain cache's compact check). */
+#define FP_FRAMES __attribute__((noinline, optimize("no-omit-frame-pointer")))
+
+FP_FRAMES static void fp_down(int n, cap_t *c, unsigned max)
+{
+	if (n == 0) {
+		capture(c, max);
+		return;
+	}
+	/* Frames of different sizes, so the records are not evenly spaced. */
+	volatile char pad[16 * (1 + n % 4)];
+	pad[0] = (char)n;
+	fp_down(n - 1, c, max);
+	__asm__ volatile("" : : "r"(pad) : "memory");
+}
+
+Test(unwind, frame_pointer_chains_equal_libunwind_when_reused, .init = setup)
+{
+	unwind_stats_t before, after;
+	cap_t c;
+	unwind_get_stats(&before);
+	unwind_set_mode(UNWIND_VERIFY);
+	for (int i = 0; i < 12; i++)
+		fp_down(3 + i % 3 * 7, &c, 64);
+	unwind_set_mode(UNWIND_FAST);
+	unwind_get_stats(&after);
+	cr_assert_eq(after.checked - before.checked, 12);
+	cr_assert_eq(after.mismatches, before.mismatches);
+	cr_assert_geq(c.n, 17u + 3);
+}
+
 Test(unwind, deep_stacks_are_truncated_the_same_way, .init = setup)
 {
 	cap_t c;
