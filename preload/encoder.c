@@ -100,7 +100,8 @@ void enc_free_op(enc_t *e, uint64_t addr)
 		return;
 	uint64_t ord, payload;
 	unsigned cls;
-	if (e->lifo && addrmap_take(&e->live, addr, &ord, &cls) && e->ord - ord <= HT_AGE_WINDOW) {
+	if (e->lifo && !e->light && addrmap_take(&e->live, addr, &ord, &cls) &&
+	    e->ord - ord <= HT_AGE_WINDOW) {
 		payload = (e->ord - ord) << 1 | 1;
 		if (cls != HT_NO_CLASS)
 			ht_lifo_push(ht_lifo_row(e->lifo, e->thread, cls), addr);
@@ -127,7 +128,12 @@ static uint64_t new_block(enc_t *e, uint64_t addr, uint64_t size)
 			payload = (uint64_t)j << 1 | 1;
 		}
 	}
-	addrmap_put(&e->live, addr, e->ord++, cls);
+	/* Skipping the table is always safe: a block it does not know is
+	 * freed as an address, and an entry left behind for an address still
+	 * names a block of that address, which is all a reader resolves. */
+	if (!e->light)
+		addrmap_put(&e->live, addr, e->ord, cls);
+	e->ord++;
 	return payload;
 }
 
@@ -167,8 +173,11 @@ void enc_realloc(enc_t *e, uint64_t old_addr, uint64_t new_addr, uint64_t size,
 		 * class); the new one gets an ordinal like any allocation. */
 		uint64_t ord;
 		unsigned cls;
-		addrmap_take(&e->live, old_addr, &ord, &cls);
-		addrmap_put(&e->live, new_addr, e->ord++, ht_size_class(size));
+		if (!e->light) {
+			addrmap_take(&e->live, old_addr, &ord, &cls);
+			addrmap_put(&e->live, new_addr, e->ord, ht_size_class(size));
+		}
+		e->ord++;
 	}
 	put(e, size);
 	put(e, stack);

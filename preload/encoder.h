@@ -22,6 +22,9 @@ typedef struct enc {
 	uint64_t ord; /* allocations encoded since the image start */
 	ht_lifo_t *lifo; /* mmap'd; NULL: every address is an addr code */
 	addrmap_t live; /* blocks that may be freed by age */
+	/* Set by the writer while it falls behind the program: no table
+	 * lookups (frees as addresses, new blocks not noted); still exact. */
+	int light;
 } enc_t;
 
 int enc_init(enc_t *e, size_t cap);

@@ -270,3 +270,36 @@ Test(encoder, buffer_grows_past_its_initial_size)
 	free(r);
 	free(img);
 }
+
+Test(encoder, light_mode_skips_the_table_and_every_address_still_decodes)
+{
+	/* Ordinal 0 noted normally, freed while the writer is behind (as an
+	 * address: its entry stays), its address reused while behind (not
+	 * noted), then freed normally: the stale entry names ordinal 0, a
+	 * block at the same address, so the reader still gets 0x1000. */
+	enc_header(&e);
+	enc_alloc(&e, HT_KIND_MALLOC, 0x1000, 40, 1, 0);
+	e.light = 1;
+	size_t at = e.len;
+	enc_free_op(&e, 0x1000);
+	cr_assert_eq(e.buf[at] & 8, 0, "light: an address, not an age");
+	enc_alloc(&e, HT_KIND_MALLOC, 0x1000, 40, 1, 0);
+	enc_alloc(&e, HT_KIND_MALLOC, 0x2000, 40, 1, 0);
+	e.light = 0;
+	at = e.len;
+	enc_free_op(&e, 0x1000);
+	cr_assert_eq(e.buf[at], (3 << 1 | 1) << 3, "age 3: ordinal 0 of 3");
+	at = e.len;
+	enc_free_op(&e, 0x2000); /* allocated while behind: an address */
+	cr_assert_eq(e.buf[at] & 8, 0);
+	/* Back on the lifo: the free by age pushed 0x1000 (class 1). */
+	enc_alloc(&e, HT_KIND_MALLOC, 0x1000, 33, 1, 0);
+	drec_t r[8];
+	int n = decode_all(e.buf, e.len, r, 8);
+	cr_assert_eq(n, 7);
+	const uint64_t want[7] = { 0x1000, 0x1000, 0x1000, 0x2000, 0x1000, 0x2000, 0x1000 };
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(r[i].a, want[i], "record %d: %#lx", i, (unsigned long)r[i].a);
+	cr_assert_eq(r[6].kind, HT_OP_MALLOC);
+	cr_assert_eq(e.buf[e.len - 3], (0 << 1 | 1) << 3 | HT_OP_MALLOC);
+}
