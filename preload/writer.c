@@ -48,6 +48,7 @@ static int sig_snap; /* set by the signal handler */
 static int alive;
 static pthread_t thread;
 static int page_size;
+static long ncpus = 1; /* CPUs this process may run on (writer start) */
 static off_t end_at = -1; /* offset of an END written before an exec */
 
 /* Warnings queued by any thread for the writer (spinlock-protected). */
@@ -430,23 +431,28 @@ static uint64_t drain(uint64_t G, int final)
 	}
 	heap_n = 0;
 	int behind = 0;
+	long live = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		rec_thread_t *th = &ht_rec.threads[i];
-		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_FREE || !th->ring)
+		int state = __atomic_load_n(&th->state, __ATOMIC_SEQ_CST);
+		if (state == SLOT_FREE || !th->ring)
 			continue;
+		live += state == SLOT_LIVE;
 		ring_t *r = th->ring;
 		uint64_t pending = ring_pending(r);
 		if (pending && ring_peek(r, 0)->seq < G)
 			heap_push(ring_peek(r, 0)->seq, i);
-		if (pending >= r->cap / 4 * 3)
+		if (pending >= r->cap / 8 * 7)
 			behind = 1;
 	}
-	/* A ring three quarters full at a drain (a producer kicks at half):
-	 * the program makes events faster than this thread encodes them
-	 * (several busy threads on few cores).  Then the encoder's table of
-	 * live blocks, a cache miss per event, is skipped for this drain: the
-	 * trace gets larger instead of the program waiting for ring space. */
-	enc.light = behind && !final;
+	/* The encoder's table of live blocks costs a cache miss per event on
+	 * this thread.  It is skipped (the trace gets larger, never wrong)
+	 * while this thread may not have a core to itself: when the program
+	 * has as many threads as there are CPUs (they can keep every core
+	 * busy, and each cycle spent here is taken from them), and when a
+	 * ring is seven eighths full at a drain (producers kick at half; a
+	 * late wakeup must not make them wait for space). */
+	enc.light = (behind || live >= ncpus) && !final;
 	if (heap_n && pending_time_us > time_written_us) {
 		enc_time(&enc, pending_time_us - time_written_us);
 		time_written_us = pending_time_us;
@@ -565,6 +571,9 @@ int writer_alive(void)
 
 int writer_start_thread(void)
 {
+	cpu_set_t cpus;
+	CPU_ZERO(&cpus);
+	ncpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
 	sigset_t all, old;
 	sigfillset(&all);
 	/* The thread inherits a fully blocked mask from birth. */
