@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define REC_MAX_THREADS 4096 /* thread slots (live + awaiting drain) */
-#define REC_RING_SLOTS 8192 /* events per thread ring (40 bytes each) */
+#define REC_RING_SLOTS 32768 /* events per thread ring (40 bytes each: 1.3 MB, mapped lazily) */
 #define REC_NO_INDEX UINT32_MAX
 
 enum rec_slot_state {

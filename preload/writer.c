@@ -430,7 +430,6 @@ static uint64_t drain(uint64_t G, int final)
 			wait_committed(th->ring, final);
 	}
 	heap_n = 0;
-	int behind = 0;
 	long live = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		rec_thread_t *th = &ht_rec.threads[i];
@@ -439,20 +438,17 @@ static uint64_t drain(uint64_t G, int final)
 			continue;
 		live += state == SLOT_LIVE;
 		ring_t *r = th->ring;
-		uint64_t pending = ring_pending(r);
-		if (pending && ring_peek(r, 0)->seq < G)
+		if (ring_pending(r) && ring_peek(r, 0)->seq < G)
 			heap_push(ring_peek(r, 0)->seq, i);
-		if (pending >= r->cap / 8 * 7)
-			behind = 1;
 	}
 	/* The encoder's table of live blocks costs a cache miss per event on
 	 * this thread.  It is skipped (the trace gets larger, never wrong)
-	 * while this thread may not have a core to itself: when the program
+	 * while this thread may not have a core to itself: while the program
 	 * has as many threads as there are CPUs (they can keep every core
-	 * busy, and each cycle spent here is taken from them), and when a
-	 * ring is seven eighths full at a drain (producers kick at half; a
-	 * late wakeup must not make them wait for space). */
-	enc.light = (behind || live >= ncpus) && !final;
+	 * busy, and each cycle spent here is taken from them).  A full ring
+	 * is no reason: rings fill while this thread waits to be woken, and
+	 * once running it encodes faster than one thread allocates. */
+	enc.light = live >= ncpus && !final;
 	if (heap_n && pending_time_us > time_written_us) {
 		enc_time(&enc, pending_time_us - time_written_us);
 		time_written_us = pending_time_us;
