@@ -462,8 +462,9 @@ static uint64_t drain(uint64_t G, int final)
 		uint64_t avail = ring_pending(r), k = 0;
 		while (k < avail && ring_peek(r, k)->seq < limit) {
 			/* The encoder's table of live blocks misses the cache
-			 * on almost every lookup: start the one 8 events on. */
-			if (k + 8 < avail)
+			 * on almost every lookup: start the one 8 events on
+			 * (not while light: the table is not used then). */
+			if (!enc.light && k + 8 < avail)
 				addrmap_prefetch(&enc.live, ring_peek(r, k + 8)->addr);
 			k += encode(th, r, k);
 		}
