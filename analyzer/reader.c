@@ -355,6 +355,16 @@ static int corrupt(reader_t *r, uint64_t off, const char *what)
 	return -EBADMSG;
 }
 
+/* Out of memory while decoding: the trace is fine, the machine is not. */
+static int no_memory(reader_t *r, uint64_t off, const char *what)
+{
+	snprintf(r->err, sizeof(r->err),
+		 "%s: out of memory at byte offset %llu (%s); free some memory and run the command again",
+		 r->name, (unsigned long long)off, what);
+	r->failed = true;
+	return -ENOMEM;
+}
+
 /* Body decoding context: a cursor bounded by the record body. */
 typedef struct body {
 	const uint8_t *p, *end;
@@ -414,7 +424,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		uint64_t argc = b_count(b, 1);
 		const char **argv = scratch_alloc(r, (argc + 1) * sizeof(char *));
 		if (!argv)
-			return corrupt(r, ev->offset, "out of memory decoding PROCESS");
+			return no_memory(r, ev->offset, "decoding PROCESS");
 		for (uint64_t i = 0; i < argc && !b->bad; i++)
 			argv[i] = b_str(r, b);
 		argv[argc] = NULL;
@@ -443,7 +453,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		uint64_t n = b_count(b, 4);
 		rd_module_t *mods = scratch_alloc(r, (n ? n : 1) * sizeof(*mods));
 		if (!mods)
-			return corrupt(r, ev->offset, "out of memory decoding MODULES");
+			return no_memory(r, ev->offset, "decoding MODULES");
 		for (uint64_t i = 0; i < n && !b->bad; i++) {
 			rd_module_t *m = &mods[i];
 			m->path = b_str(r, b);
@@ -488,7 +498,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		uint64_t n = b_count(b, 1);
 		uint64_t *ips = scratch_alloc(r, (n ? n : 1) * sizeof(uint64_t));
 		if (!ips)
-			return corrupt(r, ev->offset, "out of memory decoding STACK");
+			return no_memory(r, ev->offset, "decoding STACK");
 		for (uint64_t i = 0; i < n && !b->bad; i++) {
 			uint64_t v = b_v(b);
 			ips[i] = i == 0 ? v : ips[i - 1] + (uint64_t)ht_unzigzag(v);
@@ -496,7 +506,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		uint64_t m = b_count(b, 2);
 		rd_pyref_t *py = scratch_alloc(r, (m ? m : 1) * sizeof(*py));
 		if (!py)
-			return corrupt(r, ev->offset, "out of memory decoding STACK");
+			return no_memory(r, ev->offset, "decoding STACK");
 		for (uint64_t i = 0; i < m && !b->bad; i++) {
 			py[i].code = b_v(b);
 			py[i].line = b_v(b);
@@ -594,15 +604,29 @@ static bool model_ready(reader_t *r)
 	return false;
 }
 
+#define WIN_IN_CHUNK(ord) ((ord) & ((1u << WIN_CHUNK_BITS) - 1))
+#define WIN_CHUNK_OF(ord) (((ord) & (HT_AGE_WINDOW - 1)) >> WIN_CHUNK_BITS)
+
 /* Notes the next allocation; false: out of memory. */
 static bool model_new_block(reader_t *r, uint64_t addr, unsigned cls)
 {
-	uint64_t slot = r->ord++ & (HT_AGE_WINDOW - 1);
-	struct win_ent **c = &r->win[slot >> WIN_CHUNK_BITS];
+	uint64_t ord = r->ord++;
+	struct win_ent **c = &r->win[WIN_CHUNK_OF(ord)];
 	if (!*c && !(*c = calloc((size_t)1 << WIN_CHUNK_BITS, sizeof(**c))))
 		return false;
-	(*c)[slot & ((1u << WIN_CHUNK_BITS) - 1)] = (struct win_ent){ addr, cls };
+	(*c)[WIN_IN_CHUNK(ord)] = (struct win_ent){ addr, cls };
 	return true;
+}
+
+/* The allocation `age` allocations back, or NULL when the trace has none
+ * there (a corrupt age). */
+static const struct win_ent *model_by_age(const reader_t *r, uint64_t age)
+{
+	if (age == 0 || age > r->ord || age > HT_AGE_WINDOW)
+		return NULL;
+	uint64_t ord = r->ord - age;
+	const struct win_ent *c = r->win[WIN_CHUNK_OF(ord)];
+	return c && c[WIN_IN_CHUNK(ord)].addr ? &c[WIN_IN_CHUNK(ord)] : NULL;
 }
 
 /* Marks the end of input (clean or torn). */
@@ -640,22 +664,16 @@ int reader_next(reader_t *r, rd_event_t *ev)
 		uint64_t payload = head >> 3;
 		bool model = r->version >= 2 && op <= HT_OP_ALLOC;
 		if (model && !model_ready(r))
-			return corrupt(r, ev->offset, "out of memory for the address model");
+			return no_memory(r, ev->offset, "the address model");
 		switch (op) {
 		case HT_OP_FREE:
 			ev->kind = RD_FREE;
 			if (model && (payload & 1)) {
 				/* By age: the block of ordinal ord - age. */
-				uint64_t age = payload >> 1;
-				if (age == 0 || age > r->ord || age > HT_AGE_WINDOW)
+				const struct win_ent *w = model_by_age(r, payload >> 1);
+				if (!w)
 					return corrupt(r, ev->offset,
 						       "FREE names an allocation the trace does not have");
-				uint64_t slot = (r->ord - age) & (HT_AGE_WINDOW - 1);
-				const struct win_ent *w = r->win[slot >> WIN_CHUNK_BITS];
-				if (!w || !w[slot & ((1u << WIN_CHUNK_BITS) - 1)].addr)
-					return corrupt(r, ev->offset,
-						       "FREE names an allocation the trace does not have");
-				w += slot & ((1u << WIN_CHUNK_BITS) - 1);
 				r->prev_addr = w->addr;
 				if (w->cls != HT_NO_CLASS)
 					ht_lifo_push(ht_lifo_row(r->lifo, r->thread, w->cls), w->addr);
@@ -703,7 +721,7 @@ int reader_next(reader_t *r, rd_event_t *ev)
 					addr = ht_lifo_take(row, (unsigned)j);
 				}
 				if (!model_new_block(r, addr, cls))
-					return corrupt(r, ev->offset, "out of memory for the address model");
+					return no_memory(r, ev->offset, "the address model");
 			}
 			r->prev_addr = addr;
 			ev->kind = RD_ALLOC;
@@ -721,7 +739,7 @@ int reader_next(reader_t *r, rd_event_t *ev)
 			if ((g = fast_v(&p, end, &ev->u.realloc.stack)))
 				goto bad_varint;
 			if (model && !model_new_block(r, nw, ht_size_class(ev->u.realloc.size)))
-				return corrupt(r, ev->offset, "out of memory for the address model");
+				return no_memory(r, ev->offset, "the address model");
 			r->prev_addr = nw;
 			ev->kind = RD_REALLOC;
 			ev->u.realloc.old_addr = old;
