@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,7 @@ struct analysis {
 	uint64_t lost_records; /* sum of LOST counts this image */
 	uint64_t end_lost; /* END's lost count */
 	bool progress;
+	int threads; /* analysis_set_threads: -1 by size, 0 one, 1 two */
 	sym_t *sym;
 	frames_t *frames;
 	int frames_mode;
@@ -90,6 +93,7 @@ static int finish_open(analysis_t *an, const char *path, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
+	an->threads = -1;
 	an->sum.path = an->path;
 	an->sum.file_bytes = reader_size(an->rd);
 	an->sum.format_version = reader_version(an->rd);
@@ -151,6 +155,11 @@ int analysis_add_agg(analysis_t *an, agg_t *agg)
 void analysis_set_progress(analysis_t *an, bool on)
 {
 	an->progress = on;
+}
+
+void analysis_set_threads(analysis_t *an, int mode)
+{
+	an->threads = mode;
 }
 
 static void reset_image(analysis_t *an)
@@ -374,7 +383,7 @@ static int mark_stacks(analysis_t *an, uint64_t ndefs)
 	return 0;
 }
 
-static void progress(analysis_t *an, bool final)
+static void progress(analysis_t *an, uint64_t offset, bool final)
 {
 	static time_t last;
 	time_t now = time(NULL);
@@ -392,7 +401,7 @@ static void progress(analysis_t *an, bool final)
 	last = now;
 	uint64_t size = reader_size(an->rd);
 	fprintf(stderr, "\rheaptrail: reading %s: %3d%%", an->path,
-		size ? (int)(reader_offset(an->rd) * 100 / size) : 100);
+		size ? (int)(offset * 100 / size) : 100);
 }
 
 /* Events decoded ahead of the heap model: their table slots are
@@ -431,23 +440,168 @@ static int next_event(analysis_t *an, ahead_t *a, rd_event_t **out)
 	return 1;
 }
 
+/* The two-thread replay: a decoder thread runs the reader ahead of the
+ * heap model in batches (the machine's second core decodes while this one
+ * replays; decoding is about a third of a replay).  Batches go round a
+ * ring of PIPE_DEPTH; a batch carries the scratch arena of its records'
+ * strings and arrays (reader_hold_scratch), freed once it is consumed.
+ * The events and their order are exactly the reader's. */
+#define PIPE_BATCH 1024
+#define PIPE_DEPTH 4
+/* Traces smaller than this are replayed on one thread (not worth one). */
+#define PIPE_MIN_BYTES ((uint64_t)4 << 20)
+
+typedef struct pbatch {
+	rd_event_t ev[PIPE_BATCH];
+	size_t n; /* events in ev */
+	int rc; /* reader_next's return after the last: 1 = more follow */
+	void *scratch; /* records' arena (reader_take_scratch), or NULL */
+} pbatch_t;
+
+typedef struct pipe {
+	reader_t *rd;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* produced, consumed or stop changed */
+	pbatch_t *b; /* PIPE_DEPTH batches */
+	uint64_t produced, consumed; /* batches, under mu */
+	bool stop; /* the consumer gave up: the decoder ends (under mu) */
+	pbatch_t *cur; /* batch being consumed, NULL before the first */
+	size_t at; /* next event of cur */
+} pipe_t;
+
+static void *pipe_decoder(void *arg)
+{
+	pipe_t *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (p->produced - p->consumed == PIPE_DEPTH && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		bool stop = p->stop;
+		pbatch_t *b = &p->b[p->produced % PIPE_DEPTH];
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			break;
+		int rc = 1;
+		size_t n = 0;
+		while (n < PIPE_BATCH && (rc = reader_next(p->rd, &b->ev[n])) > 0)
+			n++;
+		b->n = n;
+		b->rc = rc;
+		b->scratch = reader_take_scratch(p->rd);
+		pthread_mutex_lock(&p->mu);
+		p->produced++;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (rc <= 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Starts the decoder thread; -errno when it cannot (the caller replays
+ * on one thread). */
+static int pipe_start(pipe_t *p, reader_t *rd)
+{
+	memset(p, 0, sizeof(*p));
+	p->rd = rd;
+	p->b = malloc(PIPE_DEPTH * sizeof(*p->b));
+	if (!p->b)
+		return -ENOMEM;
+	for (size_t i = 0; i < PIPE_DEPTH; i++)
+		p->b[i].scratch = NULL;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	reader_hold_scratch(rd, true);
+	int rc = pthread_create(&p->th, NULL, pipe_decoder, p);
+	if (rc) {
+		reader_hold_scratch(rd, false);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p->b);
+		p->b = NULL;
+		return -rc;
+	}
+	return 0;
+}
+
+/* Stops the decoder (if it still runs) and frees everything; the reader
+ * is then the caller's again (its error message readable). */
+static void pipe_end(pipe_t *p)
+{
+	if (!p->b)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->th, NULL);
+	/* Batches produced and not released: the current one and after. */
+	for (uint64_t k = p->consumed; k < p->produced; k++)
+		reader_scratch_free(p->b[k % PIPE_DEPTH].scratch);
+	reader_scratch_free(reader_take_scratch(p->rd));
+	reader_hold_scratch(p->rd, false);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p->b);
+	p->b = NULL;
+}
+
+/* next_event's counterpart: the next decoded event from the decoder's
+ * batches (prefetching the heap slots of the events AHEAD further). */
+static int pipe_next(pipe_t *p, heap_t *heap, rd_event_t **out)
+{
+	pbatch_t *b = p->cur;
+	if (!b || p->at == b->n) {
+		if (b) {
+			if (b->rc <= 0)
+				return b->rc;
+			reader_scratch_free(b->scratch);
+			b->scratch = NULL;
+		}
+		pthread_mutex_lock(&p->mu);
+		if (b) {
+			p->consumed++;
+			pthread_cond_broadcast(&p->cv);
+		}
+		while (p->produced == p->consumed)
+			pthread_cond_wait(&p->cv, &p->mu);
+		b = p->cur = &p->b[p->consumed % PIPE_DEPTH];
+		pthread_mutex_unlock(&p->mu);
+		p->at = 0;
+		for (size_t i = 0; i < AHEAD && i < b->n; i++)
+			heap_prefetch(heap, &b->ev[i]);
+		if (!b->n)
+			return b->rc;
+	}
+	if (p->at + AHEAD < b->n)
+		heap_prefetch(heap, &b->ev[p->at + AHEAD]);
+	*out = &b->ev[p->at++];
+	return 1;
+}
+
 int analysis_run(analysis_t *an, char *err, size_t errlen)
 {
 	ahead_t ahead, *a = &ahead;
+	pipe_t pipe = { 0 };
 	rd_event_t *ev = NULL;
 	int rc;
 	uint64_t n = 0;
 	bool show = an->progress && isatty(2);
 	uint32_t last_thread = UINT32_MAX; /* see_thread'ed already */
+	bool piped = (an->threads > 0 ||
+		      (an->threads < 0 && reader_size(an->rd) >= PIPE_MIN_BYTES)) &&
+		     pipe_start(&pipe, an->rd) == 0;
 	a->head = a->n = 0;
 	a->blocked = false;
 	a->rc = 1;
 	/* Without aggregators the heap model need not build its events. */
 	heap_set_sink(an->heap, an->naggs ? heap_sink : NULL, an);
-	while ((rc = next_event(an, a, &ev)) > 0) {
+	while ((rc = piped ? pipe_next(&pipe, an->heap, &ev) :
+			     next_event(an, a, &ev)) > 0) {
 		size_t ndefs = an->ndefs;
 		if (show && (++n & 0xfffff) == 0)
-			progress(an, false);
+			progress(an, ev->offset, false);
 		an->sum.end_time_us = ev->time_us > an->sum.end_time_us ?
 			ev->time_us : an->sum.end_time_us;
 		switch (ev->kind) {
@@ -525,12 +679,14 @@ int analysis_run(analysis_t *an, char *err, size_t errlen)
 				 rc == -ENOMEM ? "out of memory" : "analysis failed",
 				 ev->offset);
 			if (show)
-				progress(an, true);
+				progress(an, 0, true);
+			pipe_end(&pipe);
 			return rc < 0 ? rc : -EIO;
 		}
 	}
+	pipe_end(&pipe);
 	if (show)
-		progress(an, true);
+		progress(an, 0, true);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", reader_error(an->rd));
 		return rc;

@@ -63,6 +63,10 @@ int analysis_open_mem(analysis_t **out, const void *data, size_t len,
 int analysis_add_agg(analysis_t *an, agg_t *agg);
 /* Progress on stderr (only used when stderr is a terminal). */
 void analysis_set_progress(analysis_t *an, bool on);
+/* How analysis_run decodes: 1 = on a second thread, ahead of the heap
+ * model; 0 = on the calling thread; -1 (default) = a second thread for
+ * traces of 4 MiB and more.  The results are the same. */
+void analysis_set_threads(analysis_t *an, int mode);
 /* Reads the whole trace.  Returns 0, or -EBADMSG (corrupt record) /
  * -ENOMEM / an aggregator's error with a one-line message in err. */
 int analysis_run(analysis_t *an, char *err, size_t errlen);

@@ -292,6 +292,86 @@ int frames_copy(frames_t *f, sidx_t i, frame_t *out, int max)
 	return c.n;
 }
 
+#ifdef HAVE_PYMERGE
+/* frames_key's native half: the first frame build() would keep (neither
+ * an allocator entry point nor the recorder's), resolving only the ips up
+ * to it.  Returns 1 with *out, or 0 when every frame is hidden. */
+static int native_key(frames_t *f, const stack_info_t *st, frame_t *out)
+{
+	for (uint32_t i = 0; i < st->nips; i++) {
+		uint64_t ip = st->ips[i];
+		if (f->sym) {
+			const sym_frame_t *sf;
+			int n = sym_resolve(f->sym, st->generation, ip - 1, &sf);
+			if (n > 0) {
+				for (int k = 0; k < n; k++)
+					if (!is_alloc_function(sf[k].function) &&
+					    !is_recorder_module(sf[k].module)) {
+						*out = sf[k];
+						return 1;
+					}
+				continue;
+			}
+		}
+		raw_frame(f, st, ip, out);
+		if (!is_alloc_function(out->function) &&
+		    !is_recorder_module(out->module))
+			return 1;
+	}
+	return 0;
+}
+#endif
+
+int frames_key(frames_t *f, sidx_t i, frame_t *out)
+{
+#ifdef HAVE_PYMERGE
+	const stack_info_t *st = stacks_get(f->stacks, i);
+	if (!st)
+		return 0;
+	/* A zero ip makes a native frame without module or address, which
+	 * the rule above would take for a Python one: build them all. */
+	for (uint32_t k = 0; k < st->nips; k++)
+		if (!st->ips[k])
+			goto whole;
+	if (f->mode != FRAMES_NATIVE) {
+		/* With a real Python frame, pymerge puts the Python frames in
+		 * their order and every native frame has an address: the key
+		 * is the first Python frame that is not a boundary. */
+		for (uint32_t k = 0; k < st->npy; k++) {
+			const pycode_info_t *pc = stacks_pycode(f->stacks, st->py[k].code);
+			const char *fn = pc ? pc->function : NULL;
+			if (fn && strcmp(fn, PYMERGE_BOUNDARY_FUNC) == 0)
+				continue;
+			memset(out, 0, sizeof(*out));
+			out->function = fn;
+			out->file = pc ? pc->file : NULL;
+			out->line = (uint32_t)st->py[k].line;
+			return 1;
+		}
+	}
+	return native_key(f, st, out);
+whole:
+#endif
+	{
+		cached_t c = { 0 };
+		bool cached = i < f->ncache && f->cache[i].v;
+		int rc = 0;
+		if (cached)
+			c = f->cache[i];
+		else if ((rc = build(f, i, &c)) < 0)
+			return rc;
+		int k = 0;
+		while (k < c.n && (c.v[k].module || c.v[k].address))
+			k++;
+		if (c.n > 0)
+			*out = c.v[k < c.n ? k : 0];
+		rc = c.n > 0;
+		if (!cached)
+			free(c.v);
+		return rc;
+	}
+}
+
 const char *frames_module_name(const frames_t *f, const frame_t *fr)
 {
 	if (!fr->module)

@@ -41,6 +41,13 @@ int frames_get(frames_t *f, sidx_t i, const frame_t **out);
  * owned as for frames_get. */
 int frames_copy(frames_t *f, sidx_t i, frame_t *out, int max);
 
+/* The frame that keys stack i for a grouping by one frame (tracemalloc's
+ * innermost frame): the first Python frame of its display frames, else
+ * the first frame.  Resolves only what that takes (not the whole stack).
+ * Returns 1 with *out, 0 for a stack without frames, or a negative
+ * errno.  The strings are owned as for frames_get. */
+int frames_key(frames_t *f, sidx_t i, frame_t *out);
+
 /* Short module name: basename of the path; the executable for "". */
 const char *frames_module_name(const frames_t *f, const frame_t *fr);
 

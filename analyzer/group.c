@@ -162,20 +162,22 @@ static int copy_frames(group_t *g, sidx_t i)
 /* The frame that keys stack i, as tracemalloc's innermost frame: the
  * innermost Python frame when the display frames hold one (so an
  * allocation made by the interpreter or a C extension on behalf of a
- * Python line is that line's, as in tracemalloc), else the innermost frame.
- * Python frames are the ones with neither module nor address (frames.h).
- * Returns a pointer into g->fbuf, NULL for an empty stack; *err < 0 on
- * failure. */
+ * Python line is that line's, as in tracemalloc), else the innermost frame
+ * (frames_key).  Returns a pointer into g->fbuf, NULL for an empty stack;
+ * *err < 0 on failure. */
 static const frame_t *key_frame(group_t *g, sidx_t i, int *err)
 {
-	int n = copy_frames(g, i);
+	if (!g->fbuf) {
+		g->fbuf = malloc(64 * sizeof(*g->fbuf));
+		if (!g->fbuf) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		g->nfbuf = 64;
+	}
+	int n = frames_key(g->frames, i, g->fbuf);
 	*err = n < 0 ? n : 0;
-	if (n <= 0)
-		return NULL;
-	for (int k = 0; k < n; k++)
-		if (!g->fbuf[k].module && !g->fbuf[k].address)
-			return &g->fbuf[k];
-	return &g->fbuf[0];
+	return n > 0 ? g->fbuf : NULL;
 }
 
 static uint32_t compute(group_t *g, sidx_t i)

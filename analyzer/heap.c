@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 _Static_assert(sizeof(heap_block_t) == 32, "two blocks per cache line");
 
@@ -25,6 +26,7 @@ struct heap {
 	heap_block_t *t; /* hash table by t[i].addr; addr 0 = empty slot */
 	size_t cap; /* power of two */
 	size_t n; /* live blocks */
+	bool mixed; /* hash_addr mixes every bit (see there) */
 	heap_stack_stat_t *st; /* by sidx */
 	size_t nst;
 	uint64_t last_alloc; /* address of the newest allocation while it is
@@ -32,13 +34,62 @@ struct heap {
 	heap_counters_t c;
 };
 
-static size_t hash_addr(uint64_t a)
+/* Home slot of an address.  Normally it keeps the allocator's locality:
+ * within each 4 MiB region, consecutive 16-byte granules get consecutive
+ * slots, and each region starts at a pseudo-random slot.  Blocks the
+ * program allocated near each other, or one after another, then share
+ * cache lines of the table as they shared them in the program, instead of
+ * costing a cache miss each (most of a replay's time).  A trace whose
+ * addresses pile up into long probe runs anyway (hostile, or an allocator
+ * striding by a multiple of the table) switches the table to a full mix
+ * (h->mixed), which spreads every address. */
+#define REGION_SHIFT 22
+/* Probes an insert may take before the table switches to the full mix. */
+#define MAX_PROBES 64
+
+static inline size_t hash_addr(const heap_t *h, uint64_t a)
 {
-	/* Addresses are 16-byte aligned: mix the high bits down. */
-	a ^= a >> 29;
-	a *= 0xbf58476d1ce4e5b9ULL;
-	a ^= a >> 32;
-	return (size_t)a;
+	if (h->mixed) {
+		a ^= a >> 29;
+		a *= 0xbf58476d1ce4e5b9ULL;
+		a ^= a >> 32;
+		return (size_t)a;
+	}
+	uint64_t r = (a >> REGION_SHIFT) * 0x9e3779b97f4a7c15ULL;
+	return (size_t)((a >> 4) + (r >> 32));
+}
+
+/* Tables from this size on are mapped on their own, in huge pages where
+ * the kernel gives them: a replay touches the table at random, and with 4
+ * KiB pages nearly every touch of a large table also missed the TLB. */
+#define HUGE_FROM ((size_t)2 << 20)
+
+static heap_block_t *table_alloc(size_t bytes)
+{
+	if (bytes < HUGE_FROM) {
+		/* Line-aligned, so no 32-byte slot straddles two lines. */
+		heap_block_t *t = aligned_alloc(64, bytes);
+		if (t)
+			memset(t, 0, bytes);
+		return t;
+	}
+	void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	madvise(m, bytes, MADV_HUGEPAGE);
+	return m; /* zero-filled */
+}
+
+static void table_free(heap_block_t *t, size_t cap)
+{
+	size_t bytes = cap * sizeof(heap_block_t);
+	if (!t)
+		return;
+	if (bytes < HUGE_FROM)
+		free(t);
+	else
+		munmap(t, bytes);
 }
 
 heap_t *heap_new(stacks_t *stacks, heap_sink_fn sink, void *arg)
@@ -60,11 +111,12 @@ void heap_set_sink(heap_t *h, heap_sink_fn sink, void *arg)
 
 void heap_reset(heap_t *h)
 {
-	free(h->t);
+	table_free(h->t, h->cap);
 	free(h->st);
 	h->t = NULL;
 	h->st = NULL;
 	h->cap = h->n = h->nst = 0;
+	h->mixed = false;
 	h->last_alloc = 0;
 	memset(&h->c, 0, sizeof(h->c));
 }
@@ -77,29 +129,31 @@ void heap_free(heap_t *h)
 	free(h);
 }
 
-static int grow_table(heap_t *h)
+/* Rebuilds the table with capacity ncap (h->mixed says how to hash). */
+static int rehash(heap_t *h, size_t ncap)
 {
-	size_t ncap = h->cap ? h->cap * 2 : 4096;
 	if (ncap > SIZE_MAX / 2 / sizeof(heap_block_t))
 		return -ENOMEM;
-	size_t bytes = ncap * sizeof(heap_block_t);
-	/* Line-aligned, so no 32-byte slot straddles two cache lines. */
-	heap_block_t *nt = aligned_alloc(64, bytes);
+	heap_block_t *nt = table_alloc(ncap * sizeof(heap_block_t));
 	if (!nt)
 		return -ENOMEM;
-	memset(nt, 0, bytes);
 	for (size_t i = 0; i < h->cap; i++) {
 		if (!h->t[i].addr)
 			continue;
-		size_t j = hash_addr(h->t[i].addr) & (ncap - 1);
+		size_t j = hash_addr(h, h->t[i].addr) & (ncap - 1);
 		while (nt[j].addr)
 			j = (j + 1) & (ncap - 1);
 		nt[j] = h->t[i];
 	}
-	free(h->t);
+	table_free(h->t, h->cap);
 	h->t = nt;
 	h->cap = ncap;
 	return 0;
+}
+
+static int grow_table(heap_t *h)
+{
+	return rehash(h, h->cap ? h->cap * 2 : 4096);
 }
 
 static heap_block_t *find_slot(const heap_t *h, uint64_t addr)
@@ -107,7 +161,7 @@ static heap_block_t *find_slot(const heap_t *h, uint64_t addr)
 	if (!h->cap)
 		return NULL;
 	size_t mask = h->cap - 1;
-	for (size_t i = hash_addr(addr) & mask;; i = (i + 1) & mask) {
+	for (size_t i = hash_addr(h, addr) & mask;; i = (i + 1) & mask) {
 		if (h->t[i].addr == addr)
 			return &h->t[i];
 		if (!h->t[i].addr)
@@ -123,13 +177,21 @@ static int insert(heap_t *h, const heap_block_t *b, heap_block_t **stale)
 	if ((h->n + 1) * 10 > h->cap * 7 && grow_table(h) < 0)
 		return -ENOMEM;
 	size_t mask = h->cap - 1;
-	size_t i = hash_addr(b->addr) & mask;
+	size_t i = hash_addr(h, b->addr) & mask;
+	unsigned probes = 0;
 	while (h->t[i].addr) {
 		if (h->t[i].addr == b->addr) {
 			*stale = &h->t[i];
 			return 0;
 		}
 		i = (i + 1) & mask;
+		if (++probes == MAX_PROBES && !h->mixed) {
+			/* Long runs: spread every address from now on. */
+			h->mixed = true;
+			if (rehash(h, h->cap) < 0)
+				return -ENOMEM;
+			return insert(h, b, stale);
+		}
 	}
 	h->t[i] = *b;
 	h->n++;
@@ -144,7 +206,7 @@ static void remove_slot(heap_t *h, heap_block_t *slot)
 		j = (j + 1) & mask;
 		if (!h->t[j].addr)
 			break;
-		size_t k = hash_addr(h->t[j].addr) & mask;
+		size_t k = hash_addr(h, h->t[j].addr) & mask;
 		/* Move slot j back to i unless its home lies cyclically in
 		 * (i, j]. */
 		bool stay = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
@@ -157,20 +219,24 @@ static void remove_slot(heap_t *h, heap_block_t *slot)
 	h->n--;
 }
 
-static heap_stack_stat_t *stat_of(heap_t *h, sidx_t s)
+static __attribute__((noinline)) heap_stack_stat_t *
+grow_stats(heap_t *h, sidx_t s)
 {
-	if (s >= h->nst) {
-		size_t n = h->nst ? h->nst : 1024;
-		while (n <= s)
-			n *= 2;
-		heap_stack_stat_t *nv = realloc(h->st, n * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		memset(nv + h->nst, 0, (n - h->nst) * sizeof(*nv));
-		h->st = nv;
-		h->nst = n;
-	}
+	size_t n = h->nst ? h->nst : 1024;
+	while (n <= s)
+		n *= 2;
+	heap_stack_stat_t *nv = realloc(h->st, n * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	memset(nv + h->nst, 0, (n - h->nst) * sizeof(*nv));
+	h->st = nv;
+	h->nst = n;
 	return &h->st[s];
+}
+
+static inline heap_stack_stat_t *stat_of(heap_t *h, sidx_t s)
+{
+	return __builtin_expect(s < h->nst, 1) ? &h->st[s] : grow_stats(h, s);
 }
 
 /* Changes a stack's live totals, first saving them for the current peak
@@ -389,8 +455,120 @@ static int do_realloc(heap_t *h, const rd_event_t *rev)
 			 rev->u.realloc.stack, HT_KIND_REALLOC, rev);
 }
 
+/* ---- the same without a sink: no heap_event_t is built -------------- */
+
+/* A live block leaves the table and the totals; returns its stack's
+ * totals (NULL: out of memory), *size and *addr its size and address. */
+static inline heap_stack_stat_t *lean_take(heap_t *h, heap_block_t *slot,
+					   uint64_t *size, uint64_t *addr)
+{
+	sidx_t s = slot->stack;
+	*size = slot->size;
+	*addr = slot->addr;
+	remove_slot(h, slot);
+	h->c.heap_bytes -= *size;
+	h->c.heap_blocks--;
+	return stack_change(h, s, *size, false) < 0 ? NULL : stat_of(h, s);
+}
+
+static int lean_add(heap_t *h, uint64_t addr, uint64_t size,
+		    uint64_t stack_id, uint8_t kind, uint64_t time_us)
+{
+	heap_block_t b, *stale;
+	uint64_t sz, a;
+	int rc;
+	b.addr = addr;
+	b.size = size;
+	b.time_us = time_us;
+	b.kind = kind;
+	b.stack = stacks_intern(h->stacks, stack_id);
+	if (b.stack == SIDX_NONE)
+		return -ENOMEM;
+	h->last_alloc = addr;
+	if ((rc = insert(h, &b, &stale)) < 0)
+		return rc;
+	if (stale) {
+		/* A still-live block at this address: its free was lost. */
+		h->c.double_allocs++;
+		if (!lean_take(h, stale, &sz, &a))
+			return -ENOMEM;
+		if ((rc = insert(h, &b, &stale)) < 0)
+			return rc;
+		if (stale)
+			return -EIO;
+	}
+	h->c.heap_bytes += size;
+	h->c.heap_blocks++;
+	h->c.bytes_allocated += size;
+	if ((rc = stack_change(h, b.stack, size, true)) < 0)
+		return rc;
+	if (h->c.heap_bytes > h->c.peak_bytes) {
+		h->c.peak_bytes = h->c.heap_bytes;
+		h->c.peak_blocks = h->c.heap_blocks;
+		h->c.peak_time_us = time_us;
+		h->c.epoch++;
+	}
+	return 0;
+}
+
+static int lean_apply(heap_t *h, const rd_event_t *ev)
+{
+	heap_block_t *slot;
+	heap_stack_stat_t *st;
+	uint64_t size, addr;
+	switch (ev->kind) {
+	case RD_ALLOC:
+		h->c.allocs++;
+		if (ev->u.alloc.kind < HT_KIND_COUNT)
+			h->c.alloc_kind[ev->u.alloc.kind]++;
+		if (!ev->u.alloc.addr) {
+			h->c.double_allocs++;
+			return 0;
+		}
+		return lean_add(h, ev->u.alloc.addr, ev->u.alloc.size,
+				ev->u.alloc.stack, ev->u.alloc.kind, ev->time_us);
+	case RD_FREE:
+		h->c.frees++;
+		slot = ev->u.free.addr ? find_slot(h, ev->u.free.addr) : NULL;
+		if (!slot) {
+			h->c.unknown_frees++;
+			return 0;
+		}
+		if (!(st = lean_take(h, slot, &size, &addr)))
+			return -ENOMEM;
+		if (addr == h->last_alloc) {
+			h->last_alloc = 0;
+			h->c.temporary++;
+			h->c.temporary_bytes += size;
+			st->temp_count++;
+			st->temp_bytes += size;
+		}
+		return 0;
+	case RD_REALLOC:
+		h->c.reallocs++;
+		slot = ev->u.realloc.old_addr ?
+			find_slot(h, ev->u.realloc.old_addr) : NULL;
+		if (slot) {
+			if (!lean_take(h, slot, &size, &addr))
+				return -ENOMEM;
+		} else {
+			h->c.unknown_reallocs++;
+		}
+		if (!ev->u.realloc.new_addr) {
+			h->c.double_allocs++;
+			return 0;
+		}
+		return lean_add(h, ev->u.realloc.new_addr, ev->u.realloc.size,
+				ev->u.realloc.stack, HT_KIND_REALLOC, ev->time_us);
+	default:
+		return 0;
+	}
+}
+
 int heap_apply(heap_t *h, const rd_event_t *ev)
 {
+	if (!h->sink)
+		return lean_apply(h, ev);
 	switch (ev->kind) {
 	case RD_ALLOC:
 		return do_alloc(h, ev);
@@ -425,17 +603,17 @@ void heap_prefetch(const heap_t *h, const rd_event_t *ev)
 	size_t mask = h->cap - 1, i;
 	switch (ev->kind) {
 	case RD_ALLOC:
-		__builtin_prefetch(&h->t[hash_addr(ev->u.alloc.addr) & mask], 1);
+		__builtin_prefetch(&h->t[hash_addr(h, ev->u.alloc.addr) & mask], 1);
 		break;
 	case RD_FREE:
 		/* The slot, and the next one, which deletion looks at. */
-		i = hash_addr(ev->u.free.addr) & mask;
+		i = hash_addr(h, ev->u.free.addr) & mask;
 		__builtin_prefetch(&h->t[i], 1);
 		__builtin_prefetch(&h->t[(i + 1) & mask], 1);
 		break;
 	case RD_REALLOC:
-		__builtin_prefetch(&h->t[hash_addr(ev->u.realloc.old_addr) & mask], 1);
-		__builtin_prefetch(&h->t[hash_addr(ev->u.realloc.new_addr) & mask], 1);
+		__builtin_prefetch(&h->t[hash_addr(h, ev->u.realloc.old_addr) & mask], 1);
+		__builtin_prefetch(&h->t[hash_addr(h, ev->u.realloc.new_addr) & mask], 1);
 		break;
 	default:
 		break;

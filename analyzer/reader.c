@@ -42,6 +42,7 @@ struct reader {
 	bool saw_end; /* END seen since the last PROCESS */
 	bool at_eof;
 	bool failed; /* a corrupt record stopped us */
+	bool hold; /* keep the scratch arena across records (batch mode) */
 	/* Scratch arena for one record's strings and arrays. */
 	struct schunk *scratch; /* newest first; pointers into older chunks
 				 * stay valid until scratch_reset */
@@ -145,6 +146,28 @@ static void scratch_reset(reader_t *r)
 		keep->next = NULL;
 	}
 	r->scratch = keep;
+}
+
+void reader_hold_scratch(reader_t *r, bool hold)
+{
+	r->hold = hold;
+}
+
+void *reader_take_scratch(reader_t *r)
+{
+	void *s = r->scratch;
+	r->scratch = NULL;
+	return s;
+}
+
+void reader_scratch_free(void *scratch)
+{
+	schunk_t *c = scratch;
+	while (c) {
+		schunk_t *next = c->next;
+		free(c);
+		c = next;
+	}
 }
 
 static int init_common(reader_t *r, const char *name, char *err,
@@ -763,7 +786,8 @@ int reader_next(reader_t *r, rd_event_t *ev)
 				r->pos = r->len;
 				return at_end(r);
 			}
-			scratch_reset(r);
+			if (!r->hold)
+				scratch_reset(r);
 			memset(&ev->u, 0, sizeof(ev->u));
 			body_t b = { p, p + blen, false };
 			ev->time_us = r->time_us;

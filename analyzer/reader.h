@@ -164,6 +164,16 @@ int reader_next(reader_t *r, rd_event_t *ev);
  * or -EINVAL when offset is outside the records. */
 int reader_seek(reader_t *r, uint64_t offset);
 
+/* Batch mode, for a reader decoding on its own thread ahead of the
+ * consumer: with hold set, the strings and arrays of extended records are
+ * no longer freed by the next reader_next call, but stay valid until the
+ * arena holding them, taken with reader_take_scratch (which leaves the
+ * reader an empty one), is given to reader_scratch_free.  Either call is
+ * for the thread driving the reader; reader_scratch_free for any thread. */
+void reader_hold_scratch(reader_t *r, bool hold);
+void *reader_take_scratch(reader_t *r);
+void reader_scratch_free(void *scratch);
+
 /* True once reader_next returned 0 without having seen an END record of
  * the last image: the recorder was killed or the file was cut.  A record
  * torn by the end of the file counts as truncation, not corruption. */

@@ -118,3 +118,52 @@ Test(frames, python_frames_by_mode)
 	analysis_free(an);
 	tb_fini(&t);
 }
+
+/* frames_key must name the frame a grouping by one frame took from the
+ * whole display stack: the first Python frame (boundaries skipped), else
+ * the first visible native frame. */
+Test(frames, key_frame_equals_the_first_python_or_first_frame_by_mode)
+{
+	tb_t t;
+	uint64_t ips[2] = { 0x401235, 0x401300 }, zero[2] = { 0x401235, 0 };
+	uint64_t py[4] = { 3, 0, 1, 12 }; /* a boundary, then work.py:12 */
+	two_modules(&t);
+	tb_pycode(&t, 1, "/app/work.py", "build", 10);
+	tb_pycode(&t, 3, "", "<heaptrail:native-boundary>", 0);
+	tb_stack(&t, 1, 2, ips, 2, py);
+	tb_stack(&t, 2, 2, ips, 0, NULL);
+	tb_stack(&t, 3, 2, zero, 2, py); /* a zero ip: the whole stack */
+	tb_malloc(&t, 0x1000, 1, 1);
+	tb_malloc(&t, 0x2000, 1, 2);
+	tb_malloc(&t, 0x3000, 1, 3);
+	analysis_t *an = run(&t);
+	const int modes[3] = { FRAMES_ALL, FRAMES_PYTHON, FRAMES_NATIVE };
+	for (int m = 0; m < 3; m++) {
+		frames_t *f = analysis_frames(an, modes[m], true);
+		for (uint64_t id = 1; id <= 3; id++) {
+			sidx_t s = stacks_find(analysis_stacks(an), id);
+			const frame_t *fr;
+			frame_t k;
+			int n = frames_get(f, s, &fr);
+			cr_assert_gt(n, 0);
+			int want = 0;
+			while (want < n && (fr[want].module || fr[want].address))
+				want++;
+			if (want == n)
+				want = 0;
+			cr_assert_eq(frames_key(f, s, &k), 1);
+			char a[256];
+			snprintf(a, sizeof(a), "%s", key(f, &fr[want], BY_LINENO));
+			cr_assert_str_eq(key(f, &k, BY_LINENO), a,
+					 "mode %d stack %lu", modes[m], (unsigned long)id);
+		}
+	}
+	frames_t *f = analysis_frames(an, FRAMES_ALL, true);
+	frame_t k;
+	cr_assert_eq(frames_key(f, stacks_find(analysis_stacks(an), 1), &k), 1);
+	cr_assert_str_eq(key(f, &k, BY_LINENO), "/app/work.py:12");
+	cr_assert_eq(frames_key(f, stacks_find(analysis_stacks(an), 2), &k), 1);
+	cr_assert_str_eq(key(f, &k, BY_LINENO), "server+0x1234");
+	analysis_free(an);
+	tb_fini(&t);
+}

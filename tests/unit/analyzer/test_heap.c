@@ -353,3 +353,106 @@ Test(heap, freeing_the_newest_allocation_is_temporary_once)
 	analysis_free(an);
 	tb_fini(&t);
 }
+
+/* 2000 blocks 16 bytes apart fill one run of the table's first size
+ * (4096 slots, by 16-byte granule within a 4 MiB region); an address 64
+ * KiB further has its home inside that run: the table switches to mixing
+ * every address, and nothing is lost on the way. */
+Test(heap, colliding_addresses_keep_exact_totals)
+{
+	tb_t t;
+	tb_init(&t);
+	const uint64_t base = 0x7f0000000000ull;
+	uint64_t live = 0;
+	for (uint64_t k = 0; k < 2000; k++)
+		tb_malloc(&t, base + 16 * k, 1 + k % 7, 1 + k % 3);
+	tb_malloc(&t, base + (64 << 10) + 16 * 5, 1000, 4);
+	tb_malloc(&t, base + (128 << 10) + 16 * 9, 2000, 4);
+	for (uint64_t k = 0; k < 2000; k += 2)
+		tb_free(&t, base + 16 * k);
+	tb_free(&t, base + (64 << 10) + 16 * 6); /* unknown */
+	tb_malloc(&t, base + 16 * 1, 5, 1); /* on a live address */
+	analysis_t *an = run(&t, NULL);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	for (uint64_t k = 3; k < 2000; k += 2)
+		live += 1 + k % 7;
+	cr_assert_eq(c->allocs, 2003);
+	cr_assert_eq(c->frees, 1001);
+	cr_assert_eq(c->unknown_frees, 1);
+	cr_assert_eq(c->double_allocs, 1);
+	cr_assert_eq(c->heap_blocks, 1002);
+	cr_assert_eq(c->heap_bytes, live + 5 + 3000);
+	assert_stack_live(an, 4, 3000, 2);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+/* Decoding on a second thread (batches, records' strings carried along)
+ * gives the replay on one thread, records and errors included. */
+static analysis_t *run_threads(tb_t *t, int threads, int *rc, char *err,
+			       size_t errlen)
+{
+	analysis_t *an;
+	cr_assert_eq(analysis_open_mem(&an, t->buf, t->len, "t.htr", err, errlen), 0, "%s", err);
+	analysis_set_threads(an, threads);
+	*rc = analysis_run(an, err, errlen);
+	return an;
+}
+
+Test(heap, two_threads_replay_as_one, .timeout = 30)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_process(&t, 42, "/bin/prog");
+	for (uint64_t k = 0; k < 5000; k++) {
+		if (k % 97 == 0) {
+			uint64_t ip = 0x400000 + k;
+			tb_stack(&t, 1 + k / 97, 1, &ip, 0, NULL);
+		}
+		if (k % 1500 == 0)
+			tb_snapshot(&t, k / 1500, HT_SNAP_API, "mark");
+		if (k % 700 == 0)
+			tb_thread_rec(&t, k / 700, 100 + k, "worker");
+		tb_time(&t, 1);
+		tb_malloc(&t, 0x10000 + 32 * (k % 800), 16 + k % 50, 1 + k / 97);
+		if (k % 3)
+			tb_free(&t, 0x10000 + 32 * (k % 800));
+	}
+	size_t whole = t.len;
+	char e1[512], e2[512];
+	int rc1, rc2;
+	analysis_t *a1 = run_threads(&t, 0, &rc1, e1, sizeof(e1));
+	analysis_t *a2 = run_threads(&t, 1, &rc2, e2, sizeof(e2));
+	cr_assert_eq(rc1, 0, "%s", e1);
+	cr_assert_eq(rc2, 0, "%s", e2);
+	cr_assert_eq(memcmp(heap_counters(analysis_heap(a1)),
+			    heap_counters(analysis_heap(a2)), sizeof(heap_counters_t)), 0);
+	size_t n1, n2;
+	const heap_stack_stat_t *s1 = heap_stack_stats(analysis_heap(a1), &n1);
+	const heap_stack_stat_t *s2 = heap_stack_stats(analysis_heap(a2), &n2);
+	cr_assert_eq(n1, n2);
+	cr_assert_eq(memcmp(s1, s2, n1 * sizeof(*s1)), 0);
+	const analysis_summary_t *m1 = analysis_summary(a1), *m2 = analysis_summary(a2);
+	cr_assert_eq(m2->nsnapshots, 4);
+	cr_assert_eq(m1->nsnapshots, m2->nsnapshots);
+	cr_assert_str_eq(m2->snapshots[3].label, "mark");
+	cr_assert_eq(m1->threads, m2->threads);
+	cr_assert_eq(m1->end_time_us, m2->end_time_us);
+	cr_assert_str_eq(m2->exe, "/bin/prog");
+	cr_assert_eq(stacks_count(analysis_stacks(a1)), stacks_count(analysis_stacks(a2)));
+	analysis_free(a1);
+	analysis_free(a2);
+
+	/* A corrupt record late in the trace: the same error. */
+	t.len = whole;
+	uint8_t bad = 6; /* op 6 is reserved */
+	tb_bytes(&t, &bad, 1);
+	a1 = run_threads(&t, 0, &rc1, e1, sizeof(e1));
+	a2 = run_threads(&t, 1, &rc2, e2, sizeof(e2));
+	cr_assert_eq(rc1, -EBADMSG);
+	cr_assert_eq(rc2, -EBADMSG);
+	cr_assert_str_eq(e1, e2);
+	analysis_free(a1);
+	analysis_free(a2);
+	tb_fini(&t);
+}
