@@ -1408,6 +1408,12 @@ static inline int is_entry(const pystack_t *s, uint32_t i)
 	return sp != below;
 }
 
+int pyframes_idle(void)
+{
+	return !atomic_load_explicit(&st.active, memory_order_relaxed) &&
+	       (st.installed || !py.IsInitialized || st.py_seen);
+}
+
 int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max)
 {
 	pystack_t *s = tls_stack;

@@ -33,6 +33,10 @@ void pyframes_init(void);
  * one begins, so the analyzer can interleave Python and native frames. */
 int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max);
 
+/* 1 when pyframes_capture would return 0 and has nothing to notice (no
+ * Python frames are captured and Python's start is not awaited): the
+ * recorder may skip the call. */
+int pyframes_idle(void);
 /* Receives one code object to write as a PYCODE record.  Strings are
  * NUL-terminated and stay valid for the life of the process. */
 typedef void (*pyframes_code_fn)(void *ctx, uint32_t id, const char *file,

@@ -204,7 +204,10 @@ static int give_up(void)
 static inline ring_event_t *begin_event(ring_t *r, uint64_t n)
 {
 	if (HT_UNLIKELY(ring_space(r) < n)) {
-		if (ring_wait_space(r, n, give_up, recorder_kick) < 0) {
+		int saved = errno; /* the wait may sleep in futex */
+		int ok = ring_wait_space(r, n, give_up, recorder_kick) == 0;
+		errno = saved;
+		if (!ok) {
 			__atomic_fetch_add(&ht_rec.lost_stopped, 1, __ATOMIC_RELAXED);
 			return NULL;
 		}
@@ -227,8 +230,11 @@ static inline void commit_event(ring_t *r, uint64_t n)
 	/* Wake the writer once per half ring (tail_cache lags, so this fires
 	 * at most once between two reloads). */
 	uint64_t used = r->head - r->tail_cache;
-	if (HT_UNLIKELY(used >= r->cap / 2 && used - n < r->cap / 2))
+	if (HT_UNLIKELY(used >= r->cap / 2 && used - n < r->cap / 2)) {
+		int saved = errno;
 		recorder_kick();
+		errno = saved;
+	}
 }
 
 /* entry: the hook's frame record (rec_tls_t.entry), or NULL. */
@@ -248,6 +254,15 @@ static uint32_t capture_stack(const uintptr_t *entry)
 #endif
 	unwind_memo_t *memo = NULL;
 	unwind_py_t py = { pc, pl, m };
+	/* Verify mode: what the hot path would have said is checked below. */
+	uint32_t foreseen = 0;
+	if (entry && ht_rec.unwind) {
+		if ((memo = unwind_known(entry, ht_rec.depth, &py)) != NULL)
+			return memo->id;
+		if (HT_UNLIKELY(unwind_mode() == UNWIND_VERIFY) &&
+		    (memo = unwind_lookup(entry, ht_rec.depth, &py)) != NULL)
+			foreseen = memo->id;
+	}
 	if (ht_rec.unwind) {
 		n = unwind_capture(ips, ht_rec.depth, &flags, &memo, &py, entry);
 		/* Recognised, Python frames included: the id is known. */
@@ -260,7 +275,7 @@ static uint32_t capture_stack(const uintptr_t *entry)
 	int is_new;
 	uint32_t gen = modules_gen();
 	uint32_t id = stacks_intern(ips, n, pc, pl, m, flags, gen, &is_new);
-	if (HT_UNLIKELY(noted) && noted != id)
+	if ((HT_UNLIKELY(noted) && noted != id) || (HT_UNLIKELY(foreseen) && foreseen != id))
 		unwind_memo_mismatch();
 	if (memo && m <= UNWIND_MEMO_PY) {
 		memo->id = id;
@@ -279,31 +294,57 @@ static uint32_t capture_stack(const uintptr_t *entry)
 	return id;
 }
 
+/* The calling thread's slot, or NULL (counted as a lost event).  Saves
+ * errno only when it has to register the thread. */
+static inline rec_thread_t *event_thread(void)
+{
+	rec_tls_t *t = &ht_tls;
+	if (HT_LIKELY(t->th != NULL && t->epoch == ht_rec.epoch))
+		return t->th;
+	int saved = errno;
+	rec_thread_t *th = register_thread(t);
+	errno = saved;
+	if (!th)
+		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
+	return th;
+}
+
 /* An event that carries the caller's stack (allocations and reallocs):
- * captures the stack, fills one ring slot, commits.  Anything that cannot
- * be recorded is counted as lost.  Inlined so each hook keeps its own
- * straight-line path. */
+ * finds the stack id, fills one ring slot, commits.  Anything that cannot
+ * be recorded is counted as lost.  The common case, a stack the chain
+ * cache already knows in a thread that runs no Python, is the first test;
+ * every slower step saves errno itself.  Inlined so each hook keeps its
+ * own straight-line path. */
 static inline __attribute__((always_inline)) void
 record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uint64_t size)
 {
-	int saved = errno;
 	/* The hook's frame record is good for this event only. */
 	const uintptr_t *entry = ht_tls.entry;
 	ht_tls.entry = NULL;
-	rec_thread_t *th = self_thread(&ht_tls);
-	if (!th) {
-		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
-		goto out;
-	}
-	uint32_t stack = capture_stack(entry);
+	rec_thread_t *th = event_thread();
+	if (!th)
+		return;
+	uint32_t stack = 0;
+	unwind_memo_t *memo;
+	if (HT_LIKELY(entry != NULL) && ht_rec.unwind &&
+#ifdef HT_HAVE_PYFRAMES
+	    pyframes_idle() &&
+#endif
+	    (memo = unwind_known(entry, ht_rec.depth, NULL)) != NULL)
+		stack = memo->id;
 	if (!stack) {
-		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
-		goto out;
+		int saved = errno;
+		stack = capture_stack(entry);
+		errno = saved;
+		if (!stack) {
+			__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
+			return;
+		}
 	}
 	ring_t *r = th->ring;
 	ring_event_t *e = begin_event(r, 1);
 	if (!e)
-		goto out;
+		return;
 	e->type = (uint8_t)type;
 	e->kind = (uint8_t)kind;
 	e->addr = addr;
@@ -311,8 +352,6 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 	e->size = size;
 	e->stack = stack;
 	commit_event(r, 1);
-out:
-	errno = saved;
 }
 
 void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
@@ -322,21 +361,16 @@ void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
 
 void recorder_free(void *p)
 {
-	int saved = errno;
-	rec_thread_t *th = self_thread(&ht_tls);
-	if (!th) {
-		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
-		goto out;
-	}
+	rec_thread_t *th = event_thread();
+	if (!th)
+		return;
 	ring_t *r = th->ring;
 	ring_event_t *e = begin_event(r, 1);
 	if (!e)
-		goto out;
+		return;
 	e->type = RING_EV_FREE;
 	e->addr = (uint64_t)(uintptr_t)p;
 	commit_event(r, 1);
-out:
-	errno = saved;
 }
 
 void recorder_realloc(void *old, void *p, uint64_t size)

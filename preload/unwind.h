@@ -73,6 +73,14 @@ int unwind_memo_same(const unwind_memo_t *memo, const unwind_py_t *py);
 unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **memo,
 			const unwind_py_t *py, const uintptr_t *entry);
 
+/* The hot path in front of unwind_capture: the memo that unwind_capture
+ * would return as UNWIND_KNOWN (entry, max and py as there; py NULL: no
+ * Python frames), or NULL when the chain cache cannot tell at once.  Fast
+ * mode only (NULL otherwise). */
+unwind_memo_t *unwind_known(const uintptr_t *entry, unsigned max, const unwind_py_t *py);
+/* The same lookup in verify mode too (NULL in libunwind mode), for the
+ * recorder to check its answer against interning. */
+unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max, const unwind_py_t *py);
 /* Verify mode: the recorder found a memo whose id differs from the one
  * interning gave (counted as a mismatch). */
 void unwind_memo_mismatch(void);

@@ -210,3 +210,72 @@ Test(unwind, verify_mode_counts_no_mismatch_in_threads, .init = setup, .timeout 
 	cr_assert_eq(after.checked - before.checked + after.fallback - before.fallback, 200);
 	cr_assert_geq(after.checked - before.checked, 1);
 }
+
+/* An allocation hook's shape: a frame record of its own, handed to the
+ * unwinder as `entry`.  First call: the full capture notes `id` in the
+ * memo; every call: what the recorder's hot path (unwind_known) finds. */
+typedef struct {
+	unwind_memo_t *known; /* unwind_known before the capture */
+	unwind_memo_t *memo; /* the capture's memo */
+	unsigned n;
+} hooked_t;
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) static void
+hook_like(hooked_t *h, uint32_t id)
+{
+	const uintptr_t *entry = __builtin_frame_address(0);
+	uint64_t ips[64 + UNWIND_EXTRA];
+	unsigned flags;
+	h->known = unwind_known(entry, 64, NULL);
+	h->n = unwind_capture(ips, 64, &flags, &h->memo, NULL, entry);
+	if (h->memo && !h->memo->id)
+		h->memo->id = id;
+	__asm__ volatile("" : : "r"(h) : "memory");
+}
+
+NOINL static void hooked_via_a(hooked_t *h, uint32_t id)
+{
+	hook_like(h, id);
+	__asm__ volatile("# hooked_via_a" : : "r"(h) : "memory");
+}
+
+NOINL static void hooked_via_b(hooked_t *h, uint32_t id)
+{
+	hook_like(h, id);
+	__asm__ volatile("# hooked_via_b" : : "r"(h) : "memory");
+}
+
+Test(unwind, a_known_stack_is_found_by_its_caller_only, .init = setup)
+{
+	hooked_t a = { 0 }, b = { 0 };
+	unwind_set_mode(UNWIND_FAST);
+	/* One call site each (the stack includes this function's return
+	 * address): the first rounds learn and note 101 / 202, later rounds
+	 * must find exactly those, each under its own caller, though the
+	 * hook's frame lies at the same address under either. */
+	int found = 0;
+	for (int i = 0; i < 8; i++) {
+		hooked_via_a(&a, 101);
+		hooked_via_b(&b, 202);
+		if (i >= 4) {
+			cr_assert_not_null(a.memo);
+			cr_assert_not_null(b.memo);
+			cr_assert_not_null(a.known, "round %d", i);
+			cr_assert_not_null(b.known, "round %d", i);
+			cr_assert_eq(a.known->id, 101);
+			cr_assert_eq(b.known->id, 202);
+			found++;
+		}
+	}
+	cr_assert_eq(found, 4);
+	cr_assert_eq(a.memo->id, 101);
+	cr_assert_eq(b.memo->id, 202);
+	/* Only the fast mode answers (verify mode checks the answer instead,
+	 * libunwind mode never walks). */
+	for (int i = 0; i < 2; i++) {
+		unwind_set_mode(i ? UNWIND_VERIFY : UNWIND_LIBUNWIND);
+		hooked_via_a(&a, 101);
+		cr_assert_null(a.known);
+	}
+	unwind_set_mode(UNWIND_FAST);
+}
