@@ -404,48 +404,14 @@ static void progress(analysis_t *an, uint64_t offset, bool final)
 		size ? (int)(offset * 100 / size) : 100);
 }
 
-/* Events decoded ahead of the heap model: their table slots are
- * prefetched meanwhile, which hides most of the memory latency of a
- * replay (the table of live blocks is far larger than the caches). */
-#define AHEAD 16
-
-typedef struct ahead {
-	rd_event_t ev[AHEAD]; /* ring of decoded events */
-	unsigned head, n; /* oldest, count */
-	bool blocked; /* the newest is a record: decode nothing further
-		       * until it is consumed (its strings and arrays live
-		       * in the reader's scratch until the next decode) */
-	int rc; /* reader_next's last return */
-} ahead_t;
-
-static int next_event(analysis_t *an, ahead_t *a, rd_event_t **out)
-{
-	while (a->n < AHEAD && !a->blocked && a->rc > 0) {
-		rd_event_t *e = &a->ev[(a->head + a->n) % AHEAD];
-		if ((a->rc = reader_next(an->rd, e)) <= 0)
-			break;
-		a->n++;
-		if (e->kind == RD_ALLOC || e->kind == RD_FREE ||
-		    e->kind == RD_REALLOC)
-			heap_prefetch(an->heap, e);
-		else
-			a->blocked = true;
-	}
-	if (!a->n)
-		return a->rc;
-	*out = &a->ev[a->head];
-	a->head = (a->head + 1) % AHEAD;
-	if (--a->n == 0)
-		a->blocked = false;
-	return 1;
-}
-
-/* The two-thread replay: a decoder thread runs the reader ahead of the
- * heap model in batches (the machine's second core decodes while this one
- * replays; decoding is about a third of a replay).  Batches go round a
- * ring of PIPE_DEPTH; a batch carries the scratch arena of its records'
- * strings and arrays (reader_hold_scratch), freed once it is consumed.
- * The events and their order are exactly the reader's. */
+/* The replay reads events in batches (reader_next_batch).  On two
+ * threads, a decoder thread runs the reader ahead of the heap model (the
+ * machine's second core decodes while this one replays; decoding is
+ * about half of a replay): batches go round a ring of PIPE_DEPTH, each
+ * carrying the scratch arena of its records' strings and arrays
+ * (reader_hold_scratch), freed once it is consumed.  On one thread, one
+ * batch is refilled in place (a record ends it).  The events and their
+ * order are exactly the reader's either way. */
 #define PIPE_BATCH 1024
 #define PIPE_DEPTH 4
 /* Traces smaller than this are replayed on one thread (not worth one). */
@@ -460,6 +426,7 @@ typedef struct pbatch {
 
 typedef struct pipe {
 	reader_t *rd;
+	bool threaded; /* a decoder thread fills the batches */
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* produced, consumed or stop changed */
@@ -467,7 +434,6 @@ typedef struct pipe {
 	uint64_t produced, consumed; /* batches, under mu */
 	bool stop; /* the consumer gave up: the decoder ends (under mu) */
 	pbatch_t *cur; /* batch being consumed, NULL before the first */
-	size_t at; /* next event of cur */
 } pipe_t;
 
 static void *pipe_decoder(void *arg)
@@ -482,10 +448,8 @@ static void *pipe_decoder(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
 			break;
-		int rc = 1;
-		size_t n = 0;
-		while (n < PIPE_BATCH && (rc = reader_next(p->rd, &b->ev[n])) > 0)
-			n++;
+		size_t n;
+		int rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
 		b->n = n;
 		b->rc = rc;
 		b->scratch = reader_take_scratch(p->rd);
@@ -499,29 +463,29 @@ static void *pipe_decoder(void *arg)
 	return NULL;
 }
 
-/* Starts the decoder thread; -errno when it cannot (the caller replays
- * on one thread). */
-static int pipe_start(pipe_t *p, reader_t *rd)
+/* Sets up the batches, and the decoder thread when `threaded` (if it
+ * cannot start, the replay runs on one thread).  Returns 0 or -ENOMEM. */
+static int pipe_start(pipe_t *p, reader_t *rd, bool threaded)
 {
 	memset(p, 0, sizeof(*p));
 	p->rd = rd;
-	p->b = malloc(PIPE_DEPTH * sizeof(*p->b));
+	p->b = malloc((threaded ? PIPE_DEPTH : 1) * sizeof(*p->b));
 	if (!p->b)
 		return -ENOMEM;
-	for (size_t i = 0; i < PIPE_DEPTH; i++)
+	for (size_t i = 0; i < (threaded ? PIPE_DEPTH : 1); i++)
 		p->b[i].scratch = NULL;
+	if (!threaded)
+		return 0;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	reader_hold_scratch(rd, true);
-	int rc = pthread_create(&p->th, NULL, pipe_decoder, p);
-	if (rc) {
+	if (pthread_create(&p->th, NULL, pipe_decoder, p) != 0) {
 		reader_hold_scratch(rd, false);
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->cv);
-		free(p->b);
-		p->b = NULL;
-		return -rc;
+		return 0;
 	}
+	p->threaded = true;
 	return 0;
 }
 
@@ -531,158 +495,204 @@ static void pipe_end(pipe_t *p)
 {
 	if (!p->b)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->th, NULL);
-	/* Batches produced and not released: the current one and after. */
-	for (uint64_t k = p->consumed; k < p->produced; k++)
-		reader_scratch_free(p->b[k % PIPE_DEPTH].scratch);
-	reader_scratch_free(reader_take_scratch(p->rd));
-	reader_hold_scratch(p->rd, false);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
+	if (p->threaded) {
+		pthread_mutex_lock(&p->mu);
+		p->stop = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->th, NULL);
+		/* Batches produced and not released: the current one and
+		 * after. */
+		for (uint64_t k = p->consumed; k < p->produced; k++)
+			reader_scratch_free(p->b[k % PIPE_DEPTH].scratch);
+		reader_scratch_free(reader_take_scratch(p->rd));
+		reader_hold_scratch(p->rd, false);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
 	free(p->b);
 	p->b = NULL;
 }
 
-/* next_event's counterpart: the next decoded event from the decoder's
- * batches (prefetching the heap slots of the events AHEAD further). */
-static int pipe_next(pipe_t *p, heap_t *heap, rd_event_t **out)
+/* The next batch from the decoder (the previous one is released):
+ * events b->n, then b->rc says whether more follow. */
+static pbatch_t *pipe_take(pipe_t *p)
 {
 	pbatch_t *b = p->cur;
-	if (!b || p->at == b->n) {
-		if (b) {
-			if (b->rc <= 0)
-				return b->rc;
-			reader_scratch_free(b->scratch);
-			b->scratch = NULL;
+	if (!p->threaded) {
+		size_t n;
+		b = p->cur = &p->b[0];
+		b->rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
+		b->n = n;
+		return b;
+	}
+	if (b) {
+		reader_scratch_free(b->scratch);
+		b->scratch = NULL;
+	}
+	pthread_mutex_lock(&p->mu);
+	if (b) {
+		p->consumed++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	while (p->produced == p->consumed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	b = p->cur = &p->b[p->consumed % PIPE_DEPTH];
+	pthread_mutex_unlock(&p->mu);
+	return b;
+}
+
+/* One event of the replay (what analysis_run's loops share); the caller
+ * keeps end_time_us and the marks.  Returns 0 or an error. */
+static int apply_event(analysis_t *an, const rd_event_t *ev,
+		       uint32_t *last_thread)
+{
+	int rc = 0;
+	switch (ev->kind) {
+	case RD_ALLOC:
+	case RD_FREE:
+	case RD_REALLOC:
+		if (ev->thread != *last_thread) {
+			see_thread(an, ev->thread);
+			*last_thread = ev->thread;
 		}
-		pthread_mutex_lock(&p->mu);
-		if (b) {
-			p->consumed++;
-			pthread_cond_broadcast(&p->cv);
+		return heap_apply(an->heap, ev);
+	case RD_PROCESS:
+		an->sum.end_time_us = 0;
+		*last_thread = UINT32_MAX; /* the thread bitmap is reset */
+		return on_process(an, ev);
+	case RD_MODULES:
+		rc = stacks_add_modules(an->stacks, ev);
+		return rc ? rc : push_def(an, ev->offset);
+	case RD_STACK:
+		rc = stacks_add_stack(an->stacks, ev);
+		return rc ? rc : push_def(an, ev->offset);
+	case RD_PYCODE:
+		rc = stacks_add_pycode(an->stacks, ev);
+		return rc ? rc : push_def(an, ev->offset);
+	case RD_THREAD:
+		see_thread(an, ev->u.thread.index);
+		return 0;
+	case RD_SNAPSHOT:
+		return on_snapshot(an, ev);
+	case RD_RSS:
+		if (ev->u.rss.bytes > an->sum.rss_max) {
+			an->sum.rss_max = ev->u.rss.bytes;
+			an->sum.rss_max_time_us = ev->time_us;
 		}
-		while (p->produced == p->consumed)
-			pthread_cond_wait(&p->cv, &p->mu);
-		b = p->cur = &p->b[p->consumed % PIPE_DEPTH];
-		pthread_mutex_unlock(&p->mu);
-		p->at = 0;
-		for (size_t i = 0; i < AHEAD && i < b->n; i++)
-			heap_prefetch(heap, &b->ev[i]);
-		if (!b->n)
+		for (size_t i = 0; i < an->naggs && !rc; i++)
+			if (an->aggs[i]->ops->rss)
+				rc = an->aggs[i]->ops->rss(an->aggs[i], ev->time_us,
+							   ev->u.rss.bytes);
+		return rc;
+	case RD_LOST:
+		an->lost_records += ev->u.lost.count;
+		return 0;
+	case RD_WARNING:
+		an->sum.warnings++;
+		return replace_str(&an->last_warning, ev->u.warning.text);
+	case RD_END:
+		an->sum.has_end = true;
+		an->sum.end_events = ev->u.end.events;
+		an->end_lost = ev->u.end.lost;
+		if (ev->u.end.end_time_us > an->sum.end_time_us)
+			an->sum.end_time_us = ev->u.end.end_time_us;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static bool is_heap_event(const rd_event_t *ev)
+{
+	return ev->kind == RD_ALLOC || ev->kind == RD_FREE ||
+	       ev->kind == RD_REALLOC;
+}
+
+/* The replay over the batches: each run of heap events
+ * goes to the heap model in one call (heap_apply_run), which is what the
+ * replay is made of; the records between runs one by one.  Same results
+ * as the loop of analysis_run: within a run, time only grows, no record
+ * adds stack definitions, and threads are noted in order.  Returns 0 at
+ * the end, or an error (then *at is the event it happened at). */
+static int run_piped(analysis_t *an, pipe_t *p, bool show,
+		     const rd_event_t **at)
+{
+	uint32_t last_thread = UINT32_MAX;
+	uint64_t n = 0;
+	int rc;
+	for (;;) {
+		pbatch_t *b = pipe_take(p);
+		if (!b)
+			return 0; /* unreachable: a batch ends the stream */
+		const rd_event_t *ev = b->ev;
+		size_t i = 0, nb = b->n;
+		while (i < nb) {
+			size_t j = i, failed;
+			for (; j < nb && is_heap_event(&ev[j]); j++)
+				if (ev[j].thread != last_thread) {
+					see_thread(an, ev[j].thread);
+					last_thread = ev[j].thread;
+				}
+			if (j > i) {
+				if ((rc = heap_apply_run(an->heap, ev + i, j - i, &failed))) {
+					*at = &ev[i + failed];
+					return rc;
+				}
+				if (ev[j - 1].time_us > an->sum.end_time_us)
+					an->sum.end_time_us = ev[j - 1].time_us;
+				if (stacks_count(an->stacks) > an->nmarks &&
+				    (rc = mark_stacks(an, an->ndefs))) {
+					*at = &ev[j - 1];
+					return rc;
+				}
+				if (show && ((n + (j - i)) >> 20) != (n >> 20))
+					progress(an, ev[j - 1].offset, false);
+				n += j - i;
+				i = j;
+				continue;
+			}
+			size_t ndefs = an->ndefs;
+			if (ev[i].time_us > an->sum.end_time_us)
+				an->sum.end_time_us = ev[i].time_us;
+			rc = apply_event(an, &ev[i], &last_thread);
+			if (!rc && stacks_count(an->stacks) > an->nmarks)
+				rc = mark_stacks(an, ndefs);
+			if (rc) {
+				*at = &ev[i];
+				return rc;
+			}
+			i++;
+			n++;
+		}
+		if (b->rc <= 0)
 			return b->rc;
 	}
-	if (p->at + AHEAD < b->n)
-		heap_prefetch(heap, &b->ev[p->at + AHEAD]);
-	*out = &b->ev[p->at++];
-	return 1;
 }
 
 int analysis_run(analysis_t *an, char *err, size_t errlen)
 {
-	ahead_t ahead, *a = &ahead;
-	pipe_t pipe = { 0 };
-	rd_event_t *ev = NULL;
+	pipe_t pipe;
+	const rd_event_t *fail_at = NULL;
 	int rc;
-	uint64_t n = 0;
 	bool show = an->progress && isatty(2);
-	uint32_t last_thread = UINT32_MAX; /* see_thread'ed already */
-	bool piped = (an->threads > 0 ||
-		      (an->threads < 0 && reader_size(an->rd) >= PIPE_MIN_BYTES)) &&
-		     pipe_start(&pipe, an->rd) == 0;
-	a->head = a->n = 0;
-	a->blocked = false;
-	a->rc = 1;
+	bool threaded = an->threads > 0 ||
+			(an->threads < 0 && reader_size(an->rd) >= PIPE_MIN_BYTES);
+	if (pipe_start(&pipe, an->rd, threaded) < 0) {
+		snprintf(err, errlen, "%s: out of memory", an->path);
+		return -ENOMEM;
+	}
 	/* Without aggregators the heap model need not build its events. */
 	heap_set_sink(an->heap, an->naggs ? heap_sink : NULL, an);
-	while ((rc = piped ? pipe_next(&pipe, an->heap, &ev) :
-			     next_event(an, a, &ev)) > 0) {
-		size_t ndefs = an->ndefs;
-		if (show && (++n & 0xfffff) == 0)
-			progress(an, ev->offset, false);
-		an->sum.end_time_us = ev->time_us > an->sum.end_time_us ?
-			ev->time_us : an->sum.end_time_us;
-		switch (ev->kind) {
-		case RD_ALLOC:
-		case RD_FREE:
-		case RD_REALLOC:
-			if (ev->thread != last_thread) {
-				see_thread(an, ev->thread);
-				last_thread = ev->thread;
-			}
-			rc = heap_apply(an->heap, ev);
-			break;
-		case RD_PROCESS:
-			an->sum.end_time_us = 0;
-			last_thread = UINT32_MAX; /* the thread bitmap is reset */
-			rc = on_process(an, ev);
-			break;
-		case RD_MODULES:
-			rc = stacks_add_modules(an->stacks, ev);
-			rc = rc ? rc : push_def(an, ev->offset);
-			break;
-		case RD_STACK:
-			rc = stacks_add_stack(an->stacks, ev);
-			rc = rc ? rc : push_def(an, ev->offset);
-			break;
-		case RD_PYCODE:
-			rc = stacks_add_pycode(an->stacks, ev);
-			rc = rc ? rc : push_def(an, ev->offset);
-			break;
-		case RD_THREAD:
-			see_thread(an, ev->u.thread.index);
-			rc = 0;
-			break;
-		case RD_SNAPSHOT:
-			rc = on_snapshot(an, ev);
-			break;
-		case RD_RSS:
-			if (ev->u.rss.bytes > an->sum.rss_max) {
-				an->sum.rss_max = ev->u.rss.bytes;
-				an->sum.rss_max_time_us = ev->time_us;
-			}
-			rc = 0;
-			for (size_t i = 0; i < an->naggs && !rc; i++)
-				if (an->aggs[i]->ops->rss)
-					rc = an->aggs[i]->ops->rss(an->aggs[i], ev->time_us,
-								   ev->u.rss.bytes);
-			break;
-		case RD_LOST:
-			an->lost_records += ev->u.lost.count;
-			rc = 0;
-			break;
-		case RD_WARNING:
-			an->sum.warnings++;
-			rc = replace_str(&an->last_warning, ev->u.warning.text);
-			break;
-		case RD_END:
-			an->sum.has_end = true;
-			an->sum.end_events = ev->u.end.events;
-			an->end_lost = ev->u.end.lost;
-			if (ev->u.end.end_time_us > an->sum.end_time_us)
-				an->sum.end_time_us = ev->u.end.end_time_us;
-			rc = 0;
-			break;
-		default:
-			rc = 0;
-			break;
-		}
-		/* Heap events intern stacks too (a PROCESS record empties
-		 * the table, and reset_image the marks). */
-		if (!rc && stacks_count(an->stacks) > an->nmarks)
-			rc = mark_stacks(an, ndefs);
-		if (rc) {
-			snprintf(err, errlen, "%s: %s at byte offset %" PRIu64,
-				 an->path,
-				 rc == -ENOMEM ? "out of memory" : "analysis failed",
-				 ev->offset);
-			if (show)
-				progress(an, 0, true);
-			pipe_end(&pipe);
-			return rc < 0 ? rc : -EIO;
-		}
+	rc = run_piped(an, &pipe, show, &fail_at);
+	if (rc > 0 || (rc < 0 && fail_at)) {
+		snprintf(err, errlen, "%s: %s at byte offset %" PRIu64, an->path,
+			 rc == -ENOMEM ? "out of memory" : "analysis failed",
+			 fail_at->offset);
+		pipe_end(&pipe);
+		if (show)
+			progress(an, 0, true);
+		return rc < 0 ? rc : -EIO;
 	}
 	pipe_end(&pipe);
 	if (show)

@@ -156,7 +156,7 @@ static int grow_table(heap_t *h)
 	return rehash(h, h->cap ? h->cap * 2 : 4096);
 }
 
-static heap_block_t *find_slot(const heap_t *h, uint64_t addr)
+static inline __attribute__((always_inline)) heap_block_t *find_slot(const heap_t *h, uint64_t addr)
 {
 	if (!h->cap)
 		return NULL;
@@ -171,14 +171,17 @@ static heap_block_t *find_slot(const heap_t *h, uint64_t addr)
 
 /* Inserts b, or returns the live block already at b->addr (then nothing
  * is inserted: the caller drops the stale block and inserts again). */
-static int insert(heap_t *h, const heap_block_t *b, heap_block_t **stale)
+static inline __attribute__((always_inline)) int insert(heap_t *h, const heap_block_t *b, heap_block_t **stale)
 {
 	*stale = NULL;
 	if ((h->n + 1) * 10 > h->cap * 7 && grow_table(h) < 0)
 		return -ENOMEM;
 	size_t mask = h->cap - 1;
-	size_t i = hash_addr(h, b->addr) & mask;
-	unsigned probes = 0;
+	size_t i;
+	unsigned probes;
+again:
+	i = hash_addr(h, b->addr) & mask;
+	probes = 0;
 	while (h->t[i].addr) {
 		if (h->t[i].addr == b->addr) {
 			*stale = &h->t[i];
@@ -190,7 +193,7 @@ static int insert(heap_t *h, const heap_block_t *b, heap_block_t **stale)
 			h->mixed = true;
 			if (rehash(h, h->cap) < 0)
 				return -ENOMEM;
-			return insert(h, b, stale);
+			goto again;
 		}
 	}
 	h->t[i] = *b;
@@ -198,7 +201,7 @@ static int insert(heap_t *h, const heap_block_t *b, heap_block_t **stale)
 	return 0;
 }
 
-static void remove_slot(heap_t *h, heap_block_t *slot)
+static inline __attribute__((always_inline)) void remove_slot(heap_t *h, heap_block_t *slot)
 {
 	size_t mask = h->cap - 1;
 	size_t i = (size_t)(slot - h->t), j = i;
@@ -241,7 +244,7 @@ static inline heap_stack_stat_t *stat_of(heap_t *h, sidx_t s)
 
 /* Changes a stack's live totals, first saving them for the current peak
  * if this is the stack's first change since that peak. */
-static int stack_change(heap_t *h, sidx_t s, uint64_t bytes, bool add)
+static inline __attribute__((always_inline)) int stack_change(heap_t *h, sidx_t s, uint64_t bytes, bool add)
 {
 	heap_stack_stat_t *st = stat_of(h, s);
 	if (!st)
@@ -459,7 +462,7 @@ static int do_realloc(heap_t *h, const rd_event_t *rev)
 
 /* A live block leaves the table and the totals; returns its stack's
  * totals (NULL: out of memory), *size and *addr its size and address. */
-static inline heap_stack_stat_t *lean_take(heap_t *h, heap_block_t *slot,
+static inline __attribute__((always_inline)) heap_stack_stat_t *lean_take(heap_t *h, heap_block_t *slot,
 					   uint64_t *size, uint64_t *addr)
 {
 	sidx_t s = slot->stack;
@@ -471,7 +474,7 @@ static inline heap_stack_stat_t *lean_take(heap_t *h, heap_block_t *slot,
 	return stack_change(h, s, *size, false) < 0 ? NULL : stat_of(h, s);
 }
 
-static int lean_add(heap_t *h, uint64_t addr, uint64_t size,
+static inline __attribute__((always_inline)) int lean_add(heap_t *h, uint64_t addr, uint64_t size,
 		    uint64_t stack_id, uint8_t kind, uint64_t time_us)
 {
 	heap_block_t b, *stale;
@@ -511,7 +514,7 @@ static int lean_add(heap_t *h, uint64_t addr, uint64_t size,
 	return 0;
 }
 
-static int lean_apply(heap_t *h, const rd_event_t *ev)
+static inline __attribute__((always_inline)) int lean_apply(heap_t *h, const rd_event_t *ev)
 {
 	heap_block_t *slot;
 	heap_stack_stat_t *st;
@@ -596,7 +599,8 @@ int heap_restore(heap_t *h, const heap_counters_t *c,
 	return 0;
 }
 
-void heap_prefetch(const heap_t *h, const rd_event_t *ev)
+static inline __attribute__((always_inline)) void
+prefetch_ev(const heap_t *h, const rd_event_t *ev)
 {
 	if (!h->cap)
 		return;
@@ -618,6 +622,11 @@ void heap_prefetch(const heap_t *h, const rd_event_t *ev)
 	default:
 		break;
 	}
+}
+
+void heap_prefetch(const heap_t *h, const rd_event_t *ev)
+{
+	prefetch_ev(h, ev);
 }
 
 const heap_counters_t *heap_counters(const heap_t *h)
@@ -658,4 +667,24 @@ void heap_foreach(const heap_t *h,
 	for (size_t i = 0; i < h->cap; i++)
 		if (h->t[i].addr)
 			fn(arg, &h->t[i]);
+}
+
+/* Events fetched ahead by heap_apply_run. */
+#define RUN_AHEAD 16
+
+int heap_apply_run(heap_t *h, const rd_event_t *ev, size_t n,
+		   size_t *failed)
+{
+	for (size_t i = 0; i < n && i < RUN_AHEAD; i++)
+		prefetch_ev(h, &ev[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (i + RUN_AHEAD < n)
+			prefetch_ev(h, &ev[i + RUN_AHEAD]);
+		int rc = h->sink ? heap_apply(h, &ev[i]) : lean_apply(h, &ev[i]);
+		if (rc) {
+			*failed = i;
+			return rc;
+		}
+	}
+	return 0;
 }

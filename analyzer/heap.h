@@ -103,6 +103,12 @@ int heap_restore(heap_t *h, const heap_counters_t *c,
  * Returns 0, -ENOMEM, or the sink's non-zero return. */
 int heap_apply(heap_t *h, const rd_event_t *ev);
 
+/* Applies ev[0..n), heap events only, as n heap_apply calls would,
+ * fetching the table slots of events a few ahead meanwhile (the replay's
+ * inner loop).  Returns 0, or the first failure (*failed = its index). */
+int heap_apply_run(heap_t *h, const rd_event_t *ev, size_t n,
+		   size_t *failed);
+
 /* Starts fetching the table slots a later heap_apply(ev) will touch, so
  * a replay that decodes a few events ahead hides the memory latency. */
 void heap_prefetch(const heap_t *h, const rd_event_t *ev);

@@ -35,7 +35,9 @@ struct reader {
 	 * chunks allocated when first written. */
 	uint64_t ord; /* allocations decoded in this image */
 	ht_lifo_t *lifo;
-	struct win_ent **win; /* WIN_CHUNKS chunk pointers */
+	struct win_ent *win; /* HT_AGE_WINDOW entries, by ordinal mod the
+			      * window (an anonymous mapping: pages never
+			      * written cost nothing) */
 	uint64_t time_us;
 	uint32_t thread;
 	uint32_t images; /* PROCESS records seen */
@@ -54,8 +56,7 @@ struct win_ent {
 	uint64_t addr; /* 0 = never written */
 	uint32_t cls; /* ht_size_class of its size */
 };
-#define WIN_CHUNK_BITS 14
-#define WIN_CHUNKS (HT_AGE_WINDOW >> WIN_CHUNK_BITS)
+#define WIN_BYTES ((size_t)HT_AGE_WINDOW * sizeof(struct win_ent))
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -324,9 +325,7 @@ void reader_close(reader_t *r)
 	free(r->scratch);
 	free(r->name);
 	if (r->win)
-		for (unsigned i = 0; i < WIN_CHUNKS; i++)
-			free(r->win[i]);
-	free(r->win);
+		munmap(r->win, WIN_BYTES);
 	free(r->lifo);
 	free(r);
 }
@@ -616,40 +615,204 @@ static bool model_ready(reader_t *r)
 {
 	if (r->lifo)
 		return true;
-	r->win = calloc(WIN_CHUNKS, sizeof(*r->win));
+	void *w = mmap(NULL, WIN_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w == MAP_FAILED)
+		return false;
+	/* Looked up at random: huge pages spare most TLB misses. */
+	madvise(w, WIN_BYTES, MADV_HUGEPAGE);
 	r->lifo = calloc(1, sizeof(*r->lifo));
-	if (r->win && r->lifo)
-		return true;
-	free(r->win);
-	free(r->lifo);
-	r->win = NULL;
-	r->lifo = NULL;
-	return false;
+	if (!r->lifo) {
+		munmap(w, WIN_BYTES);
+		return false;
+	}
+	r->win = w;
+	return true;
 }
 
-#define WIN_IN_CHUNK(ord) ((ord) & ((1u << WIN_CHUNK_BITS) - 1))
-#define WIN_CHUNK_OF(ord) (((ord) & (HT_AGE_WINDOW - 1)) >> WIN_CHUNK_BITS)
-
-/* Notes the next allocation; false: out of memory. */
-static bool model_new_block(reader_t *r, uint64_t addr, unsigned cls)
+/* Notes the next allocation. */
+static inline void model_new_block(reader_t *r, uint64_t addr, unsigned cls)
 {
-	uint64_t ord = r->ord++;
-	struct win_ent **c = &r->win[WIN_CHUNK_OF(ord)];
-	if (!*c && !(*c = calloc((size_t)1 << WIN_CHUNK_BITS, sizeof(**c))))
-		return false;
-	(*c)[WIN_IN_CHUNK(ord)] = (struct win_ent){ addr, cls };
-	return true;
+	r->win[r->ord++ & (HT_AGE_WINDOW - 1)] = (struct win_ent){ addr, cls };
 }
 
 /* The allocation `age` allocations back, or NULL when the trace has none
  * there (a corrupt age). */
-static const struct win_ent *model_by_age(const reader_t *r, uint64_t age)
+static inline const struct win_ent *model_by_age(const reader_t *r,
+						 uint64_t age)
 {
 	if (age == 0 || age > r->ord || age > HT_AGE_WINDOW)
 		return NULL;
-	uint64_t ord = r->ord - age;
-	const struct win_ent *c = r->win[WIN_CHUNK_OF(ord)];
-	return c && c[WIN_IN_CHUNK(ord)].addr ? &c[WIN_IN_CHUNK(ord)] : NULL;
+	const struct win_ent *w = &r->win[(r->ord - age) & (HT_AGE_WINDOW - 1)];
+	return w->addr ? w : NULL;
+}
+
+/* The format's lifo operations (heaptrail_format.h) with fixed-size
+ * copies, which compile to a few vector moves instead of memmove calls. */
+static inline uint64_t lifo_take(uint64_t *row, unsigned j)
+{
+	uint64_t a = row[j], t[HT_LIFO_DEPTH + 1];
+	memcpy(t, row, HT_LIFO_DEPTH * sizeof(t[0]));
+	t[HT_LIFO_DEPTH] = 0;
+	/* Entries from j on move up one: selects, not a loop from j. */
+	for (unsigned k = 0; k < HT_LIFO_DEPTH; k++)
+		row[k] = k >= j ? t[k + 1] : t[k];
+	return a;
+}
+
+static inline void lifo_push(uint64_t *row, uint64_t addr)
+{
+	uint64_t t[HT_LIFO_DEPTH];
+	memcpy(t, row, sizeof(t));
+	memcpy(row + 1, t, sizeof(t) - sizeof(t[0]));
+	row[0] = addr;
+}
+
+/* The replay's inner loop: decodes hot operations of a version 2 trace
+ * into ev[0..max) with the decoder state in locals, exactly as
+ * reader_next would.  It stops, before touching any state for it, at
+ * anything else (a record, the end, a corrupt or torn operation, pages to
+ * drop) and leaves that to reader_next.  Returns the events decoded. */
+static size_t decode_hot(reader_t *r, rd_event_t *ev, size_t max)
+{
+	if (r->failed || r->version < 2 || !r->lifo ||
+	    (r->mapped && r->pos - r->dropped >= DROP_EVERY))
+		return 0;
+	const uint8_t *data = r->data, *end = data + r->len;
+	const uint8_t *p = data + r->pos;
+	uint64_t prev = r->prev_addr, ord = r->ord, time_us = r->time_us;
+	uint32_t thread = r->thread;
+	struct win_ent *win = r->win;
+	ht_lifo_t *lifo = r->lifo;
+	rd_event_t *e = ev, *elim = ev + max;
+	while (e < elim) {
+		const uint8_t *q = p;
+		uint64_t head, v;
+		if (fast_v(&q, end, &head))
+			break;
+		unsigned op = (unsigned)(head & 7);
+		uint64_t payload = head >> 3;
+		switch (op) {
+		case HT_OP_FREE:
+			if (payload & 1) {
+				uint64_t age = payload >> 1;
+				if (age == 0 || age > ord || age > HT_AGE_WINDOW)
+					goto stop;
+				const struct win_ent *w =
+					&win[(ord - age) & (HT_AGE_WINDOW - 1)];
+				if (!w->addr)
+					goto stop;
+				prev = w->addr;
+				if (w->cls != HT_NO_CLASS)
+					lifo_push(ht_lifo_row(lifo, thread, w->cls), prev);
+			} else {
+				prev = ht_addr_decode(payload >> 1, prev);
+			}
+			e->kind = RD_FREE;
+			e->u.free.addr = prev;
+			break;
+		case HT_OP_MALLOC:
+		case HT_OP_ALLOC: {
+			uint8_t kind = HT_KIND_MALLOC;
+			uint64_t size, stack, align = 0, addr;
+			if (op == HT_OP_ALLOC) {
+				if (q >= end)
+					goto stop;
+				kind = *q++;
+			}
+			if (fast_v(&q, end, &size) || fast_v(&q, end, &stack))
+				goto stop;
+			if (op == HT_OP_ALLOC &&
+			    (kind == HT_KIND_MEMALIGN ||
+			     kind == HT_KIND_POSIX_MEMALIGN ||
+			     kind == HT_KIND_ALIGNED_ALLOC) &&
+			    get_v(&q, end, &align))
+				goto stop;
+			if (kind >= HT_KIND_COUNT)
+				goto stop;
+			unsigned cls = ht_size_class(size);
+			if (payload & 1) {
+				uint64_t j = payload >> 1;
+				if (cls == HT_NO_CLASS || j >= HT_LIFO_DEPTH)
+					goto stop;
+				uint64_t *row = ht_lifo_row(lifo, thread, cls);
+				if (!row[j])
+					goto stop;
+				addr = lifo_take(row, (unsigned)j);
+			} else {
+				addr = ht_addr_decode(payload >> 1, prev);
+			}
+			win[ord++ & (HT_AGE_WINDOW - 1)] = (struct win_ent){ addr, cls };
+			prev = addr;
+			e->kind = RD_ALLOC;
+			e->u.alloc.addr = addr;
+			e->u.alloc.size = size;
+			e->u.alloc.stack = stack;
+			e->u.alloc.align = align;
+			e->u.alloc.kind = kind;
+			break;
+		}
+		case HT_OP_REALLOC: {
+			uint64_t old = ht_addr_decode(payload, prev), size, stack;
+			if (fast_v(&q, end, &v) || fast_v(&q, end, &size) ||
+			    fast_v(&q, end, &stack))
+				goto stop;
+			uint64_t nw = ht_addr_decode(v, old);
+			win[ord++ & (HT_AGE_WINDOW - 1)] =
+				(struct win_ent){ nw, ht_size_class(size) };
+			prev = nw;
+			e->kind = RD_REALLOC;
+			e->u.realloc.old_addr = old;
+			e->u.realloc.new_addr = nw;
+			e->u.realloc.size = size;
+			e->u.realloc.stack = stack;
+			break;
+		}
+		case HT_OP_THREAD:
+			thread = payload > UINT32_MAX ? UINT32_MAX : (uint32_t)payload;
+			p = q;
+			continue;
+		case HT_OP_TIME:
+			time_us += payload;
+			p = q;
+			continue;
+		default:
+			goto stop;
+		}
+		e->offset = (uint64_t)(p - data);
+		e->time_us = time_us;
+		e->thread = thread;
+		p = q;
+		e++;
+	}
+stop:
+	r->pos = (uint64_t)(p - data);
+	r->prev_addr = prev;
+	r->ord = ord;
+	r->time_us = time_us;
+	r->thread = thread;
+	return (size_t)(e - ev);
+}
+
+int reader_next_batch(reader_t *r, rd_event_t *ev, size_t max, size_t *n)
+{
+	size_t k = 0;
+	int rc = 1;
+	while (k < max) {
+		k += decode_hot(r, ev + k, max - k);
+		if (k == max)
+			break;
+		if ((rc = reader_next(r, &ev[k])) <= 0)
+			break;
+		k++;
+		/* Without hold, the next decode would free this record's
+		 * strings and arrays. */
+		if (!r->hold && ev[k - 1].kind != RD_ALLOC &&
+		    ev[k - 1].kind != RD_FREE && ev[k - 1].kind != RD_REALLOC)
+			break;
+	}
+	*n = k;
+	return rc;
 }
 
 /* Marks the end of input (clean or torn). */
@@ -699,7 +862,7 @@ int reader_next(reader_t *r, rd_event_t *ev)
 						       "FREE names an allocation the trace does not have");
 				r->prev_addr = w->addr;
 				if (w->cls != HT_NO_CLASS)
-					ht_lifo_push(ht_lifo_row(r->lifo, r->thread, w->cls), w->addr);
+					lifo_push(ht_lifo_row(r->lifo, r->thread, w->cls), w->addr);
 			} else {
 				r->prev_addr = ht_addr_decode(model ? payload >> 1 : payload, r->prev_addr);
 			}
@@ -741,10 +904,9 @@ int reader_next(reader_t *r, rd_event_t *ev)
 					if (!row || j >= HT_LIFO_DEPTH || !row[j])
 						return corrupt(r, ev->offset,
 							       "allocation names a free the trace does not have");
-					addr = ht_lifo_take(row, (unsigned)j);
+					addr = lifo_take(row, (unsigned)j);
 				}
-				if (!model_new_block(r, addr, cls))
-					return no_memory(r, ev->offset, "the address model");
+				model_new_block(r, addr, cls);
 			}
 			r->prev_addr = addr;
 			ev->kind = RD_ALLOC;
@@ -761,8 +923,8 @@ int reader_next(reader_t *r, rd_event_t *ev)
 				goto bad_varint;
 			if ((g = fast_v(&p, end, &ev->u.realloc.stack)))
 				goto bad_varint;
-			if (model && !model_new_block(r, nw, ht_size_class(ev->u.realloc.size)))
-				return no_memory(r, ev->offset, "the address model");
+			if (model)
+				model_new_block(r, nw, ht_size_class(ev->u.realloc.size));
 			r->prev_addr = nw;
 			ev->kind = RD_REALLOC;
 			ev->u.realloc.old_addr = old;

@@ -164,6 +164,14 @@ int reader_next(reader_t *r, rd_event_t *ev);
  * or -EINVAL when offset is outside the records. */
 int reader_seek(reader_t *r, uint64_t offset);
 
+/* Decodes up to max events into ev[0..*n), as that many reader_next
+ * calls would, faster (the hot operations' loop keeps the decoder state in
+ * registers).  Returns reader_next's return after the last event: 1 when
+ * more may follow, 0 at the end, or the error (the *n events before it
+ * are valid).  Unless the scratch is held (below), a record ends the
+ * batch, its strings valid until the next call. */
+int reader_next_batch(reader_t *r, rd_event_t *ev, size_t max, size_t *n);
+
 /* Batch mode, for a reader decoding on its own thread ahead of the
  * consumer: with hold set, the strings and arrays of extended records are
  * no longer freed by the next reader_next call, but stay valid until the

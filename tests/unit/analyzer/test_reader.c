@@ -449,3 +449,182 @@ Test(reader, version_2_empty_lifo_position_is_a_corrupt_record)
 	reader_close(r);
 	tb_fini(&t);
 }
+
+/* ---- reader_next_batch ------------------------------------------------ */
+
+/* A version 2 writer, as the recorder's address model (simplified): a
+ * free names a block allocated within the window by its age, an
+ * allocation reuses a lifo entry of its thread and class when it can. */
+typedef struct v2w {
+	tb_t t;
+	uint64_t ord, prev;
+	uint64_t addr_of[4096]; /* by ordinal (tests stay below) */
+	uint64_t size_of[4096];
+	ht_lifo_t lifo;
+	uint32_t thread;
+} v2w_t;
+
+static void v2_alloc(v2w_t *w, uint64_t addr, uint64_t size, uint64_t stack,
+		     int kind)
+{
+	unsigned cls = ht_size_class(size);
+	int j = cls == HT_NO_CLASS ? -1 :
+		ht_lifo_find(ht_lifo_row(&w->lifo, w->thread, cls), addr);
+	uint64_t payload = j >= 0 ? (uint64_t)j << 1 | 1 :
+				    ht_addr_code(addr, w->prev) << 1;
+	if (j >= 0)
+		ht_lifo_take(ht_lifo_row(&w->lifo, w->thread, cls), (unsigned)j);
+	tb_v(&w->t, payload << 3 | (kind < 0 ? HT_OP_MALLOC : HT_OP_ALLOC));
+	if (kind >= 0) {
+		uint8_t k = (uint8_t)kind;
+		tb_bytes(&w->t, &k, 1);
+	}
+	tb_v(&w->t, size);
+	tb_v(&w->t, stack);
+	if (kind == HT_KIND_POSIX_MEMALIGN)
+		tb_v(&w->t, 64);
+	w->addr_of[w->ord] = addr;
+	w->size_of[w->ord++] = size;
+	w->prev = addr;
+}
+
+static void v2_free(v2w_t *w, uint64_t addr, bool by_age)
+{
+	uint64_t o = w->ord;
+	while (by_age && o > 0 && w->addr_of[o - 1] != addr)
+		o--;
+	if (by_age && o > 0) {
+		unsigned cls = ht_size_class(w->size_of[o - 1]);
+		tb_v(&w->t, ((w->ord - (o - 1)) << 1 | 1) << 3 | HT_OP_FREE);
+		if (cls != HT_NO_CLASS)
+			ht_lifo_push(ht_lifo_row(&w->lifo, w->thread, cls), addr);
+	} else {
+		tb_v(&w->t, (ht_addr_code(addr, w->prev) << 1) << 3 | HT_OP_FREE);
+	}
+	w->prev = addr;
+}
+
+static void v2_realloc(v2w_t *w, uint64_t old, uint64_t nw, uint64_t size)
+{
+	tb_v(&w->t, ht_addr_code(old, w->prev) << 3 | HT_OP_REALLOC);
+	tb_v(&w->t, ht_addr_code(nw, old));
+	tb_v(&w->t, size);
+	tb_v(&w->t, 1);
+	w->addr_of[w->ord] = nw;
+	w->size_of[w->ord++] = size;
+	w->prev = nw;
+}
+
+static void v2_script(v2w_t *w)
+{
+	memset(w, 0, sizeof(*w));
+	tb_header_v(&w->t, 2);
+	tb_process(&w->t, 7, "/bin/p");
+	uint64_t ip = 0x401000;
+	tb_stack(&w->t, 1, 1, &ip, 0, NULL);
+	for (uint64_t k = 0; k < 1500; k++) {
+		uint64_t a = 0x10000 + 48 * (k % 40);
+		if (k % 200 == 0)
+			tb_snapshot(&w->t, k / 200, HT_SNAP_API, "s");
+		if (k % 300 == 7) {
+			w->thread = (uint32_t)(k / 300);
+			tb_thread(&w->t, w->thread);
+		}
+		if (k % 5 == 0)
+			tb_time(&w->t, 3);
+		v2_alloc(w, a, 24 + (k % 40) % 30, 1, k % 11 == 0 ? HT_KIND_POSIX_MEMALIGN :
+					       k % 7 == 0 ? HT_KIND_CALLOC : -1);
+		if (k % 13 == 0) {
+			v2_realloc(w, a, a + 0x100000, 2000);
+			v2_free(w, a + 0x100000, k % 2);
+		} else if (k % 4) {
+			v2_free(w, a, k % 3 != 0);
+		}
+	}
+	tb_end(&w->t, 1, 0, 99);
+}
+
+/* Decodes t with reader_next and with reader_next_batch (batches of
+ * `max`, scratch held or not) and asserts the same events, end and error. */
+static void same_as_next(const uint8_t *buf, size_t len, size_t max, bool hold)
+{
+	reader_t *a, *b;
+	char err[256];
+	cr_assert_eq(reader_open_mem(buf, len, "t.htr", &a, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(reader_open_mem(buf, len, "t.htr", &b, err, sizeof(err)), 0, "%s", err);
+	reader_hold_scratch(b, hold);
+	rd_event_t ev, batch[64];
+	int rca = 1, rcb = 1;
+	size_t nb = 0, at = 0, events = 0;
+	for (;;) {
+		if (at == nb) {
+			if (rcb <= 0)
+				break;
+			rcb = reader_next_batch(b, batch, max, &nb);
+			at = 0;
+			cr_assert_leq(nb, max);
+			continue;
+		}
+		rca = reader_next(a, &ev);
+		cr_assert_eq(rca, 1, "reader_next ended before the batch, event %zu", events);
+		const rd_event_t *e = &batch[at++];
+		cr_assert_eq(e->kind, ev.kind, "event %zu", events);
+		cr_assert_eq(e->offset, ev.offset, "event %zu", events);
+		cr_assert_eq(e->time_us, ev.time_us, "event %zu", events);
+		cr_assert_eq(e->thread, ev.thread, "event %zu", events);
+		if (ev.kind == RD_ALLOC) {
+			cr_assert_eq(e->u.alloc.addr, ev.u.alloc.addr, "event %zu", events);
+			cr_assert_eq(e->u.alloc.size, ev.u.alloc.size);
+			cr_assert_eq(e->u.alloc.stack, ev.u.alloc.stack);
+			cr_assert_eq(e->u.alloc.align, ev.u.alloc.align);
+			cr_assert_eq(e->u.alloc.kind, ev.u.alloc.kind);
+		} else if (ev.kind == RD_FREE) {
+			cr_assert_eq(e->u.free.addr, ev.u.free.addr, "event %zu", events);
+		} else if (ev.kind == RD_REALLOC) {
+			cr_assert_eq(memcmp(&e->u.realloc, &ev.u.realloc, sizeof(ev.u.realloc)), 0);
+		} else if (ev.kind == RD_SNAPSHOT) {
+			cr_assert_str_eq(e->u.snapshot.label, ev.u.snapshot.label);
+		}
+		events++;
+	}
+	rca = reader_next(a, &ev);
+	cr_assert_eq(rcb, rca, "end: batch %d, next %d after %zu events", rcb, rca, events);
+	cr_assert_str_eq(reader_error(b), reader_error(a));
+	cr_assert_eq(reader_truncated(b), reader_truncated(a));
+	reader_scratch_free(reader_take_scratch(b));
+	reader_close(a);
+	reader_close(b);
+}
+
+Test(reader, batches_decode_exactly_as_reader_next)
+{
+	v2w_t *w = malloc(sizeof(*w));
+	v2_script(w);
+	same_as_next(w->t.buf, w->t.len, 64, false);
+	same_as_next(w->t.buf, w->t.len, 7, true);
+	same_as_next(w->t.buf, w->t.len, 1, false);
+	tb_fini(&w->t);
+	free(w);
+}
+
+Test(reader, batches_stop_at_torn_and_damaged_bytes_as_reader_next)
+{
+	v2w_t *w = malloc(sizeof(*w));
+	v2_script(w);
+	uint8_t *copy = malloc(w->t.len);
+	/* Every cut in the first 600 bytes, then every 37th. */
+	for (size_t cut = HT_HEADER_LEN; cut < w->t.len; cut += cut < 600 ? 1 : 37)
+		same_as_next(w->t.buf, cut, 64, cut % 2);
+	/* Damage: one byte flipped to values that break ages, lifo
+	 * positions, kinds and varints. */
+	const uint8_t vals[] = { 0xff, 0x07, 0x0e, 0x0f, 0x06, 0x01, 0x39, 0x81 };
+	for (size_t at = 200; at < w->t.len; at += 53)
+		for (size_t v = 0; v < sizeof(vals); v++) {
+			memcpy(copy, w->t.buf, w->t.len);
+			copy[at] = vals[v];
+			same_as_next(copy, w->t.len, 64, v % 2);
+		}
+	free(copy);
+	tb_fini(&w->t);
+	free(w);
+}
