@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,7 +413,7 @@ static void progress(analysis_t *an, uint64_t offset, bool final)
  * (reader_hold_scratch), freed once it is consumed.  On one thread, one
  * batch is refilled in place (a record ends it).  The events and their
  * order are exactly the reader's either way. */
-#define PIPE_BATCH 1024
+#define PIPE_BATCH 2048
 #define PIPE_DEPTH 4
 /* Traces smaller than this are replayed on one thread (not worth one). */
 #define PIPE_MIN_BYTES ((uint64_t)4 << 20)
@@ -428,35 +429,82 @@ typedef struct pipe {
 	reader_t *rd;
 	bool threaded; /* a decoder thread fills the batches */
 	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* produced, consumed or stop changed */
+	pthread_mutex_t mu; /* only for sleeping: see pipe_wait */
+	pthread_cond_t cv;
 	pbatch_t *b; /* PIPE_DEPTH batches */
-	uint64_t produced, consumed; /* batches, under mu */
-	bool stop; /* the consumer gave up: the decoder ends (under mu) */
+	_Atomic uint64_t produced, consumed; /* batches */
+	atomic_bool stop; /* the consumer gave up: the decoder ends */
+	atomic_int sleepers; /* threads in pthread_cond_wait (or going) */
 	pbatch_t *cur; /* batch being consumed, NULL before the first */
 } pipe_t;
+
+/* Polls before sleeping: a batch takes tens of microseconds on the other
+ * core, and a sleep and wake-up cost about as much (tens of thousands of
+ * them on a large trace).  Half the polls pause, half yield the core (the
+ * other thread may be waiting for it when the machine is busy). */
+#define PIPE_SPINS 200
+
+static bool consumer_ready(pipe_t *p)
+{
+	return atomic_load(&p->produced) != atomic_load(&p->consumed);
+}
+
+static bool decoder_ready(pipe_t *p)
+{
+	return atomic_load(&p->stop) ||
+	       atomic_load(&p->produced) - atomic_load(&p->consumed) < PIPE_DEPTH;
+}
+
+/* Waits until ready(p).  A waker changes the counters, then wakes the
+ * sleepers it sees (pipe_wake); a sleeper counts itself, then checks
+ * again, under the mutex: sequentially consistent atomics make one of
+ * them see the other. */
+static void pipe_wait(pipe_t *p, bool (*ready)(pipe_t *))
+{
+	for (int i = 0; i < PIPE_SPINS; i++) {
+		if (ready(p))
+			return;
+		if (i < PIPE_SPINS / 2) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		} else {
+			/* Lets the other thread run if it shares our core. */
+			sched_yield();
+		}
+	}
+	pthread_mutex_lock(&p->mu);
+	atomic_fetch_add(&p->sleepers, 1);
+	while (!ready(p))
+		pthread_cond_wait(&p->cv, &p->mu);
+	atomic_fetch_sub(&p->sleepers, 1);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pipe_wake(pipe_t *p)
+{
+	if (atomic_load(&p->sleepers)) {
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
 
 static void *pipe_decoder(void *arg)
 {
 	pipe_t *p = arg;
 	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		while (p->produced - p->consumed == PIPE_DEPTH && !p->stop)
-			pthread_cond_wait(&p->cv, &p->mu);
-		bool stop = p->stop;
-		pbatch_t *b = &p->b[p->produced % PIPE_DEPTH];
-		pthread_mutex_unlock(&p->mu);
-		if (stop)
+		pipe_wait(p, decoder_ready);
+		if (atomic_load(&p->stop))
 			break;
+		pbatch_t *b = &p->b[atomic_load(&p->produced) % PIPE_DEPTH];
 		size_t n;
 		int rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
 		b->n = n;
 		b->rc = rc;
 		b->scratch = reader_take_scratch(p->rd);
-		pthread_mutex_lock(&p->mu);
-		p->produced++;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
+		atomic_fetch_add(&p->produced, 1);
+		pipe_wake(p);
 		if (rc <= 0)
 			break;
 	}
@@ -496,8 +544,8 @@ static void pipe_end(pipe_t *p)
 	if (!p->b)
 		return;
 	if (p->threaded) {
+		atomic_store(&p->stop, true);
 		pthread_mutex_lock(&p->mu);
-		p->stop = true;
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->th, NULL);
@@ -529,17 +577,11 @@ static pbatch_t *pipe_take(pipe_t *p)
 	if (b) {
 		reader_scratch_free(b->scratch);
 		b->scratch = NULL;
+		atomic_fetch_add(&p->consumed, 1);
+		pipe_wake(p);
 	}
-	pthread_mutex_lock(&p->mu);
-	if (b) {
-		p->consumed++;
-		pthread_cond_broadcast(&p->cv);
-	}
-	while (p->produced == p->consumed)
-		pthread_cond_wait(&p->cv, &p->mu);
-	b = p->cur = &p->b[p->consumed % PIPE_DEPTH];
-	pthread_mutex_unlock(&p->mu);
-	return b;
+	pipe_wait(p, consumer_ready);
+	return p->cur = &p->b[atomic_load(&p->consumed) % PIPE_DEPTH];
 }
 
 /* One event of the replay (what analysis_run's loops share); the caller
