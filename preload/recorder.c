@@ -11,6 +11,7 @@
 
 #include "heaptrail_format.h"
 #include "modules.h"
+#include "pymemo.h"
 #include "stacks.h"
 #include "unwind.h"
 #include "util.h"
@@ -91,6 +92,7 @@ static void thread_gone(void *arg)
 		__atomic_store_n(&th->state, SLOT_DEAD, __ATOMIC_SEQ_CST);
 		t->th = NULL;
 		unwind_thread_exit();
+		pymemo_thread_exit();
 		recorder_kick();
 	}
 	errno = saved;
@@ -237,6 +239,16 @@ static inline void commit_event(ring_t *r, uint64_t n)
 	}
 }
 
+/* The id of the stack whose native part memo's chain gives, with the
+ * Python frames py, when the memo or this thread's table of other Python
+ * frames (pymemo) knows it; 0 otherwise. */
+static inline uint32_t known_id(const unwind_memo_t *memo, const unwind_py_t *py)
+{
+	if (unwind_memo_same(memo, py))
+		return memo->id;
+	return py->m ? pymemo_find(memo->serial, py->code, py->line, py->m) : 0;
+}
+
 /* entry: the hook's frame record (rec_tls_t.entry), or NULL. */
 static uint32_t capture_stack(const uintptr_t *entry)
 {
@@ -257,11 +269,13 @@ static uint32_t capture_stack(const uintptr_t *entry)
 	/* Verify mode: what the hot path would have said is checked below. */
 	uint32_t foreseen = 0;
 	if (entry && ht_rec.unwind) {
-		if ((memo = unwind_known(entry, ht_rec.depth, &py)) != NULL)
-			return memo->id;
+		uint32_t id;
+		if ((memo = unwind_known(entry, ht_rec.depth)) != NULL &&
+		    (id = known_id(memo, &py)) != 0)
+			return id;
 		if (HT_UNLIKELY(unwind_mode() == UNWIND_VERIFY) &&
-		    (memo = unwind_lookup(entry, ht_rec.depth, &py)) != NULL)
-			foreseen = memo->id;
+		    (memo = unwind_lookup(entry, ht_rec.depth)) != NULL)
+			foreseen = known_id(memo, &py);
 	}
 	if (ht_rec.unwind) {
 		n = unwind_capture(ips, ht_rec.depth, &flags, &memo, &py, entry);
@@ -285,6 +299,9 @@ static uint32_t capture_stack(const uintptr_t *entry)
 			memo->py[UNWIND_MEMO_PY + i] = pl[i];
 		}
 	}
+	/* The memo holds the latest Python frames; the others stay found. */
+	if (memo && m)
+		pymemo_put(memo->serial, pc, pl, m, id);
 	/* A new stack may name a module loaded since the last map: refresh
 	 * here, in producer context, before the event is committed (the
 	 * writer writes the newest map before any new STACK).  Code may have
@@ -330,7 +347,7 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 #ifdef HT_HAVE_PYFRAMES
 	    pyframes_idle() &&
 #endif
-	    (memo = unwind_known(entry, ht_rec.depth, NULL)) != NULL)
+	    (memo = unwind_known(entry, ht_rec.depth)) != NULL && memo->id && !memo->m)
 		stack = memo->id;
 	if (!stack) {
 		int saved = errno;

@@ -413,6 +413,8 @@ typedef struct chain_scratch {
 
 /* This thread's chains (mmap'd on first use; tags and scratch after). */
 static __thread chain_t *chains __attribute__((tls_model("initial-exec")));
+/* The last memo serial handed out on this thread. */
+static __thread uint64_t chain_serial __attribute__((tls_model("initial-exec")));
 
 static inline chain_tags_t *chain_tags(void)
 {
@@ -615,6 +617,7 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 				build->lead = (uint8_t)j;
 				build->cont = 0;
 				build->memo.id = 0;
+				build->memo.serial = ++chain_serial;
 			}
 		}
 		uint32_t r = rule_find(t, ip);
@@ -678,11 +681,10 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 }
 
 /* unwind_known in any mode but libunwind's: fast_walk's first lookup
- * alone, for the recorder's hot path.  The whole
- * stack from the hook's frame record is one chain whose memo was noted
- * with exactly these Python frames.  Same conditions as fast_walk's early
- * return, so the same memo: capture would give its stack. */
-unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max, const unwind_py_t *py)
+ * alone, for the recorder's hot path.  The whole stack from the hook's
+ * frame record is one chain: the conditions of fast_walk's early return,
+ * but for the Python frames, which the caller compares. */
+unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
 	if (mode == UNWIND_LIBUNWIND || !chains || (uintptr_t)entry <= (uintptr_t)fp ||
@@ -704,8 +706,7 @@ unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max, const unwind_
 			continue;
 		chain_t *c = &chains[set * CHAIN_WAYS + (unsigned)i];
 
-		if (c->cont || c->lead || !c->memo.id || c->memo.m != (py ? py->m : 0) ||
-		    !chain_match(c, sp, bp, room, epoch) || (py && !unwind_memo_same(&c->memo, py)))
+		if (c->cont || c->lead || !chain_match(c, sp, bp, room, epoch))
 			continue;
 		*mru = (uint8_t)i;
 		return &c->memo;
@@ -713,9 +714,9 @@ unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max, const unwind_
 	return NULL;
 }
 
-unwind_memo_t *unwind_known(const uintptr_t *entry, unsigned max, const unwind_py_t *py)
+unwind_memo_t *unwind_known(const uintptr_t *entry, unsigned max)
 {
-	return mode == UNWIND_FAST ? unwind_lookup(entry, max, py) : NULL;
+	return mode == UNWIND_FAST ? unwind_lookup(entry, max) : NULL;
 }
 
 /* ---- setup --------------------------------------------------------------- */

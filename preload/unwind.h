@@ -38,6 +38,7 @@ int unwind_mode(void);
 typedef struct unwind_memo {
 	uint32_t id; /* interned stack id, 0 = none */
 	uint32_t m; /* Python frames of that stack (<= UNWIND_MEMO_PY) */
+	uint64_t serial; /* names this native stack on this thread (>= 1, never reused) */
 	uint32_t py[2 * UNWIND_MEMO_PY]; /* their code ids, then their lines */
 } unwind_memo_t;
 
@@ -73,14 +74,16 @@ int unwind_memo_same(const unwind_memo_t *memo, const unwind_py_t *py);
 unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **memo,
 			const unwind_py_t *py, const uintptr_t *entry);
 
-/* The hot path in front of unwind_capture: the memo that unwind_capture
- * would return as UNWIND_KNOWN (entry, max and py as there; py NULL: no
- * Python frames), or NULL when the chain cache cannot tell at once.  Fast
- * mode only (NULL otherwise). */
-unwind_memo_t *unwind_known(const uintptr_t *entry, unsigned max, const unwind_py_t *py);
+/* The hot path in front of unwind_capture: when the chain cache holds the
+ * whole native stack from entry (as unwind_capture would take it with max)
+ * in one piece, that stack's memo, whatever Python frames it was noted
+ * with; NULL when the chain cache cannot tell at once.  A memo whose id is
+ * set and whose Python frames equal the caller's is what unwind_capture
+ * would return as UNWIND_KNOWN.  Fast mode only (NULL otherwise). */
+unwind_memo_t *unwind_known(const uintptr_t *entry, unsigned max);
 /* The same lookup in verify mode too (NULL in libunwind mode), for the
  * recorder to check its answer against interning. */
-unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max, const unwind_py_t *py);
+unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max);
 /* Verify mode: the recorder found a memo whose id differs from the one
  * interning gave (counted as a mismatch). */
 void unwind_memo_mismatch(void);

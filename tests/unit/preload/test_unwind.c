@@ -226,7 +226,7 @@ hook_like(hooked_t *h, uint32_t id)
 	const uintptr_t *entry = __builtin_frame_address(0);
 	uint64_t ips[64 + UNWIND_EXTRA];
 	unsigned flags;
-	h->known = unwind_known(entry, 64, NULL);
+	h->known = unwind_known(entry, 64);
 	h->n = unwind_capture(ips, 64, &flags, &h->memo, NULL, entry);
 	if (h->memo && !h->memo->id)
 		h->memo->id = id;
