@@ -25,6 +25,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import signal
 import statistics
@@ -392,6 +393,48 @@ class Bench:
                 wname, fmt(r["heaptrail_s"], ".3f"), fmt(r["heaptrail_warm_s"], ".3f"),
                 fmt(r["heaptrack_print_s"], ".3f")))
 
+    def hyperfine_analyzers(self):
+        """The analyzer comparison again, timed by hyperfine (its own runs,
+        warmup and statistics), as a second opinion on analyzers()."""
+        hf = shutil.which("hyperfine")
+        if not hf or not self.have_heaptrail or not self.have_print:
+            return
+        for wname, _, _, _, hk_mode, _ in self.workloads():
+            tp, hp = self.trace_path(wname), self.hk_path(wname, hk_mode)
+            r = self.results["analyzer"].get(wname)
+            if hk_mode != "full" or not r or not os.path.exists(tp) or not os.path.exists(hp):
+                continue
+            q = shlex.quote
+            trail = "%s info %s >/dev/null && %s top %s >/dev/null" % (
+                q(self.heaptrail), q(tp), q(self.heaptrail), q(tp))
+            idx = tp[:-4] + ".htri" if tp.endswith(".htr") else tp + ".htri"
+            out = os.path.join(self.tmp, "%s.hyperfine.json" % wname)
+            # One --prepare per command: the cold one removes the index
+            # before every run (warmup included); the warm one finds the
+            # index the last cold run wrote.
+            argv = [hf, "--style", "none", "--warmup", "1", "--runs", str(max(self.a.rounds, 3)),
+                    "--export-json", out,
+                    "--prepare", "rm -f %s" % q(idx), "-n", "heaptrail cold", trail,
+                    "--prepare", "true", "-n", "heaptrail warm", trail,
+                    "--prepare", "true", "-n", "heaptrack_print", "heaptrack_print %s >/dev/null" % q(hp)]
+            logp = os.path.join(self.tmp, "%s.hyperfine.log" % wname)
+            rc, _, _, to = Run(argv, self.env, None, logp, self.a.mem_mb,
+                               self.a.timeout * 10).go()
+            if rc != 0 or to:
+                r["hyperfine"] = {"failed": "exit %d %s" % (rc, tail(logp, 2))}
+                log("bench: hyperfine on %s FAILED: %s" % (wname, r["hyperfine"]["failed"]))
+                continue
+            with open(out) as f:
+                res = {x["command"]: x for x in json.load(f)["results"]}
+            h = {k: {"mean": v["mean"], "stddev": v.get("stddev"), "median": v.get("median")}
+                 for k, v in res.items()}
+            hp_s = h["heaptrack_print"]["mean"]
+            h["speedup_cold"] = hp_s / h["heaptrail cold"]["mean"]
+            h["speedup_warm"] = hp_s / h["heaptrail warm"]["mean"]
+            r["hyperfine"] = h
+            log("bench: hyperfine %-10s heaptrail %.3f s cold, %.3f s warm, heaptrack_print %.3f s" % (
+                wname, h["heaptrail cold"]["mean"], h["heaptrail warm"]["mean"], hp_s))
+
     @staticmethod
     def drop_index(tp):
         """Removes the trace's index so the next command replays it (cold)."""
@@ -509,7 +552,8 @@ class Bench:
                        fmt(bpe, ".2f"), fmt(2 * bpe if bpe else None, ".2f"),
                        "n/a" if r.get("lost") is None else str(r.get("lost"))))
         t2 = [("trace", "heaptrail info+top s cold / warm", "heaptrack_print s",
-               "speedup cold / warm", "RSS MB trail/print", "trace MB .htr / heaptrack")]
+               "speedup cold / warm", "hyperfine: speedup cold / warm",
+               "RSS MB trail/print", "trace MB .htr / heaptrack")]
         for w, r in A.items():
             hkb = W.get(w, {}).get("heaptrack_file_bytes")
             hkn = "" if not r.get("heaptrack_note") else " (" + r["heaptrack_note"] + ")"
@@ -518,6 +562,8 @@ class Bench:
                        fmt(r.get("heaptrack_print_s"), ".3f") + hkn,
                        "%s / %s" % (fmt(r.get("speedup"), ".2f", "x"),
                                     fmt(r.get("speedup_warm"), ".2f", "x")),
+                       "%s / %s" % (fmt(r.get("hyperfine", {}).get("speedup_cold"), ".2f", "x"),
+                                    fmt(r.get("hyperfine", {}).get("speedup_warm"), ".2f", "x")),
                        "%s/%s" % (fmt(r.get("heaptrail_rss_mb"), ".0f"),
                                   fmt(r.get("heaptrack_print_rss_mb"), ".0f")),
                        "%s / %s" % (fmt(W.get(w, {}).get("trace_bytes", 0) / 1e6, ".1f"),
@@ -572,6 +618,10 @@ class Bench:
             "aggregated during recording.  cold = the trace's index (TRACE.htri) removed first: "
             "`info` replays the whole trace and writes the index, `top` reads it; warm = both "
             "again with the index in place (repeated queries on one trace).",
+            "hyperfine: the same three commands timed by hyperfine (1 warmup run, then as many "
+            "runs as rounds, at least 3; its --prepare removes the index before each cold run); "
+            "speedup = heaptrack_print mean / heaptrail mean.  A second opinion: the targets use "
+            "the interleaved medians.",
             "every run: RLIMIT_AS %d MB, time limit %d s; %d round(s)%s." % (
                 self.a.mem_mb, self.a.timeout, self.a.rounds, ", QUICK (smaller workloads)" if self.a.quick else ""),
         ]
@@ -667,6 +717,7 @@ def main():
     if not a.verify_only:
         b.measure()
         b.analyzers()
+        b.hyperfine_analyzers()
     if a.verify or a.verify_only:
         b.verify()
     b.results["seconds"] = round(time.time() - t0, 1)

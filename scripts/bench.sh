@@ -35,8 +35,9 @@ CC=${CC:-cc}
 
 # heaptrack to compare with, zstd (heaptrack compresses with it when
 # present; installing it makes the comparison the same on every machine),
-# sqlite3 for the real-program workload.
-sh "$ROOT/scripts/install-deps.sh" heaptrack zstd sqlite3
+# sqlite3 for the real-program workload, hyperfine for a second timing of
+# the analyzers.
+sh "$ROOT/scripts/install-deps.sh" heaptrack zstd sqlite3 hyperfine
 
 mkdir -p "$BDIR"
 
