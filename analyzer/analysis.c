@@ -718,8 +718,12 @@ int analysis_run(analysis_t *an, char *err, size_t errlen)
 	const rd_event_t *fail_at = NULL;
 	int rc;
 	bool show = an->progress && isatty(2);
-	bool threaded = an->threads > 0 ||
-			(an->threads < 0 && reader_size(an->rd) >= PIPE_MIN_BYTES);
+	int mode = an->threads;
+	const char *env = getenv("HEAPTRAIL_REPLAY_THREADS");
+	if (mode < 0 && env && (strcmp(env, "1") == 0 || strcmp(env, "2") == 0))
+		mode = env[0] - '1';
+	bool threaded = mode > 0 ||
+			(mode < 0 && reader_size(an->rd) >= PIPE_MIN_BYTES);
 	if (pipe_start(&pipe, an->rd, threaded) < 0) {
 		snprintf(err, errlen, "%s: out of memory", an->path);
 		return -ENOMEM;
