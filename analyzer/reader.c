@@ -81,7 +81,7 @@ static int get_v(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 	return (end - *pp) >= 10 ? -1 : 1;
 }
 
-/* get_v with the one- and two-byte cases inline: nearly every varint of
+/* get_v with the one- to three-byte cases inline: nearly every varint of
  * the hot operations is one of those. */
 static inline __attribute__((always_inline)) int
 fast_v(const uint8_t **pp, const uint8_t *end, uint64_t *out)
@@ -92,7 +92,20 @@ fast_v(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 		*pp = p + 1;
 		return 0;
 	}
-	if (end - p >= 2 && !(p[1] & 0x80)) {
+	if (end - p >= 3) {
+		if (!(p[1] & 0x80)) {
+			*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+			*pp = p + 2;
+			return 0;
+		}
+		/* Stack ids from 16384 on, sizes from 16 KiB on. */
+		if (!(p[2] & 0x80)) {
+			*out = (uint64_t)(p[0] & 0x7f) |
+			       (uint64_t)(p[1] & 0x7f) << 7 | (uint64_t)p[2] << 14;
+			*pp = p + 3;
+			return 0;
+		}
+	} else if (end - p == 2 && !(p[1] & 0x80)) {
 		*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
 		*pp = p + 2;
 		return 0;
@@ -396,7 +409,8 @@ typedef struct body {
 static uint64_t b_v(body_t *b)
 {
 	uint64_t v = 0;
-	if (b->bad || ht_get_varint(&b->p, b->end, &v) != 0) {
+	/* fast_v fails exactly where ht_get_varint does. */
+	if (b->bad || fast_v(&b->p, b->end, &v) != 0) {
 		b->bad = true;
 		return 0;
 	}
