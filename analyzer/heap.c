@@ -31,6 +31,9 @@ struct heap {
 	size_t nst;
 	uint64_t last_alloc; /* address of the newest allocation while it is
 			      * live, else 0: freeing it is a temporary */
+	uint32_t *sid; /* stack id -> sidx + 1 (0 = ask stacks_intern), nsid
+			* entries: spares a call per allocation */
+	size_t nsid;
 	heap_counters_t c;
 };
 
@@ -118,6 +121,9 @@ void heap_reset(heap_t *h)
 	h->cap = h->n = h->nst = 0;
 	h->mixed = false;
 	h->last_alloc = 0;
+	free(h->sid); /* the stack table is emptied with the heap */
+	h->sid = NULL;
+	h->nsid = 0;
 	memset(&h->c, 0, sizeof(h->c));
 }
 
@@ -356,6 +362,35 @@ static int insert_fresh(heap_t *h, const heap_block_t *b,
 	return rc ? rc : (stale ? -EIO : 0);
 }
 
+/* stacks_intern, remembering ids below a few times the number of stacks
+ * (the recorder numbers them 1, 2, 3...; a hostile huge id is not). */
+static __attribute__((noinline)) sidx_t intern_slow(heap_t *h, uint64_t id)
+{
+	sidx_t s = stacks_intern(h->stacks, id);
+	if (s == SIDX_NONE || id >= 4 * ((uint64_t)stacks_count(h->stacks) + 1024))
+		return s;
+	if (id >= h->nsid) {
+		size_t n = h->nsid ? h->nsid : 4096;
+		while (n <= id)
+			n *= 2;
+		uint32_t *ns = realloc(h->sid, n * sizeof(*ns));
+		if (!ns)
+			return s;
+		memset(ns + h->nsid, 0, (n - h->nsid) * sizeof(*ns));
+		h->sid = ns;
+		h->nsid = n;
+	}
+	h->sid[id] = s + 1;
+	return s;
+}
+
+static inline sidx_t intern(heap_t *h, uint64_t id)
+{
+	if (id < h->nsid && h->sid[id])
+		return h->sid[id] - 1;
+	return intern_slow(h, id);
+}
+
 static int new_block(heap_t *h, heap_block_t *b, uint64_t addr,
 		     uint64_t size, uint64_t stack_id, uint8_t kind,
 		     const rd_event_t *rev)
@@ -364,7 +399,7 @@ static int new_block(heap_t *h, heap_block_t *b, uint64_t addr,
 	b->size = size;
 	b->time_us = rev->time_us;
 	b->kind = kind;
-	b->stack = stacks_intern(h->stacks, stack_id);
+	b->stack = intern(h, stack_id);
 	if (b->stack == SIDX_NONE)
 		return -ENOMEM;
 	h->last_alloc = addr;
@@ -484,7 +519,7 @@ static inline __attribute__((always_inline)) int lean_add(heap_t *h, uint64_t ad
 	b.size = size;
 	b.time_us = time_us;
 	b.kind = kind;
-	b.stack = stacks_intern(h->stacks, stack_id);
+	b.stack = intern(h, stack_id);
 	if (b.stack == SIDX_NONE)
 		return -ENOMEM;
 	h->last_alloc = addr;
