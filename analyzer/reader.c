@@ -45,6 +45,7 @@ struct reader {
 	bool at_eof;
 	bool failed; /* a corrupt record stopped us */
 	bool hold; /* keep the scratch arena across records (batch mode) */
+	size_t held; /* bytes in the scratch arena (for batch mode's bound) */
 	/* Scratch arena for one record's strings and arrays. */
 	struct schunk *scratch; /* newest first; pointers into older chunks
 				 * stay valid until scratch_reset */
@@ -139,6 +140,7 @@ static void *scratch_alloc(reader_t *r, size_t n)
 	}
 	void *p = (uint8_t *)c->data + c->used;
 	c->used += n;
+	r->held += n;
 	return p;
 }
 
@@ -160,6 +162,7 @@ static void scratch_reset(reader_t *r)
 		keep->next = NULL;
 	}
 	r->scratch = keep;
+	r->held = 0;
 }
 
 void reader_hold_scratch(reader_t *r, bool hold)
@@ -171,6 +174,7 @@ void *reader_take_scratch(reader_t *r)
 {
 	void *s = r->scratch;
 	r->scratch = NULL;
+	r->held = 0;
 	return s;
 }
 
@@ -808,6 +812,9 @@ stop:
 	return (size_t)(e - ev);
 }
 
+/* Scratch bytes after which a batch with held records ends. */
+#define HOLD_MAX ((size_t)8 << 20)
+
 int reader_next_batch(reader_t *r, rd_event_t *ev, size_t max, size_t *n)
 {
 	size_t k = 0;
@@ -820,9 +827,11 @@ int reader_next_batch(reader_t *r, rd_event_t *ev, size_t max, size_t *n)
 			break;
 		k++;
 		/* Without hold, the next decode would free this record's
-		 * strings and arrays. */
-		if (!r->hold && ev[k - 1].kind != RD_ALLOC &&
-		    ev[k - 1].kind != RD_FREE && ev[k - 1].kind != RD_REALLOC)
+		 * strings and arrays; with it, a batch of big records ends
+		 * early, so memory stays a bounded multiple of a record. */
+		if (ev[k - 1].kind != RD_ALLOC && ev[k - 1].kind != RD_FREE &&
+		    ev[k - 1].kind != RD_REALLOC &&
+		    (!r->hold || r->held > HOLD_MAX))
 			break;
 	}
 	*n = k;

@@ -169,7 +169,8 @@ int reader_seek(reader_t *r, uint64_t offset);
  * registers).  Returns reader_next's return after the last event: 1 when
  * more may follow, 0 at the end, or the error (the *n events before it
  * are valid).  Unless the scratch is held (below), a record ends the
- * batch, its strings valid until the next call. */
+ * batch, its strings valid until the next call; held, records past 8 MiB
+ * of strings and arrays end it. */
 int reader_next_batch(reader_t *r, rd_event_t *ev, size_t max, size_t *n);
 
 /* Batch mode, for a reader decoding on its own thread ahead of the

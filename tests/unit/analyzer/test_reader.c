@@ -628,3 +628,39 @@ Test(reader, batches_stop_at_torn_and_damaged_bytes_as_reader_next)
 	tb_fini(&w->t);
 	free(w);
 }
+
+/* Held records end a batch once they hold 8 MiB, so a decoder thread
+ * running ahead keeps a bounded amount of record data. */
+Test(reader, held_batches_stop_after_8_mib_of_records)
+{
+	tb_t t;
+	char *text = malloc(60001);
+	memset(text, 'w', 60000);
+	text[60000] = 0;
+	tb_init(&t);
+	for (int i = 0; i < 200; i++)
+		tb_warning(&t, text);
+	reader_t *r;
+	char err[256];
+	cr_assert_eq(reader_open_mem(t.buf, t.len, "t.htr", &r, err, sizeof(err)), 0, "%s", err);
+	reader_hold_scratch(r, true);
+	rd_event_t ev[256];
+	size_t n, total = 0;
+	void *kept[256];
+	int nk = 0, rc;
+	do {
+		rc = reader_next_batch(r, ev, 256, &n);
+		cr_assert_leq(n, 8 * 1024 * 1024 / 60000 + 1, "a batch held %zu records", n);
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(strlen(ev[i].u.warning.text), 60000);
+		total += n;
+		kept[nk++] = reader_take_scratch(r);
+	} while (rc > 0);
+	cr_assert_eq(total, 200);
+	cr_assert_geq(nk, 2);
+	for (int i = 0; i < nk; i++)
+		reader_scratch_free(kept[i]);
+	reader_close(r);
+	free(text);
+	tb_fini(&t);
+}
