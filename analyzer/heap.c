@@ -250,11 +250,13 @@ static inline heap_stack_stat_t *stat_of(heap_t *h, sidx_t s)
 
 /* Changes a stack's live totals, first saving them for the current peak
  * if this is the stack's first change since that peak. */
-static inline __attribute__((always_inline)) int stack_change(heap_t *h, sidx_t s, uint64_t bytes, bool add)
+/* stack_change returning the stack's totals (NULL: out of memory). */
+static inline __attribute__((always_inline)) heap_stack_stat_t *
+stack_change_st(heap_t *h, sidx_t s, uint64_t bytes, bool add)
 {
 	heap_stack_stat_t *st = stat_of(h, s);
 	if (!st)
-		return -ENOMEM;
+		return NULL;
 	if (st->peak_epoch != h->c.epoch) {
 		st->peak_bytes = st->live_bytes;
 		st->peak_count = st->live_count;
@@ -269,7 +271,13 @@ static inline __attribute__((always_inline)) int stack_change(heap_t *h, sidx_t 
 		st->live_bytes -= bytes;
 		st->live_count--;
 	}
-	return 0;
+	return st;
+}
+
+static inline __attribute__((always_inline)) int
+stack_change(heap_t *h, sidx_t s, uint64_t bytes, bool add)
+{
+	return stack_change_st(h, s, bytes, add) ? 0 : -ENOMEM;
 }
 
 static void check_peak(heap_t *h, heap_event_t *ev)
@@ -506,7 +514,7 @@ static inline __attribute__((always_inline)) heap_stack_stat_t *lean_take(heap_t
 	remove_slot(h, slot);
 	h->c.heap_bytes -= *size;
 	h->c.heap_blocks--;
-	return stack_change(h, s, *size, false) < 0 ? NULL : stat_of(h, s);
+	return stack_change_st(h, s, *size, false);
 }
 
 static inline __attribute__((always_inline)) int lean_add(heap_t *h, uint64_t addr, uint64_t size,
@@ -707,9 +715,31 @@ void heap_foreach(const heap_t *h,
 /* Events fetched ahead by heap_apply_run. */
 #define RUN_AHEAD 16
 
+/* Tables up to this size stay in the cache: fetching ahead would only
+ * cost its instructions. */
+#define PREFETCH_FROM ((size_t)1 << 20)
+
 int heap_apply_run(heap_t *h, const rd_event_t *ev, size_t n,
 		   size_t *failed)
 {
+	if (!h->sink && h->cap * sizeof(heap_block_t) < PREFETCH_FROM) {
+		/* Until the table grows past that (then the rest of the
+		 * run takes the loop below). */
+		size_t i = 0;
+		for (; i < n && h->cap * sizeof(heap_block_t) < PREFETCH_FROM; i++) {
+			int rc = lean_apply(h, &ev[i]);
+			if (rc) {
+				*failed = i;
+				return rc;
+			}
+		}
+		if (i == n)
+			return 0;
+		int rc = heap_apply_run(h, ev + i, n - i, failed);
+		if (rc)
+			*failed += i;
+		return rc;
+	}
 	for (size_t i = 0; i < n && i < RUN_AHEAD; i++)
 		prefetch_ev(h, &ev[i]);
 	for (size_t i = 0; i < n; i++) {
