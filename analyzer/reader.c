@@ -669,12 +669,16 @@ static inline const struct win_ent *model_by_age(const reader_t *r,
  * copies, which compile to a few vector moves instead of memmove calls. */
 static inline uint64_t lifo_take(uint64_t *row, unsigned j)
 {
-	uint64_t a = row[j], t[HT_LIFO_DEPTH + 1];
-	memcpy(t, row, HT_LIFO_DEPTH * sizeof(t[0]));
-	t[HT_LIFO_DEPTH] = 0;
-	/* Entries from j on move up one: selects, not a loop from j. */
-	for (unsigned k = 0; k < HT_LIFO_DEPTH; k++)
-		row[k] = k >= j ? t[k + 1] : t[k];
+	uint64_t a = row[j], t[HT_LIFO_DEPTH];
+	/* Entries from j on move up one; j is nearly always 0. */
+	memcpy(t, row + 1, (HT_LIFO_DEPTH - 1) * sizeof(t[0]));
+	t[HT_LIFO_DEPTH - 1] = 0;
+	if (j == 0) {
+		memcpy(row, t, sizeof(t));
+	} else {
+		for (unsigned k = j; k < HT_LIFO_DEPTH; k++)
+			row[k] = t[k];
+	}
 	return a;
 }
 
