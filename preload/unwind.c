@@ -362,7 +362,7 @@ out:
  * recurs and every one of those words still holds what the walk read, the
  * walk would run exactly as before, so its result is reused; the checks
  * are independent loads, not a chain of them. */
-#define CHAIN_MAX 40 /* frames kept per chain (longer ones are walked) */
+#define CHAIN_MAX 80 /* frames kept per chain (longer ones are cut into pieces) */
 #define CHAIN_SETS_BITS 7 /* 128 sets per thread */
 #define CHAIN_WAYS 4 /* chains per set: one call site may be reached by several chains */
 
