@@ -653,10 +653,10 @@ prefetch_ev(const heap_t *h, const rd_event_t *ev)
 		__builtin_prefetch(&h->t[hash_addr(h, ev->u.alloc.addr) & mask], 1);
 		break;
 	case RD_FREE:
-		/* The slot, and the next one, which deletion looks at. */
+		/* The slot, and the next line, which deletion looks at. */
 		i = hash_addr(h, ev->u.free.addr) & mask;
 		__builtin_prefetch(&h->t[i], 1);
-		__builtin_prefetch(&h->t[(i + 1) & mask], 1);
+		__builtin_prefetch(&h->t[(i + 2) & mask], 1);
 		break;
 	case RD_REALLOC:
 		__builtin_prefetch(&h->t[hash_addr(h, ev->u.realloc.old_addr) & mask], 1);
