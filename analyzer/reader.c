@@ -31,13 +31,14 @@ struct reader {
 	/* Decoder state (reset at PROCESS). */
 	uint64_t prev_addr;
 	/* Version 2 address model (heaptrail_format.h); allocated on first
-	 * use.  win holds the last HT_AGE_WINDOW allocations by ordinal, in
-	 * chunks allocated when first written. */
+	 * use.  The window holds the last HT_AGE_WINDOW allocations by
+	 * ordinal mod the window: address and size class in two arrays of
+	 * one anonymous mapping (pages never written cost nothing; 9 bytes
+	 * an entry, where a struct took 16). */
 	uint64_t ord; /* allocations decoded in this image */
 	ht_lifo_t *lifo;
-	struct win_ent *win; /* HT_AGE_WINDOW entries, by ordinal mod the
-			      * window (an anonymous mapping: pages never
-			      * written cost nothing) */
+	uint64_t *win_addr; /* 0 = never written */
+	uint8_t *win_cls; /* ht_size_class of its size */
 	uint64_t time_us;
 	uint32_t thread;
 	uint32_t images; /* PROCESS records seen */
@@ -52,12 +53,9 @@ struct reader {
 	char err[512];
 };
 
-/* One allocation the model may name by age. */
-struct win_ent {
-	uint64_t addr; /* 0 = never written */
-	uint32_t cls; /* ht_size_class of its size */
-};
-#define WIN_BYTES ((size_t)HT_AGE_WINDOW * sizeof(struct win_ent))
+#define WIN_BYTES ((size_t)HT_AGE_WINDOW * (sizeof(uint64_t) + 1))
+_Static_assert(HT_NO_CLASS <= 0xff && HT_LIFO_CLASSES <= 0xff,
+	       "size classes fit the window's bytes");
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -341,8 +339,8 @@ void reader_close(reader_t *r)
 	scratch_reset(r);
 	free(r->scratch);
 	free(r->name);
-	if (r->win)
-		munmap(r->win, WIN_BYTES);
+	if (r->win_addr)
+		munmap(r->win_addr, WIN_BYTES);
 	free(r->lifo);
 	free(r);
 }
@@ -644,25 +642,27 @@ static bool model_ready(reader_t *r)
 		munmap(w, WIN_BYTES);
 		return false;
 	}
-	r->win = w;
+	r->win_addr = w;
+	r->win_cls = (uint8_t *)w + (size_t)HT_AGE_WINDOW * sizeof(uint64_t);
 	return true;
 }
 
 /* Notes the next allocation. */
 static inline void model_new_block(reader_t *r, uint64_t addr, unsigned cls)
 {
-	r->win[r->ord++ & (HT_AGE_WINDOW - 1)] = (struct win_ent){ addr, cls };
+	uint64_t o = r->ord++ & (HT_AGE_WINDOW - 1);
+	r->win_addr[o] = addr;
+	r->win_cls[o] = (uint8_t)cls;
 }
 
-/* The allocation `age` allocations back, or NULL when the trace has none
- * there (a corrupt age). */
-static inline const struct win_ent *model_by_age(const reader_t *r,
-						 uint64_t age)
+/* The allocation `age` allocations back: its window index, or -1 when
+ * the trace has none there (a corrupt age). */
+static inline int64_t model_by_age(const reader_t *r, uint64_t age)
 {
 	if (age == 0 || age > r->ord || age > HT_AGE_WINDOW)
-		return NULL;
-	const struct win_ent *w = &r->win[(r->ord - age) & (HT_AGE_WINDOW - 1)];
-	return w->addr ? w : NULL;
+		return -1;
+	uint64_t o = (r->ord - age) & (HT_AGE_WINDOW - 1);
+	return r->win_addr[o] ? (int64_t)o : -1;
 }
 
 /* The format's lifo operations (heaptrail_format.h) with fixed-size
@@ -704,7 +704,8 @@ static size_t decode_hot(reader_t *r, rd_event_t *ev, size_t max)
 	const uint8_t *p = data + r->pos;
 	uint64_t prev = r->prev_addr, ord = r->ord, time_us = r->time_us;
 	uint32_t thread = r->thread;
-	struct win_ent *win = r->win;
+	uint64_t *win_addr = r->win_addr;
+	uint8_t *win_cls = r->win_cls;
 	ht_lifo_t *lifo = r->lifo;
 	rd_event_t *e = ev, *elim = ev + max;
 	while (e < elim) {
@@ -720,13 +721,12 @@ static size_t decode_hot(reader_t *r, rd_event_t *ev, size_t max)
 				uint64_t age = payload >> 1;
 				if (age == 0 || age > ord || age > HT_AGE_WINDOW)
 					goto stop;
-				const struct win_ent *w =
-					&win[(ord - age) & (HT_AGE_WINDOW - 1)];
-				if (!w->addr)
+				uint64_t o = (ord - age) & (HT_AGE_WINDOW - 1);
+				if (!win_addr[o])
 					goto stop;
-				prev = w->addr;
-				if (w->cls != HT_NO_CLASS)
-					lifo_push(ht_lifo_row(lifo, thread, w->cls), prev);
+				prev = win_addr[o];
+				if (win_cls[o] != HT_NO_CLASS)
+					lifo_push(ht_lifo_row(lifo, thread, win_cls[o]), prev);
 			} else {
 				prev = ht_addr_decode(payload >> 1, prev);
 			}
@@ -764,7 +764,8 @@ static size_t decode_hot(reader_t *r, rd_event_t *ev, size_t max)
 			} else {
 				addr = ht_addr_decode(payload >> 1, prev);
 			}
-			win[ord++ & (HT_AGE_WINDOW - 1)] = (struct win_ent){ addr, cls };
+			win_addr[ord & (HT_AGE_WINDOW - 1)] = addr;
+			win_cls[ord++ & (HT_AGE_WINDOW - 1)] = (uint8_t)cls;
 			prev = addr;
 			e->kind = RD_ALLOC;
 			e->u.alloc.addr = addr;
@@ -780,8 +781,8 @@ static size_t decode_hot(reader_t *r, rd_event_t *ev, size_t max)
 			    fast_v(&q, end, &stack))
 				goto stop;
 			uint64_t nw = ht_addr_decode(v, old);
-			win[ord++ & (HT_AGE_WINDOW - 1)] =
-				(struct win_ent){ nw, ht_size_class(size) };
+			win_addr[ord & (HT_AGE_WINDOW - 1)] = nw;
+			win_cls[ord++ & (HT_AGE_WINDOW - 1)] = (uint8_t)ht_size_class(size);
 			prev = nw;
 			e->kind = RD_REALLOC;
 			e->u.realloc.old_addr = old;
@@ -883,13 +884,14 @@ int reader_next(reader_t *r, rd_event_t *ev)
 			ev->kind = RD_FREE;
 			if (model && (payload & 1)) {
 				/* By age: the block of ordinal ord - age. */
-				const struct win_ent *w = model_by_age(r, payload >> 1);
-				if (!w)
+				int64_t w = model_by_age(r, payload >> 1);
+				if (w < 0)
 					return corrupt(r, ev->offset,
 						       "FREE names an allocation the trace does not have");
-				r->prev_addr = w->addr;
-				if (w->cls != HT_NO_CLASS)
-					lifo_push(ht_lifo_row(r->lifo, r->thread, w->cls), w->addr);
+				r->prev_addr = r->win_addr[w];
+				if (r->win_cls[w] != HT_NO_CLASS)
+					lifo_push(ht_lifo_row(r->lifo, r->thread, r->win_cls[w]),
+						  r->prev_addr);
 			} else {
 				r->prev_addr = ht_addr_decode(model ? payload >> 1 : payload, r->prev_addr);
 			}
