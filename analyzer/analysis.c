@@ -1,5 +1,6 @@
-/* Analysis driver: see analysis.h.  One loop over reader events: table
- * records go to stacks_t, heap events through the heap model to every
+/* Analysis driver: see analysis.h.  One loop over reader events, read in
+ * batches (on a decoder thread for large traces): table records go to
+ * stacks_t, runs of heap events through the heap model to every
  * aggregator, everything else into the summary. */
 #include "analysis.h"
 

@@ -1,7 +1,9 @@
 /* One analysis run: reader -> stack/module tables -> heap model ->
  * aggregators, in one pass, plus the trace summary every report shows
  * (process, counts, lost events, truncation, snapshots).  Commands create
- * one, add their aggregators, run it, then report.  Not thread-safe. */
+ * one, add their aggregators, run it, then report.  Not thread-safe
+ * (analysis_run may decode on a thread of its own, joined before it
+ * returns). */
 #ifndef HEAPTRAIL_ANALYSIS_H
 #define HEAPTRAIL_ANALYSIS_H
 

@@ -3,7 +3,10 @@
  * returns NULL for a success, so a recorded address 0 is an anomaly and is
  * ignored), one slot = one block, so a lookup touches one line; deletion
  * shifts the following run back, so there are no tombstones and lookups
- * stay short however many frees there were.
+ * stay short however many frees there were.  The home slot keeps the
+ * allocator's locality (hash_addr).  Without a sink (info, the index)
+ * the replay builds no heap_event_t (the lean_* functions), and
+ * heap_apply_run is its inner loop.
  *
  * Peak attribution ("top --at peak") costs O(1) per event: each stack
  * keeps its live totals plus a copy taken at its first change after the
