@@ -713,6 +713,15 @@ static int run_piped(analysis_t *an, pipe_t *p, bool show,
 	}
 }
 
+/* CPUs this process may run on: with one, a decoder thread would only
+ * take turns with the replay (and poll while it waits). */
+static int cpus_available(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
 int analysis_run(analysis_t *an, char *err, size_t errlen)
 {
 	pipe_t pipe;
@@ -724,7 +733,7 @@ int analysis_run(analysis_t *an, char *err, size_t errlen)
 	if (mode < 0 && env && (strcmp(env, "1") == 0 || strcmp(env, "2") == 0))
 		mode = env[0] - '1';
 	bool threaded = mode > 0 ||
-			(mode < 0 && reader_size(an->rd) >= PIPE_MIN_BYTES);
+			(mode < 0 && reader_size(an->rd) >= PIPE_MIN_BYTES && cpus_available() > 1);
 	if (pipe_start(&pipe, an->rd, threaded) < 0) {
 		snprintf(err, errlen, "%s: out of memory", an->path);
 		return -ENOMEM;

@@ -67,8 +67,9 @@ int analysis_add_agg(analysis_t *an, agg_t *agg);
 void analysis_set_progress(analysis_t *an, bool on);
 /* How analysis_run decodes: 1 = on a second thread, ahead of the heap
  * model; 0 = on the calling thread; -1 (default) = a second thread for
- * traces of 4 MiB and more, unless HEAPTRAIL_REPLAY_THREADS is 1 or 2
- * (for tests).  The results are the same. */
+ * traces of 4 MiB and more when the process may use more than one CPU,
+ * unless HEAPTRAIL_REPLAY_THREADS is 1 or 2 (for tests).  The results are
+ * the same. */
 void analysis_set_threads(analysis_t *an, int mode);
 /* Reads the whole trace.  Returns 0, or -EBADMSG (corrupt record) /
  * -ENOMEM / an aggregator's error with a one-line message in err. */
