@@ -1408,10 +1408,17 @@ static inline int is_entry(const pystack_t *s, uint32_t i)
 	return sp != below;
 }
 
+/* Python is there but has not been seen initialized, and no profile
+ * function was installed: captures watch for its start (py_seen, for the
+ * end-of-run warning). */
+static inline int py_start_awaited(void)
+{
+	return !st.installed && py.IsInitialized && !st.py_seen;
+}
+
 int pyframes_idle(void)
 {
-	return !atomic_load_explicit(&st.active, memory_order_relaxed) &&
-	       (st.installed || !py.IsInitialized || st.py_seen);
+	return !atomic_load_explicit(&st.active, memory_order_relaxed) && !py_start_awaited();
 }
 
 int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max)
@@ -1419,8 +1426,7 @@ int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max)
 	pystack_t *s = tls_stack;
 	/* acquire: L and the boundary id were set before active */
 	if (!atomic_load_explicit(&st.active, memory_order_acquire)) {
-		if (!st.installed && py.IsInitialized && !st.py_seen &&
-		    py.IsInitialized())
+		if (py_start_awaited() && py.IsInitialized())
 			atomic_store_explicit(&st.py_seen, 1,
 					      memory_order_relaxed);
 		return 0;

@@ -25,7 +25,7 @@ static inline uint64_t frames_hash(uint64_t serial, const uint32_t *code, const 
 {
 	uint64_t h = serial * 0x9e3779b97f4a7c15ull ^ m;
 	for (unsigned i = 0; i < m; i++)
-		h = (h ^ ((uint64_t)code[i] << 32 | line[i])) * 0xff51afd7ed558ccdull;
+		h = (h ^ stacks_py_word(code[i], line[i])) * 0xff51afd7ed558ccdull;
 	return h ^ (h >> 29);
 }
 
@@ -47,7 +47,7 @@ uint32_t pymemo_find(uint64_t serial, const uint32_t *code, const uint32_t *line
 		return 0;
 	const uint64_t *w = e->w + e->n;
 	for (unsigned i = 0; i < m; i++)
-		if (w[i] != ((uint64_t)code[i] << 32 | line[i]))
+		if (w[i] != stacks_py_word(code[i], line[i]))
 			return 0;
 	return s->id;
 }

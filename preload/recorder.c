@@ -131,11 +131,16 @@ static rec_thread_t *register_thread(rec_tls_t *t)
 	return th;
 }
 
+/* The calling thread's slot, registering the thread on its first event
+ * (errno is kept: registering may set it); NULL when it cannot. */
 static inline rec_thread_t *self_thread(rec_tls_t *t)
 {
 	if (HT_LIKELY(t->th != NULL && t->epoch == ht_rec.epoch))
 		return t->th;
-	return register_thread(t);
+	int saved = errno;
+	rec_thread_t *th = register_thread(t);
+	errno = saved;
+	return th;
 }
 
 void recorder_thread_name(rec_thread_t *th, char out[16], uint32_t *gen)
@@ -311,17 +316,11 @@ static uint32_t capture_stack(const uintptr_t *entry)
 	return id;
 }
 
-/* The calling thread's slot, or NULL (counted as a lost event).  Saves
- * errno only when it has to register the thread. */
+/* The calling thread's slot, or NULL (counted as a lost event). */
 static inline rec_thread_t *event_thread(void)
 {
-	rec_tls_t *t = &ht_tls;
-	if (HT_LIKELY(t->th != NULL && t->epoch == ht_rec.epoch))
-		return t->th;
-	int saved = errno;
-	rec_thread_t *th = register_thread(t);
-	errno = saved;
-	if (!th)
+	rec_thread_t *th = self_thread(&ht_tls);
+	if (HT_UNLIKELY(!th))
 		__atomic_fetch_add(&ht_rec.lost_nomem, 1, __ATOMIC_RELAXED);
 	return th;
 }

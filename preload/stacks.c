@@ -81,7 +81,7 @@ static int same(const stack_entry_t *s, uint64_t h, const uint64_t *ips, unsigne
 	if (memcmp(s->w, ips, n * sizeof(uint64_t)))
 		return 0;
 	for (unsigned i = 0; i < m; i++)
-		if (s->w[n + i] != ((uint64_t)pc[i] << 32 | pl[i]))
+		if (s->w[n + i] != stacks_py_word(pc[i], pl[i]))
 			return 0;
 	return 1;
 }
@@ -121,7 +121,7 @@ static uint32_t add(uint64_t h, uint64_t slot, const uint64_t *ips, unsigned n,
 	if (n)
 		memcpy(s->w, ips, n * sizeof(uint64_t));
 	for (unsigned i = 0; i < m; i++)
-		s->w[n + i] = (uint64_t)pc[i] << 32 | pl[i];
+		s->w[n + i] = stacks_py_word(pc[i], pl[i]);
 	__atomic_store_n(&by_id[s->id], s, __ATOMIC_RELEASE);
 	__atomic_store_n(&next_id, next_id + 1, __ATOMIC_RELEASE);
 	if (slot != (uint64_t)-1)
@@ -140,7 +140,7 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 	for (unsigned i = 0; i < n; i++)
 		h = mix(h, ips[i]);
 	for (unsigned i = 0; i < m; i++)
-		h = mix(h, (uint64_t)py_code[i] << 32 | py_line[i]);
+		h = mix(h, stacks_py_word(py_code[i], py_line[i]));
 	h = finish(h);
 	uint64_t i = h & mask;
 	for (;;) {

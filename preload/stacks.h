@@ -21,6 +21,12 @@ typedef struct stack_entry {
 	uint64_t w[];
 } stack_entry_t;
 
+/* The word a Python frame is kept as in stack_entry_t.w. */
+static inline uint64_t stacks_py_word(uint32_t code, uint32_t line)
+{
+	return (uint64_t)code << 32 | line;
+}
+
 /* Maps the table (capacity 2^bits slots).  0 or -ENOMEM. */
 int stacks_init(unsigned bits);
 /* Returns the id of this stack, interning it if new.  *is_new tells the
