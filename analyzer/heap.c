@@ -670,11 +670,6 @@ prefetch_ev(const heap_t *h, const rd_event_t *ev)
 	}
 }
 
-void heap_prefetch(const heap_t *h, const rd_event_t *ev)
-{
-	prefetch_ev(h, ev);
-}
-
 const heap_counters_t *heap_counters(const heap_t *h)
 {
 	return &h->c;

@@ -109,10 +109,6 @@ int heap_apply(heap_t *h, const rd_event_t *ev);
 int heap_apply_run(heap_t *h, const rd_event_t *ev, size_t n,
 		   size_t *failed);
 
-/* Starts fetching the table slots a later heap_apply(ev) will touch, so
- * a replay that decodes a few events ahead hides the memory latency. */
-void heap_prefetch(const heap_t *h, const rd_event_t *ev);
-
 const heap_counters_t *heap_counters(const heap_t *h);
 /* Per-stack totals, index = sidx; *n = number of entries (may be smaller
  * than stacks_count(): missing entries are all zero). */
