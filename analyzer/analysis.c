@@ -228,6 +228,7 @@ static int on_process(analysis_t *an, const rd_event_t *ev)
 	an->sum.start_unix_ns = ev->u.process.start_unix_ns;
 	an->sum.proc_flags = ev->u.process.flags;
 	an->sum.has_end = false;
+	an->sum.fatal_signal = 0;
 	if (replace_str(&an->exe, ev->u.process.exe) < 0 ||
 	    replace_str(&an->version, ev->u.process.version) < 0 ||
 	    stacks_set_exe(an->stacks, ev->u.process.exe) < 0)
@@ -634,6 +635,10 @@ static int apply_event(analysis_t *an, const rd_event_t *ev,
 	case RD_WARNING:
 		an->sum.warnings++;
 		return replace_str(&an->last_warning, ev->u.warning.text);
+	case RD_SIGNAL:
+		an->sum.fatal_signal = ev->u.signal.signo > 0 && ev->u.signal.signo < 128 ?
+					       (int)ev->u.signal.signo : -1;
+		return 0;
 	case RD_END:
 		an->sum.has_end = true;
 		an->sum.end_events = ev->u.end.events;
@@ -887,6 +892,7 @@ static int restore(analysis_t *an, const index_data_t *d)
 	an->sum.warnings = s->warnings;
 	an->sum.truncated = s->truncated;
 	an->sum.has_end = s->has_end;
+	an->sum.fatal_signal = s->fatal_signal;
 	an->sum.end_events = s->end_events;
 	if (replace_str(&an->exe, s->exe) < 0 ||
 	    replace_str(&an->cmdline, s->cmdline) < 0 ||

@@ -44,6 +44,7 @@ typedef struct analysis_summary {
 	const char *last_warning; /* NULL when none */
 	bool truncated; /* no END record: the analysis covers what is there */
 	bool has_end;
+	int fatal_signal; /* > 0: the image died of this signal (SIGNAL record) */
 	uint64_t end_events; /* END's recorded-events count */
 	size_t nsnapshots;
 	const analysis_snapshot_t *snapshots;

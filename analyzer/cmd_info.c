@@ -3,6 +3,7 @@
 #include "cmd_info.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,17 @@ static const char *const kind_names[HT_KIND_COUNT] = {
 	"aligned_alloc", "memalign", "valloc", "pvalloc",
 };
 
+/* "SIGSEGV"; "an unknown signal" for a number outside the system's. */
+static const char *signal_name(int sig)
+{
+	static char name[16];
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+	if (!abbrev)
+		return "an unknown signal";
+	snprintf(name, sizeof(name), "SIG%s", abbrev);
+	return name;
+}
+
 static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 		       size_t nstacks)
 {
@@ -26,7 +38,17 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_obj_begin(&j);
 	json_summary_fields(&j, s);
 	json_key(&j, "clean_end");
-	json_bool(&j, s->has_end);
+	json_bool(&j, s->has_end && !s->fatal_signal);
+	json_key(&j, "fatal_signal");
+	if (s->fatal_signal > 0)
+		json_u64(&j, (uint64_t)s->fatal_signal);
+	else
+		json_null(&j);
+	json_key(&j, "fatal_signal_name");
+	if (s->fatal_signal)
+		json_str(&j, signal_name(s->fatal_signal));
+	else
+		json_null(&j);
 	json_key(&j, "program");
 	json_str(&j, s->exe);
 	json_key(&j, "cmdline");
@@ -178,9 +200,14 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	if (s->warnings)
 		printf("warnings:     %" PRIu64 " from the recorder, last: %s\n",
 		       s->warnings, s->last_warning ? s->last_warning : "");
-	printf("end:          %s\n",
-	       s->has_end ? "clean (END record)" :
-			    "TRUNCATED (no END record: the program or the recorder was killed, or the file was cut)");
+	if (s->has_end && s->fatal_signal)
+		printf("end:          the program died of %s at %.3f s; every event before it was "
+		       "written (SIGNAL and END records)\n",
+		       signal_name(s->fatal_signal), (double)s->end_time_us / 1e6);
+	else
+		printf("end:          %s\n",
+		       s->has_end ? "clean (END record)" :
+				    "TRUNCATED (no END record: the program or the recorder was killed, or the file was cut)");
 }
 
 int cmd_info(int argc, char **argv)

@@ -27,7 +27,7 @@
 #include "heaptrail_format.h"
 
 #define INDEX_MAGIC "HTRIDX\r\n"
-#define INDEX_VERSION 3u
+#define INDEX_VERSION 4u
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
  * blocks of SAMPLE_BLOCK bytes evenly spread from the first to the last. */
@@ -318,6 +318,7 @@ static void w_summary(wbuf_t *b, const analysis_summary_t *s)
 	w_v(b, s->warnings);
 	w_v(b, s->truncated);
 	w_v(b, s->has_end);
+	w_v(b, (uint64_t)(s->fatal_signal + 1)); /* -1 (unknown number) too */
 	w_v(b, s->end_events);
 	w_str(b, s->exe);
 	w_str(b, s->cmdline);
@@ -352,6 +353,7 @@ static void r_summary(rbuf_t *b, analysis_summary_t *s)
 	s->warnings = r_v(b);
 	s->truncated = r_v(b) != 0;
 	s->has_end = r_v(b) != 0;
+	s->fatal_signal = (int)(r_v(b) & 0xff) - 1;
 	s->end_events = r_v(b);
 	s->exe = r_str(b);
 	s->cmdline = r_str(b);

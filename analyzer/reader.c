@@ -609,6 +609,13 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		if (b->bad)
 			return corrupt(r, ev->offset, "WARNING field runs past the record");
 		return 1;
+	case HT_REC_SIGNAL:
+		ev->kind = RD_SIGNAL;
+		ev->u.signal.signo = b_v(b);
+		ev->u.signal.time_us = b_v(b);
+		if (b->bad)
+			return corrupt(r, ev->offset, "SIGNAL field runs past the record");
+		return 1;
 	case HT_REC_END:
 		ev->kind = RD_END;
 		if (b->end - b->p < HT_END_BODY_LEN ||

@@ -32,6 +32,7 @@ typedef enum rd_kind {
 	RD_EXEC,
 	RD_WARNING,
 	RD_END,
+	RD_SIGNAL, /* the image is dying of a fatal signal (END follows) */
 } rd_kind_t;
 
 typedef struct rd_segment {
@@ -137,6 +138,10 @@ typedef struct rd_event {
 			uint64_t lost; /* lost by this image */
 			uint64_t end_time_us;
 		} end;
+		struct {
+			uint64_t signo;
+			uint64_t time_us;
+		} signal;
 	} u;
 } rd_event_t;
 

@@ -566,9 +566,17 @@ static void print_summary(const char *path, int status)
 	format_count(ht_get_u64le(end + 2), events, sizeof(events));
 	uint64_t nlost = ht_get_u64le(end + 2 + 8);
 	format_count(nlost, lost, sizeof(lost));
+	char died[80] = "";
+	if (WIFSIGNALED(status))
+		/* The crash handler ended the trace before the signal's action. */
+		snprintf(died, sizeof(died), "; complete up to SIG%s, which killed the program",
+			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
 	if (nlost)
-		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST); next: heaptrail top %s\n",
-			path, events, lost, word);
+		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s); next: heaptrail top %s\n",
+			path, events, lost, died, word);
+	else if (*died)
+		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail top %s\n",
+			path, events, died, word);
 	else
 		fprintf(stderr, "heaptrail: wrote %s (%s events); next: heaptrail top %s\n",
 			path, events, word);

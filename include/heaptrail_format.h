@@ -195,12 +195,21 @@ enum ht_rec {
 	HT_REC_EXEC = 9,
 	/* WARNING: the recorder's own one-line diagnostic.  str text. */
 	HT_REC_WARNING = 10,
-	/* END: the image finished cleanly; always the last record of a complete
-	 * trace.  Fixed body of HT_END_BODY_LEN bytes so a tool can read it from
-	 * the last HT_END_RECORD_LEN bytes of the file:
+	/* END: the image finished: cleanly, or by the fatal signal that a
+	 * SIGNAL record just before it names.  Always the last record of a
+	 * complete trace: every event of the image is above it.  Fixed body
+	 * of HT_END_BODY_LEN bytes so a tool can read it from the last
+	 * HT_END_RECORD_LEN bytes of the file:
 	 *   u64 LE events recorded by this image, u64 LE events lost,
 	 *   u64 LE end time (us since start), 8 bytes HT_END_MAGIC. */
 	HT_REC_END = 11,
+	/* SIGNAL: the image is dying of a fatal signal (a crash: SIGSEGV,
+	 * SIGBUS, SIGILL, SIGFPE or SIGABRT, whose action was the default
+	 * one).  The recorder's crash handler writes it, then END, before the
+	 * default action ends the process.  A reader that does not know the
+	 * type skips it (the layouts above are unchanged, so no version bump).
+	 *   varint signal number, varint time (us since start). */
+	HT_REC_SIGNAL = 12,
 };
 
 #define HT_END_MAGIC "HTR-END\0"

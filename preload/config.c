@@ -99,6 +99,8 @@ void config_load(config_t *c)
 		if (!c->snap_signal)
 			util_say(1, "HEAPTRAIL_SNAPSHOT_SIGNAL is not a signal name or number; ignored");
 	}
+	v = getenv("HEAPTRAIL_CRASH_FLUSH");
+	c->crash_flush = !(v && !strcmp(v, "0"));
 	c->follow_fork = env_flag("HEAPTRAIL_FOLLOW_FORK");
 	c->follow_exec = env_flag("HEAPTRAIL_FOLLOW_EXEC");
 	v = getenv("PYTHONMALLOC");

@@ -18,6 +18,7 @@ typedef struct config {
 	int follow_fork; /* HEAPTRAIL_FOLLOW_FORK=1 */
 	int follow_exec; /* HEAPTRAIL_FOLLOW_EXEC=1 */
 	int quiet; /* HEAPTRAIL_QUIET=1 */
+	int crash_flush; /* 1 unless HEAPTRAIL_CRASH_FLUSH=0 (crash.h) */
 	int root_pid; /* HEAPTRAIL_ROOT_PID (set by config_load if absent) */
 	unsigned proc_flags; /* HT_PROC_* for the PROCESS record */
 } config_t;

@@ -277,6 +277,14 @@ void enc_lost(enc_t *e, uint64_t count, unsigned reason)
 	enc_rec_end(e, m);
 }
 
+void enc_signal(enc_t *e, int sig, uint64_t time_us)
+{
+	size_t m = enc_rec_begin(e, HT_REC_SIGNAL);
+	enc_put_varint(e, (uint64_t)sig);
+	enc_put_varint(e, time_us);
+	enc_rec_end(e, m);
+}
+
 void enc_exec(enc_t *e, const char *path)
 {
 	size_t m = enc_rec_begin(e, HT_REC_EXEC);

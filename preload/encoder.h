@@ -59,6 +59,7 @@ void enc_snapshot(enc_t *e, uint64_t index, unsigned origin, const char *label, 
 void enc_rss(enc_t *e, uint64_t bytes);
 void enc_lost(enc_t *e, uint64_t count, unsigned reason);
 void enc_exec(enc_t *e, const char *path);
+void enc_signal(enc_t *e, int sig, uint64_t time_us);
 void enc_warning(enc_t *e, const char *text);
 void enc_end(enc_t *e, uint64_t events, uint64_t lost, uint64_t end_us);
 /* STACK: frames innermost first; py = m words (code id << 32 | line). */

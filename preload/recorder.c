@@ -9,6 +9,7 @@
  * "took a number" and "committed", and merges everything below G. */
 #include "recorder.h"
 
+#include "crash.h"
 #include "heaptrail_format.h"
 #include "modules.h"
 #include "pymemo.h"
@@ -477,7 +478,17 @@ int recorder_start(const config_t *cfg, int fd, int fresh, int unwind)
 		sigemptyset(&sa.sa_mask);
 		sigaction(cfg->snap_signal, &sa, NULL);
 	}
+	if (cfg->crash_flush)
+		crash_install();
 	return 0;
+}
+
+void recorder_crash(int sig)
+{
+	/* Not in a vfork child, which shares our memory. */
+	if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON || getpid() != ht_rec.pid)
+		return;
+	writer_finish_fatal(sig);
 }
 
 void recorder_stop(const char *why)
@@ -584,6 +595,7 @@ void recorder_fork_child(void)
 			sigemptyset(&dfl.sa_mask);
 			sigaction(ht_rec.cfg.snap_signal, &dfl, NULL);
 		}
+		crash_uninstall();
 		goto out;
 	}
 	/* Fresh state: other threads' events in flight died with them. */

@@ -96,6 +96,9 @@ int recorder_snapshot(const char *label);
 int recorder_start(const config_t *cfg, int fd, int fresh, int unwind);
 /* Final flush at exit: exit snapshot, END.  Idempotent. */
 void recorder_finish(void);
+/* From the crash handler of a thread dying of signal sig (async-signal-
+ * safe): the trace gets every event so far, SIGNAL and END. */
+void recorder_crash(int sig);
 /* Exec in the recording process: flush and write EXEC (and END when the
  * new image will not record: untraced_next), keeping the writer paused;
  * recorder_exec_failed() resumes it. */

@@ -47,6 +47,11 @@ static uint64_t last_flush, last_rss, last_names, next_snap;
 static int sig_snap; /* set by the signal handler */
 static int alive;
 static pthread_t thread;
+/* writer_finish_fatal's request (a signal number) and the writer's answer
+ * (futex word: 1 once the trace is ended). */
+static int fatal_sig;
+static uint32_t fatal_done;
+static void finish(int sig);
 static int page_size;
 static long ncpus = 1; /* CPUs this process may run on (writer start) */
 static off_t end_at = -1; /* offset of an END written before an exec */
@@ -531,6 +536,13 @@ static void *writer_main(void *arg)
 	(void)arg;
 	ht_tls.in_hook = 1; /* never record our own allocations */
 	for (;;) {
+		int sig = __atomic_load_n(&fatal_sig, __ATOMIC_SEQ_CST);
+		if (sig) {
+			finish(sig);
+			__atomic_store_n(&fatal_done, 1, __ATOMIC_SEQ_CST);
+			util_futex_wake(&fatal_done);
+			break;
+		}
 		pthread_mutex_lock(&wlock);
 		if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON) {
 			pthread_mutex_unlock(&wlock);
@@ -553,6 +565,7 @@ static void *writer_main(void *arg)
 		uint32_t k = __atomic_load_n(&ht_rec.kick, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&ht_rec.writer_sleeping, 1, __ATOMIC_SEQ_CST);
 		if (!__atomic_load_n(&sig_snap, __ATOMIC_SEQ_CST) &&
+		    !__atomic_load_n(&fatal_sig, __ATOMIC_SEQ_CST) &&
 		    __atomic_load_n(&ht_rec.state, __ATOMIC_SEQ_CST) == REC_ON)
 			util_futex_wait(&ht_rec.kick, k, n ? 1000000u : 10000000u);
 		__atomic_store_n(&ht_rec.writer_sleeping, 0, __ATOMIC_SEQ_CST);
@@ -628,7 +641,9 @@ static int lock_for_end(void)
 	return pthread_mutex_timedlock(&wlock, &ts);
 }
 
-void writer_finish(void)
+/* The end of the image: final drain, exit snapshot, SIGNAL (sig > 0: the
+ * image is dying of that signal) and END. */
+static void finish(int sig)
 {
 	if (lock_for_end())
 		return;
@@ -660,12 +675,39 @@ void writer_finish(void)
 	put_py_warnings(1);
 	uint64_t lost = __atomic_load_n(&ht_rec.lost_nomem, __ATOMIC_RELAXED) +
 			__atomic_load_n(&ht_rec.lost_stopped, __ATOMIC_RELAXED);
-	enc_end(&enc, nevents, lost, now_us());
+	uint64_t t = now_us();
+	if (sig > 0)
+		enc_signal(&enc, sig, t);
+	enc_end(&enc, nevents, lost, t);
 	flush();
 	__atomic_store_n(&ht_rec.on, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&ht_rec.state, REC_ENDED, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&wlock);
 	recorder_kick();
+}
+
+void writer_finish(void)
+{
+	finish(0);
+}
+
+/* The longest a crashing thread waits for the writer to end the trace. */
+#define FATAL_WAIT_NS (3ull * 1000000000ull)
+
+int writer_finish_fatal(int sig)
+{
+	if (!__atomic_load_n(&alive, __ATOMIC_SEQ_CST) || pthread_equal(pthread_self(), thread))
+		return -1;
+	__atomic_store_n(&fatal_sig, sig, __ATOMIC_SEQ_CST);
+	recorder_kick();
+	uint64_t deadline = util_mono_ns() + FATAL_WAIT_NS;
+	while (!__atomic_load_n(&fatal_done, __ATOMIC_SEQ_CST)) {
+		uint64_t now = util_mono_ns();
+		if (now >= deadline || !__atomic_load_n(&alive, __ATOMIC_SEQ_CST))
+			break;
+		util_futex_wait(&fatal_done, 0, deadline - now);
+	}
+	return __atomic_load_n(&fatal_done, __ATOMIC_SEQ_CST) ? 0 : -1;
 }
 
 int writer_pause_for_exec(const char *path, int untraced_next)
@@ -723,6 +765,8 @@ void writer_reset_child(void)
 	}
 	__atomic_store_n(&alive, 0, __ATOMIC_SEQ_CST);
 	sig_snap = 0;
+	fatal_sig = 0;
+	fatal_done = 0;
 #ifdef HT_HAVE_PYFRAMES
 	pyframes_rewind_emitted();
 #endif

@@ -15,6 +15,12 @@ int writer_begin(int fresh);
 int writer_start_thread(void);
 /* Final drain + exit snapshot + END.  Takes the lock. */
 void writer_finish(void);
+/* Called by a thread dying of signal sig (async-signal-safe: no lock taken
+ * here): the writer thread does writer_finish's work, with a SIGNAL record
+ * before END, while this thread waits (at most 3 s).  0 once the trace is
+ * ended; -1 when there is no writer thread to ask (or this is it), or it
+ * did not answer in time. */
+int writer_finish_fatal(int sig);
 /* Drains and writes EXEC (and END when untraced_next: the next image will
  * not record), leaving the lock HELD; writer_unpause (exec failed) removes
  * that END again and releases the lock. */

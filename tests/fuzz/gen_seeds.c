@@ -47,8 +47,10 @@ static void program(tb_t *t, int with_end)
 	tb_lost(t, 2, 1);
 	tb_warning(t, "warn");
 	tb_snapshot(t, 1, 3, "exit");
-	if (with_end)
+	if (with_end) {
+		tb_signal(t, 6, 5000);
 		tb_end(t, 35, 2, 5000);
+	}
 }
 
 int main(int argc, char **argv)

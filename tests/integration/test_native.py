@@ -9,8 +9,8 @@ import subprocess
 import time
 import unittest
 
-from helpers import (readline, HEAPTRAIL, TIMEOUT, analyze, decode_events, describe, heaptrail,
-                     read_end, record, require_tools, run, site, site_totals, target,
+from helpers import (readline, HEAPTRAIL, REC_SIGNAL, TIMEOUT, analyze, decode_events, describe,
+                     heaptrail, read_end, record, require_tools, run, site, site_totals, target,
                      trace_path)
 
 
@@ -197,6 +197,53 @@ class Endings(NativeCase):
         self.assertTrue(info["truncated"])
         stats = analyze("top", path, "-n", "0")["stats"]
         self.assert_site(stats, "sleeper.c", "main", "before_kill", 6, 24000)
+
+
+class Crashes(NativeCase):
+    """A program dying of SIGSEGV or SIGABRT: the crash handler has every
+    event written, then SIGNAL and END, and the program still dies of the
+    same signal with the same output."""
+
+    def crashed(self, mode, sig):
+        path = self.record_same("crasher", (mode,), code=-sig)
+        self.assertIsNotNone(read_end(path), f"{mode}: no END record after the crash")
+        bodies = [ev[2] for ev in decode_events(path) if ev[0] == "record" and ev[1] == REC_SIGNAL]
+        self.assertEqual(len(bodies), 1, f"{mode}: SIGNAL records")
+        self.assertEqual(bodies[0][0], sig, f"{mode}: the SIGNAL record's number")
+        info = analyze("info", path)
+        self.assertEqual((info["truncated"], info["clean_end"], info["fatal_signal"],
+                          info["fatal_signal_name"], info["lost_events"]),
+                         (False, False, sig, signal.Signals(sig).name, 0))
+        return path
+
+    def test_segv_and_abort_end_the_trace_with_the_signal(self):
+        for mode, sig in (("segv", signal.SIGSEGV), ("abort", signal.SIGABRT)):
+            with self.subTest(mode=mode):
+                path = self.crashed(mode, sig)
+                stats = analyze("top", path, "-n", "0")["stats"]
+                self.assert_site(stats, "crasher.c", "main", "before_crash", 1, 99)
+
+    def test_events_still_in_the_ring_at_the_crash_are_written(self):
+        path = self.crashed("many", signal.SIGSEGV)
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "crasher.c", "main", "many", 50000, 50000 * 48)
+
+    def test_a_crash_in_another_thread(self):
+        path = self.crashed("thread", signal.SIGSEGV)
+        stats = analyze("top", path, "-n", "0")["stats"]
+        self.assert_site(stats, "crasher.c", "worker", "in_thread", 20000, 20000 * 32)
+
+    def test_the_programs_own_handler_stays_in_charge(self):
+        path = self.record_same("crasher", ("own",), code=3)
+        info = analyze("info", path)
+        self.assertEqual((info["clean_end"], info["fatal_signal"]), (True, None))
+
+    def test_crash_flush_off_leaves_the_trace_truncated(self):
+        p, path = record([target("crasher"), "many"], "crash_flush_off", flags=["-q"],
+                         env={"HEAPTRAIL_CRASH_FLUSH": "0"})
+        self.assertEqual(p.returncode, -signal.SIGSEGV)
+        self.assertIsNone(read_end(path))
+        self.assertTrue(analyze("info", path)["truncated"])
 
 
 class ThreadChurnAndBigBlocks(NativeCase):

@@ -174,6 +174,15 @@ class RecordProcess(unittest.TestCase):
                          f"heaptrail: wrote {path}, truncated (no end record: the program was "
                          f"killed by SIGKILL); next: heaptrail info {path}")
 
+    def test_summary_of_a_crashed_program_says_the_trace_is_complete(self):
+        p, path = record([target("crasher"), "segv"], "record_summary_crashed")
+        self.assertEqual(p.returncode, -signal.SIGSEGV)
+        end = read_end(path)
+        self.assertIsNotNone(end, "no END record after the crash")
+        self.assertEqual(p.stderr.decode().splitlines()[-1],
+                         f"heaptrail: wrote {path} ({end[0]:,} events; complete up to SIGSEGV, "
+                         f"which killed the program); next: heaptrail top {path}")
+
     def test_quiet_prints_nothing(self):
         p, _ = record([target("leaks")], "record_quiet", flags=["--quiet"])
         self.assertEqual(p.returncode, 0)

@@ -247,6 +247,13 @@ static inline void tb_warning(tb_t *t, const char *text)
 	tb_record(t, HT_REC_WARNING);
 }
 
+static inline void tb_signal(tb_t *t, uint64_t sig, uint64_t time_us)
+{
+	tb_bv(t, sig);
+	tb_bv(t, time_us);
+	tb_record(t, HT_REC_SIGNAL);
+}
+
 static inline void tb_end(tb_t *t, uint64_t events, uint64_t lost,
 			  uint64_t end_us)
 {

@@ -3,6 +3,7 @@
  * info and snapshots figures, usage errors exit 2, bad traces exit 1. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -206,4 +207,50 @@ Test(commands, info_says_when_the_trace_is_truncated, .init = setup, .fini = tea
 	char *out = captured_stdout();
 	cr_assert(strstr(out, "is truncated (no END record)"), "%s", out);
 	cr_assert(strstr(out, "end:          TRUNCATED"), "%s", out);
+}
+
+/* A program that crashed: its crash handler wrote SIGNAL, then END. */
+static void write_crashed_trace(void)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_process(&t, 7, "/usr/bin/prog");
+	tb_modules1(&t, 1, "", 0x400000, 0, 0x100000);
+	tb_stack1(&t, 1, 0x401001);
+	tb_malloc(&t, 0x100000, 64, 1);
+	tb_time(&t, 250000);
+	tb_signal(&t, SIGSEGV, 250000);
+	tb_end(&t, 1, 0, 250000);
+	FILE *f = fopen(trace_path, "w");
+	cr_assert(f);
+	cr_assert_eq(fwrite(t.buf, 1, t.len, f), t.len);
+	fclose(f);
+	tb_fini(&t);
+}
+
+Test(commands, info_names_the_signal_the_program_died_of, .init = setup, .fini = teardown)
+{
+	write_crashed_trace();
+	/* The second run reads the index the first one wrote. */
+	cr_assert_eq(RUN(cmd_info, "info", trace_path), 0);
+	cr_assert_eq(RUN(cmd_info, "info", trace_path), 0);
+	cr_assert_eq(RUN(cmd_info, "info", trace_path, "--json"), 0);
+	char *out = captured_stdout();
+	const char *line = "end:          the program died of SIGSEGV at 0.250 s; every event before "
+			   "it was written (SIGNAL and END records)\n";
+	char *first = strstr(out, line);
+	cr_assert(first, "%s", out);
+	cr_assert(strstr(first + 1, line), "the index lost the signal:\n%s", out);
+	cr_assert(strstr(out, "\"clean_end\":false,\"fatal_signal\":11,\"fatal_signal_name\":\"SIGSEGV\""),
+		  "%s", out);
+	cr_assert(strstr(out, "\"truncated\":false"), "%s", out);
+	cr_assert_not(strstr(out, "TRUNCATED"), "%s", out);
+}
+
+Test(commands, info_json_of_a_clean_end_has_no_signal, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_info, "info", trace_path, "--json"), 0);
+	char *out = captured_stdout();
+	cr_assert(strstr(out, "\"clean_end\":true,\"fatal_signal\":null,\"fatal_signal_name\":null"),
+		  "%s", out);
 }

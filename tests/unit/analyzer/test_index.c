@@ -117,6 +117,7 @@ static void assert_same(analysis_t *a, analysis_t *b)
 		cr_assert_str_eq(x->last_warning, y->last_warning);
 	cr_assert_eq(x->truncated, y->truncated);
 	cr_assert_eq(x->has_end, y->has_end);
+	cr_assert_eq(x->fatal_signal, y->fatal_signal);
 	cr_assert_eq(x->end_events, y->end_events);
 	cr_assert_eq(x->file_bytes, y->file_bytes);
 	cr_assert_eq(x->format_version, y->format_version);
