@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import unittest
@@ -106,6 +107,22 @@ class PythonCase(unittest.TestCase):
     def py_top(self, path, at, by="lineno", frames=("--frames", "python")):
         return analyze("top", path, "--at", at, *frames, "--by", by,
                        "-n", "0")["stats"]
+
+
+class PythonCrash(PythonCase):
+    def test_a_python_program_that_aborts_keeps_every_allocation_and_its_line(self):
+        py, n = python3(), 20000
+        argv = [py, os.path.join(PYT, "crash.py"), str(n)]
+        p, path = record(argv, "py_crash", flags=["-q"])
+        plain = run(argv)
+        self.assertEqual((p.returncode, p.stdout), (plain.returncode, plain.stdout))
+        self.assertEqual(p.returncode, -signal.SIGABRT, p.stderr.decode(errors="replace"))
+        info = analyze("info", path)
+        self.assertEqual((info["fatal_signal_name"], info["truncated"]), ("SIGABRT", False))
+        size = int(subprocess.run([py, "-c", "import sys; print(sys.getsizeof(bytes(1000)))"],
+                                  stdout=subprocess.PIPE, check=True).stdout)
+        got = by_line(self.py_top(path, "end"), "crash.py")
+        self.assertEqual(got.get(pysite("crash.py", "blocks")), (n, n * size), got)
 
 
 class PythonTracemalloc(PythonCase):
