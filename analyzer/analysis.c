@@ -808,19 +808,6 @@ frames_t *analysis_frames(analysis_t *an, int mode, bool raw)
 	return an->frames;
 }
 
-void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
-			  size_t limit, int frames_mode)
-{
-	memset(r, 0, sizeof(*r));
-	r->out = stdout;
-	r->json = json;
-	r->limit = limit;
-	r->an = an;
-	r->stacks = an->stacks;
-	r->heap = an->heap;
-	r->frames = analysis_frames(an, frames_mode, false);
-}
-
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&

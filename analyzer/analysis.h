@@ -83,9 +83,6 @@ const stacks_t *analysis_stacks(const analysis_t *an);
  * symbols.h unless `raw` (or HEAPTRAIL_NO_SYMBOLS is set).  Owned by the
  * analysis. */
 frames_t *analysis_frames(analysis_t *an, int mode, bool raw);
-/* Fills an agg_report_t for this analysis (out=stdout). */
-void analysis_report_init(analysis_t *an, agg_report_t *r, bool json,
-			  size_t limit, int frames_mode);
 
 /* For commands: opens `path`, registers the aggregators, runs with
  * progress on a terminal.  On failure prints "heaptrail: <message>" on
@@ -97,10 +94,11 @@ analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs);
  * counters, per-stack totals (end, peak, snapshots) and stack tables come
  * from it without a replay and the aggregators see nothing (only ones that
  * need no events belong here: point.h), and the heap has no live
- * blocks (heap_lookup/heap_foreach find nothing); else a full replay, which
- * writes the index; the aggregators take part in it.  For commands needing nothing else (info, snapshots,
- * top at the end or the peak).  A plain analysis_run_file writes the index
- * too.  HEAPTRAIL_NO_INDEX=1 disables both. */
+ * blocks (heap_lookup finds nothing); else a full replay, which writes
+ * the index; the aggregators take part in it.  For commands needing
+ * nothing else (info, snapshots, top at the end or the peak).  A plain
+ * analysis_run_file writes the index too.  HEAPTRAIL_NO_INDEX=1 disables
+ * both. */
 analysis_t *analysis_run_file_indexed(const char *path, agg_t **aggs,
 				       size_t naggs, bool need_states);
 /* True when `an` came from the index. */

@@ -271,11 +271,6 @@ int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids)
 	return m;
 }
 
-size_t group_count(const group_t *g)
-{
-	return g->n;
-}
-
 const char *group_key(const group_t *g, uint32_t id)
 {
 	return id < g->n ? g->v[id].key : "";

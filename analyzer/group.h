@@ -32,7 +32,6 @@ uint32_t group_of_stack(group_t *g, sidx_t i);
  * one "<no stack>" key) or -ENOMEM; *ids valid until the next call. */
 int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids);
 
-size_t group_count(const group_t *g);
 /* Key text of group id ("file.c:42", or the traceback lines joined by
  * "\n" for BY_TRACEBACK). */
 const char *group_key(const group_t *g, uint32_t id);

@@ -702,14 +702,6 @@ const heap_block_t *heap_lookup(const heap_t *h, uint64_t addr)
 	return addr ? find_slot(h, addr) : NULL;
 }
 
-void heap_foreach(const heap_t *h,
-		  void (*fn)(void *arg, const heap_block_t *b), void *arg)
-{
-	for (size_t i = 0; i < h->cap; i++)
-		if (h->t[i].addr)
-			fn(arg, &h->t[i]);
-}
-
 /* Events fetched ahead by heap_apply_run. */
 #define RUN_AHEAD 16
 

@@ -95,7 +95,7 @@ void heap_reset(heap_t *h);
 
 /* Sets counters and per-stack totals saved by an earlier replay (the
  * trace index) on an empty heap: everything but the live blocks, so
- * heap_lookup and heap_foreach find nothing.  Returns 0 or -ENOMEM. */
+ * heap_lookup finds nothing.  Returns 0 or -ENOMEM. */
 int heap_restore(heap_t *h, const heap_counters_t *c,
 		 const heap_stack_stat_t *st, size_t n);
 
@@ -118,9 +118,5 @@ void heap_stack_at_peak(const heap_t *h, sidx_t i, uint64_t *bytes,
 			uint64_t *count);
 /* The live block at addr, or NULL. */
 const heap_block_t *heap_lookup(const heap_t *h, uint64_t addr);
-/* Calls fn for every live block (unspecified order). */
-void heap_foreach(const heap_t *h, void (*fn)(void *arg,
-					      const heap_block_t *b),
-		  void *arg);
 
 #endif /* HEAPTRAIL_HEAP_H */

@@ -301,11 +301,6 @@ uint32_t modules_gen(void)
 	return __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
 }
 
-void modules_lock(void)
-{
-	pthread_mutex_lock(&lock);
-}
-
 int modules_trylock(void)
 {
 	for (int i = 0; i < 100; i++) {

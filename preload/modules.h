@@ -2,7 +2,7 @@
  * cumulative MODULES record body (unloaded modules stay until another
  * module reuses their addresses).  Refreshed by producers, never by the
  * writer (a producer may hold the loader lock while it waits for the
- * writer); read by the writer under modules_lock(). */
+ * writer); read by the writer under modules_trylock(). */
 #ifndef HT_MODULES_H
 #define HT_MODULES_H
 
@@ -16,12 +16,11 @@ uint32_t modules_refresh(int force);
 uint32_t modules_gen(void);
 
 /* Writer side: with the lock held, body/len/gen describe the current map
- * (body = complete MODULES body: generation, count, modules...). */
-void modules_lock(void);
-void modules_unlock(void);
-/* modules_lock with a few tries; 0 when locked, -1 when it stayed busy
+ * (body = complete MODULES body: generation, count, modules...).  The
+ * lock is taken with a few tries; 0 when locked, -1 when it stayed busy
  * (writer paths that may run at exit inside a signal handler). */
 int modules_trylock(void);
+void modules_unlock(void);
 const uint8_t *modules_body(size_t *len, uint32_t *gen);
 
 /* In a fork child: forget everything (locks and tables may have been
