@@ -28,7 +28,16 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	int saved = errno;
-	/* SA_RESETHAND already put the default action back. */
+	/* The default action back.  SA_RESETHAND did that when the kernel
+	 * called us; a program's own handler that chains to the one it found
+	 * installed (ours) calls us directly, and its handler stays installed:
+	 * without this, the fault would come back to it, then to us, forever,
+	 * where before it chained to SIG_DFL and died. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
 	if (!__atomic_exchange_n(&fired, 1, __ATOMIC_SEQ_CST))
 		recorder_crash(sig);
 	if (!refaults(sig, si))

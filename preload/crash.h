@@ -9,7 +9,9 @@
  * thread drain everything and write SIGNAL + END (writer_finish_fatal),
  * then lets the signal take its default action: a fault happens again when
  * the handler returns (same siginfo, same core), anything else (abort,
- * kill) is raised again.  The process dies of the same signal either way.
+ * kill) is raised again.  The process dies of the same signal either way,
+ * also when a program's handler chains to ours by calling it directly (the
+ * handler puts SIG_DFL back itself, not only through SA_RESETHAND).
  * HEAPTRAIL_CRASH_FLUSH=0 installs nothing. */
 #ifndef HT_CRASH_H
 #define HT_CRASH_H

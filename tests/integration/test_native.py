@@ -238,6 +238,18 @@ class Crashes(NativeCase):
         info = analyze("info", path)
         self.assertEqual((info["clean_end"], info["fatal_signal"]), (True, None))
 
+    def test_a_handler_that_chains_to_ours_still_dies_of_the_fault(self):
+        # Before the handler put SIG_DFL back itself, the fault went from
+        # the program's handler to ours and back, forever.
+        plain = run([target("crasher"), "chain"], timeout=20)
+        self.assertEqual(plain.returncode, -signal.SIGSEGV)
+        self.assertEqual(plain.stderr.count(b"passing it on"), 1, plain.stderr)
+        p, path = record([target("crasher"), "chain"], "crash_chain", flags=["-q"], timeout=20)
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (plain.returncode, plain.stdout, plain.stderr))
+        info = analyze("info", path)
+        self.assertEqual(info["fatal_signal_name"], "SIGSEGV")
+
     def test_crash_flush_off_leaves_the_trace_truncated(self):
         p, path = record([target("crasher"), "many"], "crash_flush_off", flags=["-q"],
                          env={"HEAPTRAIL_CRASH_FLUSH": "0"})

@@ -6,7 +6,11 @@
  *   thread   a second thread allocates 20000 blocks of 32 B and dies of a
  *            NULL write while the main thread waits for it
  *   own      the program's own SIGSEGV handler prints "handled" and leaves
- *            with _exit(3) */
+ *            with _exit(3)
+ *   chain    the program's own SIGSEGV handler passes the fault on to the
+ *            action it found installed, as runtimes with signal chaining
+ *            do: it calls a handler directly, or puts SIG_DFL back and
+ *            returns to fault again */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +48,22 @@ static void on_segv(int sig)
 	_exit(3);
 }
 
+static struct sigaction previous;
+
+static void chain_segv(int sig, siginfo_t *si, void *uc)
+{
+	static const char msg[] = "passing it on\n";
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(4);
+	if (previous.sa_flags & SA_SIGINFO) {
+		previous.sa_sigaction(sig, si, uc);
+	} else if (previous.sa_handler == SIG_DFL) {
+		sigaction(SIGSEGV, &previous, NULL);
+	} else if (previous.sa_handler != SIG_IGN) {
+		previous.sa_handler(sig);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "segv";
@@ -65,6 +85,13 @@ int main(int argc, char **argv)
 		sa.sa_handler = on_segv;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGSEGV, &sa, NULL);
+	} else if (strcmp(mode, "chain") == 0) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = chain_segv;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGSEGV, &sa, &previous);
 	}
 	*(volatile int *)sink = 0;
 	crash();
