@@ -574,12 +574,9 @@ static void print_summary(const char *path, int status)
 	if (nlost)
 		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s); next: heaptrail top %s\n",
 			path, events, lost, died, word);
-	else if (*died)
+	else
 		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail top %s\n",
 			path, events, died, word);
-	else
-		fprintf(stderr, "heaptrail: wrote %s (%s events); next: heaptrail top %s\n",
-			path, events, word);
 }
 
 /* Dies of `sig` like the program did, without a core file of our own. */

@@ -2,6 +2,7 @@
 #include "crash.h"
 
 #include "recorder.h"
+#include "util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -33,11 +34,7 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 	 * installed (ours) calls us directly, and its handler stays installed:
 	 * without this, the fault would come back to it, then to us, forever,
 	 * where before it chained to SIG_DFL and died. */
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigemptyset(&dfl.sa_mask);
-	sigaction(sig, &dfl, NULL);
+	util_signal_default(sig);
 	if (!__atomic_exchange_n(&fired, 1, __ATOMIC_SEQ_CST))
 		recorder_crash(sig);
 	if (!refaults(sig, si))
@@ -70,10 +67,6 @@ void crash_uninstall(void)
 		if (sigaction(fatal_signals[i], NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO) ||
 		    cur.sa_sigaction != on_crash)
 			continue;
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		sigemptyset(&dfl.sa_mask);
-		sigaction(fatal_signals[i], &dfl, NULL);
+		util_signal_default(fatal_signals[i]);
 	}
 }

@@ -588,13 +588,8 @@ void recorder_fork_child(void)
 		 * action back (unless the program installed its own since). */
 		struct sigaction cur;
 		if (ht_rec.cfg.snap_signal && sigaction(ht_rec.cfg.snap_signal, NULL, &cur) == 0 &&
-		    cur.sa_handler == on_snapshot_signal) {
-			struct sigaction dfl;
-			memset(&dfl, 0, sizeof(dfl));
-			dfl.sa_handler = SIG_DFL;
-			sigemptyset(&dfl.sa_mask);
-			sigaction(ht_rec.cfg.snap_signal, &dfl, NULL);
-		}
+		    cur.sa_handler == on_snapshot_signal)
+			util_signal_default(ht_rec.cfg.snap_signal);
 		crash_uninstall();
 		goto out;
 	}

@@ -25,6 +25,9 @@ uint64_t util_real_ns(void);
 /* Kernel thread id of the caller (raw syscall, no caching). */
 int util_gettid(void);
 
+/* Gives signal sig its default action (async-signal-safe). */
+void util_signal_default(int sig);
+
 /* Reads up to cap-1 bytes of a /proc file into buf with open/read; NUL
  * terminates.  Returns the byte count or negative errno. */
 long util_read_file(const char *path, char *buf, size_t cap);
