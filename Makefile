@@ -11,10 +11,13 @@
 # Missing Debian packages are installed first by scripts/install-deps.sh
 # (as root; otherwise it prints the apt-get command to run).
 #
-# Sources are found by wildcard: a new .c file in preload/ or analyzer/ is
-# built without touching this file.  preload/hooks.c (the interposers and the
-# library constructor) and analyzer/main.c (the command line) are the only
-# files kept out of the archives that the unit tests link.
+# Sources are found by wildcard: a new .c file in preload/ or in one of the
+# analyzer's stage folders (analyzer/read, model, agg, render, cli) is built
+# without touching this file.  preload/hooks.c (the interposers and the
+# library constructor) and analyzer/cli/main.c (the command line) are the
+# only files kept out of the archives that the unit tests link.  The
+# launcher (analyzer/launcher/, `heaptrail record`) uses nothing of the
+# analyzer and has an archive of its own.
 
 BUILD ?= build
 # Optimisation and debug flags for everything we build.
@@ -46,13 +49,15 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 PRELOAD_ENTRY := preload/hooks.c
 PRELOAD_SRC := $(wildcard preload/*.c)
 PRELOAD_LIB_SRC := $(filter-out $(PRELOAD_ENTRY),$(PRELOAD_SRC))
-ANALYZER_MAIN := analyzer/main.c
-ANALYZER_SRC := $(wildcard analyzer/*.c)
-ANALYZER_LIB_SRC := $(filter-out $(ANALYZER_MAIN),$(ANALYZER_SRC))
+ANALYZER_MAIN := analyzer/cli/main.c
+ANALYZER_SRC := $(wildcard analyzer/*/*.c)
+LAUNCHER_SRC := $(wildcard analyzer/launcher/*.c)
+ANALYZER_LIB_SRC := $(filter-out $(ANALYZER_MAIN) $(LAUNCHER_SRC),$(ANALYZER_SRC))
 
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/%.o)
 PRELOAD_LIB_OBJ := $(PRELOAD_LIB_SRC:%.c=$(BUILD)/%.o)
 ANALYZER_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/%.o)
+LAUNCHER_OBJ := $(LAUNCHER_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_PRELOAD_SRC := $(wildcard tests/unit/preload/*.c)
 UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/*.c)
@@ -103,13 +108,17 @@ $(BUILD)/libpreload-test.a: $(PRELOAD_LIB_OBJ)
 # --- analyzer -------------------------------------------------------------
 $(BUILD)/analyzer/%.o: analyzer/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPF) $(DW_CFLAGS) $(CF) -c $< -o $@
+	$(CC) $(CPPF) -Ianalyzer $(DW_CFLAGS) $(CF) -c $< -o $@
 
 $(BUILD)/libanalyzer.a: $(ANALYZER_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/analyzer/main.o $(BUILD)/libanalyzer.a
+$(BUILD)/liblauncher.a: $(LAUNCHER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/analyzer/cli/main.o $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a
 	$(CC) $(CF) -o $@ $^ $(DW_LIBS) -lm $(LDEXTRA)
 
 # --- tests ----------------------------------------------------------------
@@ -120,7 +129,7 @@ $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
 $(BUILD)/tests/unit-preload: $(UNIT_PRELOAD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpreload-test.a
 	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
 
-$(BUILD)/tests/unit-analyzer: $(UNIT_ANALYZER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libanalyzer.a
+$(BUILD)/tests/unit-analyzer: $(UNIT_ANALYZER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a
 	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(DW_LIBS) -lm $(LDEXTRA)
 
 # Integration target programs: built without optimisation so that call

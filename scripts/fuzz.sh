@@ -20,7 +20,7 @@ OUT=build/fuzz
 mkdir -p "$OUT/corpus" "$OUT/seeds"
 DW_CFLAGS=$(pkg-config --cflags libdw 2>/dev/null || true)
 DW_LIBS=$(pkg-config --libs libdw 2>/dev/null || echo "-ldw -lelf")
-SRCS=$(ls analyzer/*.c | grep -v '^analyzer/main\.c$')
+SRCS=$(ls analyzer/read/*.c analyzer/model/*.c analyzer/agg/*.c analyzer/render/*.c analyzer/cli/*.c | grep -v '^analyzer/cli/main\.c$')
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 
 # shellcheck disable=SC2086

@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analysis.h"
-#include "point.h"
-#include "stats.h"
+#include "model/analysis.h"
+#include "agg/point.h"
+#include "agg/stats.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cmd_diff.h"
-#include "cmd_info.h"
-#include "cmd_snapshots.h"
-#include "cmd_top.h"
-#include "index.h"
+#include "cli/cmd_diff.h"
+#include "cli/cmd_info.h"
+#include "cli/cmd_snapshots.h"
+#include "cli/cmd_top.h"
+#include "read/index.h"
 #include "tbuild.h"
 
 static char trace_path[64];

@@ -3,9 +3,9 @@
  * frames hidden, Python frames merged per --frames mode. */
 #include <criterion/criterion.h>
 
-#include "analysis.h"
-#include "frames.h"
-#include "report.h"
+#include "model/analysis.h"
+#include "render/frames.h"
+#include "render/report.h"
 #include "tbuild.h"
 
 static analysis_t *run(tb_t *t)

@@ -3,7 +3,7 @@
  * totals and ranking. */
 #include <criterion/criterion.h>
 
-#include "growth.h"
+#include "agg/growth.h"
 
 static uint64_t now_us;
 

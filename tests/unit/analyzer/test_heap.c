@@ -4,8 +4,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "analysis.h"
-#include "heap.h"
+#include "model/analysis.h"
+#include "model/heap.h"
 #include "tbuild.h"
 
 /* Records every heap event it gets. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "highwater.h"
+#include "agg/highwater.h"
 
 static uint64_t now_us;
 

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analysis.h"
-#include "index.h"
-#include "point.h"
+#include "model/analysis.h"
+#include "read/index.h"
+#include "agg/point.h"
 #include "tbuild.h"
 
 static char trace_path[64];

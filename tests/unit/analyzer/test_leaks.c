@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "heaptrail_format.h"
-#include "leaks.h"
+#include "agg/leaks.h"
 
 static uint64_t now_us;
 

@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 
-#include "opts.h"
+#include "cli/opts.h"
 
 #define ALL (OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE | OPT_BY | \
 	     OPT_FRAMES | OPT_FILTERS | OPT_LIMIT)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "pyframes.h"
-#include "pymerge.h"
+#include "render/pymerge.h"
 
 #define N(fn) { .function = fn, .file = NULL, .line = 0, .module = "libpython3.11.so", .address = 1 }
 #define INL(fn) { .function = fn, .module = "libpython3.11.so", .address = 1, .inlined = 1 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "reader.h"
+#include "read/reader.h"
 #include "tbuild.h"
 
 static reader_t *open_tb(tb_t *t, char *err, size_t errlen)

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 
-#include "record.h"
+#include "launcher/record.h"
 
 Test(record, signal_names_parse_with_or_without_sig_prefix_in_any_case)
 {

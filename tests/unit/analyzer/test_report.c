@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "report.h"
+#include "render/report.h"
 
 typedef struct size_case {
 	double size;

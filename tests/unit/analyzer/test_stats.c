@@ -4,9 +4,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "analysis.h"
-#include "point.h"
-#include "stats.h"
+#include "model/analysis.h"
+#include "agg/point.h"
+#include "agg/stats.h"
 #include "tbuild.h"
 
 /* ips in the main executable (bias 0x400000): key "prog+0x<ip-1-bias>" */

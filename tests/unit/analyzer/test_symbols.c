@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "symbols.h"
+#include "render/symbols.h"
 
 /* ---- functions with known call sites ------------------------------------ */
 

@@ -1,7 +1,7 @@
 /* The one top-N routine: rank order, ties, limits. */
 #include <criterion/criterion.h>
 
-#include "topn.h"
+#include "agg/topn.h"
 
 Test(topn, keeps_the_best_k_in_rank_order)
 {

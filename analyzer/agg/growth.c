@@ -1,0 +1,606 @@
+/* Realloc chains; see growth.h.
+ *
+ * Memory: one chain per live block that has grown (found by its current
+ * address in a small open-addressing table), and per call site its totals
+ * plus its longest chain only.  A chain keeps at most GROWTH_KEEP_HEAD +
+ * GROWTH_KEEP_TAIL steps (the tail is a ring), so a block realloc'ed a
+ * million times costs the same as one realloc'ed 32 times. */
+#include "agg/growth.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg/topn.h"
+
+#define KEEP (GROWTH_KEEP_HEAD + GROWTH_KEEP_TAIL)
+/* Steps shown at each end of a chain in text reports. */
+#define TEXT_STEPS 4
+
+struct chain {
+	uint64_t addr; /* current address of the block */
+	sidx_t site; /* first step's stack */
+	sidx_t alloc_stack;
+	uint64_t alloc_time_us;
+	uint64_t initial_size;
+	uint64_t final_size;
+	uint64_t nsteps;
+	uint64_t moved;
+	uint64_t copied; /* bytes */
+	growth_end_t end;
+	growth_step_t *steps; /* slot of step k: k < HEAD ? k :
+			       * HEAD + (k - HEAD) % TAIL */
+	size_t cap;
+	growth_step_t *ordered; /* kept steps in order, built for reports */
+};
+
+struct site {
+	uint64_t chains, steps, moved, copied;
+	struct chain *best; /* longest ended chain, owned */
+};
+
+struct growth {
+	agg_t base; /* first */
+	struct chain **live; /* open addressing by addr; NULL = empty */
+	size_t nlive, caplive;
+	struct site *sites; /* by stack index */
+	size_t nsites;
+	uint64_t total_steps;
+	uint64_t total_chains;
+};
+
+static uint64_t hash_addr(uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185ULL;
+	x ^= x >> 27;
+	return x;
+}
+
+static size_t live_slot(const growth_t *g, uint64_t addr)
+{
+	size_t mask = g->caplive - 1;
+	size_t j = hash_addr(addr) & mask;
+	while (g->live[j] && g->live[j]->addr != addr)
+		j = (j + 1) & mask;
+	return j;
+}
+
+static struct chain *live_find(const growth_t *g, uint64_t addr)
+{
+	if (!g->caplive)
+		return NULL;
+	return g->live[live_slot(g, addr)];
+}
+
+static int live_insert(growth_t *g, struct chain *c)
+{
+	if (2 * (g->nlive + 1) > g->caplive) {
+		size_t ocap = g->caplive, ncap = ocap ? 2 * ocap : 256;
+		struct chain **old = g->live;
+		g->live = calloc(ncap, sizeof *g->live);
+		if (!g->live) {
+			g->live = old;
+			return -ENOMEM;
+		}
+		g->caplive = ncap;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i])
+				g->live[live_slot(g, old[i]->addr)] = old[i];
+		free(old);
+	}
+	g->live[live_slot(g, c->addr)] = c;
+	g->nlive++;
+	return 0;
+}
+
+/* Removes the entry for addr (linear probing: backward shift). */
+static void live_remove(growth_t *g, uint64_t addr)
+{
+	if (!g->caplive)
+		return;
+	size_t mask = g->caplive - 1;
+	size_t j = live_slot(g, addr);
+	if (!g->live[j])
+		return;
+	g->live[j] = NULL;
+	g->nlive--;
+	for (size_t k = (j + 1) & mask; g->live[k]; k = (k + 1) & mask) {
+		size_t home = hash_addr(g->live[k]->addr) & mask;
+		/* Move k into the hole j unless its home lies in (j, k]. */
+		if ((k > j && (home <= j || home > k)) ||
+		    (k < j && (home <= j && home > k))) {
+			g->live[j] = g->live[k];
+			g->live[k] = NULL;
+			j = k;
+		}
+	}
+}
+
+static void chain_free(struct chain *c)
+{
+	if (!c)
+		return;
+	free(c->steps);
+	free(c->ordered);
+	free(c);
+}
+
+static int ensure_site(growth_t *g, sidx_t s)
+{
+	if (s < g->nsites)
+		return 0;
+	size_t n = g->nsites ? g->nsites : 64;
+	while (n <= s)
+		n *= 2;
+	struct site *p = realloc(g->sites, n * sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	memset(p + g->nsites, 0, (n - g->nsites) * sizeof *p);
+	g->sites = p;
+	g->nsites = n;
+	return 0;
+}
+
+static int better(const struct chain *a, const struct chain *b)
+{
+	if (a->nsteps != b->nsteps)
+		return a->nsteps > b->nsteps;
+	return a->final_size > b->final_size;
+}
+
+/* Ends chain c (already out of the live table): fold into its site. */
+static void chain_end(growth_t *g, struct chain *c, growth_end_t why)
+{
+	c->end = why;
+	g->total_chains++;
+	if (c->site == SIDX_NONE || ensure_site(g, c->site)) {
+		chain_free(c);
+		return;
+	}
+	struct site *s = &g->sites[c->site];
+	s->chains++;
+	s->steps += c->nsteps;
+	s->moved += c->moved;
+	s->copied += c->copied;
+	if (!s->best || better(c, s->best)) {
+		chain_free(s->best);
+		s->best = c;
+	} else {
+		chain_free(c);
+	}
+}
+
+static int chain_step(struct chain *c, const growth_step_t *st)
+{
+	uint64_t k = c->nsteps;
+	size_t slot = k < GROWTH_KEEP_HEAD
+			      ? (size_t)k
+			      : GROWTH_KEEP_HEAD +
+					(size_t)((k - GROWTH_KEEP_HEAD) %
+						 GROWTH_KEEP_TAIL);
+	if (slot >= c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 2;
+		if (cap > KEEP)
+			cap = KEEP;
+		growth_step_t *p = realloc(c->steps, cap * sizeof *p);
+		if (!p)
+			return -ENOMEM;
+		c->steps = p;
+		c->cap = cap;
+	}
+	c->steps[slot] = *st;
+	c->nsteps++;
+	if (st->moved) {
+		c->moved++;
+		c->copied += st->old_size;
+	}
+	c->final_size = st->new_size;
+	return 0;
+}
+
+static int on_realloc(growth_t *g, const heap_event_t *ev)
+{
+	const heap_block_t *o = &ev->old, *n = &ev->block;
+	struct chain *c = live_find(g, o->addr);
+	if (n->size < o->size) {
+		if (c) {
+			live_remove(g, o->addr);
+			chain_end(g, c, GROWTH_END_SHRUNK);
+		}
+		return 0;
+	}
+	if (n->size == o->size) {
+		if (c && n->addr != o->addr) {
+			live_remove(g, o->addr);
+			c->addr = n->addr;
+			return live_insert(g, c);
+		}
+		return 0;
+	}
+	if (!c) {
+		c = calloc(1, sizeof *c);
+		if (!c)
+			return -ENOMEM;
+		c->addr = o->addr;
+		c->site = n->stack;
+		c->alloc_stack = o->stack;
+		c->alloc_time_us = o->time_us;
+		c->initial_size = o->size;
+		int rc = live_insert(g, c);
+		if (rc) {
+			chain_free(c);
+			return rc;
+		}
+	}
+	growth_step_t st = { .old_size = o->size, .new_size = n->size,
+			     .time_us = ev->time_us,
+			     .moved = n->addr != o->addr };
+	g->total_steps++;
+	int rc = chain_step(c, &st);
+	if (rc)
+		return rc;
+	if (st.moved) {
+		live_remove(g, o->addr);
+		c->addr = n->addr;
+		return live_insert(g, c);
+	}
+	return 0;
+}
+
+static int op_add(agg_t *a, const heap_event_t *ev)
+{
+	growth_t *g = (growth_t *)a;
+	struct chain *c;
+	switch (ev->kind) {
+	case HEAP_EV_REALLOC:
+		if (ev->old_known)
+			return on_realloc(g, ev);
+		break;
+	case HEAP_EV_FREE:
+	case HEAP_EV_ALLOC: /* an ALLOC at a chain's address: stale */
+		c = live_find(g, ev->block.addr);
+		if (c) {
+			live_remove(g, ev->block.addr);
+			chain_end(g, c, GROWTH_END_FREED);
+		}
+		break;
+	}
+	return 0;
+}
+
+static void clear(growth_t *g)
+{
+	for (size_t i = 0; i < g->caplive; i++)
+		chain_free(g->live[i]);
+	free(g->live);
+	g->live = NULL;
+	g->nlive = g->caplive = 0;
+	for (size_t i = 0; i < g->nsites; i++)
+		chain_free(g->sites[i].best);
+	free(g->sites);
+	g->sites = NULL;
+	g->nsites = 0;
+	g->total_steps = g->total_chains = 0;
+}
+
+static void op_reset(agg_t *a)
+{
+	clear((growth_t *)a);
+}
+
+static void op_destroy(agg_t *a)
+{
+	growth_free((growth_t *)a);
+}
+
+static int op_report(agg_t *a, const agg_report_t *r)
+{
+	growth_t *g = (growth_t *)a;
+	if (!r->json)
+		return growth_report_text(g, r);
+	json_t j;
+	json_init(&j, r->out);
+	json_obj_begin(&j);
+	if (r->an)
+		json_summary_fields(&j, analysis_summary(r->an));
+	int rc = growth_report_json(g, &j, r);
+	json_obj_end(&j);
+	json_finish(&j);
+	return rc;
+}
+
+static const agg_ops_t growth_ops = {
+	.name = "growth",
+	.add = op_add,
+	.report = op_report,
+	.reset = op_reset,
+	.destroy = op_destroy,
+};
+
+growth_t *growth_new(void)
+{
+	growth_t *g = calloc(1, sizeof *g);
+	if (g)
+		g->base.ops = &growth_ops;
+	return g;
+}
+
+void growth_free(growth_t *g)
+{
+	if (!g)
+		return;
+	clear(g);
+	free(g);
+}
+
+agg_t *growth_agg(growth_t *g)
+{
+	return &g->base;
+}
+
+void growth_finish(growth_t *g)
+{
+	for (size_t i = 0; i < g->caplive; i++) {
+		struct chain *c = g->live[i];
+		if (!c)
+			continue;
+		g->live[i] = NULL;
+		chain_end(g, c, GROWTH_END_LIVE);
+	}
+	g->nlive = 0;
+}
+
+void growth_totals(const growth_t *g, uint64_t *steps, uint64_t *chains)
+{
+	*steps = g->total_steps;
+	*chains = g->total_chains + g->nlive;
+}
+
+/* Fills c->ordered with the kept steps in order; returns their count and
+ * where the omitted ones sit. */
+static size_t chain_order(struct chain *c, size_t *omitted_after,
+			  uint64_t *omitted)
+{
+	size_t n = c->nsteps < KEEP ? (size_t)c->nsteps : KEEP;
+	*omitted_after = 0;
+	*omitted = 0;
+	free(c->ordered);
+	c->ordered = malloc((n ? n : 1) * sizeof *c->ordered);
+	if (!c->ordered)
+		return 0;
+	if (c->nsteps <= KEEP) {
+		memcpy(c->ordered, c->steps, n * sizeof *c->ordered);
+		return n;
+	}
+	memcpy(c->ordered, c->steps, GROWTH_KEEP_HEAD * sizeof *c->ordered);
+	size_t o = GROWTH_KEEP_HEAD;
+	for (uint64_t k = c->nsteps - GROWTH_KEEP_TAIL; k < c->nsteps; k++)
+		c->ordered[o++] =
+			c->steps[GROWTH_KEEP_HEAD +
+				 (size_t)((k - GROWTH_KEEP_HEAD) %
+					  GROWTH_KEEP_TAIL)];
+	*omitted_after = GROWTH_KEEP_HEAD;
+	*omitted = c->nsteps - KEEP;
+	return n;
+}
+
+long growth_sites(growth_t *g, size_t limit, growth_site_t **out,
+		  size_t *total)
+{
+	growth_finish(g);
+	*out = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < g->nsites; i++)
+		n += g->sites[i].best &&
+		     g->sites[i].best->nsteps >= GROWTH_MIN_STEPS;
+	topn_entry_t *v = malloc((n ? n : 1) * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < g->nsites; i++) {
+		struct site *s = &g->sites[i];
+		if (!s->best || s->best->nsteps < GROWTH_MIN_STEPS)
+			continue;
+		v[n++] = (topn_entry_t){ .cost = { s->best->nsteps, s->steps,
+						   s->best->final_size,
+						   UINT64_MAX - i },
+					 .item = s };
+	}
+	if (total)
+		*total = n;
+	size_t k = topn_rank(v, n, limit);
+	growth_site_t *res = calloc(k ? k : 1, sizeof *res);
+	if (!res) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < k; i++) {
+		struct site *s = v[i].item;
+		struct chain *c = s->best;
+		growth_site_t *o = &res[i];
+		o->stack = (sidx_t)(s - g->sites);
+		o->chains = s->chains;
+		o->steps = s->steps;
+		o->moved = s->moved;
+		o->copied_bytes = s->copied;
+		o->alloc_stack = c->alloc_stack;
+		o->alloc_time_us = c->alloc_time_us;
+		o->initial_size = c->initial_size;
+		o->final_size = c->final_size;
+		o->nsteps = c->nsteps;
+		o->end = c->end;
+		o->nshown = chain_order(c, &o->omitted_after, &o->omitted);
+		o->shown = c->ordered;
+	}
+	free(v);
+	*out = res;
+	return (long)k;
+}
+
+/* --- report ------------------------------------------------------------- */
+
+void growth_json_frames(json_t *j, frames_t *fs, sidx_t s)
+{
+	const frame_t *fr = NULL;
+	int n = fs && s != SIDX_NONE ? frames_get(fs, s, &fr) : 0;
+	json_frames(j, fs, fr, n);
+}
+
+void growth_text_frames(FILE *out, frames_t *fs, sidx_t s, int max)
+{
+	const frame_t *fr = NULL;
+	int n = fs && s != SIDX_NONE ? frames_get(fs, s, &fr) : 0;
+	char line[1024];
+	if (n <= 0) {
+		fprintf(out, "    <no frames>\n");
+		return;
+	}
+	for (int k = 0; k < n && (!max || k < max); k++)
+		fprintf(out, "    %s\n",
+			report_frame_line(line, sizeof line, fs, &fr[k]));
+	if (max && n > max)
+		fprintf(out, "    ... %d more frames\n", n - max);
+}
+
+static const char *end_name(growth_end_t e)
+{
+	switch (e) {
+	case GROWTH_END_FREED:
+		return "freed";
+	case GROWTH_END_SHRUNK:
+		return "shrunk";
+	case GROWTH_END_LIVE:
+		break;
+	}
+	return "live";
+}
+
+static void seconds(char *buf, size_t len, uint64_t us)
+{
+	snprintf(buf, len, "%llu.%06llus", (unsigned long long)(us / 1000000),
+		 (unsigned long long)(us % 1000000));
+}
+
+int growth_report_text(growth_t *g, const agg_report_t *r)
+{
+	growth_site_t *s;
+	size_t total;
+	long n = growth_sites(g, r->limit, &s, &total);
+	if (n < 0)
+		return (int)n;
+	FILE *out = r->out;
+	char a[32], b[32], c[32], t[32];
+	uint64_t steps, chains;
+	growth_totals(g, &steps, &chains);
+	fprintf(out, "Realloc chains: %llu realloc%s grew %llu block%s; %zu "
+		     "call site%s grew a block %d or more times\n",
+		(unsigned long long)steps, steps == 1 ? "" : "s",
+		(unsigned long long)chains, chains == 1 ? "" : "s", total,
+		total == 1 ? "" : "s", GROWTH_MIN_STEPS);
+	for (long i = 0; i < n; i++) {
+		growth_site_t *x = &s[i];
+		fprintf(out, "#%ld: %llu chain%s, %llu steps (%llu moved, %s "
+			     "copied); longest: %llu steps, %s -> %s, %s\n",
+			i + 1, (unsigned long long)x->chains,
+			x->chains == 1 ? "" : "s",
+			(unsigned long long)x->steps,
+			(unsigned long long)x->moved,
+			report_size(a, sizeof a, (double)x->copied_bytes,
+				    false),
+			(unsigned long long)x->nsteps,
+			report_size(b, sizeof b, (double)x->initial_size,
+				    false),
+			report_size(c, sizeof c, (double)x->final_size, false),
+			end_name(x->end));
+		growth_text_frames(out, r->frames, x->stack, 0);
+		/* Text shows the first and last TEXT_STEPS steps (JSON has
+		 * every kept one). */
+		int said = 0;
+		for (size_t k = 0; k < x->nshown; k++) {
+			const growth_step_t *st = &x->shown[k];
+			uint64_t idx = x->omitted && k >= x->omitted_after
+					       ? k + x->omitted
+					       : k;
+			if (idx >= TEXT_STEPS && idx + TEXT_STEPS < x->nsteps) {
+				if (!said)
+					fprintf(out, "      ... %llu steps ...\n",
+						(unsigned long long)(x->nsteps -
+								     2 * TEXT_STEPS));
+				said = 1;
+				continue;
+			}
+			seconds(t, sizeof t, st->time_us);
+			fprintf(out, "      %s -> %s %s at %s\n",
+				report_size(a, sizeof a, (double)st->old_size,
+					    false),
+				report_size(b, sizeof b, (double)st->new_size,
+					    false),
+				st->moved ? "moved   " : "in place", t);
+		}
+	}
+	if (n)
+		fprintf(out, "\n");
+	free(s);
+	return 0;
+}
+
+int growth_report_json(growth_t *g, json_t *j, const agg_report_t *r)
+{
+	growth_site_t *s;
+	size_t total;
+	long n = growth_sites(g, r->limit, &s, &total);
+	if (n < 0)
+		return (int)n;
+	uint64_t steps, chains;
+	growth_totals(g, &steps, &chains);
+	json_key(j, "realloc_growth_steps");
+	json_u64(j, steps);
+	json_key(j, "chain_sites");
+	json_u64(j, total);
+	json_key(j, "chains");
+	json_arr_begin(j);
+	for (long i = 0; i < n; i++) {
+		growth_site_t *x = &s[i];
+		json_obj_begin(j);
+		json_key(j, "site_chains");
+		json_u64(j, x->chains);
+		json_key(j, "site_steps");
+		json_u64(j, x->steps);
+		json_key(j, "site_moved");
+		json_u64(j, x->moved);
+		json_key(j, "site_copied_bytes");
+		json_u64(j, x->copied_bytes);
+		json_key(j, "nsteps");
+		json_u64(j, x->nsteps);
+		json_key(j, "initial_size");
+		json_u64(j, x->initial_size);
+		json_key(j, "final_size");
+		json_u64(j, x->final_size);
+		json_key(j, "end");
+		json_str(j, end_name(x->end));
+		json_key(j, "steps_omitted");
+		json_u64(j, x->omitted);
+		json_key(j, "steps");
+		json_arr_begin(j);
+		for (size_t k = 0; k < x->nshown; k++) {
+			const growth_step_t *st = &x->shown[k];
+			json_obj_begin(j);
+			json_key(j, "old_size");
+			json_u64(j, st->old_size);
+			json_key(j, "new_size");
+			json_u64(j, st->new_size);
+			json_key(j, "moved");
+			json_bool(j, st->moved);
+			json_key(j, "time_us");
+			json_u64(j, st->time_us);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		growth_json_frames(j, r->frames, x->stack);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	free(s);
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* Leaks aggregator: blocks live at the end of the final image by call site,
+ * and leak candidates (call sites whose live bytes grew in every interval
+ * between snapshots).  Fed by analysis.c (agg.h), reported by cmd_leaks.c,
+ * checked through leaks_compute() by the unit tests.  Not thread-safe. */
+
+/* Candidate rule: the series is every snapshot of the final image plus an
+ * "end" point when the last snapshot is not the exit one; the exit snapshot
+ * is left out when it came after a teardown that freed most of the heap
+ * (below half of the previous point: CPython's finalization).  A site is a
+ * candidate when its live bytes rose strictly in every interval; it needs
+ * >= 3 points.  Ranked by growth (last - first). */
+#ifndef HEAPTRAIL_LEAKS_H
+#define HEAPTRAIL_LEAKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg/agg.h"
+#include "agg/group.h"
+#include "render/report.h"
+
+typedef struct leaks leaks_t;
+
+leaks_t *leaks_new(void);
+void leaks_free(leaks_t *l);
+/* The aggregator to register with analysis_add_agg (owned by l). */
+agg_t *leaks_agg(leaks_t *l);
+/* Grouping of call sites in reports (default BY_TRACEBACK). */
+void leaks_set_by(leaks_t *l, report_by_t by);
+
+/* Closes the series after the last event: appends an "end" point (the
+ * heap at the end of the trace) unless the last snapshot is the exit one.
+ * Idempotent; report and leaks_compute call it. */
+int leaks_finish(leaks_t *l);
+
+/* A point of the candidate series. */
+typedef struct leaks_point {
+	const char *label; /* snapshot label; "end" for the end point */
+	uint64_t origin; /* HT_SNAP_*, LEAKS_POINT_END for the end point */
+	uint64_t time_us;
+	uint64_t heap_bytes; /* live bytes of the whole heap there */
+} leaks_point_t;
+#define LEAKS_POINT_END UINT64_MAX
+
+size_t leaks_points(const leaks_t *l, const leaks_point_t **points);
+
+typedef struct leak_stat {
+	uint32_t group; /* group id (stack index when ungrouped) */
+	sidx_t stack; /* the group's stack with the most live bytes */
+	uint64_t bytes; /* live at the end */
+	uint64_t count; /* live blocks at the end */
+} leak_stat_t;
+
+typedef struct leak_cand {
+	uint32_t group;
+	sidx_t stack; /* the group's stack with the most bytes at the end */
+	uint64_t growth; /* series[last] - series[0] */
+	uint64_t *series; /* live bytes at each point (npoints) */
+} leak_cand_t;
+
+typedef struct leaks_result {
+	leak_stat_t *stats; /* ranked by bytes, count; at most `limit` */
+	size_t nstats;
+	size_t nsites; /* groups with live bytes (before the limit) */
+	uint64_t total_bytes; /* live at the end, all groups */
+	uint64_t total_count;
+	leak_cand_t *cands; /* ranked by growth, last bytes */
+	size_t ncands;
+	size_t ncands_total; /* before the limit */
+	size_t npoints; /* points in the series (0..2: too few for
+			 * candidates): the first npoints of leaks_points() */
+	int teardown; /* the exit snapshot was left out: taken after the
+		       * program freed most of its heap (below half of the
+		       * previous point: an interpreter's finalization) */
+} leaks_result_t;
+
+/* Computes stats and candidates.  group_of[i] is the group of stack i
+ * (UINT32_MAX = ignore; stacks >= ngroup_of are ignored); group_of NULL =
+ * each stack its own group.  limit 0 = all.  Returns 0 or -ENOMEM. */
+int leaks_compute(leaks_t *l, const uint32_t *group_of, size_t ngroup_of,
+		  size_t limit, leaks_result_t *res);
+void leaks_result_free(leaks_result_t *res);
+
+/* Prints the report (text or JSON per r->json) grouping call sites with
+ * g (its key type and include/exclude filters; l's `by` names it).
+ * Returns 0 or -ENOMEM.  The agg_ops report does the same with a group
+ * made from leaks_set_by's key and no filters. */
+int leaks_report(leaks_t *l, const agg_report_t *r, group_t *g);
+
+#endif /* HEAPTRAIL_LEAKS_H */

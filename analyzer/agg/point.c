@@ -1,0 +1,353 @@
+/* Point aggregator: see point.h.  Copies the heap model's per-stack live
+ * totals when the point passes (snapshot mark, first event after the
+ * time); the end and the peak are read from the heap model afterwards. */
+#include "agg/point.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/analysis.h"
+#include "read/index.h"
+#include "render/report.h"
+
+typedef struct capture {
+	uint64_t *bytes, *count; /* by sidx */
+	size_t n;
+	uint64_t heap_bytes, heap_blocks, time_us;
+	bool done;
+	char desc[320];
+} capture_t;
+
+struct point {
+	agg_t agg;
+	point_spec_t spec;
+	bool numeric; /* spec.snapshot is a decimal index */
+	uint64_t index;
+	capture_t by_label, by_index, at_time;
+	capture_t result; /* end / peak */
+	const capture_t *chosen;
+};
+
+void point_parse(const char *s, point_spec_t *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	if (strcmp(s, "end") == 0) {
+		spec->kind = POINT_END;
+		return;
+	}
+	if (strcmp(s, "peak") == 0) {
+		spec->kind = POINT_PEAK;
+		return;
+	}
+	/* A time needs a unit, so a bare number stays a snapshot index. */
+	size_t len = strlen(s);
+	if (len > 1 && isalpha((unsigned char)s[len - 1]) &&
+	    report_parse_time(s) >= 0) {
+		spec->kind = POINT_TIME;
+		spec->time_us = (uint64_t)report_parse_time(s);
+		return;
+	}
+	spec->kind = POINT_SNAPSHOT;
+	spec->snapshot = s;
+}
+
+static void cap_clear(capture_t *c)
+{
+	free(c->bytes);
+	free(c->count);
+	memset(c, 0, sizeof(*c));
+}
+
+static int cap_take(capture_t *c, const heap_t *h)
+{
+	size_t n;
+	const heap_stack_stat_t *st = heap_stack_stats(h, &n);
+	const heap_counters_t *hc = heap_counters(h);
+	cap_clear(c);
+	c->bytes = calloc(n ? n : 1, sizeof(uint64_t));
+	c->count = calloc(n ? n : 1, sizeof(uint64_t));
+	if (!c->bytes || !c->count)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		c->bytes[i] = st[i].live_bytes;
+		c->count[i] = st[i].live_count;
+	}
+	c->n = n;
+	c->heap_bytes = hc->heap_bytes;
+	c->heap_blocks = hc->heap_blocks;
+	c->done = true;
+	return 0;
+}
+
+static void cap_adjust(capture_t *c, const heap_block_t *b, bool add)
+{
+	if (b->stack >= c->n)
+		return;
+	if (add) {
+		c->bytes[b->stack] += b->size;
+		c->count[b->stack]++;
+		c->heap_bytes += b->size;
+		c->heap_blocks++;
+	} else {
+		c->bytes[b->stack] -= b->size;
+		c->count[b->stack]--;
+		c->heap_bytes -= b->size;
+		c->heap_blocks--;
+	}
+}
+
+static int p_add(agg_t *a, const heap_event_t *ev)
+{
+	point_t *p = (point_t *)a;
+	if (p->spec.kind != POINT_TIME || p->at_time.done ||
+	    ev->time_us <= p->spec.time_us)
+		return 0;
+	/* The first event after the time: take the state, then undo this
+	 * event, which the heap model has already applied. */
+	capture_t *c = &p->at_time;
+	if (cap_take(c, a->heap) < 0)
+		return -ENOMEM;
+	switch (ev->kind) {
+	case HEAP_EV_ALLOC:
+		cap_adjust(c, &ev->block, false);
+		break;
+	case HEAP_EV_FREE:
+		cap_adjust(c, &ev->block, true);
+		break;
+	case HEAP_EV_REALLOC:
+		cap_adjust(c, &ev->block, false);
+		if (ev->old_known)
+			cap_adjust(c, &ev->old, true);
+		break;
+	}
+	c->time_us = p->spec.time_us;
+	return 0;
+}
+
+static int p_snapshot(agg_t *a, const agg_snapshot_t *s)
+{
+	point_t *p = (point_t *)a;
+	capture_t *c = NULL;
+	if (p->spec.kind != POINT_SNAPSHOT)
+		return 0;
+	if (!p->by_label.done && strcmp(s->label, p->spec.snapshot) == 0)
+		c = &p->by_label;
+	else if (!p->by_index.done && p->numeric && s->index == p->index)
+		c = &p->by_index;
+	if (!c)
+		return 0;
+	if (cap_take(c, a->heap) < 0)
+		return -ENOMEM;
+	c->time_us = s->time_us;
+	snprintf(c->desc, sizeof(c->desc), "snapshot #%" PRIu64 " '%s' at %.3fs",
+		 s->index, s->label, (double)s->time_us / 1e6);
+	return 0;
+}
+
+static int p_report(agg_t *a, const agg_report_t *r)
+{
+	(void)a;
+	(void)r;
+	return 0;
+}
+
+static void p_reset(agg_t *a)
+{
+	point_t *p = (point_t *)a;
+	cap_clear(&p->by_label);
+	cap_clear(&p->by_index);
+	cap_clear(&p->at_time);
+	cap_clear(&p->result);
+	p->chosen = NULL;
+}
+
+static const agg_ops_t point_ops = {
+	.name = "point",
+	.add = p_add,
+	.snapshot = p_snapshot,
+	.report = p_report,
+	.reset = p_reset,
+};
+
+point_t *point_new(const point_spec_t *spec)
+{
+	point_t *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->agg.ops = &point_ops;
+	p->spec = *spec;
+	if (spec->kind == POINT_SNAPSHOT) {
+		long long v = report_parse_count(spec->snapshot);
+		p->numeric = v >= 0;
+		p->index = v >= 0 ? (uint64_t)v : 0;
+	}
+	return p;
+}
+
+void point_free(point_t *p)
+{
+	if (!p)
+		return;
+	p_reset(&p->agg);
+	free(p);
+}
+
+agg_t *point_agg(point_t *p)
+{
+	return &p->agg;
+}
+
+int point_index_need(const point_t *p)
+{
+	switch (p->spec.kind) {
+	case POINT_END:
+	case POINT_PEAK:
+		return POINT_INDEX_PLAIN;
+	case POINT_SNAPSHOT:
+		return POINT_INDEX_STATES;
+	default:
+		return POINT_INDEX_NO;
+	}
+}
+
+/* An analysis from the index saw no snapshot: take the captures p_snapshot
+ * would have taken from the index's snapshot states. */
+static int snapshot_from_index(point_t *p, const struct analysis *an)
+{
+	const analysis_summary_t *s = analysis_summary(an);
+	for (size_t k = 0; k < s->nsnapshots; k++) {
+		const analysis_snapshot_t *sn = &s->snapshots[k];
+		const index_state_t *st;
+		size_t m;
+		uint64_t n;
+		capture_t *c = NULL;
+		if (!p->by_label.done && strcmp(sn->label, p->spec.snapshot) == 0)
+			c = &p->by_label;
+		else if (!p->by_index.done && p->numeric && sn->index == p->index)
+			c = &p->by_index;
+		if (!c)
+			continue;
+		if (analysis_snapshot_state(an, k, &st, &m, &n) < 0)
+			return -EIO;
+		cap_clear(c);
+		c->bytes = calloc(n ? n : 1, sizeof(uint64_t));
+		c->count = calloc(n ? n : 1, sizeof(uint64_t));
+		if (!c->bytes || !c->count)
+			return -ENOMEM;
+		for (size_t i = 0; i < m; i++) {
+			if (st[i].sidx >= n)
+				return -EIO;
+			c->bytes[st[i].sidx] = st[i].bytes;
+			c->count[st[i].sidx] = st[i].count;
+		}
+		c->n = (size_t)n;
+		c->heap_bytes = sn->heap_bytes;
+		c->heap_blocks = sn->heap_blocks;
+		c->done = true;
+		c->time_us = sn->time_us;
+		snprintf(c->desc, sizeof(c->desc), "snapshot #%" PRIu64 " '%s' at %.3fs",
+			 sn->index, sn->label, (double)sn->time_us / 1e6);
+	}
+	return 0;
+}
+
+int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
+		 const uint64_t **count, size_t *n, char *err, size_t errlen)
+{
+	const heap_t *h = analysis_heap(an);
+	const heap_counters_t *hc = heap_counters(h);
+	const capture_t *c = NULL;
+	int rc;
+	switch (p->spec.kind) {
+	case POINT_SNAPSHOT:
+		if (analysis_from_index(an) &&
+		    (rc = snapshot_from_index(p, an)) < 0) {
+			snprintf(err, errlen, "%s: %s", analysis_summary(an)->path,
+				 rc == -ENOMEM ? "out of memory" :
+				 "the trace index has no state for this snapshot; run with HEAPTRAIL_NO_INDEX=1");
+			return rc;
+		}
+		c = p->by_label.done ? &p->by_label :
+		    p->by_index.done ? &p->by_index : NULL;
+		if (!c) {
+			const analysis_summary_t *s = analysis_summary(an);
+			size_t at = 0;
+			char list[256] = "";
+			for (size_t i = 0; i < s->nsnapshots && at < sizeof(list); i++) {
+				int w = snprintf(list + at, sizeof(list) - at,
+						 "%s#%" PRIu64 " '%s'", i ? ", " : "",
+						 s->snapshots[i].index,
+						 s->snapshots[i].label);
+				if (w < 0)
+					break;
+				at += (size_t)w;
+			}
+			snprintf(err, errlen,
+				 "%s: no snapshot '%s' (snapshots: %s); see `heaptrail snapshots %s`",
+				 s->path, p->spec.snapshot,
+				 s->nsnapshots ? list : "none", s->path);
+			return -ENOENT;
+		}
+		break;
+	case POINT_TIME:
+		if (p->at_time.done) {
+			c = &p->at_time;
+			snprintf(p->at_time.desc, sizeof(p->at_time.desc),
+				 "time %.3fs", (double)p->spec.time_us / 1e6);
+			break;
+		}
+		/* The trace ended before that time: the end state. */
+		/* fall through */
+	case POINT_END:
+		if (cap_take(&p->result, h) < 0)
+			return -ENOMEM;
+		p->result.time_us = analysis_summary(an)->end_time_us;
+		snprintf(p->result.desc, sizeof(p->result.desc), "end (%.3fs)",
+			 (double)p->result.time_us / 1e6);
+		c = &p->result;
+		break;
+	case POINT_PEAK: {
+		capture_t *r = &p->result;
+		if (cap_take(r, h) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < r->n; i++)
+			heap_stack_at_peak(h, (sidx_t)i, &r->bytes[i], &r->count[i]);
+		r->heap_bytes = hc->peak_bytes;
+		r->heap_blocks = hc->peak_blocks;
+		r->time_us = hc->peak_time_us;
+		snprintf(r->desc, sizeof(r->desc), "peak (%.3fs)",
+			 (double)r->time_us / 1e6);
+		c = r;
+		break;
+	}
+	}
+	p->chosen = c;
+	*bytes = c->bytes;
+	*count = c->count;
+	*n = c->n;
+	return 0;
+}
+
+uint64_t point_heap_bytes(const point_t *p)
+{
+	return p->chosen ? p->chosen->heap_bytes : 0;
+}
+
+uint64_t point_heap_blocks(const point_t *p)
+{
+	return p->chosen ? p->chosen->heap_blocks : 0;
+}
+
+uint64_t point_time_us(const point_t *p)
+{
+	return p->chosen ? p->chosen->time_us : 0;
+}
+
+const char *point_describe(const point_t *p)
+{
+	return p->chosen ? p->chosen->desc : "";
+}

@@ -1,0 +1,213 @@
+/* `heaptrail diff`: see cmd_diff.h.  Each side is a point aggregator
+ * (point.h) grouped on its own (group.h); the sides are matched by key
+ * text, so two traces with different stack ids compare by call site. */
+#include "cli/cmd_diff.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/analysis.h"
+#include "cli/opts.h"
+#include "agg/point.h"
+#include "render/report.h"
+#include "agg/stats.h"
+
+typedef struct side {
+	analysis_t *an; /* owned unless shared with the other side */
+	point_t *pt;
+	group_t *g;
+	stat_set_t set;
+	const char *path;
+	const char *spec;
+} side_t;
+
+/* Groups one side's point.  Returns 0 or 1 (error printed). */
+static int side_stats(side_t *sd, const opts_t *o)
+{
+	const uint64_t *bytes, *count;
+	size_t n;
+	char err[512];
+	if (point_result(sd->pt, sd->an, &bytes, &count, &n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "heaptrail: %s\n", err);
+		return 1;
+	}
+	sd->g = opts_group(o, analysis_frames(sd->an, o->fmode, o->raw));
+	if (!sd->g)
+		goto oom;
+	if (stats_compute(sd->g, bytes, count, n, o->cumulative, &sd->set) < 0)
+		goto oom;
+	return 0;
+oom:
+	fprintf(stderr, "heaptrail: out of memory\n");
+	return 1;
+}
+
+static void json_side(json_t *j, const char *key, const side_t *sd)
+{
+	json_key(j, key);
+	json_obj_begin(j);
+	json_key(j, "trace");
+	json_str(j, sd->path);
+	json_key(j, "at");
+	json_str(j, sd->spec);
+	json_key(j, "point");
+	json_str(j, point_describe(sd->pt));
+	json_key(j, "time_us");
+	json_u64(j, point_time_us(sd->pt));
+	json_key(j, "heap_bytes");
+	json_u64(j, point_heap_bytes(sd->pt));
+	json_key(j, "total_bytes");
+	json_u64(j, sd->set.total_bytes);
+	json_key(j, "total_count");
+	json_u64(j, sd->set.total_count);
+	const analysis_summary_t *s = analysis_summary(sd->an);
+	json_key(j, "truncated");
+	json_bool(j, s->truncated);
+	json_key(j, "lost_events");
+	json_u64(j, s->lost_events);
+	json_obj_end(j);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	const char *paths[2] = { NULL, NULL }, *from = NULL, *to = NULL, *val;
+	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
+				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
+	opts_t o;
+	int npaths = 0, rc = 1;
+	opts_init(&o);
+	for (int i = 1; i < argc; i++) {
+		int m;
+		const char *a = argv[i];
+		if ((m = opts_parse("diff", accept, argc, argv, &i, &o))) {
+			if (m < 0)
+				return 2;
+		} else if ((m = report_opt("diff", argc, argv, &i, "--from", &val))) {
+			if (m < 0)
+				return 2;
+			from = val;
+		} else if ((m = report_opt("diff", argc, argv, &i, "--to", &val))) {
+			if (m < 0)
+				return 2;
+			to = val;
+		} else if (a[0] == '-' && a[1]) {
+			return report_usage_error("diff", "unknown option '%s'", a);
+		} else if (npaths < 2) {
+			paths[npaths++] = a;
+		} else {
+			return report_usage_error("diff", "unexpected argument '%s' (give one trace with --from/--to, or two traces)", a);
+		}
+	}
+	if (!npaths)
+		return report_usage_error("diff", "missing TRACE");
+	if (npaths == 1 && !from)
+		return report_usage_error("diff", "one trace needs --from SNAPSHOT (and --to, default end); or give OLD.htr NEW.htr");
+	if (opts_check_cumulative("diff", &o))
+		return 2;
+
+	side_t sd[2];
+	memset(sd, 0, sizeof(sd));
+	point_spec_t ps;
+	sd[0].spec = from ? from : "end";
+	sd[1].spec = to ? to : "end";
+	sd[0].path = paths[0];
+	sd[1].path = npaths == 2 ? paths[1] : paths[0];
+	for (int k = 0; k < 2; k++) {
+		point_parse(sd[k].spec, &ps);
+		if (!(sd[k].pt = point_new(&ps))) {
+			fprintf(stderr, "heaptrail: out of memory\n");
+			goto done;
+		}
+	}
+	/* The end, the peak and snapshots come from the trace index when
+	 * there is one. */
+	if (npaths == 1) {
+		agg_t *aggs[2] = { point_agg(sd[0].pt), point_agg(sd[1].pt) };
+		int n0 = point_index_need(sd[0].pt), n1 = point_index_need(sd[1].pt);
+		sd[0].an = n0 == POINT_INDEX_NO || n1 == POINT_INDEX_NO ?
+			analysis_run_file(paths[0], aggs, 2) :
+			n0 == POINT_INDEX_STATES || n1 == POINT_INDEX_STATES ?
+			analysis_run_file_indexed(paths[0], aggs, 2, true) :
+			analysis_run_file_indexed(paths[0], NULL, 0, false);
+		sd[1].an = sd[0].an;
+		if (!sd[0].an)
+			goto done;
+	} else {
+		for (int k = 0; k < 2; k++) {
+			agg_t *agg = point_agg(sd[k].pt);
+			int need = point_index_need(sd[k].pt);
+			sd[k].an = need == POINT_INDEX_NO ?
+				analysis_run_file(paths[k], &agg, 1) :
+				need == POINT_INDEX_STATES ?
+				analysis_run_file_indexed(paths[k], &agg, 1, true) :
+				analysis_run_file_indexed(paths[k], NULL, 0, false);
+			if (!sd[k].an)
+				goto done;
+		}
+	}
+	for (int k = 0; k < 2; k++)
+		if (side_stats(&sd[k], &o))
+			goto done;
+
+	stat_set_t d;
+	if (stats_diff(&sd[0].set, &sd[1].set, &d) < 0) {
+		fprintf(stderr, "heaptrail: out of memory\n");
+		goto done;
+	}
+	size_t k = stats_rank(&d, true, (size_t)o.limit);
+	char a[32], b[32];
+	if (o.json) {
+		json_t j;
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_summary_fields(&j, analysis_summary(sd[1].an));
+		json_side(&j, "from", &sd[0]);
+		json_side(&j, "to", &sd[1]);
+		json_key(&j, "by");
+		json_str(&j, report_by_name(o.by));
+		json_key(&j, "cumulative");
+		json_bool(&j, o.cumulative);
+		json_key(&j, "total_bytes_diff");
+		json_i64(&j, d.total_bytes_diff);
+		json_key(&j, "total_count_diff");
+		json_i64(&j, d.total_count_diff);
+		json_key(&j, "groups");
+		json_u64(&j, d.n);
+		json_key(&j, "stats");
+		stats_print_json(&j, &d, k, true);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else {
+		report_notes(stdout, analysis_summary(sd[0].an));
+		if (npaths == 2)
+			report_notes(stdout, analysis_summary(sd[1].an));
+		printf("Top %zu of %zu differences by %s%s, %s%s%s -> %s%s%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")\n",
+		       k, d.n, report_by_name(o.by), o.cumulative ? " (cumulative)" : "",
+		       npaths == 2 ? sd[0].path : "", npaths == 2 ? " " : "",
+		       point_describe(sd[0].pt),
+		       npaths == 2 ? sd[1].path : "", npaths == 2 ? " " : "",
+		       point_describe(sd[1].pt),
+		       report_size(a, sizeof(a), (double)d.total_bytes, false),
+		       report_size(b, sizeof(b), (double)d.total_bytes_diff, true),
+		       d.total_count, d.total_count_diff);
+		stats_print_text(stdout, &d, k, true, (report_by_t)o.by);
+	}
+	stats_free(&d);
+	analysis_print_warnings(sd[0].an);
+	if (sd[1].an != sd[0].an)
+		analysis_print_warnings(sd[1].an);
+	rc = 0;
+done:
+	for (int i = 0; i < 2; i++) {
+		stats_free(&sd[i].set);
+		group_free(sd[i].g);
+	}
+	if (sd[1].an != sd[0].an)
+		analysis_free(sd[1].an);
+	analysis_free(sd[0].an);
+	point_free(sd[0].pt);
+	point_free(sd[1].pt);
+	return rc;
+}

@@ -1,0 +1,238 @@
+/* `heaptrail info`: see cmd_info.h.  Needs no aggregator: the heap model's
+ * counters and the analysis summary hold every figure. */
+#include "cli/cmd_info.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "model/analysis.h"
+#include "cli/opts.h"
+#include "cli/cmd_snapshots.h"
+#include "render/report.h"
+
+static const char *const kind_names[HT_KIND_COUNT] = {
+	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
+	"aligned_alloc", "memalign", "valloc", "pvalloc",
+};
+
+/* "SIGSEGV"; "an unknown signal" for a number outside the system's. */
+static const char *signal_name(int sig)
+{
+	static char name[16];
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+	if (!abbrev)
+		return "an unknown signal";
+	snprintf(name, sizeof(name), "SIG%s", abbrev);
+	return name;
+}
+
+static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
+		       size_t nstacks)
+{
+	json_t j;
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_summary_fields(&j, s);
+	json_key(&j, "clean_end");
+	json_bool(&j, s->has_end && !s->fatal_signal);
+	json_key(&j, "fatal_signal");
+	if (s->fatal_signal > 0)
+		json_u64(&j, (uint64_t)s->fatal_signal);
+	else
+		json_null(&j);
+	json_key(&j, "fatal_signal_name");
+	if (s->fatal_signal)
+		json_str(&j, signal_name(s->fatal_signal));
+	else
+		json_null(&j);
+	json_key(&j, "program");
+	json_str(&j, s->exe);
+	json_key(&j, "cmdline");
+	json_str(&j, s->cmdline);
+	json_key(&j, "pid");
+	json_u64(&j, s->pid);
+	json_key(&j, "ppid");
+	json_u64(&j, s->ppid);
+	json_key(&j, "recorder_version");
+	json_str(&j, s->recorder_version);
+	json_key(&j, "start_unix_ns");
+	json_u64(&j, s->start_unix_ns);
+	json_key(&j, "duration_us");
+	json_u64(&j, s->end_time_us);
+	json_key(&j, "images");
+	json_u64(&j, s->images);
+	json_key(&j, "events");
+	json_obj_begin(&j);
+	json_key(&j, "alloc");
+	json_u64(&j, c->allocs);
+	json_key(&j, "free");
+	json_u64(&j, c->frees);
+	json_key(&j, "realloc");
+	json_u64(&j, c->reallocs);
+	json_key(&j, "alloc_by_kind");
+	json_obj_begin(&j);
+	for (int k = 0; k < HT_KIND_COUNT; k++) {
+		json_key(&j, kind_names[k]);
+		json_u64(&j, c->alloc_kind[k]);
+	}
+	json_obj_end(&j);
+	json_obj_end(&j);
+	json_key(&j, "bytes_allocated");
+	json_u64(&j, c->bytes_allocated);
+	json_key(&j, "stacks");
+	json_u64(&j, nstacks);
+	json_key(&j, "threads");
+	json_u64(&j, s->threads);
+	json_key(&j, "peak_bytes");
+	json_u64(&j, c->peak_bytes);
+	json_key(&j, "peak_blocks");
+	json_u64(&j, c->peak_blocks);
+	json_key(&j, "peak_time_us");
+	json_u64(&j, c->peak_time_us);
+	json_key(&j, "end_bytes");
+	json_u64(&j, c->heap_bytes);
+	json_key(&j, "end_blocks");
+	json_u64(&j, c->heap_blocks);
+	json_key(&j, "leaked_bytes");
+	json_u64(&j, c->heap_bytes);
+	json_key(&j, "leaked_blocks");
+	json_u64(&j, c->heap_blocks);
+	json_key(&j, "max_rss");
+	json_u64(&j, s->rss_max);
+	json_key(&j, "max_rss_time_us");
+	json_u64(&j, s->rss_max_time_us);
+	json_key(&j, "temporary");
+	json_obj_begin(&j);
+	json_key(&j, "count");
+	json_u64(&j, c->temporary);
+	json_key(&j, "bytes");
+	json_u64(&j, c->temporary_bytes);
+	json_key(&j, "definition");
+	json_str(&j, "freed before any other allocation, on any thread");
+	json_obj_end(&j);
+	json_key(&j, "anomalies");
+	json_obj_begin(&j);
+	json_key(&j, "unknown_frees");
+	json_u64(&j, c->unknown_frees);
+	json_key(&j, "unknown_reallocs");
+	json_u64(&j, c->unknown_reallocs);
+	json_key(&j, "allocs_on_live_address");
+	json_u64(&j, c->double_allocs);
+	json_obj_end(&j);
+	json_key(&j, "warnings");
+	json_u64(&j, s->warnings);
+	snapshots_json(&j, s);
+	json_obj_end(&j);
+	json_finish(&j);
+}
+
+static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
+		       size_t nstacks)
+{
+	char a[32], b[32];
+	report_notes(stdout, s);
+	printf("trace:        %s (%s, format v%u)\n", s->path,
+	       report_size(a, sizeof(a), (double)s->file_bytes, false),
+	       s->format_version);
+	printf("program:      %s\n", s->exe[0] ? s->exe : "(unknown: no PROCESS record)");
+	if (s->cmdline[0])
+		printf("command:      %s\n", s->cmdline);
+	printf("pid:          %" PRIu64 " (parent %" PRIu64 ")%s\n", s->pid,
+	       s->ppid, s->images > 1 ? ", after exec" : "");
+	if (s->recorder_version && s->recorder_version[0])
+		printf("recorder:     heaptrail %s%s\n", s->recorder_version,
+		       (s->proc_flags & HT_PROC_PYTHONMALLOC) ?
+			       " (PYTHONMALLOC=malloc)" : "");
+	if (s->start_unix_ns) {
+		time_t t = (time_t)(s->start_unix_ns / 1000000000u);
+		struct tm tm;
+		char when[64];
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		printf("started:      %s\n", when);
+	}
+	printf("run time:     %.3f s%s\n", (double)s->end_time_us / 1e6,
+	       s->has_end ? "" : " (until the last event written)");
+	printf("events:       %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
+	       " reallocs\n",
+	       c->allocs, c->frees, c->reallocs);
+	printf("by kind:     ");
+	int any = 0;
+	for (int k = 0; k < HT_KIND_COUNT; k++)
+		if (c->alloc_kind[k]) {
+			printf("%s %s %" PRIu64, any ? "," : "", kind_names[k],
+			       c->alloc_kind[k]);
+			any = 1;
+		}
+	printf("%s\n", any ? "" : " none");
+	printf("allocated:    %s in total\n",
+	       report_size(a, sizeof(a), (double)c->bytes_allocated, false));
+	printf("stacks:       %zu distinct\n", nstacks);
+	printf("threads:      %" PRIu64 "\n", s->threads);
+	printf("peak heap:    %s in %" PRIu64 " blocks at %.3f s\n",
+	       report_size(a, sizeof(a), (double)c->peak_bytes, false),
+	       c->peak_blocks, (double)c->peak_time_us / 1e6);
+	printf("heap at end:  %s in %" PRIu64 " blocks\n",
+	       report_size(a, sizeof(a), (double)c->heap_bytes, false),
+	       c->heap_blocks);
+	printf("leaked:       %s in %" PRIu64 " blocks (live at the end; see `heaptrail leaks`)\n",
+	       report_size(a, sizeof(a), (double)c->heap_bytes, false),
+	       c->heap_blocks);
+	if (s->rss_max)
+		printf("max RSS:      %s at %.3f s\n",
+		       report_size(a, sizeof(a), (double)s->rss_max, false),
+		       (double)s->rss_max_time_us / 1e6);
+	else
+		printf("max RSS:      not sampled\n");
+	printf("snapshots:    %zu\n", s->nsnapshots);
+	printf("lost events:  %" PRIu64 "\n", s->lost_events);
+	printf("temporary:    %" PRIu64 " allocations (%s) freed before any other allocation (on any thread)\n",
+	       c->temporary,
+	       report_size(b, sizeof(b), (double)c->temporary_bytes, false));
+	printf("anomalies:    %" PRIu64 " frees of unknown addresses, %" PRIu64
+	       " reallocs of unknown addresses, %" PRIu64
+	       " allocations on a live address\n",
+	       c->unknown_frees, c->unknown_reallocs, c->double_allocs);
+	if (s->warnings)
+		printf("warnings:     %" PRIu64 " from the recorder, last: %s\n",
+		       s->warnings, s->last_warning ? s->last_warning : "");
+	if (s->has_end && s->fatal_signal)
+		printf("end:          the program died of %s at %.3f s; every event before it was "
+		       "written (SIGNAL and END records)\n",
+		       signal_name(s->fatal_signal), (double)s->end_time_us / 1e6);
+	else
+		printf("end:          %s\n",
+		       s->has_end ? "clean (END record)" :
+				    "TRUNCATED (no END record: the program or the recorder was killed, or the file was cut)");
+}
+
+int cmd_info(int argc, char **argv)
+{
+	const char *path = NULL;
+	opts_t o;
+	opts_init(&o);
+	for (int i = 1; i < argc; i++) {
+		if (opts_parse("info", OPT_JSON, argc, argv, &i, &o))
+			continue; /* --json */
+		if (opts_trace("info", argv[i], &path))
+			return 2;
+	}
+	if (!path)
+		return report_usage_error("info", "missing TRACE");
+	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
+	if (!an)
+		return 1;
+	const analysis_summary_t *s = analysis_summary(an);
+	const heap_counters_t *c = heap_counters(analysis_heap(an));
+	size_t nstacks = stacks_count(analysis_stacks(an));
+	if (o.json)
+		print_json(s, c, nstacks);
+	else
+		print_text(s, c, nstacks);
+	analysis_free(an);
+	return 0;
+}

@@ -1,0 +1,166 @@
+/* `heaptrail top`: see cmd_top.h.  One point aggregator captures the
+ * per-stack live totals at --at; stats.c groups, filters and ranks them. */
+#include "cli/cmd_top.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/analysis.h"
+#include "cli/opts.h"
+#include "agg/point.h"
+#include "render/report.h"
+#include "agg/stats.h"
+
+int cmd_top(int argc, char **argv)
+{
+	const char *path = NULL, *at = "end", *val;
+	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
+				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
+	opts_t o;
+	int rc = 1;
+	bool temporary = false;
+	opts_init(&o);
+	for (int i = 1; i < argc; i++) {
+		int m;
+		const char *a = argv[i];
+		if ((m = opts_parse("top", accept, argc, argv, &i, &o))) {
+			if (m < 0)
+				return 2;
+		} else if (strcmp(a, "--temporary") == 0) {
+			temporary = true;
+		} else if ((m = report_opt("top", argc, argv, &i, "--at", &val))) {
+			if (m < 0)
+				return 2;
+			at = val;
+		} else if (opts_trace("top", a, &path)) {
+			return 2;
+		}
+	}
+	if (!path)
+		return report_usage_error("top", "missing TRACE");
+	if (opts_check_cumulative("top", &o))
+		return 2;
+
+	point_spec_t spec;
+	point_parse(at, &spec);
+	point_t *pt = point_new(&spec);
+	if (!pt) {
+		fprintf(stderr, "heaptrail: out of memory\n");
+		return 1;
+	}
+	agg_t *agg = point_agg(pt);
+	/* The end, the peak, the snapshots and the temporary totals are in
+	 * the trace index. */
+	int need = temporary ? POINT_INDEX_PLAIN : point_index_need(pt);
+	analysis_t *an = need == POINT_INDEX_NO ?
+		analysis_run_file(path, &agg, 1) :
+		need == POINT_INDEX_STATES ?
+		analysis_run_file_indexed(path, &agg, 1, true) :
+		analysis_run_file_indexed(path, NULL, 0, false);
+	group_t *g = NULL;
+	stat_set_t set = { 0 };
+	char err[512], a[32], b[32];
+	const uint64_t *bytes, *count;
+	uint64_t *tb = NULL, *tc = NULL;
+	size_t n;
+	if (!an)
+		goto done;
+	const analysis_summary_t *s = analysis_summary(an);
+	if (temporary) {
+		/* Temporary allocations over the whole run, by site. */
+		const heap_stack_stat_t *st = heap_stack_stats(analysis_heap(an), &n);
+		tb = calloc(n + 1, sizeof(*tb));
+		tc = calloc(n + 1, sizeof(*tc));
+		if (!tb || !tc) {
+			fprintf(stderr, "heaptrail: out of memory\n");
+			goto done;
+		}
+		for (size_t i = 0; i < n; i++) {
+			tb[i] = st[i].temp_bytes;
+			tc[i] = st[i].temp_count;
+		}
+		bytes = tb;
+		count = tc;
+	} else if (point_result(pt, an, &bytes, &count, &n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "heaptrail: %s\n", err);
+		goto done;
+	}
+	g = opts_group(&o, analysis_frames(an, o.fmode, o.raw));
+	if (!g) {
+		fprintf(stderr, "heaptrail: out of memory\n");
+		goto done;
+	}
+	if (stats_compute(g, bytes, count, n, o.cumulative, &set) < 0) {
+		fprintf(stderr, "heaptrail: out of memory\n");
+		goto done;
+	}
+	size_t nrows = set.n;
+	size_t k = stats_rank(&set, false, (size_t)o.limit);
+	const char *where = temporary ? "temporary allocations" : point_describe(pt);
+	if (o.json) {
+		json_t j;
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_summary_fields(&j, s);
+		json_key(&j, "at");
+		json_str(&j, temporary ? "temporary" : at);
+		json_key(&j, "point");
+		json_str(&j, where);
+		json_key(&j, "time_us");
+		json_u64(&j, temporary ? s->end_time_us : point_time_us(pt));
+		json_key(&j, "by");
+		json_str(&j, report_by_name(o.by));
+		json_key(&j, "cumulative");
+		json_bool(&j, o.cumulative);
+		json_key(&j, "heap_bytes");
+		json_u64(&j, temporary ? 0 : point_heap_bytes(pt));
+		json_key(&j, "heap_blocks");
+		json_u64(&j, temporary ? 0 : point_heap_blocks(pt));
+		json_key(&j, "total_bytes");
+		json_u64(&j, set.total_bytes);
+		json_key(&j, "total_count");
+		json_u64(&j, set.total_count);
+		json_key(&j, "groups");
+		json_u64(&j, nrows);
+		json_key(&j, "stats");
+		stats_print_json(&j, &set, k, false);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else {
+		report_notes(stdout, s);
+		if (temporary)
+			printf("Top %zu temporary allocation sites by %s (allocations freed before any other allocation): %s in %" PRIu64 " allocations\n",
+			       k, report_by_name(o.by),
+			       report_size(a, sizeof(a), (double)set.total_bytes, false),
+			       set.total_count);
+		else
+			printf("Top %zu of %zu by %s%s at %s: %s live in %" PRIu64 " blocks%s\n",
+			       k, nrows, report_by_name(o.by),
+			       o.cumulative ? " (cumulative)" : "", where,
+			       report_size(a, sizeof(a), (double)set.total_bytes, false),
+			       set.total_count,
+			       group_has_filters(g) ? " (filtered)" : "");
+		stats_print_text(stdout, &set, k, false, (report_by_t)o.by);
+		if (k < nrows && !o.cumulative) {
+			uint64_t ob = 0, oc = 0;
+			for (size_t i = k; i < set.n; i++) {
+				ob += set.rows[i].bytes;
+				oc += set.rows[i].count;
+			}
+			printf("%zu other: size=%s, count=%" PRIu64 "\n", nrows - k,
+			       report_size(b, sizeof(b), (double)ob, false), oc);
+		}
+	}
+	analysis_print_warnings(an);
+	rc = 0;
+done:
+	stats_free(&set);
+	group_free(g);
+	free(tb);
+	free(tc);
+	analysis_free(an);
+	point_free(pt);
+	return rc;
+}

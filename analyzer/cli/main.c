@@ -1,0 +1,127 @@
+/* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
+ * command modules (record, info, top, snapshots, diff, leaks, growth).
+ * Single-threaded. */
+#include <stdio.h>
+#include <string.h>
+
+#include "heaptrail_format.h"
+
+#include "cli/cmd_diff.h"
+#include "cli/cmd_growth.h"
+#include "cli/cmd_info.h"
+#include "cli/cmd_leaks.h"
+#include "cli/cmd_snapshots.h"
+#include "cli/cmd_top.h"
+#include "launcher/record.h"
+
+typedef struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* synopsis lines */
+	const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+	{ "record", cmd_record,
+	  "heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
+	  "                 [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
+	  "                 [--no-python-malloc] [--quiet] [--] PROGRAM [ARGS...]",
+	  "run PROGRAM with the recorder and write a trace (.htr)" },
+	{ "info", cmd_info, "heaptrail info TRACE [--json]",
+	  "what the trace holds: events, peak and final heap, leaks, lost events" },
+	{ "top", cmd_top,
+	  "heaptrail top TRACE [--at end|peak|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
+	  "              [-n N] [--include GLOB]... [--exclude GLOB]... [--temporary]\n"
+	  "              [--frames all|python|native] [--no-symbols] [--json]\n"
+	  "  KEY: lineno (default), filename, function, traceback, module\n"
+	  "  SNAPSHOT: label or index (see `heaptrail snapshots`); TIME: 2.5s, 1500ms",
+	  "live memory at a point, by call site (like tracemalloc statistics)" },
+	{ "snapshots", cmd_snapshots, "heaptrail snapshots TRACE [--json]",
+	  "list the snapshot marks: index, label, origin, time, heap size" },
+	{ "diff", cmd_diff,
+	  "heaptrail diff TRACE --from SNAPSHOT [--to SNAPSHOT|end|peak|TIME] [options]\n"
+	  "heaptrail diff OLD.htr NEW.htr [--from A] [--to B] [options]\n"
+	  "  options: --by KEY, -n N, --cumulative, --include/--exclude GLOB,\n"
+	  "           --frames all|python|native, --no-symbols, --json",
+	  "compare two points of a trace, or two traces (like compare_to)" },
+	{ "leaks", cmd_leaks,
+	  "heaptrail leaks TRACE [-n N] [--by KEY] [--include GLOB] [--exclude GLOB]\n"
+	  "                [--frames all|python|native] [--no-symbols] [--json]",
+	  "memory still allocated at the end, by call site, and leak candidates" },
+	{ "growth", cmd_growth,
+	  "heaptrail growth TRACE [-n N] [--by KEY] [--step PCT] [--step-min BYTES]\n"
+	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"
+	  "  -n: chains and (text) high-water steps shown; --by: key of the\n"
+	  "  high-water sites; --step/--step-min: a step closes when the heap\n"
+	  "  exceeds the previous mark by PCT percent and BYTES",
+	  "how the heap grew: realloc chains and the steps to the high-water mark" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const command_t *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: heaptrail COMMAND [ARGS...]\n\n"
+		"heaptrail records every heap allocation of a program and answers\n"
+		"tracemalloc's questions about it offline.\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "  %-10s %s\n", "help", "help [COMMAND]: show usage");
+	fprintf(out, "\nheaptrail --version prints the version.  Every report takes --json.\n");
+}
+
+static int help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	const command_t *c = find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "heaptrail help: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	printf("usage: %s\n\n%s\n", c->usage, c->summary);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("heaptrail %s (trace format %u)\n", HEAPTRAIL_VERSION,
+		       HT_FORMAT_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "-h") == 0)
+		return help(argc - 1, argv + 1);
+	const command_t *c = find(cmd);
+	if (!c) {
+		fprintf(stderr, "heaptrail: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	/* `heaptrail top --help` etc. (record parses its own options). */
+	if (c->run != cmd_record)
+		for (int i = 2; i < argc; i++)
+			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+				printf("usage: %s\n\n%s\n", c->usage, c->summary);
+				return 0;
+			}
+	return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,137 @@
+/* Shared report options: see opts.h. */
+#include "cli/opts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void opts_init(opts_t *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->by = BY_LINENO;
+	o->fmode = FRAMES_ALL;
+	o->limit = 10;
+}
+
+static int frames_mode_parse(const char *s)
+{
+	if (strcmp(s, "all") == 0)
+		return FRAMES_ALL;
+	if (strcmp(s, "python") == 0)
+		return FRAMES_PYTHON;
+	if (strcmp(s, "native") == 0)
+		return FRAMES_NATIVE;
+	return -1;
+}
+
+/* Adds one --include/--exclude pattern; -1 (usage error) when full. */
+static int add_pattern(const char *cmd, const char *opt, const char **list,
+		       int *n, const char *val)
+{
+	if (*n == OPTS_MAX_PATTERNS) {
+		report_usage_error(cmd, "too many %s", opt);
+		return -1;
+	}
+	list[(*n)++] = val;
+	return 1;
+}
+
+/* report_opt for an accepted option only. */
+static int value_opt(const char *cmd, unsigned accept, unsigned bit, int argc,
+		     char **argv, int *i, const char *name, const char **val)
+{
+	return (accept & bit) ? report_opt(cmd, argc, argv, i, name, val) : 0;
+}
+
+int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
+	       int *i, opts_t *o)
+{
+	const char *a = argv[*i], *val;
+	int m;
+	if ((accept & OPT_JSON) && strcmp(a, "--json") == 0) {
+		o->json = true;
+	} else if ((accept & OPT_NO_SYMBOLS) && strcmp(a, "--no-symbols") == 0) {
+		o->raw = true;
+	} else if ((accept & OPT_CUMULATIVE) && strcmp(a, "--cumulative") == 0) {
+		o->cumulative = true;
+	} else if ((m = value_opt(cmd, accept, OPT_BY, argc, argv, i, "--by",
+				  &val))) {
+		if (m < 0)
+			return -1;
+		if ((o->by = report_by_parse(val)) < 0) {
+			report_usage_error(cmd, "--by: unknown key '%s' (lineno, filename, function, traceback, module)", val);
+			return -1;
+		}
+	} else if ((m = value_opt(cmd, accept, OPT_FRAMES, argc, argv, i,
+				  "--frames", &val))) {
+		if (m < 0)
+			return -1;
+		if ((o->fmode = frames_mode_parse(val)) < 0) {
+			report_usage_error(cmd, "--frames: expected all, python or native, not '%s'", val);
+			return -1;
+		}
+	} else if ((m = value_opt(cmd, accept, OPT_FILTERS, argc, argv, i,
+				  "--include", &val))) {
+		return m < 0 ? -1 :
+			       add_pattern(cmd, "--include", o->inc, &o->ninc, val);
+	} else if ((m = value_opt(cmd, accept, OPT_FILTERS, argc, argv, i,
+				  "--exclude", &val))) {
+		return m < 0 ? -1 :
+			       add_pattern(cmd, "--exclude", o->exc, &o->nexc, val);
+	} else if ((m = value_opt(cmd, accept, OPT_LIMIT, argc, argv, i, "-n",
+				  &val)) ||
+		   (m = value_opt(cmd, accept, OPT_LIMIT, argc, argv, i,
+				  "--limit", &val))) {
+		if (m < 0)
+			return -1;
+		if ((o->limit = report_parse_count(val)) < 0) {
+			report_usage_error(cmd, "-n: expected a count, not '%s'", val);
+			return -1;
+		}
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int opts_trace(const char *cmd, const char *arg, const char **path)
+{
+	if (arg[0] == '-' && arg[1])
+		return report_usage_error(cmd, "unknown option '%s'", arg);
+	if (*path)
+		return report_usage_error(cmd, "unexpected argument '%s'", arg);
+	*path = arg;
+	return 0;
+}
+
+int opts_check_cumulative(const char *cmd, const opts_t *o)
+{
+	if (o->cumulative && o->by == BY_TRACEBACK)
+		return report_usage_error(cmd, "--cumulative cannot be used with --by traceback");
+	return 0;
+}
+
+group_t *opts_group(const opts_t *o, frames_t *frames)
+{
+	group_t *g = frames ? group_new(frames, (report_by_t)o->by) : NULL;
+	if (!g)
+		return NULL;
+	for (int i = 0; i < o->ninc; i++)
+		group_add_filter(g, o->inc[i], true);
+	for (int i = 0; i < o->nexc; i++)
+		group_add_filter(g, o->exc[i], false);
+	return g;
+}
+
+agg_report_t opts_report(const opts_t *o, analysis_t *an)
+{
+	agg_report_t r = {
+		.out = stdout,
+		.json = o->json,
+		.limit = (size_t)o->limit,
+		.an = an,
+		.stacks = analysis_stacks(an),
+		.heap = analysis_heap(an),
+		.frames = analysis_frames(an, o->fmode, o->raw),
+	};
+	return r;
+}

@@ -1,0 +1,70 @@
+/* Command-line options shared by the report commands (info, snapshots,
+ * top, diff, leaks, growth): --json, --no-symbols, --cumulative, --by,
+ * --frames, --include/--exclude and -n/--limit, with the same values and
+ * usage errors everywhere, and what they make (filtered group, report
+ * context).  Called by cmd_*.c, which name the options they accept and
+ * parse their own.  No state: thread-safe per opts_t. */
+#ifndef HEAPTRAIL_OPTS_H
+#define HEAPTRAIL_OPTS_H
+
+#include <stdbool.h>
+
+#include "agg/agg.h"
+#include "model/analysis.h"
+#include "render/frames.h"
+#include "agg/group.h"
+#include "render/report.h"
+
+#define OPTS_MAX_PATTERNS 32 /* per --include / --exclude list */
+
+/* Which shared options a command accepts (bit set). */
+enum {
+	OPT_JSON = 1 << 0, /* --json */
+	OPT_NO_SYMBOLS = 1 << 1, /* --no-symbols */
+	OPT_CUMULATIVE = 1 << 2, /* --cumulative */
+	OPT_BY = 1 << 3, /* --by KEY */
+	OPT_FRAMES = 1 << 4, /* --frames all|python|native */
+	OPT_FILTERS = 1 << 5, /* --include PAT, --exclude PAT */
+	OPT_LIMIT = 1 << 6, /* -n N, --limit N */
+};
+
+typedef struct opts {
+	bool json; /* --json */
+	bool raw; /* --no-symbols: addresses, no DWARF lookup */
+	bool cumulative; /* --cumulative */
+	int by; /* report_by_t; BY_LINENO unless the command sets another */
+	int fmode; /* frames mode (FRAMES_*), FRAMES_ALL by default */
+	long long limit; /* rows to show, >= 0; 10 by default */
+	const char *inc[OPTS_MAX_PATTERNS]; /* --include globs (argv strings) */
+	const char *exc[OPTS_MAX_PATTERNS]; /* --exclude globs (argv strings) */
+	int ninc, nexc; /* used entries of inc / exc */
+} opts_t;
+
+/* Defaults: no flags, BY_LINENO, FRAMES_ALL, limit 10, no patterns. */
+void opts_init(opts_t *o);
+
+/* Parses argv[*i] when it is one of the `accept` options (advancing *i
+ * past a separate value).  Returns 1 when consumed, 0 when argv[*i] is not
+ * one of them, -1 after printing a usage error for command `cmd` (exit 2). */
+int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
+	       int *i, opts_t *o);
+
+/* The operand branch of the argument loop of a command taking one TRACE
+ * (info, snapshots, top, leaks, growth): an unknown option or a second
+ * operand is a usage error (printed; returns 2), else sets *path (0). */
+int opts_trace(const char *cmd, const char *arg, const char **path);
+
+/* The usage error shared by top and diff: 2 when --cumulative is combined
+ * with --by traceback (message printed), else 0. */
+int opts_check_cumulative(const char *cmd, const opts_t *o);
+
+/* A group over `frames` by o->by with o's include/exclude filters; NULL
+ * when frames is NULL or memory runs out. */
+group_t *opts_group(const opts_t *o, frames_t *frames);
+
+/* The agg_report_t an aggregator report gets under these options: stdout,
+ * --json, -n, and an's stacks, end heap and display frames (--frames,
+ * --no-symbols). */
+agg_report_t opts_report(const opts_t *o, analysis_t *an);
+
+#endif /* HEAPTRAIL_OPTS_H */

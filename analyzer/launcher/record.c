@@ -1,0 +1,701 @@
+/* `heaptrail record`: the wrapper that runs a program under the recorder.
+ *
+ * The child opens the trace file itself, after fork, because only it knows
+ * the pid that `%p` and the default name stand for; it hands the open file to
+ * libheaptrail.so through HEAPTRAIL_FD/HEAPTRAIL_FD_ID (see the environment
+ * contract in the team brief) and execs the program.  A close-on-exec pipe
+ * tells the parent whether the exec happened, so that a setup failure in the
+ * child is never mistaken for the program's own exit status. */
+#include "launcher/record.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "heaptrail_format.h"
+
+#define DEPTH_MAX 256
+/* Lowest fd number the trace file is moved to: out of the way of programs
+ * that assume small fds are theirs (shells use 10 and up, bash 255). */
+#define TRACE_FD_MIN 500
+
+/* Command-line settings.  Strings point into argv. */
+typedef struct {
+	const char *output; /* -o pattern, NULL = default name */
+	int depth; /* 0 = not given, else 1..DEPTH_MAX */
+	const char *snapshot_every; /* seconds as given (validated), or NULL */
+	int snapshot_signal; /* 0 = not given */
+	int follow_fork;
+	int follow_exec;
+	int python_malloc; /* set PYTHONMALLOC=malloc (default 1) */
+	int quiet;
+	char **program; /* PROGRAM ARGS..., NULL-terminated (argv tail) */
+} record_opts_t;
+
+/* What the child reports through the status pipe when it fails before exec.
+ * EOF on the pipe means the exec succeeded. */
+typedef struct {
+	int exit_code; /* status the wrapper should exit with (2, 126, 127) */
+} child_failure_t;
+
+/* The child's pid, for the forwarding handler; 0 until forked. */
+static volatile pid_t record_child;
+
+static const int forwarded_signals[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+
+static void usage(FILE *out)
+{
+	fputs("usage: heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
+	      "                        [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
+	      "                        [--no-python-malloc] [--quiet] -- PROGRAM [ARGS...]\n"
+	      "\n"
+	      "Runs PROGRAM with the heap recorder preloaded and writes its trace.\n"
+	      "  -o, --output FILE        trace file (%p = pid); default $HEAPTRAIL_OUTPUT, else\n"
+	      "                           heaptrail.<program>.<pid>.htr in the current directory;\n"
+	      "                           an existing file is never overwritten\n"
+	      "  --depth N                native frames kept per stack, 1..256 (default 64)\n"
+	      "  --snapshot-every SECONDS mark a snapshot periodically (decimals allowed)\n"
+	      "  --snapshot-signal SIG    mark a snapshot when PROGRAM receives SIG (e.g. USR2)\n"
+	      "  --follow-fork            also record forked children, each into its own file\n"
+	      "  --follow-exec            also record children that fork and exec\n"
+	      "  --no-python-malloc       do not set PYTHONMALLOC=malloc\n"
+	      "  -q, --quiet              no summary line at the end\n",
+	      out);
+}
+
+int record_parse_signal(const char *text)
+{
+	if (!text || !*text)
+		return -EINVAL;
+	if (isdigit((unsigned char)*text)) {
+		char *end;
+		errno = 0;
+		long v = strtol(text, &end, 10);
+		if (errno || *end || v < 1 || v >= NSIG)
+			return -EINVAL;
+		return (int)v;
+	}
+	const char *name = text;
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (int sig = 1; sig < NSIG; sig++) {
+		const char *abbrev = sigabbrev_np(sig);
+		if (abbrev && strcasecmp(abbrev, name) == 0)
+			return sig;
+	}
+	return -EINVAL;
+}
+
+/* Accepts seconds as the recorder parses them: digits with an optional
+ * decimal part ("0.5", "10"), at least a millisecond (its timer's floor). */
+static int valid_seconds(const char *text)
+{
+	size_t whole = strspn(text, "0123456789");
+	const char *p = text + whole;
+	size_t frac = 0;
+	if (*p == '.')
+		frac = strspn(++p, "0123456789");
+	if (whole + frac == 0 || p[frac] != '\0' || whole > 9)
+		return 0;
+	return strtod(text, NULL) >= 0.001;
+}
+
+static int parse_args(int argc, char **argv, record_opts_t *o)
+{
+	enum { OPT_DEPTH = 256, OPT_EVERY, OPT_SIGNAL, OPT_FORK, OPT_EXEC, OPT_NOPY };
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "snapshot-every", required_argument, NULL, OPT_EVERY },
+		{ "snapshot-signal", required_argument, NULL, OPT_SIGNAL },
+		{ "follow-fork", no_argument, NULL, OPT_FORK },
+		{ "follow-exec", no_argument, NULL, OPT_EXEC },
+		{ "no-python-malloc", no_argument, NULL, OPT_NOPY },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(o, 0, sizeof(*o));
+	o->python_malloc = 1;
+	optind = 0; /* glibc: full re-initialisation, main may have used getopt */
+	opterr = 0;
+	int c;
+	/* '+': stop at PROGRAM, its own options are not ours. */
+	while ((c = getopt_long(argc, argv, "+:o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!*optarg) {
+				fprintf(stderr, "heaptrail record: -o needs a file name\n");
+				return -EINVAL;
+			}
+			o->output = optarg;
+			break;
+		case OPT_DEPTH: {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > DEPTH_MAX) {
+				fprintf(stderr,
+					"heaptrail record: --depth must be a number from 1 to %d, not '%s'\n",
+					DEPTH_MAX, optarg);
+				return -EINVAL;
+			}
+			o->depth = (int)v;
+			break;
+		}
+		case OPT_EVERY:
+			if (!valid_seconds(optarg)) {
+				fprintf(stderr,
+					"heaptrail record: --snapshot-every wants a positive number of seconds, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->snapshot_every = optarg;
+			break;
+		case OPT_SIGNAL: {
+			int sig = record_parse_signal(optarg);
+			if (sig < 0 || sig == SIGKILL || sig == SIGSTOP) {
+				fprintf(stderr,
+					"heaptrail record: --snapshot-signal: '%s' is not a usable signal (try USR2)\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->snapshot_signal = sig;
+			break;
+		}
+		case OPT_FORK:
+			o->follow_fork = 1;
+			break;
+		case OPT_EXEC:
+			o->follow_exec = 1;
+			break;
+		case OPT_NOPY:
+			o->python_malloc = 0;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case ':':
+			fprintf(stderr, "heaptrail record: option '%s' needs a value\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return -EINVAL;
+		default:
+			fprintf(stderr, "heaptrail record: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "heaptrail record: no program given\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	o->program = argv + optind;
+	/* A pattern set by hand (the public variable) counts as -o. */
+	if (!o->output) {
+		const char *env = getenv("HEAPTRAIL_OUTPUT");
+		if (env && *env)
+			o->output = env;
+	}
+	return 0;
+}
+
+/* Finds libheaptrail.so: $HEAPTRAIL_LIB, else next to this executable (build
+ * tree), else ../lib relative to it (installed).  Writes the path to buf. */
+static int find_library(char *buf, size_t len)
+{
+	const char *env = getenv("HEAPTRAIL_LIB");
+	if (env && *env) {
+		if (access(env, R_OK) != 0) {
+			fprintf(stderr, "heaptrail: HEAPTRAIL_LIB=%s: %s\n", env, strerror(errno));
+			return -ENOENT;
+		}
+		if ((size_t)snprintf(buf, len, "%s", env) >= len)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "heaptrail: cannot read /proc/self/exe to find libheaptrail.so; "
+				"set HEAPTRAIL_LIB\n");
+		return -ENOENT;
+	}
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	static const char *const rel[] = { "/libheaptrail.so", "/../lib/libheaptrail.so" };
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		if ((size_t)snprintf(buf, len, "%s%s", exe, rel[i]) >= len)
+			continue;
+		if (access(buf, R_OK) == 0) {
+			/* An absolute, canonical path: the program may chdir. */
+			char real[PATH_MAX];
+			if (realpath(buf, real) && strlen(real) < len)
+				strcpy(buf, real);
+			return 0;
+		}
+	}
+	fprintf(stderr, "heaptrail: libheaptrail.so not found next to %s or in %s/../lib; "
+			"set HEAPTRAIL_LIB to its path\n", exe, exe);
+	return -ENOENT;
+}
+
+/* The python helper directory for PYTHONPATH: <libdir>/python in the build
+ * tree, <libdir>/heaptrail/python when installed. */
+static void python_dir(const char *lib, char *buf, size_t len)
+{
+	const char *slash = strrchr(lib, '/');
+	int dirlen = slash ? (int)(slash - lib) : 1;
+	const char *dir = slash ? lib : ".";
+	struct stat st;
+	snprintf(buf, len, "%.*s/python", dirlen, dir);
+	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return;
+	snprintf(buf, len, "%.*s/heaptrail/python", dirlen, dir);
+}
+
+/* Expands %p (pid) and %% in pattern. */
+static int expand_pattern(const char *pattern, pid_t pid, char *buf, size_t len)
+{
+	size_t o = 0;
+	for (const char *p = pattern; *p; p++) {
+		char tmp[24];
+		const char *add = tmp;
+		if (p[0] == '%' && p[1] == 'p') {
+			snprintf(tmp, sizeof(tmp), "%d", (int)pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			tmp[0] = '%';
+			tmp[1] = '\0';
+			p++;
+		} else {
+			tmp[0] = *p;
+			tmp[1] = '\0';
+		}
+		size_t n = strlen(add);
+		if (o + n >= len)
+			return -ENAMETOOLONG;
+		memcpy(buf + o, add, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	return 0;
+}
+
+/* The trace path for the root process `pid`. */
+static int trace_path(const record_opts_t *o, pid_t pid, char *buf, size_t len)
+{
+	if (o->output)
+		return expand_pattern(o->output, pid, buf, len);
+	const char *base = strrchr(o->program[0], '/');
+	base = base ? base + 1 : o->program[0];
+	if ((size_t)snprintf(buf, len, "heaptrail.%s.%d.htr", base, (int)pid) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int setenv_int(const char *name, long v)
+{
+	char tmp[32];
+	snprintf(tmp, sizeof(tmp), "%ld", v);
+	return setenv(name, tmp, 1);
+}
+
+/* Prepends `first` to the list in variable `name` (separator sep). */
+static int prepend_env(const char *name, const char *first, char sep)
+{
+	const char *old = getenv(name);
+	if (!old || !*old)
+		return setenv(name, first, 1);
+	size_t n = strlen(first) + 1 + strlen(old) + 1;
+	char *val = malloc(n);
+	if (!val)
+		return -1;
+	snprintf(val, n, "%s%c%s", first, sep, old);
+	int rc = setenv(name, val, 1);
+	free(val);
+	return rc;
+}
+
+/* Moves fd to a high number (not close-on-exec) so that the program's own
+ * fd juggling (dup2 onto small numbers, closing 3..N) leaves it alone. */
+static int move_fd_high(int fd)
+{
+	struct rlimit rl;
+	long lo = TRACE_FD_MIN;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)rl.rlim_cur < lo + 16)
+		lo = (long)rl.rlim_cur > 32 ? (long)rl.rlim_cur - 16 : 3;
+	int hi = fcntl(fd, F_DUPFD, (int)lo);
+	if (hi < 0)
+		hi = fcntl(fd, F_DUPFD, 3);
+	if (hi < 0)
+		return -errno;
+	close(fd);
+	return hi;
+}
+
+/* Sets the environment contract for the recorder in the child (see the
+ * team brief): trace fd and identity, root pid, options, preload.
+ * Returns 0 or -errno. */
+static int child_set_env(const record_opts_t *o, const char *lib, int fd,
+			 const struct stat *st)
+{
+	char id[64], pydir[PATH_MAX];
+	int rc = 0;
+
+	snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino);
+	rc |= setenv_int("HEAPTRAIL_FD", fd);
+	rc |= setenv("HEAPTRAIL_FD_ID", id, 1);
+	rc |= setenv_int("HEAPTRAIL_ROOT_PID", getpid());
+	if (o->output) {
+		/* Absolute, so followed children that chdir still write beside it. */
+		char cwd[PATH_MAX], abs[PATH_MAX * 2];
+		if (o->output[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+		    (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, o->output) < sizeof(abs))
+			rc |= setenv("HEAPTRAIL_OUTPUT", abs, 1);
+		else
+			rc |= setenv("HEAPTRAIL_OUTPUT", o->output, 1);
+	} else {
+		/* Followed children get the recorder's default name, which
+		 * carries their own program name. */
+		unsetenv("HEAPTRAIL_OUTPUT");
+	}
+	if (o->depth)
+		rc |= setenv_int("HEAPTRAIL_DEPTH", o->depth);
+	if (o->snapshot_every)
+		rc |= setenv("HEAPTRAIL_SNAPSHOT_EVERY", o->snapshot_every, 1);
+	if (o->snapshot_signal)
+		rc |= setenv_int("HEAPTRAIL_SNAPSHOT_SIGNAL", o->snapshot_signal);
+	/* The command line is authoritative for the switches: a stale
+	 * variable from the user's shell must not turn them on. */
+	static const struct {
+		const char *name;
+		size_t offset;
+	} flags[] = {
+		{ "HEAPTRAIL_FOLLOW_FORK", offsetof(record_opts_t, follow_fork) },
+		{ "HEAPTRAIL_FOLLOW_EXEC", offsetof(record_opts_t, follow_exec) },
+		{ "HEAPTRAIL_QUIET", offsetof(record_opts_t, quiet) },
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (*(const int *)((const char *)o + flags[i].offset))
+			rc |= setenv(flags[i].name, "1", 1);
+		else
+			unsetenv(flags[i].name);
+	}
+	if (o->python_malloc)
+		rc |= setenv("PYTHONMALLOC", "malloc", 1);
+	python_dir(lib, pydir, sizeof(pydir));
+	rc |= prepend_env("PYTHONPATH", pydir, ':');
+	rc |= prepend_env("LD_PRELOAD", lib, ':');
+	return rc ? -errno : 0;
+}
+
+/* Runs in the child between fork and exec: opens the trace, sets the
+ * environment, execs.  Never returns; on failure it tells the parent
+ * through status_fd and exits with 2, 126 or 127. */
+static void child_run(const record_opts_t *o, const char *lib, const sigset_t *oldmask,
+		      int status_fd)
+{
+	child_failure_t fail = { .exit_code = 2 };
+	char path[PATH_MAX];
+	int fd = -1, created = 0, rc;
+	struct stat st;
+
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	if (trace_path(o, getpid(), path, sizeof(path)) < 0) {
+		fprintf(stderr, "heaptrail: output file name too long\n");
+		goto fail;
+	}
+	fd = open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			fprintf(stderr, "heaptrail: %s already exists; not overwriting it "
+					"(remove it or choose another name with -o)\n", path);
+		else
+			fprintf(stderr, "heaptrail: cannot create %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	created = 1;
+	if (fstat(fd, &st) < 0) {
+		fprintf(stderr, "heaptrail: cannot stat %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	rc = move_fd_high(fd);
+	if (rc < 0) {
+		fprintf(stderr, "heaptrail: cannot move the trace fd: %s\n", strerror(-rc));
+		goto fail;
+	}
+	fd = rc;
+	rc = child_set_env(o, lib, fd, &st);
+	if (rc < 0) {
+		fprintf(stderr, "heaptrail: cannot set the environment: %s\n", strerror(-rc));
+		goto fail;
+	}
+
+	execvp(o->program[0], o->program);
+
+	int err = errno;
+	const char *prog = o->program[0];
+	if (err == ENOENT && !strchr(prog, '/')) {
+		fprintf(stderr, "heaptrail: %s: command not found\n", prog);
+		fail.exit_code = 127;
+	} else {
+		fprintf(stderr, "heaptrail: %s: %s\n", prog, strerror(err));
+		fail.exit_code = (err == ENOENT || err == ENOTDIR) ? 127 : 126;
+	}
+fail:
+	/* Nothing ran: leave no empty trace behind. */
+	if (created)
+		unlink(path);
+	if (write(status_fd, &fail, sizeof(fail)) < 0) {
+		/* The parent then sees the exit code alone; nothing more to do. */
+	}
+	_exit(fail.exit_code);
+}
+
+static void forward_signal(int sig)
+{
+	int saved = errno;
+	if (record_child > 0)
+		kill(record_child, sig);
+	errno = saved;
+}
+
+/* "1234567" -> "1,234,567" */
+static void format_count(uint64_t v, char *buf, size_t len)
+{
+	char digits[32];
+	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v);
+	size_t o = 0;
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+}
+
+/* The path as a shell word, for the suggested next command. */
+static void shell_word(const char *s, char *buf, size_t len)
+{
+	int plain = *s != '\0';
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_./%+,:=@-", *p))
+			plain = 0;
+	if (plain) {
+		snprintf(buf, len, "%s", s);
+		return;
+	}
+	size_t o = 0;
+	buf[o++] = '\'';
+	for (const char *p = s; *p && o + 6 < len; p++) {
+		if (*p == '\'') {
+			memcpy(buf + o, "'\\''", 4);
+			o += 4;
+		} else {
+			buf[o++] = *p;
+		}
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+}
+
+/* One line on stderr: where the trace is, how many events, what to run next.
+ * status is the program's wait status (for why a trace has no end). */
+static void print_summary(const char *path, int status)
+{
+	char word[PATH_MAX * 2];
+	shell_word(path, word, sizeof(word));
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "heaptrail: the trace %s is gone (%s)\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (st.st_size == 0) {
+		/* Nothing will ever be written: a file that looks like a
+		 * broken trace would only mislead. */
+		close(fd);
+		unlink(path);
+		fprintf(stderr, "heaptrail: no trace written: the recorder was not loaded into "
+				"the program (statically linked or setuid?)\n");
+		return;
+	}
+	uint8_t end[HT_END_RECORD_LEN];
+	int have_end = st.st_size >= HT_HEADER_LEN + HT_END_RECORD_LEN &&
+		       pread(fd, end, sizeof(end), st.st_size - HT_END_RECORD_LEN) ==
+			       (ssize_t)sizeof(end) &&
+		       end[0] == (HT_REC_END << 3 | HT_OP_RECORD) && end[1] == HT_END_BODY_LEN &&
+		       memcmp(end + 2 + 24, HT_END_MAGIC, 8) == 0;
+	close(fd);
+	if (!have_end) {
+		char why[64] = "the program did not finish cleanly";
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof(why), "the program was killed by SIG%s",
+				 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+		fprintf(stderr, "heaptrail: wrote %s, truncated (no end record: %s); "
+				"next: heaptrail info %s\n", path, why, word);
+		return;
+	}
+	char events[40], lost[40];
+	format_count(ht_get_u64le(end + 2), events, sizeof(events));
+	uint64_t nlost = ht_get_u64le(end + 2 + 8);
+	format_count(nlost, lost, sizeof(lost));
+	char died[80] = "";
+	if (WIFSIGNALED(status))
+		/* The crash handler ended the trace before the signal's action. */
+		snprintf(died, sizeof(died), "; complete up to SIG%s, which killed the program",
+			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+	if (nlost)
+		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s); next: heaptrail top %s\n",
+			path, events, lost, died, word);
+	else
+		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail top %s\n",
+			path, events, died, word);
+}
+
+/* Dies of `sig` like the program did, without a core file of our own. */
+static void die_of_signal(int sig)
+{
+	struct rlimit none = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	record_opts_t o;
+	char lib[PATH_MAX];
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (find_library(lib, sizeof(lib)) < 0)
+		return 2;
+
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		fprintf(stderr, "heaptrail: pipe: %s\n", strerror(errno));
+		return 2;
+	}
+
+	/* Block what we forward until the handlers are in place, so a signal
+	 * arriving around fork is neither lost nor fatal to the wrapper. */
+	sigset_t fwd, oldmask;
+	sigemptyset(&fwd);
+	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+		sigaddset(&fwd, forwarded_signals[i]);
+	if (o.snapshot_signal)
+		sigaddset(&fwd, o.snapshot_signal);
+	sigaddset(&fwd, SIGINT);
+	sigaddset(&fwd, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &fwd, &oldmask);
+
+	/* waitpid needs SIGCHLD not ignored (an ignored SIGCHLD reaps the
+	 * child for us and loses its status); the program gets the original
+	 * disposition back in child_run. */
+	struct sigaction old_chld, dfl = { .sa_handler = SIG_DFL };
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &old_chld);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "heaptrail: fork: %s\n", strerror(errno));
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		return 2;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		sigaction(SIGCHLD, &old_chld, NULL);
+		child_run(&o, lib, &oldmask, pipefd[1]);
+	}
+	close(pipefd[1]);
+	record_child = pid;
+
+	/* Like system(): a terminal's SIGINT/SIGQUIT reach the program
+	 * directly, so the wrapper ignores them rather than delivering twice. */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd_sa = { .sa_handler = forward_signal };
+	struct sigaction old_int, old_quit;
+	sigemptyset(&ign.sa_mask);
+	sigemptyset(&fwd_sa.sa_mask);
+	fwd_sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	/* A closed stderr must not turn the program's exit status into our
+	 * SIGPIPE when the summary is printed. */
+	sigaction(SIGPIPE, &ign, NULL);
+	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+		sigaction(forwarded_signals[i], &fwd_sa, NULL);
+	if (o.snapshot_signal && o.snapshot_signal != SIGINT && o.snapshot_signal != SIGQUIT &&
+	    o.snapshot_signal != SIGCHLD)
+		sigaction(o.snapshot_signal, &fwd_sa, NULL);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+
+	/* EOF: the exec happened.  Data: the child failed before it. */
+	child_failure_t fail;
+	ssize_t n;
+	do
+		n = read(pipefd[0], &fail, sizeof(fail));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	int ran = n != (ssize_t)sizeof(fail);
+
+	int status;
+	pid_t w;
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		fprintf(stderr, "heaptrail: waitpid: %s\n", strerror(errno));
+		return 2;
+	}
+	record_child = 0;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+
+	if (!ran)
+		return WIFEXITED(status) ? WEXITSTATUS(status) : fail.exit_code;
+
+	if (!o.quiet) {
+		char path[PATH_MAX];
+		if (trace_path(&o, pid, path, sizeof(path)) == 0)
+			print_summary(path, status);
+	}
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		fflush(NULL);
+		die_of_signal(sig);
+		return 128 + sig; /* the signal did not kill us (ignored-by-default) */
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+}

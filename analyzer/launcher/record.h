@@ -1,0 +1,19 @@
+/* `heaptrail record`: runs a program with libheaptrail.so preloaded, the trace
+ * file opened for it, and reports where the trace went.  Called once by
+ * analyzer/cli/main.c; installs signal handlers and forks, so it is meant for the
+ * single-threaded command process only (not thread-safe). */
+#ifndef HEAPTRAIL_RECORD_H
+#define HEAPTRAIL_RECORD_H
+
+/* argv[0] is the subcommand name ("record"); options follow, then an optional
+ * "--", then PROGRAM [ARGS...].  Returns the exit status for the command:
+ * PROGRAM's own status, 2 on usage/setup errors, 126/127 when PROGRAM cannot
+ * be executed.  When PROGRAM died of a signal this re-raises that signal in the
+ * wrapper and does not return (unless the signal fails to kill it). */
+int cmd_record(int argc, char **argv);
+
+/* Parses a signal given as a name ("USR2", "SIGUSR2", case-insensitive) or a
+ * number.  Returns the signal number, or -EINVAL. */
+int record_parse_signal(const char *text);
+
+#endif /* HEAPTRAIL_RECORD_H */

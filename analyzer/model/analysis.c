@@ -1,0 +1,1052 @@
+/* Analysis driver: see analysis.h.  One loop over reader events, read in
+ * batches (on a decoder thread for large traces): table records go to
+ * stacks_t, runs of heap events through the heap model to every
+ * aggregator, everything else into the summary. */
+#include "model/analysis.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "read/index.h"
+#include "read/reader.h"
+#include "render/symbols.h"
+
+#define MAX_AGGS 16
+/* Snapshot states kept for the index: at most this many nonzero entries
+ * (24 bytes each), and at most this many per-stack entries scanned over
+ * all snapshots; beyond, the index keeps no states. */
+#define STATES_MAX ((size_t)1 << 20)
+#define STATES_MAX_SCAN ((uint64_t)1 << 26)
+/* Thread indexes above this are not counted as distinct (hostile input). */
+#define MAX_THREAD_INDEX (1u << 20)
+
+struct analysis {
+	reader_t *rd;
+	stacks_t *stacks;
+	heap_t *heap;
+	agg_t *aggs[MAX_AGGS];
+	size_t naggs;
+	analysis_summary_t sum;
+	char *path;
+	char *exe, *cmdline, *version, *last_warning;
+	analysis_snapshot_t *snaps;
+	size_t nsnaps, capsnaps;
+	uint8_t *thread_seen; /* bitmap by thread index */
+	size_t thread_cap; /* bits */
+	uint64_t lost_records; /* sum of LOST counts this image */
+	uint64_t end_lost; /* END's lost count */
+	bool progress;
+	int threads; /* analysis_set_threads: -1 by size, 0 one, 1 two */
+	sym_t *sym;
+	frames_t *frames;
+	int frames_mode;
+	bool frames_raw;
+	uint64_t *defs; /* offsets of this image's MODULES/STACK/PYCODE
+			 * records, file order (for the index) */
+	size_t ndefs, capdefs;
+	uint64_t *marks; /* by sidx: ndefs when the stack id was interned, so
+			  * the index can intern ids in the same order
+			  * relative to the module maps */
+	size_t nmarks, capmarks;
+	bool from_index; /* loaded from the index: no live blocks */
+	/* Per-snapshot live totals by stack, for the index (see index.h):
+	 * snapshot k's are states[state_at[k] .. state_at[k + 1]). */
+	bool keep_states; /* collecting them (an index will be written) */
+	bool states_dropped; /* over the limits: none kept */
+	index_state_t *states;
+	size_t nstates, capstates;
+	uint64_t *state_at; /* nsnaps + 1 entries, state_at[0] = 0 */
+	uint64_t *state_n; /* nsnaps entries: per-stack entries then */
+	size_t capstate; /* entries of state_at (and of state_n) */
+	uint64_t states_scanned;
+};
+
+static int heap_sink(void *arg, const heap_event_t *ev)
+{
+	analysis_t *an = arg;
+	for (size_t i = 0; i < an->naggs; i++) {
+		int rc = an->aggs[i]->ops->add(an->aggs[i], ev);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int finish_open(analysis_t *an, const char *path, char *err,
+		       size_t errlen)
+{
+	an->path = strdup(path);
+	an->exe = strdup("");
+	an->cmdline = strdup("");
+	an->version = strdup("");
+	an->stacks = stacks_new();
+	an->heap = an->stacks ? heap_new(an->stacks, heap_sink, an) : NULL;
+	if (!an->path || !an->exe || !an->cmdline || !an->version ||
+	    !an->heap) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	an->threads = -1;
+	an->sum.path = an->path;
+	an->sum.file_bytes = reader_size(an->rd);
+	an->sum.format_version = reader_version(an->rd);
+	return 0;
+}
+
+int analysis_open(analysis_t **out, const char *path, char *err,
+		  size_t errlen)
+{
+	analysis_t *an = calloc(1, sizeof(*an));
+	int rc;
+	*out = NULL;
+	if (!an) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if ((rc = reader_open(path, &an->rd, err, errlen)) < 0)
+		goto fail;
+	if ((rc = finish_open(an, path, err, errlen)) < 0)
+		goto fail;
+	*out = an;
+	return 0;
+fail:
+	analysis_free(an);
+	return rc;
+}
+
+int analysis_open_mem(analysis_t **out, const void *data, size_t len,
+		      const char *name, char *err, size_t errlen)
+{
+	analysis_t *an = calloc(1, sizeof(*an));
+	int rc;
+	*out = NULL;
+	if (!an) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	if ((rc = reader_open_mem(data, len, name, &an->rd, err, errlen)) < 0)
+		goto fail;
+	if ((rc = finish_open(an, name, err, errlen)) < 0)
+		goto fail;
+	*out = an;
+	return 0;
+fail:
+	analysis_free(an);
+	return rc;
+}
+
+int analysis_add_agg(analysis_t *an, agg_t *agg)
+{
+	if (an->naggs >= MAX_AGGS)
+		return -ENOSPC;
+	agg->heap = an->heap;
+	agg->stacks = an->stacks;
+	an->aggs[an->naggs++] = agg;
+	return 0;
+}
+
+void analysis_set_progress(analysis_t *an, bool on)
+{
+	an->progress = on;
+}
+
+void analysis_set_threads(analysis_t *an, int mode)
+{
+	an->threads = mode;
+}
+
+static void reset_image(analysis_t *an)
+{
+	stacks_reset(an->stacks);
+	heap_reset(an->heap);
+	for (size_t i = 0; i < an->nsnaps; i++)
+		free(an->snaps[i].label);
+	an->nsnaps = 0;
+	if (an->thread_seen)
+		memset(an->thread_seen, 0, an->thread_cap / 8);
+	an->sum.threads = 0;
+	an->sum.rss_max = an->sum.rss_max_time_us = 0;
+	an->sum.warnings = 0;
+	an->lost_records = an->end_lost = 0;
+	an->ndefs = an->nmarks = 0;
+	an->nstates = 0;
+	an->states_scanned = 0;
+	an->states_dropped = false;
+	for (size_t i = 0; i < an->naggs; i++)
+		if (an->aggs[i]->ops->reset)
+			an->aggs[i]->ops->reset(an->aggs[i]);
+}
+
+static void see_thread(analysis_t *an, uint64_t idx)
+{
+	if (idx >= MAX_THREAD_INDEX)
+		return;
+	if (idx >= an->thread_cap) {
+		size_t ncap = an->thread_cap ? an->thread_cap : 1024;
+		while (ncap <= idx)
+			ncap *= 2;
+		uint8_t *nb = realloc(an->thread_seen, ncap / 8);
+		if (!nb)
+			return;
+		memset(nb + an->thread_cap / 8, 0, (ncap - an->thread_cap) / 8);
+		an->thread_seen = nb;
+		an->thread_cap = ncap;
+	}
+	if (!(an->thread_seen[idx / 8] & (1u << (idx % 8)))) {
+		an->thread_seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
+		an->sum.threads++;
+	}
+}
+
+static int replace_str(char **dst, const char *src)
+{
+	char *s = strdup(src ? src : "");
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int on_process(analysis_t *an, const rd_event_t *ev)
+{
+	size_t len = 1;
+	if (ev->u.process.image > 0)
+		reset_image(an);
+	an->sum.images = ev->u.process.image + 1;
+	an->sum.pid = ev->u.process.pid;
+	an->sum.ppid = ev->u.process.ppid;
+	an->sum.start_unix_ns = ev->u.process.start_unix_ns;
+	an->sum.proc_flags = ev->u.process.flags;
+	an->sum.has_end = false;
+	an->sum.fatal_signal = 0;
+	if (replace_str(&an->exe, ev->u.process.exe) < 0 ||
+	    replace_str(&an->version, ev->u.process.version) < 0 ||
+	    stacks_set_exe(an->stacks, ev->u.process.exe) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < ev->u.process.argc; i++)
+		len += strlen(ev->u.process.argv[i]) + 1;
+	char *cmd = malloc(len);
+	if (!cmd)
+		return -ENOMEM;
+	cmd[0] = 0;
+	for (size_t i = 0, at = 0; i < ev->u.process.argc; i++) {
+		size_t n = strlen(ev->u.process.argv[i]);
+		if (i)
+			cmd[at++] = ' ';
+		memcpy(cmd + at, ev->u.process.argv[i], n + 1);
+		at += n;
+	}
+	free(an->cmdline);
+	an->cmdline = cmd;
+	return 0;
+}
+
+/* Appends snapshot an->nsnaps's per-stack live totals (the nonzero ones)
+ * to the states kept for the index, or drops all states when they grow
+ * past the limits. */
+static int keep_state(analysis_t *an)
+{
+	size_t n, k = an->nsnaps;
+	const heap_stack_stat_t *st = heap_stack_stats(an->heap, &n);
+	if (!an->keep_states || an->states_dropped)
+		return 0;
+	an->states_scanned += n;
+	if (k + 2 > an->capstate) {
+		size_t ncap = an->capstate ? an->capstate * 2 : 16;
+		uint64_t *na = realloc(an->state_at, ncap * sizeof(*na));
+		if (na)
+			an->state_at = na;
+		uint64_t *nn = na ? realloc(an->state_n, ncap * sizeof(*nn)) : NULL;
+		if (!nn)
+			return -ENOMEM;
+		an->state_n = nn;
+		an->capstate = ncap;
+	}
+	if (!k)
+		an->state_at[0] = 0;
+	for (size_t i = 0; i < n && an->states_scanned <= STATES_MAX_SCAN; i++) {
+		if (!st[i].live_bytes && !st[i].live_count)
+			continue;
+		if (an->nstates == STATES_MAX) {
+			an->states_scanned = STATES_MAX_SCAN + 1;
+			break;
+		}
+		if (an->nstates == an->capstates) {
+			size_t ncap = an->capstates ? an->capstates * 2 : 1024;
+			index_state_t *ns = realloc(an->states, ncap * sizeof(*ns));
+			if (!ns)
+				return -ENOMEM;
+			an->states = ns;
+			an->capstates = ncap;
+		}
+		an->states[an->nstates++] = (index_state_t){
+			.sidx = (uint32_t)i,
+			.bytes = st[i].live_bytes,
+			.count = st[i].live_count,
+		};
+	}
+	if (an->states_scanned > STATES_MAX_SCAN) {
+		an->states_dropped = true;
+		free(an->states);
+		an->states = NULL;
+		an->nstates = an->capstates = 0;
+		return 0;
+	}
+	an->state_n[k] = n;
+	an->state_at[k + 1] = an->nstates;
+	return 0;
+}
+
+static int on_snapshot(analysis_t *an, const rd_event_t *ev)
+{
+	int rc;
+	const heap_counters_t *c = heap_counters(an->heap);
+	if (an->nsnaps == an->capsnaps) {
+		size_t ncap = an->capsnaps ? an->capsnaps * 2 : 16;
+		analysis_snapshot_t *ns = realloc(an->snaps, ncap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		an->snaps = ns;
+		an->capsnaps = ncap;
+	}
+	analysis_snapshot_t *s = &an->snaps[an->nsnaps];
+	s->label = strdup(ev->u.snapshot.label);
+	if (!s->label)
+		return -ENOMEM;
+	s->index = ev->u.snapshot.index;
+	s->origin = ev->u.snapshot.origin;
+	s->time_us = ev->time_us;
+	s->heap_bytes = c->heap_bytes;
+	s->heap_blocks = c->heap_blocks;
+	if ((rc = keep_state(an)) < 0) {
+		free(s->label);
+		return rc;
+	}
+	agg_snapshot_t as = {
+		.ordinal = (uint32_t)an->nsnaps,
+		.index = s->index,
+		.origin = s->origin,
+		.label = s->label,
+		.time_us = s->time_us,
+		.heap_bytes = s->heap_bytes,
+		.heap_blocks = s->heap_blocks,
+	};
+	an->nsnaps++;
+	for (size_t i = 0; i < an->naggs; i++) {
+		if (!an->aggs[i]->ops->snapshot)
+			continue;
+		int rc = an->aggs[i]->ops->snapshot(an->aggs[i], &as);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Remembers where a stack-table record lies, for the index. */
+static int push_def(analysis_t *an, uint64_t offset)
+{
+	if (an->ndefs == an->capdefs) {
+		size_t ncap = an->capdefs ? an->capdefs * 2 : 1024;
+		uint64_t *nd = realloc(an->defs, ncap * sizeof(*nd));
+		if (!nd)
+			return -ENOMEM;
+		an->defs = nd;
+		an->capdefs = ncap;
+	}
+	an->defs[an->ndefs++] = offset;
+	return 0;
+}
+
+/* Marks the stacks interned since the last call with `ndefs`. */
+static int mark_stacks(analysis_t *an, uint64_t ndefs)
+{
+	size_t n = stacks_count(an->stacks);
+	if (n > an->capmarks) {
+		size_t ncap = an->capmarks ? an->capmarks : 1024;
+		while (ncap < n)
+			ncap *= 2;
+		uint64_t *nm = realloc(an->marks, ncap * sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		an->marks = nm;
+		an->capmarks = ncap;
+	}
+	while (an->nmarks < n)
+		an->marks[an->nmarks++] = ndefs;
+	return 0;
+}
+
+static void progress(analysis_t *an, uint64_t offset, bool final)
+{
+	static time_t last;
+	time_t now = time(NULL);
+	if (final) {
+		if (last)
+			fprintf(stderr, "\r%60s\r", "");
+		return;
+	}
+	if (now == last)
+		return;
+	if (!last) {
+		last = now;
+		return; /* only analyses longer than a second show progress */
+	}
+	last = now;
+	uint64_t size = reader_size(an->rd);
+	fprintf(stderr, "\rheaptrail: reading %s: %3d%%", an->path,
+		size ? (int)(offset * 100 / size) : 100);
+}
+
+/* The replay reads events in batches (reader_next_batch).  On two
+ * threads, a decoder thread runs the reader ahead of the heap model (the
+ * machine's second core decodes while this one replays; decoding is
+ * about half of a replay): batches go round a ring of PIPE_DEPTH, each
+ * carrying the scratch arena of its records' strings and arrays
+ * (reader_hold_scratch), freed once it is consumed.  On one thread, one
+ * batch is refilled in place (a record ends it).  The events and their
+ * order are exactly the reader's either way. */
+#define PIPE_BATCH 2048
+#define PIPE_DEPTH 4
+/* Traces smaller than this are replayed on one thread (not worth one). */
+#define PIPE_MIN_BYTES ((uint64_t)4 << 20)
+
+typedef struct pbatch {
+	rd_event_t ev[PIPE_BATCH];
+	size_t n; /* events in ev */
+	int rc; /* reader_next's return after the last: 1 = more follow */
+	void *scratch; /* records' arena (reader_take_scratch), or NULL */
+} pbatch_t;
+
+typedef struct pipe {
+	reader_t *rd;
+	bool threaded; /* a decoder thread fills the batches */
+	pthread_t th;
+	pthread_mutex_t mu; /* only for sleeping: see pipe_wait */
+	pthread_cond_t cv;
+	pbatch_t *b; /* PIPE_DEPTH batches */
+	_Atomic uint64_t produced, consumed; /* batches */
+	atomic_bool stop; /* the consumer gave up: the decoder ends */
+	atomic_int sleepers; /* threads in pthread_cond_wait (or going) */
+	pbatch_t *cur; /* batch being consumed, NULL before the first */
+} pipe_t;
+
+/* Polls before sleeping: a batch takes tens of microseconds on the other
+ * core, and a sleep and wake-up cost about as much (tens of thousands of
+ * them on a large trace).  Half the polls pause, half yield the core (the
+ * other thread may be waiting for it when the machine is busy). */
+#define PIPE_SPINS 200
+
+static bool consumer_ready(pipe_t *p)
+{
+	return atomic_load(&p->produced) != atomic_load(&p->consumed);
+}
+
+static bool decoder_ready(pipe_t *p)
+{
+	return atomic_load(&p->stop) ||
+	       atomic_load(&p->produced) - atomic_load(&p->consumed) < PIPE_DEPTH;
+}
+
+/* Waits until ready(p).  A waker changes the counters, then wakes the
+ * sleepers it sees (pipe_wake); a sleeper counts itself, then checks
+ * again, under the mutex: sequentially consistent atomics make one of
+ * them see the other. */
+static void pipe_wait(pipe_t *p, bool (*ready)(pipe_t *))
+{
+	for (int i = 0; i < PIPE_SPINS; i++) {
+		if (ready(p))
+			return;
+		if (i < PIPE_SPINS / 2) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		} else {
+			/* Lets the other thread run if it shares our core. */
+			sched_yield();
+		}
+	}
+	pthread_mutex_lock(&p->mu);
+	atomic_fetch_add(&p->sleepers, 1);
+	while (!ready(p))
+		pthread_cond_wait(&p->cv, &p->mu);
+	atomic_fetch_sub(&p->sleepers, 1);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pipe_wake(pipe_t *p)
+{
+	if (atomic_load(&p->sleepers)) {
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+static void *pipe_decoder(void *arg)
+{
+	pipe_t *p = arg;
+	for (;;) {
+		pipe_wait(p, decoder_ready);
+		if (atomic_load(&p->stop))
+			break;
+		pbatch_t *b = &p->b[atomic_load(&p->produced) % PIPE_DEPTH];
+		size_t n;
+		int rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
+		b->n = n;
+		b->rc = rc;
+		b->scratch = reader_take_scratch(p->rd);
+		atomic_fetch_add(&p->produced, 1);
+		pipe_wake(p);
+		if (rc <= 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Sets up the batches, and the decoder thread when `threaded` (if it
+ * cannot start, the replay runs on one thread).  Returns 0 or -ENOMEM. */
+static int pipe_start(pipe_t *p, reader_t *rd, bool threaded)
+{
+	memset(p, 0, sizeof(*p));
+	p->rd = rd;
+	p->b = malloc((threaded ? PIPE_DEPTH : 1) * sizeof(*p->b));
+	if (!p->b)
+		return -ENOMEM;
+	for (size_t i = 0; i < (threaded ? PIPE_DEPTH : 1); i++)
+		p->b[i].scratch = NULL;
+	if (!threaded)
+		return 0;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	reader_hold_scratch(rd, true);
+	if (pthread_create(&p->th, NULL, pipe_decoder, p) != 0) {
+		reader_hold_scratch(rd, false);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		return 0;
+	}
+	p->threaded = true;
+	return 0;
+}
+
+/* Stops the decoder (if it still runs) and frees everything; the reader
+ * is then the caller's again (its error message readable). */
+static void pipe_end(pipe_t *p)
+{
+	if (!p->b)
+		return;
+	if (p->threaded) {
+		atomic_store(&p->stop, true);
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->th, NULL);
+		/* Batches produced and not released: the current one and
+		 * after. */
+		for (uint64_t k = p->consumed; k < p->produced; k++)
+			reader_scratch_free(p->b[k % PIPE_DEPTH].scratch);
+		reader_scratch_free(reader_take_scratch(p->rd));
+		reader_hold_scratch(p->rd, false);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
+	free(p->b);
+	p->b = NULL;
+}
+
+/* The next batch from the decoder (the previous one is released):
+ * events b->n, then b->rc says whether more follow. */
+static pbatch_t *pipe_take(pipe_t *p)
+{
+	pbatch_t *b = p->cur;
+	if (!p->threaded) {
+		size_t n;
+		b = p->cur = &p->b[0];
+		b->rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
+		b->n = n;
+		return b;
+	}
+	if (b) {
+		reader_scratch_free(b->scratch);
+		b->scratch = NULL;
+		atomic_fetch_add(&p->consumed, 1);
+		pipe_wake(p);
+	}
+	pipe_wait(p, consumer_ready);
+	return p->cur = &p->b[atomic_load(&p->consumed) % PIPE_DEPTH];
+}
+
+/* One event of the replay (what analysis_run's loops share); the caller
+ * keeps end_time_us and the marks.  Returns 0 or an error. */
+static int apply_event(analysis_t *an, const rd_event_t *ev,
+		       uint32_t *last_thread)
+{
+	int rc = 0;
+	switch (ev->kind) {
+	case RD_ALLOC:
+	case RD_FREE:
+	case RD_REALLOC:
+		if (ev->thread != *last_thread) {
+			see_thread(an, ev->thread);
+			*last_thread = ev->thread;
+		}
+		return heap_apply(an->heap, ev);
+	case RD_PROCESS:
+		an->sum.end_time_us = 0;
+		*last_thread = UINT32_MAX; /* the thread bitmap is reset */
+		return on_process(an, ev);
+	case RD_MODULES:
+		rc = stacks_add_modules(an->stacks, ev);
+		return rc ? rc : push_def(an, ev->offset);
+	case RD_STACK:
+		rc = stacks_add_stack(an->stacks, ev);
+		return rc ? rc : push_def(an, ev->offset);
+	case RD_PYCODE:
+		rc = stacks_add_pycode(an->stacks, ev);
+		return rc ? rc : push_def(an, ev->offset);
+	case RD_THREAD:
+		see_thread(an, ev->u.thread.index);
+		return 0;
+	case RD_SNAPSHOT:
+		return on_snapshot(an, ev);
+	case RD_RSS:
+		if (ev->u.rss.bytes > an->sum.rss_max) {
+			an->sum.rss_max = ev->u.rss.bytes;
+			an->sum.rss_max_time_us = ev->time_us;
+		}
+		for (size_t i = 0; i < an->naggs && !rc; i++)
+			if (an->aggs[i]->ops->rss)
+				rc = an->aggs[i]->ops->rss(an->aggs[i], ev->time_us,
+							   ev->u.rss.bytes);
+		return rc;
+	case RD_LOST:
+		an->lost_records += ev->u.lost.count;
+		return 0;
+	case RD_WARNING:
+		an->sum.warnings++;
+		return replace_str(&an->last_warning, ev->u.warning.text);
+	case RD_SIGNAL:
+		an->sum.fatal_signal = ev->u.signal.signo > 0 && ev->u.signal.signo < 128 ?
+					       (int)ev->u.signal.signo : -1;
+		return 0;
+	case RD_END:
+		an->sum.has_end = true;
+		an->sum.end_events = ev->u.end.events;
+		an->end_lost = ev->u.end.lost;
+		if (ev->u.end.end_time_us > an->sum.end_time_us)
+			an->sum.end_time_us = ev->u.end.end_time_us;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static bool is_heap_event(const rd_event_t *ev)
+{
+	return ev->kind == RD_ALLOC || ev->kind == RD_FREE ||
+	       ev->kind == RD_REALLOC;
+}
+
+/* The replay over the batches: each run of heap events
+ * goes to the heap model in one call (heap_apply_run), which is what the
+ * replay is made of; the records between runs one by one.  Same results
+ * as the loop of analysis_run: within a run, time only grows, no record
+ * adds stack definitions, and threads are noted in order.  Returns 0 at
+ * the end, or an error (then *at is the event it happened at). */
+static int run_piped(analysis_t *an, pipe_t *p, bool show,
+		     const rd_event_t **at)
+{
+	uint32_t last_thread = UINT32_MAX;
+	uint64_t n = 0;
+	int rc;
+	for (;;) {
+		pbatch_t *b = pipe_take(p);
+		if (!b)
+			return 0; /* unreachable: a batch ends the stream */
+		const rd_event_t *ev = b->ev;
+		size_t i = 0, nb = b->n;
+		while (i < nb) {
+			size_t j = i, failed;
+			for (; j < nb && is_heap_event(&ev[j]); j++)
+				if (ev[j].thread != last_thread) {
+					see_thread(an, ev[j].thread);
+					last_thread = ev[j].thread;
+				}
+			if (j > i) {
+				if ((rc = heap_apply_run(an->heap, ev + i, j - i, &failed))) {
+					*at = &ev[i + failed];
+					return rc;
+				}
+				if (ev[j - 1].time_us > an->sum.end_time_us)
+					an->sum.end_time_us = ev[j - 1].time_us;
+				if (stacks_count(an->stacks) > an->nmarks &&
+				    (rc = mark_stacks(an, an->ndefs))) {
+					*at = &ev[j - 1];
+					return rc;
+				}
+				if (show && ((n + (j - i)) >> 20) != (n >> 20))
+					progress(an, ev[j - 1].offset, false);
+				n += j - i;
+				i = j;
+				continue;
+			}
+			size_t ndefs = an->ndefs;
+			if (ev[i].time_us > an->sum.end_time_us)
+				an->sum.end_time_us = ev[i].time_us;
+			rc = apply_event(an, &ev[i], &last_thread);
+			if (!rc && stacks_count(an->stacks) > an->nmarks)
+				rc = mark_stacks(an, ndefs);
+			if (rc) {
+				*at = &ev[i];
+				return rc;
+			}
+			i++;
+			n++;
+		}
+		if (b->rc <= 0)
+			return b->rc;
+	}
+}
+
+/* CPUs this process may run on: with one, a decoder thread would only
+ * take turns with the replay (and poll while it waits). */
+static int cpus_available(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
+int analysis_run(analysis_t *an, char *err, size_t errlen)
+{
+	pipe_t pipe;
+	const rd_event_t *fail_at = NULL;
+	int rc;
+	bool show = an->progress && isatty(2);
+	int mode = an->threads;
+	const char *env = getenv("HEAPTRAIL_REPLAY_THREADS");
+	if (mode < 0 && env && (strcmp(env, "1") == 0 || strcmp(env, "2") == 0))
+		mode = env[0] - '1';
+	bool threaded = mode > 0 ||
+			(mode < 0 && reader_size(an->rd) >= PIPE_MIN_BYTES && cpus_available() > 1);
+	if (pipe_start(&pipe, an->rd, threaded) < 0) {
+		snprintf(err, errlen, "%s: out of memory", an->path);
+		return -ENOMEM;
+	}
+	/* Without aggregators the heap model need not build its events. */
+	heap_set_sink(an->heap, an->naggs ? heap_sink : NULL, an);
+	rc = run_piped(an, &pipe, show, &fail_at);
+	if (rc > 0 || (rc < 0 && fail_at)) {
+		snprintf(err, errlen, "%s: %s at byte offset %" PRIu64, an->path,
+			 rc == -ENOMEM ? "out of memory" : "analysis failed",
+			 fail_at->offset);
+		pipe_end(&pipe);
+		if (show)
+			progress(an, 0, true);
+		return rc < 0 ? rc : -EIO;
+	}
+	pipe_end(&pipe);
+	if (show)
+		progress(an, 0, true);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", reader_error(an->rd));
+		return rc;
+	}
+	an->sum.truncated = reader_truncated(an->rd);
+	an->sum.has_end = reader_saw_end(an->rd);
+	an->sum.lost_events = an->lost_records > an->end_lost ?
+		an->lost_records : an->end_lost;
+	return 0;
+}
+
+const analysis_summary_t *analysis_summary(const analysis_t *an)
+{
+	analysis_summary_t *s = (analysis_summary_t *)&an->sum;
+	s->exe = an->exe;
+	s->cmdline = an->cmdline;
+	s->recorder_version = an->version;
+	s->last_warning = an->last_warning;
+	s->snapshots = an->snaps;
+	s->nsnapshots = an->nsnaps;
+	return s;
+}
+
+const heap_t *analysis_heap(const analysis_t *an)
+{
+	return an->heap;
+}
+
+const stacks_t *analysis_stacks(const analysis_t *an)
+{
+	return an->stacks;
+}
+
+frames_t *analysis_frames(analysis_t *an, int mode, bool raw)
+{
+	const char *env = getenv("HEAPTRAIL_NO_SYMBOLS");
+	if (env && *env && strcmp(env, "0") != 0)
+		raw = true;
+	if (an->frames && an->frames_mode == mode && an->frames_raw == raw)
+		return an->frames;
+	frames_free(an->frames);
+	an->frames = NULL;
+	if (!raw && !an->sym)
+		an->sym = sym_new();
+	an->frames = frames_new(an->stacks, raw ? NULL : an->sym, mode);
+	an->frames_mode = mode;
+	an->frames_raw = raw;
+	return an->frames;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Saves the index of a finished replay of `path`, provided the file did
+ * not change since `before` (a trace still being written is not indexed
+ * at a size it no longer has).  Best effort. */
+static void save_index(analysis_t *an, const char *path,
+		       const struct stat *before)
+{
+	struct stat now;
+	index_data_t d = { 0 };
+	uint64_t *ids;
+	if (stat(path, &now) < 0 || !same_file(before, &now) ||
+	    reader_size(an->rd) != (uint64_t)now.st_size)
+		return;
+	d.nids = stacks_count(an->stacks);
+	ids = malloc((d.nids ? d.nids : 1) * sizeof(*ids));
+	if (!ids)
+		return;
+	for (size_t i = 0; i < d.nids; i++)
+		ids[i] = stacks_get(an->stacks, (sidx_t)i)->id;
+	d.ids = ids;
+	d.sum = *analysis_summary(an);
+	d.counters = *heap_counters(an->heap);
+	d.st = heap_stack_stats(an->heap, &d.nst);
+	d.defs = an->defs;
+	d.ndefs = an->ndefs;
+	if (an->nmarks != d.nids) {
+		free(ids);
+		return;
+	}
+	d.marks = an->marks;
+	if (an->keep_states && !an->states_dropped && an->state_at) {
+		static index_state_t none;
+		d.states = an->states ? an->states : &none;
+		d.state_at = an->state_at;
+		d.state_n = an->state_n;
+	}
+	index_save(path, before, &d);
+	free(ids);
+}
+
+/* Fills a freshly opened analysis from a loaded index: the summary, the
+ * heap's counters and per-stack totals, and the stack tables, rebuilt by
+ * decoding only the records the index points at.  Any inconsistency
+ * returns an error (the caller replays instead). */
+static int restore(analysis_t *an, const index_data_t *d)
+{
+	const analysis_summary_t *s = &d->sum;
+	rd_event_t ev;
+	int rc;
+	an->sum.pid = s->pid;
+	an->sum.ppid = s->ppid;
+	an->sum.start_unix_ns = s->start_unix_ns;
+	an->sum.proc_flags = s->proc_flags;
+	an->sum.images = s->images;
+	an->sum.end_time_us = s->end_time_us;
+	an->sum.threads = s->threads;
+	an->sum.lost_events = s->lost_events;
+	an->sum.rss_max = s->rss_max;
+	an->sum.rss_max_time_us = s->rss_max_time_us;
+	an->sum.warnings = s->warnings;
+	an->sum.truncated = s->truncated;
+	an->sum.has_end = s->has_end;
+	an->sum.fatal_signal = s->fatal_signal;
+	an->sum.end_events = s->end_events;
+	if (replace_str(&an->exe, s->exe) < 0 ||
+	    replace_str(&an->cmdline, s->cmdline) < 0 ||
+	    replace_str(&an->version, s->recorder_version) < 0 ||
+	    (s->last_warning &&
+	     replace_str(&an->last_warning, s->last_warning) < 0))
+		return -ENOMEM;
+	if (s->nsnapshots) {
+		an->snaps = calloc(s->nsnapshots, sizeof(*an->snaps));
+		if (!an->snaps)
+			return -ENOMEM;
+		an->capsnaps = s->nsnapshots;
+		for (size_t i = 0; i < s->nsnapshots; i++) {
+			an->snaps[i] = s->snapshots[i];
+			an->snaps[i].label = strdup(s->snapshots[i].label);
+			if (!an->snaps[i].label)
+				return -ENOMEM;
+			an->nsnaps = i + 1;
+		}
+	}
+	if (d->states) {
+		size_t ns = s->nsnapshots, ne = (size_t)d->state_at[ns];
+		an->states = malloc((ne ? ne : 1) * sizeof(*an->states));
+		an->state_at = malloc((ns + 1) * sizeof(*an->state_at));
+		an->state_n = malloc((ns ? ns : 1) * sizeof(*an->state_n));
+		if (!an->states || !an->state_at || !an->state_n)
+			return -ENOMEM;
+		memcpy(an->states, d->states, ne * sizeof(*an->states));
+		memcpy(an->state_at, d->state_at, (ns + 1) * sizeof(*an->state_at));
+		memcpy(an->state_n, d->state_n, ns * sizeof(*an->state_n));
+		an->nstates = an->capstates = ne;
+		an->capstate = ns + 1;
+		an->keep_states = true;
+	}
+	if ((rc = heap_restore(an->heap, &d->counters, d->st, d->nst)) < 0 ||
+	    (rc = stacks_set_exe(an->stacks, s->exe)) < 0)
+		return rc;
+	/* Ids are interned where the replay interned them among the records
+	 * (an undefined stack takes the newest module map of that moment). */
+	size_t next = 0;
+	for (size_t i = 0; i <= d->ndefs; i++) {
+		for (; next < d->nids && d->marks[next] <= i; next++)
+			if (stacks_intern(an->stacks, d->ids[next]) != (sidx_t)next)
+				return -EBADMSG;
+		if (i == d->ndefs)
+			break;
+		if (reader_seek(an->rd, d->defs[i]) < 0 ||
+		    reader_next(an->rd, &ev) != 1 || ev.offset != d->defs[i])
+			return -EBADMSG;
+		if (ev.kind == RD_MODULES)
+			rc = stacks_add_modules(an->stacks, &ev);
+		else if (ev.kind == RD_STACK)
+			rc = stacks_add_stack(an->stacks, &ev);
+		else if (ev.kind == RD_PYCODE)
+			rc = stacks_add_pycode(an->stacks, &ev);
+		else
+			rc = -EBADMSG;
+		if (rc < 0)
+			return rc;
+	}
+	if (next != d->nids || stacks_count(an->stacks) != d->nids)
+		return -EBADMSG;
+	an->from_index = true;
+	return 0;
+}
+
+analysis_t *analysis_run_file_indexed(const char *path, agg_t **aggs,
+				       size_t naggs, bool need_states)
+{
+	struct stat st;
+	index_data_t d = { 0 };
+	if (index_enabled() && strcmp(path, "-") != 0 &&
+	    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    index_load(path, &st, &d) == 0 && (d.states || !need_states)) {
+		analysis_t *an = NULL;
+		char err[1024];
+		int rc = analysis_open(&an, path, err, sizeof(err));
+		if (rc == 0 && reader_size(an->rd) == (uint64_t)st.st_size)
+			rc = restore(an, &d);
+		index_data_free(&d);
+		if (rc == 0)
+			return an;
+		analysis_free(an);
+	} else if (d.ids) {
+		index_data_free(&d); /* loaded, but without snapshot states */
+	}
+	return analysis_run_file(path, aggs, naggs);
+}
+
+int analysis_snapshot_state(const analysis_t *an, size_t k,
+			    const index_state_t **st, size_t *nst,
+			    uint64_t *n)
+{
+	if (!an->from_index || !an->keep_states || !an->state_at ||
+	    k >= an->nsnaps)
+		return -ENOENT;
+	*st = an->states + an->state_at[k];
+	*nst = (size_t)(an->state_at[k + 1] - an->state_at[k]);
+	*n = an->state_n[k];
+	return 0;
+}
+
+bool analysis_from_index(const analysis_t *an)
+{
+	return an->from_index;
+}
+
+analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs)
+{
+	analysis_t *an;
+	char err[1024];
+	struct stat before;
+	bool idx = index_enabled() && strcmp(path, "-") != 0 &&
+		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
+	if (analysis_open(&an, path, err, sizeof(err)) < 0)
+		goto fail;
+	an->keep_states = idx;
+	for (size_t i = 0; i < naggs; i++)
+		if (aggs[i] && analysis_add_agg(an, aggs[i]) < 0) {
+			snprintf(err, sizeof(err), "too many aggregators");
+			goto fail;
+		}
+	analysis_set_progress(an, true);
+	if (analysis_run(an, err, sizeof(err)) < 0)
+		goto fail;
+	if (idx)
+		save_index(an, path, &before);
+	return an;
+fail:
+	fprintf(stderr, "heaptrail: %s\n", err);
+	analysis_free(an);
+	return NULL;
+}
+
+void analysis_print_warnings(const analysis_t *an)
+{
+	const char *const *list;
+	if (!an->sym)
+		return;
+	size_t n = sym_warnings(an->sym, &list);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "heaptrail: warning: %s\n", list[i]);
+}
+
+void analysis_free(analysis_t *an)
+{
+	if (!an)
+		return;
+	frames_free(an->frames);
+	if (an->sym)
+		sym_free(an->sym);
+	heap_free(an->heap);
+	stacks_free(an->stacks);
+	reader_close(an->rd);
+	for (size_t i = 0; i < an->nsnaps; i++)
+		free(an->snaps[i].label);
+	free(an->snaps);
+	free(an->thread_seen);
+	free(an->defs);
+	free(an->marks);
+	free(an->states);
+	free(an->state_at);
+	free(an->state_n);
+	free(an->path);
+	free(an->exe);
+	free(an->cmdline);
+	free(an->version);
+	free(an->last_warning);
+	free(an);
+}
