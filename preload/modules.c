@@ -5,11 +5,14 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *body; /* mmap'd, cap bytes */
@@ -88,6 +91,79 @@ static void build_id(struct dl_phdr_info *info, const uint8_t **id, size_t *len)
 	}
 }
 
+static int hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parses one /proc/self/maps line: if its range holds addr and its file is
+ * an absolute path, copies the path to out and returns 1. */
+static int maps_line(const char *l, size_t n, uint64_t addr, char *out, size_t cap)
+{
+	uint64_t lo = 0, hi = 0;
+	size_t i = 0;
+	int d;
+	for (; i < n && (d = hexdigit(l[i])) >= 0; i++)
+		lo = lo << 4 | (uint64_t)d;
+	if (i >= n || l[i++] != '-')
+		return 0;
+	for (; i < n && (d = hexdigit(l[i])) >= 0; i++)
+		hi = hi << 4 | (uint64_t)d;
+	if (addr < lo || addr >= hi)
+		return 0;
+	/* perms offset dev inode, then the path from the first '/'. */
+	for (int field = 0; field < 4 && i < n; field++) {
+		while (i < n && l[i] == ' ')
+			i++;
+		while (i < n && l[i] != ' ')
+			i++;
+	}
+	while (i < n && l[i] == ' ')
+		i++;
+	if (i >= n || l[i] != '/' || n - i >= cap)
+		return 0;
+	memcpy(out, l + i, n - i);
+	out[n - i] = '\0';
+	return 1;
+}
+
+/* The absolute path of the file mapped at addr, from /proc/self/maps: a
+ * library dlopen'ed by a relative path has that relative path as its
+ * dlpi_name, which names nothing once the analyzer runs elsewhere or the
+ * program changed directory.  No allocation (runs inside the loader's
+ * dl_iterate_phdr callback, possibly from a hook).  0 on success. */
+static int mapped_path(uint64_t addr, char *out, size_t cap)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char buf[2048], line[PATH_MAX + 128];
+	size_t len = 0;
+	int found = 0, skip = 0; /* skip: the rest of an over-long line */
+	ssize_t r;
+	while (!found && (r = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t k = 0; k < r && !found; k++) {
+			if (buf[k] != '\n') {
+				if (len < sizeof(line))
+					line[len++] = buf[k];
+				else
+					skip = 1;
+				continue;
+			}
+			if (!skip)
+				found = maps_line(line, len, addr, out, cap);
+			len = 0;
+			skip = 0;
+		}
+	}
+	close(fd);
+	return found ? 0 : -1;
+}
+
 /* Scan output, per module: u64 bias, u64 lo, u64 hi, u64 len, then len
  * bytes of its encoded MODULES entry (path, bias, build-id, segments). */
 static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
@@ -114,6 +190,12 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 	b->len += sizeof(head);
 	size_t body = b->len;
 	const char *path = info->dlpi_name ? info->dlpi_name : "";
+	char abs[PATH_MAX];
+	/* Relative names only come from dlopen("dir/lib.so"); "" is the
+	 * executable and names without a '/' are the vDSO's. */
+	if (path[0] && path[0] != '/' && strchr(path, '/') && nload &&
+	    mapped_path(lo, abs, sizeof(abs)) == 0)
+		path = abs;
 	bbytes(b, path, strlen(path));
 	bvar(b, (uint64_t)info->dlpi_addr);
 	const uint8_t *id;

@@ -484,6 +484,18 @@ static void forward_signal(int sig)
 	errno = saved;
 }
 
+/* SIGINT and SIGQUIT: a terminal sends them to the whole foreground process
+ * group, so the program already has its own and forwarding would make two;
+ * only one sent to the wrapper itself (kill(2), sigqueue, tgkill: si_code
+ * <= 0) is passed on.  A kill(2) aimed at the process group still reaches
+ * the program twice: nothing tells it from one aimed at the wrapper. */
+static void forward_user_signal(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	if (info->si_code <= 0)
+		forward_signal(sig);
+}
+
 /* "1234567" -> "1,234,567" */
 static void format_count(uint64_t v, char *buf, size_t len)
 {
@@ -642,15 +654,18 @@ int cmd_record(int argc, char **argv)
 	close(pipefd[1]);
 	record_child = pid;
 
-	/* Like system(): a terminal's SIGINT/SIGQUIT reach the program
-	 * directly, so the wrapper ignores them rather than delivering twice. */
+	/* A terminal's SIGINT/SIGQUIT reach the program directly; the wrapper
+	 * passes on only those sent to it alone (forward_user_signal). */
 	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd_sa = { .sa_handler = forward_signal };
+	struct sigaction user_sa = { .sa_sigaction = forward_user_signal };
 	struct sigaction old_int, old_quit;
 	sigemptyset(&ign.sa_mask);
 	sigemptyset(&fwd_sa.sa_mask);
+	sigemptyset(&user_sa.sa_mask);
 	fwd_sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
+	user_sa.sa_flags = SA_RESTART | SA_SIGINFO;
+	sigaction(SIGINT, &user_sa, &old_int);
+	sigaction(SIGQUIT, &user_sa, &old_quit);
 	/* A closed stderr must not turn the program's exit status into our
 	 * SIGPIPE when the summary is printed. */
 	sigaction(SIGPIPE, &ign, NULL);

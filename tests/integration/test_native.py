@@ -153,7 +153,9 @@ class Snapshots(NativeCase):
 class DlopenLibrary(NativeCase):
     def check(self, args):
         path = self.record_same("dlopen_user", args)
-        stats = analyze("top", path, "-n", "0")["stats"]
+        self.check_stats(analyze("top", path, "-n", "0")["stats"])
+
+    def check_stats(self, stats):
         self.assert_site(stats, "lib_alloc.c", "lib_alloc_make", "lib_make", 4, 3108)
         where = site("lib_alloc.c", "lib_make")
         mods = {os.path.basename(s["frames"][0].get("module") or "") for s in stats
@@ -165,6 +167,12 @@ class DlopenLibrary(NativeCase):
 
     def test_attributed_after_dlclose(self):
         self.check(("close",))
+
+    def test_library_opened_by_a_relative_path_is_recorded_by_its_absolute_path(self):
+        # The program opened "./lib_alloc.so" and then left that directory:
+        # the trace must name the file itself, or nothing symbolizes.
+        path = self.record_same("dlopen_user", ("relative",))
+        self.check_stats(analyze("top", path, "-n", "0")["stats"])
 
 
 class Endings(NativeCase):

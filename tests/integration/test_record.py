@@ -214,13 +214,57 @@ class RecordSignals(unittest.TestCase):
         proc.send_signal(signal.SIGUSR1)
         self.assertEqual(proc.wait(TIMEOUT), -signal.SIGUSR1)
 
-    def test_sigint_to_the_wrapper_alone_is_ignored(self):
-        proc, child, _ = self.start_sleeper("signal_int")
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.2)
-        self.assertIsNone(proc.poll(), "the wrapper died of SIGINT")
-        os.kill(child, signal.SIGINT)  # as a terminal would: the program gets it
-        self.assertEqual(proc.wait(TIMEOUT), -signal.SIGINT)
+    def start_counter(self, name):
+        proc = subprocess.Popen([HEAPTRAIL, "record", "-q", "-o", trace_path(name), "--",
+                                 target("sigcount")], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        line = readline(proc).split()
+        self.assertEqual(line[:1], [b"ready"], proc.stderr.read() if not line else line)
+        return proc
+
+    def test_sigint_and_sigquit_sent_to_the_wrapper_reach_the_program_once(self):
+        # `kill -INT <wrapper pid>`, as a supervisor or a script sends it.
+        for sig, want in ((signal.SIGINT, b"int 1 quit 0\n"), (signal.SIGQUIT, b"int 0 quit 1\n")):
+            proc = self.start_counter(f"signal_fwd_{sig.name}")
+            proc.send_signal(sig)
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+            self.assertEqual((proc.returncode, out), (0, want), err)
+
+    def test_ctrl_c_on_a_terminal_reaches_the_program_once(self):
+        # The terminal signals the whole foreground process group (the
+        # wrapper and the program): the wrapper must not add a second one.
+        import pty
+        import select
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execv(HEAPTRAIL, [HEAPTRAIL, "record", "-q", "-o",
+                                     trace_path("signal_ctrl_c"), "--", target("sigcount")])
+            finally:
+                os._exit(127)
+        out = b""
+        deadline = time.monotonic() + TIMEOUT
+        try:
+            while b"ready" not in out and time.monotonic() < deadline:
+                if select.select([fd], [], [], 1)[0]:
+                    out += os.read(fd, 4096)
+            self.assertIn(b"ready", out)
+            os.write(fd, b"\x03")  # ^C: VINTR in the default termios
+            while b"quit" not in out and time.monotonic() < deadline:
+                if select.select([fd], [], [], 1)[0]:
+                    try:
+                        out += os.read(fd, 4096)
+                    except OSError:
+                        break
+        finally:
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        self.assertIn(b"int 1 quit 0", out)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, out)
 
     def test_program_killed_by_signal_kills_the_wrapper_the_same_way(self):
         for mode, sig in (("segv", signal.SIGSEGV), ("abort", signal.SIGABRT)):

@@ -1,6 +1,9 @@
 /* dlopens lib_alloc.so (next to this executable) and leaks 4 x 777 bytes
  * allocated inside it.  With "close" as argument the library is dlclose'd
- * before exit, so its stacks point into an unloaded module. */
+ * before exit, so its stacks point into an unloaded module.  With
+ * "relative" it is opened as "./lib_alloc.so" from its own directory and
+ * the program then moves to "/", so the loader's name for it is relative
+ * and resolves to nothing afterwards. */
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,7 +18,16 @@ int main(int argc, char **argv)
 		return 2;
 	path[n] = '\0';
 	strcpy(strrchr(path, '/') + 1, "lib_alloc.so");
+	int relative = argc > 1 && strcmp(argv[1], "relative") == 0;
+	if (relative) {
+		*strrchr(path, '/') = '\0';
+		if (chdir(path) != 0)
+			return 2;
+		strcpy(path, "./lib_alloc.so");
+	}
 	void *h = dlopen(path, RTLD_NOW);
+	if (relative && chdir("/") != 0)
+		return 2;
 	if (!h) {
 		fprintf(stderr, "dlopen: %s\n", dlerror());
 		return 2;
