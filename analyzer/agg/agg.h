@@ -45,14 +45,10 @@ typedef struct agg_ops {
 	int (*add)(agg_t *a, const heap_event_t *ev);
 	/* snapshot: a snapshot mark (may be NULL if not interested). */
 	int (*snapshot)(agg_t *a, const agg_snapshot_t *s);
-	/* report: print (text or JSON) after the last event. */
-	int (*report)(agg_t *a, const agg_report_t *r);
 	/* Optional (may be NULL).  reset: the program exec'd, forget the old
-	 * image (reports are about the final image).  rss: an RSS sample.
-	 * destroy: free the aggregator. */
+	 * image (results are about the final image).  rss: an RSS sample. */
 	void (*reset)(agg_t *a);
 	int (*rss)(agg_t *a, uint64_t time_us, uint64_t bytes);
-	void (*destroy)(agg_t *a);
 } agg_ops_t;
 
 /* Aggregators embed this as their first member. */

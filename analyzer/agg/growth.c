@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "agg/topn.h"
+#include "render/fmt.h"
+#include "render/json.h"
 
 #define KEEP (GROWTH_KEEP_HEAD + GROWTH_KEEP_TAIL)
 /* Steps shown at each end of a chain in text reports. */
@@ -289,33 +291,10 @@ static void op_reset(agg_t *a)
 	clear((growth_t *)a);
 }
 
-static void op_destroy(agg_t *a)
-{
-	growth_free((growth_t *)a);
-}
-
-static int op_report(agg_t *a, const agg_report_t *r)
-{
-	growth_t *g = (growth_t *)a;
-	if (!r->json)
-		return growth_report_text(g, r);
-	json_t j;
-	json_init(&j, r->out);
-	json_obj_begin(&j);
-	if (r->an)
-		json_summary_fields(&j, analysis_summary(r->an));
-	int rc = growth_report_json(g, &j, r);
-	json_obj_end(&j);
-	json_finish(&j);
-	return rc;
-}
-
 static const agg_ops_t growth_ops = {
 	.name = "growth",
 	.add = op_add,
-	.report = op_report,
 	.reset = op_reset,
-	.destroy = op_destroy,
 };
 
 growth_t *growth_new(void)
@@ -476,12 +455,6 @@ static const char *end_name(growth_end_t e)
 	return "live";
 }
 
-static void seconds(char *buf, size_t len, uint64_t us)
-{
-	snprintf(buf, len, "%llu.%06llus", (unsigned long long)(us / 1000000),
-		 (unsigned long long)(us % 1000000));
-}
-
 int growth_report_text(growth_t *g, const agg_report_t *r)
 {
 	growth_site_t *s;
@@ -506,12 +479,12 @@ int growth_report_text(growth_t *g, const agg_report_t *r)
 			x->chains == 1 ? "" : "s",
 			(unsigned long long)x->steps,
 			(unsigned long long)x->moved,
-			report_size(a, sizeof a, (double)x->copied_bytes,
+			fmt_size(a, sizeof a, (double)x->copied_bytes,
 				    false),
 			(unsigned long long)x->nsteps,
-			report_size(b, sizeof b, (double)x->initial_size,
+			fmt_size(b, sizeof b, (double)x->initial_size,
 				    false),
-			report_size(c, sizeof c, (double)x->final_size, false),
+			fmt_size(c, sizeof c, (double)x->final_size, false),
 			end_name(x->end));
 		growth_text_frames(out, r->frames, x->stack, 0);
 		/* Text shows the first and last TEXT_STEPS steps (JSON has
@@ -530,11 +503,11 @@ int growth_report_text(growth_t *g, const agg_report_t *r)
 				said = 1;
 				continue;
 			}
-			seconds(t, sizeof t, st->time_us);
+			fmt_seconds(t, sizeof t, st->time_us);
 			fprintf(out, "      %s -> %s %s at %s\n",
-				report_size(a, sizeof a, (double)st->old_size,
+				fmt_size(a, sizeof a, (double)st->old_size,
 					    false),
-				report_size(b, sizeof b, (double)st->new_size,
+				fmt_size(b, sizeof b, (double)st->new_size,
 					    false),
 				st->moved ? "moved   " : "in place", t);
 		}

@@ -18,6 +18,7 @@
 
 #include "agg/agg.h"
 #include "render/report.h"
+#include "render/json.h"
 
 /* Steps kept per chain: the first GROWTH_KEEP_HEAD and the last
  * GROWTH_KEEP_TAIL (the ones between are counted, not kept). */

@@ -14,6 +14,8 @@
 
 #include "agg/sitelive.h"
 #include "agg/topn.h"
+#include "render/fmt.h"
+#include "render/json.h"
 
 struct highwater {
 	agg_t base; /* first */
@@ -235,33 +237,10 @@ static void op_reset(agg_t *a)
 	clear((highwater_t *)a);
 }
 
-static void op_destroy(agg_t *a)
-{
-	highwater_free((highwater_t *)a);
-}
-
-static int op_report(agg_t *a, const agg_report_t *r)
-{
-	highwater_t *h = (highwater_t *)a;
-	if (!r->json)
-		return highwater_report_text(h, r);
-	json_t j;
-	json_init(&j, r->out);
-	json_obj_begin(&j);
-	if (r->an)
-		json_summary_fields(&j, analysis_summary(r->an));
-	int rc = highwater_report_json(h, &j, r);
-	json_obj_end(&j);
-	json_finish(&j);
-	return rc;
-}
-
 static const agg_ops_t highwater_ops = {
 	.name = "highwater",
 	.add = op_add,
-	.report = op_report,
 	.reset = op_reset,
-	.destroy = op_destroy,
 };
 
 highwater_t *highwater_new(void)
@@ -436,12 +415,6 @@ static void row_text(char *buf, size_t len, highwater_t *h, frames_t *fs,
 		site_line(buf, len, fs, w->stack);
 }
 
-static void seconds(char *buf, size_t len, uint64_t us)
-{
-	snprintf(buf, len, "%llu.%06llus", (unsigned long long)(us / 1000000),
-		 (unsigned long long)(us % 1000000));
-}
-
 int highwater_report_text(highwater_t *h, const agg_report_t *r)
 {
 	const highwater_step_t *st = NULL;
@@ -450,12 +423,12 @@ int highwater_report_text(highwater_t *h, const agg_report_t *r)
 		return (int)n;
 	FILE *out = r->out;
 	char a[32], b[32], c[32], t[32], line[2048];
-	seconds(t, sizeof t, h->peak_time_us);
+	fmt_seconds(t, sizeof t, h->peak_time_us);
 	fprintf(out, "High-water steps: peak %s at %s; a step closes when the "
 		     "heap exceeds the previous mark by >= %u%% and >= %s\n",
-		report_size(a, sizeof a, (double)h->peak, false), t,
+		fmt_size(a, sizeof a, (double)h->peak, false), t,
 		h->percent,
-		report_size(b, sizeof b, (double)h->min_bytes, false));
+		fmt_size(b, sizeof b, (double)h->min_bytes, false));
 	/* -n keeps the last steps: the ones that built the peak.  JSON keeps
 	 * them all. */
 	long first = r->limit && (size_t)n > r->limit ? n - (long)r->limit : 0;
@@ -470,25 +443,25 @@ int highwater_report_text(highwater_t *h, const agg_report_t *r)
 		long k = step_rows(h, s, rows, &others, &nothers);
 		if (k < 0)
 			return (int)k;
-		seconds(t, sizeof t, s->to_time_us);
+		fmt_seconds(t, sizeof t, s->to_time_us);
 		fprintf(out, "#%ld: %s -> %s at %s (%s)%s\n", i + 1,
-			report_size(a, sizeof a, (double)s->from_bytes, false),
-			report_size(b, sizeof b, (double)s->to_bytes, false),
+			fmt_size(a, sizeof a, (double)s->from_bytes, false),
+			fmt_size(b, sizeof b, (double)s->to_bytes, false),
 			t,
-			report_size(c, sizeof c,
+			fmt_size(c, sizeof c,
 				    (double)(s->to_bytes - s->from_bytes),
 				    true),
 			s->is_peak ? " peak" : "");
 		for (long w = 0; w < k; w++) {
 			row_text(line, sizeof line, h, r->frames, &rows[w]);
 			fprintf(out, "    %10s  %s\n",
-				report_size(a, sizeof a, (double)rows[w].bytes,
+				fmt_size(a, sizeof a, (double)rows[w].bytes,
 					    true),
 				line);
 		}
 		if (nothers)
 			fprintf(out, "    %10s  %zu other site%s\n",
-				report_size(a, sizeof a, (double)others, true),
+				fmt_size(a, sizeof a, (double)others, true),
 				nothers, nothers == 1 ? "" : "s");
 	}
 	return 0;

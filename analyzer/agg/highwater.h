@@ -20,6 +20,7 @@
 #include "agg/agg.h"
 #include "agg/group.h"
 #include "render/report.h"
+#include "render/json.h"
 
 #define HIGHWATER_PERCENT 10
 #define HIGHWATER_MIN_BYTES (64 * 1024)

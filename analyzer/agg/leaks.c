@@ -14,6 +14,9 @@
 
 #include "agg/sitelive.h"
 #include "agg/topn.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
 
 /* One snapshot point: the stacks whose live bytes changed since the
  * previous point, with their live bytes now. */
@@ -151,20 +154,11 @@ static void op_reset(agg_t *a)
 	l->ndlist = 0;
 }
 
-static void op_destroy(agg_t *a)
-{
-	leaks_free((leaks_t *)a);
-}
-
-static int op_report(agg_t *a, const agg_report_t *r);
-
 static const agg_ops_t leaks_ops = {
 	.name = "leaks",
 	.add = op_add,
 	.snapshot = op_snapshot,
-	.report = op_report,
 	.reset = op_reset,
-	.destroy = op_destroy,
 };
 
 leaks_t *leaks_new(void)
@@ -531,23 +525,6 @@ fail:
 	return rc;
 }
 
-static const char *by_name(report_by_t by)
-{
-	switch (by) {
-	case BY_LINENO:
-		return "lineno";
-	case BY_FILENAME:
-		return "filename";
-	case BY_FUNCTION:
-		return "function";
-	case BY_MODULE:
-		return "module";
-	case BY_TRACEBACK:
-		break;
-	}
-	return "traceback";
-}
-
 /* Header key of a group: its key, or the innermost frame's file:line for
  * a traceback grouping (the traceback follows, indented). */
 static void head_key(char *buf, size_t len, const group_t *g,
@@ -614,7 +591,7 @@ static void report_json(leaks_t *l, const agg_report_t *r, const group_t *g,
 	if (r->an)
 		json_summary_fields(&j, analysis_summary(r->an));
 	json_key(&j, "by");
-	json_str(&j, by_name(l->by));
+	json_str(&j, report_by_name(l->by));
 	json_key(&j, "total_bytes");
 	json_u64(&j, res->total_bytes);
 	json_key(&j, "total_count");
@@ -682,22 +659,22 @@ static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
 	FILE *out = r->out;
 	char a[32], b[32], c[32], key[1024];
 	if (r->an)
-		report_notes(out, analysis_summary(r->an));
+		text_notes(out, analysis_summary(r->an));
 	fprintf(out, "Live at the end of the trace: %s in %llu blocks from %zu "
 		     "call sites (by %s)\n",
-		report_size(a, sizeof a, (double)res->total_bytes, false),
+		fmt_size(a, sizeof a, (double)res->total_bytes, false),
 		(unsigned long long)res->total_count, res->nsites,
-		by_name(l->by));
+		report_by_name(l->by));
 	if (res->nstats < res->nsites)
 		fprintf(out, "Top %zu:\n", res->nstats);
 	for (size_t i = 0; i < res->nstats; i++) {
 		const leak_stat_t *s = &res->stats[i];
 		head_key(key, sizeof key, g, r, s->group, l->by);
 		fprintf(out, "#%zu: %s: size=%s, count=%llu, average=%s\n",
-			i + 1, key, report_size(a, sizeof a, (double)s->bytes,
+			i + 1, key, fmt_size(a, sizeof a, (double)s->bytes,
 						false),
 			(unsigned long long)s->count,
-			report_size(b, sizeof b,
+			fmt_size(b, sizeof b,
 				    s->count ? (double)s->bytes /
 						       (double)s->count
 					     : 0,
@@ -712,9 +689,9 @@ static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
 		fprintf(out, "Note: the exit snapshot (%s) came after the program "
 			     "freed most of its heap (%s before): it is left "
 			     "out of the series\n",
-			report_size(a, sizeof a, (double)pts[np - 1].heap_bytes,
+			fmt_size(a, sizeof a, (double)pts[np - 1].heap_bytes,
 				    false),
-			report_size(b, sizeof b, (double)pts[np - 2].heap_bytes,
+			fmt_size(b, sizeof b, (double)pts[np - 2].heap_bytes,
 				    false));
 	if (res->npoints < 3) {
 		fprintf(out, "Leak candidates: need at least 3 snapshots "
@@ -732,9 +709,9 @@ static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
 		const leak_cand_t *x = &res->cands[i];
 		head_key(key, sizeof key, g, r, x->group, l->by);
 		fprintf(out, "#%zu: %s: %s (%s -> %s)\n", i + 1, key,
-			report_size(a, sizeof a, (double)x->growth, true),
-			report_size(b, sizeof b, (double)x->series[0], false),
-			report_size(c, sizeof c,
+			fmt_size(a, sizeof a, (double)x->growth, true),
+			fmt_size(b, sizeof b, (double)x->series[0], false),
+			fmt_size(c, sizeof c,
 				    (double)x->series[res->npoints - 1],
 				    false));
 		fprintf(out, "    series:");
@@ -742,7 +719,7 @@ static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
 			char name[300];
 			fprintf(out, "%s %s=%s", p ? "," : "",
 				point_name(name, sizeof name, pts, np, p),
-				report_size(a, sizeof a, (double)x->series[p],
+				fmt_size(a, sizeof a, (double)x->series[p],
 					    false));
 		}
 		fprintf(out, "\n");
@@ -770,15 +747,4 @@ int leaks_report(leaks_t *l, const agg_report_t *r, group_t *g)
 		report_text(l, r, g, &res);
 	leaks_result_free(&res);
 	return 0;
-}
-
-static int op_report(agg_t *a, const agg_report_t *r)
-{
-	leaks_t *l = (leaks_t *)a;
-	group_t *g = group_new(r->frames, l->by);
-	if (!g)
-		return -ENOMEM;
-	int rc = leaks_report(l, r, g);
-	group_free(g);
-	return rc;
 }

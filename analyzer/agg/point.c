@@ -3,7 +3,6 @@
  * time); the end and the peak are read from the heap model afterwards. */
 #include "agg/point.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,7 +11,6 @@
 
 #include "model/analysis.h"
 #include "read/index.h"
-#include "render/report.h"
 
 typedef struct capture {
 	uint64_t *bytes, *count; /* by sidx */
@@ -31,29 +29,6 @@ struct point {
 	capture_t result; /* end / peak */
 	const capture_t *chosen;
 };
-
-void point_parse(const char *s, point_spec_t *spec)
-{
-	memset(spec, 0, sizeof(*spec));
-	if (strcmp(s, "end") == 0) {
-		spec->kind = POINT_END;
-		return;
-	}
-	if (strcmp(s, "peak") == 0) {
-		spec->kind = POINT_PEAK;
-		return;
-	}
-	/* A time needs a unit, so a bare number stays a snapshot index. */
-	size_t len = strlen(s);
-	if (len > 1 && isalpha((unsigned char)s[len - 1]) &&
-	    report_parse_time(s) >= 0) {
-		spec->kind = POINT_TIME;
-		spec->time_us = (uint64_t)report_parse_time(s);
-		return;
-	}
-	spec->kind = POINT_SNAPSHOT;
-	spec->snapshot = s;
-}
 
 static void cap_clear(capture_t *c)
 {
@@ -148,13 +123,6 @@ static int p_snapshot(agg_t *a, const agg_snapshot_t *s)
 	return 0;
 }
 
-static int p_report(agg_t *a, const agg_report_t *r)
-{
-	(void)a;
-	(void)r;
-	return 0;
-}
-
 static void p_reset(agg_t *a)
 {
 	point_t *p = (point_t *)a;
@@ -169,7 +137,6 @@ static const agg_ops_t point_ops = {
 	.name = "point",
 	.add = p_add,
 	.snapshot = p_snapshot,
-	.report = p_report,
 	.reset = p_reset,
 };
 
@@ -181,9 +148,10 @@ point_t *point_new(const point_spec_t *spec)
 	p->agg.ops = &point_ops;
 	p->spec = *spec;
 	if (spec->kind == POINT_SNAPSHOT) {
-		long long v = report_parse_count(spec->snapshot);
-		p->numeric = v >= 0;
-		p->index = v >= 0 ? (uint64_t)v : 0;
+		/* Digits only: a snapshot index (a label may match too). */
+		const char *d = spec->snapshot;
+		p->numeric = *d && strspn(d, "0123456789") == strlen(d);
+		p->index = p->numeric ? (uint64_t)strtoll(d, NULL, 10) : 0;
 	}
 	return p;
 }

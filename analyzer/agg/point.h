@@ -23,10 +23,6 @@ typedef struct point_spec {
 	uint64_t time_us; /* POINT_TIME */
 } point_spec_t;
 
-/* Parses "end", "peak", a time with a unit ("2.5s", "1500ms", "300us") or
- * else a snapshot label/index.  s must outlive the spec. */
-void point_parse(const char *s, point_spec_t *spec);
-
 typedef struct point point_t;
 
 point_t *point_new(const point_spec_t *spec);

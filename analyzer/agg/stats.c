@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "agg/topn.h"
+#include "render/fmt.h"
+#include "render/json.h"
 
 int stats_compute(group_t *g, const uint64_t *bytes, const uint64_t *count,
 		  size_t n, bool cumulative, stat_set_t *out)
@@ -195,16 +197,16 @@ static void print_row(FILE *out, const stat_row_t *r, bool diff,
 				       BY_LINENO);
 	if (diff)
 		fprintf(out, "%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")",
-			key, report_size(a, sizeof(a), (double)r->bytes, false),
-			report_size(b, sizeof(b), (double)r->bytes_diff, true),
+			key, fmt_size(a, sizeof(a), (double)r->bytes, false),
+			fmt_size(b, sizeof(b), (double)r->bytes_diff, true),
 			r->count, r->count_diff);
 	else
 		fprintf(out, "%s: size=%s, count=%" PRIu64, key,
-			report_size(a, sizeof(a), (double)r->bytes, false),
+			fmt_size(a, sizeof(a), (double)r->bytes, false),
 			r->count);
 	if (r->count)
 		fprintf(out, ", average=%s",
-			report_size(c, sizeof(c),
+			fmt_size(c, sizeof(c),
 				    (double)r->bytes / (double)r->count, false));
 	fputc('\n', out);
 	if (by == BY_TRACEBACK)

@@ -12,6 +12,7 @@
 
 #include "agg/group.h"
 #include "render/report.h"
+#include "render/json.h"
 
 typedef struct stat_row {
 	const char *key; /* group key (owned by the group_t) */

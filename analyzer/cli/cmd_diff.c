@@ -13,6 +13,10 @@
 #include "agg/point.h"
 #include "render/report.h"
 #include "agg/stats.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
 
 typedef struct side {
 	analysis_t *an; /* owned unless shared with the other side */
@@ -84,26 +88,26 @@ int cmd_diff(int argc, char **argv)
 		if ((m = opts_parse("diff", accept, argc, argv, &i, &o))) {
 			if (m < 0)
 				return 2;
-		} else if ((m = report_opt("diff", argc, argv, &i, "--from", &val))) {
+		} else if ((m = args_opt("diff", argc, argv, &i, "--from", &val))) {
 			if (m < 0)
 				return 2;
 			from = val;
-		} else if ((m = report_opt("diff", argc, argv, &i, "--to", &val))) {
+		} else if ((m = args_opt("diff", argc, argv, &i, "--to", &val))) {
 			if (m < 0)
 				return 2;
 			to = val;
 		} else if (a[0] == '-' && a[1]) {
-			return report_usage_error("diff", "unknown option '%s'", a);
+			return args_usage_error("diff", "unknown option '%s'", a);
 		} else if (npaths < 2) {
 			paths[npaths++] = a;
 		} else {
-			return report_usage_error("diff", "unexpected argument '%s' (give one trace with --from/--to, or two traces)", a);
+			return args_usage_error("diff", "unexpected argument '%s' (give one trace with --from/--to, or two traces)", a);
 		}
 	}
 	if (!npaths)
-		return report_usage_error("diff", "missing TRACE");
+		return args_usage_error("diff", "missing TRACE");
 	if (npaths == 1 && !from)
-		return report_usage_error("diff", "one trace needs --from SNAPSHOT (and --to, default end); or give OLD.htr NEW.htr");
+		return args_usage_error("diff", "one trace needs --from SNAPSHOT (and --to, default end); or give OLD.htr NEW.htr");
 	if (opts_check_cumulative("diff", &o))
 		return 2;
 
@@ -115,7 +119,7 @@ int cmd_diff(int argc, char **argv)
 	sd[0].path = paths[0];
 	sd[1].path = npaths == 2 ? paths[1] : paths[0];
 	for (int k = 0; k < 2; k++) {
-		point_parse(sd[k].spec, &ps);
+		args_parse_point(sd[k].spec, &ps);
 		if (!(sd[k].pt = point_new(&ps))) {
 			fprintf(stderr, "heaptrail: out of memory\n");
 			goto done;
@@ -180,17 +184,17 @@ int cmd_diff(int argc, char **argv)
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		report_notes(stdout, analysis_summary(sd[0].an));
+		text_notes(stdout, analysis_summary(sd[0].an));
 		if (npaths == 2)
-			report_notes(stdout, analysis_summary(sd[1].an));
+			text_notes(stdout, analysis_summary(sd[1].an));
 		printf("Top %zu of %zu differences by %s%s, %s%s%s -> %s%s%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")\n",
 		       k, d.n, report_by_name(o.by), o.cumulative ? " (cumulative)" : "",
 		       npaths == 2 ? sd[0].path : "", npaths == 2 ? " " : "",
 		       point_describe(sd[0].pt),
 		       npaths == 2 ? sd[1].path : "", npaths == 2 ? " " : "",
 		       point_describe(sd[1].pt),
-		       report_size(a, sizeof(a), (double)d.total_bytes, false),
-		       report_size(b, sizeof(b), (double)d.total_bytes_diff, true),
+		       fmt_size(a, sizeof(a), (double)d.total_bytes, false),
+		       fmt_size(b, sizeof(b), (double)d.total_bytes_diff, true),
 		       d.total_count, d.total_count_diff);
 		stats_print_text(stdout, &d, k, true, (report_by_t)o.by);
 	}

@@ -10,6 +10,9 @@
 #include "agg/highwater.h"
 #include "cli/opts.h"
 #include "render/report.h"
+#include "cli/args.h"
+#include "render/json.h"
+#include "render/text.h"
 
 int cmd_growth(int argc, char **argv)
 {
@@ -26,22 +29,22 @@ int cmd_growth(int argc, char **argv)
 		if ((m = opts_parse("growth", accept, argc, argv, &i, &o))) {
 			if (m < 0)
 				return 2;
-		} else if ((m = report_opt("growth", argc, argv, &i, "--step",
+		} else if ((m = args_opt("growth", argc, argv, &i, "--step",
 					   &val))) {
 			if (m < 0)
 				return 2;
-			if ((pct = report_parse_count(val)) < 0 || pct > 100000)
-				return report_usage_error(
+			if ((pct = args_parse_count(val)) < 0 || pct > 100000)
+				return args_usage_error(
 					"growth",
 					"--step: expected a percentage, not "
 					"'%s'",
 					val);
-		} else if ((m = report_opt("growth", argc, argv, &i,
+		} else if ((m = args_opt("growth", argc, argv, &i,
 					   "--step-min", &val))) {
 			if (m < 0)
 				return 2;
-			if ((minb = report_parse_count(val)) < 0)
-				return report_usage_error(
+			if ((minb = args_parse_count(val)) < 0)
+				return args_usage_error(
 					"growth",
 					"--step-min: expected bytes, not '%s'",
 					val);
@@ -50,7 +53,7 @@ int cmd_growth(int argc, char **argv)
 		}
 	}
 	if (!path)
-		return report_usage_error("growth", "missing TRACE");
+		return args_usage_error("growth", "missing TRACE");
 
 	growth_t *gr = growth_new();
 	highwater_t *hw = highwater_new();
@@ -79,7 +82,7 @@ int cmd_growth(int argc, char **argv)
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		report_notes(stdout, analysis_summary(an));
+		text_notes(stdout, analysis_summary(an));
 		if (growth_report_text(gr, &r) < 0 ||
 		    highwater_report_text(hw, &r) < 0)
 			goto nomem;

@@ -13,6 +13,10 @@
 #include "cli/opts.h"
 #include "cli/cmd_snapshots.h"
 #include "render/report.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
 
 static const char *const kind_names[HT_KIND_COUNT] = {
 	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
@@ -134,9 +138,9 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		       size_t nstacks)
 {
 	char a[32], b[32];
-	report_notes(stdout, s);
+	text_notes(stdout, s);
 	printf("trace:        %s (%s, format v%u)\n", s->path,
-	       report_size(a, sizeof(a), (double)s->file_bytes, false),
+	       fmt_size(a, sizeof(a), (double)s->file_bytes, false),
 	       s->format_version);
 	printf("program:      %s\n", s->exe[0] ? s->exe : "(unknown: no PROCESS record)");
 	if (s->cmdline[0])
@@ -170,21 +174,21 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		}
 	printf("%s\n", any ? "" : " none");
 	printf("allocated:    %s in total\n",
-	       report_size(a, sizeof(a), (double)c->bytes_allocated, false));
+	       fmt_size(a, sizeof(a), (double)c->bytes_allocated, false));
 	printf("stacks:       %zu distinct\n", nstacks);
 	printf("threads:      %" PRIu64 "\n", s->threads);
 	printf("peak heap:    %s in %" PRIu64 " blocks at %.3f s\n",
-	       report_size(a, sizeof(a), (double)c->peak_bytes, false),
+	       fmt_size(a, sizeof(a), (double)c->peak_bytes, false),
 	       c->peak_blocks, (double)c->peak_time_us / 1e6);
 	printf("heap at end:  %s in %" PRIu64 " blocks\n",
-	       report_size(a, sizeof(a), (double)c->heap_bytes, false),
+	       fmt_size(a, sizeof(a), (double)c->heap_bytes, false),
 	       c->heap_blocks);
 	printf("leaked:       %s in %" PRIu64 " blocks (live at the end; see `heaptrail leaks`)\n",
-	       report_size(a, sizeof(a), (double)c->heap_bytes, false),
+	       fmt_size(a, sizeof(a), (double)c->heap_bytes, false),
 	       c->heap_blocks);
 	if (s->rss_max)
 		printf("max RSS:      %s at %.3f s\n",
-		       report_size(a, sizeof(a), (double)s->rss_max, false),
+		       fmt_size(a, sizeof(a), (double)s->rss_max, false),
 		       (double)s->rss_max_time_us / 1e6);
 	else
 		printf("max RSS:      not sampled\n");
@@ -192,7 +196,7 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	printf("lost events:  %" PRIu64 "\n", s->lost_events);
 	printf("temporary:    %" PRIu64 " allocations (%s) freed before any other allocation (on any thread)\n",
 	       c->temporary,
-	       report_size(b, sizeof(b), (double)c->temporary_bytes, false));
+	       fmt_size(b, sizeof(b), (double)c->temporary_bytes, false));
 	printf("anomalies:    %" PRIu64 " frees of unknown addresses, %" PRIu64
 	       " reallocs of unknown addresses, %" PRIu64
 	       " allocations on a live address\n",
@@ -222,7 +226,7 @@ int cmd_info(int argc, char **argv)
 			return 2;
 	}
 	if (!path)
-		return report_usage_error("info", "missing TRACE");
+		return args_usage_error("info", "missing TRACE");
 	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;

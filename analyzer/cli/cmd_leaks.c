@@ -9,6 +9,7 @@
 #include "agg/leaks.h"
 #include "cli/opts.h"
 #include "render/report.h"
+#include "cli/args.h"
 
 int cmd_leaks(int argc, char **argv)
 {
@@ -30,7 +31,7 @@ int cmd_leaks(int argc, char **argv)
 		}
 	}
 	if (!path)
-		return report_usage_error("leaks", "missing TRACE");
+		return args_usage_error("leaks", "missing TRACE");
 
 	leaks_t *l = leaks_new();
 	group_t *g = NULL;

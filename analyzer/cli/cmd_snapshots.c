@@ -8,6 +8,10 @@
 #include "model/analysis.h"
 #include "cli/opts.h"
 #include "render/report.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
 
 const char *snapshots_origin_name(uint64_t origin)
 {
@@ -62,7 +66,7 @@ int cmd_snapshots(int argc, char **argv)
 			return 2;
 	}
 	if (!path)
-		return report_usage_error("snapshots", "missing TRACE");
+		return args_usage_error("snapshots", "missing TRACE");
 	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;
@@ -76,7 +80,7 @@ int cmd_snapshots(int argc, char **argv)
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		report_notes(stdout, s);
+		text_notes(stdout, s);
 		if (!s->nsnapshots) {
 			printf("%s: no snapshots (mark them with heaptrail_snapshot(), --snapshot-every or --snapshot-signal)\n",
 			       s->path);
@@ -90,7 +94,7 @@ int cmd_snapshots(int argc, char **argv)
 				printf("%5" PRIu64 "  %-24s %-7s %10s %12s %10" PRIu64 "\n",
 				       sn->index, sn->label[0] ? sn->label : "-",
 				       snapshots_origin_name(sn->origin), t,
-				       report_size(a, sizeof(a), (double)sn->heap_bytes, false),
+				       fmt_size(a, sizeof(a), (double)sn->heap_bytes, false),
 				       sn->heap_blocks);
 			}
 		}

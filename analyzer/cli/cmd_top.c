@@ -12,6 +12,10 @@
 #include "agg/point.h"
 #include "render/report.h"
 #include "agg/stats.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
 
 int cmd_top(int argc, char **argv)
 {
@@ -30,7 +34,7 @@ int cmd_top(int argc, char **argv)
 				return 2;
 		} else if (strcmp(a, "--temporary") == 0) {
 			temporary = true;
-		} else if ((m = report_opt("top", argc, argv, &i, "--at", &val))) {
+		} else if ((m = args_opt("top", argc, argv, &i, "--at", &val))) {
 			if (m < 0)
 				return 2;
 			at = val;
@@ -39,12 +43,12 @@ int cmd_top(int argc, char **argv)
 		}
 	}
 	if (!path)
-		return report_usage_error("top", "missing TRACE");
+		return args_usage_error("top", "missing TRACE");
 	if (opts_check_cumulative("top", &o))
 		return 2;
 
 	point_spec_t spec;
-	point_parse(at, &spec);
+	args_parse_point(at, &spec);
 	point_t *pt = point_new(&spec);
 	if (!pt) {
 		fprintf(stderr, "heaptrail: out of memory\n");
@@ -129,17 +133,17 @@ int cmd_top(int argc, char **argv)
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		report_notes(stdout, s);
+		text_notes(stdout, s);
 		if (temporary)
 			printf("Top %zu temporary allocation sites by %s (allocations freed before any other allocation): %s in %" PRIu64 " allocations\n",
 			       k, report_by_name(o.by),
-			       report_size(a, sizeof(a), (double)set.total_bytes, false),
+			       fmt_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count);
 		else
 			printf("Top %zu of %zu by %s%s at %s: %s live in %" PRIu64 " blocks%s\n",
 			       k, nrows, report_by_name(o.by),
 			       o.cumulative ? " (cumulative)" : "", where,
-			       report_size(a, sizeof(a), (double)set.total_bytes, false),
+			       fmt_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count,
 			       group_has_filters(g) ? " (filtered)" : "");
 		stats_print_text(stdout, &set, k, false, (report_by_t)o.by);
@@ -150,7 +154,7 @@ int cmd_top(int argc, char **argv)
 				oc += set.rows[i].count;
 			}
 			printf("%zu other: size=%s, count=%" PRIu64 "\n", nrows - k,
-			       report_size(b, sizeof(b), (double)ob, false), oc);
+			       fmt_size(b, sizeof(b), (double)ob, false), oc);
 		}
 	}
 	analysis_print_warnings(an);

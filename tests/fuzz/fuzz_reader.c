@@ -8,6 +8,7 @@
 #include "model/analysis.h"
 #include "agg/point.h"
 #include "agg/stats.h"
+#include "cli/args.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	point_t *peak;
 	if (analysis_open_mem(&an, data, size, "fuzz.htr", err, sizeof(err)) < 0)
 		return 0;
-	point_parse("peak", &ps);
+	args_parse_point("peak", &ps);
 	peak = point_new(&ps);
 	if (peak)
 		analysis_add_agg(an, point_agg(peak));

@@ -15,6 +15,7 @@
 #include "read/index.h"
 #include "agg/point.h"
 #include "tbuild.h"
+#include "cli/args.h"
 
 static char trace_path[64];
 static char index_path[80];
@@ -325,7 +326,7 @@ Test(index, sidecar_name_replaces_htr)
 static void point_at(const char *at, bool indexed, point_t **pt, analysis_t **an)
 {
 	point_spec_t spec;
-	point_parse(at, &spec);
+	args_parse_point(at, &spec);
 	*pt = point_new(&spec);
 	agg_t *agg = point_agg(*pt);
 	if (!indexed)

@@ -8,6 +8,7 @@
 #include "agg/point.h"
 #include "agg/stats.h"
 #include "tbuild.h"
+#include "cli/args.h"
 
 /* ips in the main executable (bias 0x400000): key "prog+0x<ip-1-bias>" */
 #define IP_A 0x401001 /* prog+0x1000 */
@@ -36,7 +37,7 @@ static void run_points(fixture_t *f, tb_t *t, const char *at0, const char *at1)
 	cr_assert_eq(analysis_open_mem(&f->an, t->buf, t->len, "t.htr", err, sizeof(err)), 0, "%s", err);
 	const char *at[2] = { at0, at1 };
 	for (int i = 0; i < 2 && at[i]; i++) {
-		point_parse(at[i], &ps);
+		args_parse_point(at[i], &ps);
 		f->pt[i] = point_new(&ps);
 		cr_assert_eq(analysis_add_agg(f->an, point_agg(f->pt[i])), 0);
 	}

@@ -1,0 +1,44 @@
+/* JSON renderer: a streaming JSON writer and the pieces every JSON report
+ * shares (frames, summary fields).  Called by the commands (cli/cmd_*.c)
+ * for --json.  Not thread-safe (one json_t per writer). */
+#ifndef HEAPTRAIL_JSON_H
+#define HEAPTRAIL_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model/analysis.h"
+#include "render/frames.h"
+
+typedef struct json {
+	FILE *out;
+	int depth;
+	bool need_comma[64]; /* per nesting level: an element was written */
+	bool after_key; /* a key was just written: no comma before value */
+} json_t;
+
+void json_init(json_t *j, FILE *out);
+void json_obj_begin(json_t *j); /* { */
+void json_obj_end(json_t *j); /* } */
+void json_arr_begin(json_t *j); /* [ */
+void json_arr_end(json_t *j); /* ] */
+void json_key(json_t *j, const char *key);
+void json_str(json_t *j, const char *s); /* NULL -> null */
+void json_u64(json_t *j, uint64_t v);
+void json_i64(json_t *j, int64_t v);
+void json_double(json_t *j, double v);
+void json_bool(json_t *j, bool v);
+void json_null(json_t *j);
+/* Ends the document with a newline. */
+void json_finish(json_t *j);
+
+/* {"function":..,"file":..,"line":..,"module":..,"address":"0x.."} */
+void json_frame(json_t *j, const frames_t *f, const frame_t *fr);
+/* "frames": [json_frame for each of the n frames fr, innermost first]. */
+void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n);
+/* The fields every JSON report carries: "trace", "truncated",
+ * "lost_events" (call inside the top-level object). */
+void json_summary_fields(json_t *j, const analysis_summary_t *s);
+
+#endif /* HEAPTRAIL_JSON_H */
