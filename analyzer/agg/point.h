@@ -23,6 +23,7 @@ typedef struct point_spec {
 	uint64_t time_us; /* POINT_TIME */
 } point_spec_t;
 
+struct analysis;
 typedef struct point point_t;
 
 point_t *point_new(const point_spec_t *spec);

@@ -7,8 +7,6 @@
 #include <string.h>
 
 #include "agg/topn.h"
-#include "render/fmt.h"
-#include "render/json.h"
 
 int stats_compute(group_t *g, const uint64_t *bytes, const uint64_t *count,
 		  size_t n, bool cumulative, stat_set_t *out)
@@ -183,70 +181,6 @@ size_t stats_rank(stat_set_t *s, bool diff, size_t limit)
 	free(v);
 	free(tmp);
 	return k;
-}
-
-static void print_row(FILE *out, const stat_row_t *r, bool diff,
-		      report_by_t by)
-{
-	char a[32], b[32], c[32], line[1024];
-	const char *key = r->key;
-	/* A traceback key spans lines: the heading names the innermost
-	 * frame, the frames follow. */
-	if (by == BY_TRACEBACK && r->nframes > 0)
-		key = report_frame_key(line, sizeof(line), NULL, &r->frames[0],
-				       BY_LINENO);
-	if (diff)
-		fprintf(out, "%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")",
-			key, fmt_size(a, sizeof(a), (double)r->bytes, false),
-			fmt_size(b, sizeof(b), (double)r->bytes_diff, true),
-			r->count, r->count_diff);
-	else
-		fprintf(out, "%s: size=%s, count=%" PRIu64, key,
-			fmt_size(a, sizeof(a), (double)r->bytes, false),
-			r->count);
-	if (r->count)
-		fprintf(out, ", average=%s",
-			fmt_size(c, sizeof(c),
-				    (double)r->bytes / (double)r->count, false));
-	fputc('\n', out);
-	if (by == BY_TRACEBACK)
-		for (int i = 0; i < r->nframes; i++)
-			fprintf(out, "    %s\n",
-				report_frame_line(line, sizeof(line), NULL,
-						  &r->frames[i]));
-}
-
-void stats_print_text(FILE *out, const stat_set_t *s, size_t k, bool diff,
-		      report_by_t by)
-{
-	for (size_t i = 0; i < k && i < s->n; i++)
-		print_row(out, &s->rows[i], diff, by);
-}
-
-void stats_print_json(json_t *j, const stat_set_t *s, size_t k, bool diff)
-{
-	json_arr_begin(j);
-	for (size_t i = 0; i < k && i < s->n; i++) {
-		const stat_row_t *r = &s->rows[i];
-		json_obj_begin(j);
-		json_key(j, "key");
-		json_str(j, r->key);
-		json_key(j, "bytes");
-		json_u64(j, r->bytes);
-		json_key(j, "count");
-		json_u64(j, r->count);
-		json_key(j, "average");
-		json_double(j, r->count ? (double)r->bytes / (double)r->count : 0);
-		if (diff) {
-			json_key(j, "bytes_diff");
-			json_i64(j, r->bytes_diff);
-			json_key(j, "count_diff");
-			json_i64(j, r->count_diff);
-		}
-		json_frames(j, NULL, r->frames, r->nframes);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
 }
 
 void stats_free(stat_set_t *s)

@@ -180,7 +180,7 @@ int cmd_diff(int argc, char **argv)
 		json_key(&j, "groups");
 		json_u64(&j, d.n);
 		json_key(&j, "stats");
-		stats_print_json(&j, &d, k, true);
+		json_stats(&j, &d, k, true);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
@@ -196,7 +196,7 @@ int cmd_diff(int argc, char **argv)
 		       fmt_size(a, sizeof(a), (double)d.total_bytes, false),
 		       fmt_size(b, sizeof(b), (double)d.total_bytes_diff, true),
 		       d.total_count, d.total_count_diff);
-		stats_print_text(stdout, &d, k, true, (report_by_t)o.by);
+		text_stats(stdout, &d, k, true, (report_by_t)o.by);
 	}
 	stats_free(&d);
 	analysis_print_warnings(sd[0].an);

@@ -59,6 +59,8 @@ int cmd_growth(int argc, char **argv)
 	highwater_t *hw = highwater_new();
 	analysis_t *an = NULL;
 	group_t *g = NULL;
+	growth_result_t gres = { 0 };
+	highwater_result_t hres = { 0 };
 	if (!gr || !hw)
 		goto nomem;
 	highwater_set_threshold(hw, (unsigned)pct, (uint64_t)minb);
@@ -66,26 +68,27 @@ int cmd_growth(int argc, char **argv)
 	an = analysis_run_file(path, aggs, 2);
 	if (!an)
 		goto done;
-	agg_report_t r = opts_report(&o, an);
-	g = opts_group(&o, r.frames);
+	frames_t *fs = analysis_frames(an, o.fmode, o.raw);
+	g = opts_group(&o, fs);
 	if (!g)
 		goto nomem;
 	highwater_set_group(hw, g, (report_by_t)o.by);
+	if (growth_result(gr, (size_t)o.limit, &gres) < 0 ||
+	    highwater_result(hw, &hres) < 0)
+		goto nomem;
 	if (o.json) {
 		json_t j;
 		json_init(&j, stdout);
 		json_obj_begin(&j);
 		json_summary_fields(&j, analysis_summary(an));
-		if (growth_report_json(gr, &j, &r) < 0 ||
-		    highwater_report_json(hw, &j, &r) < 0)
-			goto nomem;
+		json_growth(&j, &gres, fs);
+		json_highwater(&j, &hres, fs);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
 		text_notes(stdout, analysis_summary(an));
-		if (growth_report_text(gr, &r) < 0 ||
-		    highwater_report_text(hw, &r) < 0)
-			goto nomem;
+		text_growth(stdout, &gres, fs);
+		text_highwater(stdout, &hres, (size_t)o.limit, fs);
 	}
 	fflush(stdout);
 	analysis_print_warnings(an);
@@ -94,6 +97,8 @@ int cmd_growth(int argc, char **argv)
 nomem:
 	fprintf(stderr, "heaptrail: out of memory\n");
 done:
+	highwater_result_free(&hres);
+	growth_result_free(&gres);
 	group_free(g);
 	analysis_free(an);
 	growth_free(gr);

@@ -10,6 +10,8 @@
 #include "cli/opts.h"
 #include "render/report.h"
 #include "cli/args.h"
+#include "render/json.h"
+#include "render/text.h"
 
 int cmd_leaks(int argc, char **argv)
 {
@@ -36,6 +38,7 @@ int cmd_leaks(int argc, char **argv)
 	leaks_t *l = leaks_new();
 	group_t *g = NULL;
 	analysis_t *an = NULL;
+	leaks_result_t res = { 0 };
 	if (!l)
 		goto nomem;
 	leaks_set_by(l, (report_by_t)o.by);
@@ -43,12 +46,22 @@ int cmd_leaks(int argc, char **argv)
 	an = analysis_run_file(path, &agg, 1);
 	if (!an)
 		goto done;
-	agg_report_t r = opts_report(&o, an);
-	g = opts_group(&o, r.frames);
-	if (!g)
+	frames_t *fs = analysis_frames(an, o.fmode, o.raw);
+	g = opts_group(&o, fs);
+	if (!g || leaks_grouped(l, g, (size_t)o.limit, &res) < 0)
 		goto nomem;
-	if (leaks_report(l, &r, g) < 0)
-		goto nomem;
+	if (o.json) {
+		json_t j;
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_summary_fields(&j, analysis_summary(an));
+		json_leaks(&j, &res, fs);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else {
+		text_notes(stdout, analysis_summary(an));
+		text_leaks(stdout, &res, fs);
+	}
 	fflush(stdout);
 	analysis_print_warnings(an);
 	rc = 0;
@@ -56,6 +69,7 @@ int cmd_leaks(int argc, char **argv)
 nomem:
 	fprintf(stderr, "heaptrail: out of memory\n");
 done:
+	leaks_result_free(&res);
 	group_free(g);
 	analysis_free(an);
 	leaks_free(l);

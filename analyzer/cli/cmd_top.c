@@ -129,7 +129,7 @@ int cmd_top(int argc, char **argv)
 		json_key(&j, "groups");
 		json_u64(&j, nrows);
 		json_key(&j, "stats");
-		stats_print_json(&j, &set, k, false);
+		json_stats(&j, &set, k, false);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
@@ -146,7 +146,7 @@ int cmd_top(int argc, char **argv)
 			       fmt_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count,
 			       group_has_filters(g) ? " (filtered)" : "");
-		stats_print_text(stdout, &set, k, false, (report_by_t)o.by);
+		text_stats(stdout, &set, k, false, (report_by_t)o.by);
 		if (k < nrows && !o.cumulative) {
 			uint64_t ob = 0, oc = 0;
 			for (size_t i = k; i < set.n; i++) {

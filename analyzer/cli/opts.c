@@ -122,17 +122,3 @@ group_t *opts_group(const opts_t *o, frames_t *frames)
 		group_add_filter(g, o->exc[i], false);
 	return g;
 }
-
-agg_report_t opts_report(const opts_t *o, analysis_t *an)
-{
-	agg_report_t r = {
-		.out = stdout,
-		.json = o->json,
-		.limit = (size_t)o->limit,
-		.an = an,
-		.stacks = analysis_stacks(an),
-		.heap = analysis_heap(an),
-		.frames = analysis_frames(an, o->fmode, o->raw),
-	};
-	return r;
-}

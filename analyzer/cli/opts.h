@@ -62,9 +62,4 @@ int opts_check_cumulative(const char *cmd, const opts_t *o);
  * when frames is NULL or memory runs out. */
 group_t *opts_group(const opts_t *o, frames_t *frames);
 
-/* The agg_report_t an aggregator report gets under these options: stdout,
- * --json, -n, and an's stacks, end heap and display frames (--frames,
- * --no-symbols). */
-agg_report_t opts_report(const opts_t *o, analysis_t *an);
-
 #endif /* HEAPTRAIL_OPTS_H */

@@ -195,3 +195,217 @@ void json_summary_fields(json_t *j, const analysis_summary_t *s)
 	json_key(j, "lost_events");
 	json_u64(j, s->lost_events);
 }
+
+/* --- renderers ------------------------------------------------------------ */
+
+void json_stats(json_t *j, const stat_set_t *s, size_t k, bool diff)
+{
+	json_arr_begin(j);
+	for (size_t i = 0; i < k && i < s->n; i++) {
+		const stat_row_t *r = &s->rows[i];
+		json_obj_begin(j);
+		json_key(j, "key");
+		json_str(j, r->key);
+		json_key(j, "bytes");
+		json_u64(j, r->bytes);
+		json_key(j, "count");
+		json_u64(j, r->count);
+		json_key(j, "average");
+		json_double(j, r->count ? (double)r->bytes / (double)r->count : 0);
+		if (diff) {
+			json_key(j, "bytes_diff");
+			json_i64(j, r->bytes_diff);
+			json_key(j, "count_diff");
+			json_i64(j, r->count_diff);
+		}
+		json_frames(j, NULL, r->frames, r->nframes);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* "frames" of stack s (none for SIDX_NONE or without display frames). */
+static void stack_frames(json_t *j, frames_t *fs, sidx_t s)
+{
+	const frame_t *fr = NULL;
+	int n = fs && s != SIDX_NONE ? frames_get(fs, s, &fr) : 0;
+	json_frames(j, fs, fr, n);
+}
+
+void json_growth(json_t *j, const growth_result_t *res, frames_t *fs)
+{
+	json_key(j, "realloc_growth_steps");
+	json_u64(j, res->steps);
+	json_key(j, "chain_sites");
+	json_u64(j, res->total);
+	json_key(j, "chains");
+	json_arr_begin(j);
+	for (size_t i = 0; i < res->n; i++) {
+		const growth_site_t *x = &res->sites[i];
+		json_obj_begin(j);
+		json_key(j, "site_chains");
+		json_u64(j, x->chains);
+		json_key(j, "site_steps");
+		json_u64(j, x->steps);
+		json_key(j, "site_moved");
+		json_u64(j, x->moved);
+		json_key(j, "site_copied_bytes");
+		json_u64(j, x->copied_bytes);
+		json_key(j, "nsteps");
+		json_u64(j, x->nsteps);
+		json_key(j, "initial_size");
+		json_u64(j, x->initial_size);
+		json_key(j, "final_size");
+		json_u64(j, x->final_size);
+		json_key(j, "end");
+		json_str(j, growth_end_name(x->end));
+		json_key(j, "steps_omitted");
+		json_u64(j, x->omitted);
+		json_key(j, "steps");
+		json_arr_begin(j);
+		for (size_t k = 0; k < x->nshown; k++) {
+			const growth_step_t *st = &x->shown[k];
+			json_obj_begin(j);
+			json_key(j, "old_size");
+			json_u64(j, st->old_size);
+			json_key(j, "new_size");
+			json_u64(j, st->new_size);
+			json_key(j, "moved");
+			json_bool(j, st->moved);
+			json_key(j, "time_us");
+			json_u64(j, st->time_us);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		stack_frames(j, fs, x->stack);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+void json_highwater(json_t *j, const highwater_result_t *res, frames_t *fs)
+{
+	json_key(j, "peak_bytes");
+	json_u64(j, res->peak);
+	json_key(j, "peak_time_us");
+	json_u64(j, res->peak_time_us);
+	json_key(j, "highwater_percent");
+	json_u64(j, res->percent);
+	json_key(j, "highwater_min_bytes");
+	json_u64(j, res->min_bytes);
+	json_key(j, "highwater");
+	json_arr_begin(j);
+	for (size_t i = 0; i < res->nsteps; i++) {
+		const highwater_grouped_t *g = &res->steps[i];
+		const highwater_step_t *s = g->step;
+		json_obj_begin(j);
+		json_key(j, "from_bytes");
+		json_u64(j, s->from_bytes);
+		json_key(j, "to_bytes");
+		json_u64(j, s->to_bytes);
+		json_key(j, "from_time_us");
+		json_u64(j, s->from_time_us);
+		json_key(j, "time_us");
+		json_u64(j, s->to_time_us);
+		json_key(j, "peak");
+		json_bool(j, s->is_peak);
+		json_key(j, "sites");
+		json_arr_begin(j);
+		for (size_t w = 0; w < g->nsites; w++) {
+			const highwater_site_t *x = &g->sites[w];
+			const frame_t *fr = NULL;
+			int nf;
+			json_obj_begin(j);
+			json_key(j, "bytes");
+			json_i64(j, x->bytes);
+			if (res->group) {
+				json_key(j, "key");
+				json_str(j, group_key(res->group, x->id));
+				nf = group_frames(res->group, x->id, &fr);
+			} else {
+				nf = fs ? frames_get(fs, x->stack, &fr) : 0;
+			}
+			json_frames(j, fs, fr, nf);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		json_key(j, "others_bytes");
+		json_i64(j, g->others);
+		json_key(j, "others_sites");
+		json_u64(j, g->nothers);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* A leak group's "key" and "frames". */
+static void leak_group(json_t *j, const leaks_result_t *res, frames_t *fs,
+		       uint32_t id)
+{
+	const frame_t *fr;
+	int n = group_frames(res->group, id, &fr);
+	json_key(j, "key");
+	json_str(j, group_key(res->group, id));
+	json_frames(j, fs, fr, n);
+}
+
+void json_leaks(json_t *j, const leaks_result_t *res, frames_t *fs)
+{
+	json_key(j, "by");
+	json_str(j, report_by_name(res->by));
+	json_key(j, "total_bytes");
+	json_u64(j, res->total_bytes);
+	json_key(j, "total_count");
+	json_u64(j, res->total_count);
+	json_key(j, "sites");
+	json_u64(j, res->nsites);
+	json_key(j, "stats");
+	json_arr_begin(j);
+	for (size_t i = 0; i < res->nstats; i++) {
+		const leak_stat_t *s = &res->stats[i];
+		json_obj_begin(j);
+		json_key(j, "bytes");
+		json_u64(j, s->bytes);
+		json_key(j, "count");
+		json_u64(j, s->count);
+		leak_group(j, res, fs, s->group);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "points");
+	json_arr_begin(j);
+	for (size_t i = 0; i < res->npoints_all; i++) {
+		const leaks_point_t *p = &res->points[i];
+		json_obj_begin(j);
+		json_key(j, "label");
+		json_str(j, p->origin == LEAKS_POINT_END ? "end" : p->label);
+		json_key(j, "time_us");
+		json_u64(j, p->time_us);
+		json_key(j, "heap_bytes");
+		json_u64(j, p->heap_bytes);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "series_points");
+	json_u64(j, res->npoints);
+	json_key(j, "exit_after_teardown");
+	json_bool(j, res->teardown);
+	json_key(j, "candidates_available");
+	json_bool(j, res->npoints >= 3);
+	json_key(j, "candidates");
+	json_arr_begin(j);
+	for (size_t i = 0; i < res->ncands; i++) {
+		const leak_cand_t *c = &res->cands[i];
+		json_obj_begin(j);
+		json_key(j, "growth");
+		json_u64(j, c->growth);
+		json_key(j, "series");
+		json_arr_begin(j);
+		for (size_t p = 0; p < res->npoints; p++)
+			json_u64(j, c->series[p]);
+		json_arr_end(j);
+		leak_group(j, res, fs, c->group);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}

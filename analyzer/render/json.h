@@ -1,6 +1,7 @@
-/* JSON renderer: a streaming JSON writer and the pieces every JSON report
- * shares (frames, summary fields).  Called by the commands (cli/cmd_*.c)
- * for --json.  Not thread-safe (one json_t per writer). */
+/* JSON renderer: a streaming JSON writer, the pieces every JSON report
+ * shares (frames, summary fields) and the members each report prints
+ * from an aggregator's result.  Called by the commands (cli/cmd_*.c) for
+ * --json.  Not thread-safe (one json_t per writer). */
 #ifndef HEAPTRAIL_JSON_H
 #define HEAPTRAIL_JSON_H
 
@@ -8,6 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "agg/growth.h"
+#include "agg/highwater.h"
+#include "agg/leaks.h"
+#include "agg/stats.h"
 #include "model/analysis.h"
 #include "render/frames.h"
 
@@ -40,5 +45,16 @@ void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n);
 /* The fields every JSON report carries: "trace", "truncated",
  * "lost_events" (call inside the top-level object). */
 void json_summary_fields(json_t *j, const analysis_summary_t *s);
+
+/* The renderers write members (or a value) into an open object. */
+/* Array of the first k rows: {"key","bytes","count","average","frames"}
+ * (+ "bytes_diff","count_diff" for diff).  Call after json_key. */
+void json_stats(json_t *j, const stat_set_t *s, size_t k, bool diff);
+/* `growth`: "realloc_growth_steps", "chain_sites", "chains". */
+void json_growth(json_t *j, const growth_result_t *res, frames_t *fs);
+/* `growth`: "peak_bytes" ... "highwater" (every step). */
+void json_highwater(json_t *j, const highwater_result_t *res, frames_t *fs);
+/* `leaks`: "by" ... "candidates". */
+void json_leaks(json_t *j, const leaks_result_t *res, frames_t *fs);
 
 #endif /* HEAPTRAIL_JSON_H */
