@@ -447,7 +447,10 @@ static uint64_t b_count(body_t *b, unsigned min_bytes)
 	return b->bad ? 0 : n;
 }
 
-static int decode_record(reader_t *r, uint64_t type, body_t *b,
+/* Fills ev from a record body.  A field that runs past the body only sets
+ * b->bad (decode_record turns that into the error).  Returns 1, 0 for an
+ * unknown type, or an error. */
+static int decode_fields(reader_t *r, uint64_t type, body_t *b,
 			 rd_event_t *ev)
 {
 	switch (type) {
@@ -470,19 +473,6 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		ev->u.process.argc = argc;
 		ev->u.process.flags = b_v(b);
 		ev->u.process.image = r->images;
-		if (b->bad)
-			return corrupt(r, ev->offset, "PROCESS fields run past the record");
-		r->images++;
-		/* A new image restarts the decoder state. */
-		r->prev_addr = 0;
-		r->ord = 0;
-		if (r->lifo)
-			memset(r->lifo, 0, sizeof(*r->lifo));
-		r->time_us = 0;
-		r->thread = 0;
-		r->saw_end = false;
-		ev->time_us = 0;
-		ev->thread = 0;
 		return 1;
 	}
 	case HT_REC_MODULES: {
@@ -523,8 +513,6 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 			m->segs = segs;
 			m->nsegs = (size_t)ns;
 		}
-		if (b->bad)
-			return corrupt(r, ev->offset, "MODULES fields run past the record");
 		ev->u.modules.mods = mods;
 		ev->u.modules.count = (size_t)n;
 		return 1;
@@ -549,10 +537,6 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 			py[i].code = b_v(b);
 			py[i].line = b_v(b);
 		}
-		if (b->bad)
-			return corrupt(r, ev->offset, "STACK fields run past the record");
-		if (ev->u.stack.id == 0)
-			return corrupt(r, ev->offset, "STACK with id 0");
 		ev->u.stack.ips = ips;
 		ev->u.stack.nips = (size_t)n;
 		ev->u.stack.py = py;
@@ -565,56 +549,40 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		ev->u.pycode.file = b_str(r, b);
 		ev->u.pycode.function = b_str(r, b);
 		ev->u.pycode.firstline = b_v(b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "PYCODE fields run past the record");
 		return 1;
 	case HT_REC_THREAD:
 		ev->kind = RD_THREAD;
 		ev->u.thread.index = b_v(b);
 		ev->u.thread.tid = b_v(b);
 		ev->u.thread.name = b_str(r, b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "THREAD fields run past the record");
 		return 1;
 	case HT_REC_SNAPSHOT:
 		ev->kind = RD_SNAPSHOT;
 		ev->u.snapshot.index = b_v(b);
 		ev->u.snapshot.origin = b_v(b);
 		ev->u.snapshot.label = b_str(r, b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "SNAPSHOT fields run past the record");
 		return 1;
 	case HT_REC_RSS:
 		ev->kind = RD_RSS;
 		ev->u.rss.bytes = b_v(b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "RSS field runs past the record");
 		return 1;
 	case HT_REC_LOST:
 		ev->kind = RD_LOST;
 		ev->u.lost.count = b_v(b);
 		ev->u.lost.reason = b_v(b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "LOST fields run past the record");
 		return 1;
 	case HT_REC_EXEC:
 		ev->kind = RD_EXEC;
 		ev->u.exec.path = b_str(r, b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "EXEC field runs past the record");
 		return 1;
 	case HT_REC_WARNING:
 		ev->kind = RD_WARNING;
 		ev->u.warning.text = b_str(r, b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "WARNING field runs past the record");
 		return 1;
 	case HT_REC_SIGNAL:
 		ev->kind = RD_SIGNAL;
 		ev->u.signal.signo = b_v(b);
 		ev->u.signal.time_us = b_v(b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "SIGNAL field runs past the record");
 		return 1;
 	case HT_REC_END:
 		ev->kind = RD_END;
@@ -629,6 +597,50 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 	default:
 		return 0; /* unknown type: skipped (forward compatible) */
 	}
+}
+
+/* The error for a record whose fields run past its body, by type. */
+static const char *const past_body[] = {
+	[HT_REC_PROCESS] = "PROCESS fields run past the record",
+	[HT_REC_MODULES] = "MODULES fields run past the record",
+	[HT_REC_STACK] = "STACK fields run past the record",
+	[HT_REC_PYCODE] = "PYCODE fields run past the record",
+	[HT_REC_THREAD] = "THREAD fields run past the record",
+	[HT_REC_SNAPSHOT] = "SNAPSHOT fields run past the record",
+	[HT_REC_RSS] = "RSS field runs past the record",
+	[HT_REC_LOST] = "LOST fields run past the record",
+	[HT_REC_EXEC] = "EXEC field runs past the record",
+	[HT_REC_WARNING] = "WARNING field runs past the record",
+	[HT_REC_SIGNAL] = "SIGNAL field runs past the record",
+};
+
+/* One record: its fields, then the checks and state changes that need
+ * them all.  Returns 1, 0 for an unknown type (skipped: forward
+ * compatible), or an error. */
+static int decode_record(reader_t *r, uint64_t type, body_t *b,
+			 rd_event_t *ev)
+{
+	int rc = decode_fields(r, type, b, ev);
+	if (rc <= 0)
+		return rc;
+	if (b->bad)
+		return corrupt(r, ev->offset, past_body[type]);
+	if (ev->kind == RD_STACK && ev->u.stack.id == 0)
+		return corrupt(r, ev->offset, "STACK with id 0");
+	if (ev->kind == RD_PROCESS) {
+		r->images++;
+		/* A new image restarts the decoder state. */
+		r->prev_addr = 0;
+		r->ord = 0;
+		if (r->lifo)
+			memset(r->lifo, 0, sizeof(*r->lifo));
+		r->time_us = 0;
+		r->thread = 0;
+		r->saw_end = false;
+		ev->time_us = 0;
+		ev->thread = 0;
+	}
+	return 1;
 }
 
 /* ---- version 2 address model ---------------------------------------- */
