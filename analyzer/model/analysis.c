@@ -6,9 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 #include <unistd.h>
 
 #include "read/index.h"
+#include "model/pipe.h"
 #include "read/reader.h"
 #include "render/symbols.h"
 
@@ -81,6 +80,18 @@ static int heap_sink(void *arg, const heap_event_t *ev)
 	return 0;
 }
 
+/* Points the summary at the strings and snapshots the analysis owns;
+ * called whenever a run or a restore has replaced them. */
+static void sync_summary(analysis_t *an)
+{
+	an->sum.exe = an->exe;
+	an->sum.cmdline = an->cmdline;
+	an->sum.recorder_version = an->version;
+	an->sum.last_warning = an->last_warning;
+	an->sum.snapshots = an->snaps;
+	an->sum.nsnapshots = an->nsnaps;
+}
+
 static int finish_open(analysis_t *an, const char *path, char *err,
 		       size_t errlen)
 {
@@ -99,6 +110,7 @@ static int finish_open(analysis_t *an, const char *path, char *err,
 	an->sum.path = an->path;
 	an->sum.file_bytes = reader_size(an->rd);
 	an->sum.format_version = reader_version(an->rd);
+	sync_summary(an);
 	return 0;
 }
 
@@ -407,184 +419,8 @@ static void progress(analysis_t *an, uint64_t offset, bool final)
 		size ? (int)(offset * 100 / size) : 100);
 }
 
-/* The replay reads events in batches (reader_next_batch).  On two
- * threads, a decoder thread runs the reader ahead of the heap model (the
- * machine's second core decodes while this one replays; decoding is
- * about half of a replay): batches go round a ring of PIPE_DEPTH, each
- * carrying the scratch arena of its records' strings and arrays
- * (reader_hold_scratch), freed once it is consumed.  On one thread, one
- * batch is refilled in place (a record ends it).  The events and their
- * order are exactly the reader's either way. */
-#define PIPE_BATCH 2048
-#define PIPE_DEPTH 4
 /* Traces smaller than this are replayed on one thread (not worth one). */
 #define PIPE_MIN_BYTES ((uint64_t)4 << 20)
-
-typedef struct pbatch {
-	rd_event_t ev[PIPE_BATCH];
-	size_t n; /* events in ev */
-	int rc; /* reader_next's return after the last: 1 = more follow */
-	void *scratch; /* records' arena (reader_take_scratch), or NULL */
-} pbatch_t;
-
-typedef struct pipe {
-	reader_t *rd;
-	bool threaded; /* a decoder thread fills the batches */
-	pthread_t th;
-	pthread_mutex_t mu; /* only for sleeping: see pipe_wait */
-	pthread_cond_t cv;
-	pbatch_t *b; /* PIPE_DEPTH batches */
-	_Atomic uint64_t produced, consumed; /* batches */
-	atomic_bool stop; /* the consumer gave up: the decoder ends */
-	atomic_int sleepers; /* threads in pthread_cond_wait (or going) */
-	pbatch_t *cur; /* batch being consumed, NULL before the first */
-} pipe_t;
-
-/* Polls before sleeping: a batch takes tens of microseconds on the other
- * core, and a sleep and wake-up cost about as much (tens of thousands of
- * them on a large trace).  Half the polls pause, half yield the core (the
- * other thread may be waiting for it when the machine is busy). */
-#define PIPE_SPINS 200
-
-static bool consumer_ready(pipe_t *p)
-{
-	return atomic_load(&p->produced) != atomic_load(&p->consumed);
-}
-
-static bool decoder_ready(pipe_t *p)
-{
-	return atomic_load(&p->stop) ||
-	       atomic_load(&p->produced) - atomic_load(&p->consumed) < PIPE_DEPTH;
-}
-
-/* Waits until ready(p).  A waker changes the counters, then wakes the
- * sleepers it sees (pipe_wake); a sleeper counts itself, then checks
- * again, under the mutex: sequentially consistent atomics make one of
- * them see the other. */
-static void pipe_wait(pipe_t *p, bool (*ready)(pipe_t *))
-{
-	for (int i = 0; i < PIPE_SPINS; i++) {
-		if (ready(p))
-			return;
-		if (i < PIPE_SPINS / 2) {
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
-		} else {
-			/* Lets the other thread run if it shares our core. */
-			sched_yield();
-		}
-	}
-	pthread_mutex_lock(&p->mu);
-	atomic_fetch_add(&p->sleepers, 1);
-	while (!ready(p))
-		pthread_cond_wait(&p->cv, &p->mu);
-	atomic_fetch_sub(&p->sleepers, 1);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void pipe_wake(pipe_t *p)
-{
-	if (atomic_load(&p->sleepers)) {
-		pthread_mutex_lock(&p->mu);
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-	}
-}
-
-static void *pipe_decoder(void *arg)
-{
-	pipe_t *p = arg;
-	for (;;) {
-		pipe_wait(p, decoder_ready);
-		if (atomic_load(&p->stop))
-			break;
-		pbatch_t *b = &p->b[atomic_load(&p->produced) % PIPE_DEPTH];
-		size_t n;
-		int rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
-		b->n = n;
-		b->rc = rc;
-		b->scratch = reader_take_scratch(p->rd);
-		atomic_fetch_add(&p->produced, 1);
-		pipe_wake(p);
-		if (rc <= 0)
-			break;
-	}
-	return NULL;
-}
-
-/* Sets up the batches, and the decoder thread when `threaded` (if it
- * cannot start, the replay runs on one thread).  Returns 0 or -ENOMEM. */
-static int pipe_start(pipe_t *p, reader_t *rd, bool threaded)
-{
-	memset(p, 0, sizeof(*p));
-	p->rd = rd;
-	p->b = malloc((threaded ? PIPE_DEPTH : 1) * sizeof(*p->b));
-	if (!p->b)
-		return -ENOMEM;
-	for (size_t i = 0; i < (threaded ? PIPE_DEPTH : 1); i++)
-		p->b[i].scratch = NULL;
-	if (!threaded)
-		return 0;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	reader_hold_scratch(rd, true);
-	if (pthread_create(&p->th, NULL, pipe_decoder, p) != 0) {
-		reader_hold_scratch(rd, false);
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->cv);
-		return 0;
-	}
-	p->threaded = true;
-	return 0;
-}
-
-/* Stops the decoder (if it still runs) and frees everything; the reader
- * is then the caller's again (its error message readable). */
-static void pipe_end(pipe_t *p)
-{
-	if (!p->b)
-		return;
-	if (p->threaded) {
-		atomic_store(&p->stop, true);
-		pthread_mutex_lock(&p->mu);
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->th, NULL);
-		/* Batches produced and not released: the current one and
-		 * after. */
-		for (uint64_t k = p->consumed; k < p->produced; k++)
-			reader_scratch_free(p->b[k % PIPE_DEPTH].scratch);
-		reader_scratch_free(reader_take_scratch(p->rd));
-		reader_hold_scratch(p->rd, false);
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->cv);
-	}
-	free(p->b);
-	p->b = NULL;
-}
-
-/* The next batch from the decoder (the previous one is released):
- * events b->n, then b->rc says whether more follow. */
-static pbatch_t *pipe_take(pipe_t *p)
-{
-	pbatch_t *b = p->cur;
-	if (!p->threaded) {
-		size_t n;
-		b = p->cur = &p->b[0];
-		b->rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
-		b->n = n;
-		return b;
-	}
-	if (b) {
-		reader_scratch_free(b->scratch);
-		b->scratch = NULL;
-		atomic_fetch_add(&p->consumed, 1);
-		pipe_wake(p);
-	}
-	pipe_wait(p, consumer_ready);
-	return p->cur = &p->b[atomic_load(&p->consumed) % PIPE_DEPTH];
-}
 
 /* One event of the replay (what analysis_run's loops share); the caller
  * keeps end_time_us and the marks.  Returns 0 or an error. */
@@ -727,7 +563,7 @@ static int cpus_available(void)
 	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
 }
 
-int analysis_run(analysis_t *an, char *err, size_t errlen)
+static int run(analysis_t *an, char *err, size_t errlen)
 {
 	pipe_t pipe;
 	const rd_event_t *fail_at = NULL;
@@ -769,16 +605,16 @@ int analysis_run(analysis_t *an, char *err, size_t errlen)
 	return 0;
 }
 
+int analysis_run(analysis_t *an, char *err, size_t errlen)
+{
+	int rc = run(an, err, errlen);
+	sync_summary(an);
+	return rc;
+}
+
 const analysis_summary_t *analysis_summary(const analysis_t *an)
 {
-	analysis_summary_t *s = (analysis_summary_t *)&an->sum;
-	s->exe = an->exe;
-	s->cmdline = an->cmdline;
-	s->recorder_version = an->version;
-	s->last_warning = an->last_warning;
-	s->snapshots = an->snaps;
-	s->nsnapshots = an->nsnaps;
-	return s;
+	return &an->sum;
 }
 
 const heap_t *analysis_heap(const analysis_t *an)
@@ -943,6 +779,7 @@ static int restore(analysis_t *an, const index_data_t *d)
 	if (next != d->nids || stacks_count(an->stacks) != d->nids)
 		return -EBADMSG;
 	an->from_index = true;
+	sync_summary(an);
 	return 0;
 }
 
