@@ -242,122 +242,99 @@ static void w_key(wbuf_t *b, const struct stat *st, const struct stat *self,
 	w_v(b, digest);
 }
 
-/* Counters and per-stack totals field by field, so a layout change of the
- * structs can never be read back shifted. */
-static void w_counters(wbuf_t *b, const heap_counters_t *c)
+/* The fields of the index, each written and read by one list so the two
+ * directions cannot disagree.  X(field, codec): U a varint, SIG a signal
+ * number stored plus one (-1, an unknown number, too), STR a string.
+ * Field by field rather than whole structs, so a layout change of a
+ * struct can never be read back shifted. */
+#define W_U(b, v) w_v(b, (uint64_t)(v))
+#define R_U(b) r_v(b)
+#define W_SIG(b, v) w_v(b, (uint64_t)((v) + 1))
+#define R_SIG(b) ((int)(r_v(b) & 0xff) - 1)
+#define W_STR(b, v) w_str(b, v)
+#define R_STR(b) r_str(b)
+#define W_FIELD(f, codec) W_##codec(b, s->f);
+#define R_FIELD(f, codec) s->f = R_##codec(b);
+
+/* heap_counters_t, then HT_KIND_COUNT and the per-kind counts. */
+#define COUNTER_FIELDS(X)                                                   \
+	X(allocs, U) X(frees, U) X(reallocs, U) X(unknown_frees, U)         \
+	X(unknown_reallocs, U) X(double_allocs, U) X(temporary, U)          \
+	X(temporary_bytes, U) X(bytes_allocated, U) X(heap_bytes, U)        \
+	X(heap_blocks, U) X(peak_bytes, U) X(peak_blocks, U)                \
+	X(peak_time_us, U) X(epoch, U)
+
+/* heap_stack_stat_t: one stack's totals. */
+#define STAT_FIELDS(X)                                                      \
+	X(live_bytes, U) X(live_count, U) X(peak_bytes, U) X(peak_count, U) \
+	X(peak_epoch, U) X(alloc_count, U) X(alloc_bytes, U)                \
+	X(temp_count, U) X(temp_bytes, U)
+
+/* analysis_summary_t up to its optional last warning and snapshots. */
+#define SUMMARY_FIELDS(X)                                                   \
+	X(pid, U) X(ppid, U) X(start_unix_ns, U) X(proc_flags, U)           \
+	X(images, U) X(end_time_us, U) X(threads, U) X(lost_events, U)      \
+	X(rss_max, U) X(rss_max_time_us, U) X(warnings, U)                  \
+	X(truncated, U) X(has_end, U) X(fatal_signal, SIG)                  \
+	X(end_events, U) X(exe, STR) X(cmdline, STR)                        \
+	X(recorder_version, STR)
+
+/* analysis_snapshot_t. */
+#define SNAPSHOT_FIELDS(X)                                                  \
+	X(index, U) X(origin, U) X(label, STR) X(time_us, U)                \
+	X(heap_bytes, U) X(heap_blocks, U)
+
+static void w_counters(wbuf_t *b, const heap_counters_t *s)
 {
-	const uint64_t f[] = {
-		c->allocs, c->frees, c->reallocs, c->unknown_frees,
-		c->unknown_reallocs, c->double_allocs, c->temporary,
-		c->temporary_bytes, c->bytes_allocated, c->heap_bytes,
-		c->heap_blocks, c->peak_bytes, c->peak_blocks,
-		c->peak_time_us, c->epoch,
-	};
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		w_v(b, f[i]);
+	COUNTER_FIELDS(W_FIELD)
 	w_v(b, HT_KIND_COUNT);
 	for (int k = 0; k < HT_KIND_COUNT; k++)
-		w_v(b, c->alloc_kind[k]);
+		w_v(b, s->alloc_kind[k]);
 }
 
-static void r_counters(rbuf_t *b, heap_counters_t *c)
+static void r_counters(rbuf_t *b, heap_counters_t *s)
 {
-	uint64_t *f[] = {
-		&c->allocs, &c->frees, &c->reallocs, &c->unknown_frees,
-		&c->unknown_reallocs, &c->double_allocs, &c->temporary,
-		&c->temporary_bytes, &c->bytes_allocated, &c->heap_bytes,
-		&c->heap_blocks, &c->peak_bytes, &c->peak_blocks,
-		&c->peak_time_us, &c->epoch,
-	};
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		*f[i] = r_v(b);
+	COUNTER_FIELDS(R_FIELD)
 	if (r_v(b) != HT_KIND_COUNT)
 		b->bad = true;
 	for (int k = 0; k < HT_KIND_COUNT && !b->bad; k++)
-		c->alloc_kind[k] = r_v(b);
+		s->alloc_kind[k] = r_v(b);
 }
 
 static void w_stat(wbuf_t *b, const heap_stack_stat_t *s)
 {
-	w_v(b, s->live_bytes);
-	w_v(b, s->live_count);
-	w_v(b, s->peak_bytes);
-	w_v(b, s->peak_count);
-	w_v(b, s->peak_epoch);
-	w_v(b, s->alloc_count);
-	w_v(b, s->alloc_bytes);
-	w_v(b, s->temp_count);
-	w_v(b, s->temp_bytes);
+	STAT_FIELDS(W_FIELD)
 }
 
 static void r_stat(rbuf_t *b, heap_stack_stat_t *s)
 {
-	s->live_bytes = r_v(b);
-	s->live_count = r_v(b);
-	s->peak_bytes = r_v(b);
-	s->peak_count = r_v(b);
-	s->peak_epoch = r_v(b);
-	s->alloc_count = r_v(b);
-	s->alloc_bytes = r_v(b);
-	s->temp_count = r_v(b);
-	s->temp_bytes = r_v(b);
+	STAT_FIELDS(R_FIELD)
+}
+
+static void w_snapshot(wbuf_t *b, const analysis_snapshot_t *s)
+{
+	SNAPSHOT_FIELDS(W_FIELD)
+}
+
+static void r_snapshot(rbuf_t *b, analysis_snapshot_t *s)
+{
+	SNAPSHOT_FIELDS(R_FIELD)
 }
 
 static void w_summary(wbuf_t *b, const analysis_summary_t *s)
 {
-	w_v(b, s->pid);
-	w_v(b, s->ppid);
-	w_v(b, s->start_unix_ns);
-	w_v(b, s->proc_flags);
-	w_v(b, s->images);
-	w_v(b, s->end_time_us);
-	w_v(b, s->threads);
-	w_v(b, s->lost_events);
-	w_v(b, s->rss_max);
-	w_v(b, s->rss_max_time_us);
-	w_v(b, s->warnings);
-	w_v(b, s->truncated);
-	w_v(b, s->has_end);
-	w_v(b, (uint64_t)(s->fatal_signal + 1)); /* -1 (unknown number) too */
-	w_v(b, s->end_events);
-	w_str(b, s->exe);
-	w_str(b, s->cmdline);
-	w_str(b, s->recorder_version);
+	SUMMARY_FIELDS(W_FIELD)
 	w_v(b, s->last_warning != NULL);
 	if (s->last_warning)
 		w_str(b, s->last_warning);
 	w_v(b, s->nsnapshots);
-	for (size_t i = 0; i < s->nsnapshots; i++) {
-		const analysis_snapshot_t *sn = &s->snapshots[i];
-		w_v(b, sn->index);
-		w_v(b, sn->origin);
-		w_str(b, sn->label);
-		w_v(b, sn->time_us);
-		w_v(b, sn->heap_bytes);
-		w_v(b, sn->heap_blocks);
-	}
+	for (size_t i = 0; i < s->nsnapshots; i++)
+		w_snapshot(b, &s->snapshots[i]);
 }
 
 static void r_summary(rbuf_t *b, analysis_summary_t *s)
 {
-	s->pid = r_v(b);
-	s->ppid = r_v(b);
-	s->start_unix_ns = r_v(b);
-	s->proc_flags = r_v(b);
-	s->images = (uint32_t)r_v(b);
-	s->end_time_us = r_v(b);
-	s->threads = r_v(b);
-	s->lost_events = r_v(b);
-	s->rss_max = r_v(b);
-	s->rss_max_time_us = r_v(b);
-	s->warnings = r_v(b);
-	s->truncated = r_v(b) != 0;
-	s->has_end = r_v(b) != 0;
-	s->fatal_signal = (int)(r_v(b) & 0xff) - 1;
-	s->end_events = r_v(b);
-	s->exe = r_str(b);
-	s->cmdline = r_str(b);
-	s->recorder_version = r_str(b);
+	SUMMARY_FIELDS(R_FIELD)
 	if (r_v(b))
 		s->last_warning = r_str(b);
 	size_t n = r_count(b, 6);
@@ -368,12 +345,7 @@ static void r_summary(rbuf_t *b, analysis_summary_t *s)
 	}
 	s->snapshots = sn;
 	for (size_t i = 0; i < n && !b->bad; i++) {
-		sn[i].index = r_v(b);
-		sn[i].origin = r_v(b);
-		sn[i].label = r_str(b);
-		sn[i].time_us = r_v(b);
-		sn[i].heap_bytes = r_v(b);
-		sn[i].heap_blocks = r_v(b);
+		r_snapshot(b, &sn[i]);
 		s->nsnapshots = i + 1; /* labels so far are freed on error */
 	}
 }
