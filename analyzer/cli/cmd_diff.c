@@ -74,36 +74,44 @@ static void json_side(json_t *j, const char *key, const side_t *sd)
 	json_obj_end(j);
 }
 
+/* --from POINT, --to POINT and the one or two TRACE operands. */
+struct diff_args {
+	const char *paths[2];
+	int npaths;
+	const char *from, *to;
+};
+
+static int diff_opt(const char *cmd, int argc, char **argv, int *i,
+		    void *ctx)
+{
+	struct diff_args *da = ctx;
+	const char *a = argv[*i];
+	int m;
+	if ((m = args_opt(cmd, argc, argv, i, "--from", &da->from)) ||
+	    (m = args_opt(cmd, argc, argv, i, "--to", &da->to)))
+		return m;
+	if (a[0] == '-' && a[1])
+		return 0; /* an unknown option */
+	if (da->npaths == 2) {
+		args_usage_error(cmd, "unexpected argument '%s' (give one trace with --from/--to, or two traces)", a);
+		return -1;
+	}
+	da->paths[da->npaths++] = a;
+	return 1;
+}
+
 int cmd_diff(int argc, char **argv)
 {
-	const char *paths[2] = { NULL, NULL }, *from = NULL, *to = NULL, *val;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
 				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
 	opts_t o;
-	int npaths = 0, rc = 1;
+	int rc = 1;
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		int m;
-		const char *a = argv[i];
-		if ((m = opts_parse("diff", accept, argc, argv, &i, &o))) {
-			if (m < 0)
-				return 2;
-		} else if ((m = args_opt("diff", argc, argv, &i, "--from", &val))) {
-			if (m < 0)
-				return 2;
-			from = val;
-		} else if ((m = args_opt("diff", argc, argv, &i, "--to", &val))) {
-			if (m < 0)
-				return 2;
-			to = val;
-		} else if (a[0] == '-' && a[1]) {
-			return args_usage_error("diff", "unknown option '%s'", a);
-		} else if (npaths < 2) {
-			paths[npaths++] = a;
-		} else {
-			return args_usage_error("diff", "unexpected argument '%s' (give one trace with --from/--to, or two traces)", a);
-		}
-	}
+	struct diff_args da = { { NULL, NULL }, 0, NULL, NULL };
+	if (opts_args("diff", accept, diff_opt, &da, argc, argv, &o, NULL))
+		return 2;
+	const char **paths = da.paths, *from = da.from, *to = da.to;
+	int npaths = da.npaths;
 	if (!npaths)
 		return args_usage_error("diff", "missing TRACE");
 	if (npaths == 1 && !from)
@@ -164,9 +172,7 @@ int cmd_diff(int argc, char **argv)
 	char a[32], b[32];
 	if (o.json) {
 		json_t j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_summary_fields(&j, analysis_summary(sd[1].an));
+		json_report_begin(&j, stdout, analysis_summary(sd[1].an));
 		json_side(&j, "from", &sd[0]);
 		json_side(&j, "to", &sd[1]);
 		json_key(&j, "by");
@@ -181,8 +187,7 @@ int cmd_diff(int argc, char **argv)
 		json_u64(&j, d.n);
 		json_key(&j, "stats");
 		json_stats(&j, &d, k, true);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_report_end(&j);
 	} else {
 		text_notes(stdout, analysis_summary(sd[0].an));
 		if (npaths == 2)

@@ -38,9 +38,7 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 		       size_t nstacks)
 {
 	json_t j;
-	json_init(&j, stdout);
-	json_obj_begin(&j);
-	json_summary_fields(&j, s);
+	json_report_begin(&j, stdout, s);
 	json_key(&j, "clean_end");
 	json_bool(&j, s->has_end && !s->fatal_signal);
 	json_key(&j, "fatal_signal");
@@ -130,8 +128,7 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_key(&j, "warnings");
 	json_u64(&j, s->warnings);
 	snapshots_json(&j, s);
-	json_obj_end(&j);
-	json_finish(&j);
+	json_report_end(&j);
 }
 
 static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
@@ -219,14 +216,8 @@ int cmd_info(int argc, char **argv)
 	const char *path = NULL;
 	opts_t o;
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		if (opts_parse("info", OPT_JSON, argc, argv, &i, &o))
-			continue; /* --json */
-		if (opts_trace("info", argv[i], &path))
-			return 2;
-	}
-	if (!path)
-		return args_usage_error("info", "missing TRACE");
+	if (opts_args("info", OPT_JSON, NULL, NULL, argc, argv, &o, &path))
+		return 2;
 	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;

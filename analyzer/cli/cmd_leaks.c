@@ -22,18 +22,8 @@ int cmd_leaks(int argc, char **argv)
 	int rc = 1;
 	opts_init(&o);
 	o.by = BY_TRACEBACK;
-	for (int i = 1; i < argc; i++) {
-		int m;
-		const char *a = argv[i];
-		if ((m = opts_parse("leaks", accept, argc, argv, &i, &o))) {
-			if (m < 0)
-				return 2;
-		} else if (opts_trace("leaks", a, &path)) {
-			return 2;
-		}
-	}
-	if (!path)
-		return args_usage_error("leaks", "missing TRACE");
+	if (opts_args("leaks", accept, NULL, NULL, argc, argv, &o, &path))
+		return 2;
 
 	leaks_t *l = leaks_new();
 	group_t *g = NULL;
@@ -52,12 +42,9 @@ int cmd_leaks(int argc, char **argv)
 		goto nomem;
 	if (o.json) {
 		json_t j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_summary_fields(&j, analysis_summary(an));
+		json_report_begin(&j, stdout, analysis_summary(an));
 		json_leaks(&j, &res, fs);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_report_end(&j);
 	} else {
 		text_notes(stdout, analysis_summary(an));
 		text_leaks(stdout, &res, fs);

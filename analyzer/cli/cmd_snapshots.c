@@ -59,26 +59,17 @@ int cmd_snapshots(int argc, char **argv)
 	opts_t o;
 	char a[32];
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		if (opts_parse("snapshots", OPT_JSON, argc, argv, &i, &o))
-			continue; /* --json */
-		if (opts_trace("snapshots", argv[i], &path))
-			return 2;
-	}
-	if (!path)
-		return args_usage_error("snapshots", "missing TRACE");
+	if (opts_args("snapshots", OPT_JSON, NULL, NULL, argc, argv, &o, &path))
+		return 2;
 	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;
 	const analysis_summary_t *s = analysis_summary(an);
 	if (o.json) {
 		json_t j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_summary_fields(&j, s);
+		json_report_begin(&j, stdout, s);
 		snapshots_json(&j, s);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_report_end(&j);
 	} else {
 		text_notes(stdout, s);
 		if (!s->nsnapshots) {

@@ -17,33 +17,35 @@
 #include "render/json.h"
 #include "render/text.h"
 
+/* --at POINT, --temporary. */
+struct top_args {
+	const char *at;
+	bool temporary;
+};
+
+static int top_opt(const char *cmd, int argc, char **argv, int *i, void *ctx)
+{
+	struct top_args *ta = ctx;
+	if (strcmp(argv[*i], "--temporary") == 0) {
+		ta->temporary = true;
+		return 1;
+	}
+	return args_opt(cmd, argc, argv, i, "--at", &ta->at);
+}
+
 int cmd_top(int argc, char **argv)
 {
-	const char *path = NULL, *at = "end", *val;
+	const char *path = NULL;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
 				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
 	opts_t o;
 	int rc = 1;
-	bool temporary = false;
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		int m;
-		const char *a = argv[i];
-		if ((m = opts_parse("top", accept, argc, argv, &i, &o))) {
-			if (m < 0)
-				return 2;
-		} else if (strcmp(a, "--temporary") == 0) {
-			temporary = true;
-		} else if ((m = args_opt("top", argc, argv, &i, "--at", &val))) {
-			if (m < 0)
-				return 2;
-			at = val;
-		} else if (opts_trace("top", a, &path)) {
-			return 2;
-		}
-	}
-	if (!path)
-		return args_usage_error("top", "missing TRACE");
+	struct top_args ta = { "end", false };
+	if (opts_args("top", accept, top_opt, &ta, argc, argv, &o, &path))
+		return 2;
+	const char *at = ta.at;
+	bool temporary = ta.temporary;
 	if (opts_check_cumulative("top", &o))
 		return 2;
 
@@ -105,9 +107,7 @@ int cmd_top(int argc, char **argv)
 	const char *where = temporary ? "temporary allocations" : point_describe(pt);
 	if (o.json) {
 		json_t j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_summary_fields(&j, s);
+		json_report_begin(&j, stdout, s);
 		json_key(&j, "at");
 		json_str(&j, temporary ? "temporary" : at);
 		json_key(&j, "point");
@@ -130,8 +130,7 @@ int cmd_top(int argc, char **argv)
 		json_u64(&j, nrows);
 		json_key(&j, "stats");
 		json_stats(&j, &set, k, false);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_report_end(&j);
 	} else {
 		text_notes(stdout, s);
 		if (temporary)

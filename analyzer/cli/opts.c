@@ -104,6 +104,27 @@ int opts_trace(const char *cmd, const char *arg, const char **path)
 	return 0;
 }
 
+int opts_args(const char *cmd, unsigned accept, opts_extra_t extra,
+	      void *ctx, int argc, char **argv, opts_t *o, const char **path)
+{
+	for (int i = 1; i < argc; i++) {
+		int m = opts_parse(cmd, accept, argc, argv, &i, o);
+		if (!m && extra)
+			m = extra(cmd, argc, argv, &i, ctx);
+		if (m > 0)
+			continue;
+		if (m < 0)
+			return 2;
+		if (!path)
+			return args_usage_error(cmd, "unknown option '%s'", argv[i]);
+		if (opts_trace(cmd, argv[i], path))
+			return 2;
+	}
+	if (path && !*path)
+		return args_usage_error(cmd, "missing TRACE");
+	return 0;
+}
+
 int opts_check_cumulative(const char *cmd, const opts_t *o)
 {
 	if (o->cumulative && o->by == BY_TRACEBACK)

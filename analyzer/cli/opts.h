@@ -1,9 +1,10 @@
 /* Command-line options shared by the report commands (info, snapshots,
  * top, diff, leaks, growth): --json, --no-symbols, --cumulative, --by,
  * --frames, --include/--exclude and -n/--limit, with the same values and
- * usage errors everywhere, and what they make (filtered group, report
- * context).  Called by cmd_*.c, which name the options they accept and
- * parse their own.  No state: thread-safe per opts_t. */
+ * usage errors everywhere, what they make (a filtered group) and the
+ * argument loop around them.  Called by cmd_*.c,
+ * which name the options they accept and parse their own through a
+ * callback.  No state: thread-safe per opts_t. */
 #ifndef HEAPTRAIL_OPTS_H
 #define HEAPTRAIL_OPTS_H
 
@@ -53,6 +54,20 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
  * (info, snapshots, top, leaks, growth): an unknown option or a second
  * operand is a usage error (printed; returns 2), else sets *path (0). */
 int opts_trace(const char *cmd, const char *arg, const char **path);
+
+/* A command's own options, tried after the shared ones: returns 1 when
+ * argv[*i] is one (advancing *i past a separate value), 0 when it is not,
+ * -1 after printing a usage error. */
+typedef int (*opts_extra_t)(const char *cmd, int argc, char **argv, int *i,
+			    void *ctx);
+
+/* The argument loop every command shares: each argument is one of the
+ * `accept` options, else one of extra's (may be NULL), else the TRACE
+ * operand (opts_trace), and a missing TRACE is a usage error.  With path
+ * NULL, extra must take the operands itself (what it leaves is an unknown
+ * option).  Returns 0, or 2 after printing a usage error. */
+int opts_args(const char *cmd, unsigned accept, opts_extra_t extra,
+	      void *ctx, int argc, char **argv, opts_t *o, const char **path);
 
 /* The usage error shared by top and diff: 2 when --cumulative is combined
  * with --by traceback (message printed), else 0. */

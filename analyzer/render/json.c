@@ -196,6 +196,19 @@ void json_summary_fields(json_t *j, const analysis_summary_t *s)
 	json_u64(j, s->lost_events);
 }
 
+void json_report_begin(json_t *j, FILE *out, const analysis_summary_t *s)
+{
+	json_init(j, out);
+	json_obj_begin(j);
+	json_summary_fields(j, s);
+}
+
+void json_report_end(json_t *j)
+{
+	json_obj_end(j);
+	json_finish(j);
+}
+
 /* --- renderers ------------------------------------------------------------ */
 
 void json_stats(json_t *j, const stat_set_t *s, size_t k, bool diff)

@@ -45,6 +45,10 @@ void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n);
 /* The fields every JSON report carries: "trace", "truncated",
  * "lost_events" (call inside the top-level object). */
 void json_summary_fields(json_t *j, const analysis_summary_t *s);
+/* A report document: json_init on out, "{" and the summary fields; the
+ * report's members follow, then json_report_end ("}" and the newline). */
+void json_report_begin(json_t *j, FILE *out, const analysis_summary_t *s);
+void json_report_end(json_t *j);
 
 /* The renderers write members (or a value) into an open object. */
 /* Array of the first k rows: {"key","bytes","count","average","frames"}
