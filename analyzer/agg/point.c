@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/analysis.h"
-#include "read/index.h"
 
 typedef struct capture {
 	uint64_t *bytes, *count; /* by sidx */
@@ -184,12 +182,12 @@ int point_index_need(const point_t *p)
 
 /* An analysis from the index saw no snapshot: take the captures p_snapshot
  * would have taken from the index's snapshot states. */
-static int snapshot_from_index(point_t *p, const struct analysis *an)
+static int snapshot_from_index(point_t *p, const point_from_t *from)
 {
-	const analysis_summary_t *s = analysis_summary(an);
+	const analysis_summary_t *s = from->sum;
 	for (size_t k = 0; k < s->nsnapshots; k++) {
 		const analysis_snapshot_t *sn = &s->snapshots[k];
-		const index_state_t *st;
+		const analysis_state_t *st;
 		size_t m;
 		uint64_t n;
 		capture_t *c = NULL;
@@ -199,8 +197,11 @@ static int snapshot_from_index(point_t *p, const struct analysis *an)
 			c = &p->by_index;
 		if (!c)
 			continue;
-		if (analysis_snapshot_state(an, k, &st, &m, &n) < 0)
+		if (!from->has_states)
 			return -EIO;
+		st = from->states.states + from->states.at[k];
+		m = (size_t)(from->states.at[k + 1] - from->states.at[k]);
+		n = from->states.n[k];
 		cap_clear(c);
 		c->bytes = calloc(n ? n : 1, sizeof(uint64_t));
 		c->count = calloc(n ? n : 1, sizeof(uint64_t));
@@ -223,18 +224,18 @@ static int snapshot_from_index(point_t *p, const struct analysis *an)
 	return 0;
 }
 
-int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
+int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 		 const uint64_t **count, size_t *n, char *err, size_t errlen)
 {
-	const heap_t *h = analysis_heap(an);
+	const heap_t *h = from->heap;
 	const heap_counters_t *hc = heap_counters(h);
 	const capture_t *c = NULL;
 	int rc;
 	switch (p->spec.kind) {
 	case POINT_SNAPSHOT:
-		if (analysis_from_index(an) &&
-		    (rc = snapshot_from_index(p, an)) < 0) {
-			snprintf(err, errlen, "%s: %s", analysis_summary(an)->path,
+		if (from->from_index &&
+		    (rc = snapshot_from_index(p, from)) < 0) {
+			snprintf(err, errlen, "%s: %s", from->sum->path,
 				 rc == -ENOMEM ? "out of memory" :
 				 "the trace index has no state for this snapshot; run with HEAPTRAIL_NO_INDEX=1");
 			return rc;
@@ -242,7 +243,7 @@ int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
 		c = p->by_label.done ? &p->by_label :
 		    p->by_index.done ? &p->by_index : NULL;
 		if (!c) {
-			const analysis_summary_t *s = analysis_summary(an);
+			const analysis_summary_t *s = from->sum;
 			size_t at = 0;
 			char list[256] = "";
 			for (size_t i = 0; i < s->nsnapshots && at < sizeof(list); i++) {
@@ -273,7 +274,7 @@ int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
 	case POINT_END:
 		if (cap_take(&p->result, h) < 0)
 			return -ENOMEM;
-		p->result.time_us = analysis_summary(an)->end_time_us;
+		p->result.time_us = from->sum->end_time_us;
 		snprintf(p->result.desc, sizeof(p->result.desc), "end (%.3fs)",
 			 (double)p->result.time_us / 1e6);
 		c = &p->result;

@@ -10,6 +10,7 @@
 
 #include "model/analysis.h"
 #include "cli/opts.h"
+#include "cli/run.h"
 #include "agg/point.h"
 #include "render/report.h"
 #include "agg/stats.h"
@@ -33,7 +34,7 @@ static int side_stats(side_t *sd, const opts_t *o)
 	const uint64_t *bytes, *count;
 	size_t n;
 	char err[512];
-	if (point_result(sd->pt, sd->an, &bytes, &count, &n, err, sizeof(err)) < 0) {
+	if (run_point_result(sd->pt, sd->an, &bytes, &count, &n, err, sizeof(err)) < 0) {
 		fprintf(stderr, "heaptrail: %s\n", err);
 		return 1;
 	}
@@ -136,29 +137,16 @@ int cmd_diff(int argc, char **argv)
 	/* The end, the peak and snapshots come from the trace index when
 	 * there is one. */
 	if (npaths == 1) {
-		agg_t *aggs[2] = { point_agg(sd[0].pt), point_agg(sd[1].pt) };
-		int n0 = point_index_need(sd[0].pt), n1 = point_index_need(sd[1].pt);
-		sd[0].an = n0 == POINT_INDEX_NO || n1 == POINT_INDEX_NO ?
-			analysis_run_file(paths[0], aggs, 2) :
-			n0 == POINT_INDEX_STATES || n1 == POINT_INDEX_STATES ?
-			analysis_run_file_indexed(paths[0], aggs, 2, true) :
-			analysis_run_file_indexed(paths[0], NULL, 0, false);
-		sd[1].an = sd[0].an;
+		point_t *pts[2] = { sd[0].pt, sd[1].pt };
+		sd[0].an = sd[1].an = run_file_points(paths[0], pts, 2);
 		if (!sd[0].an)
 			goto done;
 	} else {
-		for (int k = 0; k < 2; k++) {
-			agg_t *agg = point_agg(sd[k].pt);
-			int need = point_index_need(sd[k].pt);
-			sd[k].an = need == POINT_INDEX_NO ?
-				analysis_run_file(paths[k], &agg, 1) :
-				need == POINT_INDEX_STATES ?
-				analysis_run_file_indexed(paths[k], &agg, 1, true) :
-				analysis_run_file_indexed(paths[k], NULL, 0, false);
-			if (!sd[k].an)
+		for (int k = 0; k < 2; k++)
+			if (!(sd[k].an = run_file_points(paths[k], &sd[k].pt, 1)))
 				goto done;
-		}
 	}
+
 	for (int k = 0; k < 2; k++)
 		if (side_stats(&sd[k], &o))
 			goto done;

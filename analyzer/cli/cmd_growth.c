@@ -13,6 +13,7 @@
 #include "cli/args.h"
 #include "render/json.h"
 #include "render/text.h"
+#include "cli/run.h"
 
 /* The high-water step threshold: --step PERCENT, --step-min BYTES. */
 struct step {
@@ -62,7 +63,7 @@ int cmd_growth(int argc, char **argv)
 		goto nomem;
 	highwater_set_threshold(hw, (unsigned)st.pct, (uint64_t)st.minb);
 	agg_t *aggs[2] = { growth_agg(gr), highwater_agg(hw) };
-	an = analysis_run_file(path, aggs, 2);
+	an = run_file(path, aggs, 2);
 	if (!an)
 		goto done;
 	frames_t *fs = analysis_frames(an, o.fmode, o.raw);

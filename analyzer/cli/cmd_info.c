@@ -17,6 +17,7 @@
 #include "render/fmt.h"
 #include "render/json.h"
 #include "render/text.h"
+#include "cli/run.h"
 
 static const char *const kind_names[HT_KIND_COUNT] = {
 	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
@@ -218,7 +219,7 @@ int cmd_info(int argc, char **argv)
 	opts_init(&o);
 	if (opts_args("info", OPT_JSON, NULL, NULL, argc, argv, &o, &path))
 		return 2;
-	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
+	analysis_t *an = run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;
 	const analysis_summary_t *s = analysis_summary(an);

@@ -12,6 +12,7 @@
 #include "cli/args.h"
 #include "render/json.h"
 #include "render/text.h"
+#include "cli/run.h"
 
 int cmd_leaks(int argc, char **argv)
 {
@@ -33,7 +34,7 @@ int cmd_leaks(int argc, char **argv)
 		goto nomem;
 	leaks_set_by(l, (report_by_t)o.by);
 	agg_t *agg = leaks_agg(l);
-	an = analysis_run_file(path, &agg, 1);
+	an = run_file(path, &agg, 1);
 	if (!an)
 		goto done;
 	frames_t *fs = analysis_frames(an, o.fmode, o.raw);

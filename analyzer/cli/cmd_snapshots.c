@@ -12,6 +12,7 @@
 #include "render/fmt.h"
 #include "render/json.h"
 #include "render/text.h"
+#include "cli/run.h"
 
 const char *snapshots_origin_name(uint64_t origin)
 {
@@ -61,7 +62,7 @@ int cmd_snapshots(int argc, char **argv)
 	opts_init(&o);
 	if (opts_args("snapshots", OPT_JSON, NULL, NULL, argc, argv, &o, &path))
 		return 2;
-	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
+	analysis_t *an = run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;
 	const analysis_summary_t *s = analysis_summary(an);

@@ -9,6 +9,7 @@
 
 #include "model/analysis.h"
 #include "cli/opts.h"
+#include "cli/run.h"
 #include "agg/point.h"
 #include "render/report.h"
 #include "agg/stats.h"
@@ -56,15 +57,10 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "heaptrail: out of memory\n");
 		return 1;
 	}
-	agg_t *agg = point_agg(pt);
 	/* The end, the peak, the snapshots and the temporary totals are in
 	 * the trace index. */
-	int need = temporary ? POINT_INDEX_PLAIN : point_index_need(pt);
-	analysis_t *an = need == POINT_INDEX_NO ?
-		analysis_run_file(path, &agg, 1) :
-		need == POINT_INDEX_STATES ?
-		analysis_run_file_indexed(path, &agg, 1, true) :
-		analysis_run_file_indexed(path, NULL, 0, false);
+	analysis_t *an = temporary ? run_file_indexed(path, NULL, 0, false) :
+				     run_file_points(path, &pt, 1);
 	group_t *g = NULL;
 	stat_set_t set = { 0 };
 	char err[512], a[32], b[32];
@@ -89,7 +85,7 @@ int cmd_top(int argc, char **argv)
 		}
 		bytes = tb;
 		count = tc;
-	} else if (point_result(pt, an, &bytes, &count, &n, err, sizeof(err)) < 0) {
+	} else if (run_point_result(pt, an, &bytes, &count, &n, err, sizeof(err)) < 0) {
 		fprintf(stderr, "heaptrail: %s\n", err);
 		goto done;
 	}

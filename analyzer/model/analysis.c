@@ -10,11 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "read/index.h"
 #include "model/pipe.h"
 #include "read/reader.h"
 #include "render/symbols.h"
@@ -61,7 +59,7 @@ struct analysis {
 	 * snapshot k's are states[state_at[k] .. state_at[k + 1]). */
 	bool keep_states; /* collecting them (an index will be written) */
 	bool states_dropped; /* over the limits: none kept */
-	index_state_t *states;
+	analysis_state_t *states;
 	size_t nstates, capstates;
 	uint64_t *state_at; /* nsnaps + 1 entries, state_at[0] = 0 */
 	uint64_t *state_n; /* nsnaps entries: per-stack entries then */
@@ -295,13 +293,13 @@ static int keep_state(analysis_t *an)
 		}
 		if (an->nstates == an->capstates) {
 			size_t ncap = an->capstates ? an->capstates * 2 : 1024;
-			index_state_t *ns = realloc(an->states, ncap * sizeof(*ns));
+			analysis_state_t *ns = realloc(an->states, ncap * sizeof(*ns));
 			if (!ns)
 				return -ENOMEM;
 			an->states = ns;
 			an->capstates = ncap;
 		}
-		an->states[an->nstates++] = (index_state_t){
+		an->states[an->nstates++] = (analysis_state_t){
 			.sidx = (uint32_t)i,
 			.bytes = st[i].live_bytes,
 			.count = st[i].live_count,
@@ -644,60 +642,7 @@ frames_t *analysis_frames(analysis_t *an, int mode, bool raw)
 	return an->frames;
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	       a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-/* Saves the index of a finished replay of `path`, provided the file did
- * not change since `before` (a trace still being written is not indexed
- * at a size it no longer has).  Best effort. */
-static void save_index(analysis_t *an, const char *path,
-		       const struct stat *before)
-{
-	struct stat now;
-	index_data_t d = { 0 };
-	uint64_t *ids;
-	if (stat(path, &now) < 0 || !same_file(before, &now) ||
-	    reader_size(an->rd) != (uint64_t)now.st_size)
-		return;
-	d.nids = stacks_count(an->stacks);
-	ids = malloc((d.nids ? d.nids : 1) * sizeof(*ids));
-	if (!ids)
-		return;
-	for (size_t i = 0; i < d.nids; i++)
-		ids[i] = stacks_get(an->stacks, (sidx_t)i)->id;
-	d.ids = ids;
-	d.sum = *analysis_summary(an);
-	d.counters = *heap_counters(an->heap);
-	d.st = heap_stack_stats(an->heap, &d.nst);
-	d.defs = an->defs;
-	d.ndefs = an->ndefs;
-	if (an->nmarks != d.nids) {
-		free(ids);
-		return;
-	}
-	d.marks = an->marks;
-	if (an->keep_states && !an->states_dropped && an->state_at) {
-		static index_state_t none;
-		d.states = an->states ? an->states : &none;
-		d.state_at = an->state_at;
-		d.state_n = an->state_n;
-	}
-	index_save(path, before, &d);
-	free(ids);
-}
-
-/* Fills a freshly opened analysis from a loaded index: the summary, the
- * heap's counters and per-stack totals, and the stack tables, rebuilt by
- * decoding only the records the index points at.  Any inconsistency
- * returns an error (the caller replays instead). */
-static int restore(analysis_t *an, const index_data_t *d)
+int analysis_restore(analysis_t *an, const analysis_saved_t *d)
 {
 	const analysis_summary_t *s = &d->sum;
 	rd_event_t ev;
@@ -736,16 +681,17 @@ static int restore(analysis_t *an, const index_data_t *d)
 			an->nsnaps = i + 1;
 		}
 	}
-	if (d->states) {
-		size_t ns = s->nsnapshots, ne = (size_t)d->state_at[ns];
+	if (d->states.states) {
+		const analysis_states_t *ds = &d->states;
+		size_t ns = s->nsnapshots, ne = (size_t)ds->at[ns];
 		an->states = malloc((ne ? ne : 1) * sizeof(*an->states));
 		an->state_at = malloc((ns + 1) * sizeof(*an->state_at));
 		an->state_n = malloc((ns ? ns : 1) * sizeof(*an->state_n));
 		if (!an->states || !an->state_at || !an->state_n)
 			return -ENOMEM;
-		memcpy(an->states, d->states, ne * sizeof(*an->states));
-		memcpy(an->state_at, d->state_at, (ns + 1) * sizeof(*an->state_at));
-		memcpy(an->state_n, d->state_n, ns * sizeof(*an->state_n));
+		memcpy(an->states, ds->states, ne * sizeof(*an->states));
+		memcpy(an->state_at, ds->at, (ns + 1) * sizeof(*an->state_at));
+		memcpy(an->state_n, ds->n, ns * sizeof(*an->state_n));
 		an->nstates = an->capstates = ne;
 		an->capstate = ns + 1;
 		an->keep_states = true;
@@ -783,72 +729,35 @@ static int restore(analysis_t *an, const index_data_t *d)
 	return 0;
 }
 
-analysis_t *analysis_run_file_indexed(const char *path, agg_t **aggs,
-				       size_t naggs, bool need_states)
+void analysis_defs(const analysis_t *an, const uint64_t **defs, size_t *ndefs,
+		   const uint64_t **marks, size_t *nmarks)
 {
-	struct stat st;
-	index_data_t d = { 0 };
-	if (index_enabled() && strcmp(path, "-") != 0 &&
-	    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    index_load(path, &st, &d) == 0 && (d.states || !need_states)) {
-		analysis_t *an = NULL;
-		char err[1024];
-		int rc = analysis_open(&an, path, err, sizeof(err));
-		if (rc == 0 && reader_size(an->rd) == (uint64_t)st.st_size)
-			rc = restore(an, &d);
-		index_data_free(&d);
-		if (rc == 0)
-			return an;
-		analysis_free(an);
-	} else if (d.ids) {
-		index_data_free(&d); /* loaded, but without snapshot states */
-	}
-	return analysis_run_file(path, aggs, naggs);
+	*defs = an->defs;
+	*ndefs = an->ndefs;
+	*marks = an->marks;
+	*nmarks = an->nmarks;
 }
 
-int analysis_snapshot_state(const analysis_t *an, size_t k,
-			    const index_state_t **st, size_t *nst,
-			    uint64_t *n)
+void analysis_keep_states(analysis_t *an, bool on)
 {
-	if (!an->from_index || !an->keep_states || !an->state_at ||
-	    k >= an->nsnaps)
-		return -ENOENT;
-	*st = an->states + an->state_at[k];
-	*nst = (size_t)(an->state_at[k + 1] - an->state_at[k]);
-	*n = an->state_n[k];
-	return 0;
+	an->keep_states = on;
+}
+
+bool analysis_states(const analysis_t *an, analysis_states_t *out)
+{
+	static const analysis_state_t none;
+	if (!an->keep_states || an->states_dropped || !an->state_at)
+		return false;
+	/* No snapshot had a live block: an empty, but kept, list. */
+	out->states = an->states ? an->states : &none;
+	out->at = an->state_at;
+	out->n = an->state_n;
+	return true;
 }
 
 bool analysis_from_index(const analysis_t *an)
 {
 	return an->from_index;
-}
-
-analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs)
-{
-	analysis_t *an;
-	char err[1024];
-	struct stat before;
-	bool idx = index_enabled() && strcmp(path, "-") != 0 &&
-		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
-	if (analysis_open(&an, path, err, sizeof(err)) < 0)
-		goto fail;
-	an->keep_states = idx;
-	for (size_t i = 0; i < naggs; i++)
-		if (aggs[i] && analysis_add_agg(an, aggs[i]) < 0) {
-			snprintf(err, sizeof(err), "too many aggregators");
-			goto fail;
-		}
-	analysis_set_progress(an, true);
-	if (analysis_run(an, err, sizeof(err)) < 0)
-		goto fail;
-	if (idx)
-		save_index(an, path, &before);
-	return an;
-fail:
-	fprintf(stderr, "heaptrail: %s\n", err);
-	analysis_free(an);
-	return NULL;
 }
 
 void analysis_print_warnings(const analysis_t *an)

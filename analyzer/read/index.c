@@ -433,12 +433,13 @@ int index_save(const char *trace, const struct stat *st, const index_data_t *d)
 		w_v(&b, d->defs[i] - prev); /* offsets ascend */
 		prev = d->defs[i];
 	}
-	w_v(&b, d->states != NULL);
-	for (size_t k = 0; d->states && k < d->sum.nsnapshots; k++) {
-		w_v(&b, d->state_n[k]);
-		w_v(&b, d->state_at[k + 1] - d->state_at[k]);
-		for (uint64_t i = d->state_at[k], prev = 0; i < d->state_at[k + 1]; i++) {
-			const index_state_t *e = &d->states[i];
+	const analysis_states_t *ds = &d->states;
+	w_v(&b, ds->states != NULL);
+	for (size_t k = 0; ds->states && k < d->sum.nsnapshots; k++) {
+		w_v(&b, ds->n[k]);
+		w_v(&b, ds->at[k + 1] - ds->at[k]);
+		for (uint64_t i = ds->at[k], prev = 0; i < ds->at[k + 1]; i++) {
+			const analysis_state_t *e = &ds->states[i];
 			w_v(&b, e->sidx - prev); /* ascending */
 			w_v(&b, e->bytes);
 			w_v(&b, e->count);
@@ -559,16 +560,16 @@ static int parse(const uint8_t *buf, size_t len, const char *trace,
 		size_t ns = d->sum.nsnapshots, total = 0;
 		uint64_t *at = malloc((ns + 1) * sizeof(*at));
 		uint64_t *sn = malloc((ns ? ns : 1) * sizeof(*sn));
-		index_state_t *st = NULL;
-		d->state_at = at;
-		d->state_n = sn;
+		analysis_state_t *st = NULL;
+		d->states.at = at;
+		d->states.n = sn;
 		if (!at || !sn)
 			return -ENOMEM;
 		at[0] = 0;
 		for (size_t k = 0; k < ns && !b.bad; k++) {
 			sn[k] = r_v(&b);
 			size_t m = r_count(&b, 3);
-			index_state_t *nst = realloc(st, (total + m + 1) * sizeof(*st));
+			analysis_state_t *nst = realloc(st, (total + m + 1) * sizeof(*st));
 			if (!nst) {
 				free(st);
 				return -ENOMEM;
@@ -586,8 +587,8 @@ static int parse(const uint8_t *buf, size_t len, const char *trace,
 			total += m;
 			at[k + 1] = total;
 		}
-		d->states = st ? st : malloc(sizeof(*st));
-		if (!d->states)
+		d->states.states = st ? st : malloc(sizeof(*st));
+		if (!d->states.states)
 			return -ENOMEM;
 	}
 	if (b.bad || b.p != b.end)
@@ -632,8 +633,80 @@ void index_data_free(index_data_t *d)
 	free((void *)d->ids);
 	free((void *)d->marks);
 	free((void *)d->defs);
-	free((void *)d->states);
-	free((void *)d->state_at);
-	free((void *)d->state_n);
+	free((void *)d->states.states);
+	free((void *)d->states.at);
+	free((void *)d->states.n);
 	memset(d, 0, sizeof(*d));
+}
+
+/* --- an analysis through the index --------------------------------------- */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+void index_save_analysis(const analysis_t *an, const char *path,
+			 const struct stat *before)
+{
+	const analysis_summary_t *s = analysis_summary(an);
+	const stacks_t *stacks = analysis_stacks(an);
+	const heap_t *heap = analysis_heap(an);
+	struct stat now;
+	index_data_t d = { 0 };
+	uint64_t *ids;
+	size_t nmarks;
+	if (stat(path, &now) < 0 || !same_file(before, &now) ||
+	    s->file_bytes != (uint64_t)now.st_size)
+		return;
+	d.nids = stacks_count(stacks);
+	ids = malloc((d.nids ? d.nids : 1) * sizeof(*ids));
+	if (!ids)
+		return;
+	for (size_t i = 0; i < d.nids; i++)
+		ids[i] = stacks_get(stacks, (sidx_t)i)->id;
+	d.ids = ids;
+	d.sum = *s;
+	d.counters = *heap_counters(heap);
+	d.st = heap_stack_stats(heap, &d.nst);
+	analysis_defs(an, &d.defs, &d.ndefs, &d.marks, &nmarks);
+	if (nmarks != d.nids) {
+		free(ids);
+		return;
+	}
+	if (!analysis_states(an, &d.states))
+		d.states.states = NULL;
+	index_save(path, before, &d);
+	free(ids);
+}
+
+analysis_t *index_open(const char *path, bool need_states)
+{
+	struct stat st;
+	index_data_t d = { 0 };
+	analysis_t *an = NULL;
+	char err[1024];
+	if (!index_enabled() || strcmp(path, "-") == 0 ||
+	    stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    index_load(path, &st, &d) < 0)
+		return NULL;
+	int rc = -ENOENT;
+	if (d.states.states || !need_states) {
+		rc = analysis_open(&an, path, err, sizeof(err));
+		if (rc == 0 &&
+		    analysis_summary(an)->file_bytes == (uint64_t)st.st_size)
+			rc = analysis_restore(an, &d);
+		else if (rc == 0)
+			rc = -ESTALE;
+	}
+	index_data_free(&d);
+	if (rc == 0)
+		return an;
+	analysis_free(an);
+	return NULL;
 }

@@ -9,6 +9,7 @@
 #include "agg/point.h"
 #include "agg/stats.h"
 #include "cli/args.h"
+#include "cli/run.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (analysis_run(an, err, sizeof(err)) == 0 && peak) {
 		const uint64_t *b, *c;
 		size_t n;
-		if (point_result(peak, an, &b, &c, &n, err, sizeof(err)) == 0) {
+		if (run_point_result(peak, an, &b, &c, &n, err, sizeof(err)) == 0) {
 			/* Raw frames: symbolization would open files named by
 			 * the input. */
 			frames_t *fr = analysis_frames(an, FRAMES_ALL, true);
