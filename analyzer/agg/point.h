@@ -1,6 +1,8 @@
 /* Point aggregator: the live bytes and blocks of every stack at one point
  * of the trace: its end, the heap peak, a snapshot mark (label or index),
- * or a time.  Feeds `top --at` and `diff --from/--to`.  Not thread-safe. */
+ * or a time.  Feeds `top --at` and `diff --from/--to`: cli/run.c runs it
+ * and reads its result (point_result, from a point_from_t, never from the
+ * analysis itself).  Not thread-safe. */
 #ifndef HEAPTRAIL_POINT_H
 #define HEAPTRAIL_POINT_H
 

@@ -2,9 +2,9 @@
  * top, diff, leaks, growth): --json, --no-symbols, --cumulative, --by,
  * --frames, --include/--exclude and -n/--limit, with the same values and
  * usage errors everywhere, what they make (a filtered group) and the
- * argument loop around them.  Called by cmd_*.c,
- * which name the options they accept and parse their own through a
- * callback.  No state: thread-safe per opts_t. */
+ * argument loop around them.  Called by cmd_*.c, which name the options
+ * they accept and parse their own through a callback.  No state:
+ * thread-safe per opts_t. */
 #ifndef HEAPTRAIL_OPTS_H
 #define HEAPTRAIL_OPTS_H
 

@@ -1,7 +1,7 @@
 /* The decoder-thread pipe: the reader's events in batches for the replay
- * loop of analysis.c, decoded on a second thread or in place.  One
- * consumer (the caller) and, when threaded, one decoder thread it owns.
- */
+ * loop of analysis.c (its only caller), decoded on a second thread or in
+ * place.  One consumer thread; the decoder thread is the pipe's own and
+ * alone touches the reader between pipe_start and pipe_end. */
 /* How the replay reads events: in batches (reader_next_batch).  On two
  * threads, a decoder thread runs the reader ahead of the heap model (the
  * machine's second core decodes while this one replays; decoding is
