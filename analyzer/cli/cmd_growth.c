@@ -85,12 +85,10 @@ int cmd_growth(int argc, char **argv)
 		text_growth(stdout, &gres, fs);
 		text_highwater(stdout, &hres, (size_t)o.limit, fs);
 	}
-	fflush(stdout);
-	analysis_print_warnings(an);
-	rc = 0;
+	rc = run_finish(an);
 	goto done;
 nomem:
-	fprintf(stderr, "heaptrail: out of memory\n");
+	rc = run_nomem();
 done:
 	highwater_result_free(&hres);
 	growth_result_free(&gres);

@@ -50,12 +50,10 @@ int cmd_leaks(int argc, char **argv)
 		text_notes(stdout, analysis_summary(an));
 		text_leaks(stdout, &res, fs);
 	}
-	fflush(stdout);
-	analysis_print_warnings(an);
-	rc = 0;
+	rc = run_finish(an);
 	goto done;
 nomem:
-	fprintf(stderr, "heaptrail: out of memory\n");
+	rc = run_nomem();
 done:
 	leaks_result_free(&res);
 	group_free(g);

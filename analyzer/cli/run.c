@@ -73,3 +73,16 @@ int run_point_result(point_t *p, const analysis_t *an, const uint64_t **bytes,
 	f.has_states = analysis_states(an, &f.states);
 	return point_result(p, &f, bytes, count, n, err, errlen);
 }
+
+int run_finish(const analysis_t *an)
+{
+	fflush(stdout);
+	analysis_print_warnings(an);
+	return 0;
+}
+
+int run_nomem(void)
+{
+	fprintf(stderr, "heaptrail: out of memory\n");
+	return 1;
+}

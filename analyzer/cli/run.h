@@ -38,4 +38,10 @@ int run_point_result(point_t *p, const analysis_t *an, const uint64_t **bytes,
 		     const uint64_t **count, size_t *n, char *err,
 		     size_t errlen);
 
+/* The end of a report: stdout flushed, then the symbolizer's warnings on
+ * stderr (analysis_print_warnings).  Returns 0, the exit code. */
+int run_finish(const analysis_t *an);
+/* Prints "heaptrail: out of memory" on stderr; returns 1, the exit code. */
+int run_nomem(void);
+
 #endif /* HEAPTRAIL_RUN_H */
