@@ -36,7 +36,7 @@ static int add_pattern(const char *cmd, const char *opt, const char **list,
 	return 1;
 }
 
-/* report_opt for an accepted option only. */
+/* args_opt for an accepted option only. */
 static int value_opt(const char *cmd, unsigned accept, unsigned bit, int argc,
 		     char **argv, int *i, const char *name, const char **val)
 {
