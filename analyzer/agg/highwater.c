@@ -380,7 +380,7 @@ fail:
 	return rc;
 }
 
-int highwater_result(highwater_t *h, highwater_result_t *res)
+int highwater_result(highwater_t *h, size_t last, highwater_result_t *res)
 {
 	const highwater_step_t *st = NULL;
 	memset(res, 0, sizeof *res);
@@ -393,19 +393,22 @@ int highwater_result(highwater_t *h, highwater_result_t *res)
 	res->min_bytes = h->min_bytes;
 	res->group = h->group;
 	res->by = h->by;
+	/* Only the steps kept are grouped (a group walk per step). */
+	res->first = last && (size_t)n > last ? (size_t)n - last : 0;
 	res->steps = calloc(n ? (size_t)n : 1, sizeof *res->steps);
 	if (!res->steps)
 		return -ENOMEM;
-	for (long i = 0; i < n; i++) {
+	for (size_t i = 0; i + res->first < (size_t)n; i++) {
+		const highwater_step_t *s = &st[res->first + i];
 		highwater_grouped_t *g = &res->steps[i];
-		long k = step_rows(h, &st[i], g->sites, &g->others, &g->nothers);
+		long k = step_rows(h, s, g->sites, &g->others, &g->nothers);
 		if (k < 0) {
 			highwater_result_free(res);
 			return (int)k;
 		}
-		g->step = &st[i];
+		g->step = s;
 		g->nsites = (size_t)k;
-		res->nsteps = (size_t)i + 1;
+		res->nsteps = i + 1;
 	}
 	return 0;
 }

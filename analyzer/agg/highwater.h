@@ -92,13 +92,15 @@ typedef struct highwater_result {
 	uint64_t min_bytes; /* step threshold */
 	const group_t *group; /* highwater_set_group's, or NULL: by stack */
 	report_by_t by; /* its key type */
+	size_t first; /* steps left out before steps[0] (see `last`) */
 	highwater_grouped_t *steps; /* oldest first (owned) */
 	size_t nsteps;
 } highwater_result_t;
 
 /* Fills *res after the last event (valid until the next event or
- * highwater_free).  Returns 0 or -ENOMEM. */
-int highwater_result(highwater_t *h, highwater_result_t *res);
+ * highwater_free) with the last `last` steps (0 = all): the ones that
+ * built the peak.  Returns 0 or -ENOMEM. */
+int highwater_result(highwater_t *h, size_t last, highwater_result_t *res);
 void highwater_result_free(highwater_result_t *res);
 
 #endif /* HEAPTRAIL_HIGHWATER_H */

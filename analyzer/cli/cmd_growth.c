@@ -71,8 +71,10 @@ int cmd_growth(int argc, char **argv)
 	if (!g)
 		goto nomem;
 	highwater_set_group(hw, g, (report_by_t)o.by);
+	/* -n keeps the last steps in text, the ones that built the peak;
+	 * JSON keeps them all. */
 	if (growth_result(gr, (size_t)o.limit, &gres) < 0 ||
-	    highwater_result(hw, &hres) < 0)
+	    highwater_result(hw, o.json ? 0 : (size_t)o.limit, &hres) < 0)
 		goto nomem;
 	if (o.json) {
 		json_t j;
@@ -83,7 +85,7 @@ int cmd_growth(int argc, char **argv)
 	} else {
 		text_notes(stdout, analysis_summary(an));
 		text_growth(stdout, &gres, fs);
-		text_highwater(stdout, &hres, (size_t)o.limit, fs);
+		text_highwater(stdout, &hres, fs);
 	}
 	rc = run_finish(an);
 	goto done;

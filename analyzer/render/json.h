@@ -56,7 +56,8 @@ void json_report_end(json_t *j);
 void json_stats(json_t *j, const stat_set_t *s, size_t k, bool diff);
 /* `growth`: "realloc_growth_steps", "chain_sites", "chains". */
 void json_growth(json_t *j, const growth_result_t *res, frames_t *fs);
-/* `growth`: "peak_bytes" ... "highwater" (every step). */
+/* `growth`: "peak_bytes" ... "highwater" (the steps res holds: JSON
+ * reports ask for every step). */
 void json_highwater(json_t *j, const highwater_result_t *res, frames_t *fs);
 /* `leaks`: "by" ... "candidates". */
 void json_leaks(json_t *j, const leaks_result_t *res, frames_t *fs);

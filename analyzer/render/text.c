@@ -162,28 +162,24 @@ static void hw_site(char *buf, size_t len, const highwater_result_t *res,
 		site_line(buf, len, fs, w->stack);
 }
 
-void text_highwater(FILE *out, const highwater_result_t *res, size_t limit,
-		    frames_t *fs)
+void text_highwater(FILE *out, const highwater_result_t *res, frames_t *fs)
 {
 	char a[32], b[32], c[32], t[32], line[2048];
-	size_t n = res->nsteps;
+	size_t first = res->first;
 	fmt_seconds(t, sizeof t, res->peak_time_us);
 	fprintf(out, "High-water steps: peak %s at %s; a step closes when the "
 		     "heap exceeds the previous mark by >= %u%% and >= %s\n",
 		fmt_size(a, sizeof a, (double)res->peak, false), t,
 		res->percent,
 		fmt_size(b, sizeof b, (double)res->min_bytes, false));
-	/* -n keeps the last steps: the ones that built the peak.  JSON keeps
-	 * them all. */
-	size_t first = limit && n > limit ? n - limit : 0;
 	if (first)
 		fprintf(out, "(%zu earlier step%s not shown; -n 0 shows all)\n",
 			first, first == 1 ? "" : "s");
-	for (size_t i = first; i < n; i++) {
+	for (size_t i = 0; i < res->nsteps; i++) {
 		const highwater_grouped_t *g = &res->steps[i];
 		const highwater_step_t *s = g->step;
 		fmt_seconds(t, sizeof t, s->to_time_us);
-		fprintf(out, "#%zu: %s -> %s at %s (%s)%s\n", i + 1,
+		fprintf(out, "#%zu: %s -> %s at %s (%s)%s\n", first + i + 1,
 			fmt_size(a, sizeof a, (double)s->from_bytes, false),
 			fmt_size(b, sizeof b, (double)s->to_bytes, false), t,
 			fmt_size(c, sizeof c,

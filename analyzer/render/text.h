@@ -33,10 +33,9 @@ void text_frames(FILE *out, frames_t *fs, sidx_t s, int max);
 /* `growth`: the realloc-chain section. */
 void text_growth(FILE *out, const growth_result_t *res, frames_t *fs);
 
-/* `growth`: the high-water section; limit keeps the last steps (0 =
- * all). */
-void text_highwater(FILE *out, const highwater_result_t *res, size_t limit,
-		    frames_t *fs);
+/* `growth`: the high-water section (the steps res holds, and how many
+ * earlier ones it left out). */
+void text_highwater(FILE *out, const highwater_result_t *res, frames_t *fs);
 
 /* `leaks`: live blocks at the end by call site, then the candidates. */
 void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs);

@@ -189,8 +189,8 @@ Test(highwater, text_report_with_a_limit_keeps_the_steps_that_built_the_peak)
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 	highwater_result_t res;
-	cr_assert_eq(highwater_result(h, &res), 0);
-	text_highwater(out, &res, 2, NULL);
+	cr_assert_eq(highwater_result(h, 2, &res), 0);
+	text_highwater(out, &res, NULL);
 	highwater_result_free(&res);
 	fclose(out);
 	cr_assert(strstr(text, "(1 earlier step not shown; -n 0 shows all)\n"), "%s", text);
