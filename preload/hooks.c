@@ -2,6 +2,7 @@
  * destructor.  Entry point of libheaptrail.so (kept out of the unit-test
  * archive).  Every hook is thread-safe, never allocates, preserves errno,
  * and forwards unchanged when not recording or when re-entered. */
+#include "common/env.h"
 #include "config.h"
 #include "heaptrail_format.h"
 #include "recorder.h"
@@ -346,11 +347,11 @@ static int exec_recorded(int via, int fd, const char *path, char *const argv[], 
 		/* The new image loads us again: hand it the trace. */
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++)
-			if (!is_var(envp[i], "HEAPTRAIL_FD") && !is_var(envp[i], "HEAPTRAIL_FD_ID") &&
-			    !is_var(envp[i], "HEAPTRAIL_ROOT_PID"))
+			if (!is_var(envp[i], HT_ENV_FD) && !is_var(envp[i], HT_ENV_FD_ID) &&
+			    !is_var(envp[i], HT_ENV_ROOT_PID))
 				env[k++] = envp[i];
 		util_line_t l = { rootv, sizeof(rootv), 0 };
-		util_line_str(&l, "HEAPTRAIL_ROOT_PID=");
+		util_line_str(&l, HT_ENV_ROOT_PID "=");
 		util_line_u64(&l, (uint64_t)getpid());
 		env[k++] = rootv;
 		if (tfd >= 0 && config_fd_env(tfd, fdv, sizeof(fdv), idv, sizeof(idv)) == 0) {
@@ -571,10 +572,8 @@ __attribute__((constructor)) static void heaptrail_init(void)
 		int fresh = 1;
 		/* HEAPTRAIL_OUTPUT=/dev/null: record everything, write nothing
 		 * (benchmarks of the recorder itself). */
-		const char *out = getenv("HEAPTRAIL_OUTPUT");
-		int fd = out && !strcmp(out, "/dev/null") ? -1
-							  : config_open_output(&cfg, pid, 1, &fresh);
-		if (fd >= 0 || (out && !strcmp(out, "/dev/null"))) {
+		int fd = cfg.null_sink ? -1 : config_open_output(&cfg, pid, 1, &fresh);
+		if (fd >= 0 || cfg.null_sink) {
 			int err = recorder_start(&cfg, fd, fresh, 1);
 			if (err) {
 				util_say(1, "cannot start recording");

@@ -45,18 +45,18 @@
  * the analyzer can line Python groups up with native evaluation frames. */
 #include "pyframes.h"
 
+#include "config.h"
+#include "util.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-#define EXPORT __attribute__((visibility("default")))
 
 /* ---- the C API we use, resolved at run time ------------------------- */
 
@@ -151,7 +151,6 @@ typedef struct table {
 } table_t;
 
 static struct state {
-	int quiet; /* HEAPTRAIL_QUIET=1 */
 	int resolved; /* py is filled */
 	_Atomic int active; /* capture may read Python state */
 	_Atomic int installed; /* the profile function was installed once */
@@ -174,28 +173,20 @@ static struct state {
 	int cut_warned; /* the walk_cut warning was given */
 } st = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* The recorder's warning channel (stderr line + WARNING record), when it
- * is linked in; unit tests link without it. */
-extern void writer_warn(const char *text) __attribute__((weak));
+/* The recorder's warning channel (stderr line + WARNING record), set by
+ * pyframes_set_warn; NULL in unit tests without a recording. */
+static void (*warn_fn)(const char *text);
 
-/* Prints "heaptrail: text" (unless quiet) and keeps text for
- * pyframes_take_warning. */
+void pyframes_set_warn(void (*fn)(const char *text))
+{
+	warn_fn = fn;
+}
+
+/* Prints "heaptrail: text" (util_say: not under HEAPTRAIL_QUIET=1) and
+ * keeps text for pyframes_take_warning. */
 static void say_pending(const char *text)
 {
-	if (!st.quiet) {
-		char line[320];
-		size_t n = 0, tl = strlen(text);
-		const char *pre = "heaptrail: ";
-		memcpy(line, pre, strlen(pre));
-		n = strlen(pre);
-		if (tl > sizeof(line) - n - 1)
-			tl = sizeof(line) - n - 1;
-		memcpy(line + n, text, tl);
-		n += tl;
-		line[n++] = '\n';
-		ssize_t w = write(2, line, n);
-		(void)w;
-	}
+	util_say(0, text);
 	pthread_mutex_lock(&st.lock);
 	if (!st.pending[0]) {
 		strncpy(st.pending, text, sizeof(st.pending) - 1);
@@ -205,11 +196,11 @@ static void say_pending(const char *text)
 }
 
 /* A warning from a Python thread: through the recorder's channel when it
- * is linked in (stderr line + WARNING record), else kept for the writer. */
+ * is set, else kept for the writer. */
 static void say(const char *text)
 {
-	if (writer_warn)
-		writer_warn(text);
+	if (warn_fn)
+		warn_fn(text);
 	else
 		say_pending(text);
 }
@@ -1138,8 +1129,9 @@ static int walk_enable(int from_python)
 		return 0;
 	tried = 1;
 	const char *v = py.GetVersion();
-	const char *e = getenv("HEAPTRAIL_PYTHON_FRAMES");
-	if (e && !strcmp(e, "profile"))
+	config_python_t want;
+	config_python(&want);
+	if (want.profile)
 		return 0;
 	/* Debug builds (Py_REF_DEBUG, maybe Py_TRACE_REFS: another object
 	 * header) and free-threaded builds lay objects out differently. */
@@ -1151,10 +1143,9 @@ static int walk_enable(int from_python)
 	    !py.Interp_Main || !py.Eval_GetFrame || !py.Code_Addr2Line ||
 	    !py.Code_Type)
 		return 0;
-	const char *row = getenv("HEAPTRAIL_PYTHON_ROW");
-	int want = row && *row ? atoi(row) : py.minor;
+	int row = want.row ? want.row : py.minor;
 	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].minor == want)
+		if (layouts[i].minor == row)
 			L = &layouts[i];
 	if (!L)
 		return 0;
@@ -1173,6 +1164,14 @@ static int walk_enable(int from_python)
 	do {                                                              \
 		*(void **)&py.field = dlsym(RTLD_DEFAULT, name);          \
 	} while (0)
+
+/* "major.minor" (as atoi read them from the version string). */
+static void line_version(util_line_t *l, int major, int minor)
+{
+	util_line_u64(l, (uint64_t)(major < 0 ? 0 : major));
+	util_line_str(l, ".");
+	util_line_u64(l, (uint64_t)(minor < 0 ? 0 : minor));
+}
 
 /* Fills py; 0, or -ENOSYS after saying why (once). */
 static int resolve(void)
@@ -1212,6 +1211,8 @@ static int resolve(void)
 	SYM(Code_Type, "PyCode_Type");
 
 	char msg[200];
+	util_line_t l = { msg, sizeof(msg), 0 };
+	msg[0] = 0;
 	const char *v = py.GetVersion ? py.GetVersion() : NULL;
 	int major = 0, minor = 0;
 	if (v) {
@@ -1221,10 +1222,9 @@ static int resolve(void)
 	}
 	py.minor = minor;
 	if (!v || major != 3 || minor < 9) {
-		snprintf(msg, sizeof(msg),
-			 "Python frames not captured: CPython %d.%d is older "
-			 "than 3.9; showing native frames only",
-			 major, minor);
+		util_line_str(&l, "Python frames not captured: CPython ");
+		line_version(&l, major, minor);
+		util_line_str(&l, " is older than 3.9; showing native frames only");
 		goto fail;
 	}
 	const char *missing = !py.GILState_Check	? "PyGILState_Check"
@@ -1241,10 +1241,11 @@ static int resolve(void)
 			      : !py.Err_Restore		? "PyErr_Restore"
 							: NULL;
 	if (missing) {
-		snprintf(msg, sizeof(msg),
-			 "Python frames not captured: %s not found in CPython "
-			 "%d.%d; showing native frames only",
-			 missing, major, minor);
+		util_line_str(&l, "Python frames not captured: ");
+		util_line_str(&l, missing);
+		util_line_str(&l, " not found in CPython ");
+		line_version(&l, major, minor);
+		util_line_str(&l, "; showing native frames only");
 		goto fail;
 	}
 	st.every_frame_entry = minor < 11;
@@ -1274,7 +1275,7 @@ static int in_main_interp(void)
  * caller's frame (its callers are seeded on this thread's stack) or NULL.
  * Returns 0, or negative errno when Python frames cannot be captured (said
  * once; -EXDEV silently: a sub-interpreter). */
-EXPORT int heaptrail_py_install(PyObject *frame)
+HT_EXPORT int heaptrail_py_install(PyObject *frame)
 {
 	atomic_store(&st.attempted, 1);
 	int rc = resolve();
@@ -1331,7 +1332,7 @@ fail:
 /* Called by heaptrail.py's threading.setprofile hook on the first event of
  * a new thread (GIL held): seeds the stack from frame, then replaces the
  * Python hook with profile_fn for this thread. */
-EXPORT int heaptrail_py_install_thread(PyObject *frame)
+HT_EXPORT int heaptrail_py_install_thread(PyObject *frame)
 {
 	if (!st.resolved)
 		return -ENOSYS;
@@ -1351,7 +1352,7 @@ EXPORT int heaptrail_py_install_thread(PyObject *frame)
 
 /* How Python frames are captured: 0 not at all, 1 by the profile function,
  * 2 by walking the interpreter's frame chain.  For heaptrail.py and tests. */
-EXPORT int heaptrail_py_mode(void)
+HT_EXPORT int heaptrail_py_mode(void)
 {
 	if (!atomic_load(&st.installed))
 		return 0;
@@ -1360,14 +1361,14 @@ EXPORT int heaptrail_py_mode(void)
 
 /* Called by heaptrail.py when the user turned Python frames off
  * (HEAPTRAIL_PYTHON_FRAMES=0): no warning at exit then. */
-EXPORT void heaptrail_py_optout(void)
+HT_EXPORT void heaptrail_py_optout(void)
 {
 	atomic_store(&st.attempted, 1);
 }
 
 /* Called at interpreter exit (Python atexit, GIL held) and in fork children
  * that are not recorded: captures stop reading Python state. */
-EXPORT void heaptrail_py_stop(void)
+HT_EXPORT void heaptrail_py_stop(void)
 {
 	if (st.resolved && !in_main_interp())
 		return;
@@ -1387,8 +1388,6 @@ static void fork_child(void)
 
 void pyframes_init(void)
 {
-	const char *q = getenv("HEAPTRAIL_QUIET");
-	st.quiet = q && q[0] == '1';
 	if (!st.key_ok && pthread_key_create(&st.key, stack_release) == 0) {
 		st.key_ok = 1;
 		pthread_atfork(NULL, NULL, fork_child);
@@ -1501,11 +1500,11 @@ size_t pyframes_take_warning(char *buf, size_t size, int at_exit)
 	if (at_exit && cut && !st.cut_warned && !st.pending[0]) {
 		st.cut_warned = 1;
 		char msg[256];
-		snprintf(msg, sizeof(msg),
-			 "%llu allocation(s) without the GIL in Python code "
-			 "never seen with the GIL: their Python frames stop "
-			 "there (the frames inside it are kept)",
-			 (unsigned long long)cut);
+		util_line_t l = { msg, sizeof(msg), 0 };
+		util_line_u64(&l, cut);
+		util_line_str(&l, " allocation(s) without the GIL in Python code never seen "
+				  "with the GIL: their Python frames stop there (the frames "
+				  "inside it are kept)");
 		say_pending(msg);
 	}
 	size_t n = 0;

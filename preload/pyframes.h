@@ -19,6 +19,11 @@
  * the `heaptrail` Python module installs the profile function). */
 void pyframes_init(void);
 
+/* Where warnings from Python threads go (the writer's writer_warn: stderr
+ * line + WARNING record).  Until set, they are printed with util_say and
+ * kept for pyframes_take_warning.  Set by the lifecycle before recording. */
+void pyframes_set_warn(void (*fn)(const char *text));
+
 /* Python frames of the calling thread, innermost first: code_ids[i] is a
  * PYCODE id (>= 1), lines[i] its current line.  Returns how many (0 when
  * the thread runs no Python, or Python support is off).  Keeps the

@@ -454,7 +454,7 @@ int recorder_start(const config_t *cfg, int fd, int fresh, int unwind)
 	if (unwind) {
 		uintptr_t lo = 0, hi = 0;
 		modules_text_range((uintptr_t)&recorder_start, &lo, &hi);
-		unwind_init(lo, hi, CONFIG_HIGH_FD - 20);
+		unwind_init(lo, hi, CONFIG_HIGH_FD - 20, cfg->unwind_mode);
 		modules_refresh(1);
 	}
 #ifdef HT_HAVE_PYFRAMES

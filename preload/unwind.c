@@ -31,6 +31,7 @@
  *
  * HEAPTRAIL_UNWIND=verify runs both and records libunwind's result;
  * HEAPTRAIL_UNWIND=libunwind uses unw_backtrace only. */
+#include "seam.h"
 #include "unwind.h"
 
 #include "heaptrail_format.h"
@@ -753,24 +754,11 @@ static void first_use_high(int high)
 		close(fill[i]);
 }
 
-int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd)
+int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd, int m)
 {
 	self_lo = lo;
 	self_hi = hi;
-	const char *m = getenv("HEAPTRAIL_UNWIND");
-	mode = UNWIND_FAST;
-	if (m && !strcmp(m, "libunwind")) {
-		mode = UNWIND_LIBUNWIND;
-	} else if (m && !strcmp(m, "verify")) {
-		mode = UNWIND_VERIFY;
-	} else if (m && *m && strcmp(m, "fast")) {
-		char msg[160];
-		util_line_t l = { msg, sizeof(msg), 0 };
-		util_line_str(&l, "HEAPTRAIL_UNWIND=");
-		util_line_str(&l, m);
-		util_line_str(&l, " is not fast, libunwind or verify; using fast");
-		util_say(1, msg);
-	}
+	mode = m;
 	first_use_high(high_fd);
 	if (!tab) {
 		unsigned long long subs = 0;
