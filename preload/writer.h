@@ -26,8 +26,6 @@ int writer_finish_fatal(int sig);
  * that END again and releases the lock. */
 int writer_pause_for_exec(const char *path, int untraced_next);
 void writer_unpause(void);
-/* 1 while the writer thread runs (producers may wait for ring space). */
-int writer_alive(void);
 /* Fork support. */
 void writer_lock(void);
 void writer_unlock(void);
