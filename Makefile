@@ -101,7 +101,7 @@ $(DEPS_STAMP): scripts/install-deps.sh
 # --- recorder -------------------------------------------------------------
 $(BUILD)/preload/%.o: preload/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPF) $(CF) -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
+	$(CC) $(CPPF) -Ipreload $(CF) -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
 
 # common/ as the recorder needs it (the same flags as preload/).
 $(BUILD)/common/pic/%.o: common/%.c | $(DEPS_STAMP)
