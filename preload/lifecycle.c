@@ -4,10 +4,10 @@
 #include "crash.h"
 #include "modules.h"
 #include "pyframes.h"
-#include "recorder.h"
 #include "registry.h"
 #include "seam.h"
 #include "session.h"
+#include "stackid.h"
 #include "stacks.h"
 #include "unwind.h"
 #include "util.h"
@@ -47,7 +47,7 @@ int lifecycle_start(const config_t *cfg, int fd, int fresh)
 	int err = stacks_init(20);
 	if (err)
 		return err;
-	registry_init(recorder_thread_exit);
+	registry_init(stackid_thread_exit);
 	if (unwind) {
 		uintptr_t lo = 0, hi = 0;
 		modules_text_range((uintptr_t)&lifecycle_start, &lo, &hi);
@@ -166,8 +166,7 @@ void lifecycle_fork_child(void)
 	/* Fresh state: other threads' events in flight died with them. */
 	registry_reset_child();
 	modules_reset_child();
-	stacks_reset_child();
-	unwind_forget_ids();
+	stackid_reset_child();
 	int fresh;
 	int pid = getpid();
 	int fd = config_open_output(cfg, pid, 0, &fresh);

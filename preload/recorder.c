@@ -10,11 +10,7 @@
 #include "recorder.h"
 
 #include "heaptrail_format.h"
-#include "modules.h"
-#include "pyframes.h"
-#include "pymemo.h"
-#include "stacks.h"
-#include "unwind.h"
+#include "stackid.h"
 #include "util.h"
 
 #include <errno.h>
@@ -66,72 +62,6 @@ static inline void commit_event(ring_t *r, uint64_t n)
 	}
 }
 
-/* The id of the stack whose native part memo's chain gives, with the
- * Python frames py, when the memo or this thread's table of other Python
- * frames (pymemo) knows it; 0 otherwise. */
-static inline uint32_t known_id(const unwind_memo_t *memo, const unwind_py_t *py)
-{
-	if (unwind_memo_same(memo, py))
-		return memo->id;
-	return py->m ? pymemo_find(memo->serial, py->code, py->line, py->m) : 0;
-}
-
-/* entry: the hook's frame record (rec_tls_t.entry), or NULL. */
-static uint32_t capture_stack(const uintptr_t *entry)
-{
-	/* Sized by the configured depth: hooks may run on small stacks. */
-	uint64_t ips[ht_session.depth + UNWIND_EXTRA];
-	uint32_t pc[PYFRAMES_MAX], pl[PYFRAMES_MAX];
-	unsigned flags = 0, n = 0, m = 0;
-	int pm = pyframes_capture(pc, pl, PYFRAMES_MAX);
-	m = pm > 0 ? (unsigned)pm : 0;
-	unwind_memo_t *memo = NULL;
-	unwind_py_t py = { pc, pl, m };
-	/* Verify mode: what the hot path would have said is checked below. */
-	uint32_t foreseen = 0;
-	if (entry && ht_session.unwind) {
-		uint32_t id;
-		if ((memo = unwind_known(entry, ht_session.depth)) != NULL &&
-		    (id = known_id(memo, &py)) != 0)
-			return id;
-		if (HT_UNLIKELY(unwind_mode() == UNWIND_VERIFY) &&
-		    (memo = unwind_lookup(entry, ht_session.depth)) != NULL)
-			foreseen = known_id(memo, &py);
-	}
-	if (ht_session.unwind) {
-		n = unwind_capture(ips, ht_session.depth, &flags, &memo, &py, entry);
-		/* Recognised, Python frames included: the id is known. */
-		if (n == UNWIND_KNOWN)
-			return memo->id;
-	}
-	/* Verify mode: a memo that would have been used is checked against
-	 * interning instead. */
-	uint32_t noted = memo && unwind_memo_same(memo, &py) ? memo->id : 0;
-	int is_new;
-	uint32_t gen = modules_gen();
-	uint32_t id = stacks_intern(ips, n, pc, pl, m, flags, gen, &is_new);
-	if ((HT_UNLIKELY(noted) && noted != id) || (HT_UNLIKELY(foreseen) && foreseen != id))
-		unwind_memo_mismatch();
-	if (memo && m <= UNWIND_MEMO_PY) {
-		memo->id = id;
-		memo->m = m;
-		for (unsigned i = 0; i < m; i++) {
-			memo->py[i] = pc[i];
-			memo->py[UNWIND_MEMO_PY + i] = pl[i];
-		}
-	}
-	/* The memo holds the latest Python frames; the others stay found. */
-	if (memo && m)
-		pymemo_put(memo->serial, pc, pl, m, id);
-	/* A new stack may name a module loaded since the last map: refresh
-	 * here, in producer context, before the event is committed (the
-	 * writer writes the newest map before any new STACK).  Code may have
-	 * moved: the unwinder's learned rules go too. */
-	if (is_new && ht_session.unwind && modules_refresh(0) != gen)
-		unwind_flush();
-	return id;
-}
-
 /* The calling thread's slot, or NULL (counted as a lost event). */
 static inline rec_thread_t *event_thread(void)
 {
@@ -142,9 +72,10 @@ static inline rec_thread_t *event_thread(void)
 }
 
 /* An event that carries the caller's stack (allocations and reallocs):
- * finds the stack id, fills one ring slot, commits.  Anything that cannot
- * be recorded is counted as lost.  The common case, a stack the chain
- * cache already knows in a thread that runs no Python, is the first test;
+ * finds the stack id (stackid.h), fills one ring slot, commits.  Anything
+ * that cannot be recorded is counted as lost.  The common case, a stack
+ * the chain cache already knows in a thread that runs no Python, is the
+ * first test (stackid_known, inline);
  * every slower step saves errno itself.  Inlined so each hook keeps its
  * own straight-line path. */
 static inline __attribute__((always_inline)) void
@@ -156,15 +87,10 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 	rec_thread_t *th = event_thread();
 	if (!th)
 		return;
-	uint32_t stack = 0;
-	unwind_memo_t *memo;
-	if (HT_LIKELY(entry != NULL) && ht_session.unwind &&
-	    pyframes_idle() &&
-	    (memo = unwind_known(entry, ht_session.depth)) != NULL && memo->id && !memo->m)
-		stack = memo->id;
+	uint32_t stack = stackid_known(entry);
 	if (!stack) {
 		int saved = errno;
-		stack = capture_stack(entry);
+		stack = stackid_capture(entry);
 		errno = saved;
 		if (!stack) {
 			__atomic_fetch_add(&ht_session.lost_nomem, 1, __ATOMIC_RELAXED);
@@ -243,8 +169,3 @@ out:
 	return ret;
 }
 
-void recorder_thread_exit(void)
-{
-	unwind_thread_exit();
-	pymemo_thread_exit();
-}

@@ -1,6 +1,6 @@
 /* recorder: the producer.  The hooks call recorder_alloc/free/realloc on
- * their hot path (any thread): it finds the caller's stack id (unwind,
- * pymemo, pyframes, stacks), takes the event's sequence number and puts the
+ * their hot path (any thread): it finds the caller's stack id
+ * (stackid.h), takes the event's sequence number and puts the
  * event into the thread's ring (registry.h).  It reads the session and
  * never calls the writer, which drains the rings on its own (the two meet
  * only in ring.h, registry.h and session.h).  Errno is preserved. */
@@ -18,9 +18,5 @@ void recorder_free(void *p);
 void recorder_realloc(void *old, void *p, uint64_t size);
 /* API snapshot from any thread; 0 or -1 when not recording. */
 int recorder_snapshot(const char *label);
-
-/* The calling thread is exiting: releases its stack-id caches (the
- * registry's thread-exit callback). */
-void recorder_thread_exit(void);
 
 #endif /* HT_RECORDER_H */
