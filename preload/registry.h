@@ -41,7 +41,7 @@ typedef struct registry {
 	uint32_t nthreads; /* high-water mark of used slots */
 } registry_t;
 
-extern registry_t ht_reg;
+extern registry_t ht_reg HT_HIDDEN;
 
 /* Once, before recording: the thread-exit key, and what to call on the
  * exiting thread when its slot dies (the producer's per-thread caches). */

@@ -9,6 +9,7 @@
 #define HT_SESSION_H
 
 #include "config.h"
+#include "util.h"
 
 #include <stdint.h>
 
@@ -56,8 +57,8 @@ typedef struct session {
 	config_t cfg;
 } session_t;
 
-extern session_t ht_session;
-extern __thread rec_tls_t ht_tls __attribute__((tls_model("initial-exec")));
+extern session_t ht_session HT_HIDDEN;
+extern __thread rec_tls_t ht_tls __attribute__((tls_model("initial-exec"))) HT_HIDDEN;
 
 /* Whether the hooks record (relaxed: a hook that misses the switch by one
  * event is harmless). */

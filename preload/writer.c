@@ -317,8 +317,16 @@ static void ensure_stack(uint32_t id)
 		w.written[id] = 1;
 }
 
-/* Encodes the event at tail+k of th's ring; returns slots consumed. */
-static uint64_t encode(rec_thread_t *th, ring_t *r, uint64_t k)
+/* What one drain encoded, counted in a local: w's fields are reloaded and
+ * stored around every call into the encoder (w's address escapes), a
+ * local stays in registers. */
+typedef struct counts {
+	uint64_t events, allocs;
+} counts_t;
+
+/* Encodes the event at tail+k of th's ring into n; returns slots consumed. */
+static inline __attribute__((always_inline)) uint64_t
+encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 {
 	ring_event_t *e = ring_peek(r, k);
 	switch (e->type) {
@@ -326,23 +334,23 @@ static uint64_t encode(rec_thread_t *th, ring_t *r, uint64_t k)
 		announce(th);
 		enc_thread(&w.enc, th->index);
 		enc_free_op(&w.enc, e->addr);
-		w.nevents++;
+		n->events++;
 		return 1;
 	case RING_EV_ALLOC:
 		announce(th);
 		ensure_stack(e->stack);
 		enc_thread(&w.enc, th->index);
 		enc_alloc(&w.enc, e->kind, e->addr, e->size, e->stack, e->aux);
-		w.nevents++;
-		w.nallocs++;
+		n->events++;
+		n->allocs++;
 		return 1;
 	case RING_EV_REALLOC:
 		announce(th);
 		ensure_stack(e->stack);
 		enc_thread(&w.enc, th->index);
 		enc_realloc(&w.enc, e->addr, e->aux, e->size, e->stack);
-		w.nevents++;
-		w.nallocs++;
+		n->events++;
+		n->allocs++;
 		return 1;
 	case RING_EV_SNAPSHOT: {
 		char label[256];
@@ -452,10 +460,12 @@ static uint64_t drain(uint64_t G, int final)
 	 * busy, and each cycle spent here is taken from them).  A full ring
 	 * is no reason: rings fill while this thread waits to be woken, and
 	 * once running it encodes faster than one thread allocates. */
-	w.enc.light = live >= w.ncpus && !final;
+	int light = live >= w.ncpus && !final;
+	w.enc.light = light;
 	if (w.heap_n)
 		catch_up_time();
 	uint64_t total = 0;
+	counts_t done = { 0, 0 };
 	while (w.heap_n) {
 		hent_t h = heap_pop();
 		rec_thread_t *th = &ht_reg.threads[h.slot];
@@ -466,9 +476,9 @@ static uint64_t drain(uint64_t G, int final)
 			/* The encoder's table of live blocks misses the cache
 			 * on almost every lookup: start the one 8 events on
 			 * (not while light: the table is not used then). */
-			if (!w.enc.light && k + 8 < avail)
+			if (!light && k + 8 < avail)
 				addrmap_prefetch(&w.enc.live, ring_peek(r, k + 8)->addr);
-			k += encode(th, r, k);
+			k += encode(th, r, k, &done);
 		}
 		ring_release(r, k);
 		total += k;
@@ -477,6 +487,8 @@ static uint64_t drain(uint64_t G, int final)
 		if (w.enc.len >= FLUSH_BYTES)
 			flush();
 	}
+	w.nevents += done.events;
+	w.nallocs += done.allocs;
 	/* Slots of exited threads go back to the pool once empty. */
 	for (uint32_t i = 0; i < n; i++) {
 		rec_thread_t *th = &ht_reg.threads[i];

@@ -7,6 +7,7 @@
 #define HT_PYFRAMES_INTERNAL_H
 
 #include "pyframes.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -55,7 +56,7 @@ struct pyapi {
 };
 
 /* The C API, resolved by pyf_resolve (capi.c). */
-extern struct pyapi pyapi;
+extern struct pyapi pyapi HT_HIDDEN;
 
 /* Fills pyapi; 0, or -ENOSYS after saying why (once).  GIL held. */
 int pyf_resolve(void);
@@ -85,7 +86,7 @@ typedef struct pystack {
 } pystack_t;
 
 /* This thread's shadow stack (profile.c), NULL until its first CALL. */
-extern __thread pystack_t *tls_stack __attribute__((tls_model("initial-exec")));
+extern __thread pystack_t *tls_stack __attribute__((tls_model("initial-exec"))) HT_HIDDEN;
 
 /* Interned code objects: id -> info (ids are dense from 1), and an open
  * addressing table code object -> id read without locks. */
@@ -137,7 +138,7 @@ struct pyf_state {
 };
 
 /* The shared state (pyframes.c). */
-extern struct pyf_state pyf;
+extern struct pyf_state pyf HT_HIDDEN;
 
 /* Warnings: through pyframes_set_warn's callback when set, else printed
  * with util_say and kept for pyframes_take_warning (pyf_say_pending). */
@@ -236,10 +237,10 @@ enum { OWNED_BY_GENERATOR = 1, OWNED_BY_CSTACK = 3 };
 #define STR_LENGTH 16
 
 /* The frame walk's state (walk.c). */
-extern const pylayout_t *layout; /* the row in use (or being checked) */
-extern int walk_on; /* layout passed its check: captures walk (set once) */
-extern void *main_interp; /* PyInterpreterState_Main() */
-extern _Atomic uint64_t walk_cut; /* captures cut at a code object first
+extern const pylayout_t *layout HT_HIDDEN; /* the row in use (or being checked) */
+extern int walk_on HT_HIDDEN; /* layout passed its check: captures walk (set once) */
+extern void *main_interp HT_HIDDEN; /* PyInterpreterState_Main() */
+extern _Atomic uint64_t walk_cut HT_HIDDEN; /* captures cut at a code object first
 				     seen without the GIL */
 
 static inline void *rd_ptr(const void *base, int off)
