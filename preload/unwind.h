@@ -3,6 +3,8 @@
  * per-return-address CFA rules that libunwind itself supplied (learned
  * once per address), behind a per-thread cache of whole verified walks;
  * anything unknown or unusual falls back to libunwind's unw_backtrace.
+ * Each mode is its own function in unwind.c; verify mode wraps the other
+ * two (records libunwind's stack, compares the fast walk's with it).
  * The recorder's own leading frames are dropped.  Thread-safe after
  * unwind_init(); never calls malloc (tables and caches are mmap'd). */
 #ifndef HT_UNWIND_H
