@@ -1,5 +1,5 @@
 /* unwind: captures the native call stack of the calling thread for the
- * hooks (recorder.c's capture_stack).  Fast path: a walk driven by
+ * hooks (stackid.c's stackid_capture).  Fast path: a walk driven by
  * per-return-address CFA rules that libunwind itself supplied (learned
  * once per address), behind a per-thread cache of whole verified walks;
  * anything unknown or unusual falls back to libunwind's unw_backtrace.
