@@ -3,7 +3,7 @@
  * per-thread shadow stacks kept by a C profile function (other builds), the
  * code-object intern table and the PYCODE feed.  Implemented in
  * preload/pyframes/ (one file per part, see pyframes/pyframes.c).
- * Callers: recorder.c (pyframes_capture, pyframes_idle: any thread,
+ * Callers: stackid.c/.h (pyframes_capture, pyframes_idle: any thread,
  * malloc-free; a lock only at a code object's first sight), writer.c
  * (emit/rewind/warnings, writer thread only), lifecycle.c (init and the
  * warning channel), heaptrail.py (the heaptrail_py_* entry points).
