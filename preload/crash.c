@@ -1,7 +1,6 @@
 /* Crash handler: see crash.h. */
 #include "crash.h"
 
-#include "recorder.h"
 #include "util.h"
 
 #include <errno.h>
@@ -14,6 +13,8 @@ static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 /* 1 once a crash was handled: a second one (another thread, or a fault
  * while ending the trace) goes straight to the default action. */
 static int fired;
+/* What a crash runs first (crash_install's argument). */
+static void (*on_first_crash)(int sig);
 
 /* A fault the kernel raised for the instruction itself: returning re-runs
  * the instruction, which faults again under the default action. */
@@ -35,15 +36,16 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 	 * without this, the fault would come back to it, then to us, forever,
 	 * where before it chained to SIG_DFL and died. */
 	util_signal_default(sig);
-	if (!__atomic_exchange_n(&fired, 1, __ATOMIC_SEQ_CST))
-		recorder_crash(sig);
+	if (!__atomic_exchange_n(&fired, 1, __ATOMIC_SEQ_CST) && on_first_crash)
+		on_first_crash(sig);
 	if (!refaults(sig, si))
 		raise(sig); /* blocked in here: delivered when we return */
 	errno = saved;
 }
 
-void crash_install(void)
+void crash_install(void (*fn)(int sig))
 {
+	on_first_crash = fn;
 	for (unsigned i = 0; i < NFATAL; i++) {
 		struct sigaction cur;
 		if (sigaction(fatal_signals[i], NULL, &cur) != 0 ||

@@ -5,8 +5,9 @@
  * crash_install takes SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT, each
  * only while its action is the default one: a program's own handler, or an
  * ignored signal, is left alone, and a handler the program installs later
- * simply replaces ours.  On the first crash the handler has the writer
- * thread drain everything and write SIGNAL + END (writer_finish_fatal),
+ * simply replaces ours.  On the first crash the handler calls the function
+ * given to crash_install (the lifecycle's: the writer thread drains
+ * everything and writes SIGNAL + END, writer_finish_fatal),
  * then lets the signal take its default action: a fault happens again when
  * the handler returns (same siginfo, same core), anything else (abort,
  * kill) is raised again.  The process dies of the same signal either way,
@@ -17,8 +18,10 @@
 #define HT_CRASH_H
 
 /* Installs the handler where the action is SIG_DFL (library constructor,
- * after the writer thread started). */
-void crash_install(void);
+ * after the writer thread started); fn(sig) runs on the first crash, in the
+ * crashing thread, and must be async-signal-safe (NULL: nothing runs
+ * first).  Calls nothing else. */
+void crash_install(void (*fn)(int sig));
 /* Gives SIG_DFL back where our handler is still installed (a fork child
  * that does not record). */
 void crash_uninstall(void);

@@ -30,7 +30,7 @@ Test(crash, takes_only_signals_whose_action_is_the_default)
 {
 	signal(SIGFPE, custom);
 	signal(SIGBUS, SIG_IGN);
-	crash_install();
+	crash_install(NULL);
 	cr_assert(is_ours(SIGSEGV));
 	cr_assert(is_ours(SIGABRT));
 	cr_assert(is_ours(SIGILL));
@@ -41,7 +41,7 @@ Test(crash, takes_only_signals_whose_action_is_the_default)
 
 Test(crash, gives_back_the_default_only_where_it_is_still_ours)
 {
-	crash_install();
+	crash_install(NULL);
 	signal(SIGABRT, custom); /* the program installs its own later */
 	crash_uninstall();
 	cr_assert_eq(action_of(SIGSEGV).sa_handler, SIG_DFL);
