@@ -542,6 +542,8 @@ static const char *by_name(report_by_t by)
 		return "function";
 	case BY_MODULE:
 		return "module";
+	case BY_SITE:
+		return "site";
 	case BY_TRACEBACK:
 		break;
 	}

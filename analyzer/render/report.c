@@ -30,11 +30,11 @@ char *report_size(char *buf, size_t len, double size, bool sign)
 
 /* Indexed by report_by_t. */
 static const char *const by_names[] = { "lineno", "filename", "function",
-					"traceback", "module" };
+					"traceback", "module", "site" };
 
 int report_by_parse(const char *s)
 {
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < (int)(sizeof(by_names) / sizeof(*by_names)); i++)
 		if (strcmp(s, by_names[i]) == 0)
 			return i;
 	return -1;
@@ -74,7 +74,10 @@ char *report_frame_key(char *buf, size_t len, const frames_t *f,
 		snprintf(buf, len, "<no stack>");
 		return buf;
 	}
+	if (fr->marker && by != BY_MODULE)
+		return frames_marker_text(buf, len, f, fr);
 	switch (by) {
+	case BY_SITE: /* the site frame's line */
 	case BY_LINENO:
 		if (fr->file)
 			snprintf(buf, len, "%s:%u", fr->file, fr->line);
@@ -119,6 +122,8 @@ char *report_frame_line(char *buf, size_t len, const frames_t *f,
 {
 	const char *m = mod_name(f, fr);
 	char a[256];
+	if (fr->marker)
+		return frames_marker_text(buf, len, f, fr);
 	if (fr->function && fr->file)
 		snprintf(buf, len, "%s at %s:%u%s%s%s", fr->function, fr->file,
 			 fr->line, m ? " (" : "", m ? m : "", m ? ")" : "");
@@ -317,16 +322,32 @@ void json_frame(json_t *j, const frames_t *f, const frame_t *fr)
 	} else {
 		json_null(j);
 	}
+	if (fr->marker == SYM_MARK_NATIVE_ONLY) {
+		json_key(j, "native_only");
+		json_bool(j, true);
+	}
 	json_obj_end(j);
 }
 
 void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n)
 {
+	const char *cut = NULL;
 	json_key(j, "frames");
 	json_arr_begin(j);
-	for (int k = 0; k < n; k++)
-		json_frame(j, f, &fr[k]);
+	for (int k = 0; k < n; k++) {
+		if (fr[k].marker == SYM_MARK_CUT_DEPTH)
+			cut = "depth";
+		else if (fr[k].marker == SYM_MARK_CUT_RECORDER)
+			cut = cut ? cut : "recorder";
+		else
+			json_frame(j, f, &fr[k]);
+	}
 	json_arr_end(j);
+	/* Only on a cut stack: every other document stays as it was. */
+	if (cut) {
+		json_key(j, "cut");
+		json_str(j, cut);
+	}
 }
 
 void json_summary_fields(json_t *j, const analysis_summary_t *s)

@@ -24,9 +24,12 @@ typedef enum report_by {
 	BY_FUNCTION, /* function of the innermost frame */
 	BY_TRACEBACK, /* the whole stack */
 	BY_MODULE, /* module (shared object) of the innermost frame */
+	BY_SITE, /* file:line of the first frame that is not a system frame
+		  * (sysframes.h): the user's line */
 } report_by_t;
 
-/* Parses "lineno|filename|function|traceback|module"; -1 if unknown. */
+/* Parses "lineno|filename|function|traceback|module|site"; -1 if
+ * unknown. */
 int report_by_parse(const char *s);
 /* The --by name of a key type ("lineno", ...): the inverse of the above. */
 const char *report_by_name(report_by_t by);
@@ -37,7 +40,8 @@ const char *report_by_name(report_by_t by);
 char *report_frame_key(char *buf, size_t len, const frames_t *f,
 		       const frame_t *fr, report_by_t by);
 
-/* One frame as a traceback line: "func at file.c:42 (module)". */
+/* One frame as a traceback line: "func at file.c:42 (module)"; a marker
+ * frame as frames_marker_text. */
 char *report_frame_line(char *buf, size_t len, const frames_t *f,
 			const frame_t *fr);
 
@@ -68,9 +72,14 @@ void json_null(json_t *j);
 /* Ends the document with a newline. */
 void json_finish(json_t *j);
 
-/* {"function":..,"file":..,"line":..,"module":..,"address":"0x.."} */
+/* {"function":..,"file":..,"line":..,"module":..,"address":"0x.."},
+ * plus "native_only": true for the site standing for a stack without
+ * Python frames under --frames python. */
 void json_frame(json_t *j, const frames_t *f, const frame_t *fr);
-/* "frames": [json_frame for each of the n frames fr, innermost first]. */
+/* "frames": [json_frame for each of the n frames fr, innermost first],
+ * then, for a cut stack only, "cut": "depth" (cut at --depth) or
+ * "recorder" (the recorder cut the native stack); the cut markers are not
+ * frames. */
 void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n);
 /* The fields every JSON report carries: "trace", "truncated",
  * "lost_events" (call inside the top-level object). */
