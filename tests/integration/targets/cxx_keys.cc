@@ -37,9 +37,9 @@ std::map<int, long> *index_build()
 
 int main()
 {
-	std::vector<double> *v = parse(10000);
-	std::string *s = names();
-	std::map<int, long> *m = index_build();
+	std::vector<double> *v = parse(10000); // @site:call_parse
+	std::string *s = names(); // @site:call_names
+	std::map<int, long> *m = index_build(); // @site:call_index
 	heaptrail_snapshot("peak");
 	std::printf("%zu %zu %zu\n", v->size(), s->size(), m->size());
 	delete v;
