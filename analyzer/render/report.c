@@ -1,6 +1,8 @@
 /* Report helpers: see report.h. */
 #include "render/report.h"
 
+#include "render/cxxname.h"
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -309,6 +311,17 @@ void json_frame(json_t *j, const frames_t *f, const frame_t *fr)
 	json_obj_begin(j);
 	json_key(j, "function");
 	json_str(j, fr->function);
+	/* A C++ name with template arguments: also the form text prints. */
+	if (fr->function && (fr->module || fr->address) &&
+	    strchr(fr->function, '<')) {
+		size_t n = strlen(fr->function) + 1;
+		char *sh = malloc(n);
+		if (sh && cxxname_short(fr->function, sh, n) + 1 < n) {
+			json_key(j, "function_short");
+			json_str(j, sh);
+		}
+		free(sh);
+	}
 	json_key(j, "file");
 	json_str(j, fr->file);
 	json_key(j, "line");

@@ -73,7 +73,9 @@ void json_null(json_t *j);
 void json_finish(json_t *j);
 
 /* {"function":..,"file":..,"line":..,"module":..,"address":"0x.."},
- * plus "native_only": true for the site standing for a stack without
+ * with "function_short" after "function" for a native name that has
+ * template arguments (the text reports' form, cxxname.h), plus
+ * "native_only": true for the site standing for a stack without
  * Python frames under --frames python. */
 void json_frame(json_t *j, const frames_t *f, const frame_t *fr);
 /* "frames": [json_frame for each of the n frames fr, innermost first],

@@ -79,6 +79,10 @@ class CxxKeys(unittest.TestCase):
         keys = [s["key"] for s in stats]
         self.assertTrue(any(re.match(r"std::(__)?new_allocator<double>::allocate\(", k)
                             for k in keys), keys)
+        fr = [st["frames"][0] for st in stats if "<double>" in st["key"]][0]
+        self.assertRegex(fr["function_short"],
+                         r"^std::(__)?new_allocator<>::allocate\(unsigned long, void const\*\)$")
+        self.assertNotIn("function_short", stats[-1]["frames"][0], "parse(int) has no templates")
 
     def test_full_names_prints_them_whole(self):
         out = text("top", "--at", "peak", "--by", "function", "--full-names", self.path)
