@@ -34,7 +34,9 @@ typedef struct opts {
 	bool json; /* --json */
 	bool raw; /* --no-symbols: addresses, no DWARF lookup */
 	bool cumulative; /* --cumulative */
-	int by; /* report_by_t; BY_LINENO unless the command sets another */
+	int by; /* report_by_t; BY_LINENO unless the command sets another
+		 * (leaks: BY_TRACEBACK; a command that leads with the
+		 * user's code sets BY_SITE) */
 	int fmode; /* frames mode (FRAMES_*), FRAMES_ALL by default */
 	long long limit; /* rows to show, >= 0; 10 by default */
 	const char *inc[OPTS_MAX_PATTERNS]; /* --include globs (argv strings) */

@@ -28,10 +28,13 @@ static const char *const sys_files[] = {
 	"*/c++/v1/*",
 };
 
-/* Functions, for frames without a source file. */
+/* Functions, for frames without a source file.  The C runtime's start
+ * files (crt1.o, crti.o) are linked into the program without debug info:
+ * their frames are the executable's but not the user's. */
 static const char *const sys_functions[] = {
 	"std::*", "__gnu_cxx::*", "__cxxabiv1::*", "__cxa_*",
 	"operator new*", "operator delete*",
+	"_start", "_init", "_fini", "__libc_csu_*",
 };
 
 sysframes_t *sysframes_new(bool builtins)

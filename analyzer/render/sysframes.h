@@ -45,7 +45,9 @@ int sysframes_add_list(sysframes_t *s, const char *list);
  *    directory (.../include/c++/..., .../c++/v1/...): templates and
  *    inline functions expanded into the user's module;
  *  - function, when the source file is unknown (no debug info): std::,
- *    __gnu_cxx::, __cxxabiv1::, __cxa_*, operator new / operator delete.
+ *    __gnu_cxx::, __cxxabiv1::, __cxa_*, operator new / operator delete,
+ *    and the C runtime's start code linked into the program (_start,
+ *    _init, _fini, __libc_csu_*).
  * Python frames (no module) are only matched by the added patterns.
  * exe: the executable's path, for the module "" of the main program. */
 bool sysframes_is_system(const sysframes_t *s, const sym_frame_t *fr,

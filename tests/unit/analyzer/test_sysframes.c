@@ -40,6 +40,9 @@ static const sys_case_t builtin_rules_cases[] = {
 	/* no debug info: standard library names */
 	{ EXE, NULL, "std::vector<int>::_M_realloc_insert(int const&)", true },
 	{ EXE, NULL, "__gnu_cxx::new_allocator<int>::allocate(unsigned long, void const*)", true },
+	/* the C runtime's start code, linked into the program */
+	{ "", NULL, "_start", true },
+	{ EXE, "src/start.c", "_start", false },
 	/* the user's code */
 	{ "", "src/parse.cc", "parse(int)", false },
 	{ EXE, "/home/u/app/src/cache.cc", "std::hash<Key>::operator()(Key const&) const", false },
