@@ -175,7 +175,9 @@ static const frame_t *key_frame(group_t *g, sidx_t i, int *err)
 		}
 		g->nfbuf = 64;
 	}
-	int n = frames_key(g->frames, i, g->fbuf);
+	/* --by site: the first frame that is not a system frame. */
+	int n = g->by == BY_SITE ? frames_site(g->frames, i, g->fbuf) :
+				   frames_key(g->frames, i, g->fbuf);
 	*err = n < 0 ? n : 0;
 	return n > 0 ? g->fbuf : NULL;
 }
@@ -256,7 +258,16 @@ int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids)
 		*ids = g->scratch;
 		return 1;
 	}
+	/* Cumulative sites: every frame of the user's (all of them when
+	 * every frame is a system frame); never the cut markers. */
+	bool user = false;
+	for (int k = 0; g->by == BY_SITE && k < n && !user; k++)
+		user = !fr[k].marker && !frames_is_system(g->frames, &fr[k]);
 	for (int k = 0; k < n; k++) {
+		if (fr[k].marker == SYM_MARK_CUT_DEPTH ||
+		    fr[k].marker == SYM_MARK_CUT_RECORDER ||
+		    (user && frames_is_system(g->frames, &fr[k])))
+			continue;
 		report_frame_key(g->buf, sizeof(g->buf), g->frames, &fr[k], g->by);
 		uint32_t id = intern(g, g->buf, &fr[k], 1);
 		if (id == GROUP_NONE)

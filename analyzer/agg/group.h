@@ -1,8 +1,9 @@
 /* Grouping of stacks into report keys (tracemalloc's key_type: lineno,
- * filename, function, module, traceback; cumulative keys) and include/
- * exclude filters on the key frame's file.  The key frame is tracemalloc's
- * innermost frame: the innermost Python frame when the stack has one, else
- * the innermost native frame.  Used by top, diff, leaks and growth reports.
+ * filename, function, module, traceback; cumulative keys; and site) and
+ * include/exclude filters on the key frame's file.  The key frame is
+ * tracemalloc's innermost frame: the innermost Python frame when the stack
+ * has one, else the innermost native frame; for BY_SITE it is the first
+ * frame that is not a system frame (frames_site).  Used by top, diff, leaks and growth reports.
  * Not thread-safe. */
 #ifndef HEAPTRAIL_GROUP_H
 #define HEAPTRAIL_GROUP_H
@@ -28,7 +29,8 @@ void group_free(group_t *g);
 uint32_t group_of_stack(group_t *g, sidx_t i);
 
 /* Cumulative: the distinct group ids of every frame of stack i (each key
- * once per stack).  Returns their number (>= 1: a stack with no frames has
+ * once per stack; for BY_SITE every frame that is not a system frame,
+ * unless all are).  Returns their number (>= 1: a stack with no frames has
  * one "<no stack>" key) or -ENOMEM; *ids valid until the next call. */
 int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids);
 

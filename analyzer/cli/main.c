@@ -33,7 +33,9 @@ static const command_t commands[] = {
 	  "heaptrail top TRACE [--at end|peak|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
 	  "              [-n N] [--include GLOB]... [--exclude GLOB]... [--temporary]\n"
 	  "              [--frames all|python|native] [--no-symbols] [--json]\n"
-	  "  KEY: lineno (default), filename, function, traceback, module\n"
+	  "              [--full-names] [--depth N] [--system GLOB]...\n"
+	  "  KEY: lineno (default), filename, function, traceback, module, site\n"
+	  "  site: the first frame not in libc, libstdc++, the interpreter... (or GLOB)\n"
 	  "  SNAPSHOT: label or index (see `heaptrail snapshots`); TIME: 2.5s, 1500ms",
 	  "live memory at a point, by call site (like tracemalloc statistics)" },
 	{ "snapshots", cmd_snapshots, "heaptrail snapshots TRACE [--json]",
@@ -42,15 +44,18 @@ static const command_t commands[] = {
 	  "heaptrail diff TRACE --from SNAPSHOT [--to SNAPSHOT|end|peak|TIME] [options]\n"
 	  "heaptrail diff OLD.htr NEW.htr [--from A] [--to B] [options]\n"
 	  "  options: --by KEY, -n N, --cumulative, --include/--exclude GLOB,\n"
-	  "           --frames all|python|native, --no-symbols, --json",
+	  "           --frames all|python|native, --no-symbols, --json,\n"
+	  "           --full-names, --depth N, --system GLOB",
 	  "compare two points of a trace, or two traces (like compare_to)" },
 	{ "leaks", cmd_leaks,
 	  "heaptrail leaks TRACE [-n N] [--by KEY] [--include GLOB] [--exclude GLOB]\n"
-	  "                [--frames all|python|native] [--no-symbols] [--json]",
+	  "                [--frames all|python|native] [--no-symbols] [--json]\n"
+	  "                [--full-names] [--depth N] [--system GLOB]...",
 	  "memory still allocated at the end, by call site, and leak candidates" },
 	{ "growth", cmd_growth,
 	  "heaptrail growth TRACE [-n N] [--by KEY] [--step PCT] [--step-min BYTES]\n"
 	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"
+	  "                 [--full-names] [--depth N] [--system GLOB]...\n"
 	  "  -n: chains and (text) high-water steps shown; --by: key of the\n"
 	  "  high-water sites; --step/--step-min: a step closes when the heap\n"
 	  "  exceeds the previous mark by PCT percent and BYTES",

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "render/sysframes.h"
+
 void opts_init(opts_t *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -59,7 +61,7 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 		if (m < 0)
 			return -1;
 		if ((o->by = report_by_parse(val)) < 0) {
-			args_usage_error(cmd, "--by: unknown key '%s' (lineno, filename, function, traceback, module)", val);
+			args_usage_error(cmd, "--by: unknown key '%s' (lineno, filename, function, traceback, module, site)", val);
 			return -1;
 		}
 	} else if ((m = value_opt(cmd, accept, OPT_FRAMES, argc, argv, i,
@@ -68,6 +70,30 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 			return -1;
 		if ((o->fmode = frames_mode_parse(val)) < 0) {
 			args_usage_error(cmd, "--frames: expected all, python or native, not '%s'", val);
+			return -1;
+		}
+	} else if ((accept & OPT_FRAMES) && strcmp(a, "--full-names") == 0) {
+		o->full_names = true;
+	} else if ((m = value_opt(cmd, accept, OPT_FRAMES, argc, argv, i,
+				  "--depth", &val))) {
+		long long d = m < 0 ? -1 : args_parse_count(val);
+		if (m < 0)
+			return -1;
+		if (d < 1 || d > 100000) {
+			args_usage_error(cmd, "--depth: expected a number of frames (1 or more), not '%s'", val);
+			return -1;
+		}
+		o->depth = (int)d;
+	} else if ((m = value_opt(cmd, accept, OPT_FRAMES, argc, argv, i,
+				  "--system", &val))) {
+		if (m < 0)
+			return -1;
+		if (!*val) {
+			args_usage_error(cmd, "--system: expected a glob (module, file or function), not ''");
+			return -1;
+		}
+		if (sysframes_add(sysframes_default(), val) < 0) {
+			args_usage_error(cmd, "--system: out of memory");
 			return -1;
 		}
 	} else if ((m = value_opt(cmd, accept, OPT_FILTERS, argc, argv, i,
@@ -132,8 +158,15 @@ int opts_check_cumulative(const char *cmd, const opts_t *o)
 	return 0;
 }
 
+void opts_display(const opts_t *o, frames_t *frames)
+{
+	if (frames)
+		frames_set_display(frames, !o->json && !o->full_names, o->depth);
+}
+
 group_t *opts_group(const opts_t *o, frames_t *frames)
 {
+	opts_display(o, frames);
 	group_t *g = frames ? group_new(frames, (report_by_t)o->by) : NULL;
 	if (!g)
 		return NULL;

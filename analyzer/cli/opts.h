@@ -24,7 +24,9 @@ enum {
 	OPT_NO_SYMBOLS = 1 << 1, /* --no-symbols */
 	OPT_CUMULATIVE = 1 << 2, /* --cumulative */
 	OPT_BY = 1 << 3, /* --by KEY */
-	OPT_FRAMES = 1 << 4, /* --frames all|python|native */
+	OPT_FRAMES = 1 << 4, /* --frames all|python|native, and how frames
+			      * are shown: --full-names, --depth N,
+			      * --system GLOB */
 	OPT_FILTERS = 1 << 5, /* --include PAT, --exclude PAT */
 	OPT_LIMIT = 1 << 6, /* -n N, --limit N */
 };
@@ -33,19 +35,25 @@ typedef struct opts {
 	bool json; /* --json */
 	bool raw; /* --no-symbols: addresses, no DWARF lookup */
 	bool cumulative; /* --cumulative */
-	int by; /* report_by_t; BY_LINENO unless the command sets another */
+	int by; /* report_by_t; BY_LINENO unless the command sets another
+		 * (leaks: BY_TRACEBACK; a command that leads with the
+		 * user's code sets BY_SITE) */
 	int fmode; /* frames mode (FRAMES_*), FRAMES_ALL by default */
 	long long limit; /* rows to show, >= 0; 10 by default */
 	const char *inc[OPTS_MAX_PATTERNS]; /* --include globs (argv strings) */
 	const char *exc[OPTS_MAX_PATTERNS]; /* --exclude globs (argv strings) */
 	int ninc, nexc; /* used entries of inc / exc */
+	bool full_names; /* --full-names: C++ names whole in text (JSON
+			  * always has them whole) */
+	int depth; /* --depth: frames per stack shown, 0 = all */
 } opts_t;
 
 /* Defaults: no flags, BY_LINENO, FRAMES_ALL, limit 10, no patterns. */
 void opts_init(opts_t *o);
 
 /* Parses argv[*i] when it is one of the `accept` options (advancing *i
- * past a separate value).  Returns 1 when consumed, 0 when argv[*i] is not
+ * past a separate value).  --system adds its pattern to the process-wide
+ * sysframes_default().  Returns 1 when consumed, 0 when argv[*i] is not
  * one of them, -1 after printing a usage error for command `cmd` (exit 2). */
 int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 	       int *i, opts_t *o);
@@ -73,8 +81,12 @@ int opts_args(const char *cmd, unsigned accept, opts_extra_t extra,
  * with --by traceback (message printed), else 0. */
 int opts_check_cumulative(const char *cmd, const opts_t *o);
 
-/* A group over `frames` by o->by with o's include/exclude filters; NULL
- * when frames is NULL or memory runs out. */
+/* Applies o's --full-names/--json and --depth to frames (before their
+ * first use; frames may be NULL). */
+void opts_display(const opts_t *o, frames_t *frames);
+
+/* A group over `frames` by o->by with o's include/exclude filters (and
+ * opts_display); NULL when frames is NULL or memory runs out. */
 group_t *opts_group(const opts_t *o, frames_t *frames);
 
 #endif /* HEAPTRAIL_OPTS_H */

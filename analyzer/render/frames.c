@@ -4,8 +4,12 @@
 #include "render/frames.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "heaptrail_format.h"
+#include "render/cxxname.h"
 
 #if __has_include("pymerge.h")
 #include "render/pymerge.h"
@@ -24,6 +28,16 @@ struct frames {
 	cached_t *cache; /* by sidx */
 	size_t ncache;
 	frame_t empty; /* target for zero-frame stacks */
+	bool short_names; /* C++ template arguments collapsed (text) */
+	int depth; /* > 0: frames kept per stack (--depth) */
+	const sysframes_t *sys; /* NULL: sysframes_default() */
+	/* Short names by full name (the symbolizer's interned pointer):
+	 * open addressing, full == NULL = empty slot. */
+	struct short_name {
+		const char *full;
+		char *shrt;
+	} *names;
+	size_t nnames, capnames;
 };
 
 static const char *base_name(const char *p)
@@ -67,14 +81,165 @@ frames_t *frames_new(const stacks_t *stacks, struct sym *sym, int mode)
 	return f;
 }
 
+static void drop_cache(frames_t *f)
+{
+	for (size_t i = 0; i < f->ncache; i++)
+		free(f->cache[i].v);
+	free(f->cache);
+	f->cache = NULL;
+	f->ncache = 0;
+}
+
 void frames_free(frames_t *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->ncache; i++)
-		free(f->cache[i].v);
-	free(f->cache);
+	drop_cache(f);
+	for (size_t i = 0; i < f->capnames; i++)
+		free(f->names[i].shrt);
+	free(f->names);
 	free(f);
+}
+
+void frames_set_display(frames_t *f, bool short_names, int depth)
+{
+	if (f->short_names == short_names && f->depth == depth)
+		return;
+	drop_cache(f);
+	f->short_names = short_names;
+	f->depth = depth > 0 ? depth : 0;
+}
+
+void frames_set_sysframes(frames_t *f, const sysframes_t *sys)
+{
+	drop_cache(f);
+	f->sys = sys;
+}
+
+bool frames_is_system(const frames_t *f, const frame_t *fr)
+{
+	return sysframes_is_system(f->sys ? f->sys : sysframes_default(), fr,
+				   stacks_exe(f->stacks));
+}
+
+static size_t hash_ptr(const void *p, size_t cap)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 17) & (cap - 1);
+}
+
+/* The short form of a native frame's function name (the full name when
+ * short names are off, when it has no template arguments, or when memory
+ * runs out).  Python names ("<module>", "<lambda>") are never passed. */
+static const char *short_name(frames_t *f, const char *full)
+{
+	if (!f->short_names || !full || !strchr(full, '<'))
+		return full;
+	if ((f->nnames + 1) * 2 > f->capnames) {
+		size_t nc = f->capnames ? f->capnames * 2 : 256;
+		struct short_name *nv = calloc(nc, sizeof(*nv));
+		if (!nv)
+			return full;
+		for (size_t i = 0; i < f->capnames; i++) {
+			if (!f->names[i].full)
+				continue;
+			size_t j = hash_ptr(f->names[i].full, nc);
+			while (nv[j].full)
+				j = (j + 1) & (nc - 1);
+			nv[j] = f->names[i];
+		}
+		free(f->names);
+		f->names = nv;
+		f->capnames = nc;
+	}
+	size_t j = hash_ptr(full, f->capnames);
+	while (f->names[j].full) {
+		if (f->names[j].full == full)
+			return f->names[j].shrt;
+		j = (j + 1) & (f->capnames - 1);
+	}
+	size_t n = strlen(full) + 1;
+	char *sh = malloc(n);
+	if (!sh)
+		return full;
+	cxxname_short(full, sh, n);
+	f->names[j].full = full;
+	f->names[j].shrt = sh;
+	f->nnames++;
+	return sh;
+}
+
+static bool is_python_frame(const frame_t *fr)
+{
+	return !fr->marker && !fr->module && !fr->address;
+}
+
+static void shorten(frames_t *f, frame_t *fr)
+{
+	if (!is_python_frame(fr))
+		fr->function = short_name(f, fr->function);
+}
+
+/* Whether stack st has a Python frame (not only boundaries). */
+static bool has_python(const frames_t *f, const stack_info_t *st)
+{
+	for (uint32_t k = 0; k < st->npy; k++) {
+		const pycode_info_t *pc = stacks_pycode(f->stacks, st->py[k].code);
+		const char *fn = pc ? pc->function : NULL;
+		if (!fn || strcmp(fn, PYMERGE_BOUNDARY_FUNC) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* Index of the site among v[0..n): the first frame that is neither a
+ * marker nor a system frame, else the first frame that is not a marker;
+ * -1 when there is none. */
+static int site_index(const frames_t *f, const frame_t *v, int n)
+{
+	int first = -1;
+	for (int k = 0; k < n; k++) {
+		if (v[k].marker)
+			continue;
+		if (first < 0)
+			first = k;
+		if (!frames_is_system(f, &v[k]))
+			return k;
+	}
+	return first;
+}
+
+char *frames_marker_text(char *buf, size_t len, const frames_t *f,
+			 const frame_t *fr)
+{
+	const char *m = NULL;
+	switch (fr->marker) {
+	case SYM_MARK_NATIVE_ONLY:
+		m = f ? frames_module_name(f, fr) : NULL;
+		if (!m)
+			m = fr->module ? base_name(fr->module) : "?";
+		if (fr->function)
+			snprintf(buf, len, "<native: %s (%s)>", fr->function, m);
+		else if (fr->module)
+			snprintf(buf, len, "<native: %s+0x%llx>", m,
+				 (unsigned long long)fr->offset);
+		else
+			snprintf(buf, len, "<native: 0x%llx>",
+				 (unsigned long long)fr->address);
+		break;
+	case SYM_MARK_CUT_DEPTH:
+		snprintf(buf, len, "<stack cut at --depth %u>", fr->line);
+		break;
+	case SYM_MARK_CUT_RECORDER:
+		snprintf(buf, len,
+			 "<native stack cut by the recorder at %u frames (record --depth)>",
+			 fr->line);
+		break;
+	default:
+		snprintf(buf, len, "%s", fr->function ? fr->function : "?");
+		break;
+	}
+	return buf;
 }
 
 /* Entry points of the allocator (and C++ operator new): frames of these at
@@ -169,9 +334,13 @@ static int native_frames(frames_t *f, const stack_info_t *st, fvec_t *nat)
 	return 0;
 }
 
-static int build(frames_t *f, sidx_t idx, cached_t *c)
+/* The display frames of stack idx before frames_set_display's choices and
+ * strict --frames python: native frames with the Python ones merged, and
+ * the recorder's cut marked.  c->v is malloc'd. */
+static int build_merged(frames_t *f, sidx_t idx, cached_t *c)
 {
 	const stack_info_t *st = stacks_get(f->stacks, idx);
+	bool cut = st && (st->flags & HT_STACK_TRUNCATED);
 	fvec_t nat = { 0 }, out = { 0 };
 	frame_t *py = NULL;
 	int rc = 0, npy = 0;
@@ -196,10 +365,15 @@ static int build(frames_t *f, sidx_t idx, cached_t *c)
 	if (!npy || f->mode == FRAMES_NATIVE) {
 		out = nat;
 		nat.v = NULL;
+		frame_t mark = { .marker = SYM_MARK_CUT_RECORDER };
+		if (cut && fvec_push(&out, &mark) < 0) {
+			rc = -ENOMEM;
+			goto fail;
+		}
 	} else {
 #ifdef HAVE_PYMERGE
 		pyframe_t *pf = calloc((size_t)npy, sizeof(*pf));
-		int max = nat.n + npy + 1;
+		int max = nat.n + npy + 2; /* + the cut marker */
 		out.v = calloc((size_t)max, sizeof(*out.v));
 		if (!pf || !out.v) {
 			free(pf);
@@ -211,7 +385,9 @@ static int build(frames_t *f, sidx_t idx, cached_t *c)
 			pf[i].function = py[i].function;
 			pf[i].line = py[i].line;
 		}
-		out.n = pymerge_frames(nat.v, nat.n, pf, npy, f->mode, out.v, max);
+		out.n = pymerge_frames(nat.v, nat.n, pf, npy,
+				       f->mode | (cut ? PYMERGE_NATIVE_CUT : 0),
+				       out.v, max);
 		out.cap = max;
 		free(pf);
 		if (out.n < 0) {
@@ -234,6 +410,9 @@ static int build(frames_t *f, sidx_t idx, cached_t *c)
 #endif
 	}
 done:
+	for (int k = 0; k < out.n; k++)
+		if (out.v[k].marker == SYM_MARK_CUT_RECORDER)
+			out.v[k].line = st->nips;
 	/* Exact size: caches of millions of stacks add up. */
 	if (out.v && out.n > 0 && out.n < out.cap) {
 		frame_t *shrunk = realloc(out.v, (size_t)out.n * sizeof(*out.v));
@@ -250,6 +429,64 @@ fail:
 	free(out.v);
 	free(py);
 	return rc;
+}
+
+/* build_merged, then strict --frames python (a stack without Python
+ * frames is its site, marked), --depth and short names. */
+static int build(frames_t *f, sidx_t idx, cached_t *c)
+{
+	int rc = build_merged(f, idx, c);
+	if (rc < 0)
+		return rc;
+	const stack_info_t *st = stacks_get(f->stacks, idx);
+	if (f->mode == FRAMES_PYTHON && st && !has_python(f, st) && c->n > 0) {
+		int k = site_index(f, c->v, c->n);
+		if (k < 0) {
+			c->n = 0;
+		} else {
+			c->v[0] = c->v[k];
+			c->v[0].marker = SYM_MARK_NATIVE_ONLY;
+			c->n = 1;
+		}
+	}
+	if (f->depth > 0) {
+		int real = 0, k = 0;
+		for (; k < c->n && real < f->depth; k++)
+			real += !c->v[k].marker;
+		/* k: frames up to the depth-th real one; a cut when any real
+		 * frame follows. */
+		int more = 0;
+		for (int q = k; q < c->n; q++)
+			more += !c->v[q].marker;
+		if (more) {
+			/* Room: the array holds at least k + 1 frames, since a
+			 * real frame followed position k. */
+			c->v[k].marker = SYM_MARK_CUT_DEPTH;
+			c->v[k].line = (uint32_t)f->depth;
+			c->v[k].function = c->v[k].file = c->v[k].module = NULL;
+			c->v[k].address = c->v[k].offset = 0;
+			c->v[k].inlined = 0;
+			c->n = k + 1;
+		}
+	}
+	for (int k = 0; k < c->n; k++)
+		shorten(f, &c->v[k]);
+	return 0;
+}
+
+int frames_site(frames_t *f, sidx_t i, frame_t *out)
+{
+	cached_t c = { 0 };
+	int rc = build_merged(f, i, &c);
+	if (rc < 0)
+		return rc;
+	int k = site_index(f, c.v, c.n);
+	if (k >= 0) {
+		*out = c.v[k];
+		shorten(f, out);
+	}
+	free(c.v);
+	return k >= 0;
 }
 
 int frames_get(frames_t *f, sidx_t i, const frame_t **out)
@@ -348,8 +585,15 @@ int frames_key(frames_t *f, sidx_t i, frame_t *out)
 			out->line = (uint32_t)st->py[k].line;
 			return 1;
 		}
+		/* Strict --frames python: the key is the marked site that
+		 * frames_get shows. */
+		if (f->mode == FRAMES_PYTHON)
+			goto whole;
 	}
-	return native_key(f, st, out);
+	int rc = native_key(f, st, out);
+	if (rc > 0)
+		shorten(f, out);
+	return rc;
 whole:
 #endif
 	{
@@ -361,7 +605,8 @@ whole:
 		else if ((rc = build(f, i, &c)) < 0)
 			return rc;
 		int k = 0;
-		while (k < c.n && (c.v[k].module || c.v[k].address))
+		while (k < c.n && (c.v[k].module || c.v[k].address ||
+				   c.v[k].marker))
 			k++;
 		if (c.n > 0)
 			*out = c.v[k < c.n ? k : 0];

@@ -9,8 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "model/stacks.h"
 #include "render/symbols.h"
+#include "render/sysframes.h"
 
 /* A display frame is a symbolizer frame (symbols.h): function/file/line
  * (NULL/0 when unknown), module path, address.  Python frames have address
@@ -20,7 +23,8 @@ typedef sym_frame_t frame_t;
 /* Which frames to show (same values as pymerge.h's PYMERGE_*). */
 enum frames_mode {
 	FRAMES_ALL = 0, /* Python frames in place of the interpreter's */
-	FRAMES_PYTHON = 1, /* Python frames only (native if there are none) */
+	FRAMES_PYTHON = 1, /* Python frames only; a stack without any is one
+			    * SYM_MARK_NATIVE_ONLY frame (its site) */
 	FRAMES_NATIVE = 2, /* native frames only */
 };
 
@@ -48,6 +52,30 @@ int frames_copy(frames_t *f, sidx_t i, frame_t *out, int max);
  * Returns 1 with *out, 0 for a stack without frames, or a negative
  * errno.  The strings are owned as for frames_get. */
 int frames_key(frames_t *f, sidx_t i, frame_t *out);
+
+/* How frames are shown; set before the first frames_get (a change drops
+ * the cache).  short_names: C++ names with template arguments collapsed
+ * (cxxname.h), for text reports.  depth > 0: at most depth frames per
+ * stack, then a SYM_MARK_CUT_DEPTH frame.  A stack the recorder cut ends
+ * with a SYM_MARK_CUT_RECORDER frame either way.  sys: the system frame
+ * rules for frames_site (NULL: sysframes_default()). */
+void frames_set_display(frames_t *f, bool short_names, int depth);
+void frames_set_sysframes(frames_t *f, const sysframes_t *sys);
+
+/* Whether fr is a system frame (sysframes.h) under f's rules. */
+bool frames_is_system(const frames_t *f, const frame_t *fr);
+
+/* The site of stack i: the first display frame that is not a system
+ * frame, or the first frame when all are system frames (the user's code
+ * is never hidden; frames_set_display's depth does not apply).  Returns 1
+ * with *out, 0 for a stack without frames, or a negative errno. */
+int frames_site(frames_t *f, sidx_t i, frame_t *out);
+
+/* Text of a marker frame (fr->marker != 0): "<native: function
+ * (module)>", "<stack cut at --depth 3>", "<native stack cut by the
+ * recorder at 64 frames>".  f may be NULL.  Returns buf. */
+char *frames_marker_text(char *buf, size_t len, const frames_t *f,
+			 const frame_t *fr);
 
 /* Short module name: basename of the path; the executable for "". */
 const char *frames_module_name(const frames_t *f, const frame_t *fr);

@@ -3,8 +3,10 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "render/cxxname.h"
 #include "render/report.h"
 
 void json_init(json_t *j, FILE *out)
@@ -161,6 +163,17 @@ void json_frame(json_t *j, const frames_t *f, const frame_t *fr)
 	json_obj_begin(j);
 	json_key(j, "function");
 	json_str(j, fr->function);
+	/* A C++ name with template arguments: also the form text prints. */
+	if (fr->function && (fr->module || fr->address) &&
+	    strchr(fr->function, '<')) {
+		size_t n = strlen(fr->function) + 1;
+		char *sh = malloc(n);
+		if (sh && cxxname_short(fr->function, sh, n) + 1 < n) {
+			json_key(j, "function_short");
+			json_str(j, sh);
+		}
+		free(sh);
+	}
 	json_key(j, "file");
 	json_str(j, fr->file);
 	json_key(j, "line");
@@ -174,16 +187,32 @@ void json_frame(json_t *j, const frames_t *f, const frame_t *fr)
 	} else {
 		json_null(j);
 	}
+	if (fr->marker == SYM_MARK_NATIVE_ONLY) {
+		json_key(j, "native_only");
+		json_bool(j, true);
+	}
 	json_obj_end(j);
 }
 
 void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n)
 {
+	const char *cut = NULL;
 	json_key(j, "frames");
 	json_arr_begin(j);
-	for (int k = 0; k < n; k++)
-		json_frame(j, f, &fr[k]);
+	for (int k = 0; k < n; k++) {
+		if (fr[k].marker == SYM_MARK_CUT_DEPTH)
+			cut = "depth";
+		else if (fr[k].marker == SYM_MARK_CUT_RECORDER)
+			cut = cut ? cut : "recorder";
+		else
+			json_frame(j, f, &fr[k]);
+	}
 	json_arr_end(j);
+	/* Only on a cut stack: every other document stays as it was. */
+	if (cut) {
+		json_key(j, "cut");
+		json_str(j, cut);
+	}
 }
 
 void json_summary_fields(json_t *j, const analysis_summary_t *s)

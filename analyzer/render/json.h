@@ -38,9 +38,16 @@ void json_null(json_t *j);
 /* Ends the document with a newline. */
 void json_finish(json_t *j);
 
-/* {"function":..,"file":..,"line":..,"module":..,"address":"0x.."} */
+/* {"function":..,"file":..,"line":..,"module":..,"address":"0x.."},
+ * with "function_short" after "function" for a native name that has
+ * template arguments (the text reports' form, cxxname.h), plus
+ * "native_only": true for the site standing for a stack without
+ * Python frames under --frames python. */
 void json_frame(json_t *j, const frames_t *f, const frame_t *fr);
-/* "frames": [json_frame for each of the n frames fr, innermost first]. */
+/* "frames": [json_frame for each of the n frames fr, innermost first],
+ * then, for a cut stack only, "cut": "depth" (cut at --depth) or
+ * "recorder" (the recorder cut the native stack); the cut markers are not
+ * frames. */
 void json_frames(json_t *j, const frames_t *f, const frame_t *fr, int n);
 /* The fields every JSON report carries: "trace", "truncated",
  * "lost_events" (call inside the top-level object). */

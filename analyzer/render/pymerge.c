@@ -165,11 +165,20 @@ static void put_rest(outbuf_t *o, const pyframe_t *py, int np, int *pos)
 		;
 }
 
+/* Where the recorder cut the native stack. */
+static void put_cut(outbuf_t *o)
+{
+	sym_frame_t f = { 0 };
+	f.marker = SYM_MARK_CUT_RECORDER;
+	put(o, &f);
+}
+
 int pymerge_frames(const sym_frame_t *native, int nn, const pyframe_t *py,
 		   int np, int mode, sym_frame_t *out, int max)
 {
 	outbuf_t o = { out, 0, max > 0 ? max : 0 };
-	int pos = 0, real_py = 0;
+	int pos = 0, real_py = 0, cut = (mode & PYMERGE_NATIVE_CUT) != 0;
+	mode &= ~PYMERGE_NATIVE_CUT;
 	if (nn < 0)
 		nn = 0;
 	if (np < 0)
@@ -180,6 +189,8 @@ int pymerge_frames(const sym_frame_t *native, int nn, const pyframe_t *py,
 	if (mode == PYMERGE_NATIVE || real_py == 0) {
 		for (int i = 0; i < nn; i++)
 			put(&o, &native[i]);
+		if (cut)
+			put_cut(&o);
 		return o.n;
 	}
 	if (mode == PYMERGE_PYTHON) {
@@ -193,6 +204,15 @@ int pymerge_frames(const sym_frame_t *native, int nn, const pyframe_t *py,
 			neval++;
 			last_eval = i;
 		}
+	if (neval == 0 && cut) {
+		/* The evaluation loop frames were in the part that was cut:
+		 * the Python frames are outside every native frame kept. */
+		for (int i = 0; i < nn; i++)
+			put(&o, &native[i]);
+		put_cut(&o);
+		put_rest(&o, py, np, &pos);
+		return o.n;
+	}
 	if (neval == 0) {
 		/* Nothing to anchor on (no symbols, or a foreign eval
 		 * function): the Python code is what the user wrote, so it
@@ -205,7 +225,7 @@ int pymerge_frames(const sym_frame_t *native, int nn, const pyframe_t *py,
 	for (int i = 0; i < nn; i++) {
 		int kind = pymerge_classify(native[i].function);
 		if (kind == 1) {
-			if (i == last_eval)
+			if (i == last_eval && !cut)
 				put_rest(&o, py, np, &pos);
 			else
 				put_group(&o, py, np, &pos);
@@ -221,6 +241,11 @@ int pymerge_frames(const sym_frame_t *native, int nn, const pyframe_t *py,
 				continue;
 			put(&o, &native[i]);
 		}
+	}
+	if (cut) {
+		/* Groups no kept evaluation frame claimed ran outside it. */
+		put_cut(&o);
+		put_rest(&o, py, np, &pos);
 	}
 	return o.n;
 }

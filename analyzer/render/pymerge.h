@@ -21,6 +21,13 @@ enum pymerge_mode {
 	PYMERGE_NATIVE = 2, /* native frames only */
 };
 
+/* Flag or'ed into the mode: the recorder cut the native stack (its outer
+ * frames are missing).  A SYM_MARK_CUT_RECORDER frame then stands where
+ * the cut is, and the Python frames that no evaluation loop frame in the
+ * kept part claims stay outside it (they ran in the part that was cut), in
+ * their order, instead of moving innermost. */
+#define PYMERGE_NATIVE_CUT 0x100
+
 /* Function name of the recorder's boundary pseudo frame (preload/
  * pyframes.h PYFRAMES_BOUNDARY_FUNC): sits between the Python frames run
  * by one native _PyEval_EvalFrameDefault invocation and those of the next
@@ -42,7 +49,9 @@ enum pymerge_mode {
  * frames below a C-extension call (numpy, list_resize, ...) stay.  Python
  * groups left over when the native stack ran out of evaluation frames
  * (truncated, unsymbolized) follow at the place of the outermost one, or
- * come first when no evaluation frame was recognised.
+ * come first when no evaluation frame was recognised (with
+ * PYMERGE_NATIVE_CUT: both follow the cut marker, after every native frame
+ * kept).
  * Output frames for Python have module NULL and address 0.
  *
  * For a tracemalloc-like "lineno" grouping use PYMERGE_PYTHON: out[0] is

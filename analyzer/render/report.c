@@ -6,11 +6,11 @@
 
 /* Indexed by report_by_t. */
 static const char *const by_names[] = { "lineno", "filename", "function",
-					"traceback", "module" };
+					"traceback", "module", "site" };
 
 int report_by_parse(const char *s)
 {
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < (int)(sizeof(by_names) / sizeof(*by_names)); i++)
 		if (strcmp(s, by_names[i]) == 0)
 			return i;
 	return -1;
@@ -50,7 +50,10 @@ char *report_frame_key(char *buf, size_t len, const frames_t *f,
 		snprintf(buf, len, "<no stack>");
 		return buf;
 	}
+	if (fr->marker && by != BY_MODULE)
+		return frames_marker_text(buf, len, f, fr);
 	switch (by) {
+	case BY_SITE: /* the site frame's line */
 	case BY_LINENO:
 		if (fr->file)
 			snprintf(buf, len, "%s:%u", fr->file, fr->line);
@@ -95,6 +98,8 @@ char *report_frame_line(char *buf, size_t len, const frames_t *f,
 {
 	const char *m = report_frame_module(f, fr);
 	char a[256];
+	if (fr->marker)
+		return frames_marker_text(buf, len, f, fr);
 	if (fr->function && fr->file)
 		snprintf(buf, len, "%s at %s:%u%s%s%s", fr->function, fr->file,
 			 fr->line, m ? " (" : "", m ? m : "", m ? ")" : "");

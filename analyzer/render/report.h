@@ -17,9 +17,12 @@ typedef enum report_by {
 	BY_FUNCTION, /* function of the innermost frame */
 	BY_TRACEBACK, /* the whole stack */
 	BY_MODULE, /* module (shared object) of the innermost frame */
+	BY_SITE, /* file:line of the first frame that is not a system frame
+		  * (sysframes.h): the user's line */
 } report_by_t;
 
-/* Parses "lineno|filename|function|traceback|module"; -1 if unknown. */
+/* Parses "lineno|filename|function|traceback|module|site"; -1 if
+ * unknown. */
 int report_by_parse(const char *s);
 /* The --by name of a key type ("lineno", ...): the inverse of the above. */
 const char *report_by_name(report_by_t by);
@@ -30,7 +33,8 @@ const char *report_by_name(report_by_t by);
 char *report_frame_key(char *buf, size_t len, const frames_t *f,
 		       const frame_t *fr, report_by_t by);
 
-/* One frame as a traceback line: "func at file.c:42 (module)". */
+/* One frame as a traceback line: "func at file.c:42 (module)"; a marker
+ * frame as frames_marker_text. */
 char *report_frame_line(char *buf, size_t len, const frames_t *f,
 			const frame_t *fr);
 

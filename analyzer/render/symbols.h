@@ -22,7 +22,23 @@ typedef struct sym_frame {
 	uint64_t offset; /* ip_minus_one - module load bias: the ELF address
 			  * that `addr2line -e module` takes */
 	int inlined; /* 1: this frame is inlined into the next (outer) one */
+	/* Set by frames.c, never by the symbolizer: 0 = a frame, else a
+	 * SYM_MARK_* note that reports print in place of a frame. */
+	int marker;
 } sym_frame_t;
+
+/* sym_frame_t.marker values. */
+enum sym_mark {
+	SYM_MARK_NONE = 0,
+	/* --frames python, a stack without Python frames: this is its
+	 * user-code frame, printed "<native: function (module)>". */
+	SYM_MARK_NATIVE_ONLY = 1,
+	/* Not a frame: the stack goes on but was cut at --depth (line holds
+	 * the depth). */
+	SYM_MARK_CUT_DEPTH = 2,
+	/* Not a frame: the recorder cut the native stack (HT_STACK_TRUNCATED). */
+	SYM_MARK_CUT_RECORDER = 3,
+};
 
 sym_t *sym_new(void);
 void sym_free(sym_t *sym);

@@ -179,3 +179,61 @@ Test(pymerge, classify_ignores_clone_suffixes_and_keeps_look_alikes)
 	cr_assert_eq(pymerge_classify("_PyEval_EvalFrameDefaultX"), 0);
 	cr_assert_eq(pymerge_classify(NULL), 0);
 }
+
+/* Names as merge() gives them, a cut marker as "|cut|". */
+static const char *merge_marked(const sym_frame_t *nat, int nn, const pyframe_t *py,
+				int np, int mode)
+{
+	static char buf[1024];
+	sym_frame_t out[64];
+	int n = pymerge_frames(nat, nn, py, np, mode, out, 64);
+	size_t o = 0;
+	cr_assert_geq(n, 0);
+	buf[0] = 0;
+	for (int i = 0; i < n; i++) {
+		int py = !out[i].marker && out[i].module == NULL && out[i].address == 0;
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s%s", i ? " " : "",
+				      py ? "py:" : "",
+				      out[i].marker == SYM_MARK_CUT_RECORDER ? "|cut|" :
+				      out[i].function ? out[i].function : "?");
+	}
+	return buf;
+}
+
+/* Bug (issue 12): a native stack cut by the recorder before the first
+ * evaluation loop frame put every Python frame innermost, above the
+ * C code that allocated. */
+Test(pymerge, python_frames_stay_outside_a_native_stack_cut_before_any_eval)
+{
+	sym_frame_t nat[] = { N("PyByteArray_Resize"), N("bytearray___init__"), N("type_call") };
+	pyframe_t py[] = { P("work", 10), P("nest", 15), P("<module>", 20) };
+
+	const char *got = merge_marked(nat, 3, py, 3, PYMERGE_ALL | PYMERGE_NATIVE_CUT);
+
+	cr_assert_str_eq(got, "PyByteArray_Resize bytearray___init__ type_call |cut| "
+			      "py:work py:nest py:<module>");
+	cr_assert_str_eq(merge_marked(nat, 3, py, 3, PYMERGE_ALL),
+			 "py:work py:nest py:<module> PyByteArray_Resize bytearray___init__ type_call",
+			 "without the flag nothing anchors the Python frames: they lead");
+}
+
+Test(pymerge, groups_beyond_a_cut_native_stack_follow_the_cut_marker)
+{
+	sym_frame_t nat[] = { N("list_resize"), N("_PyEval_EvalFrameDefault"), N("cb") };
+	pyframe_t py[] = { P("inner", 3), B, P("outer", 9), P("<module>", 12) };
+
+	const char *got = merge_marked(nat, 3, py, 4, PYMERGE_ALL | PYMERGE_NATIVE_CUT);
+
+	cr_assert_str_eq(got, "list_resize py:inner cb |cut| py:outer py:<module>");
+}
+
+Test(pymerge, native_and_python_modes_with_a_cut)
+{
+	sym_frame_t nat[] = { N("list_resize"), N("_PyEval_EvalFrameDefault") };
+	pyframe_t py[] = { P("f", 3) };
+
+	cr_assert_str_eq(merge_marked(nat, 2, py, 1, PYMERGE_NATIVE | PYMERGE_NATIVE_CUT),
+			 "list_resize _PyEval_EvalFrameDefault |cut|");
+	cr_assert_str_eq(merge_marked(nat, 2, py, 1, PYMERGE_PYTHON | PYMERGE_NATIVE_CUT),
+			 "py:f", "the Python frames are whole");
+}
