@@ -1,21 +1,23 @@
-/* Realloc chains; see growth.h.
+/* Growth chains; see growth.h.
  *
  * Memory: one chain per live block that has grown (found by its current
- * address in a small open-addressing table), and per call site its totals
- * plus its longest chain only.  A chain keeps at most GROWTH_KEEP_HEAD +
- * GROWTH_KEEP_TAIL steps (the tail is a ring), so a block realloc'ed a
- * million times costs the same as one realloc'ed 32 times. */
+ * address in a small open-addressing table), per call site its totals
+ * plus its heaviest (or longest) chain only, and the copy-step pairing
+ * table (container.c: two marks per stack and thread).  A chain keeps at
+ * most GROWTH_KEEP_HEAD + GROWTH_KEEP_TAIL steps (the tail is a ring), so
+ * a block realloc'ed a million times costs the same as one realloc'ed
+ * 65536 times.  Every event costs O(1) amortized: one probe of the chain
+ * table, one of the pairing table. */
 #include "agg/growth.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/container.h"
 #include "agg/topn.h"
 
 #define KEEP (GROWTH_KEEP_HEAD + GROWTH_KEEP_TAIL)
-/* Steps shown at each end of a chain in text reports. */
-#define TEXT_STEPS 4
 
 struct chain {
 	uint64_t addr; /* current address of the block */
@@ -27,6 +29,8 @@ struct chain {
 	uint64_t nsteps;
 	uint64_t moved;
 	uint64_t copied; /* bytes */
+	uint64_t copies; /* copy steps (new block, copy, free) */
+	sidx_t last_stack; /* the last step's stack */
 	growth_end_t end;
 	growth_step_t *steps; /* slot of step k: k < HEAD ? k :
 			       * HEAD + (k - HEAD) % TAIL */
@@ -47,6 +51,12 @@ struct growth {
 	size_t nsites;
 	uint64_t total_steps;
 	uint64_t total_chains;
+	uint64_t copy_steps; /* of total_steps */
+	container_t pairs; /* copy-step pairing */
+	growth_sort_t sort;
+	uint64_t text_steps; /* 0 = all */
+	bool (*keep)(void *arg, sidx_t stack); /* report filter, NULL = all */
+	void *keep_arg;
 };
 
 static uint64_t hash_addr(uint64_t x)
@@ -142,8 +152,20 @@ static int ensure_site(growth_t *g, sidx_t s)
 	return 0;
 }
 
-static int better(const struct chain *a, const struct chain *b)
+/* final_size * (moved + 1), saturating. */
+static uint64_t weight(const struct chain *c)
 {
+	uint64_t k = c->moved + 1;
+	if (c->final_size && k > UINT64_MAX / c->final_size)
+		return UINT64_MAX;
+	return c->final_size * k;
+}
+
+static int better(const growth_t *g, const struct chain *a,
+		  const struct chain *b)
+{
+	if (g->sort == GROWTH_SORT_BYTES && weight(a) != weight(b))
+		return weight(a) > weight(b);
 	if (a->nsteps != b->nsteps)
 		return a->nsteps > b->nsteps;
 	return a->final_size > b->final_size;
@@ -163,7 +185,7 @@ static void chain_end(growth_t *g, struct chain *c, growth_end_t why)
 	s->steps += c->nsteps;
 	s->moved += c->moved;
 	s->copied += c->copied;
-	if (!s->best || better(c, s->best)) {
+	if (!s->best || better(g, c, s->best)) {
 		chain_free(s->best);
 		s->best = c;
 	} else {
@@ -195,6 +217,8 @@ static int chain_step(struct chain *c, const growth_step_t *st)
 		c->moved++;
 		c->copied += st->old_size;
 	}
+	c->copies += st->copy;
+	c->last_stack = st->stack;
 	c->final_size = st->new_size;
 	return 0;
 }
@@ -235,7 +259,7 @@ static int on_realloc(growth_t *g, const heap_event_t *ev)
 	}
 	growth_step_t st = { .old_size = o->size, .new_size = n->size,
 			     .time_us = ev->time_us,
-			     .moved = n->addr != o->addr };
+			     .moved = n->addr != o->addr, .stack = n->stack };
 	g->total_steps++;
 	int rc = chain_step(c, &st);
 	if (rc)
@@ -248,22 +272,60 @@ static int on_realloc(growth_t *g, const heap_event_t *ev)
 	return 0;
 }
 
+/* Block o is freed now that n, allocated just before from the same site
+ * by the same thread, took over (container.h): one copy step. */
+static int on_copy(growth_t *g, const heap_block_t *o, const heap_block_t *n)
+{
+	struct chain *c = live_find(g, o->addr);
+	if (c) {
+		live_remove(g, o->addr);
+	} else {
+		c = calloc(1, sizeof *c);
+		if (!c)
+			return -ENOMEM;
+		c->site = o->stack;
+		c->alloc_stack = o->stack;
+		c->alloc_time_us = o->time_us;
+		c->initial_size = o->size;
+	}
+	growth_step_t st = { .old_size = o->size, .new_size = n->size,
+			     .time_us = n->time_us, .moved = true,
+			     .copy = true, .stack = n->stack };
+	g->total_steps++;
+	g->copy_steps++;
+	int rc = chain_step(c, &st);
+	c->addr = n->addr;
+	if (!rc)
+		rc = live_insert(g, c);
+	if (rc)
+		chain_free(c);
+	return rc;
+}
+
 static int op_add(agg_t *a, const heap_event_t *ev)
 {
 	growth_t *g = (growth_t *)a;
 	struct chain *c;
+	heap_block_t succ;
 	switch (ev->kind) {
 	case HEAP_EV_REALLOC:
 		if (ev->old_known)
 			return on_realloc(g, ev);
 		break;
 	case HEAP_EV_FREE:
+		if (container_on_free(&g->pairs, &ev->block, ev->thread,
+				      a->heap, &succ))
+			return on_copy(g, &ev->block, &succ);
+		/* fall through */
 	case HEAP_EV_ALLOC: /* an ALLOC at a chain's address: stale */
 		c = live_find(g, ev->block.addr);
 		if (c) {
 			live_remove(g, ev->block.addr);
 			chain_end(g, c, GROWTH_END_FREED);
 		}
+		if (ev->kind == HEAP_EV_ALLOC)
+			return container_on_alloc(&g->pairs, &ev->block,
+						  ev->thread);
 		break;
 	}
 	return 0;
@@ -281,7 +343,8 @@ static void clear(growth_t *g)
 	free(g->sites);
 	g->sites = NULL;
 	g->nsites = 0;
-	g->total_steps = g->total_chains = 0;
+	g->total_steps = g->total_chains = g->copy_steps = 0;
+	container_reset(&g->pairs);
 }
 
 static void op_reset(agg_t *a)
@@ -321,9 +384,34 @@ static const agg_ops_t growth_ops = {
 growth_t *growth_new(void)
 {
 	growth_t *g = calloc(1, sizeof *g);
-	if (g)
-		g->base.ops = &growth_ops;
+	if (!g)
+		return NULL;
+	g->base.ops = &growth_ops;
+	g->text_steps = GROWTH_TEXT_STEPS;
+	container_init(&g->pairs);
 	return g;
+}
+
+void growth_set_sort(growth_t *g, growth_sort_t sort)
+{
+	g->sort = sort;
+}
+
+void growth_set_text_steps(growth_t *g, uint64_t n)
+{
+	g->text_steps = n;
+}
+
+void growth_set_filter(growth_t *g, bool (*keep)(void *arg, sidx_t stack),
+		       void *arg)
+{
+	g->keep = keep;
+	g->keep_arg = arg;
+}
+
+uint64_t growth_copy_steps(const growth_t *g)
+{
+	return g->copy_steps;
 }
 
 void growth_free(growth_t *g)
@@ -331,6 +419,7 @@ void growth_free(growth_t *g)
 	if (!g)
 		return;
 	clear(g);
+	container_free(&g->pairs);
 	free(g);
 }
 
@@ -402,10 +491,18 @@ long growth_sites(growth_t *g, size_t limit, growth_site_t **out,
 		struct site *s = &g->sites[i];
 		if (!s->best || s->best->nsteps < GROWTH_MIN_STEPS)
 			continue;
-		v[n++] = (topn_entry_t){ .cost = { s->best->nsteps, s->steps,
-						   s->best->final_size,
-						   UINT64_MAX - i },
-					 .item = s };
+		if (g->keep && !g->keep(g->keep_arg, (sidx_t)i))
+			continue;
+		const struct chain *c = s->best;
+		v[n++] = g->sort == GROWTH_SORT_BYTES
+				 ? (topn_entry_t){ .cost = { weight(c), c->nsteps,
+							     s->steps,
+							     UINT64_MAX - i },
+						   .item = s }
+				 : (topn_entry_t){ .cost = { c->nsteps, s->steps,
+							     c->final_size,
+							     UINT64_MAX - i },
+						   .item = s };
 	}
 	if (total)
 		*total = n;
@@ -429,6 +526,9 @@ long growth_sites(growth_t *g, size_t limit, growth_site_t **out,
 		o->initial_size = c->initial_size;
 		o->final_size = c->final_size;
 		o->nsteps = c->nsteps;
+		o->copies = c->copies;
+		o->weight = weight(c);
+		o->last_stack = c->last_stack;
 		o->end = c->end;
 		o->nshown = chain_order(c, &o->omitted_after, &o->omitted);
 		o->shown = c->ordered;
@@ -482,6 +582,25 @@ static void seconds(char *buf, size_t len, uint64_t us)
 		 (unsigned long long)(us % 1000000));
 }
 
+/* The innermost frame of stack st as file:line (or its function). */
+static const char *step_line(char *buf, size_t len, frames_t *fs, sidx_t st)
+{
+	const frame_t *fr = NULL;
+	int n = fs && st != SIDX_NONE ? frames_get(fs, st, &fr) : 0;
+	if (n <= 0)
+		snprintf(buf, len, "<no stack>");
+	else
+		report_frame_key(buf, len, fs, &fr[0], BY_LINENO);
+	return buf;
+}
+
+static const char *step_how(const growth_step_t *st)
+{
+	if (st->copy)
+		return "copied  ";
+	return st->moved ? "moved   " : "in place";
+}
+
 int growth_report_text(growth_t *g, const agg_report_t *r)
 {
 	growth_site_t *s;
@@ -490,18 +609,26 @@ int growth_report_text(growth_t *g, const agg_report_t *r)
 	if (n < 0)
 		return (int)n;
 	FILE *out = r->out;
-	char a[32], b[32], c[32], t[32];
-	uint64_t steps, chains;
+	char a[32], b[32], c[32], t[32], l1[512], l2[512];
+	uint64_t steps, chains, copies = g->copy_steps;
 	growth_totals(g, &steps, &chains);
-	fprintf(out, "Realloc chains: %llu realloc%s grew %llu block%s; %zu "
-		     "call site%s grew a block %d or more times\n",
+	fprintf(out, "Growth chains: %llu step%s (%llu realloc%s, %llu cop%s "
+		     "into a larger block) grew %llu block%s; %zu call site%s "
+		     "grew a block %d or more times; by %s\n",
 		(unsigned long long)steps, steps == 1 ? "" : "s",
-		(unsigned long long)chains, chains == 1 ? "" : "s", total,
-		total == 1 ? "" : "s", GROWTH_MIN_STEPS);
+		(unsigned long long)(steps - copies),
+		steps - copies == 1 ? "" : "s", (unsigned long long)copies,
+		copies == 1 ? "y" : "ies", (unsigned long long)chains,
+		chains == 1 ? "" : "s", total, total == 1 ? "" : "s",
+		GROWTH_MIN_STEPS,
+		g->sort == GROWTH_SORT_BYTES ? "bytes (final size x copies)"
+					     : "steps");
+	uint64_t want = g->text_steps;
+	uint64_t head = (want + 1) / 2, tail = want / 2;
 	for (long i = 0; i < n; i++) {
 		growth_site_t *x = &s[i];
 		fprintf(out, "#%ld: %llu chain%s, %llu steps (%llu moved, %s "
-			     "copied); longest: %llu steps, %s -> %s, %s\n",
+			     "copied); its chain: %llu steps, %s -> %s, %s\n",
 			i + 1, (unsigned long long)x->chains,
 			x->chains == 1 ? "" : "s",
 			(unsigned long long)x->steps,
@@ -513,30 +640,37 @@ int growth_report_text(growth_t *g, const agg_report_t *r)
 				    false),
 			report_size(c, sizeof c, (double)x->final_size, false),
 			end_name(x->end));
+		fprintf(out, "    first step at %s, last step at %s\n",
+			step_line(l1, sizeof l1, r->frames, x->stack),
+			step_line(l2, sizeof l2, r->frames, x->last_stack));
 		growth_text_frames(out, r->frames, x->stack, 0);
-		/* Text shows the first and last TEXT_STEPS steps (JSON has
-		 * every kept one). */
+		/* Text shows `want` steps, half from each end (0 = all; JSON
+		 * has every kept one). */
+		bool all = !want || x->nsteps <= want;
 		int said = 0;
 		for (size_t k = 0; k < x->nshown; k++) {
 			const growth_step_t *st = &x->shown[k];
 			uint64_t idx = x->omitted && k >= x->omitted_after
 					       ? k + x->omitted
 					       : k;
-			if (idx >= TEXT_STEPS && idx + TEXT_STEPS < x->nsteps) {
+			if (!all && idx >= head && idx + tail < x->nsteps) {
 				if (!said)
 					fprintf(out, "      ... %llu steps ...\n",
 						(unsigned long long)(x->nsteps -
-								     2 * TEXT_STEPS));
+								     head - tail));
 				said = 1;
 				continue;
 			}
+			if (all && x->omitted && k == x->omitted_after)
+				fprintf(out, "      ... %llu steps not kept ...\n",
+					(unsigned long long)x->omitted);
 			seconds(t, sizeof t, st->time_us);
 			fprintf(out, "      %s -> %s %s at %s\n",
 				report_size(a, sizeof a, (double)st->old_size,
 					    false),
 				report_size(b, sizeof b, (double)st->new_size,
 					    false),
-				st->moved ? "moved   " : "in place", t);
+				step_how(st), t);
 		}
 	}
 	if (n)
@@ -555,7 +689,11 @@ int growth_report_json(growth_t *g, json_t *j, const agg_report_t *r)
 	uint64_t steps, chains;
 	growth_totals(g, &steps, &chains);
 	json_key(j, "realloc_growth_steps");
-	json_u64(j, steps);
+	json_u64(j, steps - g->copy_steps);
+	json_key(j, "copy_growth_steps");
+	json_u64(j, g->copy_steps);
+	json_key(j, "sort");
+	json_str(j, g->sort == GROWTH_SORT_BYTES ? "bytes" : "steps");
 	json_key(j, "chain_sites");
 	json_u64(j, total);
 	json_key(j, "chains");
@@ -577,6 +715,10 @@ int growth_report_json(growth_t *g, json_t *j, const agg_report_t *r)
 		json_u64(j, x->initial_size);
 		json_key(j, "final_size");
 		json_u64(j, x->final_size);
+		json_key(j, "copies");
+		json_u64(j, x->copies);
+		json_key(j, "weight");
+		json_u64(j, x->weight);
 		json_key(j, "end");
 		json_str(j, end_name(x->end));
 		json_key(j, "steps_omitted");
@@ -592,12 +734,28 @@ int growth_report_json(growth_t *g, json_t *j, const agg_report_t *r)
 			json_u64(j, st->new_size);
 			json_key(j, "moved");
 			json_bool(j, st->moved);
+			json_key(j, "copy");
+			json_bool(j, st->copy);
 			json_key(j, "time_us");
 			json_u64(j, st->time_us);
 			json_obj_end(j);
 		}
 		json_arr_end(j);
 		growth_json_frames(j, r->frames, x->stack);
+		/* The last step's stack, when it is not the first's. */
+		json_key(j, "last_step");
+		if (x->last_stack != x->stack) {
+			const frame_t *fr = NULL;
+			int nf = r->frames && x->last_stack != SIDX_NONE
+					 ? frames_get(r->frames, x->last_stack,
+						      &fr)
+					 : 0;
+			json_obj_begin(j);
+			json_frames(j, r->frames, fr, nf);
+			json_obj_end(j);
+		} else {
+			json_null(j);
+		}
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -1,5 +1,6 @@
 /* `heaptrail growth`: see cmd_growth.h.  Two aggregators in one pass; the
- * JSON document holds both ("chains" and "highwater"). */
+ * JSON document holds both ("chains" and "highwater").  --steps, --sort
+ * and --include/--exclude are about the chains. */
 #include "cli/cmd_growth.h"
 
 #include <stdio.h>
@@ -11,14 +12,22 @@
 #include "cli/opts.h"
 #include "render/report.h"
 
+/* --include/--exclude: a chain is kept when its site passes. */
+static bool keep_site(void *arg, sidx_t stack)
+{
+	return group_stack_passes(arg, stack);
+}
+
 int cmd_growth(int argc, char **argv)
 {
 	const char *path = NULL, *val;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_FRAMES |
-				OPT_BY | OPT_LIMIT;
+				OPT_BY | OPT_LIMIT | OPT_FILTERS;
 	opts_t o;
 	int rc = 1;
 	long long pct = HIGHWATER_PERCENT, minb = HIGHWATER_MIN_BYTES;
+	long long nsteps = GROWTH_TEXT_STEPS;
+	growth_sort_t sort = GROWTH_SORT_BYTES;
 	opts_init(&o);
 	for (int i = 1; i < argc; i++) {
 		int m;
@@ -45,6 +54,32 @@ int cmd_growth(int argc, char **argv)
 					"growth",
 					"--step-min: expected bytes, not '%s'",
 					val);
+		} else if ((m = report_opt("growth", argc, argv, &i, "--steps",
+					   &val))) {
+			if (m < 0)
+				return 2;
+			if (strcmp(val, "all") == 0)
+				nsteps = 0;
+			else if ((nsteps = report_parse_count(val)) < 0)
+				return report_usage_error(
+					"growth",
+					"--steps: expected all or a count, not "
+					"'%s'",
+					val);
+		} else if ((m = report_opt("growth", argc, argv, &i, "--sort",
+					   &val))) {
+			if (m < 0)
+				return 2;
+			if (strcmp(val, "bytes") == 0)
+				sort = GROWTH_SORT_BYTES;
+			else if (strcmp(val, "steps") == 0)
+				sort = GROWTH_SORT_STEPS;
+			else
+				return report_usage_error(
+					"growth",
+					"--sort: expected bytes or steps, not "
+					"'%s'",
+					val);
 		} else if (opts_trace("growth", a, &path)) {
 			return 2;
 		}
@@ -59,6 +94,8 @@ int cmd_growth(int argc, char **argv)
 	if (!gr || !hw)
 		goto nomem;
 	highwater_set_threshold(hw, (unsigned)pct, (uint64_t)minb);
+	growth_set_sort(gr, sort);
+	growth_set_text_steps(gr, (uint64_t)nsteps);
 	agg_t *aggs[2] = { growth_agg(gr), highwater_agg(hw) };
 	an = analysis_run_file(path, aggs, 2);
 	if (!an)
@@ -68,6 +105,8 @@ int cmd_growth(int argc, char **argv)
 	if (!g)
 		goto nomem;
 	highwater_set_group(hw, g, (report_by_t)o.by);
+	if (group_has_filters(g))
+		growth_set_filter(gr, keep_site, g);
 	if (o.json) {
 		json_t j;
 		json_init(&j, stdout);
