@@ -302,20 +302,31 @@ static int on_copy(growth_t *g, const heap_block_t *o, const heap_block_t *n)
 	return rc;
 }
 
+/* The free of ev's block, one of the last two its thread allocated at
+ * its stack: a copy step, or 1 when it is not one.  Out of line: rare. */
+static __attribute__((noinline)) int try_copy(growth_t *g,
+					      const heap_event_t *ev, int way)
+{
+	heap_block_t succ;
+	if (container_on_free(&g->pairs, &ev->block, way, g->base.heap, &succ))
+		return on_copy(g, &ev->block, &succ);
+	return 1;
+}
+
 static int op_add(agg_t *a, const heap_event_t *ev)
 {
 	growth_t *g = (growth_t *)a;
 	struct chain *c;
-	heap_block_t succ;
+	int way, rc;
 	switch (ev->kind) {
 	case HEAP_EV_REALLOC:
 		if (ev->old_known)
 			return on_realloc(g, ev);
 		break;
 	case HEAP_EV_FREE:
-		if (container_on_free(&g->pairs, &ev->block, ev->thread,
-				      a->heap, &succ))
-			return on_copy(g, &ev->block, &succ);
+		way = container_free_way(&g->pairs, &ev->block, ev->thread);
+		if (way >= 0 && (rc = try_copy(g, ev, way)) <= 0)
+			return rc;
 		/* fall through */
 	case HEAP_EV_ALLOC: /* an ALLOC at a chain's address: stale */
 		c = live_find(g, ev->block.addr);

@@ -3,6 +3,7 @@
  * totals and ranking. */
 #include <criterion/criterion.h>
 
+#include "agg/container.h"
 #include "agg/growth.h"
 
 static uint64_t now_us;
@@ -461,4 +462,31 @@ Test(growth, sort_bytes_weighs_final_size_by_copies)
 	cr_assert_eq(s[0].stack, 1);
 	free(s);
 	growth_free(g);
+}
+
+Test(growth, more_threads_at_one_site_than_it_remembers_miss_steps_not_invent_them)
+{
+	/* CONTAINER_WAYS + 1 threads interleaved at one stack, which
+	 * remembers CONTAINER_WAYS of them, replaced in turn: each allocation evicts
+	 * the thread that allocated a round ago, so no pair is seen, and no
+	 * block is paired with another thread's.  CONTAINER_WAYS threads are
+	 * all followed. */
+	for (uint32_t nt = CONTAINER_WAYS; nt <= CONTAINER_WAYS + 1; nt++) {
+		growth_t *g = growth_new();
+		heap_block_t cur[CONTAINER_WAYS + 1];
+		for (uint32_t t = 0; t < nt; t++)
+			cur[t] = alloc_on(g, 0x10000 * (t + 1), 100, 1, t);
+		for (uint64_t k = 1; k <= 4; k++)
+			for (uint32_t t = 0; t < nt; t++) {
+				heap_block_t n = alloc_on(
+					g, 0x10000 * (t + 1) + 0x100 * k,
+					100 << k, 1, t);
+				release_on(g, cur[t], t);
+				cur[t] = n;
+			}
+		cr_assert_eq(growth_copy_steps(g),
+			     nt == CONTAINER_WAYS ? 4 * nt : 0, "%u threads",
+			     nt);
+		growth_free(g);
+	}
 }
