@@ -1,16 +1,20 @@
-/* Realloc chains; see growth.h.
+/* Growth chains; see growth.h.
  *
  * Memory: one chain per live block that has grown (found by its current
- * address in a small open-addressing table), and per call site its totals
- * plus its longest chain only.  A chain keeps at most GROWTH_KEEP_HEAD +
- * GROWTH_KEEP_TAIL steps (the tail is a ring), so a block realloc'ed a
- * million times costs the same as one realloc'ed 32 times. */
+ * address in a small open-addressing table), per call site its totals
+ * plus its heaviest (or longest) chain only, and the copy-step pairing
+ * table (container.c: two marks per stack and thread).  A chain keeps at
+ * most GROWTH_KEEP_HEAD + GROWTH_KEEP_TAIL steps (the tail is a ring), so
+ * a block realloc'ed a million times costs the same as one realloc'ed
+ * 65536 times.  Every event costs O(1) amortized: one probe of the chain
+ * table, one of the pairing table. */
 #include "agg/growth.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/container.h"
 #include "agg/topn.h"
 
 #define KEEP (GROWTH_KEEP_HEAD + GROWTH_KEEP_TAIL)
@@ -25,6 +29,8 @@ struct chain {
 	uint64_t nsteps;
 	uint64_t moved;
 	uint64_t copied; /* bytes */
+	uint64_t copies; /* copy steps (new block, copy, free) */
+	sidx_t last_stack; /* the last step's stack */
 	growth_end_t end;
 	growth_step_t *steps; /* slot of step k: k < HEAD ? k :
 			       * HEAD + (k - HEAD) % TAIL */
@@ -45,6 +51,12 @@ struct growth {
 	size_t nsites;
 	uint64_t total_steps;
 	uint64_t total_chains;
+	uint64_t copy_steps; /* of total_steps */
+	container_t pairs; /* copy-step pairing */
+	growth_sort_t sort;
+	uint64_t text_steps; /* 0 = all */
+	bool (*keep)(void *arg, sidx_t stack); /* report filter, NULL = all */
+	void *keep_arg;
 };
 
 static uint64_t hash_addr(uint64_t x)
@@ -140,8 +152,20 @@ static int ensure_site(growth_t *g, sidx_t s)
 	return 0;
 }
 
-static int better(const struct chain *a, const struct chain *b)
+/* final_size * (moved + 1), saturating. */
+static uint64_t weight(const struct chain *c)
 {
+	uint64_t k = c->moved + 1;
+	if (c->final_size && k > UINT64_MAX / c->final_size)
+		return UINT64_MAX;
+	return c->final_size * k;
+}
+
+static int better(const growth_t *g, const struct chain *a,
+		  const struct chain *b)
+{
+	if (g->sort == GROWTH_SORT_BYTES && weight(a) != weight(b))
+		return weight(a) > weight(b);
 	if (a->nsteps != b->nsteps)
 		return a->nsteps > b->nsteps;
 	return a->final_size > b->final_size;
@@ -161,7 +185,7 @@ static void chain_end(growth_t *g, struct chain *c, growth_end_t why)
 	s->steps += c->nsteps;
 	s->moved += c->moved;
 	s->copied += c->copied;
-	if (!s->best || better(c, s->best)) {
+	if (!s->best || better(g, c, s->best)) {
 		chain_free(s->best);
 		s->best = c;
 	} else {
@@ -193,6 +217,8 @@ static int chain_step(struct chain *c, const growth_step_t *st)
 		c->moved++;
 		c->copied += st->old_size;
 	}
+	c->copies += st->copy;
+	c->last_stack = st->stack;
 	c->final_size = st->new_size;
 	return 0;
 }
@@ -233,7 +259,7 @@ static int on_realloc(growth_t *g, const heap_event_t *ev)
 	}
 	growth_step_t st = { .old_size = o->size, .new_size = n->size,
 			     .time_us = ev->time_us,
-			     .moved = n->addr != o->addr };
+			     .moved = n->addr != o->addr, .stack = n->stack };
 	g->total_steps++;
 	int rc = chain_step(c, &st);
 	if (rc)
@@ -246,22 +272,71 @@ static int on_realloc(growth_t *g, const heap_event_t *ev)
 	return 0;
 }
 
+/* Block o is freed now that n, allocated just before from the same site
+ * by the same thread, took over (container.h): one copy step. */
+static int on_copy(growth_t *g, const heap_block_t *o, const heap_block_t *n)
+{
+	struct chain *c = live_find(g, o->addr);
+	if (c) {
+		live_remove(g, o->addr);
+	} else {
+		c = calloc(1, sizeof *c);
+		if (!c)
+			return -ENOMEM;
+		c->site = o->stack;
+		c->alloc_stack = o->stack;
+		c->alloc_time_us = o->time_us;
+		c->initial_size = o->size;
+	}
+	growth_step_t st = { .old_size = o->size, .new_size = n->size,
+			     .time_us = n->time_us, .moved = true,
+			     .copy = true, .stack = n->stack };
+	g->total_steps++;
+	g->copy_steps++;
+	int rc = chain_step(c, &st);
+	c->addr = n->addr;
+	if (!rc)
+		rc = live_insert(g, c);
+	if (rc)
+		chain_free(c);
+	return rc;
+}
+
+/* The free of ev's block, one of the last two its thread allocated at
+ * its stack: a copy step, or 1 when it is not one.  Out of line: rare. */
+static __attribute__((noinline)) int try_copy(growth_t *g,
+					      const heap_event_t *ev, int way)
+{
+	heap_block_t succ;
+	if (container_on_free(&g->pairs, &ev->block, way, g->base.heap, &succ))
+		return on_copy(g, &ev->block, &succ);
+	return 1;
+}
+
 static int op_add(agg_t *a, const heap_event_t *ev)
 {
 	growth_t *g = (growth_t *)a;
 	struct chain *c;
+	int way, rc;
 	switch (ev->kind) {
 	case HEAP_EV_REALLOC:
 		if (ev->old_known)
 			return on_realloc(g, ev);
 		break;
 	case HEAP_EV_FREE:
+		way = container_free_way(&g->pairs, &ev->block, ev->thread);
+		if (way >= 0 && (rc = try_copy(g, ev, way)) <= 0)
+			return rc;
+		/* fall through */
 	case HEAP_EV_ALLOC: /* an ALLOC at a chain's address: stale */
 		c = live_find(g, ev->block.addr);
 		if (c) {
 			live_remove(g, ev->block.addr);
 			chain_end(g, c, GROWTH_END_FREED);
 		}
+		if (ev->kind == HEAP_EV_ALLOC)
+			return container_on_alloc(&g->pairs, &ev->block,
+						  ev->thread);
 		break;
 	}
 	return 0;
@@ -279,7 +354,8 @@ static void clear(growth_t *g)
 	free(g->sites);
 	g->sites = NULL;
 	g->nsites = 0;
-	g->total_steps = g->total_chains = 0;
+	g->total_steps = g->total_chains = g->copy_steps = 0;
+	container_reset(&g->pairs);
 }
 
 static void op_reset(agg_t *a)
@@ -296,9 +372,34 @@ static const agg_ops_t growth_ops = {
 growth_t *growth_new(void)
 {
 	growth_t *g = calloc(1, sizeof *g);
-	if (g)
-		g->base.ops = &growth_ops;
+	if (!g)
+		return NULL;
+	g->base.ops = &growth_ops;
+	g->text_steps = GROWTH_TEXT_STEPS;
+	container_init(&g->pairs);
 	return g;
+}
+
+void growth_set_sort(growth_t *g, growth_sort_t sort)
+{
+	g->sort = sort;
+}
+
+void growth_set_text_steps(growth_t *g, uint64_t n)
+{
+	g->text_steps = n;
+}
+
+void growth_set_filter(growth_t *g, bool (*keep)(void *arg, sidx_t stack),
+		       void *arg)
+{
+	g->keep = keep;
+	g->keep_arg = arg;
+}
+
+uint64_t growth_copy_steps(const growth_t *g)
+{
+	return g->copy_steps;
 }
 
 void growth_free(growth_t *g)
@@ -306,6 +407,7 @@ void growth_free(growth_t *g)
 	if (!g)
 		return;
 	clear(g);
+	container_free(&g->pairs);
 	free(g);
 }
 
@@ -377,10 +479,18 @@ long growth_sites(growth_t *g, size_t limit, growth_site_t **out,
 		struct site *s = &g->sites[i];
 		if (!s->best || s->best->nsteps < GROWTH_MIN_STEPS)
 			continue;
-		v[n++] = (topn_entry_t){ .cost = { s->best->nsteps, s->steps,
-						   s->best->final_size,
-						   UINT64_MAX - i },
-					 .item = s };
+		if (g->keep && !g->keep(g->keep_arg, (sidx_t)i))
+			continue;
+		const struct chain *c = s->best;
+		v[n++] = g->sort == GROWTH_SORT_BYTES
+				 ? (topn_entry_t){ .cost = { weight(c), c->nsteps,
+							     s->steps,
+							     UINT64_MAX - i },
+						   .item = s }
+				 : (topn_entry_t){ .cost = { c->nsteps, s->steps,
+							     c->final_size,
+							     UINT64_MAX - i },
+						   .item = s };
 	}
 	if (total)
 		*total = n;
@@ -404,6 +514,9 @@ long growth_sites(growth_t *g, size_t limit, growth_site_t **out,
 		o->initial_size = c->initial_size;
 		o->final_size = c->final_size;
 		o->nsteps = c->nsteps;
+		o->copies = c->copies;
+		o->weight = weight(c);
+		o->last_stack = c->last_stack;
 		o->end = c->end;
 		o->nshown = chain_order(c, &o->omitted_after, &o->omitted);
 		o->shown = c->ordered;
@@ -434,6 +547,9 @@ int growth_result(growth_t *g, size_t limit, growth_result_t *res)
 		return (int)n;
 	res->n = (size_t)n;
 	growth_totals(g, &res->steps, &res->chains);
+	res->copy_steps = g->copy_steps;
+	res->sort = g->sort;
+	res->text_steps = g->text_steps;
 	return 0;
 }
 

@@ -2,16 +2,18 @@
  *
  * Memory: per-stack live totals (sitelive) plus, per snapshot, the stacks
  * whose live bytes changed since the previous snapshot (so a long run with
- * many timer snapshots costs what changes, not stacks x snapshots).  A
- * candidate must grow at every point after the first, so the analysis
- * replays the points once keeping a list of groups still growing, then
- * once more to build the series of the survivors only. */
+ * many timer snapshots costs what changes, not stacks x snapshots).  The
+ * candidate rule (leakrule.h) keeps a few counters per group and is fed
+ * only the points where the group changed, so the analysis replays the
+ * points once to judge every group, then once more to build the series of
+ * the candidates only. */
 #include "agg/leaks.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/leakrule.h"
 #include "agg/sitelive.h"
 #include "agg/topn.h"
 
@@ -322,10 +324,16 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 		for (size_t k = 0; k < l->pts[p].n; k++)
 			if (l->pts[p].stack[k] >= nst)
 				nst = (size_t)l->pts[p].stack[k] + 1;
+	uint64_t maxheap = 0;
+	for (size_t p = 0; p < P; p++)
+		if (l->pts[p].pub.heap_bytes > maxheap)
+			maxheap = l->pts[p].pub.heap_bytes;
+	res->min_growth = leakrule_min_growth(maxheap);
 	int rc = -ENOMEM;
 	uint64_t *cur = calloc(nst ? nst : 1, sizeof *cur); /* per stack */
 	uint64_t *gsum = calloc(ngroups, sizeof *gsum); /* per group now */
-	uint64_t *last = calloc(ngroups, sizeof *last); /* at last point */
+	leakrule_site_t *rule = malloc(ngroups * sizeof *rule);
+	leakrule_verdict_t *verdict = NULL;
 	uint8_t *touched = calloc(ngroups, 1);
 	uint32_t *tlist = malloc(ngroups * sizeof *tlist);
 	uint32_t *alive = malloc(ngroups * sizeof *alive);
@@ -334,10 +342,10 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 	leak_cand_t *c = NULL;
 	topn_entry_t *v = NULL;
 	size_t nalive = 0, nc = 0;
-	if (!cur || !gsum || !last || !touched || !tlist || !alive)
+	if (!cur || !gsum || !rule || !touched || !tlist || !alive)
 		goto fail;
-	/* Pass 1: a group survives if its bytes rose strictly at every
-	 * point after the first (an untouched group is flat: out). */
+	/* Pass 1: the rule (leakrule.h) sees each group at the points where
+	 * its bytes changed (a point lists only the stacks that changed). */
 	for (size_t p = 0; p < P; p++) {
 		const struct point *pt = &l->pts[p];
 		size_t nt = 0;
@@ -354,25 +362,24 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 				tlist[nt++] = gi;
 			}
 		}
-		if (p == 0) {
-			for (size_t gi = 0; gi < ngroups; gi++) {
-				alive[gi] = (uint32_t)gi;
-				last[gi] = gsum[gi];
-			}
-			nalive = ngroups;
-		} else {
-			size_t keep = 0;
-			for (size_t i = 0; i < nalive; i++) {
-				uint32_t gi = alive[i];
-				if (touched[gi] && gsum[gi] > last[gi]) {
-					last[gi] = gsum[gi];
-					alive[keep++] = gi;
-				}
-			}
-			nalive = keep;
-		}
-		for (size_t i = 0; i < nt; i++)
+		if (p == 0)
+			for (size_t gi = 0; gi < ngroups; gi++)
+				leakrule_init(&rule[gi], gsum[gi]);
+		for (size_t i = 0; i < nt; i++) {
+			if (p)
+				leakrule_point(&rule[tlist[i]], (uint32_t)p,
+					       gsum[tlist[i]]);
 			touched[tlist[i]] = 0;
+		}
+	}
+	verdict = malloc(ngroups * sizeof *verdict);
+	if (!verdict)
+		goto fail;
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		verdict[gi] = leakrule_judge(&rule[gi], (uint32_t)P,
+					     res->min_growth);
+		if (verdict[gi].candidate)
+			alive[nalive++] = (uint32_t)gi;
 	}
 	nc = nalive;
 	slot = malloc(ngroups * sizeof *slot);
@@ -386,6 +393,9 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 		slot[alive[i]] = (uint32_t)i;
 		c[i].group = alive[i];
 		c[i].stack = SIDX_NONE;
+		c[i].start = verdict[alive[i]].start;
+		c[i].grew = verdict[alive[i]].grew;
+		c[i].intervals = verdict[alive[i]].intervals;
 		c[i].series = calloc(P, sizeof *c[i].series);
 		if (!c[i].series)
 			goto fail;
@@ -421,7 +431,7 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 	if (!v)
 		goto fail;
 	for (size_t i = 0; i < nc; i++) {
-		c[i].growth = c[i].series[P - 1] - c[i].series[0];
+		c[i].growth = verdict[c[i].group].growth;
 		v[i] = (topn_entry_t){ .cost = { c[i].growth,
 						 c[i].series[P - 1],
 						 UINT64_MAX - c[i].group },
@@ -449,7 +459,8 @@ fail:
 	free(repb);
 	free(cur);
 	free(gsum);
-	free(last);
+	free(rule);
+	free(verdict);
 	free(touched);
 	free(tlist);
 	free(alive);

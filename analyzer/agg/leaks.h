@@ -1,15 +1,17 @@
 /* Leaks aggregator: blocks live at the end of the final image by call site,
- * and leak candidates (call sites whose live bytes grew in every interval
- * between snapshots).  Fed by analysis.c (agg.h); cmd_leaks.c takes its
- * result (leaks_grouped) to render/text.c or json.c; the unit tests check
- * leaks_compute().  Not thread-safe. */
+ * and leak candidates (call sites whose live bytes kept growing across the
+ * snapshots and never fell; the rule is leakrule.h's).  Fed by analysis.c
+ * (agg.h); cmd_leaks.c takes its result (leaks_grouped) to render/text.c or
+ * json.c; the unit tests check leaks_compute().  Not thread-safe. */
 
 /* Candidate rule: the series is every snapshot of the final image plus an
  * "end" point when the last snapshot is not the exit one; the exit snapshot
  * is left out when it came after a teardown that freed most of the heap
  * (below half of the previous point: CPython's finalization).  A site is a
- * candidate when its live bytes rose strictly in every interval; it needs
- * >= 3 points.  Ranked by growth (last - first). */
+ * candidate when leakrule_judge() says so over that series (>= 3 points):
+ * it never fell by more than a tolerance, set a new high in at least half
+ * of the intervals, grew by a meaningful amount and is still live at the
+ * end.  Ranked by retained growth (last - first), then last bytes. */
 #ifndef HEAPTRAIL_LEAKS_H
 #define HEAPTRAIL_LEAKS_H
 
@@ -55,8 +57,14 @@ typedef struct leak_stat {
 typedef struct leak_cand {
 	uint32_t group;
 	sidx_t stack; /* the group's stack with the most bytes at the end */
-	uint64_t growth; /* series[last] - series[0] */
+	uint64_t growth; /* retained growth: series[last] - series[0] */
 	uint64_t *series; /* live bytes at each point (npoints) */
+	uint32_t start; /* first point of the judged window (the points
+			 * before it all hold series[0]: before the site
+			 * started) */
+	uint32_t grew; /* intervals that set a new high */
+	uint32_t intervals; /* intervals the rule counted (a flat run
+			     * between changes as one) */
 } leak_cand_t;
 
 typedef struct leaks_result {
@@ -70,6 +78,7 @@ typedef struct leaks_result {
 	size_t ncands_total; /* before the limit */
 	size_t npoints; /* points in the series (0..2: too few for
 			 * candidates): the first npoints of leaks_points() */
+	uint64_t min_growth; /* the rule's meaningful growth, bytes */
 	int teardown; /* the exit snapshot was left out: taken after the
 		       * program freed most of its heap (below half of the
 		       * previous point: an interpreter's finalization) */

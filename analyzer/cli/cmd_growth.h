@@ -1,5 +1,6 @@
 /* `heaptrail growth TRACE [-n N] [--by KEY] [--step PCT] [--step-min BYTES]
- * [--frames all|python|native] [--no-symbols] [--json]`: realloc chains by
+ * [--steps all|N] [--sort bytes|steps] [--include GLOB] [--exclude GLOB]
+ * [--frames all|python|native] [--no-symbols] [--json]`: growth chains by
  * stack (growth.h) and high-water steps with their sites grouped by KEY,
  * default lineno (highwater.h).  Called by main.c; not thread-safe. */
 #ifndef HEAPTRAIL_CMD_GROWTH_H

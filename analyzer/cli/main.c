@@ -54,12 +54,17 @@ static const command_t commands[] = {
 	  "memory still allocated at the end, by call site, and leak candidates" },
 	{ "growth", cmd_growth,
 	  "heaptrail growth TRACE [-n N] [--by KEY] [--step PCT] [--step-min BYTES]\n"
+	  "                 [--steps all|N] [--sort bytes|steps]\n"
+	  "                 [--include GLOB] [--exclude GLOB]\n"
 	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"
 	  "                 [--full-names] [--depth N] [--system GLOB]...\n"
 	  "  -n: chains and (text) high-water steps shown; --by: key of the\n"
 	  "  high-water sites; --step/--step-min: a step closes when the heap\n"
-	  "  exceeds the previous mark by PCT percent and BYTES",
-	  "how the heap grew: realloc chains and the steps to the high-water mark" },
+	  "  exceeds the previous mark by PCT percent and BYTES; --steps: steps\n"
+	  "  printed per chain (8; JSON has all); --sort: chains by final size x\n"
+	  "  copies (bytes, the default) or by steps; --include/--exclude: chains\n"
+	  "  whose call site's file matches",
+	  "how the heap grew: growth chains and the steps to the high-water mark" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -277,7 +277,11 @@ static void stack_frames(json_t *j, frames_t *fs, sidx_t s)
 void json_growth(json_t *j, const growth_result_t *res, frames_t *fs)
 {
 	json_key(j, "realloc_growth_steps");
-	json_u64(j, res->steps);
+	json_u64(j, res->steps - res->copy_steps);
+	json_key(j, "copy_growth_steps");
+	json_u64(j, res->copy_steps);
+	json_key(j, "sort");
+	json_str(j, res->sort == GROWTH_SORT_BYTES ? "bytes" : "steps");
 	json_key(j, "chain_sites");
 	json_u64(j, res->total);
 	json_key(j, "chains");
@@ -299,6 +303,10 @@ void json_growth(json_t *j, const growth_result_t *res, frames_t *fs)
 		json_u64(j, x->initial_size);
 		json_key(j, "final_size");
 		json_u64(j, x->final_size);
+		json_key(j, "copies");
+		json_u64(j, x->copies);
+		json_key(j, "weight");
+		json_u64(j, x->weight);
 		json_key(j, "end");
 		json_str(j, growth_end_name(x->end));
 		json_key(j, "steps_omitted");
@@ -314,12 +322,23 @@ void json_growth(json_t *j, const growth_result_t *res, frames_t *fs)
 			json_u64(j, st->new_size);
 			json_key(j, "moved");
 			json_bool(j, st->moved);
+			json_key(j, "copy");
+			json_bool(j, st->copy);
 			json_key(j, "time_us");
 			json_u64(j, st->time_us);
 			json_obj_end(j);
 		}
 		json_arr_end(j);
 		stack_frames(j, fs, x->stack);
+		/* The last step's stack, when it is not the first's. */
+		json_key(j, "last_step");
+		if (x->last_stack != x->stack) {
+			json_obj_begin(j);
+			stack_frames(j, fs, x->last_stack);
+			json_obj_end(j);
+		} else {
+			json_null(j);
+		}
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -432,6 +451,8 @@ void json_leaks(json_t *j, const leaks_result_t *res, frames_t *fs)
 	json_u64(j, res->npoints);
 	json_key(j, "exit_after_teardown");
 	json_bool(j, res->teardown);
+	json_key(j, "candidate_min_growth");
+	json_u64(j, res->min_growth);
 	json_key(j, "candidates_available");
 	json_bool(j, res->npoints >= 3);
 	json_key(j, "candidates");
@@ -441,6 +462,12 @@ void json_leaks(json_t *j, const leaks_result_t *res, frames_t *fs)
 		json_obj_begin(j);
 		json_key(j, "growth");
 		json_u64(j, c->growth);
+		json_key(j, "grew_intervals");
+		json_u64(j, c->grew);
+		json_key(j, "intervals");
+		json_u64(j, c->intervals);
+		json_key(j, "window_start");
+		json_u64(j, c->start);
 		json_key(j, "series");
 		json_arr_begin(j);
 		for (size_t p = 0; p < res->npoints; p++)

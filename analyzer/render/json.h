@@ -61,7 +61,8 @@ void json_report_end(json_t *j);
 /* Array of the first k rows: {"key","bytes","count","average","frames"}
  * (+ "bytes_diff","count_diff" for diff).  Call after json_key. */
 void json_stats(json_t *j, const stat_set_t *s, size_t k, bool diff);
-/* `growth`: "realloc_growth_steps", "chain_sites", "chains". */
+/* `growth`: "realloc_growth_steps", "copy_growth_steps", "sort",
+ * "chain_sites", "chains". */
 void json_growth(json_t *j, const growth_result_t *res, frames_t *fs);
 /* `growth`: "peak_bytes" ... "highwater" (the steps res holds: JSON
  * reports ask for every step). */

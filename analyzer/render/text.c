@@ -1,6 +1,8 @@
 /* Text renderer: see text.h. */
 #include "render/text.h"
 
+#include "agg/leakrule.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -82,23 +84,48 @@ void text_frames(FILE *out, frames_t *fs, sidx_t s, int max)
 
 /* --- growth: realloc chains ---------------------------------------------- */
 
-/* Steps shown at each end of a chain (JSON has every kept one). */
-#define TEXT_STEPS 4
+/* The innermost frame of stack st as file:line (or its function). */
+static const char *step_line(char *buf, size_t len, frames_t *fs, sidx_t st)
+{
+	const frame_t *fr = NULL;
+	int n = fs && st != SIDX_NONE ? frames_get(fs, st, &fr) : 0;
+	if (n <= 0)
+		snprintf(buf, len, "<no stack>");
+	else
+		report_frame_key(buf, len, fs, &fr[0], BY_LINENO);
+	return buf;
+}
+
+static const char *step_how(const growth_step_t *st)
+{
+	if (st->copy)
+		return "copied  ";
+	return st->moved ? "moved   " : "in place";
+}
 
 void text_growth(FILE *out, const growth_result_t *res, frames_t *fs)
 {
-	char a[32], b[32], c[32], t[32];
-	uint64_t steps = res->steps, chains = res->chains;
+	char a[32], b[32], c[32], t[32], l1[512], l2[512];
+	uint64_t steps = res->steps, chains = res->chains,
+		 copies = res->copy_steps;
 	size_t total = res->total;
-	fprintf(out, "Realloc chains: %llu realloc%s grew %llu block%s; %zu "
-		     "call site%s grew a block %d or more times\n",
+	fprintf(out, "Growth chains: %llu step%s (%llu realloc%s, %llu cop%s "
+		     "into a larger block) grew %llu block%s; %zu call site%s "
+		     "grew a block %d or more times; by %s\n",
 		(unsigned long long)steps, steps == 1 ? "" : "s",
-		(unsigned long long)chains, chains == 1 ? "" : "s", total,
-		total == 1 ? "" : "s", GROWTH_MIN_STEPS);
+		(unsigned long long)(steps - copies),
+		steps - copies == 1 ? "" : "s", (unsigned long long)copies,
+		copies == 1 ? "y" : "ies", (unsigned long long)chains,
+		chains == 1 ? "" : "s", total, total == 1 ? "" : "s",
+		GROWTH_MIN_STEPS,
+		res->sort == GROWTH_SORT_BYTES ? "bytes (final size x copies)"
+					       : "steps");
+	uint64_t want = res->text_steps;
+	uint64_t head = (want + 1) / 2, tail = want / 2;
 	for (size_t i = 0; i < res->n; i++) {
 		const growth_site_t *x = &res->sites[i];
 		fprintf(out, "#%zu: %llu chain%s, %llu steps (%llu moved, %s "
-			     "copied); longest: %llu steps, %s -> %s, %s\n",
+			     "copied); its chain: %llu steps, %s -> %s, %s\n",
 			i + 1, (unsigned long long)x->chains,
 			x->chains == 1 ? "" : "s",
 			(unsigned long long)x->steps,
@@ -108,26 +135,35 @@ void text_growth(FILE *out, const growth_result_t *res, frames_t *fs)
 			fmt_size(b, sizeof b, (double)x->initial_size, false),
 			fmt_size(c, sizeof c, (double)x->final_size, false),
 			growth_end_name(x->end));
+		fprintf(out, "    first step at %s, last step at %s\n",
+			step_line(l1, sizeof l1, fs, x->stack),
+			step_line(l2, sizeof l2, fs, x->last_stack));
 		text_frames(out, fs, x->stack, 0);
+		/* Text shows `want` steps, half from each end (0 = all; JSON
+		 * has every kept one). */
+		bool all = !want || x->nsteps <= want;
 		int said = 0;
 		for (size_t k = 0; k < x->nshown; k++) {
 			const growth_step_t *st = &x->shown[k];
 			uint64_t idx = x->omitted && k >= x->omitted_after
 					       ? k + x->omitted
 					       : k;
-			if (idx >= TEXT_STEPS && idx + TEXT_STEPS < x->nsteps) {
+			if (!all && idx >= head && idx + tail < x->nsteps) {
 				if (!said)
 					fprintf(out, "      ... %llu steps ...\n",
 						(unsigned long long)(x->nsteps -
-								     2 * TEXT_STEPS));
+								     head - tail));
 				said = 1;
 				continue;
 			}
+			if (all && x->omitted && k == x->omitted_after)
+				fprintf(out, "      ... %llu steps not kept ...\n",
+					(unsigned long long)x->omitted);
 			fmt_seconds(t, sizeof t, st->time_us);
 			fprintf(out, "      %s -> %s %s at %s\n",
 				fmt_size(a, sizeof a, (double)st->old_size, false),
 				fmt_size(b, sizeof b, (double)st->new_size, false),
-				st->moved ? "moved   " : "in place", t);
+				step_how(st), t);
 		}
 	}
 	if (res->n)
@@ -290,18 +326,22 @@ void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs)
 			res->npoints, res->npoints == 1 ? "" : "s");
 		return;
 	}
-	fprintf(out, "Leak candidates: call sites whose live memory grew in "
-		     "every one of the %zu intervals between %zu snapshots: "
-		     "%zu\n",
-		res->npoints - 1, res->npoints, res->ncands_total);
+	fprintf(out, "Leak candidates: call sites whose live memory never fell "
+		     "(by more than %d%%), grew in at least half of the %zu "
+		     "intervals between %zu points and grew by >= %s: %zu\n",
+		LEAKRULE_FALL_PCT, res->npoints - 1, res->npoints,
+		fmt_size(a, sizeof a, (double)res->min_growth, false),
+		res->ncands_total);
 	for (size_t i = 0; i < res->ncands; i++) {
 		const leak_cand_t *x = &res->cands[i];
 		leak_key(key, sizeof key, res, fs, x->group);
-		fprintf(out, "#%zu: %s: %s (%s -> %s)\n", i + 1, key,
+		fprintf(out, "#%zu: %s: %s (%s -> %s), grew in %u of %u "
+			     "intervals\n", i + 1, key,
 			fmt_size(a, sizeof a, (double)x->growth, true),
 			fmt_size(b, sizeof b, (double)x->series[0], false),
 			fmt_size(c, sizeof c,
-				 (double)x->series[res->npoints - 1], false));
+				 (double)x->series[res->npoints - 1], false),
+			x->grew, x->intervals);
 		fprintf(out, "    series:");
 		for (size_t p = 0; p < res->npoints; p++) {
 			char name[300];

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "heaptrail_format.h"
+#include "agg/leakrule.h"
 #include "agg/leaks.h"
 
 static uint64_t now_us;
@@ -148,7 +149,9 @@ Test(leaks, steady_growth_is_a_candidate_and_a_trimmed_cache_is_not)
 	leaks_free(l);
 }
 
-Test(leaks, a_flat_interval_is_not_growth)
+/* Changed for issue 12's rule: a flat interval between two growths is not
+ * growth, but it no longer disqualifies (stepwise growth is a leak). */
+Test(leaks, a_flat_interval_between_growths_does_not_disqualify)
 {
 	leaks_t *l = leaks_new();
 	alloc(l, 0x100, 100, 0);
@@ -161,7 +164,9 @@ Test(leaks, a_flat_interval_is_not_growth)
 	leaks_result_t r;
 	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
 	cr_assert_eq(r.npoints, 4);
-	cr_assert_eq(r.ncands_total, 0);
+	cr_assert_eq(r.ncands_total, 1);
+	cr_assert_eq(r.cands[0].grew, 2);
+	cr_assert_eq(r.cands[0].intervals, 3, "the flat run counts once");
 	leaks_result_free(&r);
 	leaks_free(l);
 }
@@ -313,7 +318,11 @@ Test(leaks, an_exit_snapshot_that_kept_most_of_the_heap_stays_in)
 	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
 	cr_assert_eq(r.teardown, 0);
 	cr_assert_eq(r.npoints, 5);
-	cr_assert_eq(r.ncands_total, 0, "stack 0 was flat in the last interval");
+	/* Changed for issue 12's rule: stack 0 (100, 200, 300, 300, 300)
+	 * stopped growing, but grew in 2 of 4 intervals: still a leak. */
+	cr_assert_eq(r.ncands_total, 1, "a flat end does not disqualify");
+	cr_assert_eq(r.cands[0].stack, 0);
+	cr_assert_eq(r.cands[0].growth, 200);
 	leaks_result_free(&r);
 	leaks_free(l);
 }
@@ -335,7 +344,12 @@ Test(leaks, a_site_that_churns_back_to_the_same_bytes_is_flat)
 	leaks_result_t r;
 	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
 	cr_assert_eq(r.npoints, 4);
-	cr_assert_eq(r.ncands_total, 0);
+	/* Changed for issue 12's rule (a flat interval no longer
+	 * disqualifies): the churned interval still counts as flat, not as
+	 * growth. */
+	cr_assert_eq(r.ncands_total, 1);
+	cr_assert_eq(r.cands[0].grew, 2, "the churned interval is flat");
+	cr_assert_eq(r.cands[0].intervals, 3);
 	leaks_result_free(&r);
 	/* Grouped with a stack that grows in the flat interval: grows. */
 	leaks_t *m = leaks_new();
@@ -356,4 +370,187 @@ Test(leaks, a_site_that_churns_back_to_the_same_bytes_is_flat)
 	leaks_result_free(&r);
 	leaks_free(m);
 	leaks_free(l);
+}
+
+/* --- issue 12's rule on synthetic series -------------------------------- */
+
+/* A trace whose stack 0 holds series[i] live bytes at snapshot i (one
+ * block, replaced at each point), beside a constant `other` bytes at stack
+ * 1; the last snapshot is the exit one.  Returns the computed result. */
+static leaks_t *series_trace(const uint64_t *series, size_t n, uint64_t other)
+{
+	leaks_t *l = leaks_new();
+	if (other)
+		alloc(l, 0x10, other, 1);
+	heap_block_t b = { 0 };
+	bool have = false;
+	for (size_t i = 0; i < n; i++) {
+		if (have)
+			release(l, b);
+		have = series[i] > 0;
+		if (have)
+			b = alloc(l, 0x1000 + 16 * (uint64_t)i, series[i], 0);
+		snap(l, NULL, i + 1 == n ? HT_SNAP_EXIT : HT_SNAP_TIMER);
+	}
+	return l;
+}
+
+/* 1 when stack 0 of the series is a candidate (its growth in *growth). */
+static int judged(const uint64_t *series, size_t n, uint64_t other,
+		  uint64_t *growth)
+{
+	leaks_t *l = series_trace(series, n, other);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.npoints, n);
+	int found = 0;
+	for (size_t i = 0; i < r.ncands; i++)
+		if (r.cands[i].stack == 0) {
+			found = 1;
+			if (growth)
+				*growth = r.cands[i].growth;
+		}
+	leaks_result_free(&r);
+	leaks_free(l);
+	return found;
+}
+
+#define K 1024ull
+#define N(a) (sizeof(a) / sizeof *(a))
+
+Test(leaks, a_leak_that_stops_before_exit_is_a_candidate)
+{
+	/* Issue 12: six phases of 100 KiB, a snapshot after each, then exit
+	 * with nothing more allocated: the last interval is flat. */
+	uint64_t s[] = { 100 * K, 200 * K, 300 * K, 400 * K,
+			 500 * K, 600 * K, 600 * K };
+	uint64_t growth = 0;
+	cr_assert(judged(s, N(s), 0, &growth));
+	cr_assert_eq(growth, 500 * K, "retained growth from the first point");
+}
+
+Test(leaks, a_bounded_cache_that_filled_is_a_plateau)
+{
+	/* A ring that fills in two intervals, then replaces entries of the
+	 * same size: flat for the rest. */
+	uint64_t s[] = { 0, 256 * K, 512 * K, 512 * K, 512 * K,
+			 512 * K, 512 * K, 512 * K };
+	cr_assert(!judged(s, N(s), 0, NULL));
+}
+
+Test(leaks, an_lru_at_capacity_that_jitters_is_a_plateau)
+{
+	/* Entries of varying size: small rises and falls at the cap, and a
+	 * new high now and then. */
+	uint64_t s[] = { 0, 300 * K, 500 * K, 498 * K, 501 * K, 497 * K,
+			 499 * K, 502 * K, 496 * K, 500 * K, 499 * K };
+	cr_assert(!judged(s, N(s), 0, NULL));
+}
+
+Test(leaks, growth_trimmed_again_is_not_a_candidate)
+{
+	uint64_t s[] = { 100 * K, 200 * K, 300 * K, 400 * K, 120 * K,
+			 120 * K };
+	cr_assert(!judged(s, N(s), 0, NULL));
+	/* ... even when it grows again after the trim. */
+	uint64_t t[] = { 100 * K, 200 * K, 300 * K, 100 * K, 400 * K, 500 * K };
+	cr_assert(!judged(t, N(t), 0, NULL));
+}
+
+Test(leaks, stepwise_doubling_is_a_candidate)
+{
+	/* A table that doubles now and then, the gaps widening: each flat
+	 * run between two steps counts as one interval. */
+	uint64_t s[] = { 64 * K, 128 * K, 128 * K, 256 * K, 256 * K,
+			 256 * K, 256 * K, 512 * K, 512 * K };
+	uint64_t growth = 0;
+	cr_assert(judged(s, N(s), 0, &growth));
+	cr_assert_eq(growth, 448 * K);
+}
+
+Test(leaks, snapshots_before_the_site_started_are_left_out)
+{
+	/* Timer snapshots during start-up: the site is 0 for five points
+	 * (more than half the series), then leaks. */
+	uint64_t s[] = { 0, 0, 0, 0, 0, 0, 100 * K, 200 * K, 300 * K, 300 * K };
+	uint64_t growth = 0;
+	cr_assert(judged(s, N(s), 0, &growth));
+	cr_assert_eq(growth, 300 * K);
+}
+
+Test(leaks, one_step_up_is_an_allocation_not_a_trend)
+{
+	uint64_t s[] = { 0, 1024 * K, 1024 * K, 1024 * K };
+	cr_assert(!judged(s, N(s), 0, NULL));
+	uint64_t t[] = { 0, 0, 0, 1024 * K };
+	cr_assert(!judged(t, N(t), 0, NULL));
+}
+
+Test(leaks, a_fall_within_the_tolerance_is_noise)
+{
+	uint64_t s[] = { 100 * K, 200 * K, 195 * K, 300 * K, 400 * K };
+	cr_assert(judged(s, N(s), 0, NULL), "2.5%% below the high");
+	uint64_t t[] = { 100 * K, 200 * K, 180 * K, 300 * K, 400 * K };
+	cr_assert(!judged(t, N(t), 0, NULL), "10%% below the high");
+}
+
+Test(leaks, growth_must_be_meaningful_for_the_heap)
+{
+	/* 10 MiB elsewhere: 300 B of growth is noise, 64 KiB is not. */
+	uint64_t s[] = { 100, 200, 300, 400 };
+	cr_assert(!judged(s, N(s), 10 * 1024 * K, NULL));
+	uint64_t t[] = { 1 * K, 33 * K, 65 * K };
+	cr_assert(judged(t, N(t), 10 * 1024 * K, NULL));
+	/* A small program: 1% of its heap is enough. */
+	cr_assert(judged(s, N(s), 0, NULL));
+	cr_assert_eq(leakrule_min_growth(10 * 1024 * K), 64 * K);
+	cr_assert_eq(leakrule_min_growth(20 * K), 204);
+}
+
+Test(leaks, a_plateau_needs_as_many_flat_intervals_as_growth_to_count)
+{
+	/* Three growths then three flat intervals: half, still a leak that
+	 * stopped; a fourth flat interval makes it a plateau. */
+	uint64_t s[] = { 100 * K, 200 * K, 300 * K, 400 * K,
+			 400 * K, 400 * K, 400 * K };
+	cr_assert(judged(s, N(s), 0, NULL));
+	uint64_t t[] = { 100 * K, 200 * K, 300 * K, 400 * K,
+			 400 * K, 400 * K, 400 * K, 400 * K };
+	cr_assert(!judged(t, N(t), 0, NULL));
+}
+
+Test(leaks, candidates_report_their_window_and_counts)
+{
+	uint64_t s[] = { 0, 0, 100 * K, 200 * K, 200 * K, 300 * K };
+	leaks_t *l = series_trace(s, N(s), 0);
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.ncands, 1);
+	cr_assert_eq(r.cands[0].start, 1);
+	cr_assert_eq(r.cands[0].grew, 3);
+	cr_assert_eq(r.cands[0].intervals, 4);
+	cr_assert_eq(r.cands[0].growth, 300 * K);
+	cr_assert_eq(r.min_growth, leakrule_min_growth(300 * K));
+	leaks_result_free(&r);
+	leaks_free(l);
+}
+
+Test(leaks, a_flat_end_is_measured_in_the_sites_own_rhythm)
+{
+	/* A leak in bursts, with four flat timer snapshots between bursts:
+	 * an end of five flat intervals is one more pause ... */
+	uint64_t s[48];
+	size_t n = 0;
+	for (int b = 1; b <= 6; b++) {
+		s[n++] = (uint64_t)b * 100 * K;
+		for (int k = 0; k < 4 && b < 6; k++, n++)
+			s[n] = s[n - 1];
+	}
+	for (int k = 0; k < 5; k++, n++)
+		s[n] = s[n - 1];
+	cr_assert(judged(s, n, 0, NULL));
+	/* ... fifteen are a plateau. */
+	for (int k = 0; k < 10; k++, n++)
+		s[n] = s[n - 1];
+	cr_assert(!judged(s, n, 0, NULL));
 }
