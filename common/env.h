@@ -58,5 +58,8 @@
 #define HT_ENV_NO_INDEX "HEAPTRAIL_NO_INDEX"
 /* Analyzer: "1" replays on one thread, "2" decodes on a second thread. */
 #define HT_ENV_REPLAY_THREADS "HEAPTRAIL_REPLAY_THREADS"
+/* Extra system-frame patterns for `--by site`, comma-separated globs
+ * (analyzer/render/sysframes.h). */
+#define HT_ENV_SYSTEM_FRAMES "HEAPTRAIL_SYSTEM_FRAMES"
 
 #endif /* HT_COMMON_ENV_H */

@@ -4,6 +4,8 @@
  * aggregator, everything else into the summary. */
 #include "model/analysis.h"
 
+#include "common/env.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -568,7 +570,7 @@ static int run(analysis_t *an, char *err, size_t errlen)
 	int rc;
 	bool show = an->progress && isatty(2);
 	int mode = an->threads;
-	const char *env = getenv("HEAPTRAIL_REPLAY_THREADS");
+	const char *env = getenv(HT_ENV_REPLAY_THREADS);
 	if (mode < 0 && env && (strcmp(env, "1") == 0 || strcmp(env, "2") == 0))
 		mode = env[0] - '1';
 	bool threaded = mode > 0 ||
@@ -627,7 +629,7 @@ const stacks_t *analysis_stacks(const analysis_t *an)
 
 frames_t *analysis_frames(analysis_t *an, int mode, bool raw)
 {
-	const char *env = getenv("HEAPTRAIL_NO_SYMBOLS");
+	const char *env = getenv(HT_ENV_NO_SYMBOLS);
 	if (env && *env && strcmp(env, "0") != 0)
 		raw = true;
 	if (an->frames && an->frames_mode == mode && an->frames_raw == raw)

@@ -15,6 +15,8 @@
  * checksum makes index_load fail and the caller replay the trace. */
 #include "read/index.h"
 
+#include "common/env.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -141,7 +143,7 @@ uint64_t index_checksum(const uint8_t *p, size_t n)
 
 bool index_enabled(void)
 {
-	const char *e = getenv("HEAPTRAIL_NO_INDEX");
+	const char *e = getenv(HT_ENV_NO_INDEX);
 	return !(e && *e && strcmp(e, "0") != 0);
 }
 

@@ -12,8 +12,10 @@
 
 #include "render/symbols.h"
 
+#include "common/env.h"
+
 /* Environment variable with extra patterns, separated by commas. */
-#define SYSFRAMES_ENV "HEAPTRAIL_SYSTEM_FRAMES"
+#define SYSFRAMES_ENV HT_ENV_SYSTEM_FRAMES
 
 typedef struct sysframes sysframes_t;
 
