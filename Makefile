@@ -32,6 +32,8 @@ FUZZ_SECONDS ?= 60
 # Python used by the integration tests and the demo.
 PYTHON ?= $(shell command -v python3 2>/dev/null || echo /usr/bin/python3)
 CXX ?= c++
+# Rust compiler for the Rust integration target(s) (skipped when absent).
+RUSTC ?= $(shell command -v rustc 2>/dev/null || { [ -x /root/.cargo/bin/rustc ] && echo /root/.cargo/bin/rustc; })
 
 VERSION := 0.1.0
 WARN := -Wall -Wextra -Werror
@@ -65,9 +67,11 @@ UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/*.c)
 TARGET_C := $(filter-out tests/integration/targets/lib_%,$(wildcard tests/integration/targets/*.c))
 TARGET_CXX := $(wildcard tests/integration/targets/*.cc)
 TARGET_LIB := $(wildcard tests/integration/targets/lib_*.c)
+TARGET_RS := $(if $(RUSTC),$(wildcard tests/integration/targets/*.rs))
 TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 	$(TARGET_CXX:tests/integration/targets/%.cc=$(BUILD)/targets/%) \
 	$(TARGET_LIB:tests/integration/targets/%.c=$(BUILD)/targets/%.so) \
+	$(TARGET_RS:tests/integration/targets/%.rs=$(BUILD)/targets/%) \
 	$(BUILD)/targets/snapshots_nopie
 
 LIB := $(BUILD)/libheaptrail.so
@@ -147,6 +151,11 @@ $(BUILD)/targets/snapshots_nopie: tests/integration/targets/snapshots.c | $(DEPS
 $(BUILD)/targets/%: tests/integration/targets/%.cc | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) -Iinclude -O0 -g $(WARN) -o $@ $< -ldl -lpthread
+
+# Rust targets: rustc alone, no crates, debug info, no optimisation.
+$(BUILD)/targets/%: tests/integration/targets/%.rs
+	@mkdir -p $(@D)
+	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -g -C opt-level=0 -o $@ $<
 
 $(BUILD)/targets/%.so: tests/integration/targets/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)

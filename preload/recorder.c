@@ -479,7 +479,7 @@ int recorder_start(const config_t *cfg, int fd, int fresh, int unwind)
 		sigaction(cfg->snap_signal, &sa, NULL);
 	}
 	if (cfg->crash_flush)
-		crash_install();
+		crash_install(cfg->snap_signal);
 	return 0;
 }
 
@@ -577,9 +577,10 @@ void recorder_fork_child(void)
 	int nested = ht_tls.in_hook;
 	ht_tls.in_hook = 1;
 	/* The parent's trace is not ours. */
-	if (ht_rec.fd >= 0)
-		close(ht_rec.fd);
-	ht_rec.fd = -1;
+	int pfd = ht_rec.fd;
+	ht_rec.fd = -1; /* first: fdguard would refuse to close the trace fd */
+	if (pfd >= 0)
+		close(pfd);
 	__atomic_store_n(&ht_rec.on, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&ht_rec.state, REC_OFF, __ATOMIC_SEQ_CST);
 	writer_reset_child();

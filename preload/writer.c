@@ -51,6 +51,9 @@ static pthread_t thread;
  * (futex word: 1 once the trace is ended). */
 static int fatal_sig;
 static uint32_t fatal_done;
+/* The dying thread's slot: the writer does not wait for its ring (the
+ * thread sits in the signal handler and commits nothing more). */
+static rec_thread_t *fatal_th;
 static void finish(int sig);
 static int page_size;
 static long ncpus = 1; /* CPUs this process may run on (writer start) */
@@ -431,7 +434,7 @@ static uint64_t drain(uint64_t G, int final)
 		rec_thread_t *th = &ht_rec.threads[i];
 		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_FREE || !th->ring)
 			continue;
-		if (th != self)
+		if (th != self && th != __atomic_load_n(&fatal_th, __ATOMIC_ACQUIRE))
 			wait_committed(th->ring, final);
 	}
 	heap_n = 0;
@@ -698,6 +701,12 @@ int writer_finish_fatal(int sig)
 {
 	if (!__atomic_load_n(&alive, __ATOMIC_SEQ_CST) || pthread_equal(pthread_self(), thread))
 		return -1;
+	rec_thread_t *th = ht_tls.th;
+	/* The signal came in the middle of one of this thread's events: it
+	 * holds a number that will never be committed. */
+	if (th && th->ring && __atomic_load_n(&th->ring->busy, __ATOMIC_SEQ_CST))
+		__atomic_fetch_add(&ht_rec.lost_stopped, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&fatal_th, th, __ATOMIC_RELEASE);
 	__atomic_store_n(&fatal_sig, sig, __ATOMIC_SEQ_CST);
 	recorder_kick();
 	uint64_t deadline = util_mono_ns() + FATAL_WAIT_NS;
@@ -767,6 +776,7 @@ void writer_reset_child(void)
 	sig_snap = 0;
 	fatal_sig = 0;
 	fatal_done = 0;
+	fatal_th = NULL;
 #ifdef HT_HAVE_PYFRAMES
 	pyframes_rewind_emitted();
 #endif
