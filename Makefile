@@ -6,6 +6,7 @@
 #   make asan       analyzer + its tests under AddressSanitizer and UBSan
 #   make fuzz       libFuzzer on the trace reader for FUZZ_SECONDS
 #   make bench      recorder and analyzer against heaptrack, side by side
+#   make stress     the property test of the recorder with STRESS_SEEDS seeds
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
 #
 # Missing Debian packages are installed first by scripts/install-deps.sh
@@ -77,7 +78,7 @@ TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 LIB := $(BUILD)/libheaptrail.so
 BIN := $(BUILD)/heaptrail
 
-.PHONY: all deps test unit integration demo asan asan-run fuzz bench install clean targets
+.PHONY: all deps test unit integration demo asan asan-run fuzz bench install clean targets stress
 .DEFAULT_GOAL := all
 
 PY_SRC := $(wildcard preload/python/*.py)
@@ -175,6 +176,12 @@ integration: all targets
 test: all targets
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+
+# The property test of ordering and losslessness (test_property.py) with
+# STRESS_SEEDS random programs instead of make test's 200.
+STRESS_SEEDS ?= 5000
+stress: all targets
+	HEAPTRAIL_BUILD=$(abspath $(BUILD)) HEAPTRAIL_SEEDS=$(STRESS_SEEDS) $(PYTHON) tests/integration/run.py -k test_property
 
 # --- sanitizers, fuzzing --------------------------------------------------
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

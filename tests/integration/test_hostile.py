@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import unittest
 
 from helpers import (HEAPTRAIL, REC_SIGNAL, TIMEOUT, analyze, decode_events, describe,
@@ -119,6 +120,18 @@ class InvisibleHandlers(Base):
                          tidy=lambda b: re.sub(rb"\(\d+\)", b"(tid)", b))
         self.assertIn(b"has overflowed its stack", run([target("overflow")]).stderr)
         self.assert_died_of(path, signal.SIGABRT)
+
+
+    def test_python_installs_keyboard_interrupt(self):
+        # Python installs its SIGINT handler only where it finds SIG_DFL.
+        code = ("import signal, sys; print(signal.getsignal(signal.SIGINT)); "
+                "print(signal.getsignal(signal.SIGTERM)); sys.stdout.flush(); "
+                "signal.raise_signal(signal.SIGINT)")
+        # Python exits by re-raising SIGINT after the KeyboardInterrupt.
+        self.same([sys.executable, "-c", code], "python_sigint", -signal.SIGINT)
+        out = run([sys.executable, "-c", code])
+        self.assertIn(b"default_int_handler", out.stdout)
+        self.assertIn(b"KeyboardInterrupt", out.stderr)
 
 
 class HandlerAllocations(Base):
