@@ -12,9 +12,11 @@
 # Missing Debian packages are installed first by scripts/install-deps.sh
 # (as root; otherwise it prints the apt-get command to run).
 #
-# Sources are found by wildcard: a new .c file in preload/ or in one of the
-# analyzer's stage folders (analyzer/read, model, agg, render, cli) is built
-# without touching this file.  preload/hooks.c (the interposers and the
+# Sources are found by wildcard: a new .c file in preload/ (or a folder of
+# it), in common/ or in one of the analyzer's stage folders (analyzer/read,
+# model, agg, render, cli) is built without touching this file.  common/
+# (the names the wrapper and the library agree on) is compiled twice: into
+# libheaptrail.so (PIC, hidden) and into the launcher's archive.  preload/hooks.c (the interposers and the
 # library constructor) and analyzer/cli/main.c (the command line) are the
 # only files kept out of the archives that the unit tests link.  The
 # launcher (analyzer/launcher/, `heaptrail record`) uses nothing of the
@@ -38,7 +40,7 @@ RUSTC ?= $(shell command -v rustc 2>/dev/null || { [ -x /root/.cargo/bin/rustc ]
 
 VERSION := 0.1.0
 WARN := -Wall -Wextra -Werror
-CPPF := -Iinclude -D_GNU_SOURCE -DHEAPTRAIL_VERSION='"$(VERSION)"' -MMD -MP
+CPPF := -Iinclude -I. -D_GNU_SOURCE -DHEAPTRAIL_VERSION='"$(VERSION)"' -MMD -MP
 CF := -std=gnu11 $(OPT) $(WARN) $(CFLAGS)
 
 # Evaluated at recipe time, after the dependency stamp has run.
@@ -50,17 +52,20 @@ CRIT_LIBS = -lcriterion
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 PRELOAD_ENTRY := preload/hooks.c
-PRELOAD_SRC := $(wildcard preload/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c preload/*/*.c)
 PRELOAD_LIB_SRC := $(filter-out $(PRELOAD_ENTRY),$(PRELOAD_SRC))
 ANALYZER_MAIN := analyzer/cli/main.c
 ANALYZER_SRC := $(wildcard analyzer/*/*.c)
 LAUNCHER_SRC := $(wildcard analyzer/launcher/*.c)
+COMMON_SRC := $(wildcard common/*.c)
 ANALYZER_LIB_SRC := $(filter-out $(ANALYZER_MAIN) $(LAUNCHER_SRC),$(ANALYZER_SRC))
 
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/%.o)
 PRELOAD_LIB_OBJ := $(PRELOAD_LIB_SRC:%.c=$(BUILD)/%.o)
 ANALYZER_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/%.o)
 LAUNCHER_OBJ := $(LAUNCHER_SRC:%.c=$(BUILD)/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_PIC_OBJ := $(COMMON_SRC:common/%.c=$(BUILD)/common/pic/%.o)
 
 UNIT_PRELOAD_SRC := $(wildcard tests/unit/preload/*.c)
 UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/*.c)
@@ -101,12 +106,17 @@ $(DEPS_STAMP): scripts/install-deps.sh
 # --- recorder -------------------------------------------------------------
 $(BUILD)/preload/%.o: preload/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
+	$(CC) $(CPPF) -Ipreload $(CF) -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
+
+# common/ as the recorder needs it (the same flags as preload/).
+$(BUILD)/common/pic/%.o: common/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
 	$(CC) $(CPPF) $(CF) -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
 
-$(LIB): $(PRELOAD_OBJ)
+$(LIB): $(PRELOAD_OBJ) $(COMMON_PIC_OBJ)
 	$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,now $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
 
-$(BUILD)/libpreload-test.a: $(PRELOAD_LIB_OBJ)
+$(BUILD)/libpreload-test.a: $(PRELOAD_LIB_OBJ) $(COMMON_PIC_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -119,7 +129,12 @@ $(BUILD)/libanalyzer.a: $(ANALYZER_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/liblauncher.a: $(LAUNCHER_OBJ)
+# common/ as the launcher needs it.
+$(BUILD)/common/%.o: common/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPF) $(CF) -c $< -o $@
+
+$(BUILD)/liblauncher.a: $(LAUNCHER_OBJ) $(COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 

@@ -1,8 +1,11 @@
 /* config: see config.h. */
 #include "config.h"
 
+#include "common/env.h"
+#include "common/names.h"
 #include "heaptrail_format.h"
 #include "stacks.h"
+#include "unwind.h"
 #include "util.h"
 
 #include <errno.h>
@@ -12,35 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const struct {
-	const char *name;
-	int sig;
-} signals[] = {
-	{ "HUP", SIGHUP },   { "INT", SIGINT },	  { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
-	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
-	{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
-	{ "TTOU", SIGTTOU }, { "URG", SIGURG },	  { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
-	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-	{ "PWR", SIGPWR },   { "SYS", SIGSYS },
-};
-
-int config_parse_signal(const char *s)
-{
-	uint64_t n;
-	if (!s || !*s)
-		return 0;
-	if (!util_parse_u64(s, &n))
-		return n > 0 && n < 65 && n != SIGKILL && n != SIGSTOP ? (int)n : 0;
-	if (!strncmp(s, "SIG", 3))
-		s += 3;
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		if (!strcmp(s, signals[i].name))
-			return signals[i].sig;
-	if (!strncmp(s, "RTMIN+", 6) && !util_parse_u64(s + 6, &n) && SIGRTMIN + (int)n <= SIGRTMAX)
-		return SIGRTMIN + (int)n;
-	return 0;
-}
 
 static int env_flag(const char *name)
 {
@@ -75,9 +49,9 @@ void config_load(config_t *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->depth = CONFIG_DEFAULT_DEPTH;
-	c->quiet = env_flag("HEAPTRAIL_QUIET");
+	c->quiet = env_flag(HT_ENV_QUIET);
 	util_quiet = c->quiet;
-	const char *v = getenv("HEAPTRAIL_DEPTH");
+	const char *v = getenv(HT_ENV_DEPTH);
 	uint64_t n;
 	if (v && *v) {
 		if (util_parse_u64(v, &n) || n < 1)
@@ -85,7 +59,7 @@ void config_load(config_t *c)
 		else
 			c->depth = n > STACKS_MAX_FRAMES ? STACKS_MAX_FRAMES : (unsigned)n;
 	}
-	v = getenv("HEAPTRAIL_SNAPSHOT_EVERY");
+	v = getenv(HT_ENV_SNAPSHOT_EVERY);
 	if (v && *v) {
 		c->snap_every_ns = parse_seconds(v);
 		if (!c->snap_every_ns)
@@ -93,20 +67,37 @@ void config_load(config_t *c)
 		else if (c->snap_every_ns < 1000000u)
 			c->snap_every_ns = 1000000u;
 	}
-	v = getenv("HEAPTRAIL_SNAPSHOT_SIGNAL");
+	v = getenv(HT_ENV_SNAPSHOT_SIGNAL);
 	if (v && *v) {
-		c->snap_signal = config_parse_signal(v);
+		int sig = names_snapshot_signal(v);
+		c->snap_signal = sig > 0 ? sig : 0;
 		if (!c->snap_signal)
 			util_say(1, "HEAPTRAIL_SNAPSHOT_SIGNAL is not a signal name or number; ignored");
 	}
-	v = getenv("HEAPTRAIL_CRASH_FLUSH");
+	v = getenv(HT_ENV_CRASH_FLUSH);
 	c->crash_flush = !(v && !strcmp(v, "0"));
-	c->follow_fork = env_flag("HEAPTRAIL_FOLLOW_FORK");
-	c->follow_exec = env_flag("HEAPTRAIL_FOLLOW_EXEC");
-	v = getenv("PYTHONMALLOC");
+	c->follow_fork = env_flag(HT_ENV_FOLLOW_FORK);
+	c->follow_exec = env_flag(HT_ENV_FOLLOW_EXEC);
+	v = getenv(HT_ENV_PYTHONMALLOC);
 	if (v && !strcmp(v, "malloc"))
 		c->proc_flags |= HT_PROC_PYTHONMALLOC;
-	v = getenv("HEAPTRAIL_ROOT_PID");
+	v = getenv(HT_ENV_UNWIND);
+	c->unwind_mode = UNWIND_FAST;
+	if (v && !strcmp(v, "libunwind")) {
+		c->unwind_mode = UNWIND_LIBUNWIND;
+	} else if (v && !strcmp(v, "verify")) {
+		c->unwind_mode = UNWIND_VERIFY;
+	} else if (v && *v && strcmp(v, "fast")) {
+		char msg[160];
+		util_line_t l = { msg, sizeof(msg), 0 };
+		util_line_str(&l, HT_ENV_UNWIND "=");
+		util_line_str(&l, v);
+		util_line_str(&l, " is not fast, libunwind or verify; using fast");
+		util_say(1, msg);
+	}
+	v = getenv(HT_ENV_OUTPUT);
+	c->null_sink = v && !strcmp(v, "/dev/null");
+	v = getenv(HT_ENV_ROOT_PID);
 	if (v && !util_parse_u64(v, &n) && n > 0 && n < INT32_MAX) {
 		c->root_pid = (int)n;
 	} else {
@@ -115,8 +106,17 @@ void config_load(config_t *c)
 		char buf[24];
 		c->root_pid = getpid();
 		util_fmt_u64(buf, (uint64_t)c->root_pid);
-		setenv("HEAPTRAIL_ROOT_PID", buf, 1);
+		setenv(HT_ENV_ROOT_PID, buf, 1);
 	}
+}
+
+void config_python(config_python_t *out)
+{
+	const char *v = getenv(HT_ENV_PYTHON_FRAMES);
+	out->profile = v && !strcmp(v, "profile");
+	uint64_t n;
+	v = getenv(HT_ENV_PYTHON_ROW);
+	out->row = v && !util_parse_u64(v, &n) && n < 100 ? (int)n : 0;
 }
 
 int config_should_record(const config_t *c, int pid)
@@ -136,8 +136,8 @@ static void fmt_id(char *buf, size_t cap, uint64_t dev, uint64_t ino)
 
 static int env_fd(void)
 {
-	const char *fdv = getenv("HEAPTRAIL_FD");
-	const char *idv = getenv("HEAPTRAIL_FD_ID");
+	const char *fdv = getenv(HT_ENV_FD);
+	const char *idv = getenv(HT_ENV_FD_ID);
 	uint64_t fd;
 	struct stat st;
 	char want[64];
@@ -160,48 +160,21 @@ static int env_fd(void)
 	return (int)fd;
 }
 
-/* Basename of the executable for the default file name. */
-static void program_name(char *buf, size_t cap)
-{
-	char path[4096];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	const char *base = "prog";
-	if (n > 0) {
-		path[n] = 0;
-		base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	}
-	util_line_t l = { buf, cap, 0 };
-	buf[0] = 0;
-	util_line_str(&l, base);
-}
-
+/* The trace path of process pid: the HEAPTRAIL_OUTPUT pattern, or the
+ * default name after argv[0] (what `heaptrail record` names it too).  A
+ * pattern without %p names the root's file: other processes append
+ * ".<pid>".  A path too long for out comes out cut (open then fails or
+ * makes that file: never another process's). */
 static void build_path(const config_t *c, int pid, char *out, size_t cap)
 {
-	util_line_t l = { out, cap, 0 };
-	out[0] = 0;
-	const char *pat = getenv("HEAPTRAIL_OUTPUT");
+	const char *pat = getenv(HT_ENV_OUTPUT);
 	if (!pat || !*pat) {
-		char prog[256];
-		program_name(prog, sizeof(prog));
-		util_line_str(&l, "heaptrail.");
-		util_line_str(&l, prog);
-		util_line_str(&l, ".");
-		util_line_u64(&l, (uint64_t)pid);
-		util_line_str(&l, ".htr");
+		names_default_trace(program_invocation_name, pid, out, cap);
 		return;
 	}
-	int had_pid = 0;
-	for (const char *p = pat; *p; p++) {
-		if (p[0] == '%' && p[1] == 'p') {
-			util_line_u64(&l, (uint64_t)pid);
-			had_pid = 1;
-			p++;
-		} else {
-			char ch[2] = { *p, 0 };
-			util_line_str(&l, ch);
-		}
-	}
-	if (!had_pid && pid != c->root_pid) {
+	int pids = names_expand(pat, pid, out, cap);
+	if (pids == 0 && pid != c->root_pid) {
+		util_line_t l = { out, cap, strlen(out) };
 		util_line_str(&l, ".");
 		util_line_u64(&l, (uint64_t)pid);
 	}
@@ -210,7 +183,7 @@ static void build_path(const config_t *c, int pid, char *out, size_t cap)
 int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh)
 {
 	*fresh = 1;
-	if (use_env_fd && pid == c->root_pid && getenv("HEAPTRAIL_FD")) {
+	if (use_env_fd && pid == c->root_pid && getenv(HT_ENV_FD)) {
 		int fd = env_fd();
 		if (fd >= 0) {
 			struct stat st;
@@ -249,13 +222,13 @@ int config_fd_env(int fd, char *fd_var, size_t fd_cap, char *id_var, size_t id_c
 		return -errno;
 	util_line_t l = { fd_var, fd_cap, 0 };
 	fd_var[0] = 0;
-	util_line_str(&l, "HEAPTRAIL_FD=");
+	util_line_str(&l, HT_ENV_FD "=");
 	util_line_u64(&l, (uint64_t)fd);
 	char id[64];
 	fmt_id(id, sizeof(id), (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 	util_line_t m = { id_var, id_cap, 0 };
 	id_var[0] = 0;
-	util_line_str(&m, "HEAPTRAIL_FD_ID=");
+	util_line_str(&m, HT_ENV_FD_ID "=");
 	util_line_str(&m, id);
 	return 0;
 }

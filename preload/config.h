@@ -1,7 +1,9 @@
-/* config: reads the HEAPTRAIL_* environment (see the team env contract)
- * and opens the trace file.  Called from the library constructor and the
- * fork child handler (single-threaded moments), under the hooks'
- * re-entrancy guard (setenv of HEAPTRAIL_ROOT_PID is the only allocation). */
+/* config: the only reader of the environment in the library (the
+ * variables are named in common/env.h) and the opener of the trace file.
+ * Called from the library constructor and the fork child handler
+ * (single-threaded moments), under the hooks' re-entrancy guard (setenv of
+ * HEAPTRAIL_ROOT_PID is the only allocation); config_python from Python's
+ * install, with the GIL. */
 #ifndef HT_CONFIG_H
 #define HT_CONFIG_H
 
@@ -21,10 +23,22 @@ typedef struct config {
 	int crash_flush; /* 1 unless HEAPTRAIL_CRASH_FLUSH=0 (crash.h) */
 	int root_pid; /* HEAPTRAIL_ROOT_PID (set by config_load if absent) */
 	unsigned proc_flags; /* HT_PROC_* for the PROCESS record */
+	int unwind_mode; /* UNWIND_* (unwind.h) from HEAPTRAIL_UNWIND */
+	int null_sink; /* HEAPTRAIL_OUTPUT=/dev/null: record, write nothing */
 } config_t;
 
-/* Parses the environment into c (bad values: one warning, default kept). */
+/* The Python frame settings, read when Python support installs (a test
+ * may set them after the library started). */
+typedef struct config_python {
+	int profile; /* HEAPTRAIL_PYTHON_FRAMES=profile: no frame walk */
+	int row; /* HEAPTRAIL_PYTHON_ROW: layout row to try (minor), 0 = own */
+} config_python_t;
+
+/* Parses the environment into c (bad values: one warning, default kept).
+ * Also sets util_quiet. */
 void config_load(config_t *c);
+/* Reads the Python frame settings now. */
+void config_python(config_python_t *out);
 
 /* Whether the process with this pid records at all (root pid, or any pid
  * with follow_exec).  Fork children are decided by the fork handler. */
@@ -40,7 +54,5 @@ int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh);
  * in the recording process.  0 or negative errno. */
 int config_fd_env(int fd, char *fd_var, size_t fd_cap, char *id_var, size_t id_cap);
 
-/* Signal number from "USR2", "SIGUSR2" or "12"; 0 when unknown. */
-int config_parse_signal(const char *s);
 
 #endif /* HT_CONFIG_H */

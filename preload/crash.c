@@ -1,7 +1,6 @@
 /* Crash handler: see crash.h. */
 #include "crash.h"
 
-#include "recorder.h"
 #include "sigproxy.h"
 #include "util.h"
 
@@ -12,14 +11,16 @@
 /* Every signal whose default action ends the process, except SIGKILL
  * and SIGSTOP (no handler) and SIGTRAP (debuggers).  The snapshot signal
  * (HEAPTRAIL_SNAPSHOT_SIGNAL) is skipped: it has its own handler. */
-static const int fatal_signals[] = { SIGSEGV, SIGBUS,  SIGILL,  SIGFPE,  SIGABRT, SIGTERM,
-				     SIGINT,  SIGHUP,  SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2,
+static const int fatal_signals[] = { SIGSEGV, SIGBUS,  SIGILL,  SIGFPE,    SIGABRT, SIGTERM,
+				     SIGINT,  SIGHUP,  SIGQUIT, SIGPIPE,   SIGUSR1, SIGUSR2,
 				     SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGSYS };
 #define NFATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
 
 /* 1 once a crash was handled: a second one (another thread, or a fault
  * while ending the trace) goes straight to the default action. */
 static int fired;
+/* What a crash runs first (crash_install's argument). */
+static void (*on_first_crash)(int sig);
 
 /* A fault the kernel raised for the instruction itself: returning re-runs
  * the instruction, which faults again under the default action. */
@@ -45,15 +46,16 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 	 * without this, the fault would come back to it, then to us, forever,
 	 * where before it chained to SIG_DFL and died. */
 	util_signal_default(sig);
-	if (!__atomic_exchange_n(&fired, 1, __ATOMIC_SEQ_CST))
-		recorder_crash(sig);
+	if (!__atomic_exchange_n(&fired, 1, __ATOMIC_SEQ_CST) && on_first_crash)
+		on_first_crash(sig);
 	if (!refaults(sig, si))
 		raise(sig); /* blocked in here: delivered when we return */
 	errno = saved;
 }
 
-void crash_install(int skip)
+void crash_install(void (*fn)(int sig), int skip)
 {
+	on_first_crash = fn;
 	for (unsigned i = 0; i < NFATAL; i++)
 		if (fatal_signals[i] != skip)
 			sigproxy_take(fatal_signals[i], on_crash);

@@ -6,7 +6,7 @@
 #include "fdguard.h"
 
 #include "config.h"
-#include "recorder.h"
+#include "session.h"
 #include "util.h"
 #include "writer.h"
 
@@ -22,10 +22,10 @@
 
 int fdguard_trace_fd(void)
 {
-	int fd = __atomic_load_n(&ht_rec.fd, __ATOMIC_ACQUIRE);
+	int fd = __atomic_load_n(&ht_session.fd, __ATOMIC_ACQUIRE);
 	/* A vfork child shares our memory but not our descriptor table's
 	 * future: leave it alone, the fd is close-on-exec anyway. */
-	if (fd < 0 || getpid() != ht_rec.pid)
+	if (fd < 0 || getpid() != ht_session.pid)
 		return -1;
 	return fd;
 }
@@ -90,7 +90,7 @@ static int make_room(int newfd)
 		if (moved < 0 || moved == newfd) {
 			r = -1;
 		} else {
-			__atomic_store_n(&ht_rec.fd, moved, __ATOMIC_RELEASE);
+			__atomic_store_n(&ht_session.fd, moved, __ATOMIC_RELEASE);
 			raw_close(ours);
 		}
 	}

@@ -2,9 +2,12 @@
  * destructor.  Entry point of libheaptrail.so (kept out of the unit-test
  * archive).  Every hook is thread-safe, never allocates, preserves errno,
  * and forwards unchanged when not recording or when re-entered. */
+#include "common/env.h"
 #include "config.h"
 #include "heaptrail_format.h"
+#include "lifecycle.h"
 #include "recorder.h"
+#include "session.h"
 #include "util.h"
 #include "writer.h"
 
@@ -117,7 +120,7 @@ HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 {
 	ENSURE(malloc, boot_alloc(n));
 	rec_tls_t *t = &ht_tls;
-	if (!recorder_on() || t->in_hook)
+	if (!session_on() || t->in_hook)
 		return real_malloc(n);
 	t->in_hook = 1;
 	void *p = real_malloc(n);
@@ -136,7 +139,7 @@ HT_EXPORT HT_ALLOC_HOOK void *calloc(size_t nm, size_t sz)
 		total = SIZE_MAX; /* the bootstrap buffer refuses it */
 	ENSURE(calloc, boot_alloc(total)); /* boot_buf is zeroed */
 	rec_tls_t *t = &ht_tls;
-	if (!recorder_on() || t->in_hook)
+	if (!session_on() || t->in_hook)
 		return real_calloc(nm, sz);
 	t->in_hook = 1;
 	void *p = real_calloc(nm, sz);
@@ -158,7 +161,7 @@ HT_EXPORT void free(void *p)
 			return;
 	}
 	rec_tls_t *t = &ht_tls;
-	if (!recorder_on() || t->in_hook) {
+	if (!session_on() || t->in_hook) {
 		real_free(p);
 		return;
 	}
@@ -183,7 +186,7 @@ static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)
 			size_t a, size_t b, const uintptr_t *entry)
 {
 	rec_tls_t *t = &ht_tls;
-	if (!recorder_on() || t->in_hook)
+	if (!session_on() || t->in_hook)
 		return call(p, a, b);
 	t->in_hook = 1;
 	void *q;
@@ -254,7 +257,7 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 {
 	ENSURE(posix_memalign, ENOMEM);
 	rec_tls_t *t = &ht_tls;
-	if (!recorder_on() || t->in_hook)
+	if (!session_on() || t->in_hook)
 		return real_posix_memalign(out, al, n);
 	t->in_hook = 1;
 	int r = real_posix_memalign(out, al, n);
@@ -271,7 +274,7 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 	{                                                        \
 		ENSURE(name, NULL);                              \
 		rec_tls_t *t = &ht_tls;                          \
-		if (!recorder_on() || t->in_hook)                \
+		if (!session_on() || t->in_hook)                \
 			return real_##name args;                 \
 		t->in_hook = 1;                                  \
 		void *p = real_##name args;                      \
@@ -305,7 +308,7 @@ HT_EXPORT int heaptrail_snapshot_impl(const char *label)
 
 HT_EXPORT int heaptrail_recording_impl(void)
 {
-	return recorder_on();
+	return session_on();
 }
 
 /* ---- exec ----------------------------------------------------------------- */
@@ -341,17 +344,17 @@ static int exec_recorded(int via, int fd, const char *path, char *const argv[], 
 			preloads |= is_var(envp[n], "LD_PRELOAD");
 	char *env[n + 4];
 	char fdv[64], idv[96], rootv[48];
-	int tfd = ht_rec.fd;
+	int tfd = ht_session.fd;
 	char *const *use_env = envp;
 	if (preloads) {
 		/* The new image loads us again: hand it the trace. */
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++)
-			if (!is_var(envp[i], "HEAPTRAIL_FD") && !is_var(envp[i], "HEAPTRAIL_FD_ID") &&
-			    !is_var(envp[i], "HEAPTRAIL_ROOT_PID"))
+			if (!is_var(envp[i], HT_ENV_FD) && !is_var(envp[i], HT_ENV_FD_ID) &&
+			    !is_var(envp[i], HT_ENV_ROOT_PID))
 				env[k++] = envp[i];
 		util_line_t l = { rootv, sizeof(rootv), 0 };
-		util_line_str(&l, "HEAPTRAIL_ROOT_PID=");
+		util_line_str(&l, HT_ENV_ROOT_PID "=");
 		util_line_u64(&l, (uint64_t)getpid());
 		env[k++] = rootv;
 		if (tfd >= 0 && config_fd_env(tfd, fdv, sizeof(fdv), idv, sizeof(idv)) == 0) {
@@ -379,7 +382,7 @@ static int exec_recorded(int via, int fd, const char *path, char *const argv[], 
 		util_line_u64(&p, (uint64_t)fd);
 		path = fdpath;
 	}
-	int paused = recorder_before_exec(path, !preloads) == 0;
+	int paused = lifecycle_before_exec(path, !preloads) == 0;
 	if (tfd >= 0)
 		fcntl(tfd, F_SETFD, 0);
 	int r = call_exec(via, fd, path, argv, use_env);
@@ -387,21 +390,16 @@ static int exec_recorded(int via, int fd, const char *path, char *const argv[], 
 	if (tfd >= 0)
 		fcntl(tfd, F_SETFD, FD_CLOEXEC);
 	if (paused)
-		recorder_exec_failed();
+		lifecycle_exec_failed();
 	t->in_hook = nested;
 	errno = err;
 	return r;
 }
 
-static int recording_here(void)
-{
-	return __atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) == REC_ON && getpid() == ht_rec.pid;
-}
-
 HT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	ENSURE(execve, (errno = ENOSYS, -1));
-	if (!recording_here())
+	if (!session_recording_here())
 		return real_execve(path, argv, envp);
 	return exec_recorded(VIA_EXECVE, -1, path, argv, envp);
 }
@@ -409,7 +407,7 @@ HT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 HT_EXPORT int execv(const char *path, char *const argv[])
 {
 	ENSURE(execv, (errno = ENOSYS, -1));
-	if (!recording_here())
+	if (!session_recording_here())
 		return real_execv(path, argv);
 	return exec_recorded(VIA_EXECVE, -1, path, argv, environ);
 }
@@ -417,7 +415,7 @@ HT_EXPORT int execv(const char *path, char *const argv[])
 HT_EXPORT int execvp(const char *file, char *const argv[])
 {
 	ENSURE(execvp, (errno = ENOSYS, -1));
-	if (!recording_here())
+	if (!session_recording_here())
 		return real_execvp(file, argv);
 	ENSURE(execvpe, (errno = ENOSYS, -1));
 	return exec_recorded(VIA_EXECVPE, -1, file, argv, environ);
@@ -426,7 +424,7 @@ HT_EXPORT int execvp(const char *file, char *const argv[])
 HT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	ENSURE(execvpe, (errno = ENOSYS, -1));
-	if (!recording_here())
+	if (!session_recording_here())
 		return real_execvpe(file, argv, envp);
 	return exec_recorded(VIA_EXECVPE, -1, file, argv, envp);
 }
@@ -434,7 +432,7 @@ HT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 HT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	ENSURE(fexecve, (errno = ENOSYS, -1));
-	if (!recording_here())
+	if (!session_recording_here())
 		return real_fexecve(fd, argv, envp);
 	return exec_recorded(VIA_FEXECVE, fd, NULL, argv, envp);
 }
@@ -504,8 +502,8 @@ HT_EXPORT int execle(const char *path, const char *arg0, ...)
 
 HT_EXPORT void _exit(int status)
 {
-	if (recording_here())
-		recorder_finish();
+	if (session_recording_here())
+		lifecycle_finish();
 	if (!real__exit)
 		resolve();
 	real__exit(status);
@@ -514,8 +512,8 @@ HT_EXPORT void _exit(int status)
 
 HT_EXPORT void _Exit(int status)
 {
-	if (recording_here())
-		recorder_finish();
+	if (session_recording_here())
+		lifecycle_finish();
 	if (!real__Exit)
 		resolve();
 	real__Exit(status);
@@ -534,8 +532,8 @@ HT_EXPORT long syscall(long nr, ...)
 	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
 	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
 	va_end(ap);
-	if (HT_UNLIKELY(nr == SYS_exit_group) && recording_here())
-		recorder_finish();
+	if (HT_UNLIKELY(nr == SYS_exit_group) && session_recording_here())
+		lifecycle_finish();
 	if (HT_UNLIKELY(!real_syscall)) {
 		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 		if (!real_syscall) {
@@ -569,7 +567,7 @@ static void warn_own_malloc(void)
 	util_line_str(&l, "malloc is defined by ");
 	util_line_str(&l, theirs.dli_fname && *theirs.dli_fname ? theirs.dli_fname : "the program");
 	util_line_str(&l, "; its allocations are not recorded");
-	ht_rec.own_malloc = 1;
+	ht_session.own_malloc = 1;
 	writer_warn(msg);
 }
 
@@ -577,8 +575,8 @@ static void warn_own_malloc(void)
  * ours is registered first, so it runs after the program's handlers. */
 static void on_quick_exit(void)
 {
-	if (recording_here())
-		recorder_finish();
+	if (session_recording_here())
+		lifecycle_finish();
 }
 
 __attribute__((constructor)) static void heaptrail_init(void)
@@ -590,17 +588,15 @@ __attribute__((constructor)) static void heaptrail_init(void)
 		resolve();
 	config_t cfg;
 	config_load(&cfg);
-	pthread_atfork(recorder_fork_prepare, recorder_fork_parent, recorder_fork_child);
+	pthread_atfork(lifecycle_fork_prepare, lifecycle_fork_parent, lifecycle_fork_child);
 	int pid = getpid();
 	if (config_should_record(&cfg, pid)) {
 		int fresh = 1;
 		/* HEAPTRAIL_OUTPUT=/dev/null: record everything, write nothing
 		 * (benchmarks of the recorder itself). */
-		const char *out = getenv("HEAPTRAIL_OUTPUT");
-		int fd = out && !strcmp(out, "/dev/null") ? -1
-							  : config_open_output(&cfg, pid, 1, &fresh);
-		if (fd >= 0 || (out && !strcmp(out, "/dev/null"))) {
-			int err = recorder_start(&cfg, fd, fresh, 1);
+		int fd = cfg.null_sink ? -1 : config_open_output(&cfg, pid, 1, &fresh);
+		if (fd >= 0 || cfg.null_sink) {
+			int err = lifecycle_start(&cfg, fd, fresh);
 			if (err) {
 				util_say(1, "cannot start recording");
 			} else {
@@ -614,6 +610,6 @@ __attribute__((constructor)) static void heaptrail_init(void)
 
 __attribute__((destructor)) static void heaptrail_fini(void)
 {
-	if (recording_here())
-		recorder_finish();
+	if (session_recording_here())
+		lifecycle_finish();
 }

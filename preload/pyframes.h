@@ -1,10 +1,13 @@
 /* pyframes: Python frames for the recorder: read from the calling thread's
  * own interpreter frame chain (CPython 3.9-3.13 release builds) or from
  * per-thread shadow stacks kept by a C profile function (other builds), the
- * code-object intern table and the PYCODE feed.
- * Callers: recorder.c (pyframes_capture, any thread, malloc-free; a lock
- * only at a code object's first sight), writer.c (emit/rewind/warnings,
- * writer thread only), heaptrail.py. */
+ * code-object intern table and the PYCODE feed.  Implemented in
+ * preload/pyframes/ (one file per part, see pyframes/pyframes.c).
+ * Callers: stackid.c/.h (pyframes_capture, pyframes_idle: any thread,
+ * malloc-free; a lock only at a code object's first sight), writer.c
+ * (emit/rewind/warnings, writer thread only), lifecycle.c (init and the
+ * warning channel), heaptrail.py (the heaptrail_py_* entry points).
+ * Calls nothing above it: warnings go to pyframes_set_warn's callback. */
 #ifndef HEAPTRAIL_PYFRAMES_H
 #define HEAPTRAIL_PYFRAMES_H
 
@@ -18,6 +21,11 @@
  * is not there yet and never fails (Python support is simply off until
  * the `heaptrail` Python module installs the profile function). */
 void pyframes_init(void);
+
+/* Where warnings from Python threads go (the writer's writer_warn: stderr
+ * line + WARNING record).  Until set, they are printed with util_say and
+ * kept for pyframes_take_warning.  Set by the lifecycle before recording. */
+void pyframes_set_warn(void (*fn)(const char *text));
 
 /* Python frames of the calling thread, innermost first: code_ids[i] is a
  * PYCODE id (>= 1), lines[i] its current line.  Returns how many (0 when

@@ -31,6 +31,7 @@
  *
  * HEAPTRAIL_UNWIND=verify runs both and records libunwind's result;
  * HEAPTRAIL_UNWIND=libunwind uses unw_backtrace only. */
+#include "seam.h"
 #include "unwind.h"
 
 #include "heaptrail_format.h"
@@ -753,24 +754,11 @@ static void first_use_high(int high)
 		close(fill[i]);
 }
 
-int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd)
+int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd, int m)
 {
 	self_lo = lo;
 	self_hi = hi;
-	const char *m = getenv("HEAPTRAIL_UNWIND");
-	mode = UNWIND_FAST;
-	if (m && !strcmp(m, "libunwind")) {
-		mode = UNWIND_LIBUNWIND;
-	} else if (m && !strcmp(m, "verify")) {
-		mode = UNWIND_VERIFY;
-	} else if (m && *m && strcmp(m, "fast")) {
-		char msg[160];
-		util_line_t l = { msg, sizeof(msg), 0 };
-		util_line_str(&l, "HEAPTRAIL_UNWIND=");
-		util_line_str(&l, m);
-		util_line_str(&l, " is not fast, libunwind or verify; using fast");
-		util_say(1, msg);
-	}
+	mode = m;
 	first_use_high(high_fd);
 	if (!tab) {
 		unsigned long long subs = 0;
@@ -850,6 +838,76 @@ static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *ou
 	return n;
 }
 
+/* One capture's fixed inputs, taken in unwind_capture's own frame: the
+ * mode functions below are inlined into it, so that libunwind, started
+ * there, sees the same frames whichever mode runs. */
+typedef struct capture {
+	uint64_t *ips; /* out: room for cap */
+	unsigned max; /* frames kept */
+	unsigned cap; /* max + UNWIND_EXTRA: raw frames walked */
+	unsigned *flags; /* out */
+	const uintptr_t *start; /* frame record the fast walk starts at */
+	uint64_t anchor; /* return address into unwind_capture's caller */
+} capture_t;
+
+/* libunwind mode: unw_backtrace, in place (a return address and a
+ * uint64_t have the same representation here) to keep the hook's stack
+ * frame small. */
+static inline __attribute__((always_inline)) unsigned capture_libunwind(const capture_t *c)
+{
+	int got = unw_backtrace((void **)c->ips, (int)c->cap);
+	if (got < 0)
+		got = 0;
+	return trim(c->ips, got, c->anchor, c->ips, c->max, c->flags);
+}
+
+/* Fast mode: the fast walk (which may recognise the whole stack: then
+ * UNWIND_KNOWN and *id_slot), else libunwind, learning the rules it
+ * lacked for next time. */
+static inline __attribute__((always_inline)) unsigned
+capture_fast(const capture_t *c, unwind_memo_t **id_slot, const unwind_py_t *py)
+{
+	int got = fast_walk(c->ips, c->cap, c->start, id_slot, id_slot ? py : NULL);
+	if (got > 0)
+		return trim(c->ips, got, c->anchor, c->ips, c->max, c->flags);
+	if (got == -2)
+		return UNWIND_KNOWN;
+	unsigned n = capture_libunwind(c);
+	__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
+	if (got != -3)
+		learn_stack();
+	return n;
+}
+
+/* Verify mode wraps the other two: libunwind's stack is the one recorded,
+ * the fast walk's (learning first if it cannot) is compared with it.  The
+ * memo is handed out only with a matching stack, so that the recorder can
+ * check its ids too (unwind_memo_mismatch).  Never UNWIND_KNOWN. */
+static inline __attribute__((always_inline)) unsigned
+capture_verify(const capture_t *c, unwind_memo_t **id_slot)
+{
+	unsigned n = capture_libunwind(c);
+	uint64_t fast[c->cap];
+	int fgot = fast_walk(fast, c->cap, c->start, id_slot, NULL);
+	if (fgot <= 0 && fgot != -3) {
+		learn_stack();
+		fgot = fast_walk(fast, c->cap, c->start, id_slot, NULL);
+	}
+	if (fgot <= 0) {
+		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
+		return n;
+	}
+	unsigned fflags;
+	unsigned fn = trim(fast, fgot, c->anchor, fast, c->max, &fflags);
+	__atomic_fetch_add(&stat_checked, 1, __ATOMIC_RELAXED);
+	if (fn != n || fflags != *c->flags || memcmp(fast, c->ips, n * sizeof(uint64_t))) {
+		__atomic_fetch_add(&stat_mismatches, 1, __ATOMIC_RELAXED);
+		if (id_slot)
+			*id_slot = NULL;
+	}
+	return n;
+}
+
 /* Built with a frame pointer: its frame record starts the fast walk. */
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) unsigned
 unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_slot,
@@ -864,54 +922,16 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 	if (max > STACKS_MAX_FRAMES)
 		max = STACKS_MAX_FRAMES;
 	_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
-	uint64_t anchor = (uint64_t)(uintptr_t)__builtin_return_address(0);
 	if (id_slot)
 		*id_slot = NULL;
-	unsigned cap = max + UNWIND_EXTRA;
-	int learn = 1;
-	if (mode == UNWIND_FAST) {
-		int got = fast_walk(ips, cap, start, id_slot, id_slot ? py : NULL);
-		if (got > 0)
-			return trim(ips, got, anchor, ips, max, flags);
-		if (got == -2)
-			return UNWIND_KNOWN;
-		learn = got != -3;
+	capture_t c = { ips, max, max + UNWIND_EXTRA, flags, start,
+			(uint64_t)(uintptr_t)__builtin_return_address(0) };
+	switch (mode) {
+	case UNWIND_FAST:
+		return capture_fast(&c, id_slot, py);
+	case UNWIND_VERIFY:
+		return capture_verify(&c, id_slot);
+	default:
+		return capture_libunwind(&c);
 	}
-	/* Unwind in place (a return address and a uint64_t have the same
-	 * representation here) to keep the hook's stack frame small. */
-	int got = unw_backtrace((void **)ips, (int)cap);
-	if (got < 0)
-		got = 0;
-	unsigned n = trim(ips, got, anchor, ips, max, flags);
-	if (mode == UNWIND_LIBUNWIND)
-		return n;
-	if (mode == UNWIND_FAST) {
-		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
-		if (learn)
-			learn_stack();
-		return n;
-	}
-	/* Verify: the fast walk (learning first if it cannot), compared with
-	 * the libunwind result, which is what gets recorded.  The memo is
-	 * handed out only with a matching stack, so that the recorder can
-	 * check its ids too (unwind_memo_mismatch). */
-	uint64_t fast[cap];
-	int fgot = fast_walk(fast, cap, start, id_slot, NULL);
-	if (fgot <= 0 && fgot != -3) {
-		learn_stack();
-		fgot = fast_walk(fast, cap, start, id_slot, NULL);
-	}
-	if (fgot <= 0) {
-		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
-		return n;
-	}
-	unsigned fflags;
-	unsigned fn = trim(fast, fgot, anchor, fast, max, &fflags);
-	__atomic_fetch_add(&stat_checked, 1, __ATOMIC_RELAXED);
-	if (fn != n || fflags != *flags || memcmp(fast, ips, n * sizeof(uint64_t))) {
-		__atomic_fetch_add(&stat_mismatches, 1, __ATOMIC_RELAXED);
-		if (id_slot)
-			*id_slot = NULL;
-	}
-	return n;
 }

@@ -1,8 +1,10 @@
 /* unwind: captures the native call stack of the calling thread for the
- * hooks (recorder.c's capture_stack).  Fast path: a walk driven by
+ * hooks (stackid.c's stackid_capture).  Fast path: a walk driven by
  * per-return-address CFA rules that libunwind itself supplied (learned
  * once per address), behind a per-thread cache of whole verified walks;
  * anything unknown or unusual falls back to libunwind's unw_backtrace.
+ * Each mode is its own function in unwind.c; verify mode wraps the other
+ * two (records libunwind's stack, compares the fast walk's with it).
  * The recorder's own leading frames are dropped.  Thread-safe after
  * unwind_init(); never calls malloc (tables and caches are mmap'd). */
 #ifndef HT_UNWIND_H
@@ -10,23 +12,23 @@
 
 #include <stdint.h>
 
-/* HEAPTRAIL_UNWIND: fast (default), libunwind (always unw_backtrace), or
- * verify (both for every stack; the libunwind one is recorded and
- * differences are counted). */
+/* HEAPTRAIL_UNWIND (parsed by config.c): fast (default), libunwind (always
+ * unw_backtrace), or verify (both for every stack; the libunwind one is
+ * recorded and differences are counted). */
 enum unwind_mode {
 	UNWIND_FAST = 0,
 	UNWIND_LIBUNWIND = 1,
 	UNWIND_VERIFY = 2,
 };
 
-/* Sets up the backend; self_lo/self_hi bound the recorder's own text
- * (frames inside it are dropped).  Descriptors the backend keeps open are
- * placed at high_fd or above.  Reads HEAPTRAIL_UNWIND.  Call once, before
+/* Sets up the backend in mode (UNWIND_*); self_lo/self_hi bound the
+ * recorder's own text (frames inside it are dropped).  Descriptors the
+ * backend keeps open are placed at high_fd or above.  Call once, before
  * other threads unwind.  0 or negative errno (the fast path is then off). */
-int unwind_init(uintptr_t self_lo, uintptr_t self_hi, int high_fd);
+int unwind_init(uintptr_t self_lo, uintptr_t self_hi, int high_fd, int mode);
 
-/* Overrides the mode (unit tests). */
-void unwind_set_mode(int mode);
+/* The mode in use (UNWIND_*; libunwind when the fast tables are missing).
+ * Tests change it through seam.h. */
 int unwind_mode(void);
 
 /* Extra slots ips must have beyond max (the recorder's own frames are

@@ -11,6 +11,9 @@
 #define HT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define HT_EXPORT __attribute__((visibility("default")))
+/* On extern data declared in a header: the library's own, so other files
+ * address it directly (no GOT load on the hot path). */
+#define HT_HIDDEN __attribute__((visibility("hidden")))
 
 /* Futex wait on *addr while it equals val, for at most timeout_ns (0 = no
  * limit).  Spurious returns are fine: callers re-check their condition. */
@@ -47,7 +50,7 @@ void util_line_u64(util_line_t *l, uint64_t v);
  * printed even under HEAPTRAIL_QUIET=1. */
 void util_say(int error, const char *msg);
 /* Set once at startup from HEAPTRAIL_QUIET. */
-extern int util_quiet;
+extern int util_quiet HT_HIDDEN;
 
 /* Formats v in decimal into buf (>= 21 bytes); returns length. */
 size_t util_fmt_u64(char *buf, uint64_t v);

@@ -4,14 +4,12 @@
 #include "encoder.h"
 #include "heaptrail_format.h"
 #include "modules.h"
-#include "recorder.h"
+#include "pyframes.h"
+#include "registry.h"
+#include "session.h"
 #include "stacks.h"
 #include "util.h"
 
-#if __has_include("pyframes.h")
-#include "pyframes.h"
-#define HT_HAVE_PYFRAMES 1
-#endif
 
 #include <errno.h>
 #include <pthread.h>
@@ -31,96 +29,108 @@
 #define NWARN 8
 #define WARN_LEN 200
 
-static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
-static enc_t enc;
-static uint8_t *written; /* stack id -> STACK record written */
-static uint32_t mod_written; /* modules generation last written */
-static uint32_t next_index; /* next trace thread index */
-static uint64_t snap_index; /* next snapshot index */
-static uint64_t nevents; /* events written for this image */
-static uint64_t nallocs; /* allocation events written */
-static uint64_t lost_seen_nomem, lost_seen_stopped; /* already reported */
-static uint64_t start_mono, start_real; /* image start */
-static uint64_t time_written_us; /* decoder's time_us */
-static uint64_t pending_time_us; /* read before the last drain's G */
-static uint64_t last_flush, last_rss, last_names, next_snap;
-static int sig_snap; /* set by the signal handler */
-static int alive;
-static pthread_t thread;
-/* writer_finish_fatal's request (a signal number) and the writer's answer
- * (futex word: 1 once the trace is ended). */
-static int fatal_sig;
-static uint32_t fatal_done;
-/* The dying thread's slot: the writer does not wait for its ring (the
- * thread sits in the signal handler and commits nothing more). */
-static rec_thread_t *fatal_th;
-static void finish(int sig);
-static int page_size;
-static long ncpus = 1; /* CPUs this process may run on (writer start) */
-static off_t end_at = -1; /* offset of an END written before an exec */
+/* Min-heap entry: a ring by the sequence number of its first event. */
+typedef struct hent {
+	uint64_t seq;
+	uint32_t slot;
+} hent_t;
 
-/* Warnings queued by any thread for the writer (spinlock-protected). */
-static int warn_lock;
-static unsigned warn_n;
-static char warns[NWARN][WARN_LEN];
+/* Everything the writer keeps.  Fields are used under `wlock` unless they
+ * say otherwise. */
+static struct writer {
+	pthread_mutex_t wlock; /* one image's trace is written by one holder */
+	enc_t enc; /* bytes not yet flushed and the decoder state */
+	uint8_t *written; /* stack id -> STACK record written (mmap'd) */
+	uint32_t mod_written; /* modules generation last written */
+	uint32_t next_index; /* next trace thread index */
+	uint64_t snap_index; /* next snapshot index */
+	uint64_t nevents; /* events written for this image */
+	uint64_t nallocs; /* allocation events written */
+	uint64_t lost_seen_nomem, lost_seen_stopped; /* already reported */
+	uint64_t start_mono, start_real; /* image start, ns */
+	uint64_t time_written_us; /* decoder's time_us */
+	uint64_t pending_time_us; /* read before the last drain's G */
+	uint64_t last_flush, last_rss, last_names, next_snap; /* ns, mono */
+	uint64_t rss_bytes; /* last RSS sample written */
+	dev_t out_dev; /* identity of the trace file, checked before writes */
+	ino_t out_ino;
+	int page_size;
+	long ncpus; /* CPUs this process may run on (writer start) */
+	off_t end_at; /* offset of an END written before an exec, -1 = none */
+	hent_t heap[REC_MAX_THREADS]; /* drain's merge heap */
+	uint32_t heap_n;
+	/* Touched outside the lock (atomics). */
+	int sig_snap; /* set by the snapshot signal handler */
+	pthread_t thread;
+	/* writer_finish_fatal's request (a signal number) and the writer's
+	 * answer (futex word: 1 once the trace is ended). */
+	int fatal_sig;
+	uint32_t fatal_done;
+	/* The dying thread's slot: not waited for (the thread sits in the
+	 * signal handler and commits nothing more).  Any thread, atomic. */
+	rec_thread_t *fatal_th;
+	/* Warnings queued by any thread for the writer (spinlock warn_lock). */
+	int warn_lock;
+	unsigned warn_n;
+	char warns[NWARN][WARN_LEN];
+} w = { .wlock = PTHREAD_MUTEX_INITIALIZER, .ncpus = 1, .end_at = -1 };
+
+static void finish(int sig);
 
 /* ---- output ------------------------------------------------------------ */
-
-static dev_t out_dev; /* identity of the trace file, checked before writes */
-static ino_t out_ino;
 
 static void flush(void)
 {
 	size_t off = 0;
-	if (ht_rec.fd < 0) {
-		enc.len = 0;
+	if (ht_session.fd < 0) {
+		w.enc.len = 0;
 		return;
 	}
 	/* The program may have closed our descriptor and reused its number:
 	 * never write trace bytes into one of its files. */
 	struct stat st;
-	if (fstat(ht_rec.fd, &st) < 0 || st.st_dev != out_dev || st.st_ino != out_ino) {
-		enc.len = 0;
-		ht_rec.fd = -1;
-		recorder_stop("the program closed the trace file descriptor");
+	if (fstat(ht_session.fd, &st) < 0 || st.st_dev != w.out_dev || st.st_ino != w.out_ino) {
+		w.enc.len = 0;
+		ht_session.fd = -1;
+		session_stop("the program closed the trace file descriptor");
 		return;
 	}
-	while (off < enc.len) {
-		ssize_t n = write(ht_rec.fd, enc.buf + off, enc.len - off);
+	while (off < w.enc.len) {
+		ssize_t n = write(ht_session.fd, w.enc.buf + off, w.enc.len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			int err = errno;
 			/* Drop the partial buffer so the file still ends on a
 			 * whole record (buffers hold whole records only). */
-			off_t end = lseek(ht_rec.fd, 0, SEEK_CUR);
-			if (off && end >= (off_t)off && ftruncate(ht_rec.fd, end - (off_t)off) == 0)
-				lseek(ht_rec.fd, end - (off_t)off, SEEK_SET);
-			enc.len = 0;
-			recorder_stop(err == ENOSPC ? "trace disk is full" : "cannot write the trace");
+			off_t end = lseek(ht_session.fd, 0, SEEK_CUR);
+			if (off && end >= (off_t)off && ftruncate(ht_session.fd, end - (off_t)off) == 0)
+				lseek(ht_session.fd, end - (off_t)off, SEEK_SET);
+			w.enc.len = 0;
+			session_stop(err == ENOSPC ? "trace disk is full" : "cannot write the trace");
 			return;
 		}
 		off += (size_t)n;
 	}
-	enc.len = 0;
-	last_flush = util_mono_ns();
+	w.enc.len = 0;
+	w.last_flush = util_mono_ns();
 }
 
 static uint64_t now_us(void)
 {
-	return (util_mono_ns() - start_mono) / 1000;
+	return (util_mono_ns() - w.start_mono) / 1000;
 }
 
 /* ---- records ------------------------------------------------------------ */
 
-static void put_file_str(const char *path, size_t cap_hint)
+/* The target of the symbolic link path (/proc/self/exe) as a string. */
+static void put_link_str(const char *path)
 {
-	(void)cap_hint;
 	char buf[4096];
 	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
 	if (n < 0)
 		n = 0;
-	enc_put_str(&enc, buf, (size_t)n);
+	enc_put_str(&w.enc, buf, (size_t)n);
 }
 
 /* argv from /proc/self/cmdline, read with open/read into an mmap. */
@@ -129,7 +139,7 @@ static void put_argv(void)
 	size_t cap = 4u << 20; /* > ARG_MAX; pages are touched only as used */
 	char *b = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b == MAP_FAILED) {
-		enc_put_varint(&enc, 0);
+		enc_put_varint(&w.enc, 0);
 		return;
 	}
 	long len = util_read_file("/proc/self/cmdline", b, cap);
@@ -140,13 +150,13 @@ static void put_argv(void)
 		argc += b[i] == 0;
 	if (len > 0 && b[len - 1] != 0)
 		argc++;
-	enc_put_varint(&enc, argc);
+	enc_put_varint(&w.enc, argc);
 	long s = 0;
 	for (long i = 0; i <= len && argc; i++) {
 		if (i == len || b[i] == 0) {
 			if (i == len && s == len)
 				break;
-			enc_put_str(&enc, b + s, (size_t)(i - s));
+			enc_put_str(&w.enc, b + s, (size_t)(i - s));
 			s = i + 1;
 		}
 	}
@@ -155,17 +165,28 @@ static void put_argv(void)
 
 static void put_process(void)
 {
-	size_t m = enc_rec_begin(&enc, HT_REC_PROCESS);
-	enc_put_varint(&enc, (uint64_t)getpid());
-	enc_put_varint(&enc, (uint64_t)getppid());
-	enc_put_varint(&enc, start_real);
-	enc_put_varint(&enc, (uint64_t)page_size);
-	enc_put_str(&enc, HEAPTRAIL_VERSION, strlen(HEAPTRAIL_VERSION));
-	put_file_str("/proc/self/exe", 0);
+	size_t m = enc_rec_begin(&w.enc, HT_REC_PROCESS);
+	enc_put_varint(&w.enc, (uint64_t)getpid());
+	enc_put_varint(&w.enc, (uint64_t)getppid());
+	enc_put_varint(&w.enc, w.start_real);
+	enc_put_varint(&w.enc, (uint64_t)w.page_size);
+	enc_put_str(&w.enc, HEAPTRAIL_VERSION, strlen(HEAPTRAIL_VERSION));
+	put_link_str("/proc/self/exe");
 	put_argv();
-	enc_put_varint(&enc, ht_rec.cfg.proc_flags);
-	enc_rec_end(&enc, m);
-	enc_reset_state(&enc);
+	enc_put_varint(&w.enc, ht_session.cfg.proc_flags);
+	enc_rec_end(&w.enc, m);
+	enc_reset_state(&w.enc);
+}
+
+/* A TIME op that brings the trace's clock up to pending_time_us: read
+ * before the last cycle's G, it stays a lower bound for every event still
+ * to be drained. */
+static void catch_up_time(void)
+{
+	if (w.pending_time_us > w.time_written_us) {
+		enc_time(&w.enc, w.pending_time_us - w.time_written_us);
+		w.time_written_us = w.pending_time_us;
+	}
 }
 
 /* An RSS sample, written only when it changed (an idle program would
@@ -175,7 +196,6 @@ static void put_process(void)
  * by it. */
 static void put_rss(int force)
 {
-	static uint64_t last_bytes;
 	char buf[128];
 	if (util_read_file("/proc/self/statm", buf, sizeof(buf)) <= 0)
 		return;
@@ -185,34 +205,29 @@ static void put_rss(int force)
 	uint64_t pages = 0;
 	for (p++; *p >= '0' && *p <= '9'; p++)
 		pages = pages * 10 + (uint64_t)(*p - '0');
-	uint64_t bytes = pages * (uint64_t)page_size;
-	if (!force && bytes == last_bytes)
+	uint64_t bytes = pages * (uint64_t)w.page_size;
+	if (!force && bytes == w.rss_bytes)
 		return;
-	last_bytes = bytes;
-	/* pending_time_us (read before the last cycle's G) keeps TIME a lower
-	 * bound for every event still to be drained. */
-	if (pending_time_us > time_written_us) {
-		enc_time(&enc, pending_time_us - time_written_us);
-		time_written_us = pending_time_us;
-	}
-	enc_rss(&enc, bytes);
+	w.rss_bytes = bytes;
+	catch_up_time();
+	enc_rss(&w.enc, bytes);
 }
 
 static void put_lost(void)
 {
-	uint64_t a = __atomic_load_n(&ht_rec.lost_nomem, __ATOMIC_RELAXED);
-	uint64_t b = __atomic_load_n(&ht_rec.lost_stopped, __ATOMIC_RELAXED);
-	if (a != lost_seen_nomem)
-		enc_lost(&enc, a - lost_seen_nomem, HT_LOST_NO_MEMORY);
-	if (b != lost_seen_stopped)
-		enc_lost(&enc, b - lost_seen_stopped, HT_LOST_STOPPED);
-	lost_seen_nomem = a;
-	lost_seen_stopped = b;
+	uint64_t a = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED);
+	uint64_t b = __atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED);
+	if (a != w.lost_seen_nomem)
+		enc_lost(&w.enc, a - w.lost_seen_nomem, HT_LOST_NO_MEMORY);
+	if (b != w.lost_seen_stopped)
+		enc_lost(&w.enc, b - w.lost_seen_stopped, HT_LOST_STOPPED);
+	w.lost_seen_nomem = a;
+	w.lost_seen_stopped = b;
 }
 
 static void wlock_spin(void)
 {
-	while (__atomic_exchange_n(&warn_lock, 1, __ATOMIC_ACQUIRE))
+	while (__atomic_exchange_n(&w.warn_lock, 1, __ATOMIC_ACQUIRE))
 		sched_yield();
 }
 
@@ -220,34 +235,33 @@ void writer_warn(const char *text)
 {
 	util_say(0, text);
 	wlock_spin();
-	if (warn_n < NWARN) {
-		strncpy(warns[warn_n], text, WARN_LEN - 1);
-		warns[warn_n][WARN_LEN - 1] = 0;
-		warn_n++;
+	if (w.warn_n < NWARN) {
+		strncpy(w.warns[w.warn_n], text, WARN_LEN - 1);
+		w.warns[w.warn_n][WARN_LEN - 1] = 0;
+		w.warn_n++;
 	}
-	__atomic_store_n(&warn_lock, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&w.warn_lock, 0, __ATOMIC_RELEASE);
 }
 
 static void put_warnings(void)
 {
 	wlock_spin();
-	for (unsigned i = 0; i < warn_n; i++)
-		enc_warning(&enc, warns[i]);
-	warn_n = 0;
-	__atomic_store_n(&warn_lock, 0, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < w.warn_n; i++)
+		enc_warning(&w.enc, w.warns[i]);
+	w.warn_n = 0;
+	__atomic_store_n(&w.warn_lock, 0, __ATOMIC_RELEASE);
 }
 
-#ifdef HT_HAVE_PYFRAMES
 static void put_pycode(void *ctx, uint32_t id, const char *file, const char *func,
 		       uint32_t firstline)
 {
 	(void)ctx;
-	size_t m = enc_rec_begin(&enc, HT_REC_PYCODE);
-	enc_put_varint(&enc, id);
-	enc_put_str(&enc, file, strlen(file));
-	enc_put_str(&enc, func, strlen(func));
-	enc_put_varint(&enc, firstline);
-	enc_rec_end(&enc, m);
+	size_t m = enc_rec_begin(&w.enc, HT_REC_PYCODE);
+	enc_put_varint(&w.enc, id);
+	enc_put_str(&w.enc, file, strlen(file));
+	enc_put_str(&w.enc, func, strlen(func));
+	enc_put_varint(&w.enc, firstline);
+	enc_rec_end(&w.enc, m);
 }
 
 static void put_py_warnings(int at_exit)
@@ -258,16 +272,10 @@ static void put_py_warnings(int at_exit)
 		if (n >= sizeof(buf))
 			n = sizeof(buf) - 1;
 		buf[n] = 0;
-		enc_warning(&enc, buf);
+		enc_warning(&w.enc, buf);
 		at_exit = 0;
 	}
 }
-#else
-static void put_py_warnings(int at_exit)
-{
-	(void)at_exit;
-}
-#endif
 
 /* ---- draining ------------------------------------------------------------ */
 
@@ -276,70 +284,76 @@ static void announce(rec_thread_t *th)
 	if (HT_LIKELY(th->index != REC_NO_INDEX && th->name_sent == th->name_gen))
 		return;
 	if (th->index == REC_NO_INDEX)
-		th->index = next_index++;
+		th->index = w.next_index++;
 	char name[16];
 	uint32_t gen;
-	recorder_thread_name(th, name, &gen);
-	enc_thread_rec(&enc, th->index, (uint64_t)th->tid, name);
+	registry_thread_name(th, name, &gen);
+	enc_thread_rec(&w.enc, th->index, (uint64_t)th->tid, name);
 	th->name_sent = gen;
 }
 
 static void ensure_stack(uint32_t id)
 {
-	if (HT_LIKELY(id < WRITTEN_IDS && written[id]))
+	if (HT_LIKELY(id < WRITTEN_IDS && w.written[id]))
 		return;
 	const stack_entry_t *s = stacks_get(id);
 	if (!s)
 		return;
-	if (modules_gen() != mod_written && modules_trylock() == 0) {
+	if (modules_gen() != w.mod_written && modules_trylock() == 0) {
 		size_t len;
 		uint32_t g;
 		const uint8_t *body = modules_body(&len, &g);
-		if (body && g != mod_written) {
-			size_t m = enc_rec_begin(&enc, HT_REC_MODULES);
-			enc_put_bytes(&enc, body, len);
-			enc_rec_end(&enc, m);
-			mod_written = g;
+		if (body && g != w.mod_written) {
+			size_t m = enc_rec_begin(&w.enc, HT_REC_MODULES);
+			enc_put_bytes(&w.enc, body, len);
+			enc_rec_end(&w.enc, m);
+			w.mod_written = g;
 		}
 		modules_unlock();
 	}
-#ifdef HT_HAVE_PYFRAMES
 	/* Every code id a capture returned is delivered by the next call,
 	 * so its PYCODE precedes this STACK. */
 	if (s->m)
 		pyframes_emit_new(put_pycode, NULL);
-#endif
-	enc_stack(&enc, s->id, s->flags, s->w, s->n, s->w + s->n, s->m);
+	enc_stack(&w.enc, s->id, s->flags, s->w, s->n, s->w + s->n, s->m);
 	if (id < WRITTEN_IDS)
-		written[id] = 1;
+		w.written[id] = 1;
 }
 
-/* Encodes the event at tail+k of th's ring; returns slots consumed. */
-static uint64_t encode(rec_thread_t *th, ring_t *r, uint64_t k)
+/* What one drain encoded, counted in a local: w's fields are reloaded and
+ * stored around every call into the encoder (w's address escapes), a
+ * local stays in registers. */
+typedef struct counts {
+	uint64_t events, allocs;
+} counts_t;
+
+/* Encodes the event at tail+k of th's ring into n; returns slots consumed. */
+static inline __attribute__((always_inline)) uint64_t
+encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 {
 	ring_event_t *e = ring_peek(r, k);
 	switch (e->type) {
 	case RING_EV_FREE:
 		announce(th);
-		enc_thread(&enc, th->index);
-		enc_free_op(&enc, e->addr);
-		nevents++;
+		enc_thread(&w.enc, th->index);
+		enc_free_op(&w.enc, e->addr);
+		n->events++;
 		return 1;
 	case RING_EV_ALLOC:
 		announce(th);
 		ensure_stack(e->stack);
-		enc_thread(&enc, th->index);
-		enc_alloc(&enc, e->kind, e->addr, e->size, e->stack, e->aux);
-		nevents++;
-		nallocs++;
+		enc_thread(&w.enc, th->index);
+		enc_alloc(&w.enc, e->kind, e->addr, e->size, e->stack, e->aux);
+		n->events++;
+		n->allocs++;
 		return 1;
 	case RING_EV_REALLOC:
 		announce(th);
 		ensure_stack(e->stack);
-		enc_thread(&enc, th->index);
-		enc_realloc(&enc, e->addr, e->aux, e->size, e->stack);
-		nevents++;
-		nallocs++;
+		enc_thread(&w.enc, th->index);
+		enc_realloc(&w.enc, e->addr, e->aux, e->size, e->stack);
+		n->events++;
+		n->allocs++;
 		return 1;
 	case RING_EV_SNAPSHOT: {
 		char label[256];
@@ -350,7 +364,7 @@ static uint64_t encode(rec_thread_t *th, ring_t *r, uint64_t k)
 			size_t chunk = len - off < sizeof(ring_event_t) ? len - off : sizeof(ring_event_t);
 			memcpy(label + off, ring_peek(r, k + 1 + i), chunk);
 		}
-		enc_snapshot(&enc, snap_index++, e->kind, label, len);
+		enc_snapshot(&w.enc, w.snap_index++, e->kind, label, len);
 		return 1 + slots;
 	}
 	default:
@@ -383,44 +397,37 @@ static void wait_committed(ring_t *r, int final)
 }
 
 /* Min-heap of rings by the sequence number of their first event. */
-typedef struct hent {
-	uint64_t seq;
-	uint32_t slot;
-} hent_t;
-static hent_t heap[REC_MAX_THREADS];
-static uint32_t heap_n;
-
 static void heap_push(uint64_t seq, uint32_t slot)
 {
-	uint32_t i = heap_n++;
+	uint32_t i = w.heap_n++;
 	while (i) {
 		uint32_t p = (i - 1) / 2;
-		if (heap[p].seq <= seq)
+		if (w.heap[p].seq <= seq)
 			break;
-		heap[i] = heap[p];
+		w.heap[i] = w.heap[p];
 		i = p;
 	}
-	heap[i].seq = seq;
-	heap[i].slot = slot;
+	w.heap[i].seq = seq;
+	w.heap[i].slot = slot;
 }
 
 static hent_t heap_pop(void)
 {
-	hent_t top = heap[0], last = heap[--heap_n];
+	hent_t top = w.heap[0], last = w.heap[--w.heap_n];
 	uint32_t i = 0;
 	for (;;) {
 		uint32_t c = 2 * i + 1;
-		if (c >= heap_n)
+		if (c >= w.heap_n)
 			break;
-		if (c + 1 < heap_n && heap[c + 1].seq < heap[c].seq)
+		if (c + 1 < w.heap_n && w.heap[c + 1].seq < w.heap[c].seq)
 			c++;
-		if (last.seq <= heap[c].seq)
+		if (last.seq <= w.heap[c].seq)
 			break;
-		heap[i] = heap[c];
+		w.heap[i] = w.heap[c];
 		i = c;
 	}
-	if (heap_n)
-		heap[i] = last;
+	if (w.heap_n)
+		w.heap[i] = last;
 	return top;
 }
 
@@ -428,19 +435,19 @@ static hent_t heap_pop(void)
  * number of ring slots consumed. */
 static uint64_t drain(uint64_t G, int final)
 {
-	uint32_t n = __atomic_load_n(&ht_rec.nthreads, __ATOMIC_SEQ_CST);
+	uint32_t n = __atomic_load_n(&ht_reg.nthreads, __ATOMIC_SEQ_CST);
 	rec_thread_t *self = ht_tls.th;
 	for (uint32_t i = 0; i < n; i++) {
-		rec_thread_t *th = &ht_rec.threads[i];
+		rec_thread_t *th = &ht_reg.threads[i];
 		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_FREE || !th->ring)
 			continue;
-		if (th != self && th != __atomic_load_n(&fatal_th, __ATOMIC_ACQUIRE))
+		if (th != self && th != __atomic_load_n(&w.fatal_th, __ATOMIC_ACQUIRE))
 			wait_committed(th->ring, final);
 	}
-	heap_n = 0;
+	w.heap_n = 0;
 	long live = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		rec_thread_t *th = &ht_rec.threads[i];
+		rec_thread_t *th = &ht_reg.threads[i];
 		int state = __atomic_load_n(&th->state, __ATOMIC_SEQ_CST);
 		if (state == SLOT_FREE || !th->ring)
 			continue;
@@ -456,39 +463,41 @@ static uint64_t drain(uint64_t G, int final)
 	 * busy, and each cycle spent here is taken from them).  A full ring
 	 * is no reason: rings fill while this thread waits to be woken, and
 	 * once running it encodes faster than one thread allocates. */
-	enc.light = live >= ncpus && !final;
-	if (heap_n && pending_time_us > time_written_us) {
-		enc_time(&enc, pending_time_us - time_written_us);
-		time_written_us = pending_time_us;
-	}
+	int light = live >= w.ncpus && !final;
+	w.enc.light = light;
+	if (w.heap_n)
+		catch_up_time();
 	uint64_t total = 0;
-	while (heap_n) {
+	counts_t done = { 0, 0 };
+	while (w.heap_n) {
 		hent_t h = heap_pop();
-		rec_thread_t *th = &ht_rec.threads[h.slot];
+		rec_thread_t *th = &ht_reg.threads[h.slot];
 		ring_t *r = th->ring;
-		uint64_t limit = heap_n && heap[0].seq < G ? heap[0].seq : G;
+		uint64_t limit = w.heap_n && w.heap[0].seq < G ? w.heap[0].seq : G;
 		uint64_t avail = ring_pending(r), k = 0;
 		while (k < avail && ring_peek(r, k)->seq < limit) {
 			/* The encoder's table of live blocks misses the cache
 			 * on almost every lookup: start the one 8 events on
 			 * (not while light: the table is not used then). */
-			if (!enc.light && k + 8 < avail)
-				addrmap_prefetch(&enc.live, ring_peek(r, k + 8)->addr);
-			k += encode(th, r, k);
+			if (!light && k + 8 < avail)
+				addrmap_prefetch(&w.enc.live, ring_peek(r, k + 8)->addr);
+			k += encode(th, r, k, &done);
 		}
 		ring_release(r, k);
 		total += k;
 		if (k < avail && ring_peek(r, 0)->seq < G)
 			heap_push(ring_peek(r, 0)->seq, h.slot);
-		if (enc.len >= FLUSH_BYTES)
+		if (w.enc.len >= FLUSH_BYTES)
 			flush();
 	}
+	w.nevents += done.events;
+	w.nallocs += done.allocs;
 	/* Slots of exited threads go back to the pool once empty. */
 	for (uint32_t i = 0; i < n; i++) {
-		rec_thread_t *th = &ht_rec.threads[i];
+		rec_thread_t *th = &ht_reg.threads[i];
 		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_DEAD &&
 		    !ring_pending(th->ring) && !__atomic_load_n(&th->ring->busy, __ATOMIC_SEQ_CST))
-			recorder_slot_free(th);
+			registry_slot_free(th);
 	}
 	return total;
 }
@@ -500,35 +509,32 @@ static uint64_t cycle(int final, int origin, const char *label)
 	uint64_t t = now_us();
 	uint64_t G;
 	if (origin >= 0)
-		G = __atomic_fetch_add(&ht_rec.seq, 1, __ATOMIC_SEQ_CST);
+		G = __atomic_fetch_add(&ht_session.seq, 1, __ATOMIC_SEQ_CST);
 	else
-		G = __atomic_load_n(&ht_rec.seq, __ATOMIC_SEQ_CST);
+		G = __atomic_load_n(&ht_session.seq, __ATOMIC_SEQ_CST);
 	uint64_t n = drain(G, final);
 	if (origin >= 0) {
-		if (pending_time_us > time_written_us) {
-			enc_time(&enc, pending_time_us - time_written_us);
-			time_written_us = pending_time_us;
-		}
-		enc_snapshot(&enc, snap_index++, (unsigned)origin, label, strlen(label));
+		catch_up_time();
+		enc_snapshot(&w.enc, w.snap_index++, (unsigned)origin, label, strlen(label));
 	}
-	pending_time_us = t;
+	w.pending_time_us = t;
 	return n;
 }
 
 static void housekeeping(uint64_t now, int force)
 {
-	if (force || now - last_names >= NAMES_NS) {
-		recorder_refresh_names();
-		last_names = now;
+	if (force || now - w.last_names >= NAMES_NS) {
+		registry_refresh_names();
+		w.last_names = now;
 	}
-	if (force || now - last_rss >= RSS_NS) {
+	if (force || now - w.last_rss >= RSS_NS) {
 		put_rss(force);
-		last_rss = now;
+		w.last_rss = now;
 	}
 	put_lost();
 	put_warnings();
 	put_py_warnings(0);
-	if (force || enc.len >= FLUSH_BYTES || now - last_flush >= FLUSH_NS)
+	if (force || w.enc.len >= FLUSH_BYTES || now - w.last_flush >= FLUSH_NS)
 		flush();
 }
 
@@ -539,98 +545,93 @@ static void *writer_main(void *arg)
 	(void)arg;
 	ht_tls.in_hook = 1; /* never record our own allocations */
 	for (;;) {
-		int sig = __atomic_load_n(&fatal_sig, __ATOMIC_SEQ_CST);
+		int sig = __atomic_load_n(&w.fatal_sig, __ATOMIC_SEQ_CST);
 		if (sig) {
 			finish(sig);
-			__atomic_store_n(&fatal_done, 1, __ATOMIC_SEQ_CST);
-			util_futex_wake(&fatal_done);
+			__atomic_store_n(&w.fatal_done, 1, __ATOMIC_SEQ_CST);
+			util_futex_wake(&w.fatal_done);
 			break;
 		}
-		pthread_mutex_lock(&wlock);
-		if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON) {
-			pthread_mutex_unlock(&wlock);
+		pthread_mutex_lock(&w.wlock);
+		if (!session_active()) {
+			pthread_mutex_unlock(&w.wlock);
 			break;
 		}
 		uint64_t now = util_mono_ns();
 		int origin = -1;
 		const char *label = "";
-		if (__atomic_exchange_n(&sig_snap, 0, __ATOMIC_SEQ_CST)) {
+		if (__atomic_exchange_n(&w.sig_snap, 0, __ATOMIC_SEQ_CST)) {
 			origin = HT_SNAP_SIGNAL;
 			label = "signal";
-		} else if (ht_rec.cfg.snap_every_ns && now >= next_snap) {
+		} else if (ht_session.cfg.snap_every_ns && now >= w.next_snap) {
 			origin = HT_SNAP_TIMER;
 			label = "timer";
-			next_snap = now + ht_rec.cfg.snap_every_ns;
+			w.next_snap = now + ht_session.cfg.snap_every_ns;
 		}
 		uint64_t n = cycle(0, origin, label);
 		housekeeping(now, 0);
-		pthread_mutex_unlock(&wlock);
-		uint32_t k = __atomic_load_n(&ht_rec.kick, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&ht_rec.writer_sleeping, 1, __ATOMIC_SEQ_CST);
-		if (!__atomic_load_n(&sig_snap, __ATOMIC_SEQ_CST) &&
-		    !__atomic_load_n(&fatal_sig, __ATOMIC_SEQ_CST) &&
-		    __atomic_load_n(&ht_rec.state, __ATOMIC_SEQ_CST) == REC_ON)
-			util_futex_wait(&ht_rec.kick, k, n ? 1000000u : 10000000u);
-		__atomic_store_n(&ht_rec.writer_sleeping, 0, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&w.wlock);
+		uint32_t k = __atomic_load_n(&ht_session.kick, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&ht_session.writer_sleeping, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&w.sig_snap, __ATOMIC_SEQ_CST) &&
+		    !__atomic_load_n(&w.fatal_sig, __ATOMIC_SEQ_CST) &&
+		    __atomic_load_n(&ht_session.state, __ATOMIC_SEQ_CST) == REC_ON)
+			util_futex_wait(&ht_session.kick, k, n ? 1000000u : 10000000u);
+		__atomic_store_n(&ht_session.writer_sleeping, 0, __ATOMIC_SEQ_CST);
 	}
-	__atomic_store_n(&alive, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ht_session.writer_alive, 0, __ATOMIC_SEQ_CST);
 	return NULL;
-}
-
-int writer_alive(void)
-{
-	return __atomic_load_n(&alive, __ATOMIC_ACQUIRE);
 }
 
 int writer_start_thread(void)
 {
 	cpu_set_t cpus;
 	CPU_ZERO(&cpus);
-	ncpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+	w.ncpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
 	sigset_t all, old;
 	sigfillset(&all);
 	/* The thread inherits a fully blocked mask from birth. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	__atomic_store_n(&alive, 1, __ATOMIC_SEQ_CST);
-	int err = pthread_create(&thread, NULL, writer_main, NULL);
+	__atomic_store_n(&ht_session.writer_alive, 1, __ATOMIC_SEQ_CST);
+	int err = pthread_create(&w.thread, NULL, writer_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		__atomic_store_n(&alive, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&ht_session.writer_alive, 0, __ATOMIC_SEQ_CST);
 		return -err;
 	}
-	pthread_detach(thread);
+	pthread_detach(w.thread);
 	return 0;
 }
 
 int writer_begin(int fresh)
 {
-	page_size = (int)sysconf(_SC_PAGESIZE);
-	if (!enc.buf && enc_init(&enc, 1u << 20))
+	w.page_size = (int)sysconf(_SC_PAGESIZE);
+	if (!w.enc.buf && enc_init(&w.enc, 1u << 20))
 		return -ENOMEM;
-	if (!written) {
-		written = mmap(NULL, WRITTEN_IDS, PROT_READ | PROT_WRITE,
+	if (!w.written) {
+		w.written = mmap(NULL, WRITTEN_IDS, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (written == MAP_FAILED) {
-			written = NULL;
+		if (w.written == MAP_FAILED) {
+			w.written = NULL;
 			return -ENOMEM;
 		}
 	}
 	struct stat st;
-	if (ht_rec.fd >= 0 && fstat(ht_rec.fd, &st) == 0) {
-		out_dev = st.st_dev;
-		out_ino = st.st_ino;
+	if (ht_session.fd >= 0 && fstat(ht_session.fd, &st) == 0) {
+		w.out_dev = st.st_dev;
+		w.out_ino = st.st_ino;
 	}
-	start_mono = util_mono_ns();
-	start_real = util_real_ns();
-	time_written_us = pending_time_us = 0;
-	last_flush = last_rss = last_names = start_mono;
-	next_snap = start_mono + ht_rec.cfg.snap_every_ns;
-	next_index = 0;
-	snap_index = nevents = nallocs = 0;
-	mod_written = 0;
-	lost_seen_nomem = lost_seen_stopped = 0;
+	w.start_mono = util_mono_ns();
+	w.start_real = util_real_ns();
+	w.time_written_us = w.pending_time_us = 0;
+	w.last_flush = w.last_rss = w.last_names = w.start_mono;
+	w.next_snap = w.start_mono + ht_session.cfg.snap_every_ns;
+	w.next_index = 0;
+	w.snap_index = w.nevents = w.nallocs = 0;
+	w.mod_written = 0;
+	w.lost_seen_nomem = w.lost_seen_stopped = 0;
 	if (fresh)
-		enc_header(&enc);
+		enc_header(&w.enc);
 	put_process();
 	flush();
 	return 0;
@@ -641,7 +642,7 @@ static int lock_for_end(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 2;
-	return pthread_mutex_timedlock(&wlock, &ts);
+	return pthread_mutex_timedlock(&w.wlock, &ts);
 }
 
 /* The end of the image: final drain, exit snapshot, SIGNAL (sig > 0: the
@@ -650,16 +651,16 @@ static void finish(int sig)
 {
 	if (lock_for_end())
 		return;
-	if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON) {
-		pthread_mutex_unlock(&wlock);
+	if (!session_active()) {
+		pthread_mutex_unlock(&w.wlock);
 		return;
 	}
-	recorder_refresh_names();
+	registry_refresh_names();
 	cycle(1, HT_SNAP_EXIT, "exit");
 	/* Threads renamed late are re-announced before the end. */
-	uint32_t n = __atomic_load_n(&ht_rec.nthreads, __ATOMIC_ACQUIRE);
+	uint32_t n = __atomic_load_n(&ht_reg.nthreads, __ATOMIC_ACQUIRE);
 	for (uint32_t i = 0; i < n; i++) {
-		rec_thread_t *th = &ht_rec.threads[i];
+		rec_thread_t *th = &ht_reg.threads[i];
 		if (th->state != SLOT_FREE && th->index != REC_NO_INDEX)
 			announce(th);
 	}
@@ -668,25 +669,24 @@ static void finish(int sig)
 	 * would change its output.  The cases that do hide allocations say so
 	 * themselves: a static program never loads us (heaptrail record
 	 * reports that), a malloc of the program's own is reported at start. */
-	if (nallocs == 0 && !ht_rec.own_malloc &&
-	    !(ht_rec.cfg.proc_flags & HT_PROC_FOLLOWED_FORK))
-		enc_warning(&enc, "no allocations were recorded: the program may use its own "
+	if (w.nallocs == 0 && !ht_session.own_malloc &&
+	    !(ht_session.cfg.proc_flags & HT_PROC_FOLLOWED_FORK))
+		enc_warning(&w.enc, "no allocations were recorded: the program may use its own "
 				  "allocator, which LD_PRELOAD cannot see");
 	put_rss(1);
 	put_lost();
 	put_warnings();
 	put_py_warnings(1);
-	uint64_t lost = __atomic_load_n(&ht_rec.lost_nomem, __ATOMIC_RELAXED) +
-			__atomic_load_n(&ht_rec.lost_stopped, __ATOMIC_RELAXED);
+	uint64_t lost = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
+			__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED);
 	uint64_t t = now_us();
 	if (sig > 0)
-		enc_signal(&enc, sig, t);
-	enc_end(&enc, nevents, lost, t);
+		enc_signal(&w.enc, sig, t);
+	enc_end(&w.enc, w.nevents, lost, t);
 	flush();
-	__atomic_store_n(&ht_rec.on, 0, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&ht_rec.state, REC_ENDED, __ATOMIC_SEQ_CST);
-	pthread_mutex_unlock(&wlock);
-	recorder_kick();
+	session_end();
+	pthread_mutex_unlock(&w.wlock);
+	session_kick();
 }
 
 void writer_finish(void)
@@ -699,47 +699,47 @@ void writer_finish(void)
 
 int writer_finish_fatal(int sig)
 {
-	if (!__atomic_load_n(&alive, __ATOMIC_SEQ_CST) || pthread_equal(pthread_self(), thread))
+	if (!__atomic_load_n(&ht_session.writer_alive, __ATOMIC_SEQ_CST) || pthread_equal(pthread_self(), w.thread))
 		return -1;
 	rec_thread_t *th = ht_tls.th;
 	/* The signal came in the middle of one of this thread's events: it
 	 * holds a number that will never be committed. */
 	if (th && th->ring && __atomic_load_n(&th->ring->busy, __ATOMIC_SEQ_CST))
-		__atomic_fetch_add(&ht_rec.lost_stopped, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&fatal_th, th, __ATOMIC_RELEASE);
-	__atomic_store_n(&fatal_sig, sig, __ATOMIC_SEQ_CST);
-	recorder_kick();
+		__atomic_fetch_add(&ht_session.lost_stopped, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&w.fatal_th, th, __ATOMIC_RELEASE);
+	__atomic_store_n(&w.fatal_sig, sig, __ATOMIC_SEQ_CST);
+	session_kick();
 	uint64_t deadline = util_mono_ns() + FATAL_WAIT_NS;
-	while (!__atomic_load_n(&fatal_done, __ATOMIC_SEQ_CST)) {
+	while (!__atomic_load_n(&w.fatal_done, __ATOMIC_SEQ_CST)) {
 		uint64_t now = util_mono_ns();
-		if (now >= deadline || !__atomic_load_n(&alive, __ATOMIC_SEQ_CST))
+		if (now >= deadline || !__atomic_load_n(&ht_session.writer_alive, __ATOMIC_SEQ_CST))
 			break;
-		util_futex_wait(&fatal_done, 0, deadline - now);
+		util_futex_wait(&w.fatal_done, 0, deadline - now);
 	}
-	return __atomic_load_n(&fatal_done, __ATOMIC_SEQ_CST) ? 0 : -1;
+	return __atomic_load_n(&w.fatal_done, __ATOMIC_SEQ_CST) ? 0 : -1;
 }
 
 int writer_pause_for_exec(const char *path, int untraced_next)
 {
 	if (lock_for_end())
 		return -1;
-	if (__atomic_load_n(&ht_rec.state, __ATOMIC_ACQUIRE) != REC_ON) {
-		pthread_mutex_unlock(&wlock);
+	if (!session_active()) {
+		pthread_mutex_unlock(&w.wlock);
 		return -1;
 	}
 	cycle(1, -1, "");
 	put_lost();
 	put_warnings();
-	enc_exec(&enc, path ? path : "");
+	enc_exec(&w.enc, path ? path : "");
 	flush();
-	end_at = -1;
-	if (untraced_next && ht_rec.fd >= 0 && ht_rec.on) {
+	w.end_at = -1;
+	if (untraced_next && ht_session.fd >= 0 && ht_session.on) {
 		/* No recorder in the next image: this one is the last, so the
 		 * trace ends here, cleanly.  A failed exec takes the END back. */
-		end_at = lseek(ht_rec.fd, 0, SEEK_CUR);
-		uint64_t lost = __atomic_load_n(&ht_rec.lost_nomem, __ATOMIC_RELAXED) +
-				__atomic_load_n(&ht_rec.lost_stopped, __ATOMIC_RELAXED);
-		enc_end(&enc, nevents, lost, now_us());
+		w.end_at = lseek(ht_session.fd, 0, SEEK_CUR);
+		uint64_t lost = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
+				__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED);
+		enc_end(&w.enc, w.nevents, lost, now_us());
 		flush();
 	}
 	return 0;
@@ -747,46 +747,44 @@ int writer_pause_for_exec(const char *path, int untraced_next)
 
 void writer_unpause(void)
 {
-	if (end_at >= 0 && ht_rec.fd >= 0 && ftruncate(ht_rec.fd, end_at) == 0)
-		lseek(ht_rec.fd, end_at, SEEK_SET);
-	end_at = -1;
-	pthread_mutex_unlock(&wlock);
+	if (w.end_at >= 0 && ht_session.fd >= 0 && ftruncate(ht_session.fd, w.end_at) == 0)
+		lseek(ht_session.fd, w.end_at, SEEK_SET);
+	w.end_at = -1;
+	pthread_mutex_unlock(&w.wlock);
 }
 
 void writer_lock(void)
 {
-	pthread_mutex_lock(&wlock);
+	pthread_mutex_lock(&w.wlock);
 }
 
 void writer_unlock(void)
 {
-	pthread_mutex_unlock(&wlock);
+	pthread_mutex_unlock(&w.wlock);
 }
 
 void writer_reset_child(void)
 {
-	pthread_mutex_init(&wlock, NULL);
-	enc.len = 0;
-	enc_reset_state(&enc);
-	if (written) {
-		munmap(written, WRITTEN_IDS);
-		written = NULL;
+	pthread_mutex_init(&w.wlock, NULL);
+	w.enc.len = 0;
+	enc_reset_state(&w.enc);
+	if (w.written) {
+		munmap(w.written, WRITTEN_IDS);
+		w.written = NULL;
 	}
-	__atomic_store_n(&alive, 0, __ATOMIC_SEQ_CST);
-	sig_snap = 0;
-	fatal_sig = 0;
-	fatal_done = 0;
-	fatal_th = NULL;
-#ifdef HT_HAVE_PYFRAMES
+	__atomic_store_n(&ht_session.writer_alive, 0, __ATOMIC_SEQ_CST);
+	w.sig_snap = 0;
+	w.fatal_sig = 0;
+	w.fatal_done = 0;
+	w.fatal_th = NULL;
 	pyframes_rewind_emitted();
-#endif
-	warn_n = 0;
-	warn_lock = 0;
+	w.warn_n = 0;
+	w.warn_lock = 0;
 }
 
 void writer_signal_snapshot(void)
 {
-	__atomic_store_n(&sig_snap, 1, __ATOMIC_SEQ_CST);
-	__atomic_fetch_add(&ht_rec.kick, 1, __ATOMIC_SEQ_CST);
-	util_futex_wake(&ht_rec.kick);
+	__atomic_store_n(&w.sig_snap, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&ht_session.kick, 1, __ATOMIC_SEQ_CST);
+	util_futex_wake(&ht_session.kick);
 }

@@ -1,8 +1,11 @@
-/* writer: drains the per-thread rings in global sequence order, encodes
- * events and records, and writes the trace with write(2).  Runs in its own
+/* writer: the consumer.  Drains the per-thread rings (registry.h) in
+ * global sequence order, encodes events and records (encoder.h), and
+ * writes the trace with write(2).  Driven by lifecycle.c; runs in its own
  * thread (all signals blocked, allocations never recorded) and, at exit or
  * exec, in the thread that ends the image.  Everything here runs under the
- * writer lock. */
+ * writer lock, except writer_warn and writer_signal_snapshot (any thread)
+ * and writer_finish_fatal (a crashing thread).  Never calls the producer:
+ * it ends a broken recording through session_stop. */
 #ifndef HT_WRITER_H
 #define HT_WRITER_H
 
@@ -26,8 +29,6 @@ int writer_finish_fatal(int sig);
  * that END again and releases the lock. */
 int writer_pause_for_exec(const char *path, int untraced_next);
 void writer_unpause(void);
-/* 1 while the writer thread runs (producers may wait for ring space). */
-int writer_alive(void);
 /* Fork support. */
 void writer_lock(void);
 void writer_unlock(void);

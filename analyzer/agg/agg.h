@@ -1,19 +1,16 @@
 /* The aggregator interface: every question is an aggregator with the same
- * three calls (add a heap event, mark a snapshot, report), driven in one
+ * calls (add a heap event, mark a snapshot; reset, rss), driven in one
  * pass by analysis.c with events already through the heap model, so none
- * needs its own address table.  Not thread-safe. */
+ * needs its own address table.  Each aggregator then exposes its result
+ * through its own header; render/ prints it.  Not thread-safe. */
 #ifndef HEAPTRAIL_AGG_H
 #define HEAPTRAIL_AGG_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include "render/frames.h"
 #include "model/heap.h"
 #include "model/stacks.h"
-
-struct analysis;
 
 /* A snapshot mark, with the heap as it was at that point. */
 typedef struct agg_snapshot {
@@ -26,17 +23,6 @@ typedef struct agg_snapshot {
 	uint64_t heap_blocks; /* live blocks at the mark */
 } agg_snapshot_t;
 
-/* Everything a report needs besides the aggregator's own state. */
-typedef struct agg_report {
-	FILE *out;
-	bool json; /* --json: one JSON document on out */
-	size_t limit; /* -n (0 = all) */
-	const struct analysis *an; /* summary: truncation, lost events... */
-	const stacks_t *stacks;
-	const heap_t *heap; /* the heap at the end of the trace */
-	frames_t *frames; /* display frames (symbolized, or raw) */
-} agg_report_t;
-
 typedef struct agg agg_t;
 
 typedef struct agg_ops {
@@ -45,14 +31,10 @@ typedef struct agg_ops {
 	int (*add)(agg_t *a, const heap_event_t *ev);
 	/* snapshot: a snapshot mark (may be NULL if not interested). */
 	int (*snapshot)(agg_t *a, const agg_snapshot_t *s);
-	/* report: print (text or JSON) after the last event. */
-	int (*report)(agg_t *a, const agg_report_t *r);
 	/* Optional (may be NULL).  reset: the program exec'd, forget the old
-	 * image (reports are about the final image).  rss: an RSS sample.
-	 * destroy: free the aggregator. */
+	 * image (results are about the final image).  rss: an RSS sample. */
 	void (*reset)(agg_t *a);
 	int (*rss)(agg_t *a, uint64_t time_us, uint64_t bytes);
-	void (*destroy)(agg_t *a);
 } agg_ops_t;
 
 /* Aggregators embed this as their first member. */

@@ -14,8 +14,6 @@
 #include "agg/topn.h"
 
 #define KEEP (GROWTH_KEEP_HEAD + GROWTH_KEEP_TAIL)
-/* Steps shown at each end of a chain in text reports. */
-#define TEXT_STEPS 4
 
 struct chain {
 	uint64_t addr; /* current address of the block */
@@ -289,33 +287,10 @@ static void op_reset(agg_t *a)
 	clear((growth_t *)a);
 }
 
-static void op_destroy(agg_t *a)
-{
-	growth_free((growth_t *)a);
-}
-
-static int op_report(agg_t *a, const agg_report_t *r)
-{
-	growth_t *g = (growth_t *)a;
-	if (!r->json)
-		return growth_report_text(g, r);
-	json_t j;
-	json_init(&j, r->out);
-	json_obj_begin(&j);
-	if (r->an)
-		json_summary_fields(&j, analysis_summary(r->an));
-	int rc = growth_report_json(g, &j, r);
-	json_obj_end(&j);
-	json_finish(&j);
-	return rc;
-}
-
 static const agg_ops_t growth_ops = {
 	.name = "growth",
 	.add = op_add,
-	.report = op_report,
 	.reset = op_reset,
-	.destroy = op_destroy,
 };
 
 growth_t *growth_new(void)
@@ -438,32 +413,7 @@ long growth_sites(growth_t *g, size_t limit, growth_site_t **out,
 	return (long)k;
 }
 
-/* --- report ------------------------------------------------------------- */
-
-void growth_json_frames(json_t *j, frames_t *fs, sidx_t s)
-{
-	const frame_t *fr = NULL;
-	int n = fs && s != SIDX_NONE ? frames_get(fs, s, &fr) : 0;
-	json_frames(j, fs, fr, n);
-}
-
-void growth_text_frames(FILE *out, frames_t *fs, sidx_t s, int max)
-{
-	const frame_t *fr = NULL;
-	int n = fs && s != SIDX_NONE ? frames_get(fs, s, &fr) : 0;
-	char line[1024];
-	if (n <= 0) {
-		fprintf(out, "    <no frames>\n");
-		return;
-	}
-	for (int k = 0; k < n && (!max || k < max); k++)
-		fprintf(out, "    %s\n",
-			report_frame_line(line, sizeof line, fs, &fr[k]));
-	if (max && n > max)
-		fprintf(out, "    ... %d more frames\n", n - max);
-}
-
-static const char *end_name(growth_end_t e)
+const char *growth_end_name(growth_end_t e)
 {
 	switch (e) {
 	case GROWTH_END_FREED:
@@ -476,131 +426,19 @@ static const char *end_name(growth_end_t e)
 	return "live";
 }
 
-static void seconds(char *buf, size_t len, uint64_t us)
+int growth_result(growth_t *g, size_t limit, growth_result_t *res)
 {
-	snprintf(buf, len, "%llu.%06llus", (unsigned long long)(us / 1000000),
-		 (unsigned long long)(us % 1000000));
-}
-
-int growth_report_text(growth_t *g, const agg_report_t *r)
-{
-	growth_site_t *s;
-	size_t total;
-	long n = growth_sites(g, r->limit, &s, &total);
+	memset(res, 0, sizeof *res);
+	long n = growth_sites(g, limit, &res->sites, &res->total);
 	if (n < 0)
 		return (int)n;
-	FILE *out = r->out;
-	char a[32], b[32], c[32], t[32];
-	uint64_t steps, chains;
-	growth_totals(g, &steps, &chains);
-	fprintf(out, "Realloc chains: %llu realloc%s grew %llu block%s; %zu "
-		     "call site%s grew a block %d or more times\n",
-		(unsigned long long)steps, steps == 1 ? "" : "s",
-		(unsigned long long)chains, chains == 1 ? "" : "s", total,
-		total == 1 ? "" : "s", GROWTH_MIN_STEPS);
-	for (long i = 0; i < n; i++) {
-		growth_site_t *x = &s[i];
-		fprintf(out, "#%ld: %llu chain%s, %llu steps (%llu moved, %s "
-			     "copied); longest: %llu steps, %s -> %s, %s\n",
-			i + 1, (unsigned long long)x->chains,
-			x->chains == 1 ? "" : "s",
-			(unsigned long long)x->steps,
-			(unsigned long long)x->moved,
-			report_size(a, sizeof a, (double)x->copied_bytes,
-				    false),
-			(unsigned long long)x->nsteps,
-			report_size(b, sizeof b, (double)x->initial_size,
-				    false),
-			report_size(c, sizeof c, (double)x->final_size, false),
-			end_name(x->end));
-		growth_text_frames(out, r->frames, x->stack, 0);
-		/* Text shows the first and last TEXT_STEPS steps (JSON has
-		 * every kept one). */
-		int said = 0;
-		for (size_t k = 0; k < x->nshown; k++) {
-			const growth_step_t *st = &x->shown[k];
-			uint64_t idx = x->omitted && k >= x->omitted_after
-					       ? k + x->omitted
-					       : k;
-			if (idx >= TEXT_STEPS && idx + TEXT_STEPS < x->nsteps) {
-				if (!said)
-					fprintf(out, "      ... %llu steps ...\n",
-						(unsigned long long)(x->nsteps -
-								     2 * TEXT_STEPS));
-				said = 1;
-				continue;
-			}
-			seconds(t, sizeof t, st->time_us);
-			fprintf(out, "      %s -> %s %s at %s\n",
-				report_size(a, sizeof a, (double)st->old_size,
-					    false),
-				report_size(b, sizeof b, (double)st->new_size,
-					    false),
-				st->moved ? "moved   " : "in place", t);
-		}
-	}
-	if (n)
-		fprintf(out, "\n");
-	free(s);
+	res->n = (size_t)n;
+	growth_totals(g, &res->steps, &res->chains);
 	return 0;
 }
 
-int growth_report_json(growth_t *g, json_t *j, const agg_report_t *r)
+void growth_result_free(growth_result_t *res)
 {
-	growth_site_t *s;
-	size_t total;
-	long n = growth_sites(g, r->limit, &s, &total);
-	if (n < 0)
-		return (int)n;
-	uint64_t steps, chains;
-	growth_totals(g, &steps, &chains);
-	json_key(j, "realloc_growth_steps");
-	json_u64(j, steps);
-	json_key(j, "chain_sites");
-	json_u64(j, total);
-	json_key(j, "chains");
-	json_arr_begin(j);
-	for (long i = 0; i < n; i++) {
-		growth_site_t *x = &s[i];
-		json_obj_begin(j);
-		json_key(j, "site_chains");
-		json_u64(j, x->chains);
-		json_key(j, "site_steps");
-		json_u64(j, x->steps);
-		json_key(j, "site_moved");
-		json_u64(j, x->moved);
-		json_key(j, "site_copied_bytes");
-		json_u64(j, x->copied_bytes);
-		json_key(j, "nsteps");
-		json_u64(j, x->nsteps);
-		json_key(j, "initial_size");
-		json_u64(j, x->initial_size);
-		json_key(j, "final_size");
-		json_u64(j, x->final_size);
-		json_key(j, "end");
-		json_str(j, end_name(x->end));
-		json_key(j, "steps_omitted");
-		json_u64(j, x->omitted);
-		json_key(j, "steps");
-		json_arr_begin(j);
-		for (size_t k = 0; k < x->nshown; k++) {
-			const growth_step_t *st = &x->shown[k];
-			json_obj_begin(j);
-			json_key(j, "old_size");
-			json_u64(j, st->old_size);
-			json_key(j, "new_size");
-			json_u64(j, st->new_size);
-			json_key(j, "moved");
-			json_bool(j, st->moved);
-			json_key(j, "time_us");
-			json_u64(j, st->time_us);
-			json_obj_end(j);
-		}
-		json_arr_end(j);
-		growth_json_frames(j, r->frames, x->stack);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-	free(s);
-	return 0;
+	free(res->sites);
+	memset(res, 0, sizeof *res);
 }

@@ -1,7 +1,8 @@
 /* Growth aggregator: realloc chains (a block resized larger again and
  * again, e.g. a vector or a Python list's item array) followed across
- * moves, grouped by realloc call site.  Fed by analysis.c (agg.h), reported
- * by cmd_growth.c, checked through growth_sites().  Not thread-safe. */
+ * moves, grouped by realloc call site.  Fed by analysis.c (agg.h);
+ * cmd_growth.c takes its result (growth_result) to render/text.c or
+ * json.c; checked through growth_sites().  Not thread-safe. */
 
 /* Chain rules: a chain starts at the first realloc that grows a block and
  * gains one step per growing realloc of the same block (moved or in place);
@@ -17,7 +18,6 @@
 #include <stdint.h>
 
 #include "agg/agg.h"
-#include "render/report.h"
 
 /* Steps kept per chain: the first GROWTH_KEEP_HEAD and the last
  * GROWTH_KEEP_TAIL (the ones between are counted, not kept). */
@@ -80,15 +80,21 @@ long growth_sites(growth_t *g, size_t limit, growth_site_t **out,
 /* Totals: growing reallocs seen, and chains ended. */
 void growth_totals(const growth_t *g, uint64_t *steps, uint64_t *chains);
 
-/* Report pieces for cmd_growth: the text section, and the JSON members
- * "chains" (+ "realloc_growth_steps") inside an open object. */
-int growth_report_text(growth_t *g, const agg_report_t *r);
-int growth_report_json(growth_t *g, json_t *j, const agg_report_t *r);
+/* What the growth report shows: the ranked sites (growth_sites) and the
+ * totals (growth_totals). */
+typedef struct growth_result {
+	growth_site_t *sites; /* ranked, at most the limit (owned) */
+	size_t n; /* sites */
+	size_t total; /* sites before the limit */
+	uint64_t steps; /* growing reallocs seen */
+	uint64_t chains; /* chains ended */
+} growth_result_t;
 
-/* Shared by the growth and high-water reports: the traceback of stack s as
- * a JSON "frames" member, and as indented text lines (at most max, 0 =
- * all). */
-void growth_json_frames(json_t *j, frames_t *fs, sidx_t s);
-void growth_text_frames(FILE *out, frames_t *fs, sidx_t s, int max);
+/* Fills *res (limit 0 = all).  Returns 0 or -ENOMEM.  The sites' step
+ * pointers stay valid until the next event or growth_free. */
+int growth_result(growth_t *g, size_t limit, growth_result_t *res);
+void growth_result_free(growth_result_t *res);
+/* "live", "freed", "shrunk". */
+const char *growth_end_name(growth_end_t e);
 
 #endif /* HEAPTRAIL_GROWTH_H */

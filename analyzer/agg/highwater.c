@@ -235,33 +235,10 @@ static void op_reset(agg_t *a)
 	clear((highwater_t *)a);
 }
 
-static void op_destroy(agg_t *a)
-{
-	highwater_free((highwater_t *)a);
-}
-
-static int op_report(agg_t *a, const agg_report_t *r)
-{
-	highwater_t *h = (highwater_t *)a;
-	if (!r->json)
-		return highwater_report_text(h, r);
-	json_t j;
-	json_init(&j, r->out);
-	json_obj_begin(&j);
-	if (r->an)
-		json_summary_fields(&j, analysis_summary(r->an));
-	int rc = highwater_report_json(h, &j, r);
-	json_obj_end(&j);
-	json_finish(&j);
-	return rc;
-}
-
 static const agg_ops_t highwater_ops = {
 	.name = "highwater",
 	.add = op_add,
-	.report = op_report,
 	.reset = op_reset,
-	.destroy = op_destroy,
 };
 
 highwater_t *highwater_new(void)
@@ -327,23 +304,16 @@ uint64_t highwater_peak(const highwater_t *h, uint64_t *time_us)
 	return h->peak;
 }
 
-/* --- report ------------------------------------------------------------- */
-
-/* One contributing call site of a step, as reported. */
-struct row {
-	uint32_t id; /* group id, or the stack without a group */
-	sidx_t stack; /* representative stack (largest growth) */
-	int64_t bytes;
-};
+/* --- result ------------------------------------------------------------- */
 
 /* The step's top HIGHWATER_TOP sites under h's grouping, plus the sum and
  * count of the other changed sites.  Returns the row count or -ENOMEM. */
 static long step_rows(highwater_t *h, const highwater_step_t *st,
-		      struct row *rows, int64_t *others, size_t *nothers)
+		      highwater_site_t *rows, int64_t *others, size_t *nothers)
 {
 	if (!h->group) {
 		for (size_t k = 0; k < st->ncontrib; k++)
-			rows[k] = (struct row){ st->contrib[k].stack,
+			rows[k] = (highwater_site_t){ st->contrib[k].stack,
 						st->contrib[k].stack,
 						st->contrib[k].bytes };
 		*others = st->others;
@@ -395,7 +365,7 @@ static long step_rows(highwater_t *h, const highwater_step_t *st,
 	int64_t top = 0;
 	for (size_t i = 0; i < k; i++) {
 		uint32_t g = (uint32_t)(uintptr_t)v[i].item;
-		rows[i] = (struct row){ g, rep[g], acc[g] };
+		rows[i] = (highwater_site_t){ g, rep[g], acc[g] };
 		top += acc[g];
 	}
 	*others = sum - top;
@@ -410,152 +380,41 @@ fail:
 	return rc;
 }
 
-/* "func at file:42 (mod) <- file.c:7": the innermost frame and where it
- * was called from. */
-static void site_line(char *buf, size_t len, frames_t *fs, sidx_t s)
-{
-	const frame_t *fr = NULL;
-	int n = fs ? frames_get(fs, s, &fr) : 0;
-	if (n <= 0) {
-		snprintf(buf, len, "<no frames>");
-		return;
-	}
-	char one[512], key[512] = "";
-	report_frame_line(one, sizeof one, fs, &fr[0]);
-	if (n > 1)
-		report_frame_key(key, sizeof key, fs, &fr[1], BY_LINENO);
-	snprintf(buf, len, "%s%s%s", one, n > 1 ? " <- " : "", key);
-}
-
-static void row_text(char *buf, size_t len, highwater_t *h, frames_t *fs,
-		     const struct row *w)
-{
-	if (h->group && h->by != BY_TRACEBACK)
-		snprintf(buf, len, "%s", group_key(h->group, w->id));
-	else
-		site_line(buf, len, fs, w->stack);
-}
-
-static void seconds(char *buf, size_t len, uint64_t us)
-{
-	snprintf(buf, len, "%llu.%06llus", (unsigned long long)(us / 1000000),
-		 (unsigned long long)(us % 1000000));
-}
-
-int highwater_report_text(highwater_t *h, const agg_report_t *r)
+int highwater_result(highwater_t *h, size_t last, highwater_result_t *res)
 {
 	const highwater_step_t *st = NULL;
+	memset(res, 0, sizeof *res);
 	long n = highwater_steps(h, &st);
 	if (n < 0)
 		return (int)n;
-	FILE *out = r->out;
-	char a[32], b[32], c[32], t[32], line[2048];
-	seconds(t, sizeof t, h->peak_time_us);
-	fprintf(out, "High-water steps: peak %s at %s; a step closes when the "
-		     "heap exceeds the previous mark by >= %u%% and >= %s\n",
-		report_size(a, sizeof a, (double)h->peak, false), t,
-		h->percent,
-		report_size(b, sizeof b, (double)h->min_bytes, false));
-	/* -n keeps the last steps: the ones that built the peak.  JSON keeps
-	 * them all. */
-	long first = r->limit && (size_t)n > r->limit ? n - (long)r->limit : 0;
-	if (first)
-		fprintf(out, "(%ld earlier step%s not shown; -n 0 shows all)\n",
-			first, first == 1 ? "" : "s");
-	for (long i = first; i < n; i++) {
-		const highwater_step_t *s = &st[i];
-		struct row rows[HIGHWATER_TOP];
-		int64_t others;
-		size_t nothers;
-		long k = step_rows(h, s, rows, &others, &nothers);
-		if (k < 0)
+	res->peak = h->peak;
+	res->peak_time_us = h->peak_time_us;
+	res->percent = h->percent;
+	res->min_bytes = h->min_bytes;
+	res->group = h->group;
+	res->by = h->by;
+	/* Only the steps kept are grouped (a group walk per step). */
+	res->first = last && (size_t)n > last ? (size_t)n - last : 0;
+	res->steps = calloc(n ? (size_t)n : 1, sizeof *res->steps);
+	if (!res->steps)
+		return -ENOMEM;
+	for (size_t i = 0; i + res->first < (size_t)n; i++) {
+		const highwater_step_t *s = &st[res->first + i];
+		highwater_grouped_t *g = &res->steps[i];
+		long k = step_rows(h, s, g->sites, &g->others, &g->nothers);
+		if (k < 0) {
+			highwater_result_free(res);
 			return (int)k;
-		seconds(t, sizeof t, s->to_time_us);
-		fprintf(out, "#%ld: %s -> %s at %s (%s)%s\n", i + 1,
-			report_size(a, sizeof a, (double)s->from_bytes, false),
-			report_size(b, sizeof b, (double)s->to_bytes, false),
-			t,
-			report_size(c, sizeof c,
-				    (double)(s->to_bytes - s->from_bytes),
-				    true),
-			s->is_peak ? " peak" : "");
-		for (long w = 0; w < k; w++) {
-			row_text(line, sizeof line, h, r->frames, &rows[w]);
-			fprintf(out, "    %10s  %s\n",
-				report_size(a, sizeof a, (double)rows[w].bytes,
-					    true),
-				line);
 		}
-		if (nothers)
-			fprintf(out, "    %10s  %zu other site%s\n",
-				report_size(a, sizeof a, (double)others, true),
-				nothers, nothers == 1 ? "" : "s");
+		g->step = s;
+		g->nsites = (size_t)k;
+		res->nsteps = i + 1;
 	}
 	return 0;
 }
 
-int highwater_report_json(highwater_t *h, json_t *j, const agg_report_t *r)
+void highwater_result_free(highwater_result_t *res)
 {
-	const highwater_step_t *st = NULL;
-	long n = highwater_steps(h, &st);
-	if (n < 0)
-		return (int)n;
-	json_key(j, "peak_bytes");
-	json_u64(j, h->peak);
-	json_key(j, "peak_time_us");
-	json_u64(j, h->peak_time_us);
-	json_key(j, "highwater_percent");
-	json_u64(j, h->percent);
-	json_key(j, "highwater_min_bytes");
-	json_u64(j, h->min_bytes);
-	json_key(j, "highwater");
-	json_arr_begin(j);
-	for (long i = 0; i < n; i++) {
-		const highwater_step_t *s = &st[i];
-		struct row rows[HIGHWATER_TOP];
-		int64_t others;
-		size_t nothers;
-		long k = step_rows(h, s, rows, &others, &nothers);
-		if (k < 0)
-			return (int)k;
-		json_obj_begin(j);
-		json_key(j, "from_bytes");
-		json_u64(j, s->from_bytes);
-		json_key(j, "to_bytes");
-		json_u64(j, s->to_bytes);
-		json_key(j, "from_time_us");
-		json_u64(j, s->from_time_us);
-		json_key(j, "time_us");
-		json_u64(j, s->to_time_us);
-		json_key(j, "peak");
-		json_bool(j, s->is_peak);
-		json_key(j, "sites");
-		json_arr_begin(j);
-		for (long w = 0; w < k; w++) {
-			json_obj_begin(j);
-			json_key(j, "bytes");
-			json_i64(j, rows[w].bytes);
-			const frame_t *fr = NULL;
-			int nf;
-			if (h->group) {
-				json_key(j, "key");
-				json_str(j, group_key(h->group, rows[w].id));
-				nf = group_frames(h->group, rows[w].id, &fr);
-			} else {
-				nf = r->frames ? frames_get(r->frames,
-							    rows[w].stack, &fr)
-					       : 0;
-			}
-			json_frames(j, r->frames, fr, nf);
-			json_obj_end(j);
-		}
-		json_arr_end(j);
-		json_key(j, "others_bytes");
-		json_i64(j, others);
-		json_key(j, "others_sites");
-		json_u64(j, nothers);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-	return 0;
+	free(res->steps);
+	memset(res, 0, sizeof *res);
 }

@@ -1,7 +1,7 @@
 /* High-water aggregator: the steps by which the heap reached its peak and
- * the call sites that contributed to each.  Fed by analysis.c (agg.h),
- * reported by cmd_growth.c, checked through highwater_steps().  Not
- * thread-safe. */
+ * the call sites that contributed to each.  Fed by analysis.c (agg.h);
+ * cmd_growth.c takes its result (highwater_result) to render/text.c or
+ * json.c; checked through highwater_steps().  Not thread-safe. */
 
 /* Steps: the high-water mark starts at 0.  A step closes as soon as the
  * live heap exceeds the previous mark by at least `percent` % of it AND by
@@ -68,8 +68,39 @@ uint64_t highwater_peak(const highwater_t *h, uint64_t *time_us);
  * key type).  Not owned. */
 void highwater_set_group(highwater_t *h, group_t *g, report_by_t by);
 
-/* Report pieces for cmd_growth. */
-int highwater_report_text(highwater_t *h, const agg_report_t *r);
-int highwater_report_json(highwater_t *h, json_t *j, const agg_report_t *r);
+/* One contributing call site of a step under the grouping. */
+typedef struct highwater_site {
+	uint32_t id; /* group id, or the stack without a group */
+	sidx_t stack; /* representative stack (largest growth) */
+	int64_t bytes; /* the group's change over the step */
+} highwater_site_t;
+
+/* A step with its contributions grouped (highwater_set_group). */
+typedef struct highwater_grouped {
+	const highwater_step_t *step;
+	highwater_site_t sites[HIGHWATER_TOP]; /* largest growth first */
+	size_t nsites;
+	int64_t others; /* sum of every other group's change */
+	size_t nothers; /* how many other groups changed */
+} highwater_grouped_t;
+
+/* What the high-water report shows. */
+typedef struct highwater_result {
+	uint64_t peak; /* bytes */
+	uint64_t peak_time_us;
+	unsigned percent; /* step threshold */
+	uint64_t min_bytes; /* step threshold */
+	const group_t *group; /* highwater_set_group's, or NULL: by stack */
+	report_by_t by; /* its key type */
+	size_t first; /* steps left out before steps[0] (see `last`) */
+	highwater_grouped_t *steps; /* oldest first (owned) */
+	size_t nsteps;
+} highwater_result_t;
+
+/* Fills *res after the last event (valid until the next event or
+ * highwater_free) with the last `last` steps (0 = all): the ones that
+ * built the peak.  Returns 0 or -ENOMEM. */
+int highwater_result(highwater_t *h, size_t last, highwater_result_t *res);
+void highwater_result_free(highwater_result_t *res);
 
 #endif /* HEAPTRAIL_HIGHWATER_H */

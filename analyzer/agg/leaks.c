@@ -151,20 +151,11 @@ static void op_reset(agg_t *a)
 	l->ndlist = 0;
 }
 
-static void op_destroy(agg_t *a)
-{
-	leaks_free((leaks_t *)a);
-}
-
-static int op_report(agg_t *a, const agg_report_t *r);
-
 static const agg_ops_t leaks_ops = {
 	.name = "leaks",
 	.add = op_add,
 	.snapshot = op_snapshot,
-	.report = op_report,
 	.reset = op_reset,
-	.destroy = op_destroy,
 };
 
 leaks_t *leaks_new(void)
@@ -472,6 +463,8 @@ int leaks_compute(leaks_t *l, const uint32_t *group_of, size_t ngroup_of,
 	int rc = leaks_finish(l);
 	if (rc)
 		return rc;
+	res->npoints_all = leaks_points(l, &res->points);
+	res->by = l->by;
 	size_t ngroups = count_groups(l, group_of, ngroup_of);
 	rc = compute_stats(l, group_of, ngroup_of, ngroups, limit, res);
 	if (!rc)
@@ -491,7 +484,7 @@ void leaks_result_free(leaks_result_t *res)
 	memset(res, 0, sizeof *res);
 }
 
-/* --- report ------------------------------------------------------------- */
+/* --- grouped result ----------------------------------------------------- */
 
 /* Group ids of every stack that has live bytes at the end or at any point
  * and passes g's filters (others: UINT32_MAX). */
@@ -531,254 +524,19 @@ fail:
 	return rc;
 }
 
-static const char *by_name(report_by_t by)
-{
-	switch (by) {
-	case BY_LINENO:
-		return "lineno";
-	case BY_FILENAME:
-		return "filename";
-	case BY_FUNCTION:
-		return "function";
-	case BY_MODULE:
-		return "module";
-	case BY_TRACEBACK:
-		break;
-	}
-	return "traceback";
-}
-
-/* Header key of a group: its key, or the innermost frame's file:line for
- * a traceback grouping (the traceback follows, indented). */
-static void head_key(char *buf, size_t len, const group_t *g,
-		     const agg_report_t *r, uint32_t id, report_by_t by)
-{
-	const frame_t *fr;
-	int n = group_frames(g, id, &fr);
-	if (by != BY_TRACEBACK)
-		snprintf(buf, len, "%s", group_key(g, id));
-	else if (n <= 0)
-		snprintf(buf, len, "<no stack>");
-	else
-		report_frame_key(buf, len, r->frames, &fr[0], BY_LINENO);
-}
-
-static void text_traceback(FILE *out, const group_t *g, frames_t *fs,
-			   uint32_t id)
-{
-	const frame_t *fr;
-	int n = group_frames(g, id, &fr);
-	char line[1024];
-	for (int k = 0; k < n; k++)
-		fprintf(out, "    %s\n",
-			report_frame_line(line, sizeof line, fs, &fr[k]));
-}
-
-static void json_group(json_t *j, const group_t *g, frames_t *fs,
-		       uint32_t id)
-{
-	const frame_t *fr;
-	int n = group_frames(g, id, &fr);
-	json_key(j, "key");
-	json_str(j, group_key(g, id));
-	json_frames(j, fs, fr, n);
-}
-
-/* A point's name in series: its label when no other point has it, else
- * its time ("@0.300s"); "end" for the end point. */
-static const char *point_name(char *buf, size_t len, const leaks_point_t *pts,
-			      size_t np, size_t i)
-{
-	const leaks_point_t *p = &pts[i];
-	int unique = p->label && *p->label;
-	for (size_t k = 0; unique && k < np; k++)
-		if (k != i && pts[k].label && !strcmp(pts[k].label, p->label))
-			unique = 0;
-	if (p->origin == LEAKS_POINT_END)
-		snprintf(buf, len, "end");
-	else if (unique)
-		snprintf(buf, len, "%s", p->label);
-	else
-		snprintf(buf, len, "@%llu.%03llus",
-			 (unsigned long long)(p->time_us / 1000000),
-			 (unsigned long long)(p->time_us / 1000 % 1000));
-	return buf;
-}
-
-static void report_json(leaks_t *l, const agg_report_t *r, const group_t *g,
-			const leaks_result_t *res)
-{
-	json_t j;
-	json_init(&j, r->out);
-	json_obj_begin(&j);
-	if (r->an)
-		json_summary_fields(&j, analysis_summary(r->an));
-	json_key(&j, "by");
-	json_str(&j, by_name(l->by));
-	json_key(&j, "total_bytes");
-	json_u64(&j, res->total_bytes);
-	json_key(&j, "total_count");
-	json_u64(&j, res->total_count);
-	json_key(&j, "sites");
-	json_u64(&j, res->nsites);
-	json_key(&j, "stats");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < res->nstats; i++) {
-		const leak_stat_t *s = &res->stats[i];
-		json_obj_begin(&j);
-		json_key(&j, "bytes");
-		json_u64(&j, s->bytes);
-		json_key(&j, "count");
-		json_u64(&j, s->count);
-		json_group(&j, g, r->frames, s->group);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	const leaks_point_t *pts;
-	size_t np = leaks_points(l, &pts);
-	json_key(&j, "points");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < np; i++) {
-		json_obj_begin(&j);
-		json_key(&j, "label");
-		json_str(&j, pts[i].origin == LEAKS_POINT_END ? "end"
-							       : pts[i].label);
-		json_key(&j, "time_us");
-		json_u64(&j, pts[i].time_us);
-		json_key(&j, "heap_bytes");
-		json_u64(&j, pts[i].heap_bytes);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_key(&j, "series_points");
-	json_u64(&j, res->npoints);
-	json_key(&j, "exit_after_teardown");
-	json_bool(&j, res->teardown);
-	json_key(&j, "candidates_available");
-	json_bool(&j, res->npoints >= 3);
-	json_key(&j, "candidates");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < res->ncands; i++) {
-		const leak_cand_t *c = &res->cands[i];
-		json_obj_begin(&j);
-		json_key(&j, "growth");
-		json_u64(&j, c->growth);
-		json_key(&j, "series");
-		json_arr_begin(&j);
-		for (size_t p = 0; p < res->npoints; p++)
-			json_u64(&j, c->series[p]);
-		json_arr_end(&j);
-		json_group(&j, g, r->frames, c->group);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	json_finish(&j);
-}
-
-static void report_text(leaks_t *l, const agg_report_t *r, const group_t *g,
-			const leaks_result_t *res)
-{
-	FILE *out = r->out;
-	char a[32], b[32], c[32], key[1024];
-	if (r->an)
-		report_notes(out, analysis_summary(r->an));
-	fprintf(out, "Live at the end of the trace: %s in %llu blocks from %zu "
-		     "call sites (by %s)\n",
-		report_size(a, sizeof a, (double)res->total_bytes, false),
-		(unsigned long long)res->total_count, res->nsites,
-		by_name(l->by));
-	if (res->nstats < res->nsites)
-		fprintf(out, "Top %zu:\n", res->nstats);
-	for (size_t i = 0; i < res->nstats; i++) {
-		const leak_stat_t *s = &res->stats[i];
-		head_key(key, sizeof key, g, r, s->group, l->by);
-		fprintf(out, "#%zu: %s: size=%s, count=%llu, average=%s\n",
-			i + 1, key, report_size(a, sizeof a, (double)s->bytes,
-						false),
-			(unsigned long long)s->count,
-			report_size(b, sizeof b,
-				    s->count ? (double)s->bytes /
-						       (double)s->count
-					     : 0,
-				    false));
-		if (l->by == BY_TRACEBACK)
-			text_traceback(out, g, r->frames, s->group);
-	}
-	fprintf(out, "\n");
-	const leaks_point_t *pts;
-	size_t np = leaks_points(l, &pts);
-	if (res->teardown)
-		fprintf(out, "Note: the exit snapshot (%s) came after the program "
-			     "freed most of its heap (%s before): it is left "
-			     "out of the series\n",
-			report_size(a, sizeof a, (double)pts[np - 1].heap_bytes,
-				    false),
-			report_size(b, sizeof b, (double)pts[np - 2].heap_bytes,
-				    false));
-	if (res->npoints < 3) {
-		fprintf(out, "Leak candidates: need at least 3 snapshots "
-			     "(the exit one included), the trace has %zu "
-			     "point%s; record with --snapshot-every or call "
-			     "heaptrail_snapshot()\n",
-			res->npoints, res->npoints == 1 ? "" : "s");
-		return;
-	}
-	fprintf(out, "Leak candidates: call sites whose live memory grew in "
-		     "every one of the %zu intervals between %zu snapshots: "
-		     "%zu\n",
-		res->npoints - 1, res->npoints, res->ncands_total);
-	for (size_t i = 0; i < res->ncands; i++) {
-		const leak_cand_t *x = &res->cands[i];
-		head_key(key, sizeof key, g, r, x->group, l->by);
-		fprintf(out, "#%zu: %s: %s (%s -> %s)\n", i + 1, key,
-			report_size(a, sizeof a, (double)x->growth, true),
-			report_size(b, sizeof b, (double)x->series[0], false),
-			report_size(c, sizeof c,
-				    (double)x->series[res->npoints - 1],
-				    false));
-		fprintf(out, "    series:");
-		for (size_t p = 0; p < res->npoints; p++) {
-			char name[300];
-			fprintf(out, "%s %s=%s", p ? "," : "",
-				point_name(name, sizeof name, pts, np, p),
-				report_size(a, sizeof a, (double)x->series[p],
-					    false));
-		}
-		fprintf(out, "\n");
-		if (l->by == BY_TRACEBACK)
-			text_traceback(out, g, r->frames, x->group);
-	}
-}
-
-int leaks_report(leaks_t *l, const agg_report_t *r, group_t *g)
+int leaks_grouped(leaks_t *l, group_t *g, size_t limit, leaks_result_t *res)
 {
 	uint32_t *ids = NULL;
 	size_t n = 0;
-	leaks_result_t res;
+	memset(res, 0, sizeof *res);
 	int rc = leaks_finish(l);
 	if (!rc)
 		rc = build_groups(l, g, &ids, &n);
 	if (!rc)
-		rc = leaks_compute(l, ids, n, r->limit, &res);
+		rc = leaks_compute(l, ids, n, limit, res);
 	free(ids);
 	if (rc)
 		return rc;
-	if (r->json)
-		report_json(l, r, g, &res);
-	else
-		report_text(l, r, g, &res);
-	leaks_result_free(&res);
+	res->group = g;
 	return 0;
-}
-
-static int op_report(agg_t *a, const agg_report_t *r)
-{
-	leaks_t *l = (leaks_t *)a;
-	group_t *g = group_new(r->frames, l->by);
-	if (!g)
-		return -ENOMEM;
-	int rc = leaks_report(l, r, g);
-	group_free(g);
-	return rc;
 }

@@ -1,7 +1,8 @@
 /* Leaks aggregator: blocks live at the end of the final image by call site,
  * and leak candidates (call sites whose live bytes grew in every interval
- * between snapshots).  Fed by analysis.c (agg.h), reported by cmd_leaks.c,
- * checked through leaks_compute() by the unit tests.  Not thread-safe. */
+ * between snapshots).  Fed by analysis.c (agg.h); cmd_leaks.c takes its
+ * result (leaks_grouped) to render/text.c or json.c; the unit tests check
+ * leaks_compute().  Not thread-safe. */
 
 /* Candidate rule: the series is every snapshot of the final image plus an
  * "end" point when the last snapshot is not the exit one; the exit snapshot
@@ -30,7 +31,7 @@ void leaks_set_by(leaks_t *l, report_by_t by);
 
 /* Closes the series after the last event: appends an "end" point (the
  * heap at the end of the trace) unless the last snapshot is the exit one.
- * Idempotent; report and leaks_compute call it. */
+ * Idempotent; leaks_grouped and leaks_compute call it. */
 int leaks_finish(leaks_t *l);
 
 /* A point of the candidate series. */
@@ -72,6 +73,11 @@ typedef struct leaks_result {
 	int teardown; /* the exit snapshot was left out: taken after the
 		       * program freed most of its heap (below half of the
 		       * previous point: an interpreter's finalization) */
+	const leaks_point_t *points; /* leaks_points(): every point, the
+				      * left-out exit one included */
+	size_t npoints_all;
+	const group_t *group; /* leaks_grouped's (keys, frames), else NULL */
+	report_by_t by; /* leaks_set_by's key type */
 } leaks_result_t;
 
 /* Computes stats and candidates.  group_of[i] is the group of stack i
@@ -81,10 +87,9 @@ int leaks_compute(leaks_t *l, const uint32_t *group_of, size_t ngroup_of,
 		  size_t limit, leaks_result_t *res);
 void leaks_result_free(leaks_result_t *res);
 
-/* Prints the report (text or JSON per r->json) grouping call sites with
- * g (its key type and include/exclude filters; l's `by` names it).
- * Returns 0 or -ENOMEM.  The agg_ops report does the same with a group
- * made from leaks_set_by's key and no filters. */
-int leaks_report(leaks_t *l, const agg_report_t *r, group_t *g);
+/* The report's result: leaks_compute with call sites grouped by g (its
+ * key type and include/exclude filters; l's `by` names it).  g must
+ * outlive *res.  Returns 0 or -ENOMEM. */
+int leaks_grouped(leaks_t *l, group_t *g, size_t limit, leaks_result_t *res);
 
 #endif /* HEAPTRAIL_LEAKS_H */

@@ -3,16 +3,12 @@
  * time); the end and the peak are read from the heap model afterwards. */
 #include "agg/point.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/analysis.h"
-#include "read/index.h"
-#include "render/report.h"
 
 typedef struct capture {
 	uint64_t *bytes, *count; /* by sidx */
@@ -31,29 +27,6 @@ struct point {
 	capture_t result; /* end / peak */
 	const capture_t *chosen;
 };
-
-void point_parse(const char *s, point_spec_t *spec)
-{
-	memset(spec, 0, sizeof(*spec));
-	if (strcmp(s, "end") == 0) {
-		spec->kind = POINT_END;
-		return;
-	}
-	if (strcmp(s, "peak") == 0) {
-		spec->kind = POINT_PEAK;
-		return;
-	}
-	/* A time needs a unit, so a bare number stays a snapshot index. */
-	size_t len = strlen(s);
-	if (len > 1 && isalpha((unsigned char)s[len - 1]) &&
-	    report_parse_time(s) >= 0) {
-		spec->kind = POINT_TIME;
-		spec->time_us = (uint64_t)report_parse_time(s);
-		return;
-	}
-	spec->kind = POINT_SNAPSHOT;
-	spec->snapshot = s;
-}
 
 static void cap_clear(capture_t *c)
 {
@@ -148,13 +121,6 @@ static int p_snapshot(agg_t *a, const agg_snapshot_t *s)
 	return 0;
 }
 
-static int p_report(agg_t *a, const agg_report_t *r)
-{
-	(void)a;
-	(void)r;
-	return 0;
-}
-
 static void p_reset(agg_t *a)
 {
 	point_t *p = (point_t *)a;
@@ -169,7 +135,6 @@ static const agg_ops_t point_ops = {
 	.name = "point",
 	.add = p_add,
 	.snapshot = p_snapshot,
-	.report = p_report,
 	.reset = p_reset,
 };
 
@@ -181,9 +146,10 @@ point_t *point_new(const point_spec_t *spec)
 	p->agg.ops = &point_ops;
 	p->spec = *spec;
 	if (spec->kind == POINT_SNAPSHOT) {
-		long long v = report_parse_count(spec->snapshot);
-		p->numeric = v >= 0;
-		p->index = v >= 0 ? (uint64_t)v : 0;
+		/* Digits only: a snapshot index (a label may match too). */
+		const char *d = spec->snapshot;
+		p->numeric = *d && strspn(d, "0123456789") == strlen(d);
+		p->index = p->numeric ? (uint64_t)strtoll(d, NULL, 10) : 0;
 	}
 	return p;
 }
@@ -216,12 +182,12 @@ int point_index_need(const point_t *p)
 
 /* An analysis from the index saw no snapshot: take the captures p_snapshot
  * would have taken from the index's snapshot states. */
-static int snapshot_from_index(point_t *p, const struct analysis *an)
+static int snapshot_from_index(point_t *p, const point_from_t *from)
 {
-	const analysis_summary_t *s = analysis_summary(an);
+	const analysis_summary_t *s = from->sum;
 	for (size_t k = 0; k < s->nsnapshots; k++) {
 		const analysis_snapshot_t *sn = &s->snapshots[k];
-		const index_state_t *st;
+		const analysis_state_t *st;
 		size_t m;
 		uint64_t n;
 		capture_t *c = NULL;
@@ -231,8 +197,11 @@ static int snapshot_from_index(point_t *p, const struct analysis *an)
 			c = &p->by_index;
 		if (!c)
 			continue;
-		if (analysis_snapshot_state(an, k, &st, &m, &n) < 0)
+		if (!from->has_states)
 			return -EIO;
+		st = from->states.states + from->states.at[k];
+		m = (size_t)(from->states.at[k + 1] - from->states.at[k]);
+		n = from->states.n[k];
 		cap_clear(c);
 		c->bytes = calloc(n ? n : 1, sizeof(uint64_t));
 		c->count = calloc(n ? n : 1, sizeof(uint64_t));
@@ -255,18 +224,18 @@ static int snapshot_from_index(point_t *p, const struct analysis *an)
 	return 0;
 }
 
-int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
+int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 		 const uint64_t **count, size_t *n, char *err, size_t errlen)
 {
-	const heap_t *h = analysis_heap(an);
+	const heap_t *h = from->heap;
 	const heap_counters_t *hc = heap_counters(h);
 	const capture_t *c = NULL;
 	int rc;
 	switch (p->spec.kind) {
 	case POINT_SNAPSHOT:
-		if (analysis_from_index(an) &&
-		    (rc = snapshot_from_index(p, an)) < 0) {
-			snprintf(err, errlen, "%s: %s", analysis_summary(an)->path,
+		if (from->from_index &&
+		    (rc = snapshot_from_index(p, from)) < 0) {
+			snprintf(err, errlen, "%s: %s", from->sum->path,
 				 rc == -ENOMEM ? "out of memory" :
 				 "the trace index has no state for this snapshot; run with HEAPTRAIL_NO_INDEX=1");
 			return rc;
@@ -274,7 +243,7 @@ int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
 		c = p->by_label.done ? &p->by_label :
 		    p->by_index.done ? &p->by_index : NULL;
 		if (!c) {
-			const analysis_summary_t *s = analysis_summary(an);
+			const analysis_summary_t *s = from->sum;
 			size_t at = 0;
 			char list[256] = "";
 			for (size_t i = 0; i < s->nsnapshots && at < sizeof(list); i++) {
@@ -305,7 +274,7 @@ int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
 	case POINT_END:
 		if (cap_take(&p->result, h) < 0)
 			return -ENOMEM;
-		p->result.time_us = analysis_summary(an)->end_time_us;
+		p->result.time_us = from->sum->end_time_us;
 		snprintf(p->result.desc, sizeof(p->result.desc), "end (%.3fs)",
 			 (double)p->result.time_us / 1e6);
 		c = &p->result;

@@ -1,6 +1,8 @@
 /* Point aggregator: the live bytes and blocks of every stack at one point
  * of the trace: its end, the heap peak, a snapshot mark (label or index),
- * or a time.  Feeds `top --at` and `diff --from/--to`.  Not thread-safe. */
+ * or a time.  Feeds `top --at` and `diff --from/--to`: cli/run.c runs it
+ * and reads its result (point_result, from a point_from_t, never from the
+ * analysis itself).  Not thread-safe. */
 #ifndef HEAPTRAIL_POINT_H
 #define HEAPTRAIL_POINT_H
 
@@ -9,6 +11,7 @@
 #include <stdint.h>
 
 #include "agg/agg.h"
+#include "model/analysis.h"
 
 typedef enum point_kind {
 	POINT_END = 0,
@@ -23,10 +26,6 @@ typedef struct point_spec {
 	uint64_t time_us; /* POINT_TIME */
 } point_spec_t;
 
-/* Parses "end", "peak", a time with a unit ("2.5s", "1500ms", "300us") or
- * else a snapshot label/index.  s must outlive the spec. */
-void point_parse(const char *s, point_spec_t *spec);
-
 typedef struct point point_t;
 
 point_t *point_new(const point_spec_t *spec);
@@ -40,10 +39,20 @@ agg_t *point_agg(point_t *p);
 enum { POINT_INDEX_NO = -1, POINT_INDEX_PLAIN = 0, POINT_INDEX_STATES = 1 };
 int point_index_need(const point_t *p);
 
+/* What a point is read from after the run (cli/run.c's run_point_from
+ * fills it from the analysis). */
+typedef struct point_from {
+	const heap_t *heap; /* at the end of the trace */
+	const analysis_summary_t *sum; /* end time, snapshots, path */
+	bool from_index; /* restored from the trace index: no event seen */
+	bool has_states; /* states holds the index's snapshot states */
+	analysis_states_t states;
+} point_from_t;
+
 /* After the run: per-stack live totals at the point (index = sidx, n
  * entries, entries beyond n are zero).  Returns 0, or -ENOENT when the
  * snapshot was not found (message in err, listing what exists). */
-int point_result(point_t *p, const struct analysis *an, const uint64_t **bytes,
+int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 		 const uint64_t **count, size_t *n, char *err, size_t errlen);
 /* Heap totals and time at the point (valid after point_result). */
 uint64_t point_heap_bytes(const point_t *p);

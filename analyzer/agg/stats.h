@@ -1,7 +1,7 @@
 /* Statistics like tracemalloc's Snapshot.statistics() and compare_to():
  * per-stack live totals grouped by key (group.h), ranked by the top-N
- * routine, printed as text ("file.c:42: size=97.7 KiB, count=1000,
- * average=100 B") or JSON.  Used by top and diff.  Not thread-safe. */
+ * routine; rendered by text.c ("file.c:42: size=97.7 KiB, count=1000,
+ * average=100 B") and json.c.  Used by top and diff.  Not thread-safe. */
 #ifndef HEAPTRAIL_STATS_H
 #define HEAPTRAIL_STATS_H
 
@@ -44,14 +44,6 @@ int stats_diff(const stat_set_t *old, const stat_set_t *now, stat_set_t *out);
  * |count diff|, count), then key; keeps `limit` (0 = all).  Returns the
  * number kept (rows reordered in place). */
 size_t stats_rank(stat_set_t *s, bool diff, size_t limit);
-
-/* Text: one line per row (plus the frames, indented, for a traceback
- * grouping). */
-void stats_print_text(FILE *out, const stat_set_t *s, size_t k, bool diff,
-		      report_by_t by);
-/* JSON array of rows: {"key","bytes","count","average","frames":[...]}
- * (+ "bytes_diff","count_diff" for diff).  Call after json_key. */
-void stats_print_json(json_t *j, const stat_set_t *s, size_t k, bool diff);
 
 void stats_free(stat_set_t *s);
 

@@ -10,9 +10,14 @@
 
 #include "model/analysis.h"
 #include "cli/opts.h"
+#include "cli/run.h"
 #include "agg/point.h"
 #include "render/report.h"
 #include "agg/stats.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
 
 typedef struct side {
 	analysis_t *an; /* owned unless shared with the other side */
@@ -29,7 +34,7 @@ static int side_stats(side_t *sd, const opts_t *o)
 	const uint64_t *bytes, *count;
 	size_t n;
 	char err[512];
-	if (point_result(sd->pt, sd->an, &bytes, &count, &n, err, sizeof(err)) < 0) {
+	if (run_point_result(sd->pt, sd->an, &bytes, &count, &n, err, sizeof(err)) < 0) {
 		fprintf(stderr, "heaptrail: %s\n", err);
 		return 1;
 	}
@@ -70,40 +75,48 @@ static void json_side(json_t *j, const char *key, const side_t *sd)
 	json_obj_end(j);
 }
 
+/* --from POINT, --to POINT and the one or two TRACE operands. */
+struct diff_args {
+	const char *paths[2];
+	int npaths;
+	const char *from, *to;
+};
+
+static int diff_opt(const char *cmd, int argc, char **argv, int *i,
+		    void *ctx)
+{
+	struct diff_args *da = ctx;
+	const char *a = argv[*i];
+	int m;
+	if ((m = args_opt(cmd, argc, argv, i, "--from", &da->from)) ||
+	    (m = args_opt(cmd, argc, argv, i, "--to", &da->to)))
+		return m;
+	if (a[0] == '-' && a[1])
+		return 0; /* an unknown option */
+	if (da->npaths == 2) {
+		args_usage_error(cmd, "unexpected argument '%s' (give one trace with --from/--to, or two traces)", a);
+		return -1;
+	}
+	da->paths[da->npaths++] = a;
+	return 1;
+}
+
 int cmd_diff(int argc, char **argv)
 {
-	const char *paths[2] = { NULL, NULL }, *from = NULL, *to = NULL, *val;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
 				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
 	opts_t o;
-	int npaths = 0, rc = 1;
+	int rc = 1;
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		int m;
-		const char *a = argv[i];
-		if ((m = opts_parse("diff", accept, argc, argv, &i, &o))) {
-			if (m < 0)
-				return 2;
-		} else if ((m = report_opt("diff", argc, argv, &i, "--from", &val))) {
-			if (m < 0)
-				return 2;
-			from = val;
-		} else if ((m = report_opt("diff", argc, argv, &i, "--to", &val))) {
-			if (m < 0)
-				return 2;
-			to = val;
-		} else if (a[0] == '-' && a[1]) {
-			return report_usage_error("diff", "unknown option '%s'", a);
-		} else if (npaths < 2) {
-			paths[npaths++] = a;
-		} else {
-			return report_usage_error("diff", "unexpected argument '%s' (give one trace with --from/--to, or two traces)", a);
-		}
-	}
+	struct diff_args da = { { NULL, NULL }, 0, NULL, NULL };
+	if (opts_args("diff", accept, diff_opt, &da, argc, argv, &o, NULL))
+		return 2;
+	const char **paths = da.paths, *from = da.from, *to = da.to;
+	int npaths = da.npaths;
 	if (!npaths)
-		return report_usage_error("diff", "missing TRACE");
+		return args_usage_error("diff", "missing TRACE");
 	if (npaths == 1 && !from)
-		return report_usage_error("diff", "one trace needs --from SNAPSHOT (and --to, default end); or give OLD.htr NEW.htr");
+		return args_usage_error("diff", "one trace needs --from SNAPSHOT (and --to, default end); or give OLD.htr NEW.htr");
 	if (opts_check_cumulative("diff", &o))
 		return 2;
 
@@ -115,7 +128,7 @@ int cmd_diff(int argc, char **argv)
 	sd[0].path = paths[0];
 	sd[1].path = npaths == 2 ? paths[1] : paths[0];
 	for (int k = 0; k < 2; k++) {
-		point_parse(sd[k].spec, &ps);
+		args_parse_point(sd[k].spec, &ps);
 		if (!(sd[k].pt = point_new(&ps))) {
 			fprintf(stderr, "heaptrail: out of memory\n");
 			goto done;
@@ -124,29 +137,16 @@ int cmd_diff(int argc, char **argv)
 	/* The end, the peak and snapshots come from the trace index when
 	 * there is one. */
 	if (npaths == 1) {
-		agg_t *aggs[2] = { point_agg(sd[0].pt), point_agg(sd[1].pt) };
-		int n0 = point_index_need(sd[0].pt), n1 = point_index_need(sd[1].pt);
-		sd[0].an = n0 == POINT_INDEX_NO || n1 == POINT_INDEX_NO ?
-			analysis_run_file(paths[0], aggs, 2) :
-			n0 == POINT_INDEX_STATES || n1 == POINT_INDEX_STATES ?
-			analysis_run_file_indexed(paths[0], aggs, 2, true) :
-			analysis_run_file_indexed(paths[0], NULL, 0, false);
-		sd[1].an = sd[0].an;
+		point_t *pts[2] = { sd[0].pt, sd[1].pt };
+		sd[0].an = sd[1].an = run_file_points(paths[0], pts, 2);
 		if (!sd[0].an)
 			goto done;
 	} else {
-		for (int k = 0; k < 2; k++) {
-			agg_t *agg = point_agg(sd[k].pt);
-			int need = point_index_need(sd[k].pt);
-			sd[k].an = need == POINT_INDEX_NO ?
-				analysis_run_file(paths[k], &agg, 1) :
-				need == POINT_INDEX_STATES ?
-				analysis_run_file_indexed(paths[k], &agg, 1, true) :
-				analysis_run_file_indexed(paths[k], NULL, 0, false);
-			if (!sd[k].an)
+		for (int k = 0; k < 2; k++)
+			if (!(sd[k].an = run_file_points(paths[k], &sd[k].pt, 1)))
 				goto done;
-		}
 	}
+
 	for (int k = 0; k < 2; k++)
 		if (side_stats(&sd[k], &o))
 			goto done;
@@ -160,9 +160,7 @@ int cmd_diff(int argc, char **argv)
 	char a[32], b[32];
 	if (o.json) {
 		json_t j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_summary_fields(&j, analysis_summary(sd[1].an));
+		json_report_begin(&j, stdout, analysis_summary(sd[1].an));
 		json_side(&j, "from", &sd[0]);
 		json_side(&j, "to", &sd[1]);
 		json_key(&j, "by");
@@ -176,23 +174,22 @@ int cmd_diff(int argc, char **argv)
 		json_key(&j, "groups");
 		json_u64(&j, d.n);
 		json_key(&j, "stats");
-		stats_print_json(&j, &d, k, true);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_stats(&j, &d, k, true);
+		json_report_end(&j);
 	} else {
-		report_notes(stdout, analysis_summary(sd[0].an));
+		text_notes(stdout, analysis_summary(sd[0].an));
 		if (npaths == 2)
-			report_notes(stdout, analysis_summary(sd[1].an));
+			text_notes(stdout, analysis_summary(sd[1].an));
 		printf("Top %zu of %zu differences by %s%s, %s%s%s -> %s%s%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")\n",
 		       k, d.n, report_by_name(o.by), o.cumulative ? " (cumulative)" : "",
 		       npaths == 2 ? sd[0].path : "", npaths == 2 ? " " : "",
 		       point_describe(sd[0].pt),
 		       npaths == 2 ? sd[1].path : "", npaths == 2 ? " " : "",
 		       point_describe(sd[1].pt),
-		       report_size(a, sizeof(a), (double)d.total_bytes, false),
-		       report_size(b, sizeof(b), (double)d.total_bytes_diff, true),
+		       fmt_size(a, sizeof(a), (double)d.total_bytes, false),
+		       fmt_size(b, sizeof(b), (double)d.total_bytes_diff, true),
 		       d.total_count, d.total_count_diff);
-		stats_print_text(stdout, &d, k, true, (report_by_t)o.by);
+		text_stats(stdout, &d, k, true, (report_by_t)o.by);
 	}
 	stats_free(&d);
 	analysis_print_warnings(sd[0].an);

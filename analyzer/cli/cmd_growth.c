@@ -10,87 +10,90 @@
 #include "agg/highwater.h"
 #include "cli/opts.h"
 #include "render/report.h"
+#include "cli/args.h"
+#include "render/json.h"
+#include "render/text.h"
+#include "cli/run.h"
+
+/* The high-water step threshold: --step PERCENT, --step-min BYTES. */
+struct step {
+	long long pct, minb;
+};
+
+static int step_opt(const char *cmd, int argc, char **argv, int *i,
+		    void *ctx)
+{
+	struct step *st = ctx;
+	const char *val;
+	int m;
+	if ((m = args_opt(cmd, argc, argv, i, "--step", &val))) {
+		if (m > 0 && ((st->pct = args_parse_count(val)) < 0 ||
+			      st->pct > 100000)) {
+			args_usage_error(cmd, "--step: expected a percentage, not '%s'", val);
+			return -1;
+		}
+	} else if ((m = args_opt(cmd, argc, argv, i, "--step-min", &val))) {
+		if (m > 0 && (st->minb = args_parse_count(val)) < 0) {
+			args_usage_error(cmd, "--step-min: expected bytes, not '%s'", val);
+			return -1;
+		}
+	}
+	return m;
+}
 
 int cmd_growth(int argc, char **argv)
 {
-	const char *path = NULL, *val;
+	const char *path = NULL;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_FRAMES |
 				OPT_BY | OPT_LIMIT;
 	opts_t o;
 	int rc = 1;
-	long long pct = HIGHWATER_PERCENT, minb = HIGHWATER_MIN_BYTES;
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		int m;
-		const char *a = argv[i];
-		if ((m = opts_parse("growth", accept, argc, argv, &i, &o))) {
-			if (m < 0)
-				return 2;
-		} else if ((m = report_opt("growth", argc, argv, &i, "--step",
-					   &val))) {
-			if (m < 0)
-				return 2;
-			if ((pct = report_parse_count(val)) < 0 || pct > 100000)
-				return report_usage_error(
-					"growth",
-					"--step: expected a percentage, not "
-					"'%s'",
-					val);
-		} else if ((m = report_opt("growth", argc, argv, &i,
-					   "--step-min", &val))) {
-			if (m < 0)
-				return 2;
-			if ((minb = report_parse_count(val)) < 0)
-				return report_usage_error(
-					"growth",
-					"--step-min: expected bytes, not '%s'",
-					val);
-		} else if (opts_trace("growth", a, &path)) {
-			return 2;
-		}
-	}
-	if (!path)
-		return report_usage_error("growth", "missing TRACE");
+	struct step st = { HIGHWATER_PERCENT, HIGHWATER_MIN_BYTES };
+	if (opts_args("growth", accept, step_opt, &st, argc, argv, &o, &path))
+		return 2;
 
 	growth_t *gr = growth_new();
 	highwater_t *hw = highwater_new();
 	analysis_t *an = NULL;
 	group_t *g = NULL;
+	growth_result_t gres = { 0 };
+	highwater_result_t hres = { 0 };
 	if (!gr || !hw)
 		goto nomem;
-	highwater_set_threshold(hw, (unsigned)pct, (uint64_t)minb);
+	highwater_set_threshold(hw, (unsigned)st.pct, (uint64_t)st.minb);
 	agg_t *aggs[2] = { growth_agg(gr), highwater_agg(hw) };
-	an = analysis_run_file(path, aggs, 2);
+	an = run_file(path, aggs, 2);
 	if (!an)
 		goto done;
-	agg_report_t r = opts_report(&o, an);
-	g = opts_group(&o, r.frames);
+	frames_t *fs = analysis_frames(an, o.fmode, o.raw);
+	g = opts_group(&o, fs);
 	if (!g)
 		goto nomem;
 	highwater_set_group(hw, g, (report_by_t)o.by);
+	/* -n keeps the last steps in text, the ones that built the peak;
+	 * JSON keeps them all. */
+	if (growth_result(gr, (size_t)o.limit, &gres) < 0 ||
+	    highwater_result(hw, o.json ? 0 : (size_t)o.limit, &hres) < 0)
+		goto nomem;
 	if (o.json) {
 		json_t j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_summary_fields(&j, analysis_summary(an));
-		if (growth_report_json(gr, &j, &r) < 0 ||
-		    highwater_report_json(hw, &j, &r) < 0)
-			goto nomem;
-		json_obj_end(&j);
-		json_finish(&j);
+		json_report_begin(&j, stdout, analysis_summary(an));
+		json_growth(&j, &gres, fs);
+		json_highwater(&j, &hres, fs);
+		json_report_end(&j);
 	} else {
-		report_notes(stdout, analysis_summary(an));
-		if (growth_report_text(gr, &r) < 0 ||
-		    highwater_report_text(hw, &r) < 0)
-			goto nomem;
+		text_notes(stdout, analysis_summary(an));
+		text_growth(stdout, &gres, fs);
+		text_highwater(stdout, &hres, fs);
 	}
-	fflush(stdout);
-	analysis_print_warnings(an);
-	rc = 0;
+	rc = run_finish(an);
 	goto done;
 nomem:
-	fprintf(stderr, "heaptrail: out of memory\n");
+	rc = run_nomem();
 done:
+	highwater_result_free(&hres);
+	growth_result_free(&gres);
 	group_free(g);
 	analysis_free(an);
 	growth_free(gr);

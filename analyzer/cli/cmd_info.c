@@ -13,6 +13,11 @@
 #include "cli/opts.h"
 #include "cli/cmd_snapshots.h"
 #include "render/report.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
+#include "cli/run.h"
 
 static const char *const kind_names[HT_KIND_COUNT] = {
 	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
@@ -34,9 +39,7 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 		       size_t nstacks)
 {
 	json_t j;
-	json_init(&j, stdout);
-	json_obj_begin(&j);
-	json_summary_fields(&j, s);
+	json_report_begin(&j, stdout, s);
 	json_key(&j, "clean_end");
 	json_bool(&j, s->has_end && !s->fatal_signal);
 	json_key(&j, "fatal_signal");
@@ -126,17 +129,16 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_key(&j, "warnings");
 	json_u64(&j, s->warnings);
 	snapshots_json(&j, s);
-	json_obj_end(&j);
-	json_finish(&j);
+	json_report_end(&j);
 }
 
 static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		       size_t nstacks)
 {
 	char a[32], b[32];
-	report_notes(stdout, s);
+	text_notes(stdout, s);
 	printf("trace:        %s (%s, format v%u)\n", s->path,
-	       report_size(a, sizeof(a), (double)s->file_bytes, false),
+	       fmt_size(a, sizeof(a), (double)s->file_bytes, false),
 	       s->format_version);
 	printf("program:      %s\n", s->exe[0] ? s->exe : "(unknown: no PROCESS record)");
 	if (s->cmdline[0])
@@ -170,21 +172,21 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		}
 	printf("%s\n", any ? "" : " none");
 	printf("allocated:    %s in total\n",
-	       report_size(a, sizeof(a), (double)c->bytes_allocated, false));
+	       fmt_size(a, sizeof(a), (double)c->bytes_allocated, false));
 	printf("stacks:       %zu distinct\n", nstacks);
 	printf("threads:      %" PRIu64 "\n", s->threads);
 	printf("peak heap:    %s in %" PRIu64 " blocks at %.3f s\n",
-	       report_size(a, sizeof(a), (double)c->peak_bytes, false),
+	       fmt_size(a, sizeof(a), (double)c->peak_bytes, false),
 	       c->peak_blocks, (double)c->peak_time_us / 1e6);
 	printf("heap at end:  %s in %" PRIu64 " blocks\n",
-	       report_size(a, sizeof(a), (double)c->heap_bytes, false),
+	       fmt_size(a, sizeof(a), (double)c->heap_bytes, false),
 	       c->heap_blocks);
 	printf("leaked:       %s in %" PRIu64 " blocks (live at the end; see `heaptrail leaks`)\n",
-	       report_size(a, sizeof(a), (double)c->heap_bytes, false),
+	       fmt_size(a, sizeof(a), (double)c->heap_bytes, false),
 	       c->heap_blocks);
 	if (s->rss_max)
 		printf("max RSS:      %s at %.3f s\n",
-		       report_size(a, sizeof(a), (double)s->rss_max, false),
+		       fmt_size(a, sizeof(a), (double)s->rss_max, false),
 		       (double)s->rss_max_time_us / 1e6);
 	else
 		printf("max RSS:      not sampled\n");
@@ -192,7 +194,7 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	printf("lost events:  %" PRIu64 "\n", s->lost_events);
 	printf("temporary:    %" PRIu64 " allocations (%s) freed before any other allocation (on any thread)\n",
 	       c->temporary,
-	       report_size(b, sizeof(b), (double)c->temporary_bytes, false));
+	       fmt_size(b, sizeof(b), (double)c->temporary_bytes, false));
 	printf("anomalies:    %" PRIu64 " frees of unknown addresses, %" PRIu64
 	       " reallocs of unknown addresses, %" PRIu64
 	       " allocations on a live address\n",
@@ -215,15 +217,9 @@ int cmd_info(int argc, char **argv)
 	const char *path = NULL;
 	opts_t o;
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		if (opts_parse("info", OPT_JSON, argc, argv, &i, &o))
-			continue; /* --json */
-		if (opts_trace("info", argv[i], &path))
-			return 2;
-	}
-	if (!path)
-		return report_usage_error("info", "missing TRACE");
-	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
+	if (opts_args("info", OPT_JSON, NULL, NULL, argc, argv, &o, &path))
+		return 2;
+	analysis_t *an = run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;
 	const analysis_summary_t *s = analysis_summary(an);

@@ -9,6 +9,10 @@
 #include "agg/leaks.h"
 #include "cli/opts.h"
 #include "render/report.h"
+#include "cli/args.h"
+#include "render/json.h"
+#include "render/text.h"
+#include "cli/run.h"
 
 int cmd_leaks(int argc, char **argv)
 {
@@ -19,42 +23,39 @@ int cmd_leaks(int argc, char **argv)
 	int rc = 1;
 	opts_init(&o);
 	o.by = BY_TRACEBACK;
-	for (int i = 1; i < argc; i++) {
-		int m;
-		const char *a = argv[i];
-		if ((m = opts_parse("leaks", accept, argc, argv, &i, &o))) {
-			if (m < 0)
-				return 2;
-		} else if (opts_trace("leaks", a, &path)) {
-			return 2;
-		}
-	}
-	if (!path)
-		return report_usage_error("leaks", "missing TRACE");
+	if (opts_args("leaks", accept, NULL, NULL, argc, argv, &o, &path))
+		return 2;
 
 	leaks_t *l = leaks_new();
 	group_t *g = NULL;
 	analysis_t *an = NULL;
+	leaks_result_t res = { 0 };
 	if (!l)
 		goto nomem;
 	leaks_set_by(l, (report_by_t)o.by);
 	agg_t *agg = leaks_agg(l);
-	an = analysis_run_file(path, &agg, 1);
+	an = run_file(path, &agg, 1);
 	if (!an)
 		goto done;
-	agg_report_t r = opts_report(&o, an);
-	g = opts_group(&o, r.frames);
-	if (!g)
+	frames_t *fs = analysis_frames(an, o.fmode, o.raw);
+	g = opts_group(&o, fs);
+	if (!g || leaks_grouped(l, g, (size_t)o.limit, &res) < 0)
 		goto nomem;
-	if (leaks_report(l, &r, g) < 0)
-		goto nomem;
-	fflush(stdout);
-	analysis_print_warnings(an);
-	rc = 0;
+	if (o.json) {
+		json_t j;
+		json_report_begin(&j, stdout, analysis_summary(an));
+		json_leaks(&j, &res, fs);
+		json_report_end(&j);
+	} else {
+		text_notes(stdout, analysis_summary(an));
+		text_leaks(stdout, &res, fs);
+	}
+	rc = run_finish(an);
 	goto done;
 nomem:
-	fprintf(stderr, "heaptrail: out of memory\n");
+	rc = run_nomem();
 done:
+	leaks_result_free(&res);
 	group_free(g);
 	analysis_free(an);
 	leaks_free(l);

@@ -8,6 +8,11 @@
 #include "model/analysis.h"
 #include "cli/opts.h"
 #include "render/report.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
+#include "cli/run.h"
 
 const char *snapshots_origin_name(uint64_t origin)
 {
@@ -55,28 +60,19 @@ int cmd_snapshots(int argc, char **argv)
 	opts_t o;
 	char a[32];
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		if (opts_parse("snapshots", OPT_JSON, argc, argv, &i, &o))
-			continue; /* --json */
-		if (opts_trace("snapshots", argv[i], &path))
-			return 2;
-	}
-	if (!path)
-		return report_usage_error("snapshots", "missing TRACE");
-	analysis_t *an = analysis_run_file_indexed(path, NULL, 0, false);
+	if (opts_args("snapshots", OPT_JSON, NULL, NULL, argc, argv, &o, &path))
+		return 2;
+	analysis_t *an = run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;
 	const analysis_summary_t *s = analysis_summary(an);
 	if (o.json) {
 		json_t j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_summary_fields(&j, s);
+		json_report_begin(&j, stdout, s);
 		snapshots_json(&j, s);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_report_end(&j);
 	} else {
-		report_notes(stdout, s);
+		text_notes(stdout, s);
 		if (!s->nsnapshots) {
 			printf("%s: no snapshots (mark them with heaptrail_snapshot(), --snapshot-every or --snapshot-signal)\n",
 			       s->path);
@@ -90,7 +86,7 @@ int cmd_snapshots(int argc, char **argv)
 				printf("%5" PRIu64 "  %-24s %-7s %10s %12s %10" PRIu64 "\n",
 				       sn->index, sn->label[0] ? sn->label : "-",
 				       snapshots_origin_name(sn->origin), t,
-				       report_size(a, sizeof(a), (double)sn->heap_bytes, false),
+				       fmt_size(a, sizeof(a), (double)sn->heap_bytes, false),
 				       sn->heap_blocks);
 			}
 		}

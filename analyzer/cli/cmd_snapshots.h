@@ -8,6 +8,7 @@
 
 #include "model/analysis.h"
 #include "render/report.h"
+#include "render/json.h"
 
 /* argv[0] = "snapshots".  Returns the exit status (0, 1, 2 usage). */
 int cmd_snapshots(int argc, char **argv);

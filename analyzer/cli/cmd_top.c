@@ -9,56 +9,58 @@
 
 #include "model/analysis.h"
 #include "cli/opts.h"
+#include "cli/run.h"
 #include "agg/point.h"
 #include "render/report.h"
 #include "agg/stats.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
+#include "render/text.h"
+
+/* --at POINT, --temporary. */
+struct top_args {
+	const char *at;
+	bool temporary;
+};
+
+static int top_opt(const char *cmd, int argc, char **argv, int *i, void *ctx)
+{
+	struct top_args *ta = ctx;
+	if (strcmp(argv[*i], "--temporary") == 0) {
+		ta->temporary = true;
+		return 1;
+	}
+	return args_opt(cmd, argc, argv, i, "--at", &ta->at);
+}
 
 int cmd_top(int argc, char **argv)
 {
-	const char *path = NULL, *at = "end", *val;
+	const char *path = NULL;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
 				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
 	opts_t o;
 	int rc = 1;
-	bool temporary = false;
 	opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		int m;
-		const char *a = argv[i];
-		if ((m = opts_parse("top", accept, argc, argv, &i, &o))) {
-			if (m < 0)
-				return 2;
-		} else if (strcmp(a, "--temporary") == 0) {
-			temporary = true;
-		} else if ((m = report_opt("top", argc, argv, &i, "--at", &val))) {
-			if (m < 0)
-				return 2;
-			at = val;
-		} else if (opts_trace("top", a, &path)) {
-			return 2;
-		}
-	}
-	if (!path)
-		return report_usage_error("top", "missing TRACE");
+	struct top_args ta = { "end", false };
+	if (opts_args("top", accept, top_opt, &ta, argc, argv, &o, &path))
+		return 2;
+	const char *at = ta.at;
+	bool temporary = ta.temporary;
 	if (opts_check_cumulative("top", &o))
 		return 2;
 
 	point_spec_t spec;
-	point_parse(at, &spec);
+	args_parse_point(at, &spec);
 	point_t *pt = point_new(&spec);
 	if (!pt) {
 		fprintf(stderr, "heaptrail: out of memory\n");
 		return 1;
 	}
-	agg_t *agg = point_agg(pt);
 	/* The end, the peak, the snapshots and the temporary totals are in
 	 * the trace index. */
-	int need = temporary ? POINT_INDEX_PLAIN : point_index_need(pt);
-	analysis_t *an = need == POINT_INDEX_NO ?
-		analysis_run_file(path, &agg, 1) :
-		need == POINT_INDEX_STATES ?
-		analysis_run_file_indexed(path, &agg, 1, true) :
-		analysis_run_file_indexed(path, NULL, 0, false);
+	analysis_t *an = temporary ? run_file_indexed(path, NULL, 0, false) :
+				     run_file_points(path, &pt, 1);
 	group_t *g = NULL;
 	stat_set_t set = { 0 };
 	char err[512], a[32], b[32];
@@ -83,7 +85,7 @@ int cmd_top(int argc, char **argv)
 		}
 		bytes = tb;
 		count = tc;
-	} else if (point_result(pt, an, &bytes, &count, &n, err, sizeof(err)) < 0) {
+	} else if (run_point_result(pt, an, &bytes, &count, &n, err, sizeof(err)) < 0) {
 		fprintf(stderr, "heaptrail: %s\n", err);
 		goto done;
 	}
@@ -101,9 +103,7 @@ int cmd_top(int argc, char **argv)
 	const char *where = temporary ? "temporary allocations" : point_describe(pt);
 	if (o.json) {
 		json_t j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_summary_fields(&j, s);
+		json_report_begin(&j, stdout, s);
 		json_key(&j, "at");
 		json_str(&j, temporary ? "temporary" : at);
 		json_key(&j, "point");
@@ -125,24 +125,23 @@ int cmd_top(int argc, char **argv)
 		json_key(&j, "groups");
 		json_u64(&j, nrows);
 		json_key(&j, "stats");
-		stats_print_json(&j, &set, k, false);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_stats(&j, &set, k, false);
+		json_report_end(&j);
 	} else {
-		report_notes(stdout, s);
+		text_notes(stdout, s);
 		if (temporary)
 			printf("Top %zu temporary allocation sites by %s (allocations freed before any other allocation): %s in %" PRIu64 " allocations\n",
 			       k, report_by_name(o.by),
-			       report_size(a, sizeof(a), (double)set.total_bytes, false),
+			       fmt_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count);
 		else
 			printf("Top %zu of %zu by %s%s at %s: %s live in %" PRIu64 " blocks%s\n",
 			       k, nrows, report_by_name(o.by),
 			       o.cumulative ? " (cumulative)" : "", where,
-			       report_size(a, sizeof(a), (double)set.total_bytes, false),
+			       fmt_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count,
 			       group_has_filters(g) ? " (filtered)" : "");
-		stats_print_text(stdout, &set, k, false, (report_by_t)o.by);
+		text_stats(stdout, &set, k, false, (report_by_t)o.by);
 		if (k < nrows && !o.cumulative) {
 			uint64_t ob = 0, oc = 0;
 			for (size_t i = k; i < set.n; i++) {
@@ -150,7 +149,7 @@ int cmd_top(int argc, char **argv)
 				oc += set.rows[i].count;
 			}
 			printf("%zu other: size=%s, count=%" PRIu64 "\n", nrows - k,
-			       report_size(b, sizeof(b), (double)ob, false), oc);
+			       fmt_size(b, sizeof(b), (double)ob, false), oc);
 		}
 	}
 	analysis_print_warnings(an);

@@ -1,5 +1,6 @@
 /* Shared report options: see opts.h. */
 #include "cli/opts.h"
+#include "cli/args.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,18 +29,18 @@ static int add_pattern(const char *cmd, const char *opt, const char **list,
 		       int *n, const char *val)
 {
 	if (*n == OPTS_MAX_PATTERNS) {
-		report_usage_error(cmd, "too many %s", opt);
+		args_usage_error(cmd, "too many %s", opt);
 		return -1;
 	}
 	list[(*n)++] = val;
 	return 1;
 }
 
-/* report_opt for an accepted option only. */
+/* args_opt for an accepted option only. */
 static int value_opt(const char *cmd, unsigned accept, unsigned bit, int argc,
 		     char **argv, int *i, const char *name, const char **val)
 {
-	return (accept & bit) ? report_opt(cmd, argc, argv, i, name, val) : 0;
+	return (accept & bit) ? args_opt(cmd, argc, argv, i, name, val) : 0;
 }
 
 int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
@@ -58,7 +59,7 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 		if (m < 0)
 			return -1;
 		if ((o->by = report_by_parse(val)) < 0) {
-			report_usage_error(cmd, "--by: unknown key '%s' (lineno, filename, function, traceback, module)", val);
+			args_usage_error(cmd, "--by: unknown key '%s' (lineno, filename, function, traceback, module)", val);
 			return -1;
 		}
 	} else if ((m = value_opt(cmd, accept, OPT_FRAMES, argc, argv, i,
@@ -66,7 +67,7 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 		if (m < 0)
 			return -1;
 		if ((o->fmode = frames_mode_parse(val)) < 0) {
-			report_usage_error(cmd, "--frames: expected all, python or native, not '%s'", val);
+			args_usage_error(cmd, "--frames: expected all, python or native, not '%s'", val);
 			return -1;
 		}
 	} else if ((m = value_opt(cmd, accept, OPT_FILTERS, argc, argv, i,
@@ -83,8 +84,8 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 				  "--limit", &val))) {
 		if (m < 0)
 			return -1;
-		if ((o->limit = report_parse_count(val)) < 0) {
-			report_usage_error(cmd, "-n: expected a count, not '%s'", val);
+		if ((o->limit = args_parse_count(val)) < 0) {
+			args_usage_error(cmd, "-n: expected a count, not '%s'", val);
 			return -1;
 		}
 	} else {
@@ -96,17 +97,38 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 int opts_trace(const char *cmd, const char *arg, const char **path)
 {
 	if (arg[0] == '-' && arg[1])
-		return report_usage_error(cmd, "unknown option '%s'", arg);
+		return args_usage_error(cmd, "unknown option '%s'", arg);
 	if (*path)
-		return report_usage_error(cmd, "unexpected argument '%s'", arg);
+		return args_usage_error(cmd, "unexpected argument '%s'", arg);
 	*path = arg;
+	return 0;
+}
+
+int opts_args(const char *cmd, unsigned accept, opts_extra_t extra,
+	      void *ctx, int argc, char **argv, opts_t *o, const char **path)
+{
+	for (int i = 1; i < argc; i++) {
+		int m = opts_parse(cmd, accept, argc, argv, &i, o);
+		if (!m && extra)
+			m = extra(cmd, argc, argv, &i, ctx);
+		if (m > 0)
+			continue;
+		if (m < 0)
+			return 2;
+		if (!path)
+			return args_usage_error(cmd, "unknown option '%s'", argv[i]);
+		if (opts_trace(cmd, argv[i], path))
+			return 2;
+	}
+	if (path && !*path)
+		return args_usage_error(cmd, "missing TRACE");
 	return 0;
 }
 
 int opts_check_cumulative(const char *cmd, const opts_t *o)
 {
 	if (o->cumulative && o->by == BY_TRACEBACK)
-		return report_usage_error(cmd, "--cumulative cannot be used with --by traceback");
+		return args_usage_error(cmd, "--cumulative cannot be used with --by traceback");
 	return 0;
 }
 
@@ -120,18 +142,4 @@ group_t *opts_group(const opts_t *o, frames_t *frames)
 	for (int i = 0; i < o->nexc; i++)
 		group_add_filter(g, o->exc[i], false);
 	return g;
-}
-
-agg_report_t opts_report(const opts_t *o, analysis_t *an)
-{
-	agg_report_t r = {
-		.out = stdout,
-		.json = o->json,
-		.limit = (size_t)o->limit,
-		.an = an,
-		.stacks = analysis_stacks(an),
-		.heap = analysis_heap(an),
-		.frames = analysis_frames(an, o->fmode, o->raw),
-	};
-	return r;
 }

@@ -1,9 +1,10 @@
 /* Command-line options shared by the report commands (info, snapshots,
  * top, diff, leaks, growth): --json, --no-symbols, --cumulative, --by,
  * --frames, --include/--exclude and -n/--limit, with the same values and
- * usage errors everywhere, and what they make (filtered group, report
- * context).  Called by cmd_*.c, which name the options they accept and
- * parse their own.  No state: thread-safe per opts_t. */
+ * usage errors everywhere, what they make (a filtered group) and the
+ * argument loop around them.  Called by cmd_*.c, which name the options
+ * they accept and parse their own through a callback.  No state:
+ * thread-safe per opts_t. */
 #ifndef HEAPTRAIL_OPTS_H
 #define HEAPTRAIL_OPTS_H
 
@@ -54,6 +55,20 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
  * operand is a usage error (printed; returns 2), else sets *path (0). */
 int opts_trace(const char *cmd, const char *arg, const char **path);
 
+/* A command's own options, tried after the shared ones: returns 1 when
+ * argv[*i] is one (advancing *i past a separate value), 0 when it is not,
+ * -1 after printing a usage error. */
+typedef int (*opts_extra_t)(const char *cmd, int argc, char **argv, int *i,
+			    void *ctx);
+
+/* The argument loop every command shares: each argument is one of the
+ * `accept` options, else one of extra's (may be NULL), else the TRACE
+ * operand (opts_trace), and a missing TRACE is a usage error.  With path
+ * NULL, extra must take the operands itself (what it leaves is an unknown
+ * option).  Returns 0, or 2 after printing a usage error. */
+int opts_args(const char *cmd, unsigned accept, opts_extra_t extra,
+	      void *ctx, int argc, char **argv, opts_t *o, const char **path);
+
 /* The usage error shared by top and diff: 2 when --cumulative is combined
  * with --by traceback (message printed), else 0. */
 int opts_check_cumulative(const char *cmd, const opts_t *o);
@@ -61,10 +76,5 @@ int opts_check_cumulative(const char *cmd, const opts_t *o);
 /* A group over `frames` by o->by with o's include/exclude filters; NULL
  * when frames is NULL or memory runs out. */
 group_t *opts_group(const opts_t *o, frames_t *frames);
-
-/* The agg_report_t an aggregator report gets under these options: stdout,
- * --json, -n, and an's stacks, end heap and display frames (--frames,
- * --no-symbols). */
-agg_report_t opts_report(const opts_t *o, analysis_t *an);
 
 #endif /* HEAPTRAIL_OPTS_H */

@@ -2,8 +2,10 @@
  *
  * The child opens the trace file itself, after fork, because only it knows
  * the pid that `%p` and the default name stand for; it hands the open file to
- * libheaptrail.so through HEAPTRAIL_FD/HEAPTRAIL_FD_ID (see the environment
- * contract in the team brief) and execs the program.  A close-on-exec pipe
+ * libheaptrail.so through HEAPTRAIL_FD/HEAPTRAIL_FD_ID (every variable of that
+ * contract is named in common/env.h) and execs the program.  Signal names,
+ * `%p` and the default trace name come from common/names.h, which the library
+ * uses too: a trace gets the same name with or without the wrapper.  A close-on-exec pipe
  * tells the parent whether the exec happened, so that a setup failure in the
  * child is never mistaken for the program's own exit status. */
 #include "launcher/record.h"
@@ -20,13 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/env.h"
+#include "common/names.h"
 #include "heaptrail_format.h"
 
 #define DEPTH_MAX 256
@@ -80,25 +83,7 @@ static void usage(FILE *out)
 
 int record_parse_signal(const char *text)
 {
-	if (!text || !*text)
-		return -EINVAL;
-	if (isdigit((unsigned char)*text)) {
-		char *end;
-		errno = 0;
-		long v = strtol(text, &end, 10);
-		if (errno || *end || v < 1 || v >= NSIG)
-			return -EINVAL;
-		return (int)v;
-	}
-	const char *name = text;
-	if (strncasecmp(name, "SIG", 3) == 0)
-		name += 3;
-	for (int sig = 1; sig < NSIG; sig++) {
-		const char *abbrev = sigabbrev_np(sig);
-		if (abbrev && strcasecmp(abbrev, name) == 0)
-			return sig;
-	}
-	return -EINVAL;
+	return names_parse_signal(text);
 }
 
 /* Accepts seconds as the recorder parses them: digits with an optional
@@ -168,8 +153,8 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 			o->snapshot_every = optarg;
 			break;
 		case OPT_SIGNAL: {
-			int sig = record_parse_signal(optarg);
-			if (sig < 0 || sig == SIGKILL || sig == SIGSTOP) {
+			int sig = names_snapshot_signal(optarg);
+			if (sig < 0) {
 				fprintf(stderr,
 					"heaptrail record: --snapshot-signal: '%s' is not a usable signal (try USR2)\n",
 					optarg);
@@ -213,7 +198,7 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 	o->program = argv + optind;
 	/* A pattern set by hand (the public variable) counts as -o. */
 	if (!o->output) {
-		const char *env = getenv("HEAPTRAIL_OUTPUT");
+		const char *env = getenv(HT_ENV_OUTPUT);
 		if (env && *env)
 			o->output = env;
 	}
@@ -224,10 +209,10 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
  * tree), else ../lib relative to it (installed).  Writes the path to buf. */
 static int find_library(char *buf, size_t len)
 {
-	const char *env = getenv("HEAPTRAIL_LIB");
+	const char *env = getenv(HT_ENV_LIB);
 	if (env && *env) {
 		if (access(env, R_OK) != 0) {
-			fprintf(stderr, "heaptrail: HEAPTRAIL_LIB=%s: %s\n", env, strerror(errno));
+			fprintf(stderr, "heaptrail: %s=%s: %s\n", HT_ENV_LIB, env, strerror(errno));
 			return -ENOENT;
 		}
 		if ((size_t)snprintf(buf, len, "%s", env) >= len)
@@ -276,44 +261,15 @@ static void python_dir(const char *lib, char *buf, size_t len)
 	snprintf(buf, len, "%.*s/heaptrail/python", dirlen, dir);
 }
 
-/* Expands %p (pid) and %% in pattern. */
-static int expand_pattern(const char *pattern, pid_t pid, char *buf, size_t len)
-{
-	size_t o = 0;
-	for (const char *p = pattern; *p; p++) {
-		char tmp[24];
-		const char *add = tmp;
-		if (p[0] == '%' && p[1] == 'p') {
-			snprintf(tmp, sizeof(tmp), "%d", (int)pid);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			tmp[0] = '%';
-			tmp[1] = '\0';
-			p++;
-		} else {
-			tmp[0] = *p;
-			tmp[1] = '\0';
-		}
-		size_t n = strlen(add);
-		if (o + n >= len)
-			return -ENAMETOOLONG;
-		memcpy(buf + o, add, n);
-		o += n;
-	}
-	buf[o] = '\0';
-	return 0;
-}
-
 /* The trace path for the root process `pid`. */
 static int trace_path(const record_opts_t *o, pid_t pid, char *buf, size_t len)
 {
-	if (o->output)
-		return expand_pattern(o->output, pid, buf, len);
-	const char *base = strrchr(o->program[0], '/');
-	base = base ? base + 1 : o->program[0];
-	if ((size_t)snprintf(buf, len, "heaptrail.%s.%d.htr", base, (int)pid) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	if (o->output) {
+		int rc = names_expand(o->output, (int)pid, buf, len);
+		return rc < 0 ? rc : 0;
+	}
+	/* execvp gives the program this argv[0]: the library's own default. */
+	return names_default_trace(o->program[0], (int)pid, buf, len);
 }
 
 static int setenv_int(const char *name, long v)
@@ -357,8 +313,8 @@ static int move_fd_high(int fd)
 	return hi;
 }
 
-/* Sets the environment contract for the recorder in the child (see the
- * team brief): trace fd and identity, root pid, options, preload.
+/* Sets the environment contract for the recorder in the child (common/env.h):
+ * trace fd and identity, root pid, options, preload.
  * Returns 0 or -errno. */
 static int child_set_env(const record_opts_t *o, const char *lib, int fd,
 			 const struct stat *st)
@@ -367,37 +323,37 @@ static int child_set_env(const record_opts_t *o, const char *lib, int fd,
 	int rc = 0;
 
 	snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino);
-	rc |= setenv_int("HEAPTRAIL_FD", fd);
-	rc |= setenv("HEAPTRAIL_FD_ID", id, 1);
-	rc |= setenv_int("HEAPTRAIL_ROOT_PID", getpid());
+	rc |= setenv_int(HT_ENV_FD, fd);
+	rc |= setenv(HT_ENV_FD_ID, id, 1);
+	rc |= setenv_int(HT_ENV_ROOT_PID, getpid());
 	if (o->output) {
 		/* Absolute, so followed children that chdir still write beside it. */
 		char cwd[PATH_MAX], abs[PATH_MAX * 2];
 		if (o->output[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
 		    (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, o->output) < sizeof(abs))
-			rc |= setenv("HEAPTRAIL_OUTPUT", abs, 1);
+			rc |= setenv(HT_ENV_OUTPUT, abs, 1);
 		else
-			rc |= setenv("HEAPTRAIL_OUTPUT", o->output, 1);
+			rc |= setenv(HT_ENV_OUTPUT, o->output, 1);
 	} else {
 		/* Followed children get the recorder's default name, which
 		 * carries their own program name. */
-		unsetenv("HEAPTRAIL_OUTPUT");
+		unsetenv(HT_ENV_OUTPUT);
 	}
 	if (o->depth)
-		rc |= setenv_int("HEAPTRAIL_DEPTH", o->depth);
+		rc |= setenv_int(HT_ENV_DEPTH, o->depth);
 	if (o->snapshot_every)
-		rc |= setenv("HEAPTRAIL_SNAPSHOT_EVERY", o->snapshot_every, 1);
+		rc |= setenv(HT_ENV_SNAPSHOT_EVERY, o->snapshot_every, 1);
 	if (o->snapshot_signal)
-		rc |= setenv_int("HEAPTRAIL_SNAPSHOT_SIGNAL", o->snapshot_signal);
+		rc |= setenv_int(HT_ENV_SNAPSHOT_SIGNAL, o->snapshot_signal);
 	/* The command line is authoritative for the switches: a stale
 	 * variable from the user's shell must not turn them on. */
 	static const struct {
 		const char *name;
 		size_t offset;
 	} flags[] = {
-		{ "HEAPTRAIL_FOLLOW_FORK", offsetof(record_opts_t, follow_fork) },
-		{ "HEAPTRAIL_FOLLOW_EXEC", offsetof(record_opts_t, follow_exec) },
-		{ "HEAPTRAIL_QUIET", offsetof(record_opts_t, quiet) },
+		{ HT_ENV_FOLLOW_FORK, offsetof(record_opts_t, follow_fork) },
+		{ HT_ENV_FOLLOW_EXEC, offsetof(record_opts_t, follow_exec) },
+		{ HT_ENV_QUIET, offsetof(record_opts_t, quiet) },
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		if (*(const int *)((const char *)o + flags[i].offset))
@@ -406,7 +362,7 @@ static int child_set_env(const record_opts_t *o, const char *lib, int fd,
 			unsetenv(flags[i].name);
 	}
 	if (o->python_malloc)
-		rc |= setenv("PYTHONMALLOC", "malloc", 1);
+		rc |= setenv(HT_ENV_PYTHONMALLOC, "malloc", 1);
 	python_dir(lib, pydir, sizeof(pydir));
 	rc |= prepend_env("PYTHONPATH", pydir, ':');
 	rc |= prepend_env("LD_PRELOAD", lib, ':');

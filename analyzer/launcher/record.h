@@ -13,7 +13,8 @@
 int cmd_record(int argc, char **argv);
 
 /* Parses a signal given as a name ("USR2", "SIGUSR2", case-insensitive) or a
- * number.  Returns the signal number, or -EINVAL. */
+ * number: names_parse_signal (common/names.h), which the library uses for
+ * HEAPTRAIL_SNAPSHOT_SIGNAL too.  Returns the signal number, or -EINVAL. */
 int record_parse_signal(const char *text);
 
 #endif /* HEAPTRAIL_RECORD_H */

@@ -6,17 +6,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "read/index.h"
+#include "model/pipe.h"
 #include "read/reader.h"
 #include "render/symbols.h"
 
@@ -62,7 +59,7 @@ struct analysis {
 	 * snapshot k's are states[state_at[k] .. state_at[k + 1]). */
 	bool keep_states; /* collecting them (an index will be written) */
 	bool states_dropped; /* over the limits: none kept */
-	index_state_t *states;
+	analysis_state_t *states;
 	size_t nstates, capstates;
 	uint64_t *state_at; /* nsnaps + 1 entries, state_at[0] = 0 */
 	uint64_t *state_n; /* nsnaps entries: per-stack entries then */
@@ -79,6 +76,18 @@ static int heap_sink(void *arg, const heap_event_t *ev)
 			return rc;
 	}
 	return 0;
+}
+
+/* Points the summary at the strings and snapshots the analysis owns;
+ * called whenever a run or a restore has replaced them. */
+static void sync_summary(analysis_t *an)
+{
+	an->sum.exe = an->exe;
+	an->sum.cmdline = an->cmdline;
+	an->sum.recorder_version = an->version;
+	an->sum.last_warning = an->last_warning;
+	an->sum.snapshots = an->snaps;
+	an->sum.nsnapshots = an->nsnaps;
 }
 
 static int finish_open(analysis_t *an, const char *path, char *err,
@@ -99,6 +108,7 @@ static int finish_open(analysis_t *an, const char *path, char *err,
 	an->sum.path = an->path;
 	an->sum.file_bytes = reader_size(an->rd);
 	an->sum.format_version = reader_version(an->rd);
+	sync_summary(an);
 	return 0;
 }
 
@@ -283,13 +293,13 @@ static int keep_state(analysis_t *an)
 		}
 		if (an->nstates == an->capstates) {
 			size_t ncap = an->capstates ? an->capstates * 2 : 1024;
-			index_state_t *ns = realloc(an->states, ncap * sizeof(*ns));
+			analysis_state_t *ns = realloc(an->states, ncap * sizeof(*ns));
 			if (!ns)
 				return -ENOMEM;
 			an->states = ns;
 			an->capstates = ncap;
 		}
-		an->states[an->nstates++] = (index_state_t){
+		an->states[an->nstates++] = (analysis_state_t){
 			.sidx = (uint32_t)i,
 			.bytes = st[i].live_bytes,
 			.count = st[i].live_count,
@@ -407,184 +417,8 @@ static void progress(analysis_t *an, uint64_t offset, bool final)
 		size ? (int)(offset * 100 / size) : 100);
 }
 
-/* The replay reads events in batches (reader_next_batch).  On two
- * threads, a decoder thread runs the reader ahead of the heap model (the
- * machine's second core decodes while this one replays; decoding is
- * about half of a replay): batches go round a ring of PIPE_DEPTH, each
- * carrying the scratch arena of its records' strings and arrays
- * (reader_hold_scratch), freed once it is consumed.  On one thread, one
- * batch is refilled in place (a record ends it).  The events and their
- * order are exactly the reader's either way. */
-#define PIPE_BATCH 2048
-#define PIPE_DEPTH 4
 /* Traces smaller than this are replayed on one thread (not worth one). */
 #define PIPE_MIN_BYTES ((uint64_t)4 << 20)
-
-typedef struct pbatch {
-	rd_event_t ev[PIPE_BATCH];
-	size_t n; /* events in ev */
-	int rc; /* reader_next's return after the last: 1 = more follow */
-	void *scratch; /* records' arena (reader_take_scratch), or NULL */
-} pbatch_t;
-
-typedef struct pipe {
-	reader_t *rd;
-	bool threaded; /* a decoder thread fills the batches */
-	pthread_t th;
-	pthread_mutex_t mu; /* only for sleeping: see pipe_wait */
-	pthread_cond_t cv;
-	pbatch_t *b; /* PIPE_DEPTH batches */
-	_Atomic uint64_t produced, consumed; /* batches */
-	atomic_bool stop; /* the consumer gave up: the decoder ends */
-	atomic_int sleepers; /* threads in pthread_cond_wait (or going) */
-	pbatch_t *cur; /* batch being consumed, NULL before the first */
-} pipe_t;
-
-/* Polls before sleeping: a batch takes tens of microseconds on the other
- * core, and a sleep and wake-up cost about as much (tens of thousands of
- * them on a large trace).  Half the polls pause, half yield the core (the
- * other thread may be waiting for it when the machine is busy). */
-#define PIPE_SPINS 200
-
-static bool consumer_ready(pipe_t *p)
-{
-	return atomic_load(&p->produced) != atomic_load(&p->consumed);
-}
-
-static bool decoder_ready(pipe_t *p)
-{
-	return atomic_load(&p->stop) ||
-	       atomic_load(&p->produced) - atomic_load(&p->consumed) < PIPE_DEPTH;
-}
-
-/* Waits until ready(p).  A waker changes the counters, then wakes the
- * sleepers it sees (pipe_wake); a sleeper counts itself, then checks
- * again, under the mutex: sequentially consistent atomics make one of
- * them see the other. */
-static void pipe_wait(pipe_t *p, bool (*ready)(pipe_t *))
-{
-	for (int i = 0; i < PIPE_SPINS; i++) {
-		if (ready(p))
-			return;
-		if (i < PIPE_SPINS / 2) {
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
-		} else {
-			/* Lets the other thread run if it shares our core. */
-			sched_yield();
-		}
-	}
-	pthread_mutex_lock(&p->mu);
-	atomic_fetch_add(&p->sleepers, 1);
-	while (!ready(p))
-		pthread_cond_wait(&p->cv, &p->mu);
-	atomic_fetch_sub(&p->sleepers, 1);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void pipe_wake(pipe_t *p)
-{
-	if (atomic_load(&p->sleepers)) {
-		pthread_mutex_lock(&p->mu);
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-	}
-}
-
-static void *pipe_decoder(void *arg)
-{
-	pipe_t *p = arg;
-	for (;;) {
-		pipe_wait(p, decoder_ready);
-		if (atomic_load(&p->stop))
-			break;
-		pbatch_t *b = &p->b[atomic_load(&p->produced) % PIPE_DEPTH];
-		size_t n;
-		int rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
-		b->n = n;
-		b->rc = rc;
-		b->scratch = reader_take_scratch(p->rd);
-		atomic_fetch_add(&p->produced, 1);
-		pipe_wake(p);
-		if (rc <= 0)
-			break;
-	}
-	return NULL;
-}
-
-/* Sets up the batches, and the decoder thread when `threaded` (if it
- * cannot start, the replay runs on one thread).  Returns 0 or -ENOMEM. */
-static int pipe_start(pipe_t *p, reader_t *rd, bool threaded)
-{
-	memset(p, 0, sizeof(*p));
-	p->rd = rd;
-	p->b = malloc((threaded ? PIPE_DEPTH : 1) * sizeof(*p->b));
-	if (!p->b)
-		return -ENOMEM;
-	for (size_t i = 0; i < (threaded ? PIPE_DEPTH : 1); i++)
-		p->b[i].scratch = NULL;
-	if (!threaded)
-		return 0;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	reader_hold_scratch(rd, true);
-	if (pthread_create(&p->th, NULL, pipe_decoder, p) != 0) {
-		reader_hold_scratch(rd, false);
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->cv);
-		return 0;
-	}
-	p->threaded = true;
-	return 0;
-}
-
-/* Stops the decoder (if it still runs) and frees everything; the reader
- * is then the caller's again (its error message readable). */
-static void pipe_end(pipe_t *p)
-{
-	if (!p->b)
-		return;
-	if (p->threaded) {
-		atomic_store(&p->stop, true);
-		pthread_mutex_lock(&p->mu);
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->th, NULL);
-		/* Batches produced and not released: the current one and
-		 * after. */
-		for (uint64_t k = p->consumed; k < p->produced; k++)
-			reader_scratch_free(p->b[k % PIPE_DEPTH].scratch);
-		reader_scratch_free(reader_take_scratch(p->rd));
-		reader_hold_scratch(p->rd, false);
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->cv);
-	}
-	free(p->b);
-	p->b = NULL;
-}
-
-/* The next batch from the decoder (the previous one is released):
- * events b->n, then b->rc says whether more follow. */
-static pbatch_t *pipe_take(pipe_t *p)
-{
-	pbatch_t *b = p->cur;
-	if (!p->threaded) {
-		size_t n;
-		b = p->cur = &p->b[0];
-		b->rc = reader_next_batch(p->rd, b->ev, PIPE_BATCH, &n);
-		b->n = n;
-		return b;
-	}
-	if (b) {
-		reader_scratch_free(b->scratch);
-		b->scratch = NULL;
-		atomic_fetch_add(&p->consumed, 1);
-		pipe_wake(p);
-	}
-	pipe_wait(p, consumer_ready);
-	return p->cur = &p->b[atomic_load(&p->consumed) % PIPE_DEPTH];
-}
 
 /* One event of the replay (what analysis_run's loops share); the caller
  * keeps end_time_us and the marks.  Returns 0 or an error. */
@@ -727,7 +561,7 @@ static int cpus_available(void)
 	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
 }
 
-int analysis_run(analysis_t *an, char *err, size_t errlen)
+static int run(analysis_t *an, char *err, size_t errlen)
 {
 	pipe_t pipe;
 	const rd_event_t *fail_at = NULL;
@@ -769,16 +603,16 @@ int analysis_run(analysis_t *an, char *err, size_t errlen)
 	return 0;
 }
 
+int analysis_run(analysis_t *an, char *err, size_t errlen)
+{
+	int rc = run(an, err, errlen);
+	sync_summary(an);
+	return rc;
+}
+
 const analysis_summary_t *analysis_summary(const analysis_t *an)
 {
-	analysis_summary_t *s = (analysis_summary_t *)&an->sum;
-	s->exe = an->exe;
-	s->cmdline = an->cmdline;
-	s->recorder_version = an->version;
-	s->last_warning = an->last_warning;
-	s->snapshots = an->snaps;
-	s->nsnapshots = an->nsnaps;
-	return s;
+	return &an->sum;
 }
 
 const heap_t *analysis_heap(const analysis_t *an)
@@ -808,60 +642,7 @@ frames_t *analysis_frames(analysis_t *an, int mode, bool raw)
 	return an->frames;
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	       a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-/* Saves the index of a finished replay of `path`, provided the file did
- * not change since `before` (a trace still being written is not indexed
- * at a size it no longer has).  Best effort. */
-static void save_index(analysis_t *an, const char *path,
-		       const struct stat *before)
-{
-	struct stat now;
-	index_data_t d = { 0 };
-	uint64_t *ids;
-	if (stat(path, &now) < 0 || !same_file(before, &now) ||
-	    reader_size(an->rd) != (uint64_t)now.st_size)
-		return;
-	d.nids = stacks_count(an->stacks);
-	ids = malloc((d.nids ? d.nids : 1) * sizeof(*ids));
-	if (!ids)
-		return;
-	for (size_t i = 0; i < d.nids; i++)
-		ids[i] = stacks_get(an->stacks, (sidx_t)i)->id;
-	d.ids = ids;
-	d.sum = *analysis_summary(an);
-	d.counters = *heap_counters(an->heap);
-	d.st = heap_stack_stats(an->heap, &d.nst);
-	d.defs = an->defs;
-	d.ndefs = an->ndefs;
-	if (an->nmarks != d.nids) {
-		free(ids);
-		return;
-	}
-	d.marks = an->marks;
-	if (an->keep_states && !an->states_dropped && an->state_at) {
-		static index_state_t none;
-		d.states = an->states ? an->states : &none;
-		d.state_at = an->state_at;
-		d.state_n = an->state_n;
-	}
-	index_save(path, before, &d);
-	free(ids);
-}
-
-/* Fills a freshly opened analysis from a loaded index: the summary, the
- * heap's counters and per-stack totals, and the stack tables, rebuilt by
- * decoding only the records the index points at.  Any inconsistency
- * returns an error (the caller replays instead). */
-static int restore(analysis_t *an, const index_data_t *d)
+int analysis_restore(analysis_t *an, const analysis_saved_t *d)
 {
 	const analysis_summary_t *s = &d->sum;
 	rd_event_t ev;
@@ -900,16 +681,17 @@ static int restore(analysis_t *an, const index_data_t *d)
 			an->nsnaps = i + 1;
 		}
 	}
-	if (d->states) {
-		size_t ns = s->nsnapshots, ne = (size_t)d->state_at[ns];
+	if (d->states.states) {
+		const analysis_states_t *ds = &d->states;
+		size_t ns = s->nsnapshots, ne = (size_t)ds->at[ns];
 		an->states = malloc((ne ? ne : 1) * sizeof(*an->states));
 		an->state_at = malloc((ns + 1) * sizeof(*an->state_at));
 		an->state_n = malloc((ns ? ns : 1) * sizeof(*an->state_n));
 		if (!an->states || !an->state_at || !an->state_n)
 			return -ENOMEM;
-		memcpy(an->states, d->states, ne * sizeof(*an->states));
-		memcpy(an->state_at, d->state_at, (ns + 1) * sizeof(*an->state_at));
-		memcpy(an->state_n, d->state_n, ns * sizeof(*an->state_n));
+		memcpy(an->states, ds->states, ne * sizeof(*an->states));
+		memcpy(an->state_at, ds->at, (ns + 1) * sizeof(*an->state_at));
+		memcpy(an->state_n, ds->n, ns * sizeof(*an->state_n));
 		an->nstates = an->capstates = ne;
 		an->capstate = ns + 1;
 		an->keep_states = true;
@@ -943,75 +725,39 @@ static int restore(analysis_t *an, const index_data_t *d)
 	if (next != d->nids || stacks_count(an->stacks) != d->nids)
 		return -EBADMSG;
 	an->from_index = true;
+	sync_summary(an);
 	return 0;
 }
 
-analysis_t *analysis_run_file_indexed(const char *path, agg_t **aggs,
-				       size_t naggs, bool need_states)
+void analysis_defs(const analysis_t *an, const uint64_t **defs, size_t *ndefs,
+		   const uint64_t **marks, size_t *nmarks)
 {
-	struct stat st;
-	index_data_t d = { 0 };
-	if (index_enabled() && strcmp(path, "-") != 0 &&
-	    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    index_load(path, &st, &d) == 0 && (d.states || !need_states)) {
-		analysis_t *an = NULL;
-		char err[1024];
-		int rc = analysis_open(&an, path, err, sizeof(err));
-		if (rc == 0 && reader_size(an->rd) == (uint64_t)st.st_size)
-			rc = restore(an, &d);
-		index_data_free(&d);
-		if (rc == 0)
-			return an;
-		analysis_free(an);
-	} else if (d.ids) {
-		index_data_free(&d); /* loaded, but without snapshot states */
-	}
-	return analysis_run_file(path, aggs, naggs);
+	*defs = an->defs;
+	*ndefs = an->ndefs;
+	*marks = an->marks;
+	*nmarks = an->nmarks;
 }
 
-int analysis_snapshot_state(const analysis_t *an, size_t k,
-			    const index_state_t **st, size_t *nst,
-			    uint64_t *n)
+void analysis_keep_states(analysis_t *an, bool on)
 {
-	if (!an->from_index || !an->keep_states || !an->state_at ||
-	    k >= an->nsnaps)
-		return -ENOENT;
-	*st = an->states + an->state_at[k];
-	*nst = (size_t)(an->state_at[k + 1] - an->state_at[k]);
-	*n = an->state_n[k];
-	return 0;
+	an->keep_states = on;
+}
+
+bool analysis_states(const analysis_t *an, analysis_states_t *out)
+{
+	static const analysis_state_t none;
+	if (!an->keep_states || an->states_dropped || !an->state_at)
+		return false;
+	/* No snapshot had a live block: an empty, but kept, list. */
+	out->states = an->states ? an->states : &none;
+	out->at = an->state_at;
+	out->n = an->state_n;
+	return true;
 }
 
 bool analysis_from_index(const analysis_t *an)
 {
 	return an->from_index;
-}
-
-analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs)
-{
-	analysis_t *an;
-	char err[1024];
-	struct stat before;
-	bool idx = index_enabled() && strcmp(path, "-") != 0 &&
-		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
-	if (analysis_open(&an, path, err, sizeof(err)) < 0)
-		goto fail;
-	an->keep_states = idx;
-	for (size_t i = 0; i < naggs; i++)
-		if (aggs[i] && analysis_add_agg(an, aggs[i]) < 0) {
-			snprintf(err, sizeof(err), "too many aggregators");
-			goto fail;
-		}
-	analysis_set_progress(an, true);
-	if (analysis_run(an, err, sizeof(err)) < 0)
-		goto fail;
-	if (idx)
-		save_index(an, path, &before);
-	return an;
-fail:
-	fprintf(stderr, "heaptrail: %s\n", err);
-	analysis_free(an);
-	return NULL;
 }
 
 void analysis_print_warnings(const analysis_t *an)

@@ -1,9 +1,9 @@
 /* One analysis run: reader -> stack/module tables -> heap model ->
  * aggregators, in one pass, plus the trace summary every report shows
- * (process, counts, lost events, truncation, snapshots).  Commands create
- * one, add their aggregators, run it, then report.  Not thread-safe
- * (analysis_run may decode on a thread of its own, joined before it
- * returns). */
+ * (process, counts, lost events, truncation, snapshots).  cli/run.c
+ * opens one, adds the command's aggregators and runs it, or restores it
+ * from the trace index (read/index.c).  Not thread-safe (analysis_run may
+ * decode on a thread of its own, pipe.h, joined before it returns). */
 #ifndef HEAPTRAIL_ANALYSIS_H
 #define HEAPTRAIL_ANALYSIS_H
 
@@ -84,33 +84,61 @@ const stacks_t *analysis_stacks(const analysis_t *an);
  * analysis. */
 frames_t *analysis_frames(analysis_t *an, int mode, bool raw);
 
-/* For commands: opens `path`, registers the aggregators, runs with
- * progress on a terminal.  On failure prints "heaptrail: <message>" on
- * stderr and returns NULL. */
-analysis_t *analysis_run_file(const char *path, agg_t **aggs, size_t naggs);
-
-/* Same with the trace index (index.h): when a valid index of `path`
- * exists (holding snapshot states if need_states), the summary, heap
- * counters, per-stack totals (end, peak, snapshots) and stack tables come
- * from it without a replay and the aggregators see nothing (only ones that
- * need no events belong here: point.h), and the heap has no live
- * blocks (heap_lookup finds nothing); else a full replay, which writes
- * the index; the aggregators take part in it.  For commands needing
- * nothing else (info, snapshots, top at the end or the peak).  A plain
- * analysis_run_file writes the index too.  HEAPTRAIL_NO_INDEX=1 disables
- * both. */
-analysis_t *analysis_run_file_indexed(const char *path, agg_t **aggs,
-				       size_t naggs, bool need_states);
-/* True when `an` came from the index. */
+/* True when `an` was filled by analysis_restore (from the trace index):
+ * then no event was replayed and the heap has no live blocks. */
 bool analysis_from_index(const analysis_t *an);
-/* From the index (analysis_run_file_indexed with need_states): the
- * nonzero per-stack live totals at the k-th snapshot (0 = the first of the
- * final image) and how many per-stack entries there were then (*n).
- * Returns 0 or -ENOENT. */
-struct index_state;
-int analysis_snapshot_state(const analysis_t *an, size_t k,
-			    const struct index_state **st, size_t *nst,
-			    uint64_t *n);
+
+/* --- for the trace index (read/index.c) ------------------------------- */
+
+/* One stack's live totals at a snapshot. */
+typedef struct analysis_state {
+	uint32_t sidx;
+	uint64_t bytes;
+	uint64_t count;
+} analysis_state_t;
+
+/* Every snapshot's per-stack live totals, nonzero entries only: snapshot
+ * k has states[at[k] .. at[k + 1]) and had n[k] per-stack entries then. */
+typedef struct analysis_states {
+	const analysis_state_t *states;
+	const uint64_t *at; /* nsnapshots + 1 entries */
+	const uint64_t *n; /* nsnapshots entries */
+} analysis_states_t;
+
+/* What a finished replay leaves that the trace index keeps, and what
+ * analysis_restore takes back instead of a replay. */
+typedef struct analysis_saved {
+	analysis_summary_t sum; /* path and file_bytes are not kept */
+	heap_counters_t counters;
+	const heap_stack_stat_t *st; /* per-stack totals, nst entries */
+	size_t nst;
+	const uint64_t *ids; /* stack id of every sidx, nids entries */
+	size_t nids;
+	const uint64_t *marks; /* by sidx: how many `defs` records preceded
+				* the id's interning (nondecreasing) */
+	const uint64_t *defs; /* file offsets of the final image's MODULES,
+			       * STACK and PYCODE records, in file order */
+	size_t ndefs;
+	/* states.states NULL when not kept (too many: then a point at a
+	 * snapshot needs a replay). */
+	analysis_states_t states;
+} analysis_saved_t;
+
+/* Collect the snapshot states during analysis_run (off by default: only
+ * a run whose index will be saved needs them). */
+void analysis_keep_states(analysis_t *an, bool on);
+/* The snapshot states collected or restored; false when none were kept
+ * (not asked for, or past the limits). */
+bool analysis_states(const analysis_t *an, analysis_states_t *out);
+/* The stack-table records of the final image, for analysis_saved_t's
+ * defs and marks (*nmarks: stacks interned so far). */
+void analysis_defs(const analysis_t *an, const uint64_t **defs, size_t *ndefs,
+		   const uint64_t **marks, size_t *nmarks);
+/* Fills a freshly opened analysis from d: the summary, the heap's counters
+ * and per-stack totals, and the stack tables, rebuilt by decoding only the
+ * records d points at.  The aggregators see nothing.  Returns 0, or
+ * -EBADMSG on any inconsistency / -ENOMEM (the caller replays instead). */
+int analysis_restore(analysis_t *an, const analysis_saved_t *d);
 
 /* Prints the symbolizer's warnings (each once) on stderr. */
 void analysis_print_warnings(const analysis_t *an);

@@ -242,122 +242,99 @@ static void w_key(wbuf_t *b, const struct stat *st, const struct stat *self,
 	w_v(b, digest);
 }
 
-/* Counters and per-stack totals field by field, so a layout change of the
- * structs can never be read back shifted. */
-static void w_counters(wbuf_t *b, const heap_counters_t *c)
+/* The fields of the index, each written and read by one list so the two
+ * directions cannot disagree.  X(field, codec): U a varint, SIG a signal
+ * number stored plus one (-1, an unknown number, too), STR a string.
+ * Field by field rather than whole structs, so a layout change of a
+ * struct can never be read back shifted. */
+#define W_U(b, v) w_v(b, (uint64_t)(v))
+#define R_U(b) r_v(b)
+#define W_SIG(b, v) w_v(b, (uint64_t)((v) + 1))
+#define R_SIG(b) ((int)(r_v(b) & 0xff) - 1)
+#define W_STR(b, v) w_str(b, v)
+#define R_STR(b) r_str(b)
+#define W_FIELD(f, codec) W_##codec(b, s->f);
+#define R_FIELD(f, codec) s->f = R_##codec(b);
+
+/* heap_counters_t, then HT_KIND_COUNT and the per-kind counts. */
+#define COUNTER_FIELDS(X)                                                   \
+	X(allocs, U) X(frees, U) X(reallocs, U) X(unknown_frees, U)         \
+	X(unknown_reallocs, U) X(double_allocs, U) X(temporary, U)          \
+	X(temporary_bytes, U) X(bytes_allocated, U) X(heap_bytes, U)        \
+	X(heap_blocks, U) X(peak_bytes, U) X(peak_blocks, U)                \
+	X(peak_time_us, U) X(epoch, U)
+
+/* heap_stack_stat_t: one stack's totals. */
+#define STAT_FIELDS(X)                                                      \
+	X(live_bytes, U) X(live_count, U) X(peak_bytes, U) X(peak_count, U) \
+	X(peak_epoch, U) X(alloc_count, U) X(alloc_bytes, U)                \
+	X(temp_count, U) X(temp_bytes, U)
+
+/* analysis_summary_t up to its optional last warning and snapshots. */
+#define SUMMARY_FIELDS(X)                                                   \
+	X(pid, U) X(ppid, U) X(start_unix_ns, U) X(proc_flags, U)           \
+	X(images, U) X(end_time_us, U) X(threads, U) X(lost_events, U)      \
+	X(rss_max, U) X(rss_max_time_us, U) X(warnings, U)                  \
+	X(truncated, U) X(has_end, U) X(fatal_signal, SIG)                  \
+	X(end_events, U) X(exe, STR) X(cmdline, STR)                        \
+	X(recorder_version, STR)
+
+/* analysis_snapshot_t. */
+#define SNAPSHOT_FIELDS(X)                                                  \
+	X(index, U) X(origin, U) X(label, STR) X(time_us, U)                \
+	X(heap_bytes, U) X(heap_blocks, U)
+
+static void w_counters(wbuf_t *b, const heap_counters_t *s)
 {
-	const uint64_t f[] = {
-		c->allocs, c->frees, c->reallocs, c->unknown_frees,
-		c->unknown_reallocs, c->double_allocs, c->temporary,
-		c->temporary_bytes, c->bytes_allocated, c->heap_bytes,
-		c->heap_blocks, c->peak_bytes, c->peak_blocks,
-		c->peak_time_us, c->epoch,
-	};
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		w_v(b, f[i]);
+	COUNTER_FIELDS(W_FIELD)
 	w_v(b, HT_KIND_COUNT);
 	for (int k = 0; k < HT_KIND_COUNT; k++)
-		w_v(b, c->alloc_kind[k]);
+		w_v(b, s->alloc_kind[k]);
 }
 
-static void r_counters(rbuf_t *b, heap_counters_t *c)
+static void r_counters(rbuf_t *b, heap_counters_t *s)
 {
-	uint64_t *f[] = {
-		&c->allocs, &c->frees, &c->reallocs, &c->unknown_frees,
-		&c->unknown_reallocs, &c->double_allocs, &c->temporary,
-		&c->temporary_bytes, &c->bytes_allocated, &c->heap_bytes,
-		&c->heap_blocks, &c->peak_bytes, &c->peak_blocks,
-		&c->peak_time_us, &c->epoch,
-	};
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		*f[i] = r_v(b);
+	COUNTER_FIELDS(R_FIELD)
 	if (r_v(b) != HT_KIND_COUNT)
 		b->bad = true;
 	for (int k = 0; k < HT_KIND_COUNT && !b->bad; k++)
-		c->alloc_kind[k] = r_v(b);
+		s->alloc_kind[k] = r_v(b);
 }
 
 static void w_stat(wbuf_t *b, const heap_stack_stat_t *s)
 {
-	w_v(b, s->live_bytes);
-	w_v(b, s->live_count);
-	w_v(b, s->peak_bytes);
-	w_v(b, s->peak_count);
-	w_v(b, s->peak_epoch);
-	w_v(b, s->alloc_count);
-	w_v(b, s->alloc_bytes);
-	w_v(b, s->temp_count);
-	w_v(b, s->temp_bytes);
+	STAT_FIELDS(W_FIELD)
 }
 
 static void r_stat(rbuf_t *b, heap_stack_stat_t *s)
 {
-	s->live_bytes = r_v(b);
-	s->live_count = r_v(b);
-	s->peak_bytes = r_v(b);
-	s->peak_count = r_v(b);
-	s->peak_epoch = r_v(b);
-	s->alloc_count = r_v(b);
-	s->alloc_bytes = r_v(b);
-	s->temp_count = r_v(b);
-	s->temp_bytes = r_v(b);
+	STAT_FIELDS(R_FIELD)
+}
+
+static void w_snapshot(wbuf_t *b, const analysis_snapshot_t *s)
+{
+	SNAPSHOT_FIELDS(W_FIELD)
+}
+
+static void r_snapshot(rbuf_t *b, analysis_snapshot_t *s)
+{
+	SNAPSHOT_FIELDS(R_FIELD)
 }
 
 static void w_summary(wbuf_t *b, const analysis_summary_t *s)
 {
-	w_v(b, s->pid);
-	w_v(b, s->ppid);
-	w_v(b, s->start_unix_ns);
-	w_v(b, s->proc_flags);
-	w_v(b, s->images);
-	w_v(b, s->end_time_us);
-	w_v(b, s->threads);
-	w_v(b, s->lost_events);
-	w_v(b, s->rss_max);
-	w_v(b, s->rss_max_time_us);
-	w_v(b, s->warnings);
-	w_v(b, s->truncated);
-	w_v(b, s->has_end);
-	w_v(b, (uint64_t)(s->fatal_signal + 1)); /* -1 (unknown number) too */
-	w_v(b, s->end_events);
-	w_str(b, s->exe);
-	w_str(b, s->cmdline);
-	w_str(b, s->recorder_version);
+	SUMMARY_FIELDS(W_FIELD)
 	w_v(b, s->last_warning != NULL);
 	if (s->last_warning)
 		w_str(b, s->last_warning);
 	w_v(b, s->nsnapshots);
-	for (size_t i = 0; i < s->nsnapshots; i++) {
-		const analysis_snapshot_t *sn = &s->snapshots[i];
-		w_v(b, sn->index);
-		w_v(b, sn->origin);
-		w_str(b, sn->label);
-		w_v(b, sn->time_us);
-		w_v(b, sn->heap_bytes);
-		w_v(b, sn->heap_blocks);
-	}
+	for (size_t i = 0; i < s->nsnapshots; i++)
+		w_snapshot(b, &s->snapshots[i]);
 }
 
 static void r_summary(rbuf_t *b, analysis_summary_t *s)
 {
-	s->pid = r_v(b);
-	s->ppid = r_v(b);
-	s->start_unix_ns = r_v(b);
-	s->proc_flags = r_v(b);
-	s->images = (uint32_t)r_v(b);
-	s->end_time_us = r_v(b);
-	s->threads = r_v(b);
-	s->lost_events = r_v(b);
-	s->rss_max = r_v(b);
-	s->rss_max_time_us = r_v(b);
-	s->warnings = r_v(b);
-	s->truncated = r_v(b) != 0;
-	s->has_end = r_v(b) != 0;
-	s->fatal_signal = (int)(r_v(b) & 0xff) - 1;
-	s->end_events = r_v(b);
-	s->exe = r_str(b);
-	s->cmdline = r_str(b);
-	s->recorder_version = r_str(b);
+	SUMMARY_FIELDS(R_FIELD)
 	if (r_v(b))
 		s->last_warning = r_str(b);
 	size_t n = r_count(b, 6);
@@ -368,12 +345,7 @@ static void r_summary(rbuf_t *b, analysis_summary_t *s)
 	}
 	s->snapshots = sn;
 	for (size_t i = 0; i < n && !b->bad; i++) {
-		sn[i].index = r_v(b);
-		sn[i].origin = r_v(b);
-		sn[i].label = r_str(b);
-		sn[i].time_us = r_v(b);
-		sn[i].heap_bytes = r_v(b);
-		sn[i].heap_blocks = r_v(b);
+		r_snapshot(b, &sn[i]);
 		s->nsnapshots = i + 1; /* labels so far are freed on error */
 	}
 }
@@ -461,12 +433,13 @@ int index_save(const char *trace, const struct stat *st, const index_data_t *d)
 		w_v(&b, d->defs[i] - prev); /* offsets ascend */
 		prev = d->defs[i];
 	}
-	w_v(&b, d->states != NULL);
-	for (size_t k = 0; d->states && k < d->sum.nsnapshots; k++) {
-		w_v(&b, d->state_n[k]);
-		w_v(&b, d->state_at[k + 1] - d->state_at[k]);
-		for (uint64_t i = d->state_at[k], prev = 0; i < d->state_at[k + 1]; i++) {
-			const index_state_t *e = &d->states[i];
+	const analysis_states_t *ds = &d->states;
+	w_v(&b, ds->states != NULL);
+	for (size_t k = 0; ds->states && k < d->sum.nsnapshots; k++) {
+		w_v(&b, ds->n[k]);
+		w_v(&b, ds->at[k + 1] - ds->at[k]);
+		for (uint64_t i = ds->at[k], prev = 0; i < ds->at[k + 1]; i++) {
+			const analysis_state_t *e = &ds->states[i];
 			w_v(&b, e->sidx - prev); /* ascending */
 			w_v(&b, e->bytes);
 			w_v(&b, e->count);
@@ -587,16 +560,16 @@ static int parse(const uint8_t *buf, size_t len, const char *trace,
 		size_t ns = d->sum.nsnapshots, total = 0;
 		uint64_t *at = malloc((ns + 1) * sizeof(*at));
 		uint64_t *sn = malloc((ns ? ns : 1) * sizeof(*sn));
-		index_state_t *st = NULL;
-		d->state_at = at;
-		d->state_n = sn;
+		analysis_state_t *st = NULL;
+		d->states.at = at;
+		d->states.n = sn;
 		if (!at || !sn)
 			return -ENOMEM;
 		at[0] = 0;
 		for (size_t k = 0; k < ns && !b.bad; k++) {
 			sn[k] = r_v(&b);
 			size_t m = r_count(&b, 3);
-			index_state_t *nst = realloc(st, (total + m + 1) * sizeof(*st));
+			analysis_state_t *nst = realloc(st, (total + m + 1) * sizeof(*st));
 			if (!nst) {
 				free(st);
 				return -ENOMEM;
@@ -614,8 +587,8 @@ static int parse(const uint8_t *buf, size_t len, const char *trace,
 			total += m;
 			at[k + 1] = total;
 		}
-		d->states = st ? st : malloc(sizeof(*st));
-		if (!d->states)
+		d->states.states = st ? st : malloc(sizeof(*st));
+		if (!d->states.states)
 			return -ENOMEM;
 	}
 	if (b.bad || b.p != b.end)
@@ -660,8 +633,80 @@ void index_data_free(index_data_t *d)
 	free((void *)d->ids);
 	free((void *)d->marks);
 	free((void *)d->defs);
-	free((void *)d->states);
-	free((void *)d->state_at);
-	free((void *)d->state_n);
+	free((void *)d->states.states);
+	free((void *)d->states.at);
+	free((void *)d->states.n);
 	memset(d, 0, sizeof(*d));
+}
+
+/* --- an analysis through the index --------------------------------------- */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+void index_save_analysis(const analysis_t *an, const char *path,
+			 const struct stat *before)
+{
+	const analysis_summary_t *s = analysis_summary(an);
+	const stacks_t *stacks = analysis_stacks(an);
+	const heap_t *heap = analysis_heap(an);
+	struct stat now;
+	index_data_t d = { 0 };
+	uint64_t *ids;
+	size_t nmarks;
+	if (stat(path, &now) < 0 || !same_file(before, &now) ||
+	    s->file_bytes != (uint64_t)now.st_size)
+		return;
+	d.nids = stacks_count(stacks);
+	ids = malloc((d.nids ? d.nids : 1) * sizeof(*ids));
+	if (!ids)
+		return;
+	for (size_t i = 0; i < d.nids; i++)
+		ids[i] = stacks_get(stacks, (sidx_t)i)->id;
+	d.ids = ids;
+	d.sum = *s;
+	d.counters = *heap_counters(heap);
+	d.st = heap_stack_stats(heap, &d.nst);
+	analysis_defs(an, &d.defs, &d.ndefs, &d.marks, &nmarks);
+	if (nmarks != d.nids) {
+		free(ids);
+		return;
+	}
+	if (!analysis_states(an, &d.states))
+		d.states.states = NULL;
+	index_save(path, before, &d);
+	free(ids);
+}
+
+analysis_t *index_open(const char *path, bool need_states)
+{
+	struct stat st;
+	index_data_t d = { 0 };
+	analysis_t *an = NULL;
+	char err[1024];
+	if (!index_enabled() || strcmp(path, "-") == 0 ||
+	    stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    index_load(path, &st, &d) < 0)
+		return NULL;
+	int rc = -ENOENT;
+	if (d.states.states || !need_states) {
+		rc = analysis_open(&an, path, err, sizeof(err));
+		if (rc == 0 &&
+		    analysis_summary(an)->file_bytes == (uint64_t)st.st_size)
+			rc = analysis_restore(an, &d);
+		else if (rc == 0)
+			rc = -ESTALE;
+	}
+	index_data_free(&d);
+	if (rc == 0)
+		return an;
+	analysis_free(an);
+	return NULL;
 }

@@ -1,7 +1,8 @@
 /* Trace index (.htri): the aggregated results of one full replay (summary,
  * heap counters, per-stack totals at the end and at the peak, the stack ids
  * and where the stack tables' records lie), saved beside the trace so later
- * commands skip the replay.  Called by analysis.c only.  Not thread-safe. */
+ * commands skip the replay: the file, and the save and restore of an
+ * analysis through it.  Called by cli/run.c.  Not thread-safe. */
 #ifndef HEAPTRAIL_INDEX_H
 #define HEAPTRAIL_INDEX_H
 
@@ -13,35 +14,10 @@
 #include "model/analysis.h"
 #include "model/heap.h"
 
-/* One stack's live totals at a snapshot. */
-typedef struct index_state {
-	uint32_t sidx;
-	uint64_t bytes;
-	uint64_t count;
-} index_state_t;
-
-/* What an index holds.  Saving borrows the pointers; index_load allocates
- * them (free with index_data_free). */
-typedef struct index_data {
-	analysis_summary_t sum; /* path and file_bytes are not stored */
-	heap_counters_t counters;
-	const heap_stack_stat_t *st; /* per-stack totals, nst entries */
-	size_t nst;
-	const uint64_t *ids; /* stack id of every sidx, nids entries */
-	size_t nids;
-	const uint64_t *marks; /* by sidx: how many `defs` records preceded
-				* the id's interning (nondecreasing) */
-	const uint64_t *defs; /* file offsets of the final image's MODULES,
-			       * STACK and PYCODE records, in file order */
-	size_t ndefs;
-	/* Every snapshot's per-stack live totals, nonzero entries only:
-	 * snapshot k has states[state_at[k] .. state_at[k + 1]) and had
-	 * state_n[k] per-stack entries then.  NULL when not kept (too many:
-	 * then a point at a snapshot needs a replay). */
-	const index_state_t *states;
-	const uint64_t *state_at; /* sum.nsnapshots + 1 entries */
-	const uint64_t *state_n; /* sum.nsnapshots entries */
-} index_data_t;
+/* What an index holds: the analysis's saved state (analysis.h).  Saving
+ * borrows the pointers; index_load allocates them (free with
+ * index_data_free). */
+typedef analysis_saved_t index_data_t;
 
 /* False when HEAPTRAIL_NO_INDEX is set (to anything but "" or "0"). */
 bool index_enabled(void);
@@ -59,6 +35,18 @@ int index_save(const char *trace, const struct stat *st,
 int index_load(const char *trace, const struct stat *st, index_data_t *d);
 
 void index_data_free(index_data_t *d);
+
+/* Saves the index of `an`, a finished replay of `path` with its snapshot
+ * states kept, provided the file did not change since `before` (its stat
+ * when the replay began: a trace still being written is not indexed at a
+ * size it no longer has).  Best effort, silent. */
+void index_save_analysis(const analysis_t *an, const char *path,
+			 const struct stat *before);
+
+/* An analysis of `path` restored from its index (analysis_restore), or
+ * NULL when the index is disabled, missing, stale, lacks the snapshot
+ * states and `need_states`, or does not restore: then replay. */
+analysis_t *index_open(const char *path, bool need_states);
 
 /* The checksum an index file ends with (u64 LE) over the bytes before it
  * (exposed for tests that forge consistent-looking damage). */

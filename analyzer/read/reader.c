@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,9 +448,75 @@ static uint64_t b_count(body_t *b, unsigned min_bytes)
 	return b->bad ? 0 : n;
 }
 
-static int decode_record(reader_t *r, uint64_t type, body_t *b,
+/* How each record type is decoded: the error when its fields run past
+ * its body, and for a record whose body is a plain list of fields (the
+ * rest need code of their own), those fields: where each goes in the
+ * event and whether it is a varint (uint64_t) or a str (const char *). */
+typedef struct rec_field {
+	uint16_t off; /* offsetof(rd_event_t, u.<record>.<field>) */
+	bool str;
+} rec_field_t;
+
+typedef struct rec_layout {
+	rd_kind_t kind;
+	const char *past_body;
+	unsigned nfields; /* 0: decoded by decode_fields' switch */
+	rec_field_t f[4];
+} rec_layout_t;
+
+#define V(rec, field) { offsetof(rd_event_t, u.rec.field), false }
+#define S(rec, field) { offsetof(rd_event_t, u.rec.field), true }
+static const rec_layout_t layouts[] = {
+	[HT_REC_PROCESS] = { RD_PROCESS, "PROCESS fields run past the record", 0, { { 0, false } } },
+	[HT_REC_MODULES] = { RD_MODULES, "MODULES fields run past the record", 0, { { 0, false } } },
+	[HT_REC_STACK] = { RD_STACK, "STACK fields run past the record", 0, { { 0, false } } },
+	[HT_REC_PYCODE] = { RD_PYCODE, "PYCODE fields run past the record", 4,
+			    { V(pycode, id), S(pycode, file), S(pycode, function),
+			      V(pycode, firstline) } },
+	[HT_REC_THREAD] = { RD_THREAD, "THREAD fields run past the record", 3,
+			    { V(thread, index), V(thread, tid), S(thread, name) } },
+	[HT_REC_SNAPSHOT] = { RD_SNAPSHOT, "SNAPSHOT fields run past the record", 3,
+			      { V(snapshot, index), V(snapshot, origin),
+				S(snapshot, label) } },
+	[HT_REC_RSS] = { RD_RSS, "RSS field runs past the record", 1,
+			 { V(rss, bytes) } },
+	[HT_REC_LOST] = { RD_LOST, "LOST fields run past the record", 2,
+			  { V(lost, count), V(lost, reason) } },
+	[HT_REC_EXEC] = { RD_EXEC, "EXEC field runs past the record", 1,
+			  { S(exec, path) } },
+	[HT_REC_WARNING] = { RD_WARNING, "WARNING field runs past the record", 1,
+			     { S(warning, text) } },
+	[HT_REC_END] = { RD_END, NULL, 0, { { 0, false } } }, /* fixed-size body */
+	[HT_REC_SIGNAL] = { RD_SIGNAL, "SIGNAL field runs past the record", 2,
+			    { V(signal, signo), V(signal, time_us) } },
+};
+#undef V
+#undef S
+
+/* A record whose layout lists its fields. */
+static void decode_plain(reader_t *r, const rec_layout_t *l, body_t *b,
 			 rd_event_t *ev)
 {
+	ev->kind = l->kind;
+	for (unsigned k = 0; k < l->nfields; k++) {
+		char *at = (char *)ev + l->f[k].off;
+		if (l->f[k].str)
+			*(const char **)at = b_str(r, b);
+		else
+			*(uint64_t *)at = b_v(b);
+	}
+}
+
+/* Fills ev from a record body.  A field that runs past the body only sets
+ * b->bad (decode_record turns that into the error).  Returns 1, 0 for an
+ * unknown type, or an error. */
+static int decode_fields(reader_t *r, uint64_t type, body_t *b,
+			 rd_event_t *ev)
+{
+	if (type < sizeof(layouts) / sizeof(layouts[0]) && layouts[type].nfields) {
+		decode_plain(r, &layouts[type], b, ev);
+		return 1;
+	}
 	switch (type) {
 	case HT_REC_PROCESS: {
 		ev->kind = RD_PROCESS;
@@ -470,19 +537,6 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 		ev->u.process.argc = argc;
 		ev->u.process.flags = b_v(b);
 		ev->u.process.image = r->images;
-		if (b->bad)
-			return corrupt(r, ev->offset, "PROCESS fields run past the record");
-		r->images++;
-		/* A new image restarts the decoder state. */
-		r->prev_addr = 0;
-		r->ord = 0;
-		if (r->lifo)
-			memset(r->lifo, 0, sizeof(*r->lifo));
-		r->time_us = 0;
-		r->thread = 0;
-		r->saw_end = false;
-		ev->time_us = 0;
-		ev->thread = 0;
 		return 1;
 	}
 	case HT_REC_MODULES: {
@@ -523,8 +577,6 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 			m->segs = segs;
 			m->nsegs = (size_t)ns;
 		}
-		if (b->bad)
-			return corrupt(r, ev->offset, "MODULES fields run past the record");
 		ev->u.modules.mods = mods;
 		ev->u.modules.count = (size_t)n;
 		return 1;
@@ -549,73 +601,12 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 			py[i].code = b_v(b);
 			py[i].line = b_v(b);
 		}
-		if (b->bad)
-			return corrupt(r, ev->offset, "STACK fields run past the record");
-		if (ev->u.stack.id == 0)
-			return corrupt(r, ev->offset, "STACK with id 0");
 		ev->u.stack.ips = ips;
 		ev->u.stack.nips = (size_t)n;
 		ev->u.stack.py = py;
 		ev->u.stack.npy = (size_t)m;
 		return 1;
 	}
-	case HT_REC_PYCODE:
-		ev->kind = RD_PYCODE;
-		ev->u.pycode.id = b_v(b);
-		ev->u.pycode.file = b_str(r, b);
-		ev->u.pycode.function = b_str(r, b);
-		ev->u.pycode.firstline = b_v(b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "PYCODE fields run past the record");
-		return 1;
-	case HT_REC_THREAD:
-		ev->kind = RD_THREAD;
-		ev->u.thread.index = b_v(b);
-		ev->u.thread.tid = b_v(b);
-		ev->u.thread.name = b_str(r, b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "THREAD fields run past the record");
-		return 1;
-	case HT_REC_SNAPSHOT:
-		ev->kind = RD_SNAPSHOT;
-		ev->u.snapshot.index = b_v(b);
-		ev->u.snapshot.origin = b_v(b);
-		ev->u.snapshot.label = b_str(r, b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "SNAPSHOT fields run past the record");
-		return 1;
-	case HT_REC_RSS:
-		ev->kind = RD_RSS;
-		ev->u.rss.bytes = b_v(b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "RSS field runs past the record");
-		return 1;
-	case HT_REC_LOST:
-		ev->kind = RD_LOST;
-		ev->u.lost.count = b_v(b);
-		ev->u.lost.reason = b_v(b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "LOST fields run past the record");
-		return 1;
-	case HT_REC_EXEC:
-		ev->kind = RD_EXEC;
-		ev->u.exec.path = b_str(r, b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "EXEC field runs past the record");
-		return 1;
-	case HT_REC_WARNING:
-		ev->kind = RD_WARNING;
-		ev->u.warning.text = b_str(r, b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "WARNING field runs past the record");
-		return 1;
-	case HT_REC_SIGNAL:
-		ev->kind = RD_SIGNAL;
-		ev->u.signal.signo = b_v(b);
-		ev->u.signal.time_us = b_v(b);
-		if (b->bad)
-			return corrupt(r, ev->offset, "SIGNAL field runs past the record");
-		return 1;
 	case HT_REC_END:
 		ev->kind = RD_END;
 		if (b->end - b->p < HT_END_BODY_LEN ||
@@ -629,6 +620,35 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 	default:
 		return 0; /* unknown type: skipped (forward compatible) */
 	}
+}
+
+/* One record: its fields, then the checks and state changes that need
+ * them all.  Returns 1, 0 for an unknown type (skipped: forward
+ * compatible), or an error. */
+static int decode_record(reader_t *r, uint64_t type, body_t *b,
+			 rd_event_t *ev)
+{
+	int rc = decode_fields(r, type, b, ev);
+	if (rc <= 0)
+		return rc;
+	if (b->bad)
+		return corrupt(r, ev->offset, layouts[type].past_body);
+	if (ev->kind == RD_STACK && ev->u.stack.id == 0)
+		return corrupt(r, ev->offset, "STACK with id 0");
+	if (ev->kind == RD_PROCESS) {
+		r->images++;
+		/* A new image restarts the decoder state. */
+		r->prev_addr = 0;
+		r->ord = 0;
+		if (r->lifo)
+			memset(r->lifo, 0, sizeof(*r->lifo));
+		r->time_us = 0;
+		r->thread = 0;
+		r->saw_end = false;
+		ev->time_us = 0;
+		ev->thread = 0;
+	}
+	return 1;
 }
 
 /* ---- version 2 address model ---------------------------------------- */

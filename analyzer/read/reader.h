@@ -1,8 +1,9 @@
 /* Trace reader: turns a .htr file (or buffer) into decoded events in file
  * order, one pass, memory independent of the file (mmap, pages dropped
- * behind).  Called by analysis.c, tests and the fuzzer.  Not thread-safe
- * (one thread at a time: analysis.c's decoder thread, then the caller);
- * never crashes on any input (bad bytes become an error with an offset). */
+ * behind).  Called by analysis.c and pipe.c, tests and the fuzzer.  Not
+ * thread-safe (one thread at a time: pipe.c's decoder thread, then the
+ * caller); never crashes on any input (bad bytes become an error with an
+ * offset). */
 #ifndef HEAPTRAIL_READER_H
 #define HEAPTRAIL_READER_H
 

@@ -1,7 +1,8 @@
 /* Display frames: a stack as reports print it, innermost first: each
  * ip-1 symbolized (or module+offset), the recorder's and allocator's own
  * frames hidden, Python frames merged (pymerge.h); cached per stack.
- * Used by group.c and report code.  Not thread-safe. */
+ * Made by analysis_frames; used by group.c and the renderers.  Not
+ * thread-safe. */
 #ifndef HEAPTRAIL_FRAMES_H
 #define HEAPTRAIL_FRAMES_H
 

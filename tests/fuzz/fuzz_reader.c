@@ -8,6 +8,8 @@
 #include "model/analysis.h"
 #include "agg/point.h"
 #include "agg/stats.h"
+#include "cli/args.h"
+#include "cli/run.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -17,14 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	point_t *peak;
 	if (analysis_open_mem(&an, data, size, "fuzz.htr", err, sizeof(err)) < 0)
 		return 0;
-	point_parse("peak", &ps);
+	args_parse_point("peak", &ps);
 	peak = point_new(&ps);
 	if (peak)
 		analysis_add_agg(an, point_agg(peak));
 	if (analysis_run(an, err, sizeof(err)) == 0 && peak) {
 		const uint64_t *b, *c;
 		size_t n;
-		if (point_result(peak, an, &b, &c, &n, err, sizeof(err)) == 0) {
+		if (run_point_result(peak, an, &b, &c, &n, err, sizeof(err)) == 0) {
 			/* Raw frames: symbolization would open files named by
 			 * the input. */
 			frames_t *fr = analysis_frames(an, FRAMES_ALL, true);

@@ -24,13 +24,6 @@ static int rec_add(agg_t *a, const heap_event_t *ev)
 	return 0;
 }
 
-static int rec_report(agg_t *a, const agg_report_t *r)
-{
-	(void)a;
-	(void)r;
-	return 0;
-}
-
 static void rec_reset(agg_t *a)
 {
 	rec_agg_t *r = (rec_agg_t *)a;
@@ -39,7 +32,7 @@ static void rec_reset(agg_t *a)
 }
 
 static const agg_ops_t rec_ops = { .name = "rec", .add = rec_add,
-				   .report = rec_report, .reset = rec_reset };
+				   .reset = rec_reset };
 
 static analysis_t *run(tb_t *t, rec_agg_t *rec)
 {

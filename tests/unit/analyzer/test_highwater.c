@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agg/highwater.h"
+#include "render/text.h"
 
 static uint64_t now_us;
 
@@ -187,8 +188,10 @@ Test(highwater, text_report_with_a_limit_keeps_the_steps_that_built_the_peak)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	agg_report_t r = { .out = out, .limit = 2 };
-	cr_assert_eq(highwater_report_text(h, &r), 0);
+	highwater_result_t res;
+	cr_assert_eq(highwater_result(h, 2, &res), 0);
+	text_highwater(out, &res, NULL);
+	highwater_result_free(&res);
 	fclose(out);
 	cr_assert(strstr(text, "(1 earlier step not shown; -n 0 shows all)\n"), "%s", text);
 	cr_assert_null(strstr(text, "#1:"), "%s", text);

@@ -15,6 +15,8 @@
 #include "read/index.h"
 #include "agg/point.h"
 #include "tbuild.h"
+#include "cli/args.h"
+#include "cli/run.h"
 
 static char trace_path[64];
 static char index_path[80];
@@ -181,7 +183,7 @@ static void assert_same(analysis_t *a, analysis_t *b)
 static analysis_t *replay(void)
 {
 	setenv("HEAPTRAIL_NO_INDEX", "1", 1);
-	analysis_t *an = analysis_run_file(trace_path, NULL, 0);
+	analysis_t *an = run_file(trace_path, NULL, 0);
 	unsetenv("HEAPTRAIL_NO_INDEX");
 	cr_assert_not_null(an);
 	cr_assert_not(analysis_from_index(an));
@@ -197,10 +199,10 @@ Test(index, loaded_analysis_equals_the_replay, .init = setup, .fini = teardown)
 {
 	analysis_t *full = replay();
 	cr_assert_not(index_exists(), "HEAPTRAIL_NO_INDEX wrote an index");
-	analysis_t *first = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	analysis_t *first = run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert_not(analysis_from_index(first), "no index existed yet");
 	cr_assert(index_exists());
-	analysis_t *second = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	analysis_t *second = run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert(analysis_from_index(second));
 	cr_assert_eq(heap_counters(analysis_heap(second))->allocs, 21);
 	cr_assert_eq(analysis_summary(second)->nsnapshots, 2);
@@ -214,9 +216,9 @@ Test(index, loaded_analysis_equals_the_replay, .init = setup, .fini = teardown)
 
 Test(index, any_replay_writes_the_index, .init = setup, .fini = teardown)
 {
-	analysis_t *an = analysis_run_file(trace_path, NULL, 0);
+	analysis_t *an = run_file(trace_path, NULL, 0);
 	cr_assert(index_exists());
-	analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	analysis_t *ix = run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert(analysis_from_index(ix));
 	assert_same(an, ix);
 	analysis_free(an);
@@ -225,12 +227,12 @@ Test(index, any_replay_writes_the_index, .init = setup, .fini = teardown)
 
 Test(index, a_rewritten_trace_is_replayed_not_read_from_the_stale_index, .init = setup, .fini = teardown)
 {
-	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
+	analysis_free(run_file_indexed(trace_path, NULL, 0, true));
 	cr_assert(index_exists());
 	/* Same length, different realloc size: only the content differs;
 	 * the new mtime/ctime and END bytes must reject the index. */
 	write_trace(true, 1);
-	analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	analysis_t *ix = run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert_not(analysis_from_index(ix));
 	analysis_t *full = replay();
 	assert_same(full, ix);
@@ -239,7 +241,7 @@ Test(index, a_rewritten_trace_is_replayed_not_read_from_the_stale_index, .init =
 	analysis_free(ix);
 	analysis_free(full);
 	/* ... and the rebuilt index is used next time. */
-	ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	ix = run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert(analysis_from_index(ix));
 	analysis_free(ix);
 }
@@ -260,25 +262,25 @@ static void damage_index(long at, uint8_t xor)
 Test(index, a_damaged_index_is_ignored_and_rebuilt, .init = setup, .fini = teardown)
 {
 	analysis_t *full = replay();
-	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
+	analysis_free(run_file_indexed(trace_path, NULL, 0, true));
 	long spots[] = { 0, 9, 20, 60, 100, -30, -9, -1 };
 	for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
 		damage_index(spots[i], 0x41);
-		analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
+		analysis_t *ix = run_file_indexed(trace_path, NULL, 0, true);
 		cr_assert_not(analysis_from_index(ix), "damage at %ld was used", spots[i]);
 		assert_same(full, ix);
 		analysis_free(ix);
-		ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
+		ix = run_file_indexed(trace_path, NULL, 0, true);
 		cr_assert(analysis_from_index(ix), "not rebuilt after damage at %ld", spots[i]);
 		analysis_free(ix);
 	}
 	/* Cut short, then empty. */
 	cr_assert_eq(truncate(index_path, 40), 0);
-	analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	analysis_t *ix = run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert_not(analysis_from_index(ix));
 	analysis_free(ix);
 	cr_assert_eq(truncate(index_path, 0), 0);
-	ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	ix = run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert_not(analysis_from_index(ix));
 	assert_same(full, ix);
 	analysis_free(ix);
@@ -287,10 +289,10 @@ Test(index, a_damaged_index_is_ignored_and_rebuilt, .init = setup, .fini = teard
 
 Test(index, disabled_by_heaptrail_no_index, .init = setup, .fini = teardown)
 {
-	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
+	analysis_free(run_file_indexed(trace_path, NULL, 0, true));
 	cr_assert(index_exists());
 	setenv("HEAPTRAIL_NO_INDEX", "1", 1);
-	analysis_t *an = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	analysis_t *an = run_file_indexed(trace_path, NULL, 0, true);
 	unsetenv("HEAPTRAIL_NO_INDEX");
 	cr_assert_not(analysis_from_index(an));
 	analysis_free(an);
@@ -301,8 +303,8 @@ Test(index, a_truncated_trace_is_indexed_as_truncated, .init = setup, .fini = te
 	write_trace(false, 0);
 	analysis_t *full = replay();
 	cr_assert(analysis_summary(full)->truncated);
-	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
-	analysis_t *ix = analysis_run_file_indexed(trace_path, NULL, 0, true);
+	analysis_free(run_file_indexed(trace_path, NULL, 0, true));
+	analysis_t *ix = run_file_indexed(trace_path, NULL, 0, true);
 	cr_assert(analysis_from_index(ix));
 	cr_assert(analysis_summary(ix)->truncated);
 	assert_same(full, ix);
@@ -325,13 +327,13 @@ Test(index, sidecar_name_replaces_htr)
 static void point_at(const char *at, bool indexed, point_t **pt, analysis_t **an)
 {
 	point_spec_t spec;
-	point_parse(at, &spec);
+	args_parse_point(at, &spec);
 	*pt = point_new(&spec);
 	agg_t *agg = point_agg(*pt);
 	if (!indexed)
 		setenv("HEAPTRAIL_NO_INDEX", "1", 1);
-	*an = indexed ? analysis_run_file_indexed(trace_path, &agg, 1, true) :
-			analysis_run_file(trace_path, &agg, 1);
+	*an = indexed ? run_file_indexed(trace_path, &agg, 1, true) :
+			run_file(trace_path, &agg, 1);
 	unsetenv("HEAPTRAIL_NO_INDEX");
 	cr_assert_not_null(*an);
 	cr_assert_eq(analysis_from_index(*an), indexed);
@@ -340,7 +342,7 @@ static void point_at(const char *at, bool indexed, point_t **pt, analysis_t **an
 Test(index, snapshot_points_equal_the_replay, .init = setup, .fini = teardown)
 {
 	const char *ats[] = { "one", "two", "0", "1", "end", "peak" };
-	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
+	analysis_free(run_file_indexed(trace_path, NULL, 0, true));
 	for (size_t i = 0; i < sizeof(ats) / sizeof(ats[0]); i++) {
 		point_t *p1, *p2;
 		analysis_t *a1, *a2;
@@ -349,8 +351,8 @@ Test(index, snapshot_points_equal_the_replay, .init = setup, .fini = teardown)
 		char err[256];
 		point_at(ats[i], false, &p1, &a1);
 		point_at(ats[i], true, &p2, &a2);
-		cr_assert_eq(point_result(p1, a1, &b1, &c1, &n1, err, sizeof(err)), 0, "%s", err);
-		cr_assert_eq(point_result(p2, a2, &b2, &c2, &n2, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(run_point_result(p1, a1, &b1, &c1, &n1, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(run_point_result(p2, a2, &b2, &c2, &n2, err, sizeof(err)), 0, "%s", err);
 		cr_assert_eq(n1, n2, "%s", ats[i]);
 		cr_assert_eq(memcmp(b1, b2, n1 * sizeof(*b1)), 0, "%s", ats[i]);
 		cr_assert_eq(memcmp(c1, c2, n1 * sizeof(*c1)), 0, "%s", ats[i]);
@@ -371,8 +373,8 @@ Test(index, snapshot_points_equal_the_replay, .init = setup, .fini = teardown)
 	char e1[256], e2[256];
 	point_at("nope", false, &p1, &a1);
 	point_at("nope", true, &p2, &a2);
-	cr_assert_eq(point_result(p1, a1, &b, &c, &n, e1, sizeof(e1)), -ENOENT);
-	cr_assert_eq(point_result(p2, a2, &b, &c, &n, e2, sizeof(e2)), -ENOENT);
+	cr_assert_eq(run_point_result(p1, a1, &b, &c, &n, e1, sizeof(e1)), -ENOENT);
+	cr_assert_eq(run_point_result(p2, a2, &b, &c, &n, e2, sizeof(e2)), -ENOENT);
 	cr_assert_str_eq(e1, e2);
 	analysis_free(a1);
 	analysis_free(a2);
@@ -385,7 +387,7 @@ Test(index, snapshot_points_equal_the_replay, .init = setup, .fini = teardown)
  * crashes, leaks or reads out of bounds (make asan runs this). */
 Test(index, forged_damage_never_crashes, .init = setup, .fini = teardown)
 {
-	analysis_free(analysis_run_file_indexed(trace_path, NULL, 0, true));
+	analysis_free(run_file_indexed(trace_path, NULL, 0, true));
 	FILE *f = fopen(index_path, "rb");
 	cr_assert_not_null(f);
 	uint8_t good[8192];
@@ -403,7 +405,7 @@ Test(index, forged_damage_never_crashes, .init = setup, .fini = teardown)
 			cr_assert_not_null(f);
 			cr_assert_eq(fwrite(bad, 1, len, f), len);
 			fclose(f);
-			analysis_t *an = analysis_run_file_indexed(trace_path, NULL, 0, true);
+			analysis_t *an = run_file_indexed(trace_path, NULL, 0, true);
 			cr_assert_not_null(an);
 			analysis_free(an);
 		}

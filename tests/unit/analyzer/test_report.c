@@ -6,6 +6,9 @@
 #include <stdlib.h>
 
 #include "render/report.h"
+#include "cli/args.h"
+#include "render/fmt.h"
+#include "render/json.h"
 
 typedef struct size_case {
 	double size;
@@ -29,21 +32,21 @@ ParameterizedTestParameters(report, size_matches_tracemalloc)
 ParameterizedTest(size_case_t *c, report, size_matches_tracemalloc)
 {
 	char buf[32];
-	cr_assert_str_eq(report_size(buf, sizeof(buf), c->size, c->sign), c->want);
+	cr_assert_str_eq(fmt_size(buf, sizeof(buf), c->size, c->sign), c->want);
 }
 
 Test(report, time_values_take_units)
 {
-	cr_assert_eq(report_parse_time("2.5s"), 2500000);
-	cr_assert_eq(report_parse_time("1500ms"), 1500000);
-	cr_assert_eq(report_parse_time("300us"), 300);
-	cr_assert_eq(report_parse_time("1m"), 60000000);
-	cr_assert_eq(report_parse_time("3"), 3000000);
-	cr_assert_eq(report_parse_time("soon"), -1);
-	cr_assert_eq(report_parse_time("5h"), -1);
-	cr_assert_eq(report_parse_count("12"), 12);
-	cr_assert_eq(report_parse_count("-1"), -1);
-	cr_assert_eq(report_parse_count("1x"), -1);
+	cr_assert_eq(args_parse_time("2.5s"), 2500000);
+	cr_assert_eq(args_parse_time("1500ms"), 1500000);
+	cr_assert_eq(args_parse_time("300us"), 300);
+	cr_assert_eq(args_parse_time("1m"), 60000000);
+	cr_assert_eq(args_parse_time("3"), 3000000);
+	cr_assert_eq(args_parse_time("soon"), -1);
+	cr_assert_eq(args_parse_time("5h"), -1);
+	cr_assert_eq(args_parse_count("12"), 12);
+	cr_assert_eq(args_parse_count("-1"), -1);
+	cr_assert_eq(args_parse_count("1x"), -1);
 }
 
 static void quiet(void)
@@ -56,15 +59,15 @@ Test(report, option_values_inline_or_next, .init = quiet)
 	char *argv[] = { "top", "--by=filename", "--at", "peak", "--at" };
 	const char *v = NULL;
 	int i = 1;
-	cr_assert_eq(report_opt("top", 5, argv, &i, "--by", &v), 1);
+	cr_assert_eq(args_opt("top", 5, argv, &i, "--by", &v), 1);
 	cr_assert_str_eq(v, "filename");
 	i = 2;
-	cr_assert_eq(report_opt("top", 5, argv, &i, "--by", &v), 0);
-	cr_assert_eq(report_opt("top", 5, argv, &i, "--at", &v), 1);
+	cr_assert_eq(args_opt("top", 5, argv, &i, "--by", &v), 0);
+	cr_assert_eq(args_opt("top", 5, argv, &i, "--at", &v), 1);
 	cr_assert_str_eq(v, "peak");
 	cr_assert_eq(i, 3);
 	i = 4;
-	cr_assert_eq(report_opt("top", 5, argv, &i, "--at", &v), -1, "missing value");
+	cr_assert_eq(args_opt("top", 5, argv, &i, "--at", &v), -1, "missing value");
 	fflush(stderr);
 	cr_assert_stderr_eq_str("heaptrail top: option '--at' needs a value\nTry 'heaptrail help top'.\n");
 }

@@ -8,6 +8,8 @@
 #include "agg/point.h"
 #include "agg/stats.h"
 #include "tbuild.h"
+#include "cli/args.h"
+#include "cli/run.h"
 
 /* ips in the main executable (bias 0x400000): key "prog+0x<ip-1-bias>" */
 #define IP_A 0x401001 /* prog+0x1000 */
@@ -36,7 +38,7 @@ static void run_points(fixture_t *f, tb_t *t, const char *at0, const char *at1)
 	cr_assert_eq(analysis_open_mem(&f->an, t->buf, t->len, "t.htr", err, sizeof(err)), 0, "%s", err);
 	const char *at[2] = { at0, at1 };
 	for (int i = 0; i < 2 && at[i]; i++) {
-		point_parse(at[i], &ps);
+		args_parse_point(at[i], &ps);
 		f->pt[i] = point_new(&ps);
 		cr_assert_eq(analysis_add_agg(f->an, point_agg(f->pt[i])), 0);
 	}
@@ -50,7 +52,7 @@ static void stats_at(fixture_t *f, int i, report_by_t by, bool cumulative,
 	const uint64_t *b, *c;
 	size_t n;
 	char err[256];
-	cr_assert_eq(point_result(f->pt[i], f->an, &b, &c, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(run_point_result(f->pt[i], f->an, &b, &c, &n, err, sizeof(err)), 0, "%s", err);
 	if (!f->g)
 		f->g = group_new(analysis_frames(f->an, FRAMES_ALL, true), by);
 	cr_assert_eq(stats_compute(f->g, b, c, n, cumulative, out), 0);
@@ -224,7 +226,7 @@ Test(stats, unknown_snapshot_lists_the_existing_ones)
 	preamble(&t);
 	tb_snapshot(&t, 0, HT_SNAP_API, "warm");
 	run_points(&f, &t, "cold", NULL);
-	cr_assert_eq(point_result(f.pt[0], f.an, &b, &c, &n, err, sizeof(err)), -ENOENT);
+	cr_assert_eq(run_point_result(f.pt[0], f.an, &b, &c, &n, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "no snapshot 'cold' (snapshots: #0 'warm')"), "%s", err);
 	fixture_free(&f);
 	tb_fini(&t);
@@ -285,7 +287,7 @@ Test(stats, filters_match_the_innermost_file_like_tracemalloc)
 	tb_malloc(&t, 0x1000, 100, 1);
 	tb_malloc(&t, 0x2000, 200, 2);
 	run_points(&f, &t, "end", NULL);
-	cr_assert_eq(point_result(f.pt[0], f.an, &b, &c, &n, err, sizeof(err)), 0);
+	cr_assert_eq(run_point_result(f.pt[0], f.an, &b, &c, &n, err, sizeof(err)), 0);
 	f.g = group_new(analysis_frames(f.an, FRAMES_PYTHON, true), BY_LINENO);
 	group_add_filter(f.g, "*/json/*", false);
 	cr_assert_eq(stats_compute(f.g, b, c, n, false, &f.set), 0);

@@ -42,7 +42,7 @@ Test(crash, takes_only_signals_whose_action_is_the_default)
 {
 	signal(SIGFPE, custom);
 	signal(SIGBUS, SIG_IGN);
-	crash_install(SIGUSR2);
+	crash_install(NULL, SIGUSR2);
 	cr_assert(is_ours(SIGSEGV));
 	cr_assert(is_ours(SIGABRT));
 	cr_assert(is_ours(SIGILL));
@@ -56,7 +56,7 @@ Test(crash, takes_only_signals_whose_action_is_the_default)
  * handler and skipped installing theirs. */
 Test(crash, the_program_sees_the_default_action)
 {
-	crash_install(0);
+	crash_install(NULL, 0);
 	struct sigaction seen = action_of(SIGSEGV);
 	cr_assert_eq(seen.sa_handler, SIG_DFL);
 	cr_assert_eq(seen.sa_flags & (SA_SIGINFO | SA_RESETHAND), 0);
@@ -69,7 +69,7 @@ Test(crash, the_program_sees_the_default_action)
 
 Test(crash, gives_back_the_default_only_where_it_is_still_ours)
 {
-	crash_install(0);
+	crash_install(NULL, 0);
 	signal(SIGABRT, custom); /* the program installs its own later */
 	crash_uninstall();
 	cr_assert_eq(real_action_of(SIGSEGV).sa_handler, SIG_DFL);

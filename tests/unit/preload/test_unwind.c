@@ -2,6 +2,7 @@
  * depths, with truncation, through alloca frames and in threads; verify
  * mode counts no mismatches. */
 #include "heaptrail_format.h"
+#include "seam.h"
 #include "unwind.h"
 
 #include <alloca.h>
@@ -46,7 +47,7 @@ static void setup(void)
 {
 	static int done;
 	if (!done)
-		cr_assert_eq(unwind_init(0, 0, 40), 0);
+		cr_assert_eq(unwind_init(0, 0, 40, UNWIND_FAST), 0);
 	done = 1;
 }
 

@@ -1,8 +1,10 @@
 /* Writer: events recorded through the producer API come out of the trace
  * file in global order with every record the writer produces. */
 #include "decode_helper.h"
+#include "lifecycle.h"
 #include "modules.h"
 #include "recorder.h"
+#include "seam.h"
 #include "writer.h"
 
 #include <criterion/criterion.h>
@@ -25,13 +27,14 @@ static void start(void)
 	memset(&c, 0, sizeof(c));
 	c.depth = 64;
 	c.root_pid = getpid();
-	cr_assert_eq(recorder_start(&c, out_fd, 1, 0), 0);
+	seam_no_native_stacks();
+	cr_assert_eq(lifecycle_start(&c, out_fd, 1), 0);
 }
 
 /* Finishes the recording and decodes the file; returns the record count. */
 static int finish_and_decode(void)
 {
-	recorder_finish();
+	lifecycle_finish();
 	size_t len = 0;
 	uint8_t *buf = slurp_fd(out_fd, &len);
 	cr_assert_not_null(buf);
@@ -79,7 +82,7 @@ Test(writer, events_and_records_round_trip_in_order, .timeout = 20)
 	pthread_join(t, NULL);
 	recorder_free((void *)0x30000);
 	writer_warn("unit test warning");
-	__atomic_fetch_add(&ht_rec.lost_nomem, 2, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&ht_session.lost_nomem, 2, __ATOMIC_RELAXED);
 	int n = finish_and_decode();
 
 	cr_assert_eq(recs[0].kind, DREC_REC + HT_REC_PROCESS);
@@ -165,8 +168,8 @@ Test(writer, exec_record_then_recording_resumes_after_a_failed_exec, .timeout = 
 {
 	start();
 	recorder_alloc(HT_KIND_MALLOC, (void *)0x10000, 1, 0);
-	cr_assert_eq(recorder_before_exec("/nonexistent", 0), 0);
-	recorder_exec_failed();
+	cr_assert_eq(lifecycle_before_exec("/nonexistent", 0), 0);
+	lifecycle_exec_failed();
 	recorder_free((void *)0x10000);
 	int n = finish_and_decode();
 	int x = find_kind(recs, n, 0, DREC_REC + HT_REC_EXEC);
@@ -254,11 +257,11 @@ Test(writer, exec_into_an_untraced_image_ends_the_trace_unless_it_fails, .timeou
 	start();
 	recorder_alloc(HT_KIND_MALLOC, (void *)0x10000, 1, 0);
 	/* a failed exec takes its END back and recording goes on */
-	cr_assert_eq(recorder_before_exec("/nonexistent", 1), 0);
-	recorder_exec_failed();
+	cr_assert_eq(lifecycle_before_exec("/nonexistent", 1), 0);
+	lifecycle_exec_failed();
 	recorder_free((void *)0x10000);
 	/* a successful one: EXEC, then END is the last record */
-	cr_assert_eq(recorder_before_exec("/bin/true", 1), 0);
+	cr_assert_eq(lifecycle_before_exec("/bin/true", 1), 0);
 	size_t len = 0;
 	uint8_t *buf = slurp_fd(out_fd, &len);
 	cr_assert_not_null(buf);

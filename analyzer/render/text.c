@@ -1,0 +1,317 @@
+/* Text renderer: see text.h. */
+#include "render/text.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "render/fmt.h"
+#include "render/report.h"
+
+void text_notes(FILE *out, const analysis_summary_t *s)
+{
+	if (s->truncated)
+		fprintf(out,
+			"warning: %s is truncated (no END record): the recording was cut short; figures cover the events that were written\n",
+			s->path);
+	if (s->lost_events)
+		fprintf(out,
+			"warning: %" PRIu64 " events were lost by the recorder; figures undercount\n",
+			s->lost_events);
+	if (s->images > 1)
+		fprintf(out,
+			"note: the program exec'd (%u images); this report covers the final image (%s)\n",
+			s->images, s->exe);
+}
+
+/* --- stats (top, diff) ---------------------------------------------------- */
+
+static void stat_row(FILE *out, const stat_row_t *r, bool diff, report_by_t by)
+{
+	char a[32], b[32], c[32], line[1024];
+	const char *key = r->key;
+	/* A traceback key spans lines: the heading names the innermost
+	 * frame, the frames follow. */
+	if (by == BY_TRACEBACK && r->nframes > 0)
+		key = report_frame_key(line, sizeof(line), NULL, &r->frames[0],
+				       BY_LINENO);
+	if (diff)
+		fprintf(out, "%s: size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")",
+			key, fmt_size(a, sizeof(a), (double)r->bytes, false),
+			fmt_size(b, sizeof(b), (double)r->bytes_diff, true),
+			r->count, r->count_diff);
+	else
+		fprintf(out, "%s: size=%s, count=%" PRIu64, key,
+			fmt_size(a, sizeof(a), (double)r->bytes, false),
+			r->count);
+	if (r->count)
+		fprintf(out, ", average=%s",
+			fmt_size(c, sizeof(c),
+				 (double)r->bytes / (double)r->count, false));
+	fputc('\n', out);
+	if (by == BY_TRACEBACK)
+		for (int i = 0; i < r->nframes; i++)
+			fprintf(out, "    %s\n",
+				report_frame_line(line, sizeof(line), NULL,
+						  &r->frames[i]));
+}
+
+void text_stats(FILE *out, const stat_set_t *s, size_t k, bool diff,
+		report_by_t by)
+{
+	for (size_t i = 0; i < k && i < s->n; i++)
+		stat_row(out, &s->rows[i], diff, by);
+}
+
+/* --- frames ---------------------------------------------------------------- */
+
+void text_frames(FILE *out, frames_t *fs, sidx_t s, int max)
+{
+	const frame_t *fr = NULL;
+	int n = fs && s != SIDX_NONE ? frames_get(fs, s, &fr) : 0;
+	char line[1024];
+	if (n <= 0) {
+		fprintf(out, "    <no frames>\n");
+		return;
+	}
+	for (int k = 0; k < n && (!max || k < max); k++)
+		fprintf(out, "    %s\n",
+			report_frame_line(line, sizeof line, fs, &fr[k]));
+	if (max && n > max)
+		fprintf(out, "    ... %d more frames\n", n - max);
+}
+
+/* --- growth: realloc chains ---------------------------------------------- */
+
+/* Steps shown at each end of a chain (JSON has every kept one). */
+#define TEXT_STEPS 4
+
+void text_growth(FILE *out, const growth_result_t *res, frames_t *fs)
+{
+	char a[32], b[32], c[32], t[32];
+	uint64_t steps = res->steps, chains = res->chains;
+	size_t total = res->total;
+	fprintf(out, "Realloc chains: %llu realloc%s grew %llu block%s; %zu "
+		     "call site%s grew a block %d or more times\n",
+		(unsigned long long)steps, steps == 1 ? "" : "s",
+		(unsigned long long)chains, chains == 1 ? "" : "s", total,
+		total == 1 ? "" : "s", GROWTH_MIN_STEPS);
+	for (size_t i = 0; i < res->n; i++) {
+		const growth_site_t *x = &res->sites[i];
+		fprintf(out, "#%zu: %llu chain%s, %llu steps (%llu moved, %s "
+			     "copied); longest: %llu steps, %s -> %s, %s\n",
+			i + 1, (unsigned long long)x->chains,
+			x->chains == 1 ? "" : "s",
+			(unsigned long long)x->steps,
+			(unsigned long long)x->moved,
+			fmt_size(a, sizeof a, (double)x->copied_bytes, false),
+			(unsigned long long)x->nsteps,
+			fmt_size(b, sizeof b, (double)x->initial_size, false),
+			fmt_size(c, sizeof c, (double)x->final_size, false),
+			growth_end_name(x->end));
+		text_frames(out, fs, x->stack, 0);
+		int said = 0;
+		for (size_t k = 0; k < x->nshown; k++) {
+			const growth_step_t *st = &x->shown[k];
+			uint64_t idx = x->omitted && k >= x->omitted_after
+					       ? k + x->omitted
+					       : k;
+			if (idx >= TEXT_STEPS && idx + TEXT_STEPS < x->nsteps) {
+				if (!said)
+					fprintf(out, "      ... %llu steps ...\n",
+						(unsigned long long)(x->nsteps -
+								     2 * TEXT_STEPS));
+				said = 1;
+				continue;
+			}
+			fmt_seconds(t, sizeof t, st->time_us);
+			fprintf(out, "      %s -> %s %s at %s\n",
+				fmt_size(a, sizeof a, (double)st->old_size, false),
+				fmt_size(b, sizeof b, (double)st->new_size, false),
+				st->moved ? "moved   " : "in place", t);
+		}
+	}
+	if (res->n)
+		fprintf(out, "\n");
+}
+
+/* --- growth: high-water steps -------------------------------------------- */
+
+/* "func at file:42 (mod) <- file.c:7": the innermost frame and where it
+ * was called from. */
+static void site_line(char *buf, size_t len, frames_t *fs, sidx_t s)
+{
+	const frame_t *fr = NULL;
+	int n = fs ? frames_get(fs, s, &fr) : 0;
+	if (n <= 0) {
+		snprintf(buf, len, "<no frames>");
+		return;
+	}
+	char one[512], key[512] = "";
+	report_frame_line(one, sizeof one, fs, &fr[0]);
+	if (n > 1)
+		report_frame_key(key, sizeof key, fs, &fr[1], BY_LINENO);
+	snprintf(buf, len, "%s%s%s", one, n > 1 ? " <- " : "", key);
+}
+
+static void hw_site(char *buf, size_t len, const highwater_result_t *res,
+		    frames_t *fs, const highwater_site_t *w)
+{
+	if (res->group && res->by != BY_TRACEBACK)
+		snprintf(buf, len, "%s", group_key(res->group, w->id));
+	else
+		site_line(buf, len, fs, w->stack);
+}
+
+void text_highwater(FILE *out, const highwater_result_t *res, frames_t *fs)
+{
+	char a[32], b[32], c[32], t[32], line[2048];
+	size_t first = res->first;
+	fmt_seconds(t, sizeof t, res->peak_time_us);
+	fprintf(out, "High-water steps: peak %s at %s; a step closes when the "
+		     "heap exceeds the previous mark by >= %u%% and >= %s\n",
+		fmt_size(a, sizeof a, (double)res->peak, false), t,
+		res->percent,
+		fmt_size(b, sizeof b, (double)res->min_bytes, false));
+	if (first)
+		fprintf(out, "(%zu earlier step%s not shown; -n 0 shows all)\n",
+			first, first == 1 ? "" : "s");
+	for (size_t i = 0; i < res->nsteps; i++) {
+		const highwater_grouped_t *g = &res->steps[i];
+		const highwater_step_t *s = g->step;
+		fmt_seconds(t, sizeof t, s->to_time_us);
+		fprintf(out, "#%zu: %s -> %s at %s (%s)%s\n", first + i + 1,
+			fmt_size(a, sizeof a, (double)s->from_bytes, false),
+			fmt_size(b, sizeof b, (double)s->to_bytes, false), t,
+			fmt_size(c, sizeof c,
+				 (double)(s->to_bytes - s->from_bytes), true),
+			s->is_peak ? " peak" : "");
+		for (size_t w = 0; w < g->nsites; w++) {
+			hw_site(line, sizeof line, res, fs, &g->sites[w]);
+			fprintf(out, "    %10s  %s\n",
+				fmt_size(a, sizeof a, (double)g->sites[w].bytes,
+					 true),
+				line);
+		}
+		if (g->nothers)
+			fprintf(out, "    %10s  %zu other site%s\n",
+				fmt_size(a, sizeof a, (double)g->others, true),
+				g->nothers, g->nothers == 1 ? "" : "s");
+	}
+}
+
+/* --- leaks --------------------------------------------------------------- */
+
+/* Header key of a group: its key, or the innermost frame's file:line for
+ * a traceback grouping (the traceback follows, indented). */
+static void leak_key(char *buf, size_t len, const leaks_result_t *res,
+		     frames_t *fs, uint32_t id)
+{
+	const frame_t *fr;
+	int n = group_frames(res->group, id, &fr);
+	if (res->by != BY_TRACEBACK)
+		snprintf(buf, len, "%s", group_key(res->group, id));
+	else if (n <= 0)
+		snprintf(buf, len, "<no stack>");
+	else
+		report_frame_key(buf, len, fs, &fr[0], BY_LINENO);
+}
+
+static void leak_traceback(FILE *out, const leaks_result_t *res,
+			   frames_t *fs, uint32_t id)
+{
+	const frame_t *fr;
+	int n = group_frames(res->group, id, &fr);
+	char line[1024];
+	for (int k = 0; k < n; k++)
+		fprintf(out, "    %s\n",
+			report_frame_line(line, sizeof line, fs, &fr[k]));
+}
+
+/* A point's name in series: its label when no other point has it, else
+ * its time ("@0.300s"); "end" for the end point. */
+static const char *point_name(char *buf, size_t len, const leaks_point_t *pts,
+			      size_t np, size_t i)
+{
+	const leaks_point_t *p = &pts[i];
+	int unique = p->label && *p->label;
+	for (size_t k = 0; unique && k < np; k++)
+		if (k != i && pts[k].label && !strcmp(pts[k].label, p->label))
+			unique = 0;
+	if (p->origin == LEAKS_POINT_END)
+		snprintf(buf, len, "end");
+	else if (unique)
+		snprintf(buf, len, "%s", p->label);
+	else
+		snprintf(buf, len, "@%llu.%03llus",
+			 (unsigned long long)(p->time_us / 1000000),
+			 (unsigned long long)(p->time_us / 1000 % 1000));
+	return buf;
+}
+
+void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs)
+{
+	char a[32], b[32], c[32], key[1024];
+	fprintf(out, "Live at the end of the trace: %s in %llu blocks from %zu "
+		     "call sites (by %s)\n",
+		fmt_size(a, sizeof a, (double)res->total_bytes, false),
+		(unsigned long long)res->total_count, res->nsites,
+		report_by_name(res->by));
+	if (res->nstats < res->nsites)
+		fprintf(out, "Top %zu:\n", res->nstats);
+	for (size_t i = 0; i < res->nstats; i++) {
+		const leak_stat_t *s = &res->stats[i];
+		leak_key(key, sizeof key, res, fs, s->group);
+		fprintf(out, "#%zu: %s: size=%s, count=%llu, average=%s\n",
+			i + 1, key, fmt_size(a, sizeof a, (double)s->bytes, false),
+			(unsigned long long)s->count,
+			fmt_size(b, sizeof b,
+				 s->count ? (double)s->bytes / (double)s->count
+					  : 0,
+				 false));
+		if (res->by == BY_TRACEBACK)
+			leak_traceback(out, res, fs, s->group);
+	}
+	fprintf(out, "\n");
+	const leaks_point_t *pts = res->points;
+	size_t np = res->npoints_all;
+	if (res->teardown)
+		fprintf(out, "Note: the exit snapshot (%s) came after the program "
+			     "freed most of its heap (%s before): it is left "
+			     "out of the series\n",
+			fmt_size(a, sizeof a, (double)pts[np - 1].heap_bytes,
+				 false),
+			fmt_size(b, sizeof b, (double)pts[np - 2].heap_bytes,
+				 false));
+	if (res->npoints < 3) {
+		fprintf(out, "Leak candidates: need at least 3 snapshots "
+			     "(the exit one included), the trace has %zu "
+			     "point%s; record with --snapshot-every or call "
+			     "heaptrail_snapshot()\n",
+			res->npoints, res->npoints == 1 ? "" : "s");
+		return;
+	}
+	fprintf(out, "Leak candidates: call sites whose live memory grew in "
+		     "every one of the %zu intervals between %zu snapshots: "
+		     "%zu\n",
+		res->npoints - 1, res->npoints, res->ncands_total);
+	for (size_t i = 0; i < res->ncands; i++) {
+		const leak_cand_t *x = &res->cands[i];
+		leak_key(key, sizeof key, res, fs, x->group);
+		fprintf(out, "#%zu: %s: %s (%s -> %s)\n", i + 1, key,
+			fmt_size(a, sizeof a, (double)x->growth, true),
+			fmt_size(b, sizeof b, (double)x->series[0], false),
+			fmt_size(c, sizeof c,
+				 (double)x->series[res->npoints - 1], false));
+		fprintf(out, "    series:");
+		for (size_t p = 0; p < res->npoints; p++) {
+			char name[300];
+			fprintf(out, "%s %s=%s", p ? "," : "",
+				point_name(name, sizeof name, pts, np, p),
+				fmt_size(a, sizeof a, (double)x->series[p],
+					 false));
+		}
+		fprintf(out, "\n");
+		if (res->by == BY_TRACEBACK)
+			leak_traceback(out, res, fs, x->group);
+	}
+}

@@ -1,0 +1,62 @@
+/* env: every environment variable of the contract between `heaptrail
+ * record` (analyzer/launcher/record.c), libheaptrail.so (read only by
+ * preload/config.c) and the analyzer, with its meaning.  Names only: no
+ * code.  The README's Environment table is the user's view of the same list. */
+#ifndef HT_COMMON_ENV_H
+#define HT_COMMON_ENV_H
+
+/* ---- set by the user or by `heaptrail record`, read by the library ---- */
+
+/* Trace path pattern (names_expand: %p = pid, %% = %); unset or empty: the
+ * default name (names_default_trace).  "/dev/null" records without
+ * writing (the null sink, for measuring the recorder). */
+#define HT_ENV_OUTPUT "HEAPTRAIL_OUTPUT"
+/* Native frames kept per stack, 1..256 (default 64). */
+#define HT_ENV_DEPTH "HEAPTRAIL_DEPTH"
+/* Seconds between timer snapshots, decimals allowed (at least 1 ms). */
+#define HT_ENV_SNAPSHOT_EVERY "HEAPTRAIL_SNAPSHOT_EVERY"
+/* Signal that marks a snapshot (names_snapshot_signal: name or number). */
+#define HT_ENV_SNAPSHOT_SIGNAL "HEAPTRAIL_SNAPSHOT_SIGNAL"
+/* "1" (any value but "" and "0"): record forked children, each in its file. */
+#define HT_ENV_FOLLOW_FORK "HEAPTRAIL_FOLLOW_FORK"
+/* "1": also record fork+exec children (not only HT_ENV_ROOT_PID). */
+#define HT_ENV_FOLLOW_EXEC "HEAPTRAIL_FOLLOW_EXEC"
+/* "1": no informational lines on stderr (errors still print). */
+#define HT_ENV_QUIET "HEAPTRAIL_QUIET"
+/* "0": no crash handler (preload/crash.h). */
+#define HT_ENV_CRASH_FLUSH "HEAPTRAIL_CRASH_FLUSH"
+/* "fast" (default), "libunwind" or "verify" (preload/unwind.h). */
+#define HT_ENV_UNWIND "HEAPTRAIL_UNWIND"
+/* "0": native frames only in Python (read by heaptrail.py); "profile":
+ * Python frames from the profile function, not the frame walk. */
+#define HT_ENV_PYTHON_FRAMES "HEAPTRAIL_PYTHON_FRAMES"
+/* Tests only: the CPython minor version whose frame layout row the frame
+ * walk tries, whatever the running version. */
+#define HT_ENV_PYTHON_ROW "HEAPTRAIL_PYTHON_ROW"
+
+/* ---- handed from one process to the next ------------------------------ */
+
+/* Pid of the process that records; set by the wrapper, else by the first
+ * process that loads the library.  Others record only with FOLLOW_EXEC. */
+#define HT_ENV_ROOT_PID "HEAPTRAIL_ROOT_PID"
+/* The trace fd opened by the wrapper (or by the recorder before an exec)
+ * and its identity "<dev>:<ino>", checked with fstat before use. */
+#define HT_ENV_FD "HEAPTRAIL_FD"
+#define HT_ENV_FD_ID "HEAPTRAIL_FD_ID"
+/* Not ours, but set by the wrapper: Python allocations go through malloc
+ * (then recorded as such: HT_PROC_PYTHONMALLOC). */
+#define HT_ENV_PYTHONMALLOC "PYTHONMALLOC"
+
+/* ---- the wrapper and the analyzer only -------------------------------- */
+
+/* `heaptrail record`: the library to preload (default: beside the binary,
+ * or ../lib/). */
+#define HT_ENV_LIB "HEAPTRAIL_LIB"
+/* Analyzer: "1" reports raw module+offset frames (like --no-symbols). */
+#define HT_ENV_NO_SYMBOLS "HEAPTRAIL_NO_SYMBOLS"
+/* Analyzer: set (to anything but "" or "0"): no trace index read or written. */
+#define HT_ENV_NO_INDEX "HEAPTRAIL_NO_INDEX"
+/* Analyzer: "1" replays on one thread, "2" decodes on a second thread. */
+#define HT_ENV_REPLAY_THREADS "HEAPTRAIL_REPLAY_THREADS"
+
+#endif /* HT_COMMON_ENV_H */

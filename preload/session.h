@@ -1,0 +1,99 @@
+/* session: the recording state of this image, at the bottom of the
+ * library: whether the hooks record, its transitions (start, pause for
+ * exec, fork child, crash, finish: driven by lifecycle.c; the writer ends
+ * it when it writes END), the global event order, the loss counters and
+ * the writer's wake-up word.  Read by every module above (hooks, recorder,
+ * writer, lifecycle); calls nothing but util.  Thread-safe: atomics.
+ * Also the per-thread hook state (ht_tls, initial-exec TLS). */
+#ifndef HT_SESSION_H
+#define HT_SESSION_H
+
+#include "config.h"
+#include "util.h"
+
+#include <stdint.h>
+
+enum rec_state {
+	REC_OFF = 0, /* not recording: hooks forward */
+	REC_ON = 1, /* recording */
+	REC_ENDED = 2, /* END written (or recording stopped after an error) */
+};
+
+struct rec_thread;
+
+/* Per-thread hook state (initial-exec TLS). */
+typedef struct rec_tls {
+	int in_hook; /* re-entrancy guard: nested calls just forward */
+	uint32_t epoch; /* ht_session.epoch when th was registered */
+	struct rec_thread *th; /* this thread's slot (registry.h), NULL until first event */
+	int dtor_rounds; /* key destructor calls seen for this slot */
+	/* The allocation hook's own frame record ({caller's RBP, return
+	 * address into the caller}), set by the hook before it records and
+	 * cleared by the recorder: the unwinder starts there instead of
+	 * walking the recorder's frames.  NULL outside hooks. */
+	const uintptr_t *entry;
+} rec_tls_t;
+
+typedef struct session {
+	/* hot, read by every hook */
+	int on __attribute__((aligned(64))); /* 1 while hooks record */
+	uint32_t epoch; /* bumped by a followed fork: old TLS slots invalid */
+	unsigned depth; /* native frames kept */
+	int unwind; /* 0: no native stacks (seam.h) */
+	/* global event order: one fetch_add per event */
+	uint64_t seq __attribute__((aligned(64)));
+	/* counters */
+	uint64_t lost_nomem; /* events dropped: no ring/slot/table memory */
+	uint64_t lost_stopped; /* events dropped: writer unavailable */
+	/* writer wake-up */
+	uint32_t kick; /* futex word; producers bump it when a ring fills */
+	int writer_sleeping; /* the writer waits on kick */
+	int writer_alive; /* 1 while the writer thread runs (set by writer.c) */
+	int state; /* REC_* */
+	int pid; /* pid of the recording image */
+	int fd; /* trace fd (-1: null sink) */
+	int fresh; /* fd was empty at start (write the file header) */
+	int own_malloc; /* another object defines malloc (already warned) */
+	config_t cfg;
+} session_t;
+
+extern session_t ht_session HT_HIDDEN;
+extern __thread rec_tls_t ht_tls __attribute__((tls_model("initial-exec"))) HT_HIDDEN;
+
+/* Whether the hooks record (relaxed: a hook that misses the switch by one
+ * event is harmless). */
+static inline int session_on(void)
+{
+	return __atomic_load_n(&ht_session.on, __ATOMIC_RELAXED);
+}
+
+/* Whether the session is ON (acquire: what the transition published is
+ * visible).  A vfork child sees its parent's state: see below. */
+static inline int session_active(void)
+{
+	return __atomic_load_n(&ht_session.state, __ATOMIC_ACQUIRE) == REC_ON;
+}
+
+/* Whether this process records now: on, and not a vfork child (which
+ * shares our memory but is another process). */
+int session_recording_here(void);
+
+/* Fills the session for a new recording (no transition yet). */
+void session_begin(const config_t *cfg, int fd, int fresh, int unwind);
+/* OFF -> ON: the hooks start recording. */
+void session_go(void);
+/* ON -> ENDED; 1 when it was ON (the caller ends the trace), else 0. */
+int session_end(void);
+/* Ends recording after an internal failure: one stderr line ("<why>;
+ * recording stopped"), wakes the writer.  Nothing when not ON. */
+void session_stop(const char *why);
+/* A fork child: OFF, without the parent's trace fd (closed). */
+void session_fork_child(void);
+/* A fork child that records: new epoch (old TLS slots invalid), empty
+ * event order and counters, its own pid and trace. */
+void session_restart_child(int pid, int fd, int fresh);
+
+/* Wakes the writer. */
+void session_kick(void);
+
+#endif /* HT_SESSION_H */
