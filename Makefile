@@ -4,6 +4,7 @@
 #   make test       build everything and run the unit and integration tests
 #   make demo       record the bundled examples and print their reports
 #   make asan       analyzer + its tests under AddressSanitizer and UBSan
+#   make tsan       the ring under ThreadSanitizer (tests/tsan/ring_driver.c)
 #   make fuzz       libFuzzer on the trace reader for FUZZ_SECONDS
 #   make bench      recorder and analyzer against heaptrack, side by side
 #   make stress     the property test of the recorder with STRESS_SEEDS seeds
@@ -83,7 +84,7 @@ TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 LIB := $(BUILD)/libheaptrail.so
 BIN := $(BUILD)/heaptrail
 
-.PHONY: all deps test unit integration demo asan asan-run fuzz bench install clean targets stress
+.PHONY: all deps test unit integration demo asan asan-run fuzz bench install clean targets stress tsan
 .DEFAULT_GOAL := all
 
 PY_SRC := $(wildcard preload/python/*.py)
@@ -199,6 +200,14 @@ stress: all targets
 	HEAPTRAIL_BUILD=$(abspath $(BUILD)) HEAPTRAIL_SEEDS=$(STRESS_SEEDS) $(PYTHON) tests/integration/run.py -k test_property
 
 # --- sanitizers, fuzzing --------------------------------------------------
+# ThreadSanitizer on the ring and its producer/consumer protocol, driven by
+# tests/tsan/ring_driver.c (no LD_PRELOAD).  The writer itself is not in it.
+tsan: | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/tsan
+	$(CC) $(CPPF) -Ipreload -std=gnu11 -O1 -g $(WARN) -fsanitize=thread -o $(BUILD)/tsan/ring_driver \
+		tests/tsan/ring_driver.c preload/ring.c -lpthread
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/ring_driver
+
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 asan:
