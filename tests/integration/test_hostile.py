@@ -10,7 +10,7 @@ import subprocess
 import sys
 import unittest
 
-from helpers import (HEAPTRAIL, REC_SIGNAL, TIMEOUT, analyze, decode_events, describe,
+from helpers import (HEAPTRAIL, REC_SIGNAL, TIMEOUT, analyze, decode_events, describe, frame_is,
                      read_end, readline, record, require_tools, run, site, site_totals,
                      target, trace_path)
 
@@ -137,6 +137,18 @@ class InvisibleHandlers(Base):
 class HandlerAllocations(Base):
     """Defect 3: allocations in a signal handler that interrupts a hook
     were dropped silently (24 of 400 recorded, `lost events: 0`)."""
+
+    def test_handler_blocks_that_are_recorded_name_the_handler(self):
+        # trim() skipped past the signal frame into the interrupted hook:
+        # 19 of 24 such blocks were attributed to main.  (How many reach
+        # the trace at all varies: see the expected failure below.)
+        self.same([target("sigalloc")], "sigalloc_stacks", 0)
+        p, path = record([target("sigalloc")], "sigalloc_stacks2", flags=["-q"])
+        stats = analyze("top", path, "-n", "0")["stats"]
+        wrong = [st for st in stats if st["count"] and st["bytes"] == 77 * st["count"]
+                 and not frame_is((st.get("frames") or [{}])[0], "on_usr1",
+                                  site("sigalloc.c", "in_handler"))]
+        self.assertEqual(wrong, [], describe(stats))
 
     @unittest.expectedFailure  # not fixed: a nested hook forwards unrecorded, uncounted
     def test_every_allocation_in_a_handler_is_recorded(self):
