@@ -4,8 +4,10 @@
 #   make test       build everything and run the unit and integration tests
 #   make demo       record the bundled examples and print their reports
 #   make asan       analyzer + its tests under AddressSanitizer and UBSan
+#   make tsan       the ring under ThreadSanitizer (tests/tsan/ring_driver.c)
 #   make fuzz       libFuzzer on the trace reader for FUZZ_SECONDS
 #   make bench      recorder and analyzer against heaptrack, side by side
+#   make stress     the property test of the recorder with STRESS_SEEDS seeds
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
 #
 # Missing Debian packages are installed first by scripts/install-deps.sh
@@ -34,6 +36,8 @@ FUZZ_SECONDS ?= 60
 # Python used by the integration tests and the demo.
 PYTHON ?= $(shell command -v python3 2>/dev/null || echo /usr/bin/python3)
 CXX ?= c++
+# Rust compiler for the Rust integration target(s) (skipped when absent).
+RUSTC ?= $(shell command -v rustc 2>/dev/null || { [ -x /root/.cargo/bin/rustc ] && echo /root/.cargo/bin/rustc; })
 
 VERSION := 0.1.0
 WARN := -Wall -Wextra -Werror
@@ -70,15 +74,17 @@ UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/*.c)
 TARGET_C := $(filter-out tests/integration/targets/lib_%,$(wildcard tests/integration/targets/*.c))
 TARGET_CXX := $(wildcard tests/integration/targets/*.cc)
 TARGET_LIB := $(wildcard tests/integration/targets/lib_*.c)
+TARGET_RS := $(if $(RUSTC),$(wildcard tests/integration/targets/*.rs))
 TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 	$(TARGET_CXX:tests/integration/targets/%.cc=$(BUILD)/targets/%) \
 	$(TARGET_LIB:tests/integration/targets/%.c=$(BUILD)/targets/%.so) \
+	$(TARGET_RS:tests/integration/targets/%.rs=$(BUILD)/targets/%) \
 	$(BUILD)/targets/snapshots_nopie
 
 LIB := $(BUILD)/libheaptrail.so
 BIN := $(BUILD)/heaptrail
 
-.PHONY: all deps test unit integration demo asan asan-run fuzz bench install clean targets
+.PHONY: all deps test unit integration demo asan asan-run fuzz bench install clean targets stress tsan
 .DEFAULT_GOAL := all
 
 PY_SRC := $(wildcard preload/python/*.py)
@@ -163,6 +169,11 @@ $(BUILD)/targets/%: tests/integration/targets/%.cc | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) -Iinclude -O0 -g $(WARN) -o $@ $< -ldl -lpthread
 
+# Rust targets: rustc alone, no crates, debug info, no optimisation.
+$(BUILD)/targets/%: tests/integration/targets/%.rs
+	@mkdir -p $(@D)
+	env -u MAKEFLAGS -u MFLAGS $(RUSTC) -g -C opt-level=0 -o $@ $<
+
 $(BUILD)/targets/%.so: tests/integration/targets/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -std=gnu11 -O0 -g -fPIC -shared $(WARN) -o $@ $<
@@ -182,7 +193,21 @@ test: all targets
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 
+# The property test of ordering and losslessness (test_property.py) with
+# STRESS_SEEDS random programs instead of make test's 200.
+STRESS_SEEDS ?= 5000
+stress: all targets
+	HEAPTRAIL_BUILD=$(abspath $(BUILD)) HEAPTRAIL_SEEDS=$(STRESS_SEEDS) $(PYTHON) tests/integration/run.py -k test_property
+
 # --- sanitizers, fuzzing --------------------------------------------------
+# ThreadSanitizer on the ring and its producer/consumer protocol, driven by
+# tests/tsan/ring_driver.c (no LD_PRELOAD).  The writer itself is not in it.
+tsan: | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/tsan
+	$(CC) $(CPPF) -Ipreload -std=gnu11 -O1 -g $(WARN) -fsanitize=thread -o $(BUILD)/tsan/ring_driver \
+		tests/tsan/ring_driver.c preload/ring.c -lpthread
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/ring_driver
+
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 asan:

@@ -1,13 +1,19 @@
 /* Crash handler: see crash.h. */
 #include "crash.h"
 
+#include "sigproxy.h"
 #include "util.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 
-static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+/* Every signal whose default action ends the process, except SIGKILL
+ * and SIGSTOP (no handler) and SIGTRAP (debuggers).  The snapshot signal
+ * (HEAPTRAIL_SNAPSHOT_SIGNAL) is skipped: it has its own handler. */
+static const int fatal_signals[] = { SIGSEGV, SIGBUS,  SIGILL,  SIGFPE,    SIGABRT, SIGTERM,
+				     SIGINT,  SIGHUP,  SIGQUIT, SIGPIPE,   SIGUSR1, SIGUSR2,
+				     SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGSYS };
 #define NFATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
 
 /* 1 once a crash was handled: a second one (another thread, or a fault
@@ -20,7 +26,11 @@ static void (*on_first_crash)(int sig);
  * the instruction, which faults again under the default action. */
 static int refaults(int sig, const siginfo_t *si)
 {
-	if (!si || si->si_code <= 0 || sig == SIGABRT)
+	if (!si || si->si_code <= 0)
+		return 0;
+	/* SIGALRM, SIGXCPU... from the kernel have si_code SI_KERNEL (> 0)
+	 * too, and a seccomp SIGSYS does not re-run its syscall. */
+	if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE)
 		return 0;
 	/* An asynchronous machine-check report is not tied to an instruction. */
 	return !(sig == SIGBUS && si->si_code == BUS_MCEERR_AO);
@@ -43,32 +53,16 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
-void crash_install(void (*fn)(int sig))
+void crash_install(void (*fn)(int sig), int skip)
 {
 	on_first_crash = fn;
-	for (unsigned i = 0; i < NFATAL; i++) {
-		struct sigaction cur;
-		if (sigaction(fatal_signals[i], NULL, &cur) != 0 ||
-		    (cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_DFL)
-			continue;
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_sigaction = on_crash;
-		/* SA_ONSTACK: a thread with an alternate stack (a stack
-		 * overflow) runs us there. */
-		sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK;
-		sigemptyset(&sa.sa_mask);
-		sigaction(fatal_signals[i], &sa, NULL);
-	}
+	for (unsigned i = 0; i < NFATAL; i++)
+		if (fatal_signals[i] != skip)
+			sigproxy_take(fatal_signals[i], on_crash);
 }
 
 void crash_uninstall(void)
 {
-	for (unsigned i = 0; i < NFATAL; i++) {
-		struct sigaction cur;
-		if (sigaction(fatal_signals[i], NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO) ||
-		    cur.sa_sigaction != on_crash)
-			continue;
-		util_signal_default(fatal_signals[i]);
-	}
+	for (unsigned i = 0; i < NFATAL; i++)
+		sigproxy_forget(fatal_signals[i]);
 }

@@ -20,8 +20,9 @@
 /* Installs the handler where the action is SIG_DFL (library constructor,
  * after the writer thread started); fn(sig) runs on the first crash, in the
  * crashing thread, and must be async-signal-safe (NULL: nothing runs
- * first).  Calls nothing else. */
-void crash_install(void (*fn)(int sig));
+ * first).  Goes through sigproxy, so that the program does not see it;
+ * `skip` (the snapshot signal, or 0) is left alone. */
+void crash_install(void (*fn)(int sig), int skip);
 /* Gives SIG_DFL back where our handler is still installed (a fork child
  * that does not record). */
 void crash_uninstall(void);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -517,6 +518,30 @@ HT_EXPORT void _Exit(int status)
 		resolve();
 	real__Exit(status);
 	__builtin_unreachable();
+}
+
+/* A raw exit through libc's syscall(): syscall(SYS_exit_group, n) ends
+ * the process as _exit does.  Up to six arguments are passed on, as libc's
+ * own syscall() reads them (register arguments; reading an unpassed one is
+ * harmless on x86-64). */
+HT_EXPORT long syscall(long nr, ...)
+{
+	static long (*real_syscall)(long, ...);
+	va_list ap;
+	va_start(ap, nr);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+	va_end(ap);
+	if (HT_UNLIKELY(nr == SYS_exit_group) && session_recording_here())
+		lifecycle_finish();
+	if (HT_UNLIKELY(!real_syscall)) {
+		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+		if (!real_syscall) {
+			errno = ENOSYS;
+			return -1;
+		}
+	}
+	return real_syscall(nr, a, b, c, d, e, f);
 }
 
 /* ---- constructor / destructor ------------------------------------------ */

@@ -74,7 +74,7 @@ int lifecycle_start(const config_t *cfg, int fd, int fresh)
 		sigaction(cfg->snap_signal, &sa, NULL);
 	}
 	if (cfg->crash_flush)
-		crash_install(on_crash);
+		crash_install(on_crash, cfg->snap_signal);
 	return 0;
 }
 

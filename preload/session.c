@@ -53,9 +53,10 @@ void session_stop(const char *why)
 void session_fork_child(void)
 {
 	/* The parent's trace is not ours. */
-	if (ht_session.fd >= 0)
-		close(ht_session.fd);
-	ht_session.fd = -1;
+	int fd = ht_session.fd;
+	ht_session.fd = -1; /* first: fdguard refuses to close the trace fd */
+	if (fd >= 0)
+		close(fd);
 	__atomic_store_n(&ht_session.on, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&ht_session.state, REC_OFF, __ATOMIC_SEQ_CST);
 }

@@ -822,10 +822,17 @@ static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *ou
 		}
 	int start = a;
 	int scan = got - a < SKIP_SCAN ? got : a + SKIP_SCAN;
+	/* Only the leading run of our own frames: a hook called from a signal
+	 * handler that interrupted another hook has the handler, the signal
+	 * frame and that interrupted hook further out, and skipping to the
+	 * last of our frames attributed the handler's block to the code the
+	 * signal interrupted (issue 14, defect 3). */
 	for (int i = a; i < scan; i++) {
 		uintptr_t ip = (uintptr_t)raw[i];
 		if (ip >= self_lo && ip < self_hi)
 			start = i + 1;
+		else if (i > a)
+			break;
 	}
 	unsigned n = got > start ? (unsigned)(got - start) : 0;
 	*flags = 0;

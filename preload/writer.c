@@ -66,6 +66,9 @@ static struct writer {
 	 * answer (futex word: 1 once the trace is ended). */
 	int fatal_sig;
 	uint32_t fatal_done;
+	/* The dying thread's slot: not waited for (the thread sits in the
+	 * signal handler and commits nothing more).  Any thread, atomic. */
+	rec_thread_t *fatal_th;
 	/* Warnings queued by any thread for the writer (spinlock warn_lock). */
 	int warn_lock;
 	unsigned warn_n;
@@ -438,7 +441,7 @@ static uint64_t drain(uint64_t G, int final)
 		rec_thread_t *th = &ht_reg.threads[i];
 		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_FREE || !th->ring)
 			continue;
-		if (th != self)
+		if (th != self && th != __atomic_load_n(&w.fatal_th, __ATOMIC_ACQUIRE))
 			wait_committed(th->ring, final);
 	}
 	w.heap_n = 0;
@@ -698,6 +701,12 @@ int writer_finish_fatal(int sig)
 {
 	if (!__atomic_load_n(&ht_session.writer_alive, __ATOMIC_SEQ_CST) || pthread_equal(pthread_self(), w.thread))
 		return -1;
+	rec_thread_t *th = ht_tls.th;
+	/* The signal came in the middle of one of this thread's events: it
+	 * holds a number that will never be committed. */
+	if (th && th->ring && __atomic_load_n(&th->ring->busy, __ATOMIC_SEQ_CST))
+		__atomic_fetch_add(&ht_session.lost_stopped, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&w.fatal_th, th, __ATOMIC_RELEASE);
 	__atomic_store_n(&w.fatal_sig, sig, __ATOMIC_SEQ_CST);
 	session_kick();
 	uint64_t deadline = util_mono_ns() + FATAL_WAIT_NS;
@@ -767,6 +776,7 @@ void writer_reset_child(void)
 	w.sig_snap = 0;
 	w.fatal_sig = 0;
 	w.fatal_done = 0;
+	w.fatal_th = NULL;
 	pyframes_rewind_emitted();
 	w.warn_n = 0;
 	w.warn_lock = 0;

@@ -1,0 +1,182 @@
+"""Hostile programs (issue 14, "Lose nothing, change nothing"): each test
+runs a program plainly and under the recorder, asserts the same stdout,
+stderr and exit status or signal, and exact event counts in the trace.
+One class per defect of the issue; each test failed before its fix."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import unittest
+
+from helpers import (HEAPTRAIL, REC_SIGNAL, TIMEOUT, analyze, decode_events, describe, frame_is,
+                     read_end, readline, record, require_tools, run, site, site_totals,
+                     target, trace_path)
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        require_tools()
+
+    def same(self, argv, name, code, tidy=lambda b: b):
+        """Runs argv plainly and recorded; asserts identical behaviour
+        (output passed through `tidy`) and returns the trace path."""
+        plain = run(argv)
+        p, path = record(argv, name, flags=["-q"])
+        self.assertEqual(plain.returncode, code, plain.stderr)
+        self.assertEqual((p.returncode, tidy(p.stdout), tidy(p.stderr)),
+                         (plain.returncode, tidy(plain.stdout), tidy(plain.stderr)))
+        return path
+
+    def assert_site(self, path, source, function, tag, count, nbytes):
+        stats = analyze("top", path, "-n", "0")["stats"]
+        got = site_totals(stats, function, site(source, tag))
+        self.assertEqual(got, (count, nbytes), f"@site:{tag}\n" + describe(stats))
+
+    def assert_died_of(self, path, sig):
+        self.assertIsNotNone(read_end(path), "no END record")
+        bodies = [ev[2] for ev in decode_events(path)
+                  if ev[0] == "record" and ev[1] == REC_SIGNAL]
+        self.assertEqual([b[0] for b in bodies], [sig], "SIGNAL records")
+        info = analyze("info", path)
+        self.assertEqual((info["truncated"], info["fatal_signal_name"], info["lost_events"]),
+                         (False, signal.Signals(sig).name, 0))
+
+
+class DefaultActionSignals(Base):
+    """Defect 1: a death by a signal left at its default action kept only
+    what the writer had flushed (0 of 50 allocations after `kill`)."""
+
+    def killed(self, sig, recorded):
+        argv = [target("termsig"), "wait"]
+        path = None
+        if recorded:
+            path = trace_path(f"termsig_{sig.name}")
+            argv = [HEAPTRAIL, "record", "-q", "-o", path, "--", *argv]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = readline(proc).split()
+        self.assertEqual(line[:1], [b"ready"])
+        os.kill(int(line[1]), sig)
+        out, err = proc.communicate(timeout=TIMEOUT)
+        return proc.returncode, line[:1] + [out, err], path
+
+    def test_every_terminating_signal_leaves_a_complete_trace(self):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+                    signal.SIGUSR1, signal.SIGUSR2, signal.SIGXCPU):
+            with self.subTest(sig=sig.name):
+                plain = self.killed(sig, False)
+                got = self.killed(sig, True)
+                self.assertEqual(plain[0], -sig)
+                self.assertEqual(got[:2], plain[:2])
+                self.assert_died_of(got[2], sig)
+                self.assert_site(got[2], "termsig.c", "main", "before_kill", 50, 50 * 700)
+
+    def test_sigpipe_at_the_end_of_a_pipeline(self):
+        def into_closed_pipe(argv):
+            r, w = os.pipe()
+            os.close(r)
+            try:
+                p = subprocess.run(argv, stdout=w, stderr=subprocess.PIPE, timeout=TIMEOUT)
+            finally:
+                os.close(w)
+            return p.returncode, p.stderr
+
+        argv = [target("termsig"), "pipe"]
+        path = trace_path("termsig_pipe")
+        plain = into_closed_pipe(argv)
+        got = into_closed_pipe([HEAPTRAIL, "record", "-q", "-o", path, "--", *argv])
+        self.assertEqual(plain[0], -signal.SIGPIPE)
+        self.assertEqual(got, plain)
+        self.assert_died_of(path, signal.SIGPIPE)
+        self.assert_site(path, "termsig.c", "main", "before_pipe", 100, 100 * 300)
+
+    def test_sigalrm(self):
+        path = self.same([target("termsig"), "alarm"], "termsig_alarm", -signal.SIGALRM)
+        self.assert_died_of(path, signal.SIGALRM)
+        self.assert_site(path, "termsig.c", "main", "before_alarm", 30, 30 * 200)
+
+    def test_raw_exit_group(self):
+        path = self.same([target("termsig"), "rawexit"], "termsig_rawexit", 5)
+        self.assertIsNotNone(read_end(path), "no END record")
+        self.assertEqual(analyze("info", path)["lost_events"], 0)
+        self.assert_site(path, "termsig.c", "main", "before_rawexit", 40, 40 * 400)
+
+
+class InvisibleHandlers(Base):
+    """Defect 2: the recorder's handlers were visible to sigaction and
+    signal, and changed what runtimes do."""
+
+    def test_dispositions_look_as_without_the_recorder(self):
+        path = self.same([target("sigshow")], "sigshow", -signal.SIGTERM)
+        out = run([target("sigshow")]).stdout.decode()
+        self.assertIn("start 11: SIG_DFL flags 0", out)  # SIGSEGV
+        self.assertIn("handled 10", out)  # SIGUSR1, through sysv_signal
+        self.assert_died_of(path, signal.SIGTERM)
+
+    def test_rust_stack_overflow_message_and_sigabrt(self):
+        # The message names the thread id: "thread 'main' (6839) has...".
+        path = self.same([target("overflow")], "overflow", -signal.SIGABRT,
+                         tidy=lambda b: re.sub(rb"\(\d+\)", b"(tid)", b))
+        self.assertIn(b"has overflowed its stack", run([target("overflow")]).stderr)
+        self.assert_died_of(path, signal.SIGABRT)
+
+
+    def test_python_installs_keyboard_interrupt(self):
+        # Python installs its SIGINT handler only where it finds SIG_DFL.
+        code = ("import signal, sys; print(signal.getsignal(signal.SIGINT)); "
+                "print(signal.getsignal(signal.SIGTERM)); sys.stdout.flush(); "
+                "signal.raise_signal(signal.SIGINT)")
+        # Python exits by re-raising SIGINT after the KeyboardInterrupt.
+        self.same([sys.executable, "-c", code], "python_sigint", -signal.SIGINT)
+        out = run([sys.executable, "-c", code])
+        self.assertIn(b"default_int_handler", out.stdout)
+        self.assertIn(b"KeyboardInterrupt", out.stderr)
+
+
+class HandlerAllocations(Base):
+    """Defect 3: allocations in a signal handler that interrupts a hook
+    were dropped silently (24 of 400 recorded, `lost events: 0`)."""
+
+    def test_handler_blocks_that_are_recorded_name_the_handler(self):
+        # trim() skipped past the signal frame into the interrupted hook:
+        # 19 of 24 such blocks were attributed to main.  (How many reach
+        # the trace at all varies: see the expected failure below.)
+        self.same([target("sigalloc")], "sigalloc_stacks", 0)
+        p, path = record([target("sigalloc")], "sigalloc_stacks2", flags=["-q"])
+        stats = analyze("top", path, "-n", "0")["stats"]
+        wrong = [st for st in stats if st["count"] and st["bytes"] == 77 * st["count"]
+                 and not frame_is((st.get("frames") or [{}])[0], "on_usr1",
+                                  site("sigalloc.c", "in_handler"))]
+        self.assertEqual(wrong, [], describe(stats))
+
+    @unittest.expectedFailure  # not fixed: a nested hook forwards unrecorded, uncounted
+    def test_every_allocation_in_a_handler_is_recorded(self):
+        path = self.same([target("sigalloc")], "sigalloc", 0)
+        info = analyze("info", path)
+        self.assertEqual(info["lost_events"], 0)
+        self.assert_site(path, "sigalloc.c", "on_usr1", "in_handler", 400, 400 * 77)
+
+
+class ClosedDescriptors(Base):
+    """Defect 4: a program that closed its descriptors lost every event
+    not yet written (300 of 300), and `lost events: 0`."""
+
+    def test_the_trace_descriptor_survives(self):
+        for mode in ("close", "close_range", "closefrom", "dup2"):
+            with self.subTest(mode=mode):
+                path = self.same([target("closefds"), mode], f"closefds_{mode}", 0)
+                self.assertEqual(run([target("closefds"), mode]).stdout, b"done, 0 errors\n")
+                self.assertIsNotNone(read_end(path), "no END record")
+                self.assertEqual(analyze("info", path)["lost_events"], 0)
+                self.assert_site(path, "closefds.c", "main", "after_close", 300, 300 * 120)
+
+
+class DeepBind(Base):
+    """Defect 5: an RTLD_DEEPBIND library's malloc and free bypass the
+    hooks."""
+
+    @unittest.expectedFailure  # not fixed: no GOT patching of deep-bound libraries yet
+    def test_deep_bound_library_allocations_are_recorded(self):
+        path = self.same([target("deepbind")], "deepbind", 0)
+        self.assert_site(path, "lib_deep.c", "deep_alloc", "deep_alloc", 20, 20 * 333)
