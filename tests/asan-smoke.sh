@@ -51,6 +51,10 @@ for t in complete torn exec empty text version garbage missing; do
 		check leaks $j "$f"
 		check growth $j "$f"
 	done
+	for fmt in collapsed pprof massif; do
+		check export "$f" --format $fmt -o "$DIR/export.out"
+	done
+	check export "$f" --format collapsed --at middle
 done
 check top "$DIR/complete.htr" --bogus
 check diff "$DIR/complete.htr"
@@ -86,6 +90,8 @@ for f in $real; do
 	check diff "$f" --from 0 --to end
 	check leaks --json "$f"
 	check growth "$f"
+	check export "$f" --format pprof -o "$DIR/export.out"
+	check export "$f" --format massif
 done
 
 echo "asan-smoke: $runs runs, $fails failures"

@@ -1,5 +1,6 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
- * command modules (record, info, top, snapshots, diff, leaks, growth).
+ * command modules (record, info, top, snapshots, diff, leaks, growth,
+ * export).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "heaptrail_format.h"
 
 #include "cli/cmd_diff.h"
+#include "cli/cmd_export.h"
 #include "cli/cmd_growth.h"
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
@@ -55,6 +57,15 @@ static const command_t commands[] = {
 	  "  high-water sites; --step/--step-min: a step closes when the heap\n"
 	  "  exceeds the previous mark by PCT percent and BYTES",
 	  "how the heap grew: realloc chains and the steps to the high-water mark" },
+	{ "export", cmd_export,
+	  "heaptrail export TRACE --format collapsed|pprof|massif [--at POINT] [-o FILE]\n"
+	  "                 [--frames all|python|native] [--no-symbols]\n"
+	  "  collapsed: folded stacks weighted by live bytes at --at (default end),\n"
+	  "             for flamegraph.pl, inferno, speedscope\n"
+	  "  pprof: gzipped profile.proto: alloc_objects/alloc_space over the run,\n"
+	  "         inuse_objects/inuse_space at --at; go tool pprof, Pyroscope, Parca\n"
+	  "  massif: massif.out of the snapshot marks and the peak, for ms_print",
+	  "the trace in other tools' formats: folded stacks, pprof, massif" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
