@@ -55,6 +55,9 @@ for t in complete torn exec empty text version garbage missing; do
 		check export "$f" --format $fmt -o "$DIR/export.out"
 	done
 	check export "$f" --format collapsed --at middle
+	check timeline "$f"
+	check timeline --csv "$f"
+	check timeline --json "$f"
 done
 check top "$DIR/complete.htr" --bogus
 check diff "$DIR/complete.htr"
@@ -92,6 +95,7 @@ for f in $real; do
 	check growth "$f"
 	check export "$f" --format pprof -o "$DIR/export.out"
 	check export "$f" --format massif
+	check timeline "$f"
 done
 
 echo "asan-smoke: $runs runs, $fails failures"

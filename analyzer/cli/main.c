@@ -1,6 +1,6 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
  * command modules (record, info, top, snapshots, diff, leaks, growth,
- * export).
+ * export, timeline).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
 #include "cli/cmd_snapshots.h"
+#include "cli/cmd_timeline.h"
 #include "cli/cmd_top.h"
 #include "launcher/record.h"
 
@@ -66,6 +67,10 @@ static const command_t commands[] = {
 	  "         inuse_objects/inuse_space at --at; go tool pprof, Pyroscope, Parca\n"
 	  "  massif: massif.out of the snapshot marks and the peak, for ms_print",
 	  "the trace in other tools' formats: folded stacks, pprof, massif" },
+	{ "timeline", cmd_timeline,
+	  "heaptrail timeline TRACE [--csv | --json] [--width N] [--height N]\n"
+	  "  chart: ':' heap, '.' RSS, '@' a snapshot mark, '#' the peak",
+	  "heap and RSS over time: a chart with the snapshot marks and the peak" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
