@@ -12,7 +12,8 @@
 
 /* One line per stack i < n with bytes[i] > 0: its display frames from the
  * outermost to the innermost, each its function name (else module+offset,
- * address or "<unknown>"; ';' replaced by ':'), then the weight bytes[i].
+ * address or "<unknown>"; ';' replaced by ':'), then the weight bytes[i];
+ * stacks that display the same are one line (summed), lines sorted.
  * Returns 0 or a negative errno. */
 int collapsed_write(FILE *out, frames_t *f, const uint64_t *bytes, size_t n);
 
