@@ -8,6 +8,7 @@
 #include "model/analysis.h"
 #include "cli/opts.h"
 #include "render/report.h"
+#include "render/sparkline.h"
 
 const char *snapshots_origin_name(uint64_t origin)
 {
@@ -93,6 +94,12 @@ int cmd_snapshots(int argc, char **argv)
 				       report_size(a, sizeof(a), (double)sn->heap_bytes, false),
 				       sn->heap_blocks);
 			}
+			const heap_counters_t *c = heap_counters(analysis_heap(an));
+			char sp[512];
+			printf("heap: %s (the marks and the peak; \u2588 = %s)\n",
+			       sparkline_heap(sp, sizeof(sp), s, c->peak_bytes,
+					      c->peak_time_us, 60),
+			       report_size(a, sizeof(a), (double)c->peak_bytes, false));
 		}
 	}
 	analysis_free(an);

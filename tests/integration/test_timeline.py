@@ -71,6 +71,19 @@ class Timeline(unittest.TestCase):
         self.assertEqual(bottom.count("#"), 1, bottom)
         self.assertRegex(p.stdout.decode(), r"@  1\s+freed\s+[\d.]+s\s+32\.0 KiB")
 
+    def test_sparkline_in_info_and_snapshots(self):
+        # kept 32768, the peak 98304, freed 32768, exit 35768: 8 levels
+        # scaled to the peak, rounded (7 * 32768 / 98304 + 0.5 -> level 2).
+        bars = "\u2583\u2588\u2583\u2584"
+        p = heaptrail("info", self.trace)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"heap marks:   {bars} (the marks and the peak; \u2588 = 96.0 KiB)\n",
+                      p.stdout.decode())
+        p = heaptrail("snapshots", self.trace)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.decode().splitlines()[-1],
+                         f"heap: {bars} (the marks and the peak; \u2588 = 96.0 KiB)")
+
     def test_bad_input(self):
         p = heaptrail("timeline", "--csv", "--json", self.trace)
         self.assertEqual(p.returncode, 2)
