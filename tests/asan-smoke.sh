@@ -58,6 +58,7 @@ for t in complete torn exec empty text version garbage missing; do
 	check timeline "$f"
 	check timeline --csv "$f"
 	check timeline --json "$f"
+	check lines "$f" prog --at middle
 done
 check top "$DIR/complete.htr" --bogus
 check diff "$DIR/complete.htr"
@@ -96,6 +97,8 @@ for f in $real; do
 	check export "$f" --format pprof -o "$DIR/export.out"
 	check export "$f" --format massif
 	check timeline "$f"
+	check lines "$f" snapshots.c --from 0
+	check lines "$f" snapshots.c --function phase_one
 done
 
 echo "asan-smoke: $runs runs, $fails failures"

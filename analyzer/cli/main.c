@@ -1,6 +1,6 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
  * command modules (record, info, top, snapshots, diff, leaks, growth,
- * export, timeline).
+ * export, timeline, lines).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include "cli/cmd_growth.h"
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
+#include "cli/cmd_lines.h"
 #include "cli/cmd_snapshots.h"
 #include "cli/cmd_timeline.h"
 #include "cli/cmd_top.h"
@@ -71,6 +72,10 @@ static const command_t commands[] = {
 	  "heaptrail timeline TRACE [--csv | --json] [--width N] [--height N]\n"
 	  "  chart: ':' heap, '.' RSS, '@' a snapshot mark, '#' the peak",
 	  "heap and RSS over time: a chart with the snapshot marks and the peak" },
+	{ "lines", cmd_lines,
+	  "heaptrail lines TRACE FILE [--function NAME] [--at POINT | --from A [--to B]]\n"
+	  "                [--frames all|python|native] [--no-symbols]",
+	  "memory_profiler-style table of one source file: live, increment, allocated per line" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
