@@ -49,6 +49,8 @@ DW_CFLAGS = $(shell pkg-config --cflags libdw 2>/dev/null)
 DW_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
 UNW_LIBS = -lunwind
 CRIT_LIBS = -lcriterion
+# zlib: gzip of the pprof export.
+Z_LIBS = -lz
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -140,7 +142,7 @@ $(BUILD)/liblauncher.a: $(LAUNCHER_OBJ) $(COMMON_OBJ)
 	ar rcs $@ $^
 
 $(BIN): $(BUILD)/analyzer/cli/main.o $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a
-	$(CC) $(CF) -o $@ $^ $(DW_LIBS) -lm $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) -lm $(LDEXTRA)
 
 # --- tests ----------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
@@ -151,7 +153,7 @@ $(BUILD)/tests/unit-preload: $(UNIT_PRELOAD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpr
 	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
 
 $(BUILD)/tests/unit-analyzer: $(UNIT_ANALYZER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a
-	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(DW_LIBS) -lm $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(DW_LIBS) $(Z_LIBS) -lm $(LDEXTRA)
 
 # Integration target programs: built without optimisation so that call
 # sites keep their own file:line, and with the public header.

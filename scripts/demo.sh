@@ -1,6 +1,7 @@
 #!/bin/sh
 # make demo: records the bundled examples (a Python script about list and
 # dict memory, a C program with a leak) and prints heaptrail's reports.
+# Also writes their exports (folded stacks, pprof, massif) to BUILD_DIR/demo.
 #   usage: scripts/demo.sh BUILD_DIR PYTHON
 set -eu
 
@@ -51,3 +52,14 @@ printf '\n======== C: a leak and an unbounded cache (scripts/demo/leaky.c)\n'
 show top -n 10 "$out/leaky.htr"
 show leaks -n 10 "$out/leaky.htr"
 show growth -n 10 "$out/leaky.htr"
+show timeline --height 12 "$out/lists.htr"
+
+# The same traces for other tools: folded stacks (flamegraph.pl, inferno,
+# speedscope), pprof (go tool pprof, Pyroscope, Parca) and massif (ms_print).
+for t in lists leaky; do
+	"$heaptrail" export "$out/$t.htr" --format collapsed --at peak -o "$out/$t.folded" 2>/dev/null
+	"$heaptrail" export "$out/$t.htr" --format pprof --at peak -o "$out/$t.pb.gz" 2>/dev/null
+	"$heaptrail" export "$out/$t.htr" --format massif -o "$out/$t.massif" 2>/dev/null
+done
+printf '\nExports written: %s/{lists,leaky}.{folded,pb.gz,massif}\n' "$out"
+printf '  go tool pprof -top %s/lists.pb.gz;  ms_print %s/leaky.massif\n' "$out" "$out"

@@ -7,7 +7,10 @@ set -eu
 
 # Build: libunwind, libdw/libelf, a C and C++ compiler.  Tests: Criterion;
 # python3-numpy so that the numpy attribution test runs instead of skipping.
-PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev pkg-config python3 python3-numpy gcc g++ make"
+# zlib: the gzip of `export --format pprof`.  The export tests read the
+# files back with the tools they are for: golang-go (go tool pprof) and
+# valgrind (ms_print).
+PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev zlib1g-dev pkg-config python3 python3-numpy gcc g++ make golang-go valgrind"
 
 check_only=0
 if [ "${1:-}" = "--check" ]; then

@@ -51,6 +51,14 @@ for t in complete torn exec empty text version garbage missing; do
 		check leaks $j "$f"
 		check growth $j "$f"
 	done
+	for fmt in collapsed pprof massif; do
+		check export "$f" --format $fmt -o "$DIR/export.out"
+	done
+	check export "$f" --format collapsed --at middle
+	check timeline "$f"
+	check timeline --csv "$f"
+	check timeline --json "$f"
+	check lines "$f" prog --at middle
 done
 check top "$DIR/complete.htr" --bogus
 check diff "$DIR/complete.htr"
@@ -86,6 +94,11 @@ for f in $real; do
 	check diff "$f" --from 0 --to end
 	check leaks --json "$f"
 	check growth "$f"
+	check export "$f" --format pprof -o "$DIR/export.out"
+	check export "$f" --format massif
+	check timeline "$f"
+	check lines "$f" snapshots.c --from 0
+	check lines "$f" snapshots.c --function phase_one
 done
 
 echo "asan-smoke: $runs runs, $fails failures"

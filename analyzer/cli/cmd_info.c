@@ -18,6 +18,7 @@
 #include "render/json.h"
 #include "render/text.h"
 #include "cli/run.h"
+#include "render/sparkline.h"
 
 static const char *const kind_names[HT_KIND_COUNT] = {
 	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
@@ -191,6 +192,12 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	else
 		printf("max RSS:      not sampled\n");
 	printf("snapshots:    %zu\n", s->nsnapshots);
+	if (s->nsnapshots) {
+		char sp[512];
+		printf("heap marks:   %s (the marks and the peak; \u2588 = %s)\n",
+		       sparkline_heap(sp, sizeof(sp), s, c->peak_bytes, c->peak_time_us, 60),
+		       fmt_size(a, sizeof(a), (double)c->peak_bytes, false));
+	}
 	printf("lost events:  %" PRIu64 "\n", s->lost_events);
 	printf("temporary:    %" PRIu64 " allocations (%s) freed before any other allocation (on any thread)\n",
 	       c->temporary,

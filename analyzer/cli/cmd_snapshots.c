@@ -13,6 +13,7 @@
 #include "render/json.h"
 #include "render/text.h"
 #include "cli/run.h"
+#include "render/sparkline.h"
 
 const char *snapshots_origin_name(uint64_t origin)
 {
@@ -89,6 +90,12 @@ int cmd_snapshots(int argc, char **argv)
 				       fmt_size(a, sizeof(a), (double)sn->heap_bytes, false),
 				       sn->heap_blocks);
 			}
+			const heap_counters_t *c = heap_counters(analysis_heap(an));
+			char sp[512];
+			printf("heap: %s (the marks and the peak; \u2588 = %s)\n",
+			       sparkline_heap(sp, sizeof(sp), s, c->peak_bytes,
+					      c->peak_time_us, 60),
+			       fmt_size(a, sizeof(a), (double)c->peak_bytes, false));
 		}
 	}
 	analysis_free(an);

@@ -1,5 +1,6 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
- * command modules (record, info, top, snapshots, diff, leaks, growth).
+ * command modules (record, info, top, snapshots, diff, leaks, growth,
+ * export, timeline, lines).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
@@ -7,10 +8,13 @@
 #include "heaptrail_format.h"
 
 #include "cli/cmd_diff.h"
+#include "cli/cmd_export.h"
 #include "cli/cmd_growth.h"
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
+#include "cli/cmd_lines.h"
 #include "cli/cmd_snapshots.h"
+#include "cli/cmd_timeline.h"
 #include "cli/cmd_top.h"
 #include "launcher/record.h"
 
@@ -65,6 +69,23 @@ static const command_t commands[] = {
 	  "  copies (bytes, the default) or by steps; --include/--exclude: chains\n"
 	  "  whose call site's file matches",
 	  "how the heap grew: growth chains and the steps to the high-water mark" },
+	{ "export", cmd_export,
+	  "heaptrail export TRACE --format collapsed|pprof|massif [--at POINT] [-o FILE]\n"
+	  "                 [--frames all|python|native] [--no-symbols]\n"
+	  "  collapsed: folded stacks weighted by live bytes at --at (default end),\n"
+	  "             for flamegraph.pl, inferno, speedscope\n"
+	  "  pprof: gzipped profile.proto: alloc_objects/alloc_space over the run,\n"
+	  "         inuse_objects/inuse_space at --at; go tool pprof, Pyroscope, Parca\n"
+	  "  massif: massif.out of the snapshot marks and the peak, for ms_print",
+	  "the trace in other tools' formats: folded stacks, pprof, massif" },
+	{ "timeline", cmd_timeline,
+	  "heaptrail timeline TRACE [--csv | --json] [--width N] [--height N]\n"
+	  "  chart: ':' heap, '.' RSS, '@' a snapshot mark, '#' the peak",
+	  "heap and RSS over time: a chart with the snapshot marks and the peak" },
+	{ "lines", cmd_lines,
+	  "heaptrail lines TRACE FILE [--function NAME] [--at POINT | --from A [--to B]]\n"
+	  "                [--frames all|python|native] [--no-symbols]",
+	  "memory_profiler-style table of one source file: live, increment, allocated per line" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

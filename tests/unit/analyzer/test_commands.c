@@ -144,7 +144,10 @@ Test(commands, snapshots_lists_marks_with_heap, .init = setup, .fini = teardown)
 		"warning: 3 events were lost by the recorder; figures undercount\n"
 		"index  label                    origin        time         heap     blocks\n"
 		"    0  one                      api         0.000s       1000 B         10\n"
-		"    1  two                      timer       1.500s     98.1 KiB        105\n");
+		"    1  two                      timer       1.500s     98.1 KiB        105\n"
+		/* The sparkline: "one" (1000 B), the peak (151000 B at 1.5 s,
+		 * before "two"), "two" (100500 B), in 8 levels of the peak. */
+		"heap: ▁█▆ (the marks and the peak; █ = 147 KiB)\n");
 }
 
 Test(commands, usage_errors_exit_2, .init = setup, .fini = teardown)

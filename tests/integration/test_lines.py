@@ -1,0 +1,93 @@
+"""`heaptrail lines`: memory_profiler's per-line table of export_mix.c
+(8 x 4096 kept at @site:keep, a 65536-byte block freed at @site:big,
+3 x 1000 kept at @site:tail): the numbers equal `top --by lineno` at the
+same point, the increment between two points equals their difference,
+and without the source the numbers are still there."""
+
+import os
+import re
+import tracemalloc
+import unittest
+
+from helpers import analyze, heaptrail, record, require_tools, run, site, target, HEAPTRAIL
+
+ROW = re.compile(r"^\s*(\d+)\s{2,}(\S+ \S+)\s+(\d+)\s+(?:([+-]\S+ \S+)\s+)?(\S+ \S+)\s+(\d+)(?:  (.*))?$")
+
+
+def size(n, sign=False):
+    return tracemalloc._format_size(n, sign)
+
+
+class Lines(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools()
+        p, cls.trace = record([target("export_mix")], "lines_mix", flags=["-q"])
+        assert p.returncode == 0, p.stderr
+
+    def table(self, *args, cwd=None):
+        p = run([HEAPTRAIL, "lines", self.trace, "export_mix.c", *args], cwd=cwd)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = {}
+        for line in p.stdout.decode().splitlines():
+            m = ROW.match(line)
+            if m:
+                rows[int(m.group(1))] = m.groups()[1:]
+        return rows, p.stdout.decode()
+
+    def top_by_line(self, at):
+        stats = analyze("top", self.trace, "-n", "0", "--at", at)["stats"]
+        out = {}
+        for st in stats:
+            fr = (st.get("frames") or [{}])[0]
+            if os.path.basename(fr.get("file") or "") == "export_mix.c":
+                out[fr["line"]] = (st["bytes"], st["count"])
+        return out
+
+    def test_live_equals_top_by_lineno(self):
+        keep, big, tail = (site("export_mix.c", t)[1] for t in ("keep", "big", "tail"))
+        for at in ("end", "peak", "kept"):
+            rows, text = self.table("--at", at)
+            top = self.top_by_line(at)
+            for line, (b, n) in top.items():
+                self.assertEqual(rows[line][0], size(b), (at, line, text))
+                self.assertEqual(int(rows[line][1]), n, (at, line, text))
+            live = {ln for ln, r in rows.items() if r[0] != "0 B"}
+            self.assertEqual(live, set(top), (at, text))
+        rows, text = self.table()
+        self.assertEqual(rows[keep][0:2], (size(32768), "8"), text)
+        self.assertEqual(rows[tail][0:2], (size(3000), "3"), text)
+        # Allocated over the run: the freed block too.
+        self.assertEqual(rows[big][0:2], ("0 B", "0"), text)
+        self.assertEqual(rows[big][3:5], (size(65536), "1"), text)
+        self.assertIn("@site:big", rows[big][5], "source text beside the numbers")
+
+    def test_increment_between_two_points(self):
+        keep, big, tail = (site("export_mix.c", t)[1] for t in ("keep", "big", "tail"))
+        rows, text = self.table("--from", "kept", "--to", "peak")
+        self.assertEqual(rows[big][2], size(65536, True), text)
+        self.assertEqual(rows[keep][2], size(0, True), text)
+        rows, text = self.table("--from", "peak", "--to", "end")
+        self.assertEqual(rows[big][2], size(-65536, True), text)
+        self.assertEqual(rows[tail][2], size(3000, True), text)
+
+    def test_function_and_no_source(self):
+        keep = site("export_mix.c", "keep")[1]
+        rows, text = self.table("--function", "keep_blocks", cwd="/")
+        self.assertIn("(source not found)", text)
+        self.assertEqual(set(rows), {keep}, text)
+        self.assertEqual(rows[keep][0:2], (size(32768), "8"), text)
+
+    def test_bad_input(self):
+        p = heaptrail("lines", self.trace, "nosuch.c")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"no allocation in nosuch.c", p.stderr)
+        p = heaptrail("lines", self.trace)
+        self.assertEqual(p.returncode, 2)
+        p = heaptrail("lines", "/nonexistent.htr", "x.c")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"/nonexistent.htr", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
