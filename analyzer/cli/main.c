@@ -1,5 +1,6 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
- * command modules (record, info, top, snapshots, diff, leaks, growth).
+ * command modules (record, report, info, top, snapshots, diff, leaks,
+ * growth).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "cli/cmd_growth.h"
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
+#include "cli/cmd_report.h"
 #include "cli/cmd_snapshots.h"
 #include "cli/cmd_top.h"
 #include "launcher/record.h"
@@ -27,6 +29,13 @@ static const command_t commands[] = {
 	  "                 [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
 	  "                 [--no-python-malloc] [--quiet] [--] PROGRAM [ARGS...]",
 	  "run PROGRAM with the recorder and write a trace (.htr)" },
+	{ "report", cmd_report,
+	  "heaptrail report TRACE [-n N] [--by KEY] [--include GLOB]... [--exclude GLOB]...\n"
+	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"
+	  "                 [--full-names] [--depth N] [--system GLOB]...\n"
+	  "  KEY: site (default), lineno, filename, function, traceback, module;\n"
+	  "  -n: rows per section (5)",
+	  "one page: the run, the peak, leak candidates, growth, most calls, temporaries" },
 	{ "info", cmd_info, "heaptrail info TRACE [--json]",
 	  "what the trace holds: events, peak and final heap, leaks, lost events" },
 	{ "top", cmd_top,

@@ -365,3 +365,21 @@ Test(stats, a_label_wins_over_an_index)
 	fixture_free(&f);
 	tb_fini(&t);
 }
+
+/* `report`'s most-called sites: by count first, bytes breaking ties. */
+Test(stats, rank_by_count_puts_the_most_calls_first)
+{
+	stat_row_t rows[3] = {
+		{ .key = "big", .bytes = 1000, .count = 1 },
+		{ .key = "many", .bytes = 10, .count = 50 },
+		{ .key = "many_bigger", .bytes = 20, .count = 50 },
+	};
+	stat_set_t s = { .rows = rows, .n = 3 };
+
+	size_t k = stats_rank_count(&s, 2);
+
+	cr_assert_eq(k, 2);
+	cr_assert_str_eq(rows[0].key, "many_bigger");
+	cr_assert_str_eq(rows[1].key, "many");
+	cr_assert_str_eq(rows[2].key, "big");
+}

@@ -1,0 +1,113 @@
+"""`heaptrail report` (issue 12): one page, from one replay, on a program
+with one line for each question (targets/report_page.c): the run's
+figures, what built the peak, the leak candidate and its series, the
+growth chain, the most-called line and the temporaries, in text and
+JSON, each section naming the command that shows more."""
+
+import unittest
+
+from helpers import heaptrail, analyze, record, require_tools, site, target
+
+KIB = 1024
+
+
+def line_of(tag):
+    return site("report_page.c", tag)[1]
+
+
+def key_is(row, tag):
+    return row["key"].endswith(f"report_page.c:{line_of(tag)}")
+
+
+class Report(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools()
+        p, cls.path = record([target("report_page")], "report_page", flags=["-q"])
+        if p.returncode != 0:
+            raise AssertionError(p.stderr)
+
+    def test_the_run(self):
+        run = analyze("report", self.path)["run"]
+        # 600 leaked + 64 peak blocks + 1 grown + 5000 calls + 3000 temps.
+        self.assertEqual((run["allocations"], run["frees"], run["reallocs"]),
+                         (8665, 8065, 12))
+        self.assertEqual(run["events"], 8665 + 8065 + 12)
+        self.assertEqual((run["peak_bytes"], run["peak_blocks"]),
+                         (2048 * KIB + 300 * KIB, 364))
+        self.assertEqual((run["end_bytes"], run["end_blocks"]), (600 * KIB, 600))
+        self.assertTrue(run["clean_end"])
+        self.assertGreater(run["max_rss"], 0)
+
+    def test_what_built_the_peak_by_site(self):
+        doc = analyze("report", self.path)
+        self.assertEqual(doc["by"], "site")
+        rows = doc["peak"]["stats"]
+        self.assertEqual(len(rows), 2, rows)
+        self.assertTrue(key_is(rows[0], "peak_build"), rows[0]["key"])
+        self.assertEqual((rows[0]["bytes"], rows[0]["count"]), (2048 * KIB, 64))
+        self.assertTrue(key_is(rows[1], "leak_phase"), rows[1]["key"])
+        self.assertEqual((rows[1]["bytes"], rows[1]["count"]), (300 * KIB, 300))
+
+    def test_the_leak_candidate_and_its_series(self):
+        cands = analyze("report", self.path)["leaks"]["candidates"]
+        self.assertEqual(len(cands), 1, cands)
+        self.assertTrue(key_is(cands[0], "leak_phase"))
+        self.assertEqual(cands[0]["growth"], 500 * KIB)
+        self.assertEqual(cands[0]["series"],
+                         [p * 100 * KIB for p in range(1, 7)] + [600 * KIB])
+
+    def test_the_growth_chain(self):
+        chains = analyze("report", self.path)["growth"]["chains"]
+        self.assertEqual(len(chains), 1, chains)
+        c = chains[0]
+        self.assertEqual((c["nsteps"], c["initial_size"], c["final_size"]),
+                         (12, 16, 64 * KIB))
+        self.assertEqual(c["frames"][0]["line"], line_of("grow"))
+
+    def test_most_calls_and_temporaries(self):
+        doc = analyze("report", self.path)
+        calls = doc["calls"]["stats"]
+        self.assertTrue(key_is(calls[0], "calls"), calls[0]["key"])
+        self.assertEqual((calls[0]["count"], calls[0]["bytes"]), (5000, 5000 * 8))
+        self.assertTrue(key_is(calls[1], "temp"))
+        self.assertEqual(calls[1]["count"], 3000)
+        # Every allocation call, the 12 growing reallocs included.
+        self.assertEqual(doc["calls"]["total_count"], 8665 + 12)
+        temp = doc["temporary"]["stats"]
+        self.assertTrue(key_is(temp[0], "temp"), temp[0]["key"])
+        self.assertEqual((temp[0]["count"], temp[0]["bytes"]), (3000, 3000 * 48))
+
+    def test_text_sections_name_the_command_that_shows_more(self):
+        p = heaptrail("report", self.path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode()
+        peak = f"report_page.c:{line_of('peak_build')}: size=2048 KiB, count=64"
+        self.assertIn(peak, out)
+        self.assertIn("peak heap 2348 KiB in 364 blocks", out)
+        self.assertIn("8665 allocations, 8065 frees, 12 reallocs", out)
+        self.assertIn("ended cleanly", out)
+        for more in ("top %s --at peak", "leaks %s", "growth %s --steps all",
+                     "top %s --temporary"):
+            self.assertIn("(more: heaptrail " + more % self.path, out)
+        order = [out.index(h) for h in ("Run:", "What built the peak", "Leak candidates",
+                                        "Growth chains", "Most calls", "Temporary")]
+        self.assertEqual(order, sorted(order))
+        self.assertIn("+500 KiB (100 KiB -> 600 KiB), grew in 5 of 6 intervals", out)
+
+    def test_limit_and_key(self):
+        doc = analyze("report", self.path, "-n", "1", "--by", "function")
+        self.assertEqual(doc["by"], "function")
+        self.assertEqual(len(doc["calls"]["stats"]), 1)
+        self.assertEqual(doc["calls"]["stats"][0]["key"], "calls")
+
+    def test_a_bad_flag_is_a_usage_error(self):
+        p = heaptrail("report", self.path, "--bogus")
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.stderr.decode().splitlines(),
+                         ["heaptrail report: unknown option '--bogus'",
+                          "Try 'heaptrail help report'."])
+
+
+if __name__ == "__main__":
+    unittest.main()
