@@ -42,7 +42,7 @@ int cmd_top(int argc, char **argv)
 	opts_t o;
 	int rc = 1;
 	opts_init(&o);
-	struct top_args ta = { "end", false };
+	struct top_args ta = { "peak", false };
 	if (opts_args("top", accept, top_opt, &ta, argc, argv, &o, &path))
 		return 2;
 	const char *at = ta.at;

@@ -39,12 +39,13 @@ static const command_t commands[] = {
 	{ "info", cmd_info, "heaptrail info TRACE [--json]",
 	  "what the trace holds: events, peak and final heap, leaks, lost events" },
 	{ "top", cmd_top,
-	  "heaptrail top TRACE [--at end|peak|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
+	  "heaptrail top TRACE [--at peak|end|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
 	  "              [-n N] [--include GLOB]... [--exclude GLOB]... [--temporary]\n"
 	  "              [--frames all|python|native] [--no-symbols] [--json]\n"
 	  "              [--full-names] [--depth N] [--system GLOB]...\n"
 	  "  KEY: lineno (default), filename, function, traceback, module, site\n"
 	  "  site: the first frame not in libc, libstdc++, the interpreter... (or GLOB)\n"
+	  "  --at: the peak by default; end: what is still live at the end\n"
 	  "  SNAPSHOT: label or index (see `heaptrail snapshots`); TIME: 2.5s, 1500ms",
 	  "live memory at a point, by call site (like tracemalloc statistics)" },
 	{ "snapshots", cmd_snapshots, "heaptrail snapshots TRACE [--json]",

@@ -540,10 +540,10 @@ static void print_summary(const char *path, int status)
 		snprintf(died, sizeof(died), "; complete up to SIG%s, which killed the program",
 			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
 	if (nlost)
-		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s); next: heaptrail top %s\n",
+		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s); next: heaptrail report %s\n",
 			path, events, lost, died, word);
 	else
-		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail top %s\n",
+		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail report %s\n",
 			path, events, died, word);
 }
 

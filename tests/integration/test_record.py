@@ -165,7 +165,7 @@ class RecordProcess(unittest.TestCase):
         lines = p.stderr.decode().splitlines()
         self.assertEqual(len(lines), 1, p.stderr)
         self.assertEqual(lines[0], f"heaptrail: wrote {path} ({end[0]:,} events); "
-                                   f"next: heaptrail top {path}")
+                                   f"next: heaptrail report {path}")
 
     def test_summary_of_a_killed_program_says_why_the_trace_is_truncated(self):
         p, path = record(["sh", "-c", "kill -KILL $$"], "record_summary_killed")
@@ -181,7 +181,7 @@ class RecordProcess(unittest.TestCase):
         self.assertIsNotNone(end, "no END record after the crash")
         self.assertEqual(p.stderr.decode().splitlines()[-1],
                          f"heaptrail: wrote {path} ({end[0]:,} events; complete up to SIGSEGV, "
-                         f"which killed the program); next: heaptrail top {path}")
+                         f"which killed the program); next: heaptrail report {path}")
 
     def test_quiet_prints_nothing(self):
         p, _ = record([target("leaks")], "record_quiet", flags=["--quiet"])

@@ -109,5 +109,37 @@ class Report(unittest.TestCase):
                           "Try 'heaptrail help report'."])
 
 
+class TopAtThePeak(unittest.TestCase):
+    """Issue 12: `top` without --at reports the peak, like heaptrack and
+    memray; --at end gives the end."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_tools()
+        p, cls.path = record([target("report_page")], "report_page_top", flags=["-q"])
+        if p.returncode != 0:
+            raise AssertionError(p.stderr)
+
+    def test_top_defaults_to_the_peak(self):
+        doc = analyze("top", self.path, "--by", "site")
+        self.assertEqual(doc["at"], "peak")
+        self.assertEqual(doc["total_bytes"], 2348 * KIB)
+        self.assertTrue(key_is(doc["stats"][0], "peak_build"), doc["stats"][0]["key"])
+        p = heaptrail("top", self.path, "--by", "site")
+        self.assertRegex(p.stdout.decode().splitlines()[0],
+                         r"^Top 2 of 2 by site at peak \(\d+\.\d+s\): 2348 KiB live in 364 blocks$")
+
+    def test_at_end_gives_the_end(self):
+        doc = analyze("top", self.path, "--by", "site", "--at", "end")
+        self.assertEqual(doc["at"], "end")
+        self.assertEqual(doc["total_bytes"], 600 * KIB)
+        self.assertTrue(key_is(doc["stats"][0], "leak_phase"))
+
+    def test_the_summary_line_points_at_report(self):
+        p, path = record([target("report_page")], "report_page_hint")
+        self.assertTrue(p.stderr.decode().rstrip().endswith(f"next: heaptrail report {path}"),
+                        p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
