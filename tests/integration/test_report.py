@@ -141,5 +141,38 @@ class TopAtThePeak(unittest.TestCase):
                         p.stderr)
 
 
+class TimeThatMeansWhatItSays(unittest.TestCase):
+    """Issue 12: --at past the end was the end, silently; --at 0.3 looked
+    for snapshot '0.3'."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_tools()
+        p, cls.path = record([target("report_page")], "report_page_time", flags=["-q"])
+        if p.returncode != 0:
+            raise AssertionError(p.stderr)
+
+    def test_a_time_past_the_end_is_an_error_giving_the_duration(self):
+        us = analyze("info", self.path)["duration_us"]
+        s = f"{us // 1000000}.{us % 1000000:06d}".rstrip("0").rstrip(".") + "s"
+        for argv in (("top", self.path, "--at", "5s"),
+                     ("diff", self.path, "--from", "0", "--to", "5s")):
+            p = heaptrail(*argv)
+            self.assertEqual(p.returncode, 1, argv)
+            self.assertEqual(p.stderr.decode(),
+                             f"heaptrail: {self.path}: time 5s is past the end of the "
+                             f"trace, which lasts {s}\n")
+
+    def test_a_time_within_the_run_still_works(self):
+        doc = analyze("top", self.path, "--at", "1us")
+        self.assertEqual(doc["at"], "1us")
+
+    def test_a_number_without_a_unit_suggests_seconds(self):
+        p = heaptrail("top", self.path, "--at", "0.3")
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stderr.decode().rstrip().endswith(
+            "; for a time, give a unit: 0.3s"), p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

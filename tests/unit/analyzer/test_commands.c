@@ -77,7 +77,7 @@ static void teardown(void)
 
 Test(commands, top_prints_tracemalloc_lines, .init = setup, .fini = teardown)
 {
-	cr_assert_eq(RUN(cmd_top, "top", trace_path), 0);
+	cr_assert_eq(RUN(cmd_top, "top", trace_path, "--at", "end"), 0);
 	cr_assert_stdout_eq_str(
 		"warning: 3 events were lost by the recorder; figures undercount\n"
 		"Top 2 of 2 by lineno at end (2.000s): 98.1 KiB live in 105 blocks\n"
