@@ -52,6 +52,7 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "heaptrail: %s\n", err);
 		goto done;
 	}
+	opts_hint_unmatched(&o, res.calls.n);
 	if (o.json) {
 		json_t j;
 		json_report_begin(&j, stdout, analysis_summary(an));

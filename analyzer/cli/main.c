@@ -27,7 +27,7 @@ static const command_t commands[] = {
 	{ "record", cmd_record,
 	  "heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	  "                 [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
-	  "                 [--no-python-malloc] [--quiet] [--] PROGRAM [ARGS...]",
+	  "                 [--no-python-malloc] [--quiet] [--force] [--] PROGRAM [ARGS...]",
 	  "run PROGRAM with the recorder and write a trace (.htr)" },
 	{ "report", cmd_report,
 	  "heaptrail report TRACE [-n N] [--by KEY] [--include GLOB]... [--exclude GLOB]...\n"
@@ -101,7 +101,8 @@ static void usage(FILE *out)
 
 static int help(int argc, char **argv)
 {
-	if (argc < 2) {
+	/* `help --help` is a request for help too. */
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
 	}

@@ -133,8 +133,19 @@ void json_i64(json_t *j, int64_t v)
 void json_double(json_t *j, double v)
 {
 	json_pre(j);
-	if (isfinite(v))
-		fprintf(j->out, "%.6g", v);
+	/* The shortest form that reads back as the same double: exact,
+	 * never %g's rounded 8.10947e+06. */
+	if (isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0) {
+		fprintf(j->out, "%.0f", v); /* integral: no exponent */
+	} else if (isfinite(v)) {
+		char buf[40];
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(buf, sizeof buf, "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+		fputs(buf, j->out);
+	}
 	else
 		fputs("null", j->out);
 }

@@ -174,5 +174,62 @@ class TimeThatMeansWhatItSays(unittest.TestCase):
             "; for a time, give a unit: 0.3s"), p.stderr)
 
 
+class RoughEdges(unittest.TestCase):
+    """Issue 12's rough edges, on report_page's known pattern."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_tools()
+        p, cls.path = record([target("report_page")], "report_page_edges", flags=["-q"])
+        if p.returncode != 0:
+            raise AssertionError(p.stderr)
+
+    def test_an_include_matching_nothing_hints_at_the_whole_path(self):
+        p = heaptrail("top", self.path, "--include", "report_page.c")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("heaptrail: note: --include 'report_page.c' matched nothing; patterns "
+                      "match the whole path (try '*/report_page.c')", p.stderr.decode())
+        p = heaptrail("top", self.path, "--include", "*/report_page.c")
+        self.assertNotIn("matched nothing", p.stderr.decode())
+        self.assertIn("2348 KiB live in 364 blocks (filtered)", p.stdout.decode())
+
+    def test_temporary_with_at_is_refused(self):
+        p = heaptrail("top", self.path, "--at", "peak", "--temporary")
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.stderr.decode(),
+                         "heaptrail top: --temporary covers the whole run; it takes no --at "
+                         "(not --at peak)\nTry 'heaptrail help top'.\n")
+        self.assertEqual(heaptrail("top", self.path, "--temporary").returncode, 0)
+
+    def test_top_json_has_the_other_remainder(self):
+        doc = analyze("top", self.path, "--by", "site", "-n", "1")
+        self.assertEqual(len(doc["stats"]), 1)
+        self.assertEqual(doc["other"], {"groups": 1, "bytes": 300 * KIB, "count": 300})
+        p = heaptrail("top", self.path, "--by", "site", "-n", "1")
+        self.assertIn("1 other: size=300 KiB, count=300", p.stdout.decode())
+
+    def test_json_average_is_exact(self):
+        # 2404352 B in 364 blocks: %g printed 6605.36.
+        row = analyze("top", self.path, "--by", "filename", "--include", "*/report_page.c")["stats"][0]
+        self.assertEqual((row["bytes"], row["count"]), (2404352, 364))
+        self.assertEqual(row["average"], 2404352 / 364)
+        p = heaptrail("top", "--json", "--by", "filename", "--include", "*/report_page.c", self.path)
+        self.assertIn(b'"average":6605.3626373626375', p.stdout.replace(b" ", b""))
+
+    def test_help_help_works(self):
+        p = heaptrail("help", "--help")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith(b"usage: heaptrail COMMAND"))
+
+    def test_diff_of_two_programs_warns(self):
+        p, other = record([target("leaks")], "report_page_other", flags=["-q"])
+        self.assertEqual(p.returncode, 0)
+        p = heaptrail("diff", other, self.path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("heaptrail: warning: the traces are of two different programs", p.stderr.decode())
+        p = heaptrail("diff", self.path, self.path)
+        self.assertNotIn("different programs", p.stderr.decode())
+
+
 if __name__ == "__main__":
     unittest.main()

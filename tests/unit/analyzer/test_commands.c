@@ -190,7 +190,7 @@ Test(commands, diff_of_two_traces_matches_sites_by_key, .init = setup, .fini = t
 	cr_assert_eq(RUN(cmd_diff, "diff", trace_path, trace_path, "--by", "module", "--json"), 0);
 	char *out = captured_stdout();
 	cr_assert(strstr(out, "\"total_bytes_diff\":0,\"total_count_diff\":0,\"groups\":1,"
-			  "\"stats\":[{\"key\":\"prog\",\"bytes\":100500,\"count\":105,\"average\":957.143,"
+			  "\"stats\":[{\"key\":\"prog\",\"bytes\":100500,\"count\":105,\"average\":957.1428571428571,"
 			  "\"bytes_diff\":0,\"count_diff\":0,"), "%s", out);
 }
 
