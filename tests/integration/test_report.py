@@ -4,6 +4,8 @@ figures, what built the peak, the leak candidate and its series, the
 growth chain, the most-called line and the temporaries, in text and
 JSON, each section naming the command that shows more."""
 
+import os
+import sys
 import unittest
 
 from helpers import heaptrail, analyze, record, require_tools, site, target
@@ -229,6 +231,51 @@ class RoughEdges(unittest.TestCase):
         self.assertIn("heaptrail: warning: the traces are of two different programs", p.stderr.decode())
         p = heaptrail("diff", self.path, self.path)
         self.assertNotIn("different programs", p.stderr.decode())
+
+
+class InfoWording(unittest.TestCase):
+    """Issue 12: info's wording."""
+
+    def setUp(self):
+        require_tools()
+
+    def info(self, argv, name):
+        p, path = record(argv, name, flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = heaptrail("info", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return path, p.stdout.decode()
+
+    def test_one_allocation_is_singular(self):
+        _, out = self.info([target("one_alloc")], "one_alloc")
+        self.assertIn("events:       1 allocation, 1 free, 0 reallocs\n", out)
+        self.assertIn("temporary:    1 allocation (100 B) freed", out)
+
+    def test_pythonmalloc_only_for_python_programs(self):
+        _, out = self.info([target("one_alloc")], "one_alloc_c")
+        self.assertRegex(out, r"recorder:     heaptrail \S+\n")
+        self.assertNotIn("PYTHONMALLOC", out)
+        py = os.path.realpath(sys.executable)
+        _, out = self.info([py, "-c", "x = [0] * 1000"], "info_python")
+        self.assertRegex(out, r"recorder:     heaptrail \S+ \(PYTHONMALLOC=malloc\)\n")
+
+    def test_an_empty_file_is_called_empty(self):
+        path, _ = self.info([target("one_alloc")], "info_empty_src")
+        empty = path[:-len(".htr")] + "_empty.htr"
+        open(empty, "w").close()
+        p = heaptrail("info", empty)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.decode(),
+                         f"heaptrail: {empty}: the file is empty; the recording wrote nothing "
+                         "(was the program run under `heaptrail record`?)\n")
+
+    def test_an_index_points_to_its_trace(self):
+        path, _ = self.info([target("one_alloc")], "info_htri")
+        p = heaptrail("info", path + "i")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.decode(),
+                         f"heaptrail: {path}i: this is a trace index, not a trace; give the "
+                         f"trace beside it: {path}\n")
 
 
 if __name__ == "__main__":
