@@ -5,10 +5,12 @@ growth chain, the most-called line and the temporaries, in text and
 JSON, each section naming the command that shows more."""
 
 import os
+import shutil
+import subprocess
 import sys
 import unittest
 
-from helpers import heaptrail, analyze, record, require_tools, site, target
+from helpers import HEAPTRAIL, heaptrail, analyze, record, require_tools, scratch_dir, site, target
 
 KIB = 1024
 
@@ -276,6 +278,31 @@ class InfoWording(unittest.TestCase):
         self.assertEqual(p.stderr.decode(),
                          f"heaptrail: {path}i: this is a trace index, not a trace; give the "
                          f"trace beside it: {path}\n")
+
+
+class MissingDebugInfo(unittest.TestCase):
+    """Issue 12: the missing-debug-info warning says how to get it: the
+    Debian -dbgsym package, or DEBUGINFOD_URLS (which libdw's lookup uses
+    when set)."""
+
+    def setUp(self):
+        require_tools()
+        if not shutil.which("strip"):
+            raise unittest.SkipTest("no strip")
+
+    def test_the_warning_names_dbgsym_and_debuginfod(self):
+        d = scratch_dir("report_nodebug")
+        exe = os.path.join(d, "one_alloc")
+        shutil.copy(target("one_alloc"), exe)
+        subprocess.run(["strip", "--strip-debug", exe], check=True)
+        p, path = record([exe], None, flags=["-q"], output=os.path.join(d, "t.htr"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        env = {k: v for k, v in os.environ.items() if k != "DEBUGINFOD_URLS"}
+        p = subprocess.run([HEAPTRAIL, "top", path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"heaptrail: warning: {exe}: no debug info (on Debian install the -dbgsym "
+                      f"package of `dpkg -S {exe}`, or set DEBUGINFOD_URLS", p.stderr.decode())
 
 
 if __name__ == "__main__":
