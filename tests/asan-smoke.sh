@@ -50,6 +50,7 @@ for t in complete torn exec empty text version garbage missing; do
 		check diff $j "$f" "$DIR/complete.htr" --by traceback
 		check leaks $j "$f"
 		check growth $j "$f"
+		check report $j "$f"
 	done
 done
 check top "$DIR/complete.htr" --bogus
@@ -86,6 +87,8 @@ for f in $real; do
 	check diff "$f" --from 0 --to end
 	check leaks --json "$f"
 	check growth "$f"
+	check report "$f"
+	check report --json "$f" --by traceback
 done
 
 echo "asan-smoke: $runs runs, $fails failures"
