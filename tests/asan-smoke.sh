@@ -50,6 +50,7 @@ for t in complete torn exec empty text version garbage missing; do
 		check diff $j "$f" "$DIR/complete.htr" --by traceback
 		check leaks $j "$f"
 		check growth $j "$f"
+		check report $j "$f"
 	done
 	for fmt in collapsed pprof massif; do
 		check export "$f" --format $fmt -o "$DIR/export.out"
@@ -99,6 +100,8 @@ for f in $real; do
 	check timeline "$f"
 	check lines "$f" snapshots.c --from 0
 	check lines "$f" snapshots.c --function phase_one
+	check report "$f"
+	check report --json "$f" --by traceback
 done
 
 echo "asan-smoke: $runs runs, $fails failures"

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render/fmt.h"
+
 
 typedef struct capture {
 	uint64_t *bytes, *count; /* by sidx */
@@ -255,10 +257,19 @@ int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 					break;
 				at += (size_t)w;
 			}
+			/* "0.3" is a snapshot index to args_parse_point (a
+			 * time needs a unit), but most likely meant 0.3s. */
+			char *e;
+			char hint[96] = "";
+			(void)strtod(p->spec.snapshot, &e);
+			if (e != p->spec.snapshot && !*e)
+				snprintf(hint, sizeof hint,
+					 "; for a time, give a unit: %.40ss",
+					 p->spec.snapshot);
 			snprintf(err, errlen,
-				 "%s: no snapshot '%s' (snapshots: %s); see `heaptrail snapshots %s`",
+				 "%s: no snapshot '%s' (snapshots: %s); see `heaptrail snapshots %s`%s",
 				 s->path, p->spec.snapshot,
-				 s->nsnapshots ? list : "none", s->path);
+				 s->nsnapshots ? list : "none", s->path, hint);
 			return -ENOENT;
 		}
 		break;
@@ -269,7 +280,18 @@ int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 				 "time %.3fs", (double)p->spec.time_us / 1e6);
 			break;
 		}
-		/* The trace ended before that time: the end state. */
+		/* After the last event but within the run: the end state.
+		 * Past the run's end is a mistake (a unit, a typo): say how
+		 * long the trace is rather than show the end as if asked. */
+		if (p->spec.time_us > from->sum->end_time_us) {
+			char a[32], b[32];
+			snprintf(err, errlen,
+				 "%s: time %s is past the end of the trace, which lasts %s",
+				 from->sum->path,
+				 fmt_time(a, sizeof a, p->spec.time_us),
+				 fmt_time(b, sizeof b, from->sum->end_time_us));
+			return -ERANGE;
+		}
 		/* fall through */
 	case POINT_END:
 		if (cap_take(&p->result, h) < 0)

@@ -148,7 +148,19 @@ int stats_diff(const stat_set_t *old, const stat_set_t *now, stat_set_t *out)
 	return 0;
 }
 
+static size_t rank(stat_set_t *s, bool diff, bool by_count, size_t limit);
+
 size_t stats_rank(stat_set_t *s, bool diff, size_t limit)
+{
+	return rank(s, diff, false, limit);
+}
+
+size_t stats_rank_count(stat_set_t *s, size_t limit)
+{
+	return rank(s, false, true, limit);
+}
+
+static size_t rank(stat_set_t *s, bool diff, bool by_count, size_t limit)
 {
 	topn_entry_t *v = calloc(s->n + 1, sizeof(*v));
 	stat_row_t *tmp = malloc((s->n + 1) * sizeof(*tmp));
@@ -166,6 +178,9 @@ size_t stats_rank(stat_set_t *s, bool diff, size_t limit)
 			v[i].cost[1] = r->bytes;
 			v[i].cost[2] = topn_abs(r->count_diff);
 			v[i].cost[3] = r->count;
+		} else if (by_count) {
+			v[i].cost[0] = r->count;
+			v[i].cost[1] = r->bytes;
 		} else {
 			v[i].cost[0] = r->bytes;
 			v[i].cost[1] = r->count;

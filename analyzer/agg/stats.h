@@ -45,6 +45,9 @@ int stats_diff(const stat_set_t *old, const stat_set_t *now, stat_set_t *out);
  * number kept (rows reordered in place). */
 size_t stats_rank(stat_set_t *s, bool diff, size_t limit);
 
+/* Ranks rows by (count, bytes), then key: the most-called sites. */
+size_t stats_rank_count(stat_set_t *s, size_t limit);
+
 void stats_free(stat_set_t *s);
 
 #endif /* HEAPTRAIL_STATS_H */

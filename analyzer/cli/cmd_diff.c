@@ -150,6 +150,15 @@ int cmd_diff(int argc, char **argv)
 	for (int k = 0; k < 2; k++)
 		if (side_stats(&sd[k], &o))
 			goto done;
+	/* Two programs share few call sites: the diff is then mostly the
+	 * two programs' whole heaps. */
+	if (npaths == 2) {
+		const char *e0 = analysis_summary(sd[0].an)->exe,
+			   *e1 = analysis_summary(sd[1].an)->exe;
+		if (*e0 && *e1 && strcmp(e0, e1) != 0)
+			fprintf(stderr, "heaptrail: warning: the traces are of two different programs (%s and %s)\n",
+				e0, e1);
+	}
 
 	stat_set_t d;
 	if (stats_diff(&sd[0].set, &sd[1].set, &d) < 0) {

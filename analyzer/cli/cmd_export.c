@@ -214,7 +214,7 @@ int cmd_export(int argc, char **argv)
 		outname = outpath;
 	}
 	int rc = fmt == FMT_MASSIF ? export_massif(path, &o, out, outname) :
-		 export_point(path, at ? at : "end", fmt, &o, out, outname);
+		 export_point(path, at ? at : "peak", fmt, &o, out, outname);
 	if (out != stdout) {
 		if (fclose(out) != 0 && rc == 0) {
 			fprintf(stderr, "heaptrail export: %s: %s\n", outpath, strerror(errno));

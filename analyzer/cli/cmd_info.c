@@ -36,6 +36,12 @@ static const char *signal_name(int sig)
 	return name;
 }
 
+/* "" for 1, "s" otherwise: "1 allocation", "2 allocations". */
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 		       size_t nstacks)
 {
@@ -133,8 +139,23 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_report_end(&j);
 }
 
+/* A Python program: a stack with Python frames, or an interpreter named
+ * python*.  PYTHONMALLOC=malloc is set for every program, but only means
+ * something to these. */
+static bool is_python(const analysis_summary_t *s, const stacks_t *st)
+{
+	const char *base = strrchr(s->exe, '/');
+	base = base ? base + 1 : s->exe;
+	if (strncmp(base, "python", 6) == 0)
+		return true;
+	for (size_t i = 0; i < stacks_count(st); i++)
+		if (stacks_get(st, (sidx_t)i)->npy)
+			return true;
+	return false;
+}
+
 static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
-		       size_t nstacks)
+		       size_t nstacks, bool python)
 {
 	char a[32], b[32];
 	text_notes(stdout, s);
@@ -148,7 +169,7 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	       s->ppid, s->images > 1 ? ", after exec" : "");
 	if (s->recorder_version && s->recorder_version[0])
 		printf("recorder:     heaptrail %s%s\n", s->recorder_version,
-		       (s->proc_flags & HT_PROC_PYTHONMALLOC) ?
+		       python && (s->proc_flags & HT_PROC_PYTHONMALLOC) ?
 			       " (PYTHONMALLOC=malloc)" : "");
 	if (s->start_unix_ns) {
 		time_t t = (time_t)(s->start_unix_ns / 1000000000u);
@@ -160,9 +181,10 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	}
 	printf("run time:     %.3f s%s\n", (double)s->end_time_us / 1e6,
 	       s->has_end ? "" : " (until the last event written)");
-	printf("events:       %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
-	       " reallocs\n",
-	       c->allocs, c->frees, c->reallocs);
+	printf("events:       %" PRIu64 " allocation%s, %" PRIu64 " free%s, %" PRIu64
+	       " realloc%s\n",
+	       c->allocs, plural(c->allocs), c->frees, plural(c->frees),
+	       c->reallocs, plural(c->reallocs));
 	printf("by kind:     ");
 	int any = 0;
 	for (int k = 0; k < HT_KIND_COUNT; k++)
@@ -199,8 +221,8 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		       fmt_size(a, sizeof(a), (double)c->peak_bytes, false));
 	}
 	printf("lost events:  %" PRIu64 "\n", s->lost_events);
-	printf("temporary:    %" PRIu64 " allocations (%s) freed before any other allocation (on any thread)\n",
-	       c->temporary,
+	printf("temporary:    %" PRIu64 " allocation%s (%s) freed before any other allocation (on any thread)\n",
+	       c->temporary, plural(c->temporary),
 	       fmt_size(b, sizeof(b), (double)c->temporary_bytes, false));
 	printf("anomalies:    %" PRIu64 " frees of unknown addresses, %" PRIu64
 	       " reallocs of unknown addresses, %" PRIu64
@@ -235,7 +257,7 @@ int cmd_info(int argc, char **argv)
 	if (o.json)
 		print_json(s, c, nstacks);
 	else
-		print_text(s, c, nstacks);
+		print_text(s, c, nstacks, is_python(s, analysis_stacks(an)));
 	analysis_free(an);
 	return 0;
 }

@@ -42,11 +42,16 @@ int cmd_top(int argc, char **argv)
 	opts_t o;
 	int rc = 1;
 	opts_init(&o);
-	struct top_args ta = { "end", false };
+	struct top_args ta = { NULL, false }; /* --at: the peak */
 	if (opts_args("top", accept, top_opt, &ta, argc, argv, &o, &path))
 		return 2;
-	const char *at = ta.at;
+	const char *at = ta.at ? ta.at : "peak";
 	bool temporary = ta.temporary;
+	/* Temporary allocations are counted over the whole run: a point
+	 * would be ignored, so say so rather than answer another question. */
+	if (temporary && ta.at)
+		return args_usage_error("top", "--temporary covers the whole run; it takes no --at (not --at %s)",
+					ta.at);
 	if (opts_check_cumulative("top", &o))
 		return 2;
 
@@ -99,6 +104,7 @@ int cmd_top(int argc, char **argv)
 		goto done;
 	}
 	size_t nrows = set.n;
+	opts_hint_unmatched(&o, nrows);
 	size_t k = stats_rank(&set, false, (size_t)o.limit);
 	const char *where = temporary ? "temporary allocations" : point_describe(pt);
 	if (o.json) {
@@ -126,6 +132,23 @@ int cmd_top(int argc, char **argv)
 		json_u64(&j, nrows);
 		json_key(&j, "stats");
 		json_stats(&j, &set, k, false);
+		/* The rows past -n, as the text's "N other" line. */
+		if (!o.cumulative) {
+			uint64_t ob = 0, oc = 0;
+			for (size_t i = k; i < set.n; i++) {
+				ob += set.rows[i].bytes;
+				oc += set.rows[i].count;
+			}
+			json_key(&j, "other");
+			json_obj_begin(&j);
+			json_key(&j, "groups");
+			json_u64(&j, nrows - k);
+			json_key(&j, "bytes");
+			json_u64(&j, ob);
+			json_key(&j, "count");
+			json_u64(&j, oc);
+			json_obj_end(&j);
+		}
 		json_report_end(&j);
 	} else {
 		text_notes(stdout, s);

@@ -1,4 +1,4 @@
-/* `heaptrail top TRACE [--at end|peak|SNAPSHOT|TIME] [--by KEY]
+/* `heaptrail top TRACE [--at peak|end|SNAPSHOT|TIME] [--by KEY]
  * [--cumulative] [-n N] [--include/--exclude GLOB] [--temporary] [--frames
  * MODE] [--no-symbols] [--json]`: live memory at a point grouped like
  * Snapshot.statistics().  Called by main.c; not thread-safe. */

@@ -1,6 +1,6 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
- * command modules (record, info, top, snapshots, diff, leaks, growth,
- * export, timeline, lines).
+ * command modules (record, report, info, top, snapshots, diff, leaks,
+ * growth, export, timeline, lines).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
 #include "cli/cmd_lines.h"
+#include "cli/cmd_report.h"
 #include "cli/cmd_snapshots.h"
 #include "cli/cmd_timeline.h"
 #include "cli/cmd_top.h"
@@ -29,17 +30,25 @@ static const command_t commands[] = {
 	{ "record", cmd_record,
 	  "heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	  "                 [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
-	  "                 [--no-python-malloc] [--quiet] [--] PROGRAM [ARGS...]",
+	  "                 [--no-python-malloc] [--quiet] [--force] [--] PROGRAM [ARGS...]",
 	  "run PROGRAM with the recorder and write a trace (.htr)" },
+	{ "report", cmd_report,
+	  "heaptrail report TRACE [-n N] [--by KEY] [--include GLOB]... [--exclude GLOB]...\n"
+	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"
+	  "                 [--full-names] [--depth N] [--system GLOB]...\n"
+	  "  KEY: site (default), lineno, filename, function, traceback, module;\n"
+	  "  -n: rows per section (5)",
+	  "one page: the run, the peak, leak candidates, growth, most calls, temporaries" },
 	{ "info", cmd_info, "heaptrail info TRACE [--json]",
 	  "what the trace holds: events, peak and final heap, leaks, lost events" },
 	{ "top", cmd_top,
-	  "heaptrail top TRACE [--at end|peak|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
+	  "heaptrail top TRACE [--at peak|end|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
 	  "              [-n N] [--include GLOB]... [--exclude GLOB]... [--temporary]\n"
 	  "              [--frames all|python|native] [--no-symbols] [--json]\n"
 	  "              [--full-names] [--depth N] [--system GLOB]...\n"
 	  "  KEY: lineno (default), filename, function, traceback, module, site\n"
 	  "  site: the first frame not in libc, libstdc++, the interpreter... (or GLOB)\n"
+	  "  --at: the peak by default; end: what is still live at the end\n"
 	  "  SNAPSHOT: label or index (see `heaptrail snapshots`); TIME: 2.5s, 1500ms",
 	  "live memory at a point, by call site (like tracemalloc statistics)" },
 	{ "snapshots", cmd_snapshots, "heaptrail snapshots TRACE [--json]",
@@ -72,7 +81,7 @@ static const command_t commands[] = {
 	{ "export", cmd_export,
 	  "heaptrail export TRACE --format collapsed|pprof|massif [--at POINT] [-o FILE]\n"
 	  "                 [--frames all|python|native] [--no-symbols]\n"
-	  "  collapsed: folded stacks weighted by live bytes at --at (default end),\n"
+	  "  collapsed: folded stacks weighted by live bytes at --at (default peak, as top),\n"
 	  "             for flamegraph.pl, inferno, speedscope\n"
 	  "  pprof: gzipped profile.proto: alloc_objects/alloc_space over the run,\n"
 	  "         inuse_objects/inuse_space at --at; go tool pprof, Pyroscope, Parca\n"
@@ -112,7 +121,8 @@ static void usage(FILE *out)
 
 static int help(int argc, char **argv)
 {
-	if (argc < 2) {
+	/* `help --help` is a request for help too. */
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
 	}

@@ -176,3 +176,18 @@ group_t *opts_group(const opts_t *o, frames_t *frames)
 		group_add_filter(g, o->exc[i], false);
 	return g;
 }
+
+void opts_hint_unmatched(const opts_t *o, size_t matched)
+{
+	if (matched || !o->ninc)
+		return;
+	for (int i = 0; i < o->ninc; i++) {
+		const char *pat = o->inc[i];
+		if (pat[0] != '*' && !strchr(pat, '/'))
+			fprintf(stderr, "heaptrail: note: --include '%s' matched nothing; patterns match the whole path (try '*/%s')\n",
+				pat, pat);
+		else
+			fprintf(stderr, "heaptrail: note: --include '%s' matched nothing; patterns match the whole path\n",
+				pat);
+	}
+}

@@ -89,4 +89,9 @@ void opts_display(const opts_t *o, frames_t *frames);
  * opts_display); NULL when frames is NULL or memory runs out. */
 group_t *opts_group(const opts_t *o, frames_t *frames);
 
+/* When --include was given and nothing matched (matched == 0): a note on
+ * stderr that patterns match the whole path, suggesting '*' + '/PAT' for
+ * a pattern without a slash or a leading '*'. */
+void opts_hint_unmatched(const opts_t *o, size_t matched);
+
 #endif /* HEAPTRAIL_OPTS_H */

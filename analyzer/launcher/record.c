@@ -47,6 +47,7 @@ typedef struct {
 	int follow_exec;
 	int python_malloc; /* set PYTHONMALLOC=malloc (default 1) */
 	int quiet;
+	int force; /* --force: overwrite an existing trace file */
 	char **program; /* PROGRAM ARGS..., NULL-terminated (argv tail) */
 } record_opts_t;
 
@@ -61,16 +62,20 @@ static volatile pid_t record_child;
 
 static const int forwarded_signals[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
 
+/* After a usage error, as the other commands say it (cli/args.c). */
+#define TRY_HELP "Try 'heaptrail help record'.\n"
+
 static void usage(FILE *out)
 {
 	fputs("usage: heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	      "                        [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
-	      "                        [--no-python-malloc] [--quiet] -- PROGRAM [ARGS...]\n"
+	      "                        [--no-python-malloc] [--quiet] [--force] -- PROGRAM [ARGS...]\n"
 	      "\n"
 	      "Runs PROGRAM with the heap recorder preloaded and writes its trace.\n"
 	      "  -o, --output FILE        trace file (%p = pid); default $HEAPTRAIL_OUTPUT, else\n"
 	      "                           heaptrail.<program>.<pid>.htr in the current directory;\n"
-	      "                           an existing file is never overwritten\n"
+	      "                           an existing file is not overwritten without --force\n"
+	      "  --force                  overwrite an existing trace file\n"
 	      "  --depth N                native frames kept per stack, 1..256 (default 64)\n"
 	      "  --snapshot-every SECONDS mark a snapshot periodically (decimals allowed)\n"
 	      "  --snapshot-signal SIG    mark a snapshot when PROGRAM receives SIG (e.g. USR2)\n"
@@ -102,7 +107,7 @@ static int valid_seconds(const char *text)
 
 static int parse_args(int argc, char **argv, record_opts_t *o)
 {
-	enum { OPT_DEPTH = 256, OPT_EVERY, OPT_SIGNAL, OPT_FORK, OPT_EXEC, OPT_NOPY };
+	enum { OPT_DEPTH = 256, OPT_EVERY, OPT_SIGNAL, OPT_FORK, OPT_EXEC, OPT_NOPY, OPT_FORCE };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
@@ -112,6 +117,7 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		{ "follow-exec", no_argument, NULL, OPT_EXEC },
 		{ "no-python-malloc", no_argument, NULL, OPT_NOPY },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -175,24 +181,27 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		case 'q':
 			o->quiet = 1;
 			break;
+		case OPT_FORCE:
+			o->force = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
 		case ':':
 			fprintf(stderr, "heaptrail record: option '%s' needs a value\n",
 				argv[optind - 1]);
-			usage(stderr);
+			fputs(TRY_HELP, stderr);
 			return -EINVAL;
 		default:
 			fprintf(stderr, "heaptrail record: unknown option '%s'\n",
 				argv[optind - 1]);
-			usage(stderr);
+			fputs(TRY_HELP, stderr);
 			return -EINVAL;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "heaptrail record: no program given\n");
-		usage(stderr);
+		fputs(TRY_HELP, stderr);
 		return -EINVAL;
 	}
 	o->program = argv + optind;
@@ -385,11 +394,15 @@ static void child_run(const record_opts_t *o, const char *lib, const sigset_t *o
 		fprintf(stderr, "heaptrail: output file name too long\n");
 		goto fail;
 	}
-	fd = open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+	/* --force truncates an existing file, never through a symlink. */
+	fd = open(path, O_CREAT | (o->force ? O_TRUNC : O_EXCL) | O_NOFOLLOW |
+				O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
+		/* Not a bad command line: 1, not 2. */
+		fail.exit_code = 1;
 		if (errno == EEXIST)
 			fprintf(stderr, "heaptrail: %s already exists; not overwriting it "
-					"(remove it or choose another name with -o)\n", path);
+					"(--force overwrites it; -o names another file)\n", path);
 		else
 			fprintf(stderr, "heaptrail: cannot create %s: %s\n", path, strerror(errno));
 		goto fail;
@@ -540,10 +553,10 @@ static void print_summary(const char *path, int status)
 		snprintf(died, sizeof(died), "; complete up to SIG%s, which killed the program",
 			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
 	if (nlost)
-		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s); next: heaptrail top %s\n",
+		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s); next: heaptrail report %s\n",
 			path, events, lost, died, word);
 	else
-		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail top %s\n",
+		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail report %s\n",
 			path, events, died, word);
 }
 

@@ -195,6 +195,20 @@ static int init_common(reader_t *r, const char *name, char *err,
 		set_err(err, errlen, "%s: out of memory", name);
 		return -ENOMEM;
 	}
+	size_t nl = strlen(r->name);
+	if (r->len == 0) {
+		set_err(err, errlen,
+			"%s: the file is empty; the recording wrote nothing (was the program run under `heaptrail record`?)",
+			r->name);
+		return -EINVAL;
+	}
+	/* The index beside a trace is not a trace: name the trace. */
+	if (nl > 5 && strcmp(r->name + nl - 5, ".htri") == 0) {
+		set_err(err, errlen,
+			"%s: this is a trace index, not a trace; give the trace beside it: %.*s",
+			r->name, (int)(nl - 1), r->name);
+		return -EINVAL;
+	}
 	if (r->len < HT_MAGIC_LEN ||
 	    memcmp(r->data, HT_MAGIC, HT_MAGIC_LEN) != 0) {
 		set_err(err, errlen,

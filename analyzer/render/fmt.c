@@ -30,3 +30,20 @@ char *fmt_seconds(char *buf, size_t len, uint64_t us)
 		 (unsigned long long)(us % 1000000));
 	return buf;
 }
+
+char *fmt_time(char *buf, size_t len, uint64_t us)
+{
+	unsigned long long frac = us % 1000000;
+	int digits = 6;
+	if (!frac) {
+		snprintf(buf, len, "%llus", (unsigned long long)(us / 1000000));
+		return buf;
+	}
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(buf, len, "%llu.%0*llus", (unsigned long long)(us / 1000000),
+		 digits, frac);
+	return buf;
+}

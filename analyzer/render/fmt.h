@@ -15,4 +15,8 @@ char *fmt_size(char *buf, size_t len, double size, bool sign);
 /* Microseconds as seconds with six decimals: "1.250000s".  Returns buf. */
 char *fmt_seconds(char *buf, size_t len, uint64_t us);
 
+/* Microseconds as seconds with the digits they have, no trailing zeros:
+ * "0.3s", "0.002032s", "5s".  Returns buf. */
+char *fmt_time(char *buf, size_t len, uint64_t us);
+
 #endif /* HEAPTRAIL_FMT_H */

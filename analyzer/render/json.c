@@ -133,8 +133,19 @@ void json_i64(json_t *j, int64_t v)
 void json_double(json_t *j, double v)
 {
 	json_pre(j);
-	if (isfinite(v))
-		fprintf(j->out, "%.6g", v);
+	/* The shortest form that reads back as the same double: exact,
+	 * never %g's rounded 8.10947e+06. */
+	if (isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0) {
+		fprintf(j->out, "%.0f", v); /* integral: no exponent */
+	} else if (isfinite(v)) {
+		char buf[40];
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(buf, sizeof buf, "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+		fputs(buf, j->out);
+	}
 	else
 		fputs("null", j->out);
 }
@@ -477,4 +488,77 @@ void json_leaks(json_t *j, const leaks_result_t *res, frames_t *fs)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+}
+
+/* "NAME": {"total_bytes", "total_count", "groups", "stats"}. */
+static void report_stats(json_t *j, const char *name, const stat_set_t *s,
+			 size_t k)
+{
+	json_key(j, name);
+	json_obj_begin(j);
+	json_key(j, "total_bytes");
+	json_u64(j, s->total_bytes);
+	json_key(j, "total_count");
+	json_u64(j, s->total_count);
+	json_key(j, "groups");
+	json_u64(j, s->n);
+	json_key(j, "stats");
+	json_stats(j, s, k, false);
+	json_obj_end(j);
+}
+
+void json_report(json_t *j, const overview_result_t *r, frames_t *fs,
+		 report_by_t by)
+{
+	const analysis_summary_t *s = r->sum;
+	const heap_counters_t *c = &r->counters;
+	json_key(j, "by");
+	json_str(j, report_by_name(by));
+	json_key(j, "run");
+	json_obj_begin(j);
+	json_key(j, "program");
+	json_str(j, s->exe);
+	json_key(j, "duration_us");
+	json_u64(j, s->end_time_us);
+	json_key(j, "events");
+	json_u64(j, c->allocs + c->frees + c->reallocs);
+	json_key(j, "allocations");
+	json_u64(j, c->allocs);
+	json_key(j, "frees");
+	json_u64(j, c->frees);
+	json_key(j, "reallocs");
+	json_u64(j, c->reallocs);
+	json_key(j, "peak_bytes");
+	json_u64(j, r->peak_bytes);
+	json_key(j, "peak_blocks");
+	json_u64(j, r->peak_blocks);
+	json_key(j, "peak_time_us");
+	json_u64(j, r->peak_time_us);
+	json_key(j, "end_bytes");
+	json_u64(j, c->heap_bytes);
+	json_key(j, "end_blocks");
+	json_u64(j, c->heap_blocks);
+	json_key(j, "max_rss");
+	json_u64(j, s->rss_max);
+	json_key(j, "max_rss_time_us");
+	json_u64(j, s->rss_max_time_us);
+	json_key(j, "clean_end");
+	json_bool(j, s->has_end && !s->fatal_signal);
+	json_key(j, "fatal_signal");
+	if (s->fatal_signal > 0)
+		json_u64(j, (uint64_t)s->fatal_signal);
+	else
+		json_null(j);
+	json_obj_end(j);
+	report_stats(j, "peak", &r->peak, r->npeak);
+	json_key(j, "leaks");
+	json_obj_begin(j);
+	json_leaks(j, &r->leaks, fs);
+	json_obj_end(j);
+	json_key(j, "growth");
+	json_obj_begin(j);
+	json_growth(j, &r->growth, fs);
+	json_obj_end(j);
+	report_stats(j, "calls", &r->calls, r->ncalls);
+	report_stats(j, "temporary", &r->temp, r->ntemp);
 }

@@ -12,6 +12,7 @@
 #include "agg/growth.h"
 #include "agg/highwater.h"
 #include "agg/leaks.h"
+#include "agg/overview.h"
 #include "agg/stats.h"
 #include "model/analysis.h"
 #include "render/frames.h"
@@ -69,5 +70,12 @@ void json_growth(json_t *j, const growth_result_t *res, frames_t *fs);
 void json_highwater(json_t *j, const highwater_result_t *res, frames_t *fs);
 /* `leaks`: "by" ... "candidates". */
 void json_leaks(json_t *j, const leaks_result_t *res, frames_t *fs);
+
+/* `report`: "by", "run" {...}, "peak", "leaks" {json_leaks},
+ * "growth" {json_growth}, "calls" (by allocation count; bytes are the
+ * bytes allocated) and "temporary"; each stats member is
+ * {"total_bytes","total_count","groups","stats"}. */
+void json_report(json_t *j, const overview_result_t *r, frames_t *fs,
+		 report_by_t by);
 
 #endif /* HEAPTRAIL_JSON_H */

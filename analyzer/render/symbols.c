@@ -495,9 +495,21 @@ static void mod_open(sym_t *sym, struct sym_mod *m)
 		m->state = MOD_DWARF;
 		return;
 	}
-	warn(sym, "%s: no debug info (install its debug symbols); showing "
-		  "function names without file:line",
-	     m->path);
+	/* libdw's standard lookup asks debuginfod servers itself when
+	 * DEBUGINFOD_URLS is set: say which way was tried. */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (urls && *urls)
+		warn(sym, "%s: no debug info (not installed, and no server in "
+			  "DEBUGINFOD_URLS had it; on Debian install the -dbgsym "
+			  "package of `dpkg -S %s`); showing function names without "
+			  "file:line",
+		     m->path, m->path);
+	else
+		warn(sym, "%s: no debug info (on Debian install the -dbgsym "
+			  "package of `dpkg -S %s`, or set DEBUGINFOD_URLS, e.g. "
+			  "https://debuginfod.debian.net, to fetch it); showing "
+			  "function names without file:line",
+		     m->path, m->path);
 	m->state = MOD_SYMTAB;
 }
 

@@ -4,6 +4,7 @@
 #include "agg/leakrule.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <string.h>
 
 #include "render/fmt.h"
@@ -286,7 +287,7 @@ static const char *point_name(char *buf, size_t len, const leaks_point_t *pts,
 
 void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs)
 {
-	char a[32], b[32], c[32], key[1024];
+	char a[32], b[32], key[1024];
 	fprintf(out, "Live at the end of the trace: %s in %llu blocks from %zu "
 		     "call sites (by %s)\n",
 		fmt_size(a, sizeof a, (double)res->total_bytes, false),
@@ -308,6 +309,12 @@ void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs)
 			leak_traceback(out, res, fs, s->group);
 	}
 	fprintf(out, "\n");
+	text_leak_candidates(out, res, fs);
+}
+
+void text_leak_candidates(FILE *out, const leaks_result_t *res, frames_t *fs)
+{
+	char a[32], b[32], c[32], key[1024];
 	const leaks_point_t *pts = res->points;
 	size_t np = res->npoints_all;
 	if (res->teardown)
@@ -354,4 +361,76 @@ void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs)
 		if (res->by == BY_TRACEBACK)
 			leak_traceback(out, res, fs, x->group);
 	}
+}
+
+/* --- report -------------------------------------------------------------- */
+
+/* How the run ended, in a few words. */
+static void run_end(char *buf, size_t len, const analysis_summary_t *s)
+{
+	const char *abbrev = s->fatal_signal > 0 ? sigabbrev_np(s->fatal_signal) : NULL;
+	if (s->fatal_signal)
+		snprintf(buf, len, "died of SIG%s", abbrev ? abbrev : "?");
+	else if (s->has_end)
+		snprintf(buf, len, "ended cleanly");
+	else
+		snprintf(buf, len, "TRUNCATED (no END record)");
+}
+
+void text_report(FILE *out, const overview_result_t *r, frames_t *fs,
+		 report_by_t by)
+{
+	const analysis_summary_t *s = r->sum;
+	const heap_counters_t *c = &r->counters;
+	char a[32], b[32], t[32], u[32], end[64];
+	const char *path = s->path;
+	text_notes(out, s);
+	run_end(end, sizeof end, s);
+	fprintf(out, "Run: %s, %s, %" PRIu64 " events (%" PRIu64
+		     " allocations, %" PRIu64 " frees, %" PRIu64
+		     " reallocs), %" PRIu64 " lost, %s\n",
+		s->exe[0] ? s->exe : "(unknown program)",
+		fmt_seconds(t, sizeof t, s->end_time_us),
+		c->allocs + c->frees + c->reallocs, c->allocs, c->frees,
+		c->reallocs, s->lost_events, end);
+	fprintf(out, "     peak heap %s in %" PRIu64 " blocks at %s; %s live at the end; ",
+		fmt_size(a, sizeof a, (double)r->peak_bytes, false),
+		r->peak_blocks, fmt_seconds(t, sizeof t, r->peak_time_us),
+		fmt_size(b, sizeof b, (double)c->heap_bytes, false));
+	if (s->rss_max)
+		fprintf(out, "max RSS %s at %s\n",
+			fmt_size(a, sizeof a, (double)s->rss_max, false),
+			fmt_seconds(u, sizeof u, s->rss_max_time_us));
+	else
+		fprintf(out, "max RSS not sampled\n");
+
+	fprintf(out, "\nWhat built the peak: %s in %" PRIu64 " blocks by %s, top %zu of %zu"
+		     " (more: heaptrail top %s --at peak)\n",
+		fmt_size(a, sizeof a, (double)r->peak.total_bytes, false),
+		r->peak.total_count, report_by_name(by), r->npeak, r->peak.n,
+		path);
+	text_stats(out, &r->peak, r->npeak, false, by);
+
+	fprintf(out, "\n");
+	text_leak_candidates(out, &r->leaks, fs);
+	fprintf(out, "(more: heaptrail leaks %s)\n", path);
+
+	fprintf(out, "\n");
+	text_growth(out, &r->growth, fs);
+	fprintf(out, "(more: heaptrail growth %s --steps all)\n", path);
+
+	fprintf(out, "\nMost calls: %" PRIu64 " allocations (%s) by %s, top %zu of %zu;"
+		     " size is the bytes allocated in total"
+		     " (more: heaptrail report %s -n 0)\n",
+		r->calls.total_count,
+		fmt_size(a, sizeof a, (double)r->calls.total_bytes, false),
+		report_by_name(by), r->ncalls, r->calls.n, path);
+	text_stats(out, &r->calls, r->ncalls, false, by);
+
+	fprintf(out, "\nTemporary allocations (freed before any other allocation): %" PRIu64
+		     " (%s) by %s, top %zu of %zu (more: heaptrail top %s --temporary)\n",
+		r->temp.total_count,
+		fmt_size(a, sizeof a, (double)r->temp.total_bytes, false),
+		report_by_name(by), r->ntemp, r->temp.n, path);
+	text_stats(out, &r->temp, r->ntemp, false, by);
 }

@@ -12,6 +12,7 @@
 #include "agg/growth.h"
 #include "agg/highwater.h"
 #include "agg/leaks.h"
+#include "agg/overview.h"
 #include "agg/stats.h"
 #include "model/analysis.h"
 #include "render/frames.h"
@@ -39,5 +40,13 @@ void text_highwater(FILE *out, const highwater_result_t *res, frames_t *fs);
 
 /* `leaks`: live blocks at the end by call site, then the candidates. */
 void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs);
+
+/* `leaks`, `report`: the leak candidates and their series. */
+void text_leak_candidates(FILE *out, const leaks_result_t *res, frames_t *fs);
+
+/* `report`: the run, then one section per question, each naming the
+ * command that shows more; sites keyed by `by`. */
+void text_report(FILE *out, const overview_result_t *r, frames_t *fs,
+		 report_by_t by);
 
 #endif /* HEAPTRAIL_TEXT_H */

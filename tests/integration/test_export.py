@@ -57,7 +57,7 @@ class Export(unittest.TestCase):
             top = analyze("top", self.trace, "-n", "0", "--at", at)
             self.assertEqual(sum(rows.values()), top["total_bytes"], (at, rows))
             self.assertEqual(sum(rows.values()), total, (at, rows))
-        rows = self.folded()
+        rows = self.folded("--at", "end")
         self.assertEqual(self.leaf_bytes(rows, "keep_blocks"), KEEP, rows)
         self.assertEqual(self.leaf_bytes(rows, "tail_blocks"), TAIL, rows)
         self.assertEqual(self.leaf_bytes(rows, "big_block"), 0, rows)
@@ -79,11 +79,18 @@ class Export(unittest.TestCase):
             flat[m.group(3)] = int(m.group(1))
         return int(total.group(1)), flat, text
 
+    def test_export_defaults_to_the_peak_as_top_does(self):
+        path = self.export("--format", "collapsed")
+        with open(path) as f:
+            total = sum(int(line.rsplit(" ", 1)[1]) for line in f if line.strip())
+        self.assertEqual(total, analyze("top", self.trace, "-n", "0")["total_bytes"])
+        self.assertEqual(total, analyze("top", self.trace, "-n", "0", "--at", "peak")["total_bytes"])
+
     def test_pprof_reads_in_go_tool_pprof(self):
-        path = self.export("--format", "pprof")
+        path = self.export("--format", "pprof", "--at", "end")
         with gzip.open(path) as f:
             self.assertGreater(len(f.read()), 0)
-        top = analyze("top", self.trace, "-n", "0")
+        top = analyze("top", self.trace, "-n", "0", "--at", "end")
         total, flat, text = self.pprof_top(path, "inuse_space")
         self.assertEqual(total, top["total_bytes"], text)
         self.assertEqual(flat.get("keep_blocks"), KEEP, text)

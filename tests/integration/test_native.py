@@ -41,7 +41,7 @@ class NativeCase(unittest.TestCase):
 class EntryPoints(NativeCase):
     def test_every_entry_point_at_its_call_site(self):
         path = self.record_same("entry_points")
-        stats = analyze("top", path, "-n", "0")["stats"]
+        stats = analyze("top", path, "-n", "0", "--at", "end")["stats"]
         expect = [
             ("malloc", 1, 100), ("calloc", 1, 300), ("calloc_overflow", 0, 0),
             ("realloc_null", 1, 200), ("realloc_src", 0, 0), ("realloc_grow", 1, 5000),
@@ -83,7 +83,7 @@ class ReallocChains(NativeCase):
         steps, end = self.chain_of(chains, "grow_buffer", "grow_step")
         self.assertEqual(steps, [(10, 100), (100, 1000), (1000, 10000), (10000, 100000)])
         self.assertEqual(end, "shrunk")
-        stats = analyze("top", path, "-n", "0")["stats"]
+        stats = analyze("top", path, "-n", "0", "--at", "end")["stats"]
         self.assert_site(stats, "realloc_chain.c", "grow_buffer", "grow_step", 1, 50)
         self.assert_site(stats, "realloc_chain.c", "grow_buffer", "grow_start", 0, 0)
 

@@ -213,7 +213,7 @@ class Cxx(Base):
         # The runtime adds its header (about 128 bytes) to the 40-byte object.
         self.assertGreaterEqual(nbytes, 40)
         self.assertLessEqual(nbytes, 40 + 512)
-        end = analyze("top", path, "-n", "0", "--by", "traceback")["stats"]
+        end = analyze("top", path, "-n", "0", "--by", "traceback", "--at", "end")["stats"]
         self.assertEqual(site_totals(end, "throw_one", site("cxx_alloc.cc", "throw"), True),
                          (0, 0), "exception object not freed after the catch")
 

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import (readline, BUILD, HEAPTRAIL, LIB, TIMEOUT, heaptrail, read_end, record,
+from helpers import (analyze, readline, BUILD, HEAPTRAIL, LIB, TIMEOUT, heaptrail, read_end, record,
                      require_tools, run, scratch_dir, target, trace_path)
 
 
@@ -36,6 +36,16 @@ class RecordFlags(unittest.TestCase):
         self.assert_usage_error("--")
         self.assert_usage_error()
         self.assert_usage_error("-o")
+
+    def test_a_bad_flag_prints_the_one_line_hint(self):
+        # Issue 12: record printed its whole usage; the others print one hint.
+        for args in (("--bogus", "--", "true"), ("-o",), ()):
+            p = heaptrail("record", *args)
+            lines = p.stderr.decode().splitlines()
+            self.assertEqual(len(lines), 2, p.stderr)
+            self.assertEqual(lines[1], "Try 'heaptrail help record'.")
+        self.assertEqual(heaptrail("record", "--bogus", "--", "true").stderr.decode(),
+                         "heaptrail record: unknown option '--bogus'\nTry 'heaptrail help record'.\n")
 
     def test_help_exits_zero(self):
         p = heaptrail("record", "--help")
@@ -89,11 +99,32 @@ class RecordProcess(unittest.TestCase):
             f.write("precious\n")
         marker = os.path.join(d, "ran")
         p, _ = record(["touch", marker], None, output=path)
-        self.assertEqual(p.returncode, 2)
+        # Issue 12: not 2, which is for bad command lines.
+        self.assertEqual(p.returncode, 1)
         self.assertIn(path.encode(), p.stderr)
         self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
         self.assertEqual(open(path).read(), "precious\n")
         self.assertFalse(os.path.exists(marker), "the program ran anyway")
+
+    def test_force_overwrites_an_existing_trace(self):
+        d = scratch_dir("record_force")
+        path = os.path.join(d, "existing.htr")
+        with open(path, "w") as f:
+            f.write("old\n")
+        p, _ = record([target("report_page")], None, output=path, flags=["-q", "--force"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(analyze("info", path)["events"]["alloc"], 8665)
+
+    def test_force_does_not_write_through_a_symlink(self):
+        d = scratch_dir("record_force_symlink")
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("keep\n")
+        link = os.path.join(d, "link.htr")
+        os.symlink(victim, link)
+        p, _ = record(["true"], None, output=link, flags=["--force"])
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(open(victim).read(), "keep\n")
 
     def test_refuses_to_write_through_a_symlink(self):
         d = scratch_dir("record_symlink")
@@ -103,7 +134,7 @@ class RecordProcess(unittest.TestCase):
         link = os.path.join(d, "link.htr")
         os.symlink(victim, link)
         p, _ = record(["true"], None, output=link)
-        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.returncode, 1)
         self.assertEqual(open(victim).read(), "keep\n")
 
     def test_default_name_and_pid_pattern(self):
@@ -165,7 +196,7 @@ class RecordProcess(unittest.TestCase):
         lines = p.stderr.decode().splitlines()
         self.assertEqual(len(lines), 1, p.stderr)
         self.assertEqual(lines[0], f"heaptrail: wrote {path} ({end[0]:,} events); "
-                                   f"next: heaptrail top {path}")
+                                   f"next: heaptrail report {path}")
 
     def test_summary_of_a_killed_program_says_why_the_trace_is_truncated(self):
         p, path = record(["sh", "-c", "kill -KILL $$"], "record_summary_killed")
@@ -181,7 +212,7 @@ class RecordProcess(unittest.TestCase):
         self.assertIsNotNone(end, "no END record after the crash")
         self.assertEqual(p.stderr.decode().splitlines()[-1],
                          f"heaptrail: wrote {path} ({end[0]:,} events; complete up to SIGSEGV, "
-                         f"which killed the program); next: heaptrail top {path}")
+                         f"which killed the program); next: heaptrail report {path}")
 
     def test_quiet_prints_nothing(self):
         p, _ = record([target("leaks")], "record_quiet", flags=["--quiet"])

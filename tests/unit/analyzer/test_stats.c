@@ -10,6 +10,7 @@
 #include "tbuild.h"
 #include "cli/args.h"
 #include "cli/run.h"
+#include "render/fmt.h"
 
 /* ips in the main executable (bias 0x400000): key "prog+0x<ip-1-bias>" */
 #define IP_A 0x401001 /* prog+0x1000 */
@@ -327,21 +328,56 @@ Test(stats, module_grouping_and_address_outside_modules)
 	tb_fini(&t);
 }
 
-Test(stats, a_time_after_the_last_event_is_the_end)
+/* Issue 12: --at past the end of the trace was silently the end. */
+Test(stats, a_time_past_the_end_is_an_error_giving_the_duration)
 {
 	tb_t t;
 	fixture_t f;
+	const uint64_t *b, *c;
+	size_t n;
+	char err[256];
 	preamble(&t);
 	tb_stack1(&t, 1, IP_A);
 	tb_malloc(&t, 0x1000, 100, 1);
 	tb_time(&t, 10);
 	tb_malloc(&t, 0x2000, 100, 1);
+
 	run_points(&f, &t, "5s", NULL);
-	stats_at(&f, 0, BY_LINENO, false, &f.set);
-	assert_row(&f.set, 0, "prog+0x1000", 200, 2);
-	cr_assert_str_eq(point_describe(f.pt[0]), "end (0.000s)");
+	int rc = run_point_result(f.pt[0], f.an, &b, &c, &n, err, sizeof(err));
+
+	cr_assert_eq(rc, -ERANGE);
+	cr_assert_str_eq(err, "t.htr: time 5s is past the end of the trace, which lasts 0.00001s");
 	fixture_free(&f);
 	tb_fini(&t);
+}
+
+Test(stats, a_number_without_a_unit_suggests_seconds)
+{
+	tb_t t;
+	fixture_t f;
+	const uint64_t *b, *c;
+	size_t n;
+	char err[256];
+	preamble(&t);
+	tb_stack1(&t, 1, IP_A);
+	tb_malloc(&t, 0x1000, 100, 1);
+
+	run_points(&f, &t, "0.3", NULL);
+	int rc = run_point_result(f.pt[0], f.an, &b, &c, &n, err, sizeof(err));
+
+	cr_assert_eq(rc, -ENOENT);
+	cr_assert(strstr(err, "; for a time, give a unit: 0.3s"), "%s", err);
+	fixture_free(&f);
+	tb_fini(&t);
+}
+
+Test(fmt, times_show_the_digits_they_have)
+{
+	char buf[32];
+	cr_assert_str_eq(fmt_time(buf, sizeof buf, 300000), "0.3s");
+	cr_assert_str_eq(fmt_time(buf, sizeof buf, 2032), "0.002032s");
+	cr_assert_str_eq(fmt_time(buf, sizeof buf, 5000000), "5s");
+	cr_assert_str_eq(fmt_time(buf, sizeof buf, 0), "0s");
 }
 
 Test(stats, a_label_wins_over_an_index)
@@ -364,4 +400,22 @@ Test(stats, a_label_wins_over_an_index)
 	stats_free(&b);
 	fixture_free(&f);
 	tb_fini(&t);
+}
+
+/* `report`'s most-called sites: by count first, bytes breaking ties. */
+Test(stats, rank_by_count_puts_the_most_calls_first)
+{
+	stat_row_t rows[3] = {
+		{ .key = "big", .bytes = 1000, .count = 1 },
+		{ .key = "many", .bytes = 10, .count = 50 },
+		{ .key = "many_bigger", .bytes = 20, .count = 50 },
+	};
+	stat_set_t s = { .rows = rows, .n = 3 };
+
+	size_t k = stats_rank_count(&s, 2);
+
+	cr_assert_eq(k, 2);
+	cr_assert_str_eq(rows[0].key, "many_bigger");
+	cr_assert_str_eq(rows[1].key, "many");
+	cr_assert_str_eq(rows[2].key, "big");
 }
