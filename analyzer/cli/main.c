@@ -1,11 +1,13 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
- * command modules (record, info, top, snapshots, diff, leaks, growth).
+ * command modules (record, info, top, snapshots, diff, leaks, growth,
+ * check).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
 
 #include "heaptrail_format.h"
 
+#include "cli/cmd_check.h"
 #include "cli/cmd_diff.h"
 #include "cli/cmd_growth.h"
 #include "cli/cmd_info.h"
@@ -25,7 +27,10 @@ static const command_t commands[] = {
 	{ "record", cmd_record,
 	  "heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	  "                 [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
-	  "                 [--no-python-malloc] [--quiet] [--] PROGRAM [ARGS...]",
+	  "                 [--no-python-malloc] [--quiet] [--check 'CHECK OPTIONS']\n"
+	  "                 [--] PROGRAM [ARGS...]\n"
+	  "  --check: then `heaptrail check TRACE CHECK OPTIONS`, report on stderr;\n"
+	  "  exit 1 when a limit is broken, 2 when it cannot judge, else PROGRAM's",
 	  "run PROGRAM with the recorder and write a trace (.htr)" },
 	{ "info", cmd_info, "heaptrail info TRACE [--json]",
 	  "what the trace holds: events, peak and final heap, leaks, lost events" },
@@ -65,6 +70,16 @@ static const command_t commands[] = {
 	  "  copies (bytes, the default) or by steps; --include/--exclude: chains\n"
 	  "  whose call site's file matches",
 	  "how the heap grew: growth chains and the steps to the high-water mark" },
+	{ "check", cmd_check,
+	  "heaptrail check TRACE [--max-leaked BYTES] [--max-peak BYTES]\n"
+	  "                [--baseline OLD.htr --max-growth PCT] [--no-leak-candidates]\n"
+	  "                [--json]\n"
+	  "  BYTES: 4096, 24MB, 512kB (powers of 1000), 1MiB, 2GiB (of 1024)\n"
+	  "  leaked: live at the end; peak: the heap's high-water mark;\n"
+	  "  --max-growth: TRACE's peak over OLD.htr's, in percent\n"
+	  "  exit 0: every limit held; 1: a limit broken; 2: usage error or\n"
+	  "  unreadable trace",
+	  "CI gate: exit 1 with a short report when a heap limit is broken" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
