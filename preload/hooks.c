@@ -4,6 +4,7 @@
  * and forwards unchanged when not recording or when re-entered. */
 #include "common/env.h"
 #include "config.h"
+#include "heapcount.h"
 #include "heaptrail_format.h"
 #include "lifecycle.h"
 #include "recorder.h"
@@ -91,6 +92,7 @@ static void resolve(void)
 #define X_RESOLVE(name, ret, args) real_##name = (ret(*) args)dlsym(RTLD_NEXT, #name);
 	HT_HOOKS(X_RESOLVE)
 #undef X_RESOLVE
+	ht_heapcount.usable = real_malloc_usable_size;
 	resolving = 0;
 }
 
@@ -204,10 +206,11 @@ static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)
 			recorder_alloc(null_kind, q, 0, 0);
 		}
 	} else {
+		int64_t old_usable = heapcount_usable(p); /* p may be gone after */
 		q = call(p, a, b);
 		if (q) {
 			t->entry = entry;
-			recorder_realloc(p, q, total);
+			recorder_realloc(p, q, total, old_usable);
 		}
 	}
 	t->in_hook = 0;

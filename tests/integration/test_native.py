@@ -146,6 +146,24 @@ class Snapshots(NativeCase):
         p = run([target("api_dlsym")])
         self.assertEqual((p.returncode, p.stdout), (0, b"found=0\n"))
 
+    def test_heap_counters_count_exact_bytes(self):
+        # issue 18: heaptrail_heap_bytes / _peak / _peak_reset (new).
+        p, _ = record([target("heap_counters")], "heap_counters", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout),
+                         (0, b"on\nlive 10000 10000 13088 0 peak 10000 310024 13088 13088 reset 0\n"),
+                         p.stderr)
+        p = run([target("heap_counters")])
+        self.assertEqual((p.returncode, p.stdout), (0, b"off -1 -1 -1\n"))
+
+    def test_heap_counters_are_found_by_name(self):
+        p, _ = record(["python3", "-c", "import ctypes; l = ctypes.CDLL(None); "
+                       "l.heaptrail_heap_bytes.restype = ctypes.c_longlong; "
+                       "l.heaptrail_heap_peak.restype = ctypes.c_longlong; "
+                       "b, pk = l.heaptrail_heap_bytes(), l.heaptrail_heap_peak(); "
+                       "print(b > 0, pk >= b, l.heaptrail_heap_peak_reset())"],
+                      "heap_counters_by_name", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout), (0, b"True True 0\n"), p.stderr)
+
     def test_snapshots_and_diff(self):
         argv = [target("snapshots")]
         p, path = record(argv, "snapshots", flags=["-q"])
