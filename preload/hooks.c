@@ -84,6 +84,17 @@ static size_t boot_size(const void *p)
 	return *(const size_t *)((const char *)p - 16);
 }
 
+/* Whether functions a and b come from the same object, named like `name`
+ * (heapcount.h reads glibc's chunk headers only when its allocator is the
+ * one in use). */
+static int same_object(void *a, void *b, const char *name)
+{
+	Dl_info ia, ib;
+	if (!a || !b || !dladdr(a, &ia) || !dladdr(b, &ib))
+		return 0;
+	return ia.dli_fbase == ib.dli_fbase && ia.dli_fname && strstr(ia.dli_fname, name);
+}
+
 static void resolve(void)
 {
 	if (resolving)
@@ -92,6 +103,8 @@ static void resolve(void)
 #define X_RESOLVE(name, ret, args) real_##name = (ret(*) args)dlsym(RTLD_NEXT, #name);
 	HT_HOOKS(X_RESOLVE)
 #undef X_RESOLVE
+	ht_heapcount.glibc = same_object(real_malloc, real_malloc_usable_size, "libc.so") &&
+			     same_object(real_free, real_malloc_usable_size, "libc.so");
 	ht_heapcount.usable = real_malloc_usable_size;
 	resolving = 0;
 }
