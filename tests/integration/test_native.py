@@ -148,12 +148,15 @@ class Snapshots(NativeCase):
 
     def test_heap_counters_count_exact_bytes(self):
         # issue 18: heaptrail_heap_bytes / _peak / _peak_reset (new).
-        p, _ = record([target("heap_counters")], "heap_counters", flags=["-q"])
-        self.assertEqual((p.returncode, p.stdout),
-                         (0, b"on\nlive 10000 10000 13088 0 peak 10000 310024 13088 13088 reset 0\n"),
-                         p.stderr)
-        p = run([target("heap_counters")])
-        self.assertEqual((p.returncode, p.stdout), (0, b"off -1 -1 -1\n"))
+        for name in ("heap_counters", "heap_counters_nopie"):
+            with self.subTest(target=name):
+                p, _ = record([target(name)], name, flags=["-q"])
+                self.assertEqual((p.returncode, p.stdout),
+                                 (0, b"on\nlive 10000 10000 13088 0 "
+                                     b"peak 10000 310024 13088 13088 reset 0\n"),
+                                 p.stderr)
+                p = run([target(name)])
+                self.assertEqual((p.returncode, p.stdout), (0, b"off -1 -1 -1\n"))
 
     def test_heap_counters_are_found_by_name(self):
         p, _ = record(["python3", "-c", "import ctypes; l = ctypes.CDLL(None); "

@@ -6,13 +6,17 @@
  *   realloc one 1000 to 4088       -> live +13088
  *   reset                          -> peak +13088
  *   free everything                -> live +0, peak still +13088
- * Without the recorder every call returns -1 and it prints "off". */
+ * Without the recorder every call returns -1 and it prints "off".  Also
+ * built -no-pie (heap_counters_nopie), where the header's weak references
+ * resolve to NULL at link time. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "heaptrail.h"
 
 static void *volatile keep[10];
+/* volatile: a malloc/free pair whose block is unused is elided at -O2 */
+static void *volatile big[3];
 
 int main(void)
 {
@@ -31,7 +35,6 @@ int main(void)
 		keep[i] = malloc(1000);
 	long long l1 = heaptrail_heap_bytes() - b0, p1 = heaptrail_heap_peak() - b0;
 	int r = heaptrail_heap_peak_reset();
-	void *big[3];
 	for (int i = 0; i < 3; i++)
 		big[i] = malloc(100008);
 	for (int i = 0; i < 3; i++)
