@@ -27,6 +27,8 @@ typedef struct check_opts {
 	const char *baseline; /* OLD.htr, NULL = none */
 	double max_growth; /* percent of the baseline's peak, < 0 = none */
 	bool no_cands; /* --no-leak-candidates */
+	bool options_only; /* --options-only: validate the options, read nothing
+			    * (record --check, before it runs the program) */
 } check_opts_t;
 
 /* One judged limit. */
@@ -78,6 +80,10 @@ static int check_extra(const char *cmd, int argc, char **argv, int *i, void *ctx
 	}
 	if (strcmp(argv[*i], "--no-leak-candidates") == 0) {
 		c->no_cands = true;
+		return 1;
+	}
+	if (strcmp(argv[*i], "--options-only") == 0) {
+		c->options_only = true;
 		return 1;
 	}
 	return 0;
@@ -178,6 +184,8 @@ int cmd_check(int argc, char **argv)
 	if (c.max_leaked < 0 && c.max_peak < 0 && !c.baseline && !c.no_cands)
 		return args_usage_error("check", "no limit given (--max-leaked, --max-peak, "
 						 "--baseline with --max-growth, --no-leak-candidates)");
+	if (c.options_only)
+		return CHECK_OK;
 
 	int rc = CHECK_ERROR;
 	analysis_t *an = NULL, *base = NULL;

@@ -82,7 +82,8 @@ static void usage(FILE *out)
 	      "  --check 'OPTIONS'        then run `heaptrail check TRACE OPTIONS` (options\n"
 	      "                           split at blanks) with its report on stderr; exit\n"
 	      "                           status 1 when a limit is broken, 2 when the check\n"
-	      "                           could not run, else the program's own\n",
+	      "                           could not run, else the program's own; bad\n"
+	      "                           OPTIONS are a usage error before PROGRAM runs\n",
 	      out);
 }
 
@@ -557,14 +558,15 @@ static void print_summary(const char *path, int status)
 }
 
 /* `heaptrail check TRACE WORDS...` (this executable), its report on our
- * stderr so that the program's stdout stays the program's.  wordsbuf gets
- * the split copy of `words`.  Returns check's exit status (0 held, 1 a
+ * stderr so that the program's stdout stays the program's; with
+ * options_only, `heaptrail check - WORDS... --options-only` (the options
+ * validated, nothing read).  Returns check's exit status (0 held, 1 a
  * limit broken, 2 usage error or unreadable trace), 2 when it cannot run. */
 #define CHECK_MAX_WORDS 32
-static int run_check(const char *trace, const char *words)
+static int run_check(const char *trace, const char *words, int options_only)
 {
 	char buf[1024];
-	char *argv[CHECK_MAX_WORDS + 4];
+	char *argv[CHECK_MAX_WORDS + 5];
 	int argc = 0;
 	if (strlen(words) >= sizeof(buf)) {
 		fprintf(stderr, "heaptrail record: --check: options too long\n");
@@ -582,6 +584,8 @@ static int run_check(const char *trace, const char *words)
 		}
 		argv[argc++] = w;
 	}
+	if (options_only)
+		argv[argc++] = "--options-only";
 	argv[argc] = NULL;
 	fflush(NULL);
 	pid_t pid = fork();
@@ -627,6 +631,9 @@ int cmd_record(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	if (find_library(lib, sizeof(lib)) < 0)
+		return 2;
+	/* A bad --check is a usage error now, not after a long run. */
+	if (o.check && run_check("-", o.check, 1) != 0)
 		return 2;
 
 	int pipefd[2];
@@ -724,7 +731,7 @@ int cmd_record(int argc, char **argv)
 	 * is the status; when every limit held the program's own is. */
 	int check_rc = 0;
 	if (o.check)
-		check_rc = have_path ? run_check(path, o.check) : 2;
+		check_rc = have_path ? run_check(path, o.check, 0) : 2;
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		fflush(NULL);

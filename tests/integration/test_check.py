@@ -119,10 +119,11 @@ class RecordCheck(unittest.TestCase):
         self.assertIn(b"  BROKEN leaked 4480 B, limit 4096 B\n", p.stderr)
         self.assertTrue(os.path.exists(path))
 
-    def test_bad_check_options_exit_2(self):
-        p, _ = self.rec([target("leaks")], "--max-leaked 4XB", "usage")
-        self.assertEqual(p.returncode, 2)
+    def test_bad_check_options_exit_2_before_the_program_runs(self):
+        p, path = self.rec(["sh", "-c", "echo ran"], "--max-leaked 4XB", "usage")
+        self.assertEqual((p.returncode, p.stdout), (2, b""))
         self.assertIn(b"is not a size", p.stderr)
+        self.assertFalse(os.path.exists(path))
 
 
 if __name__ == "__main__":
