@@ -81,7 +81,7 @@ TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 	$(TARGET_CXX:tests/integration/targets/%.cc=$(BUILD)/targets/%) \
 	$(TARGET_LIB:tests/integration/targets/%.c=$(BUILD)/targets/%.so) \
 	$(TARGET_RS:tests/integration/targets/%.rs=$(BUILD)/targets/%) \
-	$(BUILD)/targets/snapshots_nopie
+	$(BUILD)/targets/snapshots_nopie $(BUILD)/targets/heap_counters_nopie
 
 LIB := $(BUILD)/libheaptrail.so
 BIN := $(BUILD)/heaptrail
@@ -163,7 +163,7 @@ $(BUILD)/targets/%: tests/integration/targets/%.c | $(DEPS_STAMP)
 
 # The snapshot API must work in a non-PIE program too, where an undefined
 # weak symbol is resolved to NULL at link time (when compiled -fno-pie).
-$(BUILD)/targets/snapshots_nopie: tests/integration/targets/snapshots.c | $(DEPS_STAMP)
+$(BUILD)/targets/%_nopie: tests/integration/targets/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE -std=gnu11 -O2 -g -fno-pie -no-pie $(WARN) -o $@ $< -ldl -lpthread
 

@@ -4,6 +4,7 @@
  * and forwards unchanged when not recording or when re-entered. */
 #include "common/env.h"
 #include "config.h"
+#include "heapcount.h"
 #include "heaptrail_format.h"
 #include "lifecycle.h"
 #include "recorder.h"
@@ -84,6 +85,17 @@ static size_t boot_size(const void *p)
 	return *(const size_t *)((const char *)p - 16);
 }
 
+/* Whether functions a and b come from the same object, named like `name`
+ * (heapcount.h reads glibc's chunk headers only when its allocator is the
+ * one in use). */
+static int same_object(void *a, void *b, const char *name)
+{
+	Dl_info ia, ib;
+	if (!a || !b || !dladdr(a, &ia) || !dladdr(b, &ib))
+		return 0;
+	return ia.dli_fbase == ib.dli_fbase && ia.dli_fname && strstr(ia.dli_fname, name);
+}
+
 static void resolve(void)
 {
 	if (resolving)
@@ -92,6 +104,9 @@ static void resolve(void)
 #define X_RESOLVE(name, ret, args) real_##name = (ret(*) args)dlsym(RTLD_NEXT, #name);
 	HT_HOOKS(X_RESOLVE)
 #undef X_RESOLVE
+	ht_heapcount.glibc = same_object(real_malloc, real_malloc_usable_size, "libc.so") &&
+			     same_object(real_free, real_malloc_usable_size, "libc.so");
+	ht_heapcount.usable = real_malloc_usable_size;
 	resolving = 0;
 }
 
@@ -205,10 +220,11 @@ static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)
 			recorder_alloc(null_kind, q, 0, 0);
 		}
 	} else {
+		int64_t old_usable = heapcount_usable(p); /* p may be gone after */
 		q = call(p, a, b);
 		if (q) {
 			t->entry = entry;
-			recorder_realloc(p, q, total);
+			recorder_realloc(p, q, total, old_usable);
 		}
 	}
 	t->in_hook = 0;

@@ -9,6 +9,7 @@
  * "took a number" and "committed", and merges everything below G. */
 #include "recorder.h"
 
+#include "heapcount.h"
 #include "heaptrail_format.h"
 #include "stackid.h"
 #include "util.h"
@@ -79,7 +80,8 @@ static inline rec_thread_t *event_thread(void)
  * every slower step saves errno itself.  Inlined so each hook keeps its
  * own straight-line path. */
 static inline __attribute__((always_inline)) void
-record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uint64_t size)
+record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uint64_t size,
+		  int64_t heap_delta)
 {
 	/* The hook's frame record is good for this event only. */
 	const uintptr_t *entry = ht_tls.entry;
@@ -87,6 +89,7 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 	rec_thread_t *th = event_thread();
 	if (!th)
 		return;
+	heapcount_add(th, heap_delta);
 	uint32_t stack = stackid_known(entry);
 	if (!stack) {
 		int saved = errno;
@@ -112,7 +115,8 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 
 void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
 {
-	record_with_stack(RING_EV_ALLOC, kind, (uint64_t)(uintptr_t)p, align, size);
+	record_with_stack(RING_EV_ALLOC, kind, (uint64_t)(uintptr_t)p, align, size,
+			  heapcount_usable(p));
 }
 
 void recorder_free(void *p)
@@ -120,6 +124,7 @@ void recorder_free(void *p)
 	rec_thread_t *th = event_thread();
 	if (!th)
 		return;
+	heapcount_add(th, -heapcount_usable(p));
 	ring_t *r = th->ring;
 	ring_event_t *e = begin_event(r, 1);
 	if (!e)
@@ -129,10 +134,10 @@ void recorder_free(void *p)
 	commit_event(r, 1);
 }
 
-void recorder_realloc(void *old, void *p, uint64_t size)
+void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable)
 {
 	record_with_stack(RING_EV_REALLOC, HT_KIND_REALLOC, (uint64_t)(uintptr_t)old,
-			  (uint64_t)(uintptr_t)p, size);
+			  (uint64_t)(uintptr_t)p, size, heapcount_usable(p) - old_usable);
 }
 
 int recorder_snapshot(const char *label)

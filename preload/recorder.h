@@ -15,7 +15,8 @@
 /* Hot path (caller set ht_tls.in_hook and checked session_on()). */
 void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align);
 void recorder_free(void *p);
-void recorder_realloc(void *old, void *p, uint64_t size);
+/* old_usable: heapcount_usable(old) taken before the real realloc. */
+void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable);
 /* API snapshot from any thread; 0 or -1 when not recording. */
 int recorder_snapshot(const char *label);
 

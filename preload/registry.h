@@ -25,7 +25,9 @@ enum rec_slot_state {
 	SLOT_DEAD = 2, /* thread gone; writer drains, then frees */
 };
 
-/* One recording thread. */
+/* One recording thread.  Cache-line aligned: the heap counters are written
+ * by the owner at every event and must not share a line with another
+ * slot's. */
 typedef struct rec_thread {
 	ring_t *ring; /* mmap'd; kept across slot reuse */
 	int state; /* SLOT_*; producer sets LIVE/DEAD, writer sets FREE */
@@ -34,7 +36,15 @@ typedef struct rec_thread {
 	uint32_t name_gen; /* bumped by whoever updates name */
 	uint32_t name_sent; /* writer: name_gen last written */
 	char name[16]; /* prctl(PR_GET_NAME) */
-} rec_thread_t;
+	/* Heap counters (heapcount.h): written by the owner thread only
+	 * (relaxed), summed by any reader.  Kept across slot reuse, so the
+	 * sum over the slots stays the whole heap. */
+	int64_t heap_live; /* usable bytes allocated minus freed through this
+			    * slot (< 0 when it freed others' blocks) */
+	int64_t heap_base; /* heap_live when the slot joined generation heap_gen */
+	int64_t heap_rise; /* max of heap_live - heap_base since then, >= 0 */
+	uint32_t heap_gen; /* the peak generation this slot joined */
+} __attribute__((aligned(64))) rec_thread_t;
 
 typedef struct registry {
 	rec_thread_t threads[REC_MAX_THREADS] __attribute__((aligned(64)));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int args_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -74,6 +75,36 @@ long long args_parse_time(const char *s)
 	if (v > 9e18)
 		return -1;
 	return (long long)v;
+}
+
+long long args_parse_size(const char *s)
+{
+	static const struct {
+		const char *unit;
+		double mul;
+	} units[] = {
+		{ "", 1 }, { "b", 1 },
+		{ "kb", 1e3 }, { "mb", 1e6 }, { "gb", 1e9 }, { "tb", 1e12 },
+		{ "kib", 1024.0 }, { "mib", 1048576.0 },
+		{ "gib", 1073741824.0 }, { "tib", 1099511627776.0 },
+	};
+	char *end;
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -1;
+	double v = strtod(s, &end);
+	if (end == s || v < 0 || !isfinite(v))
+		return -1;
+	if (*end == ' ' && end[1])
+		end++;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcasecmp(end, units[i].unit) == 0) {
+			v *= units[i].mul;
+			/* 2^62: far beyond any heap, and no overflow anywhere. */
+			if (v > 4611686018427387904.0)
+				return -1;
+			return (long long)v;
+		}
+	return -1;
 }
 
 void args_parse_point(const char *s, point_spec_t *spec)

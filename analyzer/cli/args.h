@@ -22,6 +22,12 @@ long long args_parse_count(const char *s);
 /* Parses a time like "2.5s", "1500ms", "300us", "1m", bare seconds;
  * returns microseconds or -1 when invalid. */
 long long args_parse_time(const char *s);
+/* Parses a size in bytes: a decimal number (fractions allowed, rounded
+ * down to whole bytes) with an optional unit, case-insensitive, optionally
+ * after one space: B; kB/KB, MB, GB, TB (powers of 1000); KiB, MiB, GiB,
+ * TiB (powers of 1024).  "24MB" = 24000000, "1MiB" = 1048576, "4096" =
+ * 4096.  Returns the bytes, or -1 when invalid or above 2^62. */
+long long args_parse_size(const char *s);
 /* Parses a point of the trace (top --at, diff --from/--to): "end",
  * "peak", a time with a unit ("2.5s", "1500ms", "300us") or else a
  * snapshot label/index.  s must outlive the spec. */

@@ -1,12 +1,13 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
  * command modules (record, report, info, top, snapshots, diff, leaks,
- * growth, export, timeline, lines).
+ * growth, export, timeline, lines, check).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
 
 #include "heaptrail_format.h"
 
+#include "cli/cmd_check.h"
 #include "cli/cmd_diff.h"
 #include "cli/cmd_export.h"
 #include "cli/cmd_growth.h"
@@ -30,7 +31,10 @@ static const command_t commands[] = {
 	{ "record", cmd_record,
 	  "heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	  "                 [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
-	  "                 [--no-python-malloc] [--quiet] [--force] [--] PROGRAM [ARGS...]",
+	  "                 [--no-python-malloc] [--quiet] [--force] [--check 'CHECK OPTIONS']\n"
+	  "                 [--] PROGRAM [ARGS...]\n"
+	  "  --check: then `heaptrail check TRACE CHECK OPTIONS`, report on stderr;\n"
+	  "  exit 1 when a limit is broken, 2 when it cannot judge, else PROGRAM's",
 	  "run PROGRAM with the recorder and write a trace (.htr)" },
 	{ "report", cmd_report,
 	  "heaptrail report TRACE [-n N] [--by KEY] [--include GLOB]... [--exclude GLOB]...\n"
@@ -95,6 +99,16 @@ static const command_t commands[] = {
 	  "heaptrail lines TRACE FILE [--function NAME] [--at POINT | --from A [--to B]]\n"
 	  "                [--frames all|python|native] [--no-symbols]",
 	  "memory_profiler-style table of one source file: live, increment, allocated per line" },
+	{ "check", cmd_check,
+	  "heaptrail check TRACE [--max-leaked BYTES] [--max-peak BYTES]\n"
+	  "                [--baseline OLD.htr --max-growth PCT] [--no-leak-candidates]\n"
+	  "                [--json]\n"
+	  "  BYTES: 4096, 24MB, 512kB (powers of 1000), 1MiB, 2GiB (of 1024)\n"
+	  "  leaked: live at the end; peak: the heap's high-water mark;\n"
+	  "  --max-growth: TRACE's peak over OLD.htr's, in percent\n"
+	  "  exit 0: every limit held; 1: a limit broken; 2: usage error or\n"
+	  "  unreadable trace",
+	  "CI gate: exit 1 with a short report when a heap limit is broken" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

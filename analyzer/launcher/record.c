@@ -48,6 +48,7 @@ typedef struct {
 	int python_malloc; /* set PYTHONMALLOC=malloc (default 1) */
 	int quiet;
 	int force; /* --force: overwrite an existing trace file */
+	const char *check; /* --check: `heaptrail check` options, NULL = none */
 	char **program; /* PROGRAM ARGS..., NULL-terminated (argv tail) */
 } record_opts_t;
 
@@ -69,7 +70,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	      "                        [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
-	      "                        [--no-python-malloc] [--quiet] [--force] -- PROGRAM [ARGS...]\n"
+	      "                        [--no-python-malloc] [--quiet] [--force] [--check 'OPTIONS']\n"
+	      "                        -- PROGRAM [ARGS...]\n"
 	      "\n"
 	      "Runs PROGRAM with the heap recorder preloaded and writes its trace.\n"
 	      "  -o, --output FILE        trace file (%p = pid); default $HEAPTRAIL_OUTPUT, else\n"
@@ -82,7 +84,12 @@ static void usage(FILE *out)
 	      "  --follow-fork            also record forked children, each into its own file\n"
 	      "  --follow-exec            also record children that fork and exec\n"
 	      "  --no-python-malloc       do not set PYTHONMALLOC=malloc\n"
-	      "  -q, --quiet              no summary line at the end\n",
+	      "  -q, --quiet              no summary line at the end\n"
+	      "  --check 'OPTIONS'        then run `heaptrail check TRACE OPTIONS` (options\n"
+	      "                           split at blanks) with its report on stderr; exit\n"
+	      "                           status 1 when a limit is broken, 2 when the check\n"
+	      "                           could not run, else the program's own; bad\n"
+	      "                           OPTIONS are a usage error before PROGRAM runs\n",
 	      out);
 }
 
@@ -107,7 +114,8 @@ static int valid_seconds(const char *text)
 
 static int parse_args(int argc, char **argv, record_opts_t *o)
 {
-	enum { OPT_DEPTH = 256, OPT_EVERY, OPT_SIGNAL, OPT_FORK, OPT_EXEC, OPT_NOPY, OPT_FORCE };
+	enum { OPT_DEPTH = 256, OPT_EVERY, OPT_SIGNAL, OPT_FORK, OPT_EXEC, OPT_NOPY, OPT_FORCE,
+	       OPT_CHECK };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
@@ -118,6 +126,7 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		{ "no-python-malloc", no_argument, NULL, OPT_NOPY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "check", required_argument, NULL, OPT_CHECK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -183,6 +192,9 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 			break;
 		case OPT_FORCE:
 			o->force = 1;
+			break;
+		case OPT_CHECK:
+			o->check = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -560,6 +572,59 @@ static void print_summary(const char *path, int status)
 			path, events, died, word);
 }
 
+/* `heaptrail check TRACE WORDS...` (this executable), its report on our
+ * stderr so that the program's stdout stays the program's; with
+ * options_only, `heaptrail check - WORDS... --options-only` (the options
+ * validated, nothing read).  Returns check's exit status (0 held, 1 a
+ * limit broken, 2 usage error or unreadable trace), 2 when it cannot run. */
+#define CHECK_MAX_WORDS 32
+static int run_check(const char *trace, const char *words, int options_only)
+{
+	char buf[1024];
+	char *argv[CHECK_MAX_WORDS + 5];
+	int argc = 0;
+	if (strlen(words) >= sizeof(buf)) {
+		fprintf(stderr, "heaptrail record: --check: options too long\n");
+		return 2;
+	}
+	strcpy(buf, words);
+	argv[argc++] = "heaptrail";
+	argv[argc++] = "check";
+	argv[argc++] = (char *)trace;
+	for (char *save = NULL, *w = strtok_r(buf, " \t\n", &save); w;
+	     w = strtok_r(NULL, " \t\n", &save)) {
+		if (argc >= CHECK_MAX_WORDS + 3) {
+			fprintf(stderr, "heaptrail record: --check: too many options\n");
+			return 2;
+		}
+		argv[argc++] = w;
+	}
+	if (options_only)
+		argv[argc++] = "--options-only";
+	argv[argc] = NULL;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "heaptrail: fork: %s\n", strerror(errno));
+		return 2;
+	}
+	if (pid == 0) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execv("/proc/self/exe", argv);
+		fprintf(stderr, "heaptrail record: --check: cannot run heaptrail check: %s\n",
+			strerror(errno));
+		_exit(2);
+	}
+	int status;
+	pid_t w;
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > 2)
+		return 2;
+	return WEXITSTATUS(status);
+}
+
 /* Dies of `sig` like the program did, without a core file of our own. */
 static void die_of_signal(int sig)
 {
@@ -581,6 +646,9 @@ int cmd_record(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	if (find_library(lib, sizeof(lib)) < 0)
+		return 2;
+	/* A bad --check is a usage error now, not after a long run. */
+	if (o.check && run_check("-", o.check, 1) != 0)
 		return 2;
 
 	int pipefd[2];
@@ -670,16 +738,22 @@ int cmd_record(int argc, char **argv)
 	if (!ran)
 		return WIFEXITED(status) ? WEXITSTATUS(status) : fail.exit_code;
 
-	if (!o.quiet) {
-		char path[PATH_MAX];
-		if (trace_path(&o, pid, path, sizeof(path)) == 0)
-			print_summary(path, status);
-	}
+	char path[PATH_MAX];
+	int have_path = trace_path(&o, pid, path, sizeof(path)) == 0;
+	if (!o.quiet && have_path)
+		print_summary(path, status);
+	/* --check: a broken limit (1) or a check that could not judge (2)
+	 * is the status; when every limit held the program's own is. */
+	int check_rc = 0;
+	if (o.check)
+		check_rc = have_path ? run_check(path, o.check, 0) : 2;
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		fflush(NULL);
 		die_of_signal(sig);
 		return 128 + sig; /* the signal did not kill us (ignored-by-default) */
 	}
+	if (check_rc)
+		return check_rc;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
 }

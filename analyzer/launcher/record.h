@@ -8,8 +8,10 @@
 /* argv[0] is the subcommand name ("record"); options follow, then an optional
  * "--", then PROGRAM [ARGS...].  Returns the exit status for the command:
  * PROGRAM's own status, 2 on usage/setup errors, 126/127 when PROGRAM cannot
- * be executed.  When PROGRAM died of a signal this re-raises that signal in the
- * wrapper and does not return (unless the signal fails to kill it). */
+ * be executed; with --check, 1 when `heaptrail check` found a limit broken
+ * and 2 when it could not judge the trace.  When PROGRAM died of a signal
+ * this re-raises that signal in the wrapper (after the check's report) and
+ * does not return (unless the signal fails to kill it). */
 int cmd_record(int argc, char **argv);
 
 /* Parses a signal given as a name ("USR2", "SIGUSR2", case-insensitive) or a

@@ -3,9 +3,13 @@
     import heaptrail
     heaptrail.snapshot("after load")   # marks a snapshot in the trace
     heaptrail.recording()              # True while this process is recorded
+    heaptrail.heap_bytes()             # live heap bytes (int), None when not recorded
+    heaptrail.heap_peak()              # highest heap_bytes since the last reset
+    heaptrail.heap_peak_reset()        # a new peak from here; True when recorded
 
-Both are no-ops (False) when the process does not run under
-`heaptrail record` (libheaptrail.so not preloaded).
+All are no-ops (False or None) when the process does not run under
+`heaptrail record` (libheaptrail.so not preloaded).  heap_bytes() and
+heap_peak() count blocks at their malloc_usable_size (heaptrail.h).
 
 `heaptrail record` also puts this directory on PYTHONPATH, where
 sitecustomize.py calls _start() while Python starts up: that turns on
@@ -21,7 +25,7 @@ HEAPTRAIL_PYTHON_FRAMES=profile forces the profile function.
 
 import sys
 
-__all__ = ["snapshot", "recording"]
+__all__ = ["snapshot", "recording", "heap_bytes", "heap_peak", "heap_peak_reset"]
 
 _api = None  # ctypes.CDLL(None) when libheaptrail.so is loaded, else False
 _started = False
@@ -39,6 +43,11 @@ def _lib():
             lib.heaptrail_snapshot_impl.restype = ctypes.c_int
             lib.heaptrail_recording_impl.argtypes = []
             lib.heaptrail_recording_impl.restype = ctypes.c_int
+            for name in ("heaptrail_heap_bytes_impl", "heaptrail_heap_peak_impl"):
+                getattr(lib, name).argtypes = []
+                getattr(lib, name).restype = ctypes.c_longlong
+            lib.heaptrail_heap_peak_reset_impl.argtypes = []
+            lib.heaptrail_heap_peak_reset_impl.restype = ctypes.c_int
             _api = lib
         except (ImportError, OSError, AttributeError):
             pass
@@ -49,6 +58,28 @@ def recording():
     """True when this process is being recorded by heaptrail."""
     lib = _lib()
     return bool(lib and lib.heaptrail_recording_impl() == 1)
+
+
+def heap_bytes():
+    """The process's live heap in bytes as the recorder counts it, or None
+    when the process is not being recorded."""
+    lib = _lib()
+    v = lib.heaptrail_heap_bytes_impl() if lib else -1
+    return v if v >= 0 else None
+
+
+def heap_peak():
+    """The highest heap_bytes() since the last heap_peak_reset() (or the
+    start), or None when the process is not being recorded."""
+    lib = _lib()
+    v = lib.heaptrail_heap_peak_impl() if lib else -1
+    return v if v >= 0 else None
+
+
+def heap_peak_reset():
+    """Starts a new peak at the current heap.  True when recorded."""
+    lib = _lib()
+    return bool(lib and lib.heaptrail_heap_peak_reset_impl() == 0)
 
 
 def snapshot(label=None):

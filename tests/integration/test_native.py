@@ -131,6 +131,42 @@ class Snapshots(NativeCase):
         p = run([target("snapshots_nopie")])
         self.assertEqual((p.returncode, p.stdout), (0, b"snapshot=-1,-1 recording=0\n"))
 
+    def test_api_is_found_by_name_with_dlsym(self):
+        # Bug (issue 18): only heaptrail_snapshot_impl was exported, so
+        # dlsym(RTLD_DEFAULT, "heaptrail_snapshot") found nothing.
+        p, path = record([target("api_dlsym")], "api_dlsym", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout), (0, b"found=1 snapshot=0 recording=1\n"))
+        snaps = analyze("snapshots", path)["snapshots"]
+        self.assertEqual([s.get("label") for s in snaps], ["by-name", "exit"])
+        one = analyze("top", path, "-n", "0", "--by", "function", "--at", "by-name")["stats"]
+        mains = [(st["count"], st["bytes"]) for st in one
+                 if any(f.get("function") == "main" and (f.get("file") or "").endswith("api_dlsym.c")
+                        for f in st.get("frames") or [])]
+        self.assertEqual(mains, [(3, 1500)], describe(one))
+        p = run([target("api_dlsym")])
+        self.assertEqual((p.returncode, p.stdout), (0, b"found=0\n"))
+
+    def test_heap_counters_count_exact_bytes(self):
+        # issue 18: heaptrail_heap_bytes / _peak / _peak_reset (new).
+        for name in ("heap_counters", "heap_counters_nopie"):
+            with self.subTest(target=name):
+                p, _ = record([target(name)], name, flags=["-q"])
+                self.assertEqual((p.returncode, p.stdout),
+                                 (0, b"on\nlive 10000 10000 13088 0 "
+                                     b"peak 10000 310024 13088 13088 reset 0\n"),
+                                 p.stderr)
+                p = run([target(name)])
+                self.assertEqual((p.returncode, p.stdout), (0, b"off -1 -1 -1\n"))
+
+    def test_heap_counters_are_found_by_name(self):
+        p, _ = record(["python3", "-c", "import ctypes; l = ctypes.CDLL(None); "
+                       "l.heaptrail_heap_bytes.restype = ctypes.c_longlong; "
+                       "l.heaptrail_heap_peak.restype = ctypes.c_longlong; "
+                       "b, pk = l.heaptrail_heap_bytes(), l.heaptrail_heap_peak(); "
+                       "print(b > 0, pk >= b, l.heaptrail_heap_peak_reset())"],
+                      "heap_counters_by_name", flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout), (0, b"True True 0\n"), p.stderr)
+
     def test_snapshots_and_diff(self):
         argv = [target("snapshots")]
         p, path = record(argv, "snapshots", flags=["-q"])

@@ -232,6 +232,33 @@ class PythonSnapshots(PythonCase):
                   and s["frames"][0]["line"] == pysite("snap_phases.py", "phase1")]
         self.assertTrue(all(s["bytes_diff"] == 0 for s in phase1), phase1)
 
+    def test_api_is_found_by_name_with_ctypes(self):
+        # Bug (issue 18): only heaptrail_snapshot_impl was exported, so
+        # ctypes.CDLL(None).heaptrail_snapshot raised AttributeError.
+        p, path = record([python3(), os.path.join(PYT, "api_ctypes.py")], "py_api_ctypes",
+                         flags=["-q"])
+        self.assertEqual((p.returncode, p.stdout), (0, b"0 1\n"), p.stderr)
+        labels = [s.get("label") for s in analyze("snapshots", path)["snapshots"]]
+        self.assertIn("ctypes", labels)
+        p = run([python3(), os.path.join(PYT, "api_ctypes.py")])
+        self.assertEqual((p.returncode, p.stdout), (0, b"missing\n"))
+
+    def test_heap_counters_from_python(self):
+        # issue 18: heaptrail.heap_bytes / heap_peak / heap_peak_reset; the
+        # script prints big-minus-small differences (its docstring).
+        for version in ("3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"):
+            with self.subTest(python=version):
+                try:
+                    py = pyenv(version)
+                except unittest.SkipTest:
+                    continue
+                p, _ = record([py, os.path.join(PYT, "heap_counters.py")],
+                              f"py_heap_counters_{version}", flags=["-q"])
+                self.assertEqual((p.returncode, p.stdout), (0, b"1003480 1003480 0 0\n"), p.stderr)
+        env = {"PYTHONPATH": os.path.join(BUILD, "python")}
+        p = run([python3(), os.path.join(PYT, "heap_counters.py")], env=env)
+        self.assertEqual((p.returncode, p.stdout), (0, b"off None False\n"))
+
     def test_snapshot_is_a_no_op_without_the_recorder(self):
         env = {"PYTHONPATH": os.path.join(BUILD, "python")}
         p = run([python3(), "-c", "import heaptrail, sys; "

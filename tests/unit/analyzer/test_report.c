@@ -49,6 +49,24 @@ Test(report, time_values_take_units)
 	cr_assert_eq(args_parse_count("1x"), -1);
 }
 
+Test(report, size_values_take_decimal_and_binary_units)
+{
+	cr_assert_eq(args_parse_size("4096"), 4096);
+	cr_assert_eq(args_parse_size("10B"), 10);
+	cr_assert_eq(args_parse_size("24MB"), 24000000);
+	cr_assert_eq(args_parse_size("24 MB"), 24000000);
+	cr_assert_eq(args_parse_size("1kb"), 1000);
+	cr_assert_eq(args_parse_size("1MiB"), 1048576);
+	cr_assert_eq(args_parse_size("1.5KiB"), 1536);
+	cr_assert_eq(args_parse_size("2GiB"), 2147483648LL);
+	cr_assert_eq(args_parse_size("0.5B"), 0);
+	cr_assert_eq(args_parse_size("1 "), -1);
+	cr_assert_eq(args_parse_size("-1MB"), -1);
+	cr_assert_eq(args_parse_size("12XB"), -1);
+	cr_assert_eq(args_parse_size("MB"), -1);
+	cr_assert_eq(args_parse_size("9000000TiB"), -1);
+}
+
 static void quiet(void)
 {
 	cr_redirect_stderr();

@@ -75,7 +75,7 @@ Test(writer, events_and_records_round_trip_in_order, .timeout = 20)
 	recorder_alloc(HT_KIND_MALLOC, (void *)0x10000, 100, 0);
 	recorder_alloc(HT_KIND_POSIX_MEMALIGN, (void *)0x20000, 64, 64);
 	cr_assert_eq(recorder_snapshot("mid"), 0);
-	recorder_realloc((void *)0x10000, (void *)0x30000, 200);
+	recorder_realloc((void *)0x10000, (void *)0x30000, 200, 0);
 	recorder_free((void *)0x20000);
 	pthread_t t;
 	pthread_create(&t, NULL, other_thread, NULL);
