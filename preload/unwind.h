@@ -1,8 +1,9 @@
 /* unwind: captures the native call stack of the calling thread for
  * stackid.c (frames only; stack ids are stackid's).  Fast path: a walk
  * driven by per-return-address CFA rules that libunwind itself supplied
- * (learned once per address), behind a per-thread cache of whole verified walks;
- * anything unknown or unusual falls back to libunwind's unw_backtrace.
+ * (learned once per address), behind a per-thread cache of whole verified
+ * walks; anything unknown or unusual falls back to libunwind's
+ * unw_backtrace.
  * Each mode is its own function in unwind.c; verify mode wraps the other
  * two (records libunwind's stack, compares the fast walk's with it).
  * The recorder's own leading frames are dropped.  Each cached chain has a
