@@ -94,7 +94,7 @@ void lifecycle_finish(void)
 		util_line_str(&l, "unwind verify: ");
 		util_line_u64(&l, st.checked);
 		util_line_str(&l, " stacks checked, ");
-		util_line_u64(&l, st.mismatches);
+		util_line_u64(&l, st.mismatches + stackid_mismatches());
 		util_line_str(&l, " mismatches (");
 		util_line_u64(&l, st.fallback);
 		util_line_str(&l, " stacks only libunwind could unwind)");

@@ -1,15 +1,15 @@
-/* pymemo: per-thread cache of stack ids by (native chain, Python frames).
- * One native chain of the evaluation loop runs many Python lines, so the
- * chain cache's single memo per chain keeps missing for Python; this table
- * keeps the ids of the other combinations.  Called by the recorder on its
- * hot path (calling thread only, no locks, no allocation after the first
- * use, which maps the table). */
+/* pymemo: stackid.c's private per-thread cache of stack ids by (native
+ * chain, Python frames).  One native chain of the evaluation loop runs many
+ * Python lines, so the single memo per chain keeps missing for Python; this
+ * table keeps the ids of the other combinations.  Called by stackid.c only,
+ * on the hot path (calling thread only, no locks, no allocation after the
+ * first use, which maps the table). */
 #ifndef HT_PYMEMO_H
 #define HT_PYMEMO_H
 
 #include <stdint.h>
 
-/* The id interned for the native stack of chain `serial` (unwind_memo_t)
+/* The id interned for the native stack of chain `serial` (unwind_note_t.serial)
  * with these m Python frames, or 0.  Exact: a candidate is compared with
  * the interned stack's Python frames, and a serial names one native stack
  * (flags included) for the life of the thread. */

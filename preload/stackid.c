@@ -1,18 +1,46 @@
-/* stackid: see stackid.h. */
+/* stackid: see stackid.h.  pymemo.c is this module's private helper: a
+ * hash table apart from the id logic, so that it can be tested alone. */
 #include "stackid.h"
 
 #include "modules.h"
 #include "pymemo.h"
 #include "stacks.h"
 
-/* The id of the stack whose native part memo's chain gives, with the
+/* The Python frames that go with a native stack (code ids, lines). */
+typedef struct py {
+	const uint32_t *code, *line;
+	unsigned m;
+} py_t;
+
+/* Verify mode: cached ids interning disagreed with. */
+static uint64_t mismatches;
+
+/* 1 when memo holds an id noted with exactly these Python frames. */
+static inline int memo_same(const stackid_memo_t *memo, const py_t *py)
+{
+	if (!memo->id || memo->m != py->m)
+		return 0;
+	for (unsigned i = 0; i < py->m; i++)
+		if (memo->py[i] != py->code[i] || memo->py[STACKID_MEMO_PY + i] != py->line[i])
+			return 0;
+	return 1;
+}
+
+/* unwind_capture's early exit: the chain's memo has these Python frames. */
+static int memo_enough(const unwind_note_t *note, const void *arg)
+{
+	return memo_same(stackid_memo((unwind_note_t *)note), arg);
+}
+
+/* The id of the stack whose native part note's chain gives, with the
  * Python frames py, when the memo or this thread's table of other Python
  * frames (pymemo) knows it; 0 otherwise. */
-static inline uint32_t known_id(const unwind_memo_t *memo, const unwind_py_t *py)
+static inline uint32_t known_id(unwind_note_t *note, const py_t *py)
 {
-	if (unwind_memo_same(memo, py))
+	const stackid_memo_t *memo = stackid_memo(note);
+	if (memo_same(memo, py))
 		return memo->id;
-	return py->m ? pymemo_find(memo->serial, py->code, py->line, py->m) : 0;
+	return py->m ? pymemo_find(note->serial, py->code, py->line, py->m) : 0;
 }
 
 uint32_t stackid_capture(const uintptr_t *entry)
@@ -23,44 +51,45 @@ uint32_t stackid_capture(const uintptr_t *entry)
 	unsigned flags = 0, n = 0, m = 0;
 	int pm = pyframes_capture(pc, pl, PYFRAMES_MAX);
 	m = pm > 0 ? (unsigned)pm : 0;
-	unwind_memo_t *memo = NULL;
-	unwind_py_t py = { pc, pl, m };
+	unwind_note_t *note = NULL;
+	py_t py = { pc, pl, m };
 	/* Verify mode: what the hot path would have said is checked below. */
 	uint32_t foreseen = 0;
 	if (entry && ht_session.unwind) {
 		uint32_t id;
-		if ((memo = unwind_known(entry, ht_session.depth)) != NULL &&
-		    (id = known_id(memo, &py)) != 0)
+		if ((note = unwind_cached(entry, ht_session.depth)) != NULL &&
+		    (id = known_id(note, &py)) != 0)
 			return id;
 		if (HT_UNLIKELY(unwind_mode() == UNWIND_VERIFY) &&
-		    (memo = unwind_lookup(entry, ht_session.depth)) != NULL)
-			foreseen = known_id(memo, &py);
+		    (note = unwind_cached_any(entry, ht_session.depth)) != NULL)
+			foreseen = known_id(note, &py);
 	}
 	if (ht_session.unwind) {
-		n = unwind_capture(ips, ht_session.depth, &flags, &memo, &py, entry);
+		n = unwind_capture(ips, ht_session.depth, &flags, &note, memo_enough, &py, entry);
 		/* Recognised, Python frames included: the id is known. */
-		if (n == UNWIND_KNOWN)
-			return memo->id;
+		if (n == UNWIND_ENOUGH)
+			return stackid_memo(note)->id;
 	}
+	stackid_memo_t *memo = note ? stackid_memo(note) : NULL;
 	/* Verify mode: a memo that would have been used is checked against
 	 * interning instead. */
-	uint32_t noted = memo && unwind_memo_same(memo, &py) ? memo->id : 0;
+	uint32_t noted = memo && memo_same(memo, &py) ? memo->id : 0;
 	int is_new;
 	uint32_t gen = modules_gen();
 	uint32_t id = stacks_intern(ips, n, pc, pl, m, flags, gen, &is_new);
 	if ((HT_UNLIKELY(noted) && noted != id) || (HT_UNLIKELY(foreseen) && foreseen != id))
-		unwind_memo_mismatch();
-	if (memo && m <= UNWIND_MEMO_PY) {
+		__atomic_fetch_add(&mismatches, 1, __ATOMIC_RELAXED);
+	if (memo && m <= STACKID_MEMO_PY) {
 		memo->id = id;
 		memo->m = m;
 		for (unsigned i = 0; i < m; i++) {
 			memo->py[i] = pc[i];
-			memo->py[UNWIND_MEMO_PY + i] = pl[i];
+			memo->py[STACKID_MEMO_PY + i] = pl[i];
 		}
 	}
 	/* The memo holds the latest Python frames; the others stay found. */
 	if (memo && m)
-		pymemo_put(memo->serial, pc, pl, m, id);
+		pymemo_put(note->serial, pc, pl, m, id);
 	/* A new stack may name a module loaded since the last map: refresh
 	 * here, in producer context, before the event is committed (the
 	 * writer writes the newest map before any new STACK).  Code may have
@@ -68,6 +97,11 @@ uint32_t stackid_capture(const uintptr_t *entry)
 	if (is_new && ht_session.unwind && modules_refresh(0) != gen)
 		unwind_flush();
 	return id;
+}
+
+uint64_t stackid_mismatches(void)
+{
+	return __atomic_load_n(&mismatches, __ATOMIC_RELAXED);
 }
 
 void stackid_thread_exit(void)

@@ -1,11 +1,12 @@
-/* stackid: the stack id of a hook's caller.  The one place that decides
- * when a cached id may be used and what gets noted where: the chain
- * cache's memo (unwind.h: one per native stack, with the Python frames it
- * was noted with), pymemo (the ids of the same native stack under other
- * Python frames), interning (stacks.h) when neither knows, the verify-mode
- * cross-check of the caches against interning, and the module-map refresh
- * a new stack needs.  Called by the recorder on its hot path (any thread;
- * no malloc, no lock but stacks_intern's insert of a new stack). */
+/* stackid: the stack id of a hook's caller, and everything about caching
+ * it: the memo kept in the chain cache's note (unwind.h: one per native
+ * stack, with the Python frames it was noted with), pymemo (stackid's
+ * private table of the same native stack's ids under other Python frames),
+ * the known-id early exit, interning (stacks.h) when no cache knows, the
+ * verify-mode cross-check of the caches against interning, and the
+ * module-map refresh a new stack needs.  Called by the recorder on its hot
+ * path (any thread; no malloc, no lock but stacks_intern's insert of a new
+ * stack). */
 #ifndef HT_STACKID_H
 #define HT_STACKID_H
 
@@ -16,14 +17,30 @@
 
 #include <stdint.h>
 
+/* The id noted for one native stack, kept in its chain's note. */
+#define STACKID_MEMO_PY 16 /* Python frames a memo can hold */
+typedef struct __attribute__((may_alias)) stackid_memo {
+	uint32_t id; /* interned stack id, 0 = none (the unwinder zeroes it) */
+	uint32_t m; /* Python frames of that stack (<= STACKID_MEMO_PY) */
+	uint32_t py[2 * STACKID_MEMO_PY]; /* their code ids, then their lines */
+} stackid_memo_t;
+_Static_assert(sizeof(stackid_memo_t) <= UNWIND_NOTE_SIZE, "the memo fits the note");
+
+static inline stackid_memo_t *stackid_memo(unwind_note_t *note)
+{
+	return (stackid_memo_t *)(void *)note->data;
+}
+
 /* The id of the stack from the hook's frame record entry (rec_tls_t.entry)
  * when the chain cache knows it whole and this thread runs no Python: the
  * common case, inline.  0 otherwise (then stackid_capture). */
 static inline uint32_t stackid_known(const uintptr_t *entry)
 {
-	unwind_memo_t *memo;
+	unwind_note_t *note;
+	const stackid_memo_t *memo;
 	if (HT_LIKELY(entry != NULL) && ht_session.unwind && pyframes_idle() &&
-	    (memo = unwind_known(entry, ht_session.depth)) != NULL && memo->id && !memo->m)
+	    (note = unwind_cached(entry, ht_session.depth)) != NULL &&
+	    (memo = stackid_memo(note))->id && !memo->m)
 		return memo->id;
 	return 0;
 }
@@ -32,6 +49,10 @@ static inline uint32_t stackid_known(const uintptr_t *entry)
  * unwound and interned, and noted for next time), verify mode.  entry may
  * be NULL.  Returns the id, 0 only when memory ran out.  Errno may change. */
 uint32_t stackid_capture(const uintptr_t *entry);
+
+/* Verify mode: cached ids that differed from interning's since init
+ * (added to the unwinder's mismatches in the verify report). */
+uint64_t stackid_mismatches(void);
 
 /* The calling thread is exiting: releases its caches (chain cache,
  * pymemo).  The registry's thread-exit callback. */

@@ -27,7 +27,7 @@
  *
  * In front of the walk, a per-thread chain cache (see "chain cache")
  * reuses a whole walk when every stack word it read is unchanged, and
- * carries the recorder's memo (stack id) for that stack.
+ * carries a note for the caller (stackid.c's stack id) for that stack.
  *
  * HEAPTRAIL_UNWIND=verify runs both and records libunwind's result;
  * HEAPTRAIL_UNWIND=libunwind uses unw_backtrace only. */
@@ -379,10 +379,11 @@ typedef struct chain {
 	uint8_t cont; /* the stack goes on past fr[n-1]: at fr[n], next_sp/bp */
 	uint8_t pad[3];
 	uint64_t next_sp, next_bp; /* cont: registers of the frame after fr[n-1] */
-	/* The recorder's memo for the stack this chain gives.  Its id and m
-	 * share the header's cache line: a lookup that ends in a known stack
-	 * reads that line and the checks, nothing else. */
-	unwind_memo_t memo;
+	/* The caller's note for the stack this chain gives.  Its first words
+	 * (stackid's id and Python frame count) share the header's cache
+	 * line: a lookup that ends in a known stack reads that line and the
+	 * checks, nothing else. */
+	unwind_note_t note;
 	/* Checks, as offsets from the key's sp (every word the walk read
 	 * lies above it): the return-address slot of frame k holds fr[k+1],
 	 * the saved-RBP slot rbpoff[i] holds rbpval[i]. */
@@ -414,7 +415,7 @@ typedef struct chain_scratch {
 
 /* This thread's chains (mmap'd on first use; tags and scratch after). */
 static __thread chain_t *chains __attribute__((tls_model("initial-exec")));
-/* The last memo serial handed out on this thread. */
+/* The last note serial handed out on this thread. */
 static __thread uint64_t chain_serial __attribute__((tls_model("initial-exec")));
 
 static inline chain_tags_t *chain_tags(void)
@@ -542,10 +543,10 @@ static inline void chain_publish(chain_tags_t *tg, unsigned way, const chain_t *
  * Returns the count,
  * -1 when a frame has no rule yet or the walk would leave the part of the
  * stack known to be mapped (between fp and stack_top; learning helps), -3
- * when a frame is known to need libunwind, or -2 when a one-piece chain's
- * memo matches py (*idp is set, buf is not filled). */
-static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_memo_t **idp,
-		     const unwind_py_t *py)
+ * when a frame is known to need libunwind, or -2 when the stack is one
+ * cached chain and enough() says so (*idp is set, buf is not filled). */
+static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_note_t **idp,
+		     unwind_enough_fn *enough, const void *arg)
 {
 	uintptr_t lo = (uintptr_t)fp;
 	uintptr_t top = stack_top;
@@ -581,11 +582,11 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 					if (!chain_match(c, sp, bp, room, epoch))
 						continue;
 					*mru = (uint8_t)i;
-					/* The whole stack is known, Python frames
-					 * included: no need for the frames. */
-					if (py && !pieces && !c->cont && c->lead == n - 1 &&
-					    unwind_memo_same(&c->memo, py)) {
-						*idp = &c->memo;
+					/* The whole stack is this chain: the caller
+					 * may need no frames. */
+					if (enough && !pieces && !c->cont && c->lead == n - 1 &&
+					    enough(&c->note, arg)) {
+						*idp = &c->note;
 						return -2;
 					}
 					memcpy(buf + n, c->fr + 1, (c->n - 1) * sizeof(uint64_t));
@@ -601,7 +602,7 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 					/* Same frames; the trimmed stack is the same
 					 * if ours were as many (and it is one piece). */
 					if (idp && !pieces && c->lead == n - c->n)
-						*idp = &c->memo;
+						*idp = &c->note;
 					return (int)n;
 				}
 				w = chain_scratch();
@@ -617,8 +618,8 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 				build->room = (uint16_t)room;
 				build->lead = (uint8_t)j;
 				build->cont = 0;
-				build->memo.id = 0;
-				build->memo.serial = ++chain_serial;
+				memset(build->note.data, 0, 8);
+				build->note.serial = ++chain_serial;
 			}
 		}
 		uint32_t r = rule_find(t, ip);
@@ -632,7 +633,7 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 			if (build && chain_finish(build, w, bsp, k + 1, epoch) == 0) {
 				chain_publish(btag, bway, build, bsp);
 				if (idp && !pieces)
-					*idp = &build->memo;
+					*idp = &build->note;
 			}
 			return (int)n;
 		}
@@ -676,16 +677,15 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_me
 	if (build && chain_finish(build, w, bsp, n - j, epoch) == 0) {
 		chain_publish(btag, bway, build, bsp);
 		if (idp && !pieces)
-			*idp = &build->memo;
+			*idp = &build->note;
 	}
 	return (int)n;
 }
 
-/* unwind_known in any mode but libunwind's: fast_walk's first lookup
- * alone, for the recorder's hot path.  The whole stack from the hook's
- * frame record is one chain: the conditions of fast_walk's early return,
- * but for the Python frames, which the caller compares. */
-unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max)
+/* unwind_cached in any mode but libunwind's: fast_walk's first lookup
+ * alone, for the hot path.  The whole stack from the hook's frame record
+ * is one chain: the conditions of fast_walk's early return. */
+unwind_note_t *unwind_cached_any(const uintptr_t *entry, unsigned max)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
 	if (mode == UNWIND_LIBUNWIND || !chains || (uintptr_t)entry <= (uintptr_t)fp ||
@@ -710,14 +710,14 @@ unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max)
 		if (c->cont || c->lead || !chain_match(c, sp, bp, room, epoch))
 			continue;
 		*mru = (uint8_t)i;
-		return &c->memo;
+		return &c->note;
 	}
 	return NULL;
 }
 
-unwind_memo_t *unwind_known(const uintptr_t *entry, unsigned max)
+unwind_note_t *unwind_cached(const uintptr_t *entry, unsigned max)
 {
-	return mode == UNWIND_FAST ? unwind_lookup(entry, max) : NULL;
+	return mode == UNWIND_FAST ? unwind_cached_any(entry, max) : NULL;
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -781,21 +781,6 @@ void unwind_set_mode(int m)
 int unwind_mode(void)
 {
 	return mode;
-}
-
-int unwind_memo_same(const unwind_memo_t *memo, const unwind_py_t *py)
-{
-	if (!memo->id || memo->m != py->m)
-		return 0;
-	for (unsigned i = 0; i < py->m; i++)
-		if (memo->py[i] != py->code[i] || memo->py[UNWIND_MEMO_PY + i] != py->line[i])
-			return 0;
-	return 1;
-}
-
-void unwind_memo_mismatch(void)
-{
-	__atomic_fetch_add(&stat_mismatches, 1, __ATOMIC_RELAXED);
 }
 
 void unwind_get_stats(unwind_stats_t *out)
@@ -868,17 +853,17 @@ static inline __attribute__((always_inline)) unsigned capture_libunwind(const ca
 	return trim(c->ips, got, c->anchor, c->ips, c->max, c->flags);
 }
 
-/* Fast mode: the fast walk (which may recognise the whole stack: then
- * UNWIND_KNOWN and *id_slot), else libunwind, learning the rules it
- * lacked for next time. */
+/* Fast mode: the fast walk (which may end early: then UNWIND_ENOUGH and
+ * *id_slot), else libunwind, learning the rules it lacked for next time. */
 static inline __attribute__((always_inline)) unsigned
-capture_fast(const capture_t *c, unwind_memo_t **id_slot, const unwind_py_t *py)
+capture_fast(const capture_t *c, unwind_note_t **id_slot, unwind_enough_fn *enough,
+	     const void *arg)
 {
-	int got = fast_walk(c->ips, c->cap, c->start, id_slot, id_slot ? py : NULL);
+	int got = fast_walk(c->ips, c->cap, c->start, id_slot, id_slot ? enough : NULL, arg);
 	if (got > 0)
 		return trim(c->ips, got, c->anchor, c->ips, c->max, c->flags);
 	if (got == -2)
-		return UNWIND_KNOWN;
+		return UNWIND_ENOUGH;
 	unsigned n = capture_libunwind(c);
 	__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
 	if (got != -3)
@@ -888,17 +873,17 @@ capture_fast(const capture_t *c, unwind_memo_t **id_slot, const unwind_py_t *py)
 
 /* Verify mode wraps the other two: libunwind's stack is the one recorded,
  * the fast walk's (learning first if it cannot) is compared with it.  The
- * memo is handed out only with a matching stack, so that the recorder can
- * check its ids too (unwind_memo_mismatch).  Never UNWIND_KNOWN. */
+ * note is handed out only with a matching stack, so that the caller can
+ * check what it noted too.  Never UNWIND_ENOUGH. */
 static inline __attribute__((always_inline)) unsigned
-capture_verify(const capture_t *c, unwind_memo_t **id_slot)
+capture_verify(const capture_t *c, unwind_note_t **id_slot)
 {
 	unsigned n = capture_libunwind(c);
 	uint64_t fast[c->cap];
-	int fgot = fast_walk(fast, c->cap, c->start, id_slot, NULL);
+	int fgot = fast_walk(fast, c->cap, c->start, id_slot, NULL, NULL);
 	if (fgot <= 0 && fgot != -3) {
 		learn_stack();
-		fgot = fast_walk(fast, c->cap, c->start, id_slot, NULL);
+		fgot = fast_walk(fast, c->cap, c->start, id_slot, NULL, NULL);
 	}
 	if (fgot <= 0) {
 		__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
@@ -917,8 +902,8 @@ capture_verify(const capture_t *c, unwind_memo_t **id_slot)
 
 /* Built with a frame pointer: its frame record starts the fast walk. */
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) unsigned
-unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_slot,
-	       const unwind_py_t *py, const uintptr_t *entry)
+unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_note_t **id_slot,
+	       unwind_enough_fn *enough, const void *arg, const uintptr_t *entry)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
 	/* The hook's frame record lies above ours (it is a caller); anything
@@ -935,7 +920,7 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **id_
 			(uint64_t)(uintptr_t)__builtin_return_address(0) };
 	switch (mode) {
 	case UNWIND_FAST:
-		return capture_fast(&c, id_slot, py);
+		return capture_fast(&c, id_slot, enough, arg);
 	case UNWIND_VERIFY:
 		return capture_verify(&c, id_slot);
 	default:

@@ -1,11 +1,13 @@
-/* unwind: captures the native call stack of the calling thread for the
- * hooks (stackid.c's stackid_capture).  Fast path: a walk driven by
- * per-return-address CFA rules that libunwind itself supplied (learned
- * once per address), behind a per-thread cache of whole verified walks;
- * anything unknown or unusual falls back to libunwind's unw_backtrace.
+/* unwind: captures the native call stack of the calling thread for
+ * stackid.c (frames only; stack ids are stackid's).  Fast path: a walk
+ * driven by per-return-address CFA rules that libunwind itself supplied
+ * (learned once per address), behind a per-thread cache of whole verified
+ * walks; anything unknown or unusual falls back to libunwind's
+ * unw_backtrace.
  * Each mode is its own function in unwind.c; verify mode wraps the other
  * two (records libunwind's stack, compares the fast walk's with it).
- * The recorder's own leading frames are dropped.  Thread-safe after
+ * The recorder's own leading frames are dropped.  Each cached chain has a
+ * note the caller may fill (unwind_note_t).  Thread-safe after
  * unwind_init(); never calls malloc (tables and caches are mmap'd). */
 #ifndef HT_UNWIND_H
 #define HT_UNWIND_H
@@ -35,63 +37,53 @@ int unwind_mode(void);
  * captured too, then dropped). */
 #define UNWIND_EXTRA 13
 
-/* The recorder's note about one native stack (see unwind_capture). */
-#define UNWIND_MEMO_PY 16 /* Python frames a memo can hold */
-typedef struct unwind_memo {
-	uint32_t id; /* interned stack id, 0 = none */
-	uint32_t m; /* Python frames of that stack (<= UNWIND_MEMO_PY) */
+/* The caller's room in each cached chain (a chain is one native stack as
+ * the fast walk took it, frames and flags): stackid.c keeps that stack's
+ * id there.  The unwinder sets serial and zeroes data's first 8 bytes when
+ * it builds a chain, and otherwise never reads or writes them. */
+#define UNWIND_NOTE_SIZE 136
+typedef struct unwind_note {
 	uint64_t serial; /* names this native stack on this thread (>= 1, never reused) */
-	uint32_t py[2 * UNWIND_MEMO_PY]; /* their code ids, then their lines */
-} unwind_memo_t;
+	_Alignas(8) unsigned char data[UNWIND_NOTE_SIZE]; /* the caller's */
+} unwind_note_t;
 
-/* The Python frames that go with a native stack (code ids, lines). */
-typedef struct unwind_py {
-	const uint32_t *code, *line;
-	unsigned m;
-} unwind_py_t;
+/* Asked by unwind_capture (fast mode) when the chain cache holds the whole
+ * stack in one piece: nonzero ends the capture early (the caller knows
+ * what it needs from the note alone). */
+typedef int unwind_enough_fn(const unwind_note_t *note, const void *arg);
 
-/* 1 when memo holds an id noted with exactly these Python frames. */
-int unwind_memo_same(const unwind_memo_t *memo, const unwind_py_t *py);
-
-/* unwind_capture's result when the whole stack is already known. */
-#define UNWIND_KNOWN 0xffffffffu
+/* unwind_capture's result when enough() ended it early. */
+#define UNWIND_ENOUGH 0xffffffffu
 
 /* Stores at most max (<= STACKS_MAX_FRAMES) return addresses, innermost
  * first starting at the caller of the hooked function, into ips (room for
  * max + UNWIND_EXTRA).  Returns the count and sets *flags
- * (HT_STACK_TRUNCATED when frames were cut).  When memo is not NULL it
- * receives NULL or a per-thread memo tied to exactly this native stack
- * (frames and flags): the caller may note there the id it interned with
- * some Python frames and reuse it while the same stack comes back.  The
- * memo stays valid until this thread's next capture; unwind_forget_ids()
- * invalidates them all.  A new memo has id 0.  With py (and memo) given,
- * a memo noted with exactly those Python frames ends the capture early:
- * the result is UNWIND_KNOWN, *memo is that memo, and ips and *flags are
- * not filled (never in verify mode).
+ * (HT_STACK_TRUNCATED when frames were cut).  When note is not NULL it
+ * receives NULL or the note of the cached chain that is exactly this
+ * native stack (frames and flags; in verify mode only when the fast walk
+ * agreed with libunwind).  It stays valid until this thread's next
+ * capture; unwind_forget_ids() invalidates them all.  With enough (and
+ * note) given, fast mode asks enough(note, arg) when the chain cache holds
+ * the whole stack: nonzero gives UNWIND_ENOUGH with *note set, and ips and
+ * *flags are not filled.
  *
  * entry, when not NULL, is the frame record of the hooked function (a
  * caller of this one: {its caller's RBP, the return address into its
  * caller}); the fast walk then starts at that caller instead of walking
  * the recorder's own frames.  The result is the same either way. */
-unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_memo_t **memo,
-			const unwind_py_t *py, const uintptr_t *entry);
+unsigned unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_note_t **note,
+			unwind_enough_fn *enough, const void *arg, const uintptr_t *entry);
 
-/* The hot path in front of unwind_capture: when the chain cache holds the
- * whole native stack from entry (as unwind_capture would take it with max)
- * in one piece, that stack's memo, whatever Python frames it was noted
- * with; NULL when the chain cache cannot tell at once.  A memo whose id is
- * set and whose Python frames equal the caller's is what unwind_capture
- * would return as UNWIND_KNOWN.  Fast mode only (NULL otherwise). */
-unwind_memo_t *unwind_known(const uintptr_t *entry, unsigned max);
-/* The same lookup in verify mode too (NULL in libunwind mode), for the
- * recorder to check its answer against interning. */
-unwind_memo_t *unwind_lookup(const uintptr_t *entry, unsigned max);
-/* Verify mode: the recorder found a memo whose id differs from the one
- * interning gave (counted as a mismatch). */
-void unwind_memo_mismatch(void);
+/* The chain cache alone, for the hot path in front of unwind_capture: the
+ * note of the chain holding the whole native stack from entry (as
+ * unwind_capture would take it with max) in one piece; NULL when the cache
+ * cannot tell at once.  Fast mode only (NULL otherwise). */
+unwind_note_t *unwind_cached(const uintptr_t *entry, unsigned max);
+/* The same lookup in verify mode too (NULL in libunwind mode). */
+unwind_note_t *unwind_cached_any(const uintptr_t *entry, unsigned max);
 
-/* Stack ids were reset (followed fork child, only thread): drops the
- * remembered ones and frees the learning lock. */
+/* A followed fork child, alone: drops every cached chain (and so their
+ * notes) and frees the learning lock. */
 void unwind_forget_ids(void);
 
 /* The calling thread is exiting: releases its chain cache (a later
@@ -102,7 +94,8 @@ void unwind_thread_exit(void);
 void unwind_flush(void);
 
 /* Counters since init: stacks checked in verify mode and how many of them
- * differed; stacks the fast path handed to libunwind. */
+ * differed; stacks the fast path handed to libunwind.  (Stack ids that
+ * disagreed are stackid's count.) */
 typedef struct unwind_stats {
 	uint64_t checked; /* verify mode: stacks compared */
 	uint64_t mismatches; /* verify mode: fast != libunwind */

@@ -21,7 +21,7 @@ static volatile int opaque = 1;
 
 NOINL static void capture(cap_t *c, unsigned max)
 {
-	c->n = unwind_capture(c->ips, max, &c->flags, NULL, NULL, NULL);
+	c->n = unwind_capture(c->ips, max, &c->flags, NULL, NULL, NULL, NULL);
 	__asm__ volatile("" : : "r"(c) : "memory");
 }
 
@@ -213,13 +213,22 @@ Test(unwind, verify_mode_counts_no_mismatch_in_threads, .init = setup, .timeout 
 }
 
 /* An allocation hook's shape: a frame record of its own, handed to the
- * unwinder as `entry`.  First call: the full capture notes `id` in the
- * memo; every call: what the recorder's hot path (unwind_known) finds. */
+ * unwinder as `entry`.  First call: the full capture writes `id` into
+ * the chain's note (as stackid.c would); every call: what the hot path's
+ * lookup (unwind_cached) finds. */
 typedef struct {
-	unwind_memo_t *known; /* unwind_known before the capture */
-	unwind_memo_t *memo; /* the capture's memo */
+	unwind_note_t *known; /* unwind_cached before the capture */
+	unwind_note_t *memo; /* the capture's note */
 	unsigned n;
 } hooked_t;
+
+/* The caller's first word of a note (zeroed by the unwinder). */
+static uint32_t note_id(const unwind_note_t *note)
+{
+	uint32_t id;
+	memcpy(&id, note->data, sizeof(id));
+	return id;
+}
 
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void
 hook_like(hooked_t *h, uint32_t id)
@@ -227,10 +236,10 @@ hook_like(hooked_t *h, uint32_t id)
 	const uintptr_t *entry = __builtin_frame_address(0);
 	uint64_t ips[64 + UNWIND_EXTRA];
 	unsigned flags;
-	h->known = unwind_known(entry, 64);
-	h->n = unwind_capture(ips, 64, &flags, &h->memo, NULL, entry);
-	if (h->memo && !h->memo->id)
-		h->memo->id = id;
+	h->known = unwind_cached(entry, 64);
+	h->n = unwind_capture(ips, 64, &flags, &h->memo, NULL, NULL, entry);
+	if (h->memo && !note_id(h->memo))
+		memcpy(h->memo->data, &id, sizeof(id));
 	__asm__ volatile("" : : "r"(h) : "memory");
 }
 
@@ -263,14 +272,14 @@ Test(unwind, a_known_stack_is_found_by_its_caller_only, .init = setup)
 			cr_assert_not_null(b.memo);
 			cr_assert_not_null(a.known, "round %d", i);
 			cr_assert_not_null(b.known, "round %d", i);
-			cr_assert_eq(a.known->id, 101);
-			cr_assert_eq(b.known->id, 202);
+			cr_assert_eq(note_id(a.known), 101);
+			cr_assert_eq(note_id(b.known), 202);
 			found++;
 		}
 	}
 	cr_assert_eq(found, 4);
-	cr_assert_eq(a.memo->id, 101);
-	cr_assert_eq(b.memo->id, 202);
+	cr_assert_eq(note_id(a.memo), 101);
+	cr_assert_eq(note_id(b.memo), 202);
 	/* Only the fast mode answers (verify mode checks the answer instead,
 	 * libunwind mode never walks). */
 	for (int i = 0; i < 2; i++) {
