@@ -1,6 +1,6 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
  * command modules (record, info, top, snapshots, diff, leaks, growth,
- * export, timeline, lines).
+ * export, timeline, lines, html).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "cli/cmd_diff.h"
 #include "cli/cmd_export.h"
 #include "cli/cmd_growth.h"
+#include "cli/cmd_html.h"
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
 #include "cli/cmd_lines.h"
@@ -86,6 +87,12 @@ static const command_t commands[] = {
 	  "heaptrail lines TRACE FILE [--function NAME] [--at POINT | --from A [--to B]]\n"
 	  "                [--frames all|python|native] [--no-symbols]",
 	  "memory_profiler-style table of one source file: live, increment, allocated per line" },
+	{ "html", cmd_html,
+	  "heaptrail html TRACE [-o FILE.html] [--frames all|python|native] [--no-symbols]\n"
+	  "  one self-contained page (no network): heap/RSS timeline, flamegraphs of\n"
+	  "  live memory at the peak, the end, the marks and 3 times, allocation\n"
+	  "  counts; top, leak and growth tables",
+	  "an interactive HTML report: timeline, flamegraphs, tables" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
