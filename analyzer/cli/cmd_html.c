@@ -1,7 +1,9 @@
 /* `heaptrail html`: see cmd_html.h.  One replay feeds the series (heap
  * and RSS over time), a point aggregator for each precomputed flamegraph
  * (the peak, the end, the first HTML_MAX_SNAPS snapshot marks and
- * HTML_NTIMES evenly spaced times), leaks and growth.  The data is
+ * HTML_NTIMES evenly spaced times), leaks and growth; the allocation
+ * counts and the temporary allocations come from the heap's per-stack
+ * totals.  The data is
  * aggregated by stack here; the page builds its trees from it. */
 #include "cli/cmd_html.h"
 
@@ -392,6 +394,22 @@ int cmd_html(int argc, char **argv)
 	json_str(&j, "allocs");
 	int w = flame_json(&j, fs, &tab, ab, ac, nst);
 	json_obj_end(&j);
+	/* Temporary allocations (freed before any other allocation), by
+	 * bytes, as `top --temporary` counts them. */
+	for (size_t i = 0; w == 0 && i < nst; i++) {
+		ab[i] = st[i].temp_bytes;
+		ac[i] = st[i].temp_count;
+	}
+	if (w == 0) {
+		json_key(&j, "temporary");
+		json_obj_begin(&j);
+		json_key(&j, "name");
+		json_str(&j, "temporary allocations (bytes)");
+		json_key(&j, "kind");
+		json_str(&j, "temporary");
+		w = flame_json(&j, fs, &tab, ab, ac, nst);
+		json_obj_end(&j);
+	}
 	free(ab);
 	free(ac);
 	if (w < 0) {

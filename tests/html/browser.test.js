@@ -96,6 +96,15 @@ test('html page in headless chromium', { timeout: 120000 }, async () => {
 		const tail = await page.$eval('#flame g.frame[name="tail_blocks"] title', (t) => t.textContent);
 		assert.match(tail, /\b3000 bytes\b/);
 
+		/* The temporary allocations: big_block, freed before any other
+		 * allocation. */
+		const tempIdx = await page.$eval('#point', (s) =>
+			[...s.options].find((o) => o.text.startsWith('temporary')).value);
+		await page.selectOption('#point', tempIdx);
+		await page.waitForTimeout(400);
+		assert.match(await page.$eval('#flame g.frame[name="big_block"] title', (t) => t.textContent),
+			/\b65536 bytes\b/);
+
 		/* The timeline: the marks at their times, the peak at its time. */
 		const tl = await page.evaluate(() => ({
 			marks: window.heaptrailTimeline.marks, peak: window.heaptrailTimeline.peak,

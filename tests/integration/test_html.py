@@ -47,6 +47,12 @@ class Html(unittest.TestCase):
         self.assertEqual(self.leaf_bytes(self.point("end")), {"keep_blocks": KEEP, "tail_blocks": TAIL})
         self.assertEqual(self.data["peak"]["bytes"], analyze("info", self.trace)["peak_bytes"])
 
+    def test_allocation_counts_and_temporary_allocations(self):
+        self.assertEqual(self.leaf_bytes(self.data["allocations"]),
+                         {"keep_blocks": 8, "big_block": 1, "tail_blocks": 3})
+        top = analyze("top", self.trace, "--temporary")
+        self.assertEqual(self.data["temporary"]["total_bytes"], top["total_bytes"])
+
     def test_totals_equal_top(self):
         for kind, at in (("peak", "peak"), ("end", "end")):
             top = analyze("top", self.trace, "--at", at)

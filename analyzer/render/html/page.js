@@ -5,7 +5,7 @@
 	const A = window.HeaptrailApp;
 	const data = JSON.parse(document.getElementById('heaptrail-data').textContent);
 	const $ = (id) => document.getElementById(id);
-	const points = data.points.concat([data.allocations]);
+	const points = data.points.concat([data.allocations, data.temporary].filter(Boolean));
 	let current = 0;
 	let chart = null;
 
@@ -48,7 +48,7 @@
 		d3.select('#flame').datum(tree).call(chart);
 		if ($('search').value)
 			chart.search($('search').value);
-		if (p.kind !== 'allocs')
+		if (p.kind !== 'allocs' && p.kind !== 'temporary')
 			fillTop(p);
 	}
 
