@@ -62,8 +62,10 @@
 			return;
 		if (q)
 			chart.search(q);
-		else
+		else {
 			chart.clear();
+			$('details').textContent = '';
+		}
 	});
 
 	/* --- timeline --- */
@@ -77,7 +79,7 @@
 			width: w,
 			height: 260,
 			scales: { x: { time: false } },
-			axes: [{ label: 'seconds' }, { values: (u, vs) => vs.map((v) => A.fmtBytes(v)), size: 80 }],
+			axes: [{ label: 'seconds', values: (u, vs) => vs.map((v) => +v.toPrecision(4) + 's') }, { values: (u, vs) => vs.map((v) => A.fmtBytes(v)), size: 80 }],
 			series: [
 				{ label: 'time', value: (u, v) => (v == null ? '-' : v.toFixed(3) + 's') },
 				{ label: 'heap', stroke: '#c0392b', width: 2, spanGaps: true, value: fmt },
