@@ -86,7 +86,7 @@ TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 LIB := $(BUILD)/libheaptrail.so
 BIN := $(BUILD)/heaptrail
 
-.PHONY: all deps test unit integration demo asan asan-run fuzz bench install clean targets stress tsan
+.PHONY: html-test all deps test unit integration demo asan asan-run fuzz bench install clean targets stress tsan
 .DEFAULT_GOAL := all
 
 PY_SRC := $(wildcard preload/python/*.py)
@@ -141,7 +141,37 @@ $(BUILD)/liblauncher.a: $(LAUNCHER_OBJ) $(COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/analyzer/cli/main.o $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a
+# The page of `heaptrail html`: d3-flame-graph and uPlot from npm (the
+# committed package-lock.json, `npm ci` into $(BUILD)/npm), and the page's
+# own files in analyzer/render/html/, embedded as byte arrays into a
+# generated C source, so the installed binary needs nothing at run time.
+HTML_DIR := analyzer/render/html
+NPM_DIR := $(BUILD)/npm
+NPM_STAMP := $(NPM_DIR)/.npm-ok
+HTML_OWN := $(HTML_DIR)/app.js $(HTML_DIR)/page.js $(HTML_DIR)/page.css $(HTML_DIR)/body.html
+HTML_GEN := $(BUILD)/gen/html_assets.c
+
+$(NPM_STAMP): $(HTML_DIR)/package.json $(HTML_DIR)/package-lock.json | $(DEPS_STAMP)
+	@mkdir -p $(NPM_DIR)
+	cp $(HTML_DIR)/package.json $(HTML_DIR)/package-lock.json $(NPM_DIR)/
+	cd $(NPM_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+$(HTML_GEN): scripts/embed_html.py $(HTML_OWN) $(NPM_STAMP)
+	@mkdir -p $(@D)
+	$(PYTHON) scripts/embed_html.py $@ \
+		d3=$(NPM_DIR)/node_modules/d3/dist/d3.min.js \
+		flamegraph=$(NPM_DIR)/node_modules/d3-flame-graph/dist/d3-flamegraph.min.js \
+		flamegraph_css=$(NPM_DIR)/node_modules/d3-flame-graph/dist/d3-flamegraph.css \
+		uplot=$(NPM_DIR)/node_modules/uplot/dist/uPlot.iife.min.js \
+		uplot_css=$(NPM_DIR)/node_modules/uplot/dist/uPlot.min.css \
+		app=$(HTML_DIR)/app.js page=$(HTML_DIR)/page.js \
+		page_css=$(HTML_DIR)/page.css body=$(HTML_DIR)/body.html
+
+$(BUILD)/gen/html_assets.o: $(HTML_GEN)
+	$(CC) $(CF) -c $< -o $@
+
+$(BIN): $(BUILD)/analyzer/cli/main.o $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a $(BUILD)/gen/html_assets.o
 	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) -lm $(LDEXTRA)
 
 # --- tests ----------------------------------------------------------------
@@ -193,7 +223,15 @@ integration: all targets
 
 test: all targets
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory html-test
 	@$(MAKE) --no-print-directory integration
+
+# The page's own JS (node:test), then the page in headless Chromium
+# (tests/html/browser.test.js with playwright-core; fails when Chromium
+# is missing: install-deps.sh installs it).
+html-test: all targets $(NPM_STAMP)
+	node --test $(HTML_DIR)/app.test.js
+	HEAPTRAIL_BUILD=$(abspath $(BUILD)) NODE_PATH=$(abspath $(NPM_DIR))/node_modules node --test tests/html/browser.test.js
 
 # The property test of ordering and losslessness (test_property.py) with
 # STRESS_SEEDS random programs instead of make test's 200.

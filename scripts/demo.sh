@@ -63,3 +63,9 @@ for t in lists leaky; do
 done
 printf '\nExports written: %s/{lists,leaky}.{folded,pb.gz,massif}\n' "$out"
 printf '  go tool pprof -top %s/lists.pb.gz;  ms_print %s/leaky.massif\n' "$out" "$out"
+
+# The interactive pages (timeline, flamegraphs, tables; no network).
+for t in lists leaky; do
+	"$heaptrail" html "$out/$t.htr" -o "$out/$t.html" 2>/dev/null
+done
+printf '\nHTML reports written: %s/lists.html and %s/leaky.html (open them in a browser)\n' "$out" "$out"

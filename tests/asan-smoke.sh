@@ -60,6 +60,7 @@ for t in complete torn exec empty text version garbage missing; do
 	check timeline --csv "$f"
 	check timeline --json "$f"
 	check lines "$f" prog --at middle
+	check html "$f" -o "$DIR/page.html"
 done
 check top "$DIR/complete.htr" --bogus
 check diff "$DIR/complete.htr"

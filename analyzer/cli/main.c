@@ -1,6 +1,6 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
  * command modules (record, report, info, top, snapshots, diff, leaks,
- * growth, export, timeline, lines, check).
+ * growth, export, timeline, lines, html, check).
  * Single-threaded. */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "cli/cmd_diff.h"
 #include "cli/cmd_export.h"
 #include "cli/cmd_growth.h"
+#include "cli/cmd_html.h"
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
 #include "cli/cmd_lines.h"
@@ -99,6 +100,12 @@ static const command_t commands[] = {
 	  "heaptrail lines TRACE FILE [--function NAME] [--at POINT | --from A [--to B]]\n"
 	  "                [--frames all|python|native] [--no-symbols]",
 	  "memory_profiler-style table of one source file: live, increment, allocated per line" },
+	{ "html", cmd_html,
+	  "heaptrail html TRACE [-o FILE.html] [--frames all|python|native] [--no-symbols]\n"
+	  "  one self-contained page (no network): heap/RSS timeline, flamegraphs of\n"
+	  "  live memory at the peak, the end, the marks and 3 times, allocation\n"
+	  "  counts; top, leak and growth tables",
+	  "an interactive HTML report: timeline, flamegraphs, tables" },
 	{ "check", cmd_check,
 	  "heaptrail check TRACE [--max-leaked BYTES] [--max-peak BYTES]\n"
 	  "                [--baseline OLD.htr --max-growth PCT] [--no-leak-candidates]\n"

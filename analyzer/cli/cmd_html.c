@@ -1,0 +1,469 @@
+/* `heaptrail html`: see cmd_html.h.  One replay feeds the series (heap
+ * and RSS over time), a point aggregator for each precomputed flamegraph
+ * (the peak, the end, the first HTML_MAX_SNAPS snapshot marks and
+ * HTML_NTIMES evenly spaced times), leaks and growth; the allocation
+ * counts and the temporary allocations come from the heap's per-stack
+ * totals.  The data is
+ * aggregated by stack here; the page builds its trees from it. */
+#include "cli/cmd_html.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg/growth.h"
+#include "agg/leaks.h"
+#include "agg/point.h"
+#include "agg/series.h"
+#include "cli/args.h"
+#include "cli/opts.h"
+#include "cli/run.h"
+#include "model/analysis.h"
+#include "render/html.h"
+#include "render/json.h"
+#include "render/report.h"
+
+/* Aggregator slots (analysis.c holds 16): series, leaks, growth, peak,
+ * end, the marks, the times. */
+#define HTML_MAX_SNAPS 7
+#define HTML_NTIMES 3
+#define HTML_MAX_POINTS (2 + HTML_MAX_SNAPS + HTML_NTIMES)
+/* A stack below this share of a flamegraph's total (per mille) goes into
+ * its "other" node: at most 1000 stacks per flamegraph. */
+#define HTML_OTHER_PERMILLE 1
+/* Points per series on the page (a bucket keeps its maximum). */
+#define HTML_SERIES_POINTS 2000
+#define HTML_TOP_LEAKS 20
+#define HTML_TOP_GROWTH 20
+
+/* Frame strings interned into the page's frame table. */
+typedef struct intern {
+	char **keys; /* "name\x1floc\x1fsys", malloc'd; NULL = empty slot */
+	uint32_t *ids;
+	size_t cap, n;
+} intern_t;
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The id of key (added when new), or -1 on ENOMEM. */
+static long intern_id(intern_t *t, const char *key)
+{
+	if (2 * (t->n + 1) > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		char **keys = calloc(cap, sizeof(*keys));
+		uint32_t *ids = calloc(cap, sizeof(*ids));
+		if (!keys || !ids) {
+			free(keys);
+			free(ids);
+			return -1;
+		}
+		for (size_t i = 0; i < t->cap; i++) {
+			if (!t->keys[i])
+				continue;
+			size_t k = hash_str(t->keys[i]) & (cap - 1);
+			while (keys[k])
+				k = (k + 1) & (cap - 1);
+			keys[k] = t->keys[i];
+			ids[k] = t->ids[i];
+		}
+		free(t->keys);
+		free(t->ids);
+		t->keys = keys;
+		t->ids = ids;
+		t->cap = cap;
+	}
+	size_t k = hash_str(key) & (t->cap - 1);
+	while (t->keys[k]) {
+		if (strcmp(t->keys[k], key) == 0)
+			return t->ids[k];
+		k = (k + 1) & (t->cap - 1);
+	}
+	if (!(t->keys[k] = strdup(key)))
+		return -1;
+	t->ids[k] = (uint32_t)t->n;
+	return (long)t->n++;
+}
+
+static void intern_free(intern_t *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->keys[i]);
+	free(t->keys);
+	free(t->ids);
+}
+
+/* The frame table in id order: [name, location, system 0/1]. */
+static void intern_json(json_t *j, const intern_t *t)
+{
+	const char **by_id = calloc(t->n ? t->n : 1, sizeof(*by_id));
+	json_key(j, "frames");
+	json_arr_begin(j);
+	if (by_id) {
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->keys[i])
+				by_id[t->ids[i]] = t->keys[i];
+		for (size_t i = 0; i < t->n; i++) {
+			char buf[1024];
+			snprintf(buf, sizeof(buf), "%s", by_id[i]);
+			char *a = strchr(buf, '\x1f'), *b = a ? strchr(a + 1, '\x1f') : NULL;
+			if (!a || !b)
+				continue;
+			*a = *b = 0;
+			json_arr_begin(j);
+			json_str(j, buf);
+			json_str(j, a + 1);
+			json_u64(j, b[1] == '1');
+			json_arr_end(j);
+		}
+	}
+	json_arr_end(j);
+	free((void *)by_id);
+}
+
+/* Stack i as frame ids, outermost first.  Returns 0 or -errno. */
+static int stack_json(json_t *j, frames_t *f, intern_t *t, size_t i)
+{
+	const frame_t *fr;
+	int k = frames_get(f, (sidx_t)i, &fr);
+	if (k < 0)
+		return k;
+	json_arr_begin(j);
+	for (int d = k - 1; d >= 0; d--) {
+		char name[512], loc[512], key[1100];
+		if (fr[d].marker)
+			frames_marker_text(name, sizeof(name), f, &fr[d]);
+		else
+			report_frame_key(name, sizeof(name), f, &fr[d], BY_FUNCTION);
+		if (fr[d].file)
+			snprintf(loc, sizeof(loc), "%s:%" PRIu32, fr[d].file, fr[d].line);
+		else if (fr[d].module)
+			snprintf(loc, sizeof(loc), "%s", frames_module_name(f, &fr[d]));
+		else
+			loc[0] = 0;
+		snprintf(key, sizeof(key), "%s\x1f%s\x1f%d", name, loc,
+			 !fr[d].marker && frames_is_system(f, &fr[d]));
+		long id = intern_id(t, key);
+		if (id < 0)
+			return -ENOMEM;
+		json_u64(j, (uint64_t)id);
+	}
+	json_arr_end(j);
+	return 0;
+}
+
+/* One flamegraph's stacks: [bytes, blocks, [frame ids]] for each stack
+ * of at least the threshold's share of `weight`; the rest is summed into
+ * other_bytes/other_blocks. */
+static int flame_json(json_t *j, frames_t *f, intern_t *t, const uint64_t *bytes,
+		      const uint64_t *count, size_t n)
+{
+	uint64_t total = 0, tblocks = 0, ob = 0, oc = 0;
+	for (size_t i = 0; i < n; i++) {
+		total += bytes[i];
+		tblocks += count[i];
+	}
+	uint64_t thr = total / 1000 * HTML_OTHER_PERMILLE;
+	json_key(j, "total_bytes");
+	json_u64(j, total);
+	json_key(j, "total_blocks");
+	json_u64(j, tblocks);
+	json_key(j, "stacks");
+	json_arr_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		if (!bytes[i] && !count[i])
+			continue;
+		if (bytes[i] < thr || !bytes[i]) {
+			ob += bytes[i];
+			oc += count[i];
+			continue;
+		}
+		json_arr_begin(j);
+		json_u64(j, bytes[i]);
+		json_u64(j, count[i]);
+		int rc = stack_json(j, f, t, i);
+		if (rc < 0)
+			return rc;
+		json_arr_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "other_bytes");
+	json_u64(j, ob);
+	json_key(j, "other_blocks");
+	json_u64(j, oc);
+	return 0;
+}
+
+/* A series, at most HTML_SERIES_POINTS: [time_us, bytes] with each
+ * bucket's maximum (so the peak stays). */
+static void series_json(json_t *j, const char *key, const series_point_t *p, size_t n)
+{
+	json_key(j, key);
+	json_arr_begin(j);
+	size_t step = (n + HTML_SERIES_POINTS - 1) / HTML_SERIES_POINTS;
+	if (!step)
+		step = 1;
+	for (size_t i = 0; i < n; i += step) {
+		uint64_t mx = 0, t = p[i].time_us;
+		for (size_t k = i; k < n && k < i + step; k++)
+			if (p[k].max >= mx) {
+				mx = p[k].max;
+				t = step > 1 ? p[k].time_us : t;
+			}
+		json_arr_begin(j);
+		json_u64(j, t);
+		json_u64(j, step > 1 ? mx : p[i].last);
+		json_u64(j, mx);
+		json_arr_end(j);
+	}
+	json_arr_end(j);
+}
+
+typedef struct html_args {
+	const char *out;
+} html_args_t;
+
+static int html_extra(const char *cmd, int argc, char **argv, int *i, void *ctx)
+{
+	html_args_t *a = ctx;
+	const char *val;
+	int m;
+	if ((m = args_opt(cmd, argc, argv, i, "-o", &val)) ||
+	    (m = args_opt(cmd, argc, argv, i, "--output", &val))) {
+		if (m > 0)
+			a->out = val;
+		return m;
+	}
+	return 0;
+}
+
+int cmd_html(int argc, char **argv)
+{
+	const char *path = NULL;
+	html_args_t ha = { 0 };
+	opts_t o;
+	opts_init(&o);
+	o.by = BY_TRACEBACK;
+	if (opts_args("html", OPT_NO_SYMBOLS | OPT_FRAMES, html_extra, &ha, argc,
+		      argv, &o, &path))
+		return 2;
+
+	int rc = 1;
+	point_t *pts[HTML_MAX_POINTS] = { 0 };
+	char idx[HTML_MAX_SNAPS][24];
+	size_t npts = 0, nsnaps;
+	series_t *se = series_new();
+	leaks_t *lk = leaks_new();
+	growth_t *gr = growth_new();
+	leaks_result_t lres = { 0 };
+	growth_result_t gres = { 0 };
+	group_t *g = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *out = NULL;
+	intern_t tab = { 0 };
+	/* The summary first (from the index when there is one): the marks and
+	 * the end time choose the points. */
+	analysis_t *an = run_file_indexed(path, NULL, 0, false);
+	if (!an)
+		goto done;
+	const analysis_summary_t *s = analysis_summary(an);
+	nsnaps = s->nsnapshots < HTML_MAX_SNAPS ? s->nsnapshots : HTML_MAX_SNAPS;
+	uint64_t end_us = s->end_time_us;
+	if (!se || !lk || !gr)
+		goto nomem;
+	for (size_t k = 0; k < 2 + nsnaps + HTML_NTIMES; k++) {
+		point_spec_t spec = { .kind = k == 0 ? POINT_PEAK : POINT_END };
+		if (k >= 2 && k < 2 + nsnaps) {
+			snprintf(idx[k - 2], sizeof(idx[0]), "%" PRIu64, s->snapshots[k - 2].index);
+			spec.kind = POINT_SNAPSHOT;
+			spec.snapshot = idx[k - 2];
+		} else if (k >= 2 + nsnaps) {
+			spec.kind = POINT_TIME;
+			spec.time_us = end_us * (k - 1 - nsnaps) / (HTML_NTIMES + 1);
+		}
+		if (!(pts[npts++] = point_new(&spec)))
+			goto nomem;
+	}
+	analysis_free(an);
+	agg_t *aggs[3 + HTML_MAX_POINTS] = { series_agg(se), leaks_agg(lk), growth_agg(gr) };
+	for (size_t k = 0; k < npts; k++)
+		aggs[3 + k] = point_agg(pts[k]);
+	leaks_set_by(lk, BY_TRACEBACK);
+	if (!(an = run_file(path, aggs, 3 + npts)))
+		goto done;
+	s = analysis_summary(an);
+	frames_t *fs = analysis_frames(an, o.fmode, o.raw);
+	if (!fs || !(g = opts_group(&o, fs)))
+		goto nomem;
+	if (leaks_grouped(lk, g, HTML_TOP_LEAKS, &lres) < 0 ||
+	    growth_result(gr, HTML_TOP_GROWTH, &gres) < 0)
+		goto nomem;
+
+	FILE *m = open_memstream(&data, &len);
+	if (!m)
+		goto nomem;
+	json_t j;
+	json_init(&j, m);
+	json_obj_begin(&j);
+	json_summary_fields(&j, s);
+	json_key(&j, "other_permille");
+	json_u64(&j, HTML_OTHER_PERMILLE);
+	const heap_counters_t *hc = heap_counters(analysis_heap(an));
+	json_key(&j, "peak");
+	json_obj_begin(&j);
+	json_key(&j, "time_us");
+	json_u64(&j, hc->peak_time_us);
+	json_key(&j, "bytes");
+	json_u64(&j, hc->peak_bytes);
+	json_obj_end(&j);
+	json_key(&j, "marks");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < s->nsnapshots; i++) {
+		json_obj_begin(&j);
+		json_key(&j, "index");
+		json_u64(&j, s->snapshots[i].index);
+		json_key(&j, "label");
+		json_str(&j, s->snapshots[i].label);
+		json_key(&j, "time_us");
+		json_u64(&j, s->snapshots[i].time_us);
+		json_key(&j, "heap_bytes");
+		json_u64(&j, s->snapshots[i].heap_bytes);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	size_t n;
+	const series_point_t *sp = series_heap(se, &n);
+	series_json(&j, "heap", sp, n);
+	sp = series_rss(se, &n);
+	series_json(&j, "rss", sp, n);
+	char err[512];
+	json_key(&j, "points");
+	json_arr_begin(&j);
+	for (size_t k = 0; k < npts; k++) {
+		const uint64_t *bytes, *count;
+		if (run_point_result(pts[k], an, &bytes, &count, &n, err, sizeof(err)) < 0) {
+			fprintf(stderr, "heaptrail: %s\n", err);
+			fclose(m);
+			goto done;
+		}
+		json_obj_begin(&j);
+		json_key(&j, "name");
+		json_str(&j, point_describe(pts[k]));
+		json_key(&j, "kind");
+		json_str(&j, k == 0 ? "peak" : k == 1 ? "end" : k < 2 + nsnaps ? "snapshot" : "time");
+		json_key(&j, "time_us");
+		json_u64(&j, point_time_us(pts[k]));
+		json_key(&j, "heap_bytes");
+		json_u64(&j, point_heap_bytes(pts[k]));
+		int w = flame_json(&j, fs, &tab, bytes, count, n);
+		json_obj_end(&j);
+		if (w < 0) {
+			fclose(m);
+			goto nomem;
+		}
+	}
+	json_arr_end(&j);
+	/* Allocations over the whole run, by count and by bytes. */
+	size_t nst;
+	const heap_stack_stat_t *st = heap_stack_stats(analysis_heap(an), &nst);
+	uint64_t *ab = malloc((nst ? nst : 1) * sizeof(*ab));
+	uint64_t *ac = malloc((nst ? nst : 1) * sizeof(*ac));
+	if (!ab || !ac) {
+		free(ab);
+		free(ac);
+		fclose(m);
+		goto nomem;
+	}
+	for (size_t i = 0; i < nst; i++) {
+		ab[i] = st[i].alloc_count; /* weighted by count */
+		ac[i] = st[i].alloc_bytes;
+	}
+	json_key(&j, "allocations");
+	json_obj_begin(&j);
+	json_key(&j, "name");
+	json_str(&j, "allocations (count)");
+	json_key(&j, "kind");
+	json_str(&j, "allocs");
+	int w = flame_json(&j, fs, &tab, ab, ac, nst);
+	json_obj_end(&j);
+	/* Temporary allocations (freed before any other allocation), by
+	 * bytes, as `top --temporary` counts them. */
+	for (size_t i = 0; w == 0 && i < nst; i++) {
+		ab[i] = st[i].temp_bytes;
+		ac[i] = st[i].temp_count;
+	}
+	if (w == 0) {
+		json_key(&j, "temporary");
+		json_obj_begin(&j);
+		json_key(&j, "name");
+		json_str(&j, "temporary allocations (bytes)");
+		json_key(&j, "kind");
+		json_str(&j, "temporary");
+		w = flame_json(&j, fs, &tab, ab, ac, nst);
+		json_obj_end(&j);
+	}
+	free(ab);
+	free(ac);
+	if (w < 0) {
+		fclose(m);
+		goto nomem;
+	}
+	/* leaks and growth as `leaks --json` and `growth --json` give them. */
+	json_key(&j, "leaks");
+	json_obj_begin(&j);
+	json_leaks(&j, &lres, fs);
+	json_obj_end(&j);
+	json_key(&j, "growth");
+	json_obj_begin(&j);
+	json_growth(&j, &gres, fs);
+	json_obj_end(&j);
+	intern_json(&j, &tab);
+	json_obj_end(&j);
+	json_finish(&j);
+	if (fclose(m) != 0 || !data)
+		goto nomem;
+
+	const char *outname = ha.out && strcmp(ha.out, "-") ? ha.out : "standard output";
+	out = outname == ha.out ? fopen(ha.out, "w") : stdout;
+	if (!out) {
+		fprintf(stderr, "heaptrail html: cannot write %s: %s\n", ha.out, strerror(errno));
+		goto done;
+	}
+	int wr = html_write_page(out, data, len);
+	if (out != stdout ? fclose(out) != 0 : fflush(out) != 0)
+		wr = -EIO;
+	if (wr < 0) {
+		fprintf(stderr, "heaptrail html: %s: %s\n", outname, strerror(errno ? errno : EIO));
+		if (out != stdout)
+			remove(ha.out);
+		goto done;
+	}
+	if (out != stdout)
+		fprintf(stderr, "heaptrail html: wrote %s\n", ha.out);
+	analysis_print_warnings(an);
+	rc = 0;
+	goto done;
+nomem:
+	rc = run_nomem();
+done:
+	intern_free(&tab);
+	free(data);
+	leaks_result_free(&lres);
+	growth_result_free(&gres);
+	group_free(g);
+	analysis_free(an);
+	for (size_t k = 0; k < npts; k++)
+		point_free(pts[k]);
+	series_free(se);
+	leaks_free(lk);
+	growth_free(gr);
+	return rc;
+}
