@@ -161,6 +161,7 @@ int recorder_snapshot(const char *label)
 	e->type = RING_EV_SNAPSHOT;
 	e->kind = HT_SNAP_API;
 	e->size = len;
+	e->addr = util_mono_ns(); /* the mark's own clock reading */
 	for (uint64_t i = 1; i < n; i++) {
 		size_t off = (i - 1) * sizeof(ring_event_t);
 		size_t chunk = len - off < sizeof(ring_event_t) ? len - off : sizeof(ring_event_t);

@@ -189,6 +189,21 @@ static void catch_up_time(void)
 	}
 }
 
+/* Dates a program's snapshot mark by its own clock reading (mono ns,
+ * taken in recorder_snapshot): a TIME op brings the trace's clock up to
+ * it.  Without it every mark of one writer cycle would read that cycle's
+ * time.  The trace clock never goes back: a reading older than what was
+ * written (an event of the same drain already dated later) changes
+ * nothing. */
+static void mark_time(uint64_t mono_ns)
+{
+	uint64_t us = mono_ns > w.start_mono ? (mono_ns - w.start_mono) / 1000 : 0;
+	if (us > w.time_written_us) {
+		enc_time(&w.enc, us - w.time_written_us);
+		w.time_written_us = us;
+	}
+}
+
 /* An RSS sample, written only when it changed (an idle program would
  * otherwise grow its trace by 100 records a second) or when `force`.  A
  * TIME op first brings the trace's clock up to the last writer cycle: while
@@ -364,6 +379,7 @@ encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 			size_t chunk = len - off < sizeof(ring_event_t) ? len - off : sizeof(ring_event_t);
 			memcpy(label + off, ring_peek(r, k + 1 + i), chunk);
 		}
+		mark_time(e->addr);
 		enc_snapshot(&w.enc, w.snap_index++, e->kind, label, len);
 		return 1 + slots;
 	}
@@ -514,6 +530,10 @@ static uint64_t cycle(int final, int origin, const char *label)
 		G = __atomic_load_n(&ht_session.seq, __ATOMIC_SEQ_CST);
 	uint64_t n = drain(G, final);
 	if (origin >= 0) {
+		/* Dated by this cycle's clock reading, taken before G: every
+		 * event after the mark has a larger sequence number, so it came
+		 * later still. */
+		w.pending_time_us = t;
 		catch_up_time();
 		enc_snapshot(&w.enc, w.snap_index++, (unsigned)origin, label, strlen(label));
 	}

@@ -186,6 +186,21 @@ class Snapshots(NativeCase):
         self.assertEqual(top.get("count_diff"), 20, top)
 
 
+class MarkClock(NativeCase):
+    def test_program_marks_read_their_own_clock(self):
+        # Ten marks 2 ms apart: each reads the time it was taken, not the
+        # writer's flush time that all ten share.
+        path = self.record_same("mark_clock")
+        snaps = analyze("snapshots", path)["snapshots"]
+        marks = [s for s in snaps if s["label"].startswith("m")]
+        self.assertEqual([s["label"] for s in marks], [f"m{i}" for i in range(10)])
+        times = [s["time_us"] for s in marks]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        self.assertTrue(all(1900 <= g < 500000 for g in gaps), f"gaps {gaps} (times {times})")
+        # The heap at each mark still counts the allocations before it.
+        self.assertEqual([s["heap_bytes"] for s in marks], [100 * (i + 1) for i in range(10)])
+
+
 class DlopenLibrary(NativeCase):
     def check(self, args):
         path = self.record_same("dlopen_user", args)
