@@ -166,6 +166,7 @@ int cmd_diff(int argc, char **argv)
 		goto done;
 	}
 	size_t k = stats_rank(&d, true, (size_t)o.limit);
+	opts_hint_unmatched(&o, sd[0].set.n + sd[1].set.n);
 	char a[32], b[32];
 	if (o.json) {
 		json_t j;

@@ -106,6 +106,7 @@ int cmd_growth(int argc, char **argv)
 	if (growth_result(gr, (size_t)o.limit, &gres) < 0 ||
 	    highwater_result(hw, o.json ? 0 : (size_t)o.limit, &hres) < 0)
 		goto nomem;
+	opts_hint_unmatched(&o, gres.total);
 	if (o.json) {
 		json_t j;
 		json_report_begin(&j, stdout, analysis_summary(an));

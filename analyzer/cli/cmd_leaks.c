@@ -41,6 +41,7 @@ int cmd_leaks(int argc, char **argv)
 	g = opts_group(&o, fs);
 	if (!g || leaks_grouped(l, g, (size_t)o.limit, &res) < 0)
 		goto nomem;
+	opts_hint_unmatched(&o, res.nsites + res.ncands_total);
 	if (o.json) {
 		json_t j;
 		json_report_begin(&j, stdout, analysis_summary(an));

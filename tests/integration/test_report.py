@@ -197,6 +197,17 @@ class RoughEdges(unittest.TestCase):
         self.assertNotIn("matched nothing", p.stderr.decode())
         self.assertIn("2348 KiB live in 364 blocks (filtered)", p.stdout.decode())
 
+    def test_leaks_growth_and_diff_give_the_same_include_hint(self):
+        hint = ("heaptrail: note: --include 'report_page.c' matched nothing; patterns "
+                "match the whole path (try '*/report_page.c')")
+        for cmd in (["leaks"], ["growth"], ["diff", "--from", "peak", "--to", "end"]):
+            p = heaptrail(cmd[0], self.path, *cmd[1:], "--include", "report_page.c")
+            self.assertEqual(p.returncode, 0, (cmd, p.stderr))
+            self.assertIn(hint, p.stderr.decode(), cmd)
+            p = heaptrail(cmd[0], self.path, *cmd[1:], "--include", "*/report_page.c")
+            self.assertNotIn("matched nothing", p.stderr.decode(), cmd)
+            self.assertIn("report_page.c:", p.stdout.decode(), cmd)
+
     def test_temporary_with_at_is_refused(self):
         p = heaptrail("top", self.path, "--at", "peak", "--temporary")
         self.assertEqual(p.returncode, 2)
