@@ -42,7 +42,10 @@ static int raw_close_range(unsigned lo, unsigned hi, unsigned flags)
 
 HT_EXPORT int close(int fd)
 {
-	if (HT_UNLIKELY(fd >= 0 && fd == fdguard_trace_fd())) {
+	/* The cheap compare first: fdguard_trace_fd costs a getpid(), and
+	 * programs that close every descriptor call this thousands of times. */
+	if (HT_UNLIKELY(fd >= 0 && fd == __atomic_load_n(&ht_session.fd, __ATOMIC_RELAXED) &&
+			fd == fdguard_trace_fd())) {
 		errno = EBADF; /* as if the number were free */
 		return -1;
 	}
