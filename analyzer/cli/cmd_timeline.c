@@ -4,7 +4,6 @@
 
 #include "cli/args.h"
 #include "cli/run.h"
-#include "render/fmt.h"
 #include "render/json.h"
 #include "render/text.h"
 
