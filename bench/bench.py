@@ -78,6 +78,11 @@ REL_DEFINITION = ("rel = (heaptrail ratio - 1) / (heaptrack ratio - 1): the time
                   "heaptrail adds, as a fraction of the time heaptrack adds")
 
 
+# A workload's extra env may carry this key: the CPUs (comma-separated) its
+# runs are pinned to, every tool alike (not passed to the program).
+CPUS_KEY = "_BENCH_CPUS"
+
+
 def human_count(n):
     return "%dM" % (n // 1000000) if n >= 1000000 and n % 1000000 == 0 else (
         "%dk" % (n // 1000) if n >= 1000 and n % 1000 == 0 else str(n))
@@ -118,14 +123,19 @@ class Run:
         set to the user+system CPU seconds of the whole process tree."""
         mem = self.mem_mb * 1024 * 1024
 
+        cpus = self.env.get(CPUS_KEY)
+
         def limit():
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+            if cpus:
+                os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
 
         stdin = open(self.stdin_path, "rb") if self.stdin_path else subprocess.DEVNULL
         out = open(self.log_path, "wb")
         try:
             t0 = time.perf_counter()
-            p = subprocess.Popen(self.argv, env=self.env, stdin=stdin, stdout=out,
+            env = {k: v for k, v in self.env.items() if k != CPUS_KEY}
+            p = subprocess.Popen(self.argv, env=env, stdin=stdin, stdout=out,
                                  stderr=subprocess.STDOUT, preexec_fn=limit,
                                  start_new_session=True)
             timed_out = []
@@ -208,6 +218,11 @@ class Bench:
              "1 thread, 50 call sites at depth 5-30, -fno-omit-frame-pointer"),
             ("churn-nofp", [os.path.join(b, "churn-nofp"), "churn", str(ops)], {}, None, "raw",
              "same, -fomit-frame-pointer"),
+            # The writer thread shares the program's only core: what the
+            # writer costs when there is no second core to hide it on.
+            ("churn-fp-1cpu", [os.path.join(b, "churn-fp"), "churn", str(ops)], {CPUS_KEY: "0"}, None,
+             "raw", "churn-fp with every run pinned to one CPU (sched_setaffinity): the writer "
+             "thread and heaptrack's compressor share the program's core"),
             ("threads", [os.path.join(b, "churn-nofp"), "threads", str(tops)], {}, None, "raw",
              "8 threads: churn, realloc chains, cross-thread frees"),
             ("python", [self.a.python, os.path.join(self.a.src, "pywork.py"),
@@ -401,9 +416,9 @@ class Bench:
     def analyzers(self):
         if not self.have_heaptrail:
             return
-        for wname, _, _, _, hk_mode, _ in self.workloads():
+        for wname, _, extra, _, hk_mode, _ in self.workloads():
             tp = self.trace_path(wname)
-            if is_sweep(wname) or not os.path.exists(tp):
+            if is_sweep(wname) or CPUS_KEY in extra or not os.path.exists(tp):
                 continue  # the sweep measures the recorder only
             hp = self.hk_path(wname, hk_mode)
             use_hk = hk_mode == "full" and self.have_print and os.path.exists(hp)
@@ -516,7 +531,7 @@ class Bench:
             log("bench: verify skipped: no heaptrail build")
             return
         for wname, argv, extra, stdin, hk_mode, _ in self.workloads():
-            if hk_mode == "none":
+            if hk_mode == "none" or CPUS_KEY in extra:
                 continue  # a variant of another workload
             if is_sweep(wname):
                 # A quarter of the operations: every stack is checked

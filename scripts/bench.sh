@@ -10,7 +10,7 @@
 #   BENCH_ROUNDS=N   interleaved rounds per workload (default 5; 3 if QUICK)
 #   BENCH_QUICK=1    smaller workloads and fewer rounds, for a quick look
 #   BENCH_ONLY=a,b   only these workloads: churn-fp churn-nofp threads python
-#                    python-native sqlite cxx-text, the sweep's rows (sw-base,
+#                    python-native sqlite cxx-text churn-fp-1cpu, the sweep's rows (sw-base,
 #                    sw-sizes-fixed, ...; see SWEEP in bench/bench.py) or
 #                    "sweep" for all of them
 #   BENCH_TOOLS=a,b  only these tools: base heaptrail heaptrack tracemalloc
