@@ -35,15 +35,57 @@ import threading
 import time
 
 TARGET_RATIO = 1.5        # heaptrail wall / uninstrumented wall
-TARGET_REL = 0.4          # (heaptrail - 1) / (heaptrack - 1)
+TARGET_REL = 0.3          # (heaptrail - 1) / (heaptrack - 1)
 TARGET_PAIR_BYTES = 8.0   # trace bytes per malloc/free pair on churn
 TARGET_ANALYZER = 3.0     # heaptrack_print time / heaptrail info+top time
+TARGET_END_TO_END = 0.5   # (record + info + top) / (heaptrack + heaptrack_print)
+
+# The parameterised churn (bench/sweep.c): a base point and one dimension
+# changed at a time, so that no single shape can be tuned for.  Each row
+# is (name, dimension changes); the base is mixed sizes, depth 5-30,
+# 50 sites, 100k live blocks, random order, frame pointers.
+SWEEP_BASE = {"sizes": "mixed", "depth": "mixed", "sites": 50, "live": 100000,
+              "order": "random", "fp": True}
+SWEEP = [("sw-base", {})] + [
+    ("sw-%s-%s" % (dim, v if not isinstance(v, bool) else ("fp" if v else "nofp")), {dim: v})
+    for dim, values in (("sizes", ["fixed", "classes", "heavy"]),
+                        ("depth", ["shallow", "deep"]),
+                        ("sites", [10, 500, 5000]),
+                        ("live", [1000, 1000000]),
+                        ("order", ["fifo", "lifo"]),
+                        ("fp", [False]))
+    for v in values]
+SWEEP_DEPTHS = {"shallow": "3-6", "mixed": "5-30", "deep": "40-80"}
+
+
+def is_sweep(wname):
+    return wname.startswith("sw-")
+
+
+def geomean(xs):
+    xs = [x for x in xs if x is not None and x > 0]
+    if not xs:
+        return None
+    prod = 1.0
+    for x in xs:
+        prod *= x
+    return prod ** (1.0 / len(xs))
 # The workload also run under `python3 -X tracemalloc=25`: the cost of
 # heaptrail's Python frames next to Python's own tracer, same script.
 TRACEMALLOC_WORKLOAD = "python"
 
 REL_DEFINITION = ("rel = (heaptrail ratio - 1) / (heaptrack ratio - 1): the time "
                   "heaptrail adds, as a fraction of the time heaptrack adds")
+
+
+# A workload's extra env may carry this key: the CPUs (comma-separated) its
+# runs are pinned to, every tool alike (not passed to the program).
+CPUS_KEY = "_BENCH_CPUS"
+
+
+def human_count(n):
+    return "%dM" % (n // 1000000) if n >= 1000000 and n % 1000000 == 0 else (
+        "%dk" % (n // 1000) if n >= 1000 and n % 1000 == 0 else str(n))
 
 
 def log(msg):
@@ -81,14 +123,19 @@ class Run:
         set to the user+system CPU seconds of the whole process tree."""
         mem = self.mem_mb * 1024 * 1024
 
+        cpus = self.env.get(CPUS_KEY)
+
         def limit():
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+            if cpus:
+                os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
 
         stdin = open(self.stdin_path, "rb") if self.stdin_path else subprocess.DEVNULL
         out = open(self.log_path, "wb")
         try:
             t0 = time.perf_counter()
-            p = subprocess.Popen(self.argv, env=self.env, stdin=stdin, stdout=out,
+            env = {k: v for k, v in self.env.items() if k != CPUS_KEY}
+            p = subprocess.Popen(self.argv, env=env, stdin=stdin, stdout=out,
                                  stderr=subprocess.STDOUT, preexec_fn=limit,
                                  start_new_session=True)
             timed_out = []
@@ -171,6 +218,11 @@ class Bench:
              "1 thread, 50 call sites at depth 5-30, -fno-omit-frame-pointer"),
             ("churn-nofp", [os.path.join(b, "churn-nofp"), "churn", str(ops)], {}, None, "raw",
              "same, -fomit-frame-pointer"),
+            # The writer thread shares the program's only core: what the
+            # writer costs when there is no second core to hide it on.
+            ("churn-fp-1cpu", [os.path.join(b, "churn-fp"), "churn", str(ops)], {CPUS_KEY: "0"}, None,
+             "raw", "churn-fp with every run pinned to one CPU (sched_setaffinity): the writer "
+             "thread and heaptrack's compressor share the program's core"),
             ("threads", [os.path.join(b, "churn-nofp"), "threads", str(tops)], {}, None, "raw",
              "8 threads: churn, realloc chains, cross-thread frees"),
             ("python", [self.a.python, os.path.join(self.a.src, "pywork.py"),
@@ -184,10 +236,31 @@ class Bench:
              "like heaptrack); heaptrack not run again"),
             ("sqlite", ["sqlite3", ":memory:"], {}, os.path.join(b, "rows-quick.sql" if q else "rows.sql"),
              "full", "sqlite3 CLI: insert %s rows, 2 indexes" % ("50k" if q else "200k")),
+            ("cxx-text", [os.path.join(b, "textproc"), "40000" if q else "150000"], {}, None, "full",
+             "C++ text processing: std::string, std::vector, std::map, ostringstream "
+             "(bench/textproc.cpp)"),
         ]
+        ws += self.sweep_workloads()
         if self.a.only:
             keep = set(self.a.only.split(","))
-            ws = [w for w in ws if w[0] in keep]
+            ws = [w for w in ws if w[0] in keep or ("sweep" in keep and is_sweep(w[0]))]
+        return ws
+
+    def sweep_workloads(self, ops=None):
+        """The sweep's rows, as workloads() tuples (heaptrack -r: its
+        interpreter runs out of memory on many (size, stack) pairs)."""
+        if ops is None:
+            ops = 1000000 if self.a.quick else 4000000
+        ws = []
+        for name, change in SWEEP:
+            sh = dict(SWEEP_BASE, **change)
+            exe = os.path.join(self.bdir, "sweep-fp" if sh["fp"] else "sweep-nofp")
+            argv = [exe, sh["sizes"], sh["depth"], str(sh["sites"]), str(sh["live"]),
+                    sh["order"], str(ops)]
+            note = "sizes %s, depth %s, %d sites, %s live, %s order, %s" % (
+                sh["sizes"], SWEEP_DEPTHS[sh["depth"]], sh["sites"], human_count(sh["live"]),
+                sh["order"], "frame pointers" if sh["fp"] else "no frame pointers")
+            ws.append((name, argv, {}, None, "raw", note))
         return ws
 
     def tool_argv(self, tool, argv, wname, hk_mode):
@@ -343,10 +416,10 @@ class Bench:
     def analyzers(self):
         if not self.have_heaptrail:
             return
-        for wname, _, _, _, hk_mode, _ in self.workloads():
+        for wname, _, extra, _, hk_mode, _ in self.workloads():
             tp = self.trace_path(wname)
-            if not os.path.exists(tp):
-                continue
+            if is_sweep(wname) or CPUS_KEY in extra or not os.path.exists(tp):
+                continue  # the sweep measures the recorder only
             hp = self.hk_path(wname, hk_mode)
             use_hk = hk_mode == "full" and self.have_print and os.path.exists(hp)
             r = {"heaptrail": [], "heaptrail_warm": [], "heaptrack_print": [], "failed": {}}
@@ -458,8 +531,12 @@ class Bench:
             log("bench: verify skipped: no heaptrail build")
             return
         for wname, argv, extra, stdin, hk_mode, _ in self.workloads():
-            if hk_mode == "none":
+            if hk_mode == "none" or CPUS_KEY in extra:
                 continue  # a variant of another workload
+            if is_sweep(wname):
+                # A quarter of the operations: every stack is checked
+                # against libunwind, which is slow; the shapes are the same.
+                argv = argv[:-1] + [str(max(int(argv[-1]) // 4, 1))]
             self.prepare("heaptrail", wname)
             env = dict(self.env, HEAPTRAIL_UNWIND="verify")
             env.update(extra)
@@ -493,30 +570,40 @@ class Bench:
     def targets(self):
         rows = []
         W = self.results["workloads"]
+        A = self.results["analyzer"]
 
         def add(what, value, shown, limit_ok):
             verdict = "n/a" if value is None else ("PASS" if limit_ok(value) else "MISS")
             rows.append((what, shown, verdict))
 
-        for w in ("churn-fp", "churn-nofp"):
+        for w in ("churn-fp", "churn-nofp", "threads", "python"):
             if w in W:
                 r = W[w]
                 add("%s heaptrail <= %.1fx uninstrumented" % (w, TARGET_RATIO), r.get("heaptrail_ratio"),
                     fmt(r.get("heaptrail_ratio"), ".2f", "x"), lambda v: v <= TARGET_RATIO)
-                add("%s rel overhead vs heaptrack <= %.1f" % (w, TARGET_REL), r.get("rel"),
-                    fmt(r.get("rel"), ".3f"), lambda v: v <= TARGET_REL)
-        for w in ("threads", "python"):
-            if w in W:
-                r = W[w]
-                add("%s heaptrail <= %.1fx uninstrumented" % (w, TARGET_RATIO), r.get("heaptrail_ratio"),
-                    fmt(r.get("heaptrail_ratio"), ".2f", "x"), lambda v: v <= TARGET_RATIO)
+        S = self.sweep_summary()
+        if "heaptrail_ratio" in S:
+            v = S["heaptrail_ratio"]
+            add("sweep: every shape heaptrail <= %.1fx uninstrumented (worst of %d; geometric mean %s)"
+                % (TARGET_RATIO, v["rows"], fmt(v["geomean"], ".2f", "x")), v["worst"],
+                "%s (%s)" % (fmt(v["worst"], ".2f", "x"), v["worst_row"]), lambda x: x <= TARGET_RATIO)
+        for w, r in W.items():
+            if is_sweep(w) or r.get("rel") is None:
+                continue
+            add("%s rel overhead vs heaptrack <= %.1f" % (w, TARGET_REL), r.get("rel"),
+                fmt(r.get("rel"), ".3f"), lambda v: v <= TARGET_REL)
+        if "rel" in S:
+            v = S["rel"]
+            add("sweep: every shape rel vs heaptrack -r <= %.1f (worst of %d; geometric mean %s)"
+                % (TARGET_REL, v["rows"], fmt(v["geomean"], ".3f")), v["worst"],
+                "%s (%s)" % (fmt(v["worst"], ".3f"), v["worst_row"]), lambda x: x <= TARGET_REL)
         for w in ("churn-fp", "churn-nofp"):
             if w in W:
                 bpe = W[w].get("bytes_per_event")
                 pair = 2 * bpe if bpe is not None else None
                 add("%s trace <= %.0f bytes per malloc/free pair" % (w, TARGET_PAIR_BYTES), pair,
                     fmt(pair, ".2f", " B"), lambda v: v <= TARGET_PAIR_BYTES)
-        for w, r in self.results["analyzer"].items():
+        for w, r in A.items():
             if r.get("heaptrack_print_s") is not None:
                 add("%s analyzer >= %.0fx faster than heaptrack_print (cold: no index yet)"
                     % (w, TARGET_ANALYZER),
@@ -526,7 +613,23 @@ class Bench:
                     % (w, TARGET_ANALYZER),
                     r.get("speedup_warm"), fmt(r.get("speedup_warm"), ".2f", "x"),
                     lambda v: v >= TARGET_ANALYZER)
+        for w, r in A.items():
+            e2e = self.end_to_end(w)
+            if e2e is not None:
+                add("%s end to end (record + info + top) <= %.1f of heaptrack's (record + "
+                    "heaptrack_print)" % (w, TARGET_END_TO_END), e2e, fmt(e2e, ".2f"),
+                    lambda v: v <= TARGET_END_TO_END)
         return rows
+
+    def end_to_end(self, w):
+        """(heaptrail record + cold info + top) / (heaptrack + heaptrack_print),
+        medians; None without heaptrack_print data."""
+        r, a = self.results["workloads"].get(w, {}), self.results["analyzer"].get(w, {})
+        parts = (r.get("heaptrail_s"), a.get("heaptrail_s"), r.get("heaptrack_s"),
+                 a.get("heaptrack_print_s"))
+        if None in parts or not parts[2] + parts[3]:
+            return None
+        return (parts[0] + parts[1]) / (parts[2] + parts[3])
 
     def tables(self):
         W = self.results["workloads"]
@@ -534,6 +637,8 @@ class Bench:
         t1 = [("workload", "base s", "heaptrail", "heaptrack", "rel",
                "CPU x trail/track", "RSS MB base/trail/track", "events", "B/event", "B/pair", "LOST")]
         for w, r in W.items():
+            if is_sweep(w):
+                continue  # in the sweep table
             mode = " (-r)" if r["heaptrack_mode"] == "raw" else ""
             hk = (fmt(r.get("heaptrack_ratio"), ".2f", "x") + mode
                   if "heaptrack" not in r["failed"] else "FAILED")
@@ -577,7 +682,55 @@ class Bench:
             for w, v in V.items():
                 t4.append((w, v["status"], fmt(v["checked"], "d"), fmt(v["mismatches"], "d"),
                            fmt(v.get("fallback"), "d")))
-        return t1, t2, t3, t4
+        return t1, t2, t3, t4, self.sweep_table()
+
+    def sweep_summary(self):
+        """{heaptrail, heaptrack, rel}: {geomean, worst, worst_row} over the
+        sweep's rows (worst = highest ratio or rel)."""
+        W = {w: r for w, r in self.results["workloads"].items() if is_sweep(w)}
+        out = {}
+        for key in ("heaptrail_ratio", "heaptrack_ratio", "rel"):
+            vals = [(r.get(key), w) for w, r in W.items() if r.get(key) is not None]
+            if not vals:
+                continue
+            worst = max(vals)
+            out[key] = {"geomean": geomean([v for v, _ in vals]), "worst": worst[0],
+                        "worst_row": worst[1], "rows": len(vals)}
+        return out
+
+    def sweep_table(self):
+        W = {w: r for w, r in self.results["workloads"].items() if is_sweep(w)}
+        if not W:
+            return []
+        t = [("shape (one change from sw-base)", "base s", "heaptrail", "heaptrack (-r)", "rel",
+              "CPU x trail/track", "B/event", "LOST", "<= %.1fx" % TARGET_RATIO)]
+        for w, r in W.items():
+            ht = r.get("heaptrail_ratio")
+            t.append((w, fmt(r.get("base_s"), ".2f"),
+                      fmt(ht, ".2f", "x") if "heaptrail" not in r["failed"] else "FAILED",
+                      fmt(r.get("heaptrack_ratio"), ".2f", "x")
+                      if "heaptrack" not in r["failed"] else "FAILED",
+                      fmt(r.get("rel"), ".3f"),
+                      "%s/%s" % (fmt(r.get("heaptrail_cpu_ratio"), ".2f"),
+                                 fmt(r.get("heaptrack_cpu_ratio"), ".2f")),
+                      fmt(r.get("bytes_per_event"), ".2f"),
+                      "n/a" if r.get("lost") is None else str(r.get("lost")),
+                      "n/a" if ht is None else ("PASS" if ht <= TARGET_RATIO else "MISS")))
+        S = self.sweep_summary()
+        self.results["sweep_summary"] = S
+
+        def cell(key, what):
+            v = S.get(key, {})
+            x = v.get(what)
+            spec = ".3f" if key == "rel" else ".2f"
+            txt = fmt(x, spec, "" if key == "rel" else "x")
+            return txt + (" (%s)" % v["worst_row"] if what == "worst" and x is not None else "")
+
+        t.append(("geometric mean", "", cell("heaptrail_ratio", "geomean"),
+                  cell("heaptrack_ratio", "geomean"), cell("rel", "geomean"), "", "", "", ""))
+        t.append(("worst case", "", cell("heaptrail_ratio", "worst"),
+                  cell("heaptrack_ratio", "worst"), cell("rel", "worst"), "", "", "", ""))
+        return t
 
     @staticmethod
     def text_table(rows):
@@ -666,7 +819,7 @@ class Bench:
             json.dump(self.results["verify"], f, indent=1, default=str)
 
     def report(self):
-        t1, t2, t3, t4 = self.tables()
+        t1, t2, t3, t4, t5 = self.tables()
         host = os.uname()
         hdr = "heaptrail bench, %s, commit %s, %s %s, %d CPUs" % (
             self.results["started"], self.commit(), host.sysname, host.release, os.cpu_count() or 0)
@@ -674,6 +827,9 @@ class Bench:
         if len(t1) > 1:
             txt += ["Recording overhead", self.text_table(t1), ""]
             md += ["Recording overhead", "", self.md_table(t1), ""]
+        if len(t5) > 1:
+            txt += ["Sweep (parameterised churn, bench/sweep.c)", self.text_table(t5), ""]
+            md += ["Sweep (parameterised churn, bench/sweep.c)", "", self.md_table(t5), ""]
         if len(t2) > 1:
             txt += ["Analyzer", self.text_table(t2), ""]
             md += ["Analyzer", "", self.md_table(t2), ""]

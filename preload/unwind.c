@@ -39,6 +39,7 @@
 #include "util.h"
 
 #define UNW_LOCAL_ONLY
+#include <emmintrin.h>
 #include <errno.h>
 #include <link.h>
 #include <sched.h>
@@ -362,70 +363,118 @@ out:
  * the recorder's own, with every stack word the walk read.  When that state
  * recurs and every one of those words still holds what the walk read, the
  * walk would run exactly as before, so its result is reused; the checks
- * are independent loads, not a chain of them. */
+ * are independent loads, not a chain of them.
+ *
+ * Chains are stored compactly, each sized by its own frames, in a
+ * per-thread ring written in order: a new chain overwrites the oldest,
+ * whose tag is cleared first, so a tag always names a whole, live chain.
+ * (Fixed 80-frame slots held 512 chains per MiB; a program with a few
+ * thousand distinct stacks thrashed them: issue 19's sweep, 500 and 5000
+ * call sites.) */
 #define CHAIN_MAX 80 /* frames kept per chain (longer ones are cut into pieces) */
-#define CHAIN_SETS_BITS 7 /* 128 sets per thread */
+#define CHAIN_SETS_BITS 11 /* 2048 sets per thread */
 #define CHAIN_WAYS 4 /* chains per set: one call site may be reached by several chains */
+#define CHAIN_RING_LEN ((size_t)2 << 20) /* bytes of chains per thread */
 
+/* A chain's header in the ring; its arrays follow (chain_off() etc.;
+ * val_at and fr_at are byte offsets from the header):
+ *   uint32_t off[npair + nsingle]  offsets from sp of the stack words checked
+ *   uint64_t val[2 * npair + nsingle]  what they must hold
+ *   uint64_t fr[n + cont]     return addresses, fr[0] == ip (+ next ip when cont)
+ * A check is a return-address slot (frame k's holds fr[k+1]) or a saved-RBP
+ * slot the walk used.  A frame-pointer frame keeps its saved RBP right
+ * below its return address: such a pair is one 16-byte check (npair of
+ * them first), everything else a single word.  Both lists run outermost
+ * first. */
 typedef struct chain {
 	uint64_t bp; /* the first frame's RBP (compared if bp_need) */
+	uint64_t next_sp, next_bp; /* cont: registers of the frame after fr[n-1] */
 	uint32_t epoch; /* tab_epoch when built; 0 = empty */
-	uint16_t n; /* frames fr[0..n), fr[0] == the key's ip */
+	uint32_t len; /* bytes in the ring, header and arrays */
+	uint16_t n; /* frames fr[0..n) */
 	uint16_t room; /* cap - frames before fr[0], when built */
+	uint16_t val_at, fr_at; /* where val and fr start */
+	uint16_t set; /* its tag: set and way */
+	uint8_t way;
 	uint8_t bp_need; /* the walk used the first frame's RBP */
-	uint8_t nra; /* return-address checks: n - 1, or n when cont */
-	uint8_t nrbp; /* saved-RBP checks */
+	uint8_t npair; /* 16-byte checks: saved RBP + return address */
+	uint8_t nsingle; /* 8-byte checks (up to 2 per frame) */
 	uint8_t lead; /* frames before fr[0] in the walk that built it */
 	uint8_t cont; /* the stack goes on past fr[n-1]: at fr[n], next_sp/bp */
-	uint8_t pad[3];
-	uint64_t next_sp, next_bp; /* cont: registers of the frame after fr[n-1] */
 	/* The caller's note for the stack this chain gives.  Its first words
 	 * (stackid's id and Python frame count) share the header's cache
 	 * line: a lookup that ends in a known stack reads that line and the
 	 * checks, nothing else. */
 	unwind_note_t note;
-	/* Checks, as offsets from the key's sp (every word the walk read
-	 * lies above it): the return-address slot of frame k holds fr[k+1],
-	 * the saved-RBP slot rbpoff[i] holds rbpval[i]. */
-	uint64_t fr[CHAIN_MAX + 1]; /* return addresses (+ next ip when cont) */
-	uint32_t raoff[CHAIN_MAX];
-	uint32_t rbpoff[CHAIN_MAX];
-	uint64_t rbpval[CHAIN_MAX];
 } chain_t;
+_Static_assert(sizeof(chain_t) % 8 == 0, "chain arrays must stay aligned");
 
-/* A set's keys in one cache line, so that a lookup touches only the
- * chain that matches. */
+static inline uint32_t *chain_off(const chain_t *c)
+{
+	return (uint32_t *)(c + 1);
+}
+
+static inline uint64_t *chain_val(const chain_t *c)
+{
+	return (uint64_t *)((const char *)c + c->val_at);
+}
+
+static inline uint64_t *chain_fr(const chain_t *c)
+{
+	return (uint64_t *)((const char *)c + c->fr_at);
+}
+
+/* A chain being built: the header and arrays at their largest; copied
+ * into the ring, at its own size, when finished. */
+typedef struct chain_build {
+	chain_t h;
+	uint64_t fr[CHAIN_MAX + 1];
+	uint32_t pair_off[CHAIN_MAX], single_off[2 * CHAIN_MAX];
+	uint64_t pair_val[2 * CHAIN_MAX], single_val[2 * CHAIN_MAX];
+} chain_build_t;
+
+/* A set's keys and where its chains are, in 80 bytes: a lookup touches
+ * only the chain that matches. */
 typedef struct chain_tags {
 	uint64_t ip[CHAIN_WAYS], sp[CHAIN_WAYS]; /* ip 0: way unused */
+	uint32_t off[CHAIN_WAYS]; /* the chain's offset in the ring */
 } chain_tags_t;
 
-/* What a walk notes per frame while it builds a chain. */
+#define CHAIN_NSETS (1u << CHAIN_SETS_BITS)
+
+/* What a walk notes per frame while it builds a chain, and the ring's
+ * state. */
 typedef struct chain_scratch {
+	chain_build_t b;
 	uint64_t cfa[CHAIN_MAX]; /* CFA of frame k */
 	uint64_t nbp[CHAIN_MAX]; /* RBP after frame k's step */
 	uint32_t rule[CHAIN_MAX]; /* rule of frame k */
-	uint8_t victim[1 << CHAIN_SETS_BITS]; /* next way to replace, per set */
-	uint8_t mru[1 << CHAIN_SETS_BITS]; /* way that matched last, per set: tried first */
+	uint32_t head; /* where the next chain goes */
+	uint32_t old, top; /* the previous lap's chains not yet overwritten: [old, top) */
+	uint8_t victim[CHAIN_NSETS]; /* next way to replace, per set */
+	uint8_t mru[CHAIN_NSETS]; /* way that matched last, per set: tried first */
 } chain_scratch_t;
 
-#define CHAIN_NSETS (1u << CHAIN_SETS_BITS)
-#define CHAIN_MAP_LEN                                                  \
-	(sizeof(chain_t) * CHAIN_NSETS * CHAIN_WAYS + sizeof(chain_tags_t) * CHAIN_NSETS + \
-	 sizeof(chain_scratch_t))
+#define CHAIN_MAP_LEN (CHAIN_RING_LEN + sizeof(chain_tags_t) * CHAIN_NSETS + sizeof(chain_scratch_t))
 
-/* This thread's chains (mmap'd on first use; tags and scratch after). */
-static __thread chain_t *chains __attribute__((tls_model("initial-exec")));
+/* This thread's chain ring (mmap'd on first use; tags and scratch after). */
+static __thread unsigned char *chains __attribute__((tls_model("initial-exec")));
 /* The last note serial handed out on this thread. */
 static __thread uint64_t chain_serial __attribute__((tls_model("initial-exec")));
 
 static inline chain_tags_t *chain_tags(void)
 {
-	return (chain_tags_t *)&chains[CHAIN_NSETS * CHAIN_WAYS];
+	return (chain_tags_t *)(chains + CHAIN_RING_LEN);
 }
 
 static inline chain_scratch_t *chain_scratch(void)
 {
 	return (chain_scratch_t *)&chain_tags()[CHAIN_NSETS];
+}
+
+static inline chain_t *chain_at(uint32_t off)
+{
+	return (chain_t *)(chains + off);
 }
 
 /* The set of (ip, sp), or -1 when the cache cannot be mapped. */
@@ -459,7 +508,7 @@ void unwind_thread_exit(void)
 
 /* 1 when c (whose key matched ip and sp) holds the walk from (sp, bp)
  * with `room` frames left. */
-static inline int chain_match(const chain_t *c, uint64_t sp, uint64_t bp, unsigned room,
+static inline __attribute__((always_inline)) int chain_match(const chain_t *c, uint64_t sp, uint64_t bp, unsigned room,
 			      uint32_t epoch)
 {
 	if (c->epoch != epoch || (c->cont ? room <= c->n : c->room != room) ||
@@ -467,55 +516,75 @@ static inline int chain_match(const chain_t *c, uint64_t sp, uint64_t bp, unsign
 		return 0;
 	/* Outermost first: chains that share their key (innermost frame and
 	 * stack address) usually differ further out, e.g. one function
-	 * called from two places; the first difference ends the check. */
-	unsigned i = c->nra;
-	const uint32_t *off = c->raoff;
-	const uint64_t *ra = c->fr + 1;
-#define RA_DIFF(k) (*(const uint64_t *)(sp + off[k]) ^ ra[k])
-	/* Four at a time without a branch each: the loads are independent. */
-	while (i >= 4) {
-		i -= 4;
-		if (RA_DIFF(i + 3) | RA_DIFF(i + 2) | RA_DIFF(i + 1) | RA_DIFF(i))
+	 * called from two places; the first difference ends the check.  The
+	 * loads are independent: two pairs, or four words, per branch. */
+	const uint32_t *off = chain_off(c);
+	const uint64_t *val = chain_val(c);
+	unsigned np = c->npair, i = 0;
+	const __m128i zero = _mm_setzero_si128();
+#define PAIR_DIFF(k)                                                            \
+	_mm_xor_si128(_mm_loadu_si128((const __m128i *)(sp + off[k])),          \
+		      _mm_loadu_si128((const __m128i *)(val + 2 * (k))))
+	for (; i + 2 <= np; i += 2) {
+		__m128i d = _mm_or_si128(PAIR_DIFF(i), PAIR_DIFF(i + 1));
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(d, zero)) != 0xffff)
 			return 0;
 	}
-	while (i-- > 0)
-		if (RA_DIFF(i))
+	if (i < np && _mm_movemask_epi8(_mm_cmpeq_epi8(PAIR_DIFF(i), zero)) != 0xffff)
+		return 0;
+#undef PAIR_DIFF
+	off += np;
+	val += 2 * np;
+	unsigned ns = c->nsingle;
+#define WORD_DIFF(k) (*(const uint64_t *)(sp + off[k]) ^ val[k])
+	for (i = 0; i + 4 <= ns; i += 4)
+		if (WORD_DIFF(i) | WORD_DIFF(i + 1) | WORD_DIFF(i + 2) | WORD_DIFF(i + 3))
 			return 0;
-#undef RA_DIFF
 	uint64_t diff = 0;
-	for (unsigned i = 0; i < c->nrbp; i++)
-		diff |= *(const uint64_t *)(sp + c->rbpoff[i]) ^ c->rbpval[i];
+	for (; i < ns; i++)
+		diff |= WORD_DIFF(i);
+#undef WORD_DIFF
 	return diff == 0;
 }
 
 /* The walk that started at the key (sp) ended after n frames, or, with
- * c->cont, goes on at fr[n] / next_*; derive the words it depended on.
+ * b->h.cont, goes on at fr[n] / next_*; derive the words it depended on.
  * RBP matters in frame k when its CFA follows RBP or when it passes RBP
  * on unchanged to a frame where it matters (always, past a cut chain).
  * Returns -1 when a word lies too far above sp to be noted. */
-static int chain_finish(chain_t *c, const chain_scratch_t *w, uint64_t sp, unsigned n,
+static int chain_finish(chain_build_t *b, const chain_scratch_t *w, uint64_t sp, unsigned n,
 			uint32_t epoch)
 {
+	chain_t *c = &b->h;
 	c->n = (uint16_t)n;
 	int need = c->cont; /* RBP of frame k+1 matters */
-	unsigned nrbp = 0;
+	unsigned np = 0, ns = 0;
 	for (unsigned k = n; k-- > 0;) {
 		uint32_t r = w->rule[k];
 		if (k + 1 < n || c->cont) {
 			/* The step of frame k read the return address... */
-			uint64_t off = w->cfa[k] - 8 - sp;
-			if (off > UINT32_MAX)
+			uint64_t raoff = w->cfa[k] - 8 - sp;
+			if (raoff > UINT32_MAX)
 				return -1;
-			c->raoff[k] = (uint32_t)off;
 			/* ...and the saved RBP, which matters if it is used. */
 			if (RULE_RBP_SAVED(r) && need) {
-				off = w->cfa[k] + (uint64_t)RULE_RBP_OFF(r) - sp;
+				uint64_t off = w->cfa[k] + (uint64_t)RULE_RBP_OFF(r) - sp;
 				if (off > UINT32_MAX)
 					return -1;
-				c->rbpoff[nrbp] = (uint32_t)off;
-				c->rbpval[nrbp++] = w->nbp[k];
+				if (off + 8 == raoff) {
+					b->pair_off[np] = (uint32_t)off;
+					b->pair_val[2 * np] = w->nbp[k];
+					b->pair_val[2 * np + 1] = b->fr[k + 1];
+					np++;
+					goto stepped;
+				}
+				b->single_off[ns] = (uint32_t)off;
+				b->single_val[ns++] = w->nbp[k];
 			}
+			b->single_off[ns] = (uint32_t)raoff;
+			b->single_val[ns++] = b->fr[k + 1];
 		}
+	stepped:;
 		unsigned kind = RULE_KIND(r);
 		if (kind == RK_RBP)
 			need = 1;
@@ -523,17 +592,63 @@ static int chain_finish(chain_t *c, const chain_scratch_t *w, uint64_t sp, unsig
 			need = 0;
 		/* else RBP passes through: need stays. */
 	}
-	c->nra = (uint8_t)(n - 1 + c->cont);
-	c->nrbp = (uint8_t)nrbp;
+	c->npair = (uint8_t)np;
+	c->nsingle = (uint8_t)ns;
 	c->bp_need = (uint8_t)need;
 	c->epoch = epoch;
 	return 0;
 }
 
-static inline void chain_publish(chain_tags_t *tg, unsigned way, const chain_t *c, uint64_t sp)
+/* Clears the tag of the chain at off, if the tag still names it. */
+static inline void chain_drop(uint32_t off)
 {
-	tg->ip[way] = c->fr[0];
+	const chain_t *c = chain_at(off);
+	chain_tags_t *tg = &chain_tags()[c->set];
+	if (tg->ip[c->way] && tg->off[c->way] == off)
+		tg->ip[c->way] = 0;
+}
+
+/* Copies the finished chain b into the ring, at its own size, and tags it
+ * as way `way` of set `set` with key sp.  Returns the chain in the ring. */
+static chain_t *chain_publish(chain_scratch_t *w, chain_build_t *b, unsigned set, unsigned way,
+			      uint64_t sp)
+{
+	chain_t *h = &b->h;
+	size_t nfr = (size_t)h->n + h->cont;
+	size_t nchk = (size_t)h->npair + h->nsingle;
+	size_t val_at = (sizeof(chain_t) + nchk * 4 + 7) & ~(size_t)7;
+	size_t fr_at = val_at + ((size_t)2 * h->npair + h->nsingle) * 8;
+	size_t len = fr_at + nfr * 8;
+	h->val_at = (uint16_t)val_at;
+	h->fr_at = (uint16_t)fr_at;
+	if (w->head + len > CHAIN_RING_LEN) {
+		/* Wrap: what is left of the previous lap goes, and this lap's
+		 * chains become the previous lap. */
+		for (; w->old < w->top; w->old += chain_at(w->old)->len)
+			chain_drop(w->old);
+		w->top = w->head;
+		w->old = 0;
+		w->head = 0;
+	}
+	uint32_t at = w->head;
+	for (; w->old < w->top && w->old < at + len; w->old += chain_at(w->old)->len)
+		chain_drop(w->old);
+	w->head = at + (uint32_t)len;
+	h->len = (uint32_t)len;
+	h->set = (uint16_t)set;
+	h->way = (uint8_t)way;
+	chain_t *c = chain_at(at);
+	memcpy(c, h, sizeof(chain_t));
+	memcpy(chain_off(c), b->pair_off, (size_t)h->npair * 4);
+	memcpy(chain_off(c) + h->npair, b->single_off, (size_t)h->nsingle * 4);
+	memcpy(chain_val(c), b->pair_val, (size_t)h->npair * 16);
+	memcpy(chain_val(c) + 2 * h->npair, b->single_val, (size_t)h->nsingle * 8);
+	memcpy(chain_fr(c), b->fr, nfr * 8);
+	chain_tags_t *tg = &chain_tags()[set];
+	tg->off[way] = at;
 	tg->sp[way] = sp;
+	tg->ip[way] = b->fr[0];
+	return c;
 }
 
 /* Fills buf with up to cap return addresses starting at the return address
@@ -555,10 +670,9 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_no
 	uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), bp = fp[0];
 	const rule_tab_t *t = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
 	uint32_t epoch = __atomic_load_n(&tab_epoch, __ATOMIC_RELAXED);
-	chain_t *build = NULL;
+	chain_build_t *build = NULL;
 	chain_scratch_t *w = NULL;
-	chain_tags_t *btag = NULL; /* build's set */
-	unsigned bway = 0; /* build's way */
+	unsigned bset = 0, bway = 0; /* build's tag */
 	uint64_t bsp = 0; /* build's key sp */
 	unsigned j = 0, tried = 0, pieces = 0;
 	unsigned n = 0;
@@ -572,13 +686,12 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_no
 			if (set >= 0) {
 				unsigned room = cap - (n - 1);
 				chain_tags_t *tg = &chain_tags()[set];
-				chain_t *ways = &chains[set * CHAIN_WAYS];
 				uint8_t *mru = &chain_scratch()->mru[set];
 				for (unsigned o = 0; o < CHAIN_WAYS; o++) {
 					unsigned i = (*mru + o) % CHAIN_WAYS;
 					if (tg->ip[i] != ip || tg->sp[i] != sp)
 						continue;
-					chain_t *c = &ways[i];
+					chain_t *c = chain_at(tg->off[i]);
 					if (!chain_match(c, sp, bp, room, epoch))
 						continue;
 					*mru = (uint8_t)i;
@@ -589,10 +702,11 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_no
 						*idp = &c->note;
 						return -2;
 					}
-					memcpy(buf + n, c->fr + 1, (c->n - 1) * sizeof(uint64_t));
+					const uint64_t *fr = chain_fr(c);
+					memcpy(buf + n, fr + 1, (c->n - 1) * sizeof(uint64_t));
 					n += c->n - 1;
 					if (c->cont) {
-						ip = c->fr[c->n];
+						ip = fr[c->n];
 						sp = c->next_sp;
 						bp = c->next_bp;
 						tried = 0;
@@ -607,19 +721,19 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_no
 				}
 				w = chain_scratch();
 				unsigned v = w->victim[set]++ % CHAIN_WAYS;
-				build = &ways[v];
+				build = &w->b;
 				tg->ip[v] = 0; /* until finished */
-				btag = tg;
+				bset = (unsigned)set;
 				bway = v;
 				j = n - 1;
 				bsp = sp;
-				build->epoch = 0;
-				build->bp = bp;
-				build->room = (uint16_t)room;
-				build->lead = (uint8_t)j;
-				build->cont = 0;
-				memset(build->note.data, 0, 8);
-				build->note.serial = ++chain_serial;
+				build->h.epoch = 0;
+				build->h.bp = bp;
+				build->h.room = (uint16_t)room;
+				build->h.lead = (uint8_t)j;
+				build->h.cont = 0;
+				memset(build->h.note.data, 0, 8);
+				build->h.note.serial = ++chain_serial;
 			}
 		}
 		uint32_t r = rule_find(t, ip);
@@ -631,9 +745,9 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_no
 		}
 		if (kind == RK_END) {
 			if (build && chain_finish(build, w, bsp, k + 1, epoch) == 0) {
-				chain_publish(btag, bway, build, bsp);
+				chain_t *c = chain_publish(w, build, bset, bway, bsp);
 				if (idp && !pieces)
-					*idp = &build->note;
+					*idp = &c->note;
 			}
 			return (int)n;
 		}
@@ -659,12 +773,12 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_no
 			if (k + 1 == CHAIN_MAX && n < cap) {
 				/* Full: cut here; the next frame starts a chain of
 				 * its own, looked up (or built) in turn. */
-				build->cont = 1;
+				build->h.cont = 1;
 				build->fr[CHAIN_MAX] = nip;
-				build->next_sp = cfa;
-				build->next_bp = bp;
+				build->h.next_sp = cfa;
+				build->h.next_bp = bp;
 				if (chain_finish(build, w, bsp, CHAIN_MAX, epoch) == 0)
-					chain_publish(btag, bway, build, bsp);
+					chain_publish(w, build, bset, bway, bsp);
 				build = NULL;
 				tried = 0;
 				pieces++;
@@ -675,9 +789,9 @@ static int fast_walk(uint64_t *buf, unsigned cap, const uintptr_t *fp, unwind_no
 	next:;
 	}
 	if (build && chain_finish(build, w, bsp, n - j, epoch) == 0) {
-		chain_publish(btag, bway, build, bsp);
+		chain_t *c = chain_publish(w, build, bset, bway, bsp);
 		if (idp && !pieces)
-			*idp = &build->note;
+			*idp = &c->note;
 	}
 	return (int)n;
 }
@@ -705,8 +819,7 @@ unwind_note_t *unwind_cached_any(const uintptr_t *entry, unsigned max)
 		unsigned i = (*mru + o) % CHAIN_WAYS;
 		if (tg->ip[i] != ip || tg->sp[i] != sp)
 			continue;
-		chain_t *c = &chains[set * CHAIN_WAYS + (unsigned)i];
-
+		chain_t *c = chain_at(tg->off[i]);
 		if (c->cont || c->lead || !chain_match(c, sp, bp, room, epoch))
 			continue;
 		*mru = (uint8_t)i;

@@ -2,7 +2,7 @@
 # make bench: heaptrail's recorder and analyzer against heaptrack, side by
 # side, on workloads the benchmark builds itself (bench/).  Prints a table;
 # also writes BUILD/bench/results/bench.md (Markdown, for the README) and
-# bench.json (every sample).  A full run takes about 10 minutes.
+# bench.json (every sample).  A full run takes about 15 minutes.
 #
 # Usage: sh scripts/bench.sh ABS_BUILD_DIR        (what `make bench` runs)
 #
@@ -10,7 +10,9 @@
 #   BENCH_ROUNDS=N   interleaved rounds per workload (default 5; 3 if QUICK)
 #   BENCH_QUICK=1    smaller workloads and fewer rounds, for a quick look
 #   BENCH_ONLY=a,b   only these workloads: churn-fp churn-nofp threads python
-#                    python-native sqlite
+#                    python-native sqlite cxx-text churn-fp-1cpu, the sweep's rows (sw-base,
+#                    sw-sizes-fixed, ...; see SWEEP in bench/bench.py) or
+#                    "sweep" for all of them
 #   BENCH_TOOLS=a,b  only these tools: base heaptrail heaptrack tracemalloc
 #                    (tracemalloc = python3 -X tracemalloc=25, python workload only; e.g. base,heaptrail
 #                    while tuning the recorder: spares the shared machine heaptrack)
@@ -57,6 +59,28 @@ for v in fp nofp; do
 			-o "$out" "$ROOT/bench/churn.c" -lpthread
 	fi
 done
+# The sweep's parameterised churn (one binary per frame-pointer setting:
+# every other dimension is chosen on its command line).
+python3 "$ROOT/bench/gen_sweep.py" "$BDIR/sweep_sites.h.new"
+if ! cmp -s "$BDIR/sweep_sites.h.new" "$BDIR/sweep_sites.h" 2>/dev/null; then
+	mv "$BDIR/sweep_sites.h.new" "$BDIR/sweep_sites.h"
+else
+	rm -f "$BDIR/sweep_sites.h.new"
+fi
+for v in fp nofp; do
+	if [ $v = fp ]; then fpflag=-fno-omit-frame-pointer; else fpflag=-fomit-frame-pointer; fi
+	out=$BDIR/sweep-$v
+	if [ ! -x "$out" ] || [ "$ROOT/bench/sweep.c" -nt "$out" ] || [ "$BDIR/sweep_sites.h" -nt "$out" ]; then
+		echo "bench: building $out"
+		$CC -std=gnu11 -O2 -g $fpflag -Wall -Wextra -Werror -I"$BDIR" \
+			-o "$out" "$ROOT/bench/sweep.c"
+	fi
+done
+CXX=${CXX:-c++}
+if [ ! -x "$BDIR/textproc" ] || [ "$ROOT/bench/textproc.cpp" -nt "$BDIR/textproc" ]; then
+	echo "bench: building $BDIR/textproc"
+	$CXX -std=c++17 -O2 -g -Wall -Wextra -Werror -o "$BDIR/textproc" "$ROOT/bench/textproc.cpp"
+fi
 for rows in 200000:rows.sql 50000:rows-quick.sql; do
 	f=$BDIR/${rows#*:}
 	if [ ! -s "$f" ] || [ "$ROOT/bench/gen_sql.py" -nt "$f" ]; then
