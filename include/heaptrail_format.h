@@ -210,6 +210,18 @@ enum ht_rec {
 	 * type skips it (the layouts above are unchanged, so no version bump).
 	 *   varint signal number, varint time (us since start). */
 	HT_REC_SIGNAL = 12,
+	/* FREESITE: where the FREE ops that follow were made, until the next
+	 * FREESITE (reset to 0 = unknown at every PROCESS record).
+	 *   varint stack id (0 = unknown).
+	 * The stack is a one-frame *site* (HT_STACK_FREESITE): the return
+	 * address into free()'s caller, plus the innermost Python frame when
+	 * Python frames are captured; not a full unwind.  The writer writes
+	 * one only when the site changes, so a loop that frees at one line
+	 * pays for it once.  Readers that do not know the type skip it: the
+	 * frees are then simply without a site (no version bump).
+	 *   example: frees at site stack 9: head 13<<3|7 = 0x6f, length 1,
+	 *   id 9 -> 6f 01 09 */
+	HT_REC_FREESITE = 13,
 };
 
 #define HT_END_MAGIC "HTR-END\0"
@@ -225,6 +237,8 @@ enum ht_proc_flags {
 enum ht_stack_flags {
 	HT_STACK_TRUNCATED = 1 << 0, /* more frames than --depth */
 	HT_STACK_UNWIND_ERROR = 1 << 1, /* unwinder stopped on an error */
+	HT_STACK_FREESITE = 1 << 2, /* a free site (HT_REC_FREESITE): one
+				     * frame and at most one Python frame */
 };
 
 enum ht_snap_origin {

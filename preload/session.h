@@ -32,6 +32,12 @@ typedef struct rec_tls {
 	 * cleared by the recorder: the unwinder starts there instead of
 	 * walking the recorder's frames.  NULL outside hooks. */
 	const uintptr_t *entry;
+	/* The last free site (stackid_free_site): its return address and
+	 * innermost Python frame (code 0 = none), and its stack id (0 =
+	 * none yet).  Frees in a loop find it here. */
+	uintptr_t free_ip;
+	uint32_t free_code, free_line;
+	uint32_t free_site;
 } rec_tls_t;
 
 typedef struct session {

@@ -2,9 +2,12 @@
  * hash table apart from the id logic, so that it can be tested alone. */
 #include "stackid.h"
 
+#include "heaptrail_format.h"
 #include "modules.h"
 #include "pymemo.h"
 #include "stacks.h"
+
+#include <errno.h>
 
 /* The Python frames that go with a native stack (code ids, lines). */
 typedef struct py {
@@ -99,6 +102,45 @@ uint32_t stackid_capture(const uintptr_t *entry)
 	return id;
 }
 
+/* A site the thread's last one does not match: intern it. */
+static __attribute__((noinline)) uint32_t free_site_new(rec_tls_t *t, uintptr_t ip, uint32_t code,
+							 uint32_t line, unsigned m)
+{
+	uint64_t ips[1] = { ip };
+	unsigned n = ht_session.unwind && ip ? 1 : 0;
+	int is_new;
+	if (!n && !m)
+		return 0; /* nothing to say where: an unknown site */
+	uint32_t gen = modules_gen();
+	uint32_t id = stacks_intern(ips, n, &code, &line, m, HT_STACK_FREESITE, gen, &is_new);
+	if (!id)
+		return 0;
+	t->free_ip = ip;
+	t->free_code = m ? code : 0;
+	t->free_line = m ? line : 0;
+	t->free_site = id;
+	/* As in stackid_capture: the STACK may name a module loaded since. */
+	if (is_new && n && modules_refresh(0) != gen)
+		unwind_flush();
+	return id;
+}
+
+uint32_t stackid_free_site_slow(uintptr_t ip)
+{
+	rec_tls_t *t = &ht_tls;
+	uint32_t code = 0, line = 0;
+	unsigned m = 0;
+	if (HT_UNLIKELY(!pyframes_idle()) && pyframes_capture(&code, &line, 1) == 1)
+		m = 1;
+	if (HT_LIKELY(t->free_site && t->free_ip == ip && t->free_code == code &&
+		      t->free_line == line))
+		return t->free_site;
+	int saved = errno; /* the recorder preserves errno */
+	uint32_t id = free_site_new(t, ip, code, line, m);
+	errno = saved;
+	return id;
+}
+
 uint64_t stackid_mismatches(void)
 {
 	return __atomic_load_n(&mismatches, __ATOMIC_RELAXED);
@@ -112,6 +154,7 @@ void stackid_thread_exit(void)
 
 void stackid_reset_child(void)
 {
+	ht_tls.free_site = 0; /* the table is new (other threads are gone) */
 	stacks_reset_child();
 	unwind_forget_ids();
 }

@@ -54,6 +54,11 @@ typedef struct point_from {
  * snapshot was not found (message in err, listing what exists). */
 int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 		 const uint64_t **count, size_t *n, char *err, size_t errlen);
+/* Per-stack bytes allocated there minus bytes freed there (the stack as
+ * free site) from the start to the point, n entries as point_result's;
+ * NULL when the point came from the trace index's snapshot states
+ * (which do not keep it: replay without the index). */
+const int64_t *point_net(const point_t *p);
 /* Heap totals and time at the point (valid after point_result). */
 uint64_t point_heap_bytes(const point_t *p);
 uint64_t point_heap_blocks(const point_t *p);

@@ -138,6 +138,13 @@ static inline void tb_record(tb_t *t, uint64_t type)
 	t->blen = 0;
 }
 
+/* The site of the frees that follow (HT_REC_FREESITE). */
+static inline void tb_free_site(tb_t *t, uint64_t stack)
+{
+	tb_bv(t, stack);
+	tb_record(t, HT_REC_FREESITE);
+}
+
 static inline void tb_process(tb_t *t, uint64_t pid, const char *exe)
 {
 	tb_bv(t, pid);
