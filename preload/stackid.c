@@ -8,6 +8,7 @@
 #include "stacks.h"
 
 #include <errno.h>
+#include <string.h>
 
 /* The Python frames that go with a native stack (code ids, lines). */
 typedef struct py {
@@ -102,7 +103,10 @@ uint32_t stackid_capture(const uintptr_t *entry)
 	return id;
 }
 
-/* A site the thread's last one does not match: intern it. */
+#define FREE_SITES (sizeof(ht_tls.free_sites) / sizeof(ht_tls.free_sites[0]))
+
+/* A site none of the thread's latest ones is: intern it, and put it
+ * first (the oldest falls off). */
 static __attribute__((noinline)) uint32_t free_site_new(rec_tls_t *t, uintptr_t ip, uint32_t code,
 							 uint32_t line, unsigned m)
 {
@@ -115,10 +119,8 @@ static __attribute__((noinline)) uint32_t free_site_new(rec_tls_t *t, uintptr_t 
 	uint32_t id = stacks_intern(ips, n, &code, &line, m, HT_STACK_FREESITE, gen, &is_new);
 	if (!id)
 		return 0;
-	t->free_ip = ip;
-	t->free_code = m ? code : 0;
-	t->free_line = m ? line : 0;
-	t->free_site = id;
+	memmove(&t->free_sites[1], &t->free_sites[0], (FREE_SITES - 1) * sizeof(t->free_sites[0]));
+	t->free_sites[0] = (struct rec_free_site){ ip, m ? code : 0, m ? line : 0, id };
 	/* As in stackid_capture: the STACK may name a module loaded since. */
 	if (is_new && n && modules_refresh(0) != gen)
 		unwind_flush();
@@ -132,9 +134,19 @@ uint32_t stackid_free_site_slow(uintptr_t ip)
 	unsigned m = 0;
 	if (HT_UNLIKELY(!pyframes_idle()) && pyframes_capture(&code, &line, 1) == 1)
 		m = 1;
-	if (HT_LIKELY(t->free_site && t->free_ip == ip && t->free_code == code &&
-		      t->free_line == line))
-		return t->free_site;
+	else
+		code = line = 0;
+	for (unsigned k = 0; k < FREE_SITES; k++) {
+		struct rec_free_site *f = &t->free_sites[k];
+		if (f->id && f->ip == ip && f->code == code && f->line == line) {
+			if (k) { /* newest first */
+				struct rec_free_site hit = *f;
+				memmove(&t->free_sites[1], &t->free_sites[0], k * sizeof(*f));
+				t->free_sites[0] = hit;
+			}
+			return t->free_sites[0].id;
+		}
+	}
 	int saved = errno; /* the recorder preserves errno */
 	uint32_t id = free_site_new(t, ip, code, line, m);
 	errno = saved;
@@ -154,7 +166,8 @@ void stackid_thread_exit(void)
 
 void stackid_reset_child(void)
 {
-	ht_tls.free_site = 0; /* the table is new (other threads are gone) */
+	/* The table is new (the other threads are gone). */
+	memset(ht_tls.free_sites, 0, sizeof(ht_tls.free_sites));
 	stacks_reset_child();
 	unwind_forget_ids();
 }

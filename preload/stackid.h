@@ -53,15 +53,14 @@ uint32_t stackid_capture(const uintptr_t *entry);
 /* The id of a free's site (HT_STACK_FREESITE): one native frame, the
  * return address ip into free()'s caller, and the innermost Python frame
  * when Python frames are captured.  No unwind: a free must stay cheap.
- * The thread's last site is reused while ip and the Python frame stay
- * the same.  Returns 0 (an unknown site) when memory ran out or there is
+ * The thread's last few sites are reused.  Returns 0 (an unknown site) when memory ran out or there is
  * nothing to name (no native stacks, no Python frame).  Errno is kept. */
 uint32_t stackid_free_site_slow(uintptr_t ip);
 static inline uint32_t stackid_free_site(uintptr_t ip)
 {
-	const rec_tls_t *t = &ht_tls;
-	if (HT_LIKELY(t->free_site && t->free_ip == ip && !t->free_code) && pyframes_idle())
-		return t->free_site;
+	const struct rec_free_site *f = &ht_tls.free_sites[0];
+	if (HT_LIKELY(f->id && f->ip == ip && !f->code) && pyframes_idle())
+		return f->id;
 	return stackid_free_site_slow(ip);
 }
 

@@ -185,6 +185,11 @@ agg_t *point_agg(point_t *p)
 	return &p->agg;
 }
 
+const point_spec_t *point_spec(const point_t *p)
+{
+	return &p->spec;
+}
+
 int point_index_need(const point_t *p)
 {
 	switch (p->spec.kind) {

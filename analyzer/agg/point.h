@@ -31,6 +31,8 @@ typedef struct point point_t;
 point_t *point_new(const point_spec_t *spec);
 void point_free(point_t *p);
 agg_t *point_agg(point_t *p);
+/* The point's spec as given to point_new. */
+const point_spec_t *point_spec(const point_t *p);
 /* What the trace index must hold for this point: POINT_INDEX_PLAIN (end,
  * peak: the heap model's per-stack totals, no event needed),
  * POINT_INDEX_STATES (a snapshot: the index's snapshot states; from a

@@ -625,7 +625,7 @@ static int decode_fields(reader_t *r, uint64_t type, body_t *b,
 	}
 	case HT_REC_FREESITE:
 		/* State, not an event: the frees that follow carry it. */
-		r->free_site = b_v(b);
+		r->free_site += (uint64_t)ht_unzigzag(b_v(b));
 		if (b->bad)
 			return corrupt(r, ev->offset, "FREESITE field runs past the record");
 		return 0;

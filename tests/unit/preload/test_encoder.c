@@ -129,14 +129,15 @@ Test(encoder, thread_switch_is_written_only_on_change)
 
 Test(encoder, a_free_site_is_written_only_when_it_changes)
 {
-	/* FREESITE 9: head 13<<3|7 = 0x6f, length 1, id 9; then site 300:
-	 * 6f 02 ac 02; back to unknown: 6f 01 00. */
+	/* FREESITE 9: head 13<<3|7 = 0x6f, length 1, zz(+9) = 18; then site
+	 * 300: zz(+291) = 582 -> 6f 02 c6 04; back to unknown: zz(-300) =
+	 * 599 -> 6f 02 d7 04. */
 	enc_free_site(&e, 9);
 	enc_free_site(&e, 9);
 	enc_free_site(&e, 300);
 	enc_free_site(&e, 0);
 	enc_free_site(&e, 0);
-	const uint8_t want[] = { 0x6f, 0x01, 0x09, 0x6f, 0x02, 0xac, 0x02, 0x6f, 0x01, 0x00 };
+	const uint8_t want[] = { 0x6f, 0x01, 0x12, 0x6f, 0x02, 0xc6, 0x04, 0x6f, 0x02, 0xd7, 0x04 };
 	cr_assert_eq(e.len, sizeof(want));
 	cr_assert_arr_eq(e.buf, want, sizeof(want));
 	enc_free_site(&e, 5);
