@@ -31,7 +31,11 @@
  * the nearest point, and the page says so) and evenly spaced times.
  * Each costs at most 1000 stacks of the page (HTML_OTHER_PERMILLE). */
 #define HTML_MAX_SNAPS 64
-#define HTML_NTIMES 16
+#define HTML_NTIMES 16 /* a power of two (see the order of the times) */
+/* The page's bound: once the flamegraphs of the points take this many
+ * bytes, the later points (marks, then times) are left out; the page
+ * then shows the nearest point that is there, and says so. */
+#define HTML_POINTS_BUDGET ((long)3 << 20)
 #define HTML_MAX_POINTS (2 + HTML_MAX_SNAPS + HTML_NTIMES)
 /* A frame below this share of a flamegraph's total (per mille) goes into
  * an "other" node under its parent: at most 1000 nodes per level. */
@@ -427,7 +431,12 @@ int cmd_html(int argc, char **argv)
 			spec.snapshot = idx[k - 2];
 		} else if (k >= 2 + nsnaps) {
 			spec.kind = POINT_TIME;
-			spec.time_us = end_us * (k - 1 - nsnaps) / (HTML_NTIMES + 1);
+			/* In bit-reversed order (8, 4, 12, 2, ... of 16), so the
+			 * times the budget leaves out are spread evenly. */
+			unsigned i = (unsigned)(k - 2 - nsnaps), r = 0;
+			for (unsigned b = 1; b < HTML_NTIMES; b <<= 1, i >>= 1)
+				r = r << 1 | (i & 1);
+			spec.time_us = end_us * (r + 1) / (HTML_NTIMES + 1);
 		}
 		if (!(pts[npts++] = point_new(&spec)))
 			goto nomem;
@@ -487,8 +496,14 @@ int cmd_html(int argc, char **argv)
 	char err[512];
 	json_key(&j, "points");
 	json_arr_begin(&j);
+	long points_at = ftell(m);
+	size_t left_out = 0;
 	for (size_t k = 0; k < npts; k++) {
 		const uint64_t *bytes, *count;
+		if (k >= 2 && ftell(m) - points_at > HTML_POINTS_BUDGET) {
+			left_out++;
+			continue;
+		}
 		if (run_point_result(pts[k], an, &bytes, &count, &n, err, sizeof(err)) < 0) {
 			fprintf(stderr, "heaptrail: %s\n", err);
 			fclose(m);
@@ -515,6 +530,8 @@ int cmd_html(int argc, char **argv)
 		}
 	}
 	json_arr_end(&j);
+	json_key(&j, "points_left_out");
+	json_u64(&j, left_out);
 	/* Allocations over the whole run, by count and by bytes. */
 	size_t nst;
 	const heap_stack_stat_t *st = heap_stack_stats(analysis_heap(an), &nst);

@@ -173,7 +173,8 @@ function snapNote(data, us, i) {
 		return '';
 	return 'No flamegraph was precomputed at ' + fmtTime(us) + ': showing the nearest one, ' +
 		p.name + ' (' + data.points.length + ' points: the peak, the end, the snapshot marks and ' +
-		'evenly spaced times).';
+		'evenly spaced times' + (data.points_left_out ? '; ' + data.points_left_out +
+		' more were left out to keep the page small' : '') + ').';
 }
 
 const HeaptrailApp = { fmtBytes, fmtTime, buildTree, nodeLabel, topRows, sortRows,
