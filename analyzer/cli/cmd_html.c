@@ -35,7 +35,7 @@
 /* The page's bound: once the flamegraphs of the points take this many
  * bytes, the later points (marks, then times) are left out; the page
  * then shows the nearest point that is there, and says so. */
-#define HTML_POINTS_BUDGET ((long)3 << 20)
+#define HTML_POINTS_BUDGET ((long)5 << 19) /* 2.5 MiB */
 #define HTML_MAX_POINTS (2 + HTML_MAX_SNAPS + HTML_NTIMES)
 /* A frame below this share of a flamegraph's total (per mille) goes into
  * an "other" node under its parent: at most 1000 nodes per level. */
