@@ -15,7 +15,7 @@ static void script(tb_t *t)
 {
 	tb_init(t);
 	for (int k = 0; k < 20; k++) {
-		char label[8];
+		char label[16];
 		snprintf(label, sizeof(label), "s%d", k);
 		tb_time(t, 10);
 		tb_malloc(t, 0x1000 * (uint64_t)(k + 1), 100 * (uint64_t)(k + 1), 1);
@@ -38,7 +38,7 @@ Test(pointset, twenty_marks_and_unordered_times_capture_what_each_point_would)
 	tb_t t;
 	script(&t);
 	point_t *pts[25];
-	char idx[20][8];
+	char idx[20][16];
 	size_t np = 0;
 	for (int k = 0; k < 20; k++) {
 		snprintf(idx[k], sizeof(idx[k]), "%d", k);
