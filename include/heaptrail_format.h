@@ -44,6 +44,7 @@
  * file and at every PROCESS record):
  *   prev_addr   last address of any FREE, MALLOC, ALLOC or REALLOC op
  *   thread      current thread index (0 = the first thread seen)
+ *   free_site   the site of the frees that follow (HT_REC_FREESITE)
  *   time_us     microseconds since the image's start_unix_ns
  *   ord, lifo   version 2's address model (below)
  *
@@ -210,6 +211,20 @@ enum ht_rec {
 	 * type skips it (the layouts above are unchanged, so no version bump).
 	 *   varint signal number, varint time (us since start). */
 	HT_REC_SIGNAL = 12,
+	/* FREESITE: where the FREE ops that follow were made, until the next
+	 * FREESITE: the reader's state free_site, a stack id (0 = unknown;
+	 * reset to 0 at every PROCESS record).
+	 *   varint zigzag(new free_site - free_site).
+	 * The stack is a one-frame *site* (HT_STACK_FREESITE): the return
+	 * address into free()'s caller, plus the innermost Python frame when
+	 * Python frames are captured; not a full unwind.  The writer writes
+	 * one only when the site changes, so a loop that frees at one line
+	 * pays for it once.  Readers that do not know the type skip it: the
+	 * frees are then simply without a site (no version bump).
+	 *   example: frees at site stack 9 after site 0: head 13<<3|7 = 0x6f,
+	 *   length 1, zigzag(+9) = 18 -> 6f 01 12; then site 7: zz(-2) = 3
+	 *   -> 6f 01 03 */
+	HT_REC_FREESITE = 13,
 };
 
 #define HT_END_MAGIC "HTR-END\0"
@@ -225,6 +240,8 @@ enum ht_proc_flags {
 enum ht_stack_flags {
 	HT_STACK_TRUNCATED = 1 << 0, /* more frames than --depth */
 	HT_STACK_UNWIND_ERROR = 1 << 1, /* unwinder stopped on an error */
+	HT_STACK_FREESITE = 1 << 2, /* a free site (HT_REC_FREESITE): one
+				     * frame and at most one Python frame */
 };
 
 enum ht_snap_origin {

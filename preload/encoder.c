@@ -44,6 +44,7 @@ void enc_reset_state(enc_t *e)
 	e->prev_addr = 0;
 	e->thread = 0;
 	e->ord = 0;
+	e->free_site = 0;
 	if (e->lifo) {
 		memset(e->lifo, 0, sizeof(ht_lifo_t));
 		addrmap_clear(&e->live);
@@ -110,6 +111,25 @@ void enc_free_op(enc_t *e, uint64_t addr)
 	}
 	put(e, payload << 3 | HT_OP_FREE);
 	e->prev_addr = addr;
+}
+
+/* FREESITE: head 13<<3|7 = 0x6f, body length, varint zigzag(stack -
+ * previous site): sites that alternate were mostly interned together, so
+ * their distance takes one byte where an id may take two or three.
+ *   example: site 300 after site 9: zz(+291) = 582 -> 6f 02 c6 04 */
+void enc_free_site(enc_t *e, uint32_t stack)
+{
+	if (stack == e->free_site)
+		return;
+	uint8_t id[HT_VARINT_MAX];
+	size_t n = ht_put_varint(id, ht_zigzag((int64_t)stack - (int64_t)e->free_site));
+	if (enc_reserve(e, 2 + HT_VARINT_MAX))
+		return;
+	put(e, (uint64_t)HT_REC_FREESITE << 3 | HT_OP_RECORD);
+	put(e, n); /* a body of at most 5 bytes: one length byte */
+	memcpy(e->buf + e->len, id, n);
+	e->len += n;
+	e->free_site = stack;
 }
 
 /* The payload of a new block's address (lifo position or addr code), and

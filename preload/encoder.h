@@ -25,6 +25,7 @@ typedef struct enc {
 	/* Set by the writer while it falls behind the program: no table
 	 * lookups (frees as addresses, new blocks not noted); still exact. */
 	int light;
+	uint32_t free_site; /* decoder's free site (HT_REC_FREESITE), 0 = unknown */
 } enc_t;
 
 int enc_init(enc_t *e, size_t cap);
@@ -36,6 +37,9 @@ int enc_reserve(enc_t *e, size_t n);
 
 void enc_header(enc_t *e);
 void enc_free_op(enc_t *e, uint64_t addr);
+/* The site of the frees that follow: a FREESITE record when it differs
+ * from the current one (writes nothing otherwise). */
+void enc_free_site(enc_t *e, uint32_t stack);
 /* Allocation of any kind: uses HT_OP_MALLOC for malloc, else HT_OP_ALLOC. */
 void enc_alloc(enc_t *e, unsigned kind, uint64_t addr, uint64_t size, uint32_t stack,
 	       uint64_t align);

@@ -185,7 +185,8 @@ HT_EXPORT void free(void *p)
 	 * cache miss; recording first ends with a locked instruction that
 	 * would keep that load from starting early, so ask for it now. */
 	__builtin_prefetch((const char *)p - 2 * sizeof(size_t));
-	recorder_free(p); /* before the block can be handed out again */
+	/* The site: where the caller called free (one return address). */
+	recorder_free(p, (uintptr_t)__builtin_return_address(0)); /* before the block can be handed out again */
 	real_free(p);
 	t->in_hook = 0;
 }
@@ -212,8 +213,9 @@ static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)
 			recorder_alloc(null_kind, q, total, 0);
 		}
 	} else if (total == 0) {
-		/* glibc frees p and returns NULL. */
-		recorder_free(p);
+		/* glibc frees p and returns NULL.  entry[1]: the return
+		 * address into realloc's caller, the free's site. */
+		recorder_free(p, entry ? entry[1] : 0);
 		q = call(p, a, b);
 		if (q) {
 			t->entry = entry;

@@ -119,18 +119,22 @@ void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
 			  heapcount_usable(p));
 }
 
-void recorder_free(void *p)
+void recorder_free(void *p, uintptr_t site_ip)
 {
 	rec_thread_t *th = event_thread();
 	if (!th)
 		return;
 	heapcount_add(th, -heapcount_usable(p));
+	/* The free site: a lookup, no unwind; 0 (unknown) if memory ran
+	 * out, and the free itself is still recorded. */
+	uint32_t site = stackid_free_site(site_ip);
 	ring_t *r = th->ring;
 	ring_event_t *e = begin_event(r, 1);
 	if (!e)
 		return;
 	e->type = RING_EV_FREE;
 	e->addr = (uint64_t)(uintptr_t)p;
+	e->stack = site;
 	commit_event(r, 1);
 }
 

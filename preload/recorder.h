@@ -14,7 +14,8 @@
 
 /* Hot path (caller set ht_tls.in_hook and checked session_on()). */
 void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align);
-void recorder_free(void *p);
+/* site_ip: the return address into free()'s caller (0 = unknown). */
+void recorder_free(void *p, uintptr_t site_ip);
 /* old_usable: heapcount_usable(old) taken before the real realloc. */
 void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable);
 /* API snapshot from any thread; 0 or -1 when not recording. */

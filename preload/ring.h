@@ -9,7 +9,7 @@
 
 /* Raw event types (ring_event_t.type). */
 enum ring_ev {
-	RING_EV_FREE = 1, /* addr */
+	RING_EV_FREE = 1, /* addr, stack = free site (0 = unknown) */
 	RING_EV_ALLOC = 2, /* kind, addr, size, stack, aux = alignment */
 	RING_EV_REALLOC = 3, /* addr = old, aux = new, size, stack */
 	RING_EV_SNAPSHOT = 4, /* kind = origin, size = label length; label
@@ -22,7 +22,7 @@ typedef struct ring_event {
 	uint64_t addr; /* returned / freed / old address */
 	uint64_t aux; /* realloc: new address; aligned kinds: alignment */
 	uint64_t size; /* bytes requested (calloc: nmemb * size) */
-	uint32_t stack; /* interned stack id (>= 1), 0 for frees */
+	uint32_t stack; /* interned stack id (>= 1); frees: their site, 0 = unknown */
 	uint8_t type; /* RING_EV_* */
 	uint8_t kind; /* HT_KIND_* (allocs) or HT_SNAP_* (snapshots) */
 	uint16_t pad;

@@ -32,6 +32,14 @@ typedef struct rec_tls {
 	 * cleared by the recorder: the unwinder starts there instead of
 	 * walking the recorder's frames.  NULL outside hooks. */
 	const uintptr_t *entry;
+	/* The thread's latest free sites (stackid_free_site), newest
+	 * first: frees in a loop, or alternating between a few lines, find
+	 * their site here. */
+	struct rec_free_site {
+		uintptr_t ip; /* return address into free()'s caller */
+		uint32_t code, line; /* innermost Python frame, code 0 = none */
+		uint32_t id; /* its stack id, 0 = empty entry */
+	} free_sites[4];
 } rec_tls_t;
 
 typedef struct session {

@@ -2,9 +2,13 @@
  * hash table apart from the id logic, so that it can be tested alone. */
 #include "stackid.h"
 
+#include "heaptrail_format.h"
 #include "modules.h"
 #include "pymemo.h"
 #include "stacks.h"
+
+#include <errno.h>
+#include <string.h>
 
 /* The Python frames that go with a native stack (code ids, lines). */
 typedef struct py {
@@ -99,6 +103,56 @@ uint32_t stackid_capture(const uintptr_t *entry)
 	return id;
 }
 
+#define FREE_SITES (sizeof(ht_tls.free_sites) / sizeof(ht_tls.free_sites[0]))
+
+/* A site none of the thread's latest ones is: intern it, and put it
+ * first (the oldest falls off). */
+static __attribute__((noinline)) uint32_t free_site_new(rec_tls_t *t, uintptr_t ip, uint32_t code,
+							 uint32_t line, unsigned m)
+{
+	uint64_t ips[1] = { ip };
+	unsigned n = ht_session.unwind && ip ? 1 : 0;
+	int is_new;
+	if (!n && !m)
+		return 0; /* nothing to say where: an unknown site */
+	uint32_t gen = modules_gen();
+	uint32_t id = stacks_intern(ips, n, &code, &line, m, HT_STACK_FREESITE, gen, &is_new);
+	if (!id)
+		return 0;
+	memmove(&t->free_sites[1], &t->free_sites[0], (FREE_SITES - 1) * sizeof(t->free_sites[0]));
+	t->free_sites[0] = (struct rec_free_site){ ip, m ? code : 0, m ? line : 0, id };
+	/* As in stackid_capture: the STACK may name a module loaded since. */
+	if (is_new && n && modules_refresh(0) != gen)
+		unwind_flush();
+	return id;
+}
+
+uint32_t stackid_free_site_slow(uintptr_t ip)
+{
+	rec_tls_t *t = &ht_tls;
+	uint32_t code = 0, line = 0;
+	unsigned m = 0;
+	if (HT_UNLIKELY(!pyframes_idle()) && pyframes_capture(&code, &line, 1) == 1)
+		m = 1;
+	else
+		code = line = 0;
+	for (unsigned k = 0; k < FREE_SITES; k++) {
+		struct rec_free_site *f = &t->free_sites[k];
+		if (f->id && f->ip == ip && f->code == code && f->line == line) {
+			if (k) { /* newest first */
+				struct rec_free_site hit = *f;
+				memmove(&t->free_sites[1], &t->free_sites[0], k * sizeof(*f));
+				t->free_sites[0] = hit;
+			}
+			return t->free_sites[0].id;
+		}
+	}
+	int saved = errno; /* the recorder preserves errno */
+	uint32_t id = free_site_new(t, ip, code, line, m);
+	errno = saved;
+	return id;
+}
+
 uint64_t stackid_mismatches(void)
 {
 	return __atomic_load_n(&mismatches, __ATOMIC_RELAXED);
@@ -112,6 +166,8 @@ void stackid_thread_exit(void)
 
 void stackid_reset_child(void)
 {
+	/* The table is new (the other threads are gone). */
+	memset(ht_tls.free_sites, 0, sizeof(ht_tls.free_sites));
 	stacks_reset_child();
 	unwind_forget_ids();
 }

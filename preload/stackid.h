@@ -50,6 +50,20 @@ static inline uint32_t stackid_known(const uintptr_t *entry)
  * be NULL.  Returns the id, 0 only when memory ran out.  Errno may change. */
 uint32_t stackid_capture(const uintptr_t *entry);
 
+/* The id of a free's site (HT_STACK_FREESITE): one native frame, the
+ * return address ip into free()'s caller, and the innermost Python frame
+ * when Python frames are captured.  No unwind: a free must stay cheap.
+ * The thread's last few sites are reused.  Returns 0 (an unknown site) when memory ran out or there is
+ * nothing to name (no native stacks, no Python frame).  Errno is kept. */
+uint32_t stackid_free_site_slow(uintptr_t ip);
+static inline uint32_t stackid_free_site(uintptr_t ip)
+{
+	const struct rec_free_site *f = &ht_tls.free_sites[0];
+	if (HT_LIKELY(f->id && f->ip == ip && !f->code) && pyframes_idle())
+		return f->id;
+	return stackid_free_site_slow(ip);
+}
+
 /* Verify mode: cached ids that differed from interning's since init
  * (added to the unwinder's mismatches in the verify report). */
 uint64_t stackid_mismatches(void);

@@ -350,7 +350,10 @@ encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 	switch (e->type) {
 	case RING_EV_FREE:
 		announce(th);
+		if (e->stack)
+			ensure_stack(e->stack);
 		enc_thread(&w.enc, th->index);
+		enc_free_site(&w.enc, e->stack);
 		enc_free_op(&w.enc, e->addr);
 		n->events++;
 		return 1;

@@ -14,6 +14,7 @@
 
 typedef struct capture {
 	uint64_t *bytes, *count; /* by sidx */
+	int64_t *net; /* by sidx: allocated minus freed here, since the start */
 	size_t n;
 	uint64_t heap_bytes, heap_blocks, time_us;
 	bool done;
@@ -34,6 +35,7 @@ static void cap_clear(capture_t *c)
 {
 	free(c->bytes);
 	free(c->count);
+	free(c->net);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -45,17 +47,26 @@ static int cap_take(capture_t *c, const heap_t *h)
 	cap_clear(c);
 	c->bytes = calloc(n ? n : 1, sizeof(uint64_t));
 	c->count = calloc(n ? n : 1, sizeof(uint64_t));
-	if (!c->bytes || !c->count)
+	c->net = calloc(n ? n : 1, sizeof(int64_t));
+	if (!c->bytes || !c->count || !c->net)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		c->bytes[i] = st[i].live_bytes;
 		c->count[i] = st[i].live_count;
+		c->net[i] = heap_stack_net(h, (sidx_t)i);
 	}
 	c->n = n;
 	c->heap_bytes = hc->heap_bytes;
 	c->heap_blocks = hc->heap_blocks;
 	c->done = true;
 	return 0;
+}
+
+/* Undoes a net change of d at stack s. */
+static void cap_net(capture_t *c, sidx_t s, int64_t d)
+{
+	if (s < c->n)
+		c->net[s] -= d;
 }
 
 static void cap_adjust(capture_t *c, const heap_block_t *b, bool add)
@@ -89,14 +100,19 @@ static int p_add(agg_t *a, const heap_event_t *ev)
 	switch (ev->kind) {
 	case HEAP_EV_ALLOC:
 		cap_adjust(c, &ev->block, false);
+		cap_net(c, ev->block.stack, (int64_t)ev->block.size);
 		break;
 	case HEAP_EV_FREE:
 		cap_adjust(c, &ev->block, true);
+		cap_net(c, ev->site, -(int64_t)ev->block.size);
 		break;
 	case HEAP_EV_REALLOC:
 		cap_adjust(c, &ev->block, false);
-		if (ev->old_known)
+		cap_net(c, ev->block.stack, (int64_t)ev->block.size);
+		if (ev->old_known) {
 			cap_adjust(c, &ev->old, true);
+			cap_net(c, ev->site, -(int64_t)ev->old.size);
+		}
 		break;
 	}
 	c->time_us = p->spec.time_us;
@@ -167,6 +183,11 @@ void point_free(point_t *p)
 agg_t *point_agg(point_t *p)
 {
 	return &p->agg;
+}
+
+const point_spec_t *point_spec(const point_t *p)
+{
+	return &p->spec;
 }
 
 int point_index_need(const point_t *p)
@@ -305,8 +326,10 @@ int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 		capture_t *r = &p->result;
 		if (cap_take(r, h) < 0)
 			return -ENOMEM;
-		for (size_t i = 0; i < r->n; i++)
+		for (size_t i = 0; i < r->n; i++) {
 			heap_stack_at_peak(h, (sidx_t)i, &r->bytes[i], &r->count[i]);
+			r->net[i] = heap_stack_net_at_peak(h, (sidx_t)i);
+		}
 		r->heap_bytes = hc->peak_bytes;
 		r->heap_blocks = hc->peak_blocks;
 		r->time_us = hc->peak_time_us;
@@ -321,6 +344,11 @@ int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 	*count = c->count;
 	*n = c->n;
 	return 0;
+}
+
+const int64_t *point_net(const point_t *p)
+{
+	return p->chosen ? p->chosen->net : NULL;
 }
 
 uint64_t point_heap_bytes(const point_t *p)

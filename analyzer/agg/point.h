@@ -31,6 +31,8 @@ typedef struct point point_t;
 point_t *point_new(const point_spec_t *spec);
 void point_free(point_t *p);
 agg_t *point_agg(point_t *p);
+/* The point's spec as given to point_new. */
+const point_spec_t *point_spec(const point_t *p);
 /* What the trace index must hold for this point: POINT_INDEX_PLAIN (end,
  * peak: the heap model's per-stack totals, no event needed),
  * POINT_INDEX_STATES (a snapshot: the index's snapshot states; from a
@@ -54,6 +56,11 @@ typedef struct point_from {
  * snapshot was not found (message in err, listing what exists). */
 int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 		 const uint64_t **count, size_t *n, char *err, size_t errlen);
+/* Per-stack bytes allocated there minus bytes freed there (the stack as
+ * free site) from the start to the point, n entries as point_result's;
+ * NULL when the point came from the trace index's snapshot states
+ * (which do not keep it: replay without the index). */
+const int64_t *point_net(const point_t *p);
 /* Heap totals and time at the point (valid after point_result). */
 uint64_t point_heap_bytes(const point_t *p);
 uint64_t point_heap_blocks(const point_t *p);

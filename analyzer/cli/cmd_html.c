@@ -1,7 +1,8 @@
 /* `heaptrail html`: see cmd_html.h.  One replay feeds the series (heap
  * and RSS over time), a point aggregator for each precomputed flamegraph
  * (the peak, the end, the first HTML_MAX_SNAPS snapshot marks and
- * HTML_NTIMES evenly spaced times), leaks and growth; the allocation
+ * HTML_NTIMES evenly spaced times, all in one point set), leaks and
+ * growth; the allocation
  * counts and the temporary allocations come from the heap's per-stack
  * totals.  The data is
  * aggregated by stack here; the page builds its trees from it. */
@@ -16,6 +17,7 @@
 #include "agg/growth.h"
 #include "agg/leaks.h"
 #include "agg/point.h"
+#include "agg/pointset.h"
 #include "agg/series.h"
 #include "cli/args.h"
 #include "cli/opts.h"
@@ -25,14 +27,21 @@
 #include "render/json.h"
 #include "render/report.h"
 
-/* Aggregator slots (analysis.c holds 16): series, leaks, growth, peak,
- * end, the marks, the times. */
-#define HTML_MAX_SNAPS 7
-#define HTML_NTIMES 3
+/* The precomputed flamegraphs: peak, end, the marks (a later mark shows
+ * the nearest point, and the page says so) and evenly spaced times.
+ * Each costs at most 1000 stacks of the page (HTML_OTHER_PERMILLE). */
+#define HTML_MAX_SNAPS 64
+#define HTML_NTIMES 16 /* a power of two (see the order of the times) */
+/* The page's bound: once the flamegraphs of the points take this many
+ * bytes, the later points (marks, then times) are left out; the page
+ * then shows the nearest point that is there, and says so. */
+#define HTML_POINTS_BUDGET ((long)5 << 19) /* 2.5 MiB */
 #define HTML_MAX_POINTS (2 + HTML_MAX_SNAPS + HTML_NTIMES)
-/* A stack below this share of a flamegraph's total (per mille) goes into
- * its "other" node: at most 1000 stacks per flamegraph. */
+/* A frame below this share of a flamegraph's total (per mille) goes into
+ * an "other" node under its parent: at most 1000 nodes per level. */
 #define HTML_OTHER_PERMILLE 1
+/* Frames kept per stack on the page (deeper ones are cut). */
+#define STACKS_MAX_DEPTH_HTML 512
 /* Points per series on the page (a bucket keeps its maximum). */
 #define HTML_SERIES_POINTS 2000
 #define HTML_TOP_LEAKS 20
@@ -128,14 +137,21 @@ static void intern_json(json_t *j, const intern_t *t)
 	free((void *)by_id);
 }
 
-/* Stack i as frame ids, outermost first.  Returns 0 or -errno. */
-static int stack_json(json_t *j, frames_t *f, intern_t *t, size_t i)
+/* Stack i as frame ids, outermost first, into ids (cap entries; grown
+ * as needed).  Returns the count or -errno. */
+static int stack_ids(frames_t *f, intern_t *t, size_t i, uint32_t **ids, size_t *cap)
 {
 	const frame_t *fr;
 	int k = frames_get(f, (sidx_t)i, &fr);
 	if (k < 0)
 		return k;
-	json_arr_begin(j);
+	if ((size_t)k > *cap) {
+		uint32_t *n = realloc(*ids, (size_t)k * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		*ids = n;
+		*cap = (size_t)k;
+	}
 	for (int d = k - 1; d >= 0; d--) {
 		char name[512], loc[512], key[1100];
 		if (fr[d].marker)
@@ -153,52 +169,179 @@ static int stack_json(json_t *j, frames_t *f, intern_t *t, size_t i)
 		long id = intern_id(t, key);
 		if (id < 0)
 			return -ENOMEM;
-		json_u64(j, (uint64_t)id);
+		(*ids)[k - 1 - d] = (uint32_t)id;
 	}
-	json_arr_end(j);
-	return 0;
+	return k;
 }
 
-/* One flamegraph's stacks: [bytes, blocks, [frame ids]] for each stack
- * of at least the threshold's share of `weight`; the rest is summed into
- * other_bytes/other_blocks. */
+/* The flamegraph's tree, before the tiny frames are merged: node 0 is the
+ * root (no frame); children are found by (parent, frame id) in a hash. */
+typedef struct fnode {
+	uint32_t frame, parent;
+	uint32_t child, sibling; /* first child, next sibling; 0 = none */
+	uint64_t bytes, blocks; /* of every stack through this node */
+	uint64_t self_bytes, self_blocks; /* of the stacks ending here */
+	uint64_t other_bytes, other_blocks; /* children merged into "other" */
+} fnode_t;
+
+typedef struct ftree {
+	fnode_t *n;
+	size_t len, cap;
+	uint32_t *slot; /* hash of (parent, frame) -> node index + 1 */
+	size_t nslot;
+} ftree_t;
+
+static uint64_t fkey_hash(uint32_t parent, uint32_t frame)
+{
+	return ((uint64_t)parent << 32 | frame) * 0x9e3779b97f4a7c15ull;
+}
+
+/* The child of parent for frame, added when new; (uint32_t)-1 on ENOMEM. */
+static uint32_t ftree_child(ftree_t *t, uint32_t parent, uint32_t frame)
+{
+	if (2 * (t->len + 1) > t->nslot) {
+		size_t ns = t->nslot ? t->nslot * 2 : 4096;
+		uint32_t *sl = calloc(ns, sizeof(*sl));
+		if (!sl)
+			return (uint32_t)-1;
+		for (size_t i = 1; i < t->len; i++) {
+			size_t h = fkey_hash(t->n[i].parent, t->n[i].frame) & (ns - 1);
+			while (sl[h])
+				h = (h + 1) & (ns - 1);
+			sl[h] = (uint32_t)i + 1;
+		}
+		free(t->slot);
+		t->slot = sl;
+		t->nslot = ns;
+	}
+	size_t h = fkey_hash(parent, frame) & (t->nslot - 1);
+	while (t->slot[h]) {
+		const fnode_t *x = &t->n[t->slot[h] - 1];
+		if (x->parent == parent && x->frame == frame)
+			return t->slot[h] - 1;
+		h = (h + 1) & (t->nslot - 1);
+	}
+	if (t->len == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 1024;
+		fnode_t *nn = realloc(t->n, nc * sizeof(*nn));
+		if (!nn)
+			return (uint32_t)-1;
+		t->n = nn;
+		t->cap = nc;
+	}
+	uint32_t id = (uint32_t)t->len++;
+	t->n[id] = (fnode_t){ .frame = frame, .parent = parent, .sibling = t->n[parent].child };
+	t->n[parent].child = id;
+	t->slot[h] = id + 1;
+	return id;
+}
+
+/* Writes [bytes, blocks, [frame ids]] for the path from the root to x
+ * (plus `last` when it is not (uint32_t)-1). */
+static void path_json(json_t *j, const ftree_t *t, uint32_t x, uint64_t bytes, uint64_t blocks,
+		      uint32_t last)
+{
+	uint32_t path[STACKS_MAX_DEPTH_HTML];
+	size_t k = 0;
+	for (uint32_t y = x; y && k < STACKS_MAX_DEPTH_HTML; y = t->n[y].parent)
+		path[k++] = t->n[y].frame;
+	json_arr_begin(j);
+	json_u64(j, bytes);
+	json_u64(j, blocks);
+	json_arr_begin(j);
+	while (k)
+		json_u64(j, path[--k]);
+	if (last != (uint32_t)-1)
+		json_u64(j, last);
+	json_arr_end(j);
+	json_arr_end(j);
+}
+
+/* Node x and what is under it, its children below thr merged into its
+ * "other" (frame id other_id). */
+static void ftree_emit(json_t *j, ftree_t *t, uint32_t x, uint64_t thr, uint32_t other_id)
+{
+	fnode_t *n = &t->n[x];
+	if (x && (n->self_bytes || n->self_blocks))
+		path_json(j, t, x, n->self_bytes, n->self_blocks, (uint32_t)-1);
+	for (uint32_t c = n->child; c; c = t->n[c].sibling) {
+		fnode_t *cn = &t->n[c];
+		if (cn->bytes < thr || !cn->bytes) {
+			n->other_bytes += cn->bytes;
+			n->other_blocks += cn->blocks;
+			continue;
+		}
+		ftree_emit(j, t, c, thr, other_id);
+		n = &t->n[x];
+	}
+	if (n->other_bytes || n->other_blocks)
+		path_json(j, t, x, n->other_bytes, n->other_blocks, other_id);
+}
+
+/* One flamegraph: the stacks merged into a tree by frame, and under each
+ * node, the children below the threshold's share of the total (per
+ * mille of `weight`) merged into one "other" frame, then written back as
+ * [bytes, blocks, [frame ids]] paths (the page rebuilds the tree). */
 static int flame_json(json_t *j, frames_t *f, intern_t *t, const uint64_t *bytes,
 		      const uint64_t *count, size_t n)
 {
-	uint64_t total = 0, tblocks = 0, ob = 0, oc = 0;
+	uint64_t total = 0, tblocks = 0;
 	for (size_t i = 0; i < n; i++) {
 		total += bytes[i];
 		tblocks += count[i];
 	}
 	uint64_t thr = total / 1000 * HTML_OTHER_PERMILLE;
+	ftree_t tr = { 0 };
+	uint32_t *ids = NULL;
+	size_t cap = 0;
+	int rc = -ENOMEM;
+	char okey[128];
+	snprintf(okey, sizeof(okey), "other (frames below %g%% each)\x1f\x1f" "0",
+		 HTML_OTHER_PERMILLE / 10.0);
+	long other_id = intern_id(t, okey);
+	if (other_id < 0 || !(tr.n = calloc(1024, sizeof(*tr.n))))
+		goto out;
+	tr.cap = 1024;
+	tr.len = 1; /* the root */
+	for (size_t i = 0; i < n; i++) {
+		if (!bytes[i] && !count[i])
+			continue;
+		int k = stack_ids(f, t, i, &ids, &cap);
+		if (k < 0) {
+			rc = k;
+			goto out;
+		}
+		uint32_t x = 0;
+		tr.n[0].bytes += bytes[i];
+		tr.n[0].blocks += count[i];
+		for (int d = 0; d < k && d < STACKS_MAX_DEPTH_HTML - 1; d++) {
+			if ((x = ftree_child(&tr, x, ids[d])) == (uint32_t)-1)
+				goto out;
+			tr.n[x].bytes += bytes[i];
+			tr.n[x].blocks += count[i];
+		}
+		tr.n[x].self_bytes += bytes[i];
+		tr.n[x].self_blocks += count[i];
+	}
 	json_key(j, "total_bytes");
 	json_u64(j, total);
 	json_key(j, "total_blocks");
 	json_u64(j, tblocks);
 	json_key(j, "stacks");
 	json_arr_begin(j);
-	for (size_t i = 0; i < n; i++) {
-		if (!bytes[i] && !count[i])
-			continue;
-		if (bytes[i] < thr || !bytes[i]) {
-			ob += bytes[i];
-			oc += count[i];
-			continue;
-		}
-		json_arr_begin(j);
-		json_u64(j, bytes[i]);
-		json_u64(j, count[i]);
-		int rc = stack_json(j, f, t, i);
-		if (rc < 0)
-			return rc;
-		json_arr_end(j);
-	}
+	ftree_emit(j, &tr, 0, thr, (uint32_t)other_id);
 	json_arr_end(j);
+	/* Kept for pages of older data: "other" is a frame now. */
 	json_key(j, "other_bytes");
-	json_u64(j, ob);
+	json_u64(j, 0);
 	json_key(j, "other_blocks");
-	json_u64(j, oc);
-	return 0;
+	json_u64(j, 0);
+	rc = 0;
+out:
+	free(ids);
+	free(tr.n);
+	free(tr.slot);
+	return rc;
 }
 
 /* A series, at most HTML_SERIES_POINTS: [time_us, bytes] with each
@@ -259,6 +402,7 @@ int cmd_html(int argc, char **argv)
 	point_t *pts[HTML_MAX_POINTS] = { 0 };
 	char idx[HTML_MAX_SNAPS][24];
 	size_t npts = 0, nsnaps;
+	pointset_t *ps = NULL;
 	series_t *se = series_new();
 	leaks_t *lk = leaks_new();
 	growth_t *gr = growth_new();
@@ -287,17 +431,22 @@ int cmd_html(int argc, char **argv)
 			spec.snapshot = idx[k - 2];
 		} else if (k >= 2 + nsnaps) {
 			spec.kind = POINT_TIME;
-			spec.time_us = end_us * (k - 1 - nsnaps) / (HTML_NTIMES + 1);
+			/* In bit-reversed order (8, 4, 12, 2, ... of 16), so the
+			 * times the budget leaves out are spread evenly. */
+			unsigned i = (unsigned)(k - 2 - nsnaps), r = 0;
+			for (unsigned b = 1; b < HTML_NTIMES; b <<= 1, i >>= 1)
+				r = r << 1 | (i & 1);
+			spec.time_us = end_us * (r + 1) / (HTML_NTIMES + 1);
 		}
 		if (!(pts[npts++] = point_new(&spec)))
 			goto nomem;
 	}
 	analysis_free(an);
-	agg_t *aggs[3 + HTML_MAX_POINTS] = { series_agg(se), leaks_agg(lk), growth_agg(gr) };
-	for (size_t k = 0; k < npts; k++)
-		aggs[3 + k] = point_agg(pts[k]);
+	if (!(ps = pointset_new(pts, npts)))
+		goto nomem;
+	agg_t *aggs[4] = { series_agg(se), leaks_agg(lk), growth_agg(gr), pointset_agg(ps) };
 	leaks_set_by(lk, BY_TRACEBACK);
-	if (!(an = run_file(path, aggs, 3 + npts)))
+	if (!(an = run_file(path, aggs, 4)))
 		goto done;
 	s = analysis_summary(an);
 	frames_t *fs = analysis_frames(an, o.fmode, o.raw);
@@ -347,8 +496,14 @@ int cmd_html(int argc, char **argv)
 	char err[512];
 	json_key(&j, "points");
 	json_arr_begin(&j);
+	long points_at = ftell(m);
+	size_t left_out = 0;
 	for (size_t k = 0; k < npts; k++) {
 		const uint64_t *bytes, *count;
+		if (k >= 2 && ftell(m) - points_at > HTML_POINTS_BUDGET) {
+			left_out++;
+			continue;
+		}
 		if (run_point_result(pts[k], an, &bytes, &count, &n, err, sizeof(err)) < 0) {
 			fprintf(stderr, "heaptrail: %s\n", err);
 			fclose(m);
@@ -359,6 +514,10 @@ int cmd_html(int argc, char **argv)
 		json_str(&j, point_describe(pts[k]));
 		json_key(&j, "kind");
 		json_str(&j, k == 0 ? "peak" : k == 1 ? "end" : k < 2 + nsnaps ? "snapshot" : "time");
+		if (k >= 2 && k < 2 + nsnaps) {
+			json_key(&j, "mark");
+			json_u64(&j, s->snapshots[k - 2].index);
+		}
 		json_key(&j, "time_us");
 		json_u64(&j, point_time_us(pts[k]));
 		json_key(&j, "heap_bytes");
@@ -371,6 +530,8 @@ int cmd_html(int argc, char **argv)
 		}
 	}
 	json_arr_end(&j);
+	json_key(&j, "points_left_out");
+	json_u64(&j, left_out);
 	/* Allocations over the whole run, by count and by bytes. */
 	size_t nst;
 	const heap_stack_stat_t *st = heap_stack_stats(analysis_heap(an), &nst);
@@ -460,6 +621,7 @@ done:
 	growth_result_free(&gres);
 	group_free(g);
 	analysis_free(an);
+	pointset_free(ps);
 	for (size_t k = 0; k < npts; k++)
 		point_free(pts[k]);
 	series_free(se);

@@ -263,6 +263,7 @@ stack_change_st(heap_t *h, sidx_t s, uint64_t bytes, bool add)
 	if (st->peak_epoch != h->c.epoch) {
 		st->peak_bytes = st->live_bytes;
 		st->peak_count = st->live_count;
+		st->peak_alloc_bytes = st->alloc_bytes;
 		st->peak_epoch = h->c.epoch;
 	}
 	if (add) {
@@ -281,6 +282,24 @@ static inline __attribute__((always_inline)) int
 stack_change(heap_t *h, sidx_t s, uint64_t bytes, bool add)
 {
 	return stack_change_st(h, s, bytes, add) ? 0 : -ENOMEM;
+}
+
+/* Charges a free of `bytes` to its site s (SIDX_NONE: nothing), first
+ * saving the site's freed total for the current peak. */
+static inline int charge_free(heap_t *h, sidx_t s, uint64_t bytes)
+{
+	if (s == SIDX_NONE)
+		return 0;
+	heap_stack_stat_t *st = stat_of(h, s);
+	if (!st)
+		return -ENOMEM;
+	if (st->freed_epoch != h->c.epoch) {
+		st->peak_freed_bytes = st->freed_bytes;
+		st->freed_epoch = h->c.epoch;
+	}
+	st->freed_bytes += bytes;
+	st->freed_count++;
+	return 0;
 }
 
 static void check_peak(heap_t *h, heap_event_t *ev)
@@ -323,6 +342,7 @@ static inline void ev_init(heap_event_t *ev, heap_ev_kind_t kind,
 	ev->old = none;
 	ev->old_known = false;
 	ev->temporary = false;
+	ev->site = SIDX_NONE;
 	ev->new_peak = false;
 	ev->time_us = rev->time_us;
 	ev->thread = rev->thread;
@@ -463,6 +483,9 @@ static int do_free(heap_t *h, const rd_event_t *rev)
 	ev_init(&ev, HEAP_EV_FREE, rev);
 	if ((rc = take_block(h, slot, &ev.block)) < 0)
 		return rc;
+	ev.site = rev->u.free.site ? intern(h, rev->u.free.site) : SIDX_NONE;
+	if ((rc = charge_free(h, ev.site, ev.block.size)) < 0)
+		return rc;
 	if (ev.block.addr == h->last_alloc) {
 		h->last_alloc = 0;
 		heap_stack_stat_t *st = stat_of(h, ev.block.stack);
@@ -492,6 +515,11 @@ static int do_realloc(heap_t *h, const rd_event_t *rev)
 	if (slot) {
 		ev.old_known = true;
 		if ((rc = take_block(h, slot, &ev.old)) < 0)
+			return rc;
+		ev.site = intern(h, rev->u.realloc.stack);
+		if (ev.site == SIDX_NONE)
+			return -ENOMEM;
+		if ((rc = charge_free(h, ev.site, ev.old.size)) < 0)
 			return rc;
 	} else {
 		h->c.unknown_reallocs++;
@@ -585,6 +613,9 @@ static inline __attribute__((always_inline)) int lean_apply(heap_t *h, const rd_
 		}
 		if (!(st = lean_take(h, slot, &size, &addr)))
 			return -ENOMEM;
+		if (ev->u.free.site &&
+		    charge_free(h, intern(h, ev->u.free.site), size) < 0)
+			return -ENOMEM;
 		if (addr == h->last_alloc) {
 			h->last_alloc = 0;
 			h->c.temporary++;
@@ -598,7 +629,9 @@ static inline __attribute__((always_inline)) int lean_apply(heap_t *h, const rd_
 		slot = ev->u.realloc.old_addr ?
 			find_slot(h, ev->u.realloc.old_addr) : NULL;
 		if (slot) {
-			if (!lean_take(h, slot, &size, &addr))
+			sidx_t site = intern(h, ev->u.realloc.stack);
+			if (!lean_take(h, slot, &size, &addr) || site == SIDX_NONE ||
+			    charge_free(h, site, size) < 0)
 				return -ENOMEM;
 		} else {
 			h->c.unknown_reallocs++;
@@ -695,6 +728,23 @@ void heap_stack_at_peak(const heap_t *h, sidx_t i, uint64_t *bytes,
 		*bytes = st->live_bytes;
 		*count = st->live_count;
 	}
+}
+
+int64_t heap_stack_net(const heap_t *h, sidx_t i)
+{
+	if (i >= h->nst)
+		return 0;
+	return (int64_t)(h->st[i].alloc_bytes - h->st[i].freed_bytes);
+}
+
+int64_t heap_stack_net_at_peak(const heap_t *h, sidx_t i)
+{
+	if (i >= h->nst)
+		return 0;
+	const heap_stack_stat_t *st = &h->st[i];
+	uint64_t a = st->peak_epoch == h->c.epoch ? st->peak_alloc_bytes : st->alloc_bytes;
+	uint64_t f = st->freed_epoch == h->c.epoch ? st->peak_freed_bytes : st->freed_bytes;
+	return (int64_t)(a - f);
 }
 
 const heap_block_t *heap_lookup(const heap_t *h, uint64_t addr)

@@ -37,6 +37,9 @@ typedef struct heap_event {
 	bool old_known; /* REALLOC: the old address was a live block */
 	bool temporary; /* FREE: no other allocation (any thread) happened
 			 * since this block's allocation */
+	sidx_t site; /* FREE: the free site (HT_REC_FREESITE), SIDX_NONE =
+		      * unknown; REALLOC: the realloc's stack, which the old
+		      * block's bytes are charged to as freed */
 	uint64_t time_us; /* time of this event */
 	uint32_t thread; /* thread index doing it */
 	uint64_t heap_bytes; /* live bytes after the event */
@@ -56,6 +59,15 @@ typedef struct heap_stack_stat {
 	uint64_t alloc_bytes; /* bytes ever allocated from this stack */
 	uint64_t temp_count; /* temporary allocations (see heap_event_t) */
 	uint64_t temp_bytes;
+	/* Frees made here: this stack is their free site (a FREESITE stack,
+	 * or a realloc's, for the old block). */
+	uint64_t freed_count;
+	uint64_t freed_bytes;
+	uint64_t peak_alloc_bytes; /* alloc_bytes at the peak, when
+				    * peak_epoch == heap's epoch */
+	uint64_t peak_freed_bytes; /* freed_bytes at the peak, when
+				    * freed_epoch == heap's epoch */
+	uint64_t freed_epoch; /* heap epoch of the last free charged here */
 } heap_stack_stat_t;
 
 typedef struct heap_counters {
@@ -116,6 +128,11 @@ const heap_stack_stat_t *heap_stack_stats(const heap_t *h, size_t *n);
 /* Live bytes/count of stack i at the peak (resolves the epoch trick). */
 void heap_stack_at_peak(const heap_t *h, sidx_t i, uint64_t *bytes,
 			uint64_t *count);
+/* Bytes allocated minus bytes freed here (as the free site) from the
+ * start to the peak (its "net"; the sum over all stacks is the heap).
+ * heap_stack_net gives it now. */
+int64_t heap_stack_net_at_peak(const heap_t *h, sidx_t i);
+int64_t heap_stack_net(const heap_t *h, sidx_t i);
 /* The live block at addr, or NULL. */
 const heap_block_t *heap_lookup(const heap_t *h, uint64_t addr);
 

@@ -29,7 +29,7 @@
 #include "heaptrail_format.h"
 
 #define INDEX_MAGIC "HTRIDX\r\n"
-#define INDEX_VERSION 4u
+#define INDEX_VERSION 5u
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
  * blocks of SAMPLE_BLOCK bytes evenly spread from the first to the last. */
@@ -270,7 +270,9 @@ static void w_key(wbuf_t *b, const struct stat *st, const struct stat *self,
 #define STAT_FIELDS(X)                                                      \
 	X(live_bytes, U) X(live_count, U) X(peak_bytes, U) X(peak_count, U) \
 	X(peak_epoch, U) X(alloc_count, U) X(alloc_bytes, U)                \
-	X(temp_count, U) X(temp_bytes, U)
+	X(temp_count, U) X(temp_bytes, U) X(freed_count, U)               \
+	X(freed_bytes, U) X(peak_alloc_bytes, U) X(peak_freed_bytes, U)     \
+	X(freed_epoch, U)
 
 /* analysis_summary_t up to its optional last warning and snapshots. */
 #define SUMMARY_FIELDS(X)                                                   \

@@ -42,6 +42,8 @@ struct reader {
 	uint8_t *win_cls; /* ht_size_class of its size */
 	uint64_t time_us;
 	uint32_t thread;
+	uint64_t free_site; /* FREESITE state: the stack id of the frees that
+			     * follow, 0 = unknown */
 	uint32_t images; /* PROCESS records seen */
 	bool saw_end; /* END seen since the last PROCESS */
 	bool at_eof;
@@ -621,6 +623,12 @@ static int decode_fields(reader_t *r, uint64_t type, body_t *b,
 		ev->u.stack.npy = (size_t)m;
 		return 1;
 	}
+	case HT_REC_FREESITE:
+		/* State, not an event: the frees that follow carry it. */
+		r->free_site += (uint64_t)ht_unzigzag(b_v(b));
+		if (b->bad)
+			return corrupt(r, ev->offset, "FREESITE field runs past the record");
+		return 0;
 	case HT_REC_END:
 		ev->kind = RD_END;
 		if (b->end - b->p < HT_END_BODY_LEN ||
@@ -658,6 +666,7 @@ static int decode_record(reader_t *r, uint64_t type, body_t *b,
 			memset(r->lifo, 0, sizeof(*r->lifo));
 		r->time_us = 0;
 		r->thread = 0;
+		r->free_site = 0;
 		r->saw_end = false;
 		ev->time_us = 0;
 		ev->thread = 0;
@@ -745,6 +754,7 @@ static size_t decode_hot(reader_t *r, rd_event_t *ev, size_t max)
 	const uint8_t *p = data + r->pos;
 	uint64_t prev = r->prev_addr, ord = r->ord, time_us = r->time_us;
 	uint32_t thread = r->thread;
+	const uint64_t site = r->free_site; /* a record ends this loop */
 	uint64_t *win_addr = r->win_addr;
 	uint8_t *win_cls = r->win_cls;
 	ht_lifo_t *lifo = r->lifo;
@@ -773,6 +783,7 @@ static size_t decode_hot(reader_t *r, rd_event_t *ev, size_t max)
 			}
 			e->kind = RD_FREE;
 			e->u.free.addr = prev;
+			e->u.free.site = site;
 			break;
 		case HT_OP_MALLOC:
 		case HT_OP_ALLOC: {
@@ -937,6 +948,7 @@ int reader_next(reader_t *r, rd_event_t *ev)
 				r->prev_addr = ht_addr_decode(model ? payload >> 1 : payload, r->prev_addr);
 			}
 			ev->u.free.addr = r->prev_addr;
+			ev->u.free.site = r->free_site;
 			break;
 		case HT_OP_MALLOC:
 		case HT_OP_ALLOC: {

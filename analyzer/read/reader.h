@@ -74,6 +74,8 @@ typedef struct rd_event {
 		} alloc;
 		struct {
 			uint64_t addr;
+			uint64_t site; /* free site's stack id (HT_REC_FREESITE),
+					* 0 = unknown (and in older traces) */
 		} free;
 		struct {
 			uint64_t old_addr;

@@ -28,6 +28,125 @@ function record(tmp) {
 	return { html, snaps, info };
 }
 
+async function launch(tmp) {
+	/* A fresh profile (--user-data-dir) each run. */
+	return chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+		executablePath: CHROMIUM,
+		headless: true,
+		viewport: { width: 1280, height: 1100 },
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+}
+
+/* tests/integration/targets/many_marks.c: 30 marks m00..m29, mark i
+ * holding 1000 * (i + 1) * (i + 2) / 2 bytes. */
+test('every mark has its flamegraph and a chosen time snaps to the nearest point', { timeout: 120000 }, async () => {
+	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heaptrail-html-'));
+	const trace = path.join(tmp, 'marks.htr'), html = path.join(tmp, 'marks.html');
+	execFileSync(path.join(BUILD, 'heaptrail'),
+		['record', '--quiet', '-o', trace, path.join(BUILD, 'targets', 'many_marks')]);
+	execFileSync(path.join(BUILD, 'heaptrail'), ['html', trace, '-o', html], { stdio: 'pipe' });
+	const browser = await launch(tmp);
+	try {
+		const page = await browser.newPage();
+		const errors = [];
+		page.on('pageerror', (e) => errors.push(String(e)));
+		await page.goto('file://' + html);
+		await page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
+		const pts = await page.evaluate(() =>
+			JSON.parse(document.getElementById('heaptrail-data').textContent).points
+				.filter((p) => p.kind === 'snapshot' && /'m\d\d'/.test(p.name))
+				.map((p) => [p.mark, p.total_bytes]));
+		assert.strictEqual(pts.length, 30, JSON.stringify(pts));
+		pts.forEach(([mark, bytes], i) => {
+			assert.strictEqual(mark, i);
+			assert.strictEqual(bytes, 1000 * (i + 1) * (i + 2) / 2, 'mark ' + i);
+		});
+		/* A mark shows its own flamegraph: step() with its bytes. */
+		for (const i of [0, 17, 29]) {
+			const label = 'm' + String(i).padStart(2, '0');
+			await page.click(`.mark:has-text("${label} @")`);
+			await page.waitForTimeout(300);
+			assert.match(await page.textContent('#flame-title'), new RegExp(`'${label}'`));
+			assert.strictEqual(await page.textContent('#snap-note'), '');
+			const t = await page.$eval('#flame g.frame[name="step"] title', (e) => e.textContent);
+			assert.match(t, new RegExp(`\\b${1000 * (i + 1) * (i + 2) / 2} bytes\\b`));
+		}
+		/* A time between two marks on the chart: the nearest point, and a note. */
+		const { x, y, t } = await page.evaluate(() => {
+			const u = window.heaptrailTimeline.plot, m = window.heaptrailTimeline.marks;
+			const t = (m[10].t + m[11].t) / 2 + 0.0002;
+			const r = u.over.getBoundingClientRect();
+			return { x: r.left + u.valToPos(t, 'x'), y: r.top + r.height / 2, t };
+		});
+		await page.mouse.click(x, y);
+		await page.waitForTimeout(300);
+		const note = await page.textContent('#snap-note');
+		assert.match(note, /^No flamegraph was precomputed at \d+\.\d{3}s: showing the nearest one, /);
+		const title = await page.textContent('#flame-title');
+		assert.ok(note.includes(title), `note "${note}" names the point shown, "${title}"`);
+		const shownUs = await page.evaluate((title) =>
+			JSON.parse(document.getElementById('heaptrail-data').textContent).points
+				.find((p) => p.name === title).time_us, title);
+		const marks = await page.evaluate(() => window.heaptrailTimeline.marks.map((m) => m.t));
+		assert.ok(Math.abs(shownUs / 1e6 - t) <= Math.abs(marks[10] - t) + 1e-6,
+			`shown ${shownUs} is the nearest to ${t}`);
+		assert.deepStrictEqual(errors, []);
+	} finally {
+		await browser.close();
+		fs.rmSync(tmp, { recursive: true, force: true });
+	}
+});
+
+/* tests/integration/targets/tiny_sites.c: spread() calls 200 tiny sites
+ * of 16 bytes each; big() keeps 1 MiB. */
+test('tiny frames merge into a stated other node under their parent', { timeout: 120000 }, async () => {
+	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heaptrail-html-'));
+	const trace = path.join(tmp, 'tiny.htr'), html = path.join(tmp, 'tiny.html');
+	execFileSync(path.join(BUILD, 'heaptrail'),
+		['record', '--quiet', '-o', trace, path.join(BUILD, 'targets', 'tiny_sites')]);
+	execFileSync(path.join(BUILD, 'heaptrail'), ['html', trace, '-o', html], { stdio: 'pipe' });
+	const browser = await launch(tmp);
+	try {
+		const page = await browser.newPage();
+		await page.goto('file://' + html);
+		await page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
+		await page.waitForTimeout(600);
+		const frames = await page.$$eval('#flame g.frame', (gs) => gs.map((g) => ({
+			name: g.getAttribute('name'),
+			title: g.querySelector('title') ? g.querySelector('title').textContent : '',
+		})));
+		assert.ok(!frames.some((f) => /^tiny_/.test(f.name)), 'no tiny_* frame: ' +
+			frames.map((f) => f.name).join(','));
+		const spread = frames.find((f) => f.name === 'spread');
+		assert.ok(spread, 'spread frame');
+		assert.match(spread.title, /\b3200 bytes\b.*\b200 blocks\b/);
+		const other = frames.filter((f) => f.name.startsWith('other'));
+		assert.strictEqual(other.length, 1, JSON.stringify(other));
+		assert.strictEqual(other[0].name, 'other (frames below 0.1% each)');
+		assert.match(other[0].title, /\b3200 bytes\b.*\b200 blocks\b/);
+		/* under spread, not at the root */
+		const under = await page.evaluate(() => {
+			const o = [...document.querySelectorAll('#flame g.frame')].find((g) => g.getAttribute('name').startsWith('other'));
+			const s = [...document.querySelectorAll('#flame g.frame')].find((g) => g.getAttribute('name') === 'spread');
+			const r = (g) => g.querySelector('rect');
+			const tf = (g) => g.getAttribute('transform');
+			return { o: tf(o), s: tf(s), ow: +r(o).getAttribute('width'), sw: +r(s).getAttribute('width') };
+		});
+		const xy = (t) => t.match(/translate\(([\d.]+),([\d.]+)\)/).slice(1).map(Number);
+		const [ox, oy] = xy(under.o), [sx, sy] = xy(under.s);
+		assert.ok(Math.abs(ox - sx) < 0.5 && Math.abs(under.ow - under.sw) < 0.5, JSON.stringify(under));
+		assert.notStrictEqual(oy, sy, 'other is one level below spread');
+		const big = frames.find((f) => f.name === 'big');
+		assert.match(big.title, /\b1048576 bytes\b/);
+		assert.match(await page.textContent('#other-note'), /^Frames below 0\.1% of the flamegraph's total are merged into one "other" node under their parent\.$/);
+	} finally {
+		await browser.close();
+		fs.rmSync(tmp, { recursive: true, force: true });
+	}
+});
+
 test('html page in headless chromium', { timeout: 120000 }, async () => {
 	assert.ok(BUILD, 'HEAPTRAIL_BUILD must name the build directory');
 	assert.ok(fs.existsSync(CHROMIUM), CHROMIUM + ' is missing: run scripts/install-deps.sh (Debian package chromium)');

@@ -1,17 +1,26 @@
 """`heaptrail lines`: memory_profiler's per-line table of export_mix.c
-(8 x 4096 kept at @site:keep, a 65536-byte block freed at @site:big,
-3 x 1000 kept at @site:tail): the numbers equal `top --by lineno` at the
-same point, the increment between two points equals their difference,
-and without the source the numbers are still there."""
+(8 x 4096 kept at @site:keep, a 65536-byte block made at @site:big and
+freed in main at @site:freebig, 3 x 1000 kept at @site:tail): the
+numbers equal `top --by lineno` at the same point, a free is charged to
+the line that freed (its increment is negative), the increment between
+two points is what each line allocated minus what it freed between
+them, and without the source the numbers are still there.  del_big.py:
+`del big` shows -8,000,000 bytes on the `del` line."""
 
+import json
 import os
 import re
 import tracemalloc
 import unittest
 
-from helpers import analyze, heaptrail, record, require_tools, run, site, target, HEAPTRAIL
+from helpers import analyze, heaptrail, record, require_tools, run, site, target, BUILD, HEAPTRAIL
+from test_python import pysite, python3
 
-ROW = re.compile(r"^\s*(\d+)\s{2,}(\S+ \S+)\s+(\d+)\s+(?:([+-]\S+ \S+)\s+)?(\S+ \S+)\s+(\d+)(?:  (.*))?$")
+PYT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pytargets")
+
+# Line, Live, Blocks, Increment, Allocated, Allocs, Freed, Frees, text
+ROW = re.compile(r"^\s*(\d+)\s{2,}(\S+ \S+)\s+(\d+)\s+([+-]\S+ \S+)\s+(\S+ \S+)\s+(\d+)"
+                 r"\s+(\S+ \S+)\s+(\d+)(?:  (.*))?$")
 
 
 def size(n, sign=False):
@@ -60,7 +69,7 @@ class Lines(unittest.TestCase):
         # Allocated over the run: the freed block too.
         self.assertEqual(rows[big][0:2], ("0 B", "0"), text)
         self.assertEqual(rows[big][3:5], (size(65536), "1"), text)
-        self.assertIn("@site:big", rows[big][5], "source text beside the numbers")
+        self.assertIn("@site:big", rows[big][7], "source text beside the numbers")
 
     def test_increment_between_two_points(self):
         keep, big, tail = (site("export_mix.c", t)[1] for t in ("keep", "big", "tail"))
@@ -68,8 +77,26 @@ class Lines(unittest.TestCase):
         self.assertEqual(rows[big][2], size(65536, True), text)
         self.assertEqual(rows[keep][2], size(0, True), text)
         rows, text = self.table("--from", "peak", "--to", "end")
-        self.assertEqual(rows[big][2], size(-65536, True), text)
+        freebig = site("export_mix.c", "freebig")[1]
+        # The free is the freeing line's, not the allocating one's.
+        self.assertEqual(rows[big][2], size(0, True), text)
+        self.assertEqual(rows[freebig][2], size(-65536, True), text)
         self.assertEqual(rows[tail][2], size(3000, True), text)
+
+    def test_a_free_is_charged_to_the_line_that_freed(self):
+        big, freebig = site("export_mix.c", "big")[1], site("export_mix.c", "freebig")[1]
+        p = run([HEAPTRAIL, "lines", self.trace, "export_mix.c", "--function", "main", "--json"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = {r["line"]: r for r in json.loads(p.stdout)["lines"]}
+        self.assertEqual(set(rows), {freebig}, rows)
+        r = rows[freebig]
+        self.assertEqual((r["freed_bytes"], r["freed_count"], r["increment"]), (65536, 1, -65536), r)
+        self.assertEqual((r["alloc_bytes"], r["live_bytes"]), (0, 0), r)
+        rows, text = self.table()
+        self.assertEqual(rows[freebig][2], size(-65536, True), text)
+        self.assertEqual(rows[freebig][5:7], (size(65536), "1"), text)
+        self.assertEqual(rows[big][2], size(65536, True), text)
+        self.assertEqual(rows[big][5:7], ("0 B", "0"), text)
 
     def test_function_and_no_source(self):
         keep = site("export_mix.c", "keep")[1]
@@ -77,6 +104,26 @@ class Lines(unittest.TestCase):
         self.assertIn("(source not found)", text)
         self.assertEqual(set(rows), {keep}, text)
         self.assertEqual(rows[keep][0:2], (size(32768), "8"), text)
+
+    def test_del_line_shows_the_freed_list_as_a_negative_increment(self):
+        env = dict(PYTHONPATH=os.path.join(BUILD, "python"))
+        p, trace = record([python3(), os.path.join(PYT, "del_big.py")], "lines_del_big",
+                          flags=["-q"], env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        make, dele = pysite("del_big.py", "make"), pysite("del_big.py", "del")
+
+        def lines(*args):
+            q = run([HEAPTRAIL, "lines", trace, "del_big.py", "--json", *args])
+            self.assertEqual(q.returncode, 0, q.stderr)
+            return {r["line"]: r for r in json.loads(q.stdout)["lines"]}
+        rows = lines("--from", "made", "--to", "deleted")
+        # The list's item array: 10**6 pointers.
+        self.assertEqual((rows[dele]["increment"], rows[dele]["freed_bytes"],
+                          rows[dele]["freed_count"]), (-8000000, 8000000, 1), rows)
+        self.assertEqual(rows[make]["increment"], 0, rows)
+        rows = lines()
+        self.assertEqual(rows[dele]["increment"], -8000000, rows)
+        self.assertGreaterEqual(rows[make]["increment"], 8000000, rows)
 
     def test_bad_input(self):
         p = heaptrail("lines", self.trace, "nosuch.c")

@@ -158,8 +158,27 @@ function nearestPoint(data, us) {
 	return best;
 }
 
+/* The point a snapshot mark shows: its own when the page has one, else
+ * the point nearest to its time. */
+function markPoint(data, mark) {
+	const i = data.points.findIndex((p) => p.kind === 'snapshot' && p.mark === mark.index);
+	return i >= 0 ? i : nearestPoint(data, mark.time_us);
+}
+
+/* What the page says when a chosen time snaps to a precomputed point:
+ * "" when the point is at that time. */
+function snapNote(data, us, i) {
+	const p = data.points[i];
+	if (p.time_us === us)
+		return '';
+	return 'No flamegraph was precomputed at ' + fmtTime(us) + ': showing the nearest one, ' +
+		p.name + ' (' + data.points.length + ' points: the peak, the end, the snapshot marks and ' +
+		'evenly spaced times' + (data.points_left_out ? '; ' + data.points_left_out +
+		' more were left out to keep the page small' : '') + ').';
+}
+
 const HeaptrailApp = { fmtBytes, fmtTime, buildTree, nodeLabel, topRows, sortRows,
-	sparklinePath, timelineSeries, nearestPoint };
+	sparklinePath, timelineSeries, nearestPoint, markPoint, snapNote };
 if (typeof module !== 'undefined')
 	module.exports = HeaptrailApp;
 else

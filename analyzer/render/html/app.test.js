@@ -81,3 +81,13 @@ test('nearestPoint picks the closest precomputed point', () => {
 	assert.strictEqual(A.nearestPoint(sample(), 12), 0);
 	assert.strictEqual(A.nearestPoint(sample(), 45), 1);
 });
+
+test('a mark shows its own point, else the nearest; the note says when the time snaps', () => {
+	const d = sample();
+	d.points.push({ name: "snapshot #4 'x'", kind: 'snapshot', mark: 4, time_us: 30, total_bytes: 0,
+		total_blocks: 0, stacks: [], other_bytes: 0, other_blocks: 0 });
+	assert.strictEqual(A.markPoint(d, { index: 4, time_us: 30 }), 2);
+	assert.strictEqual(A.markPoint(d, { index: 9, time_us: 45 }), 1, 'no point of its own: the nearest');
+	assert.strictEqual(A.snapNote(d, 30, 2), '');
+	assert.match(A.snapNote(d, 12, 0), /^No flamegraph was precomputed at 0\.000s: showing the nearest one, peak \(3 points/);
+});

@@ -10,6 +10,8 @@
 	let chart = null;
 
 	$('cmd').textContent = typeof data.trace === 'string' ? data.trace : '';
+	$('other-note').textContent = 'Frames below ' + data.other_permille / 10 +
+		'% of the flamegraph\'s total are merged into one "other" node under their parent.';
 
 	function el(tag, text, cls) {
 		const e = document.createElement(tag);
@@ -27,8 +29,9 @@
 		$('point').appendChild(o);
 	});
 
-	function showFlame(i) {
+	function showFlame(i, note) {
 		current = i;
+		$('snap-note').textContent = note || '';
 		$('point').value = i;
 		const p = points[i];
 		$('flame-title').textContent = p.name;
@@ -109,15 +112,20 @@
 		chart = null;
 		const u = new uPlot(opts, s, $('timeline'));
 		window.heaptrailTimeline = { plot: u, marks, peak };
-		u.over.addEventListener('click', () => {
-			const i = u.cursor.idx;
-			if (i != null)
-				showFlame(A.nearestPoint(data, s[0][i] * 1e6));
+		/* Any time on the chart: the precomputed point nearest to it. */
+		u.over.addEventListener('click', (e) => {
+			const r = u.over.getBoundingClientRect();
+			const us = Math.max(0, Math.round(u.posToVal(e.clientX - r.left, 'x') * 1e6));
+			const i = A.nearestPoint(data, us);
+			showFlame(i, A.snapNote(data, us, i));
 		});
 		data.marks.forEach((m) => {
 			const a = el('span', (m.label || '#' + m.index) + ' @ ' + A.fmtTime(m.time_us), 'mark');
 			a.dataset.time = m.time_us;
-			a.addEventListener('click', () => showFlame(A.nearestPoint(data, m.time_us)));
+			a.addEventListener('click', () => {
+				const i = A.markPoint(data, m);
+				showFlame(i, A.snapNote(data, m.time_us, i));
+			});
 			$('marks').appendChild(a);
 		});
 	}

@@ -37,7 +37,7 @@ int main(void)
 	usleep(30000);
 	void *volatile big = big_block();
 	usleep(30000);
-	free(big);
+	free(big); /* @site:freebig */
 	heaptrail_snapshot("freed");
 	usleep(30000);
 	tail_blocks();

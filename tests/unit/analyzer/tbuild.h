@@ -14,6 +14,7 @@ typedef struct tb {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t prev; /* prev_addr of the decoder state */
+	uint64_t site; /* free_site of the decoder state */
 	uint8_t body[65536]; /* extended record body being built (tests keep
 			      * bodies below this) */
 	size_t blen;
@@ -138,6 +139,14 @@ static inline void tb_record(tb_t *t, uint64_t type)
 	t->blen = 0;
 }
 
+/* The site of the frees that follow (HT_REC_FREESITE). */
+static inline void tb_free_site(tb_t *t, uint64_t stack)
+{
+	tb_bv(t, ht_zigzag((int64_t)(stack - t->site)));
+	tb_record(t, HT_REC_FREESITE);
+	t->site = stack;
+}
+
 static inline void tb_process(tb_t *t, uint64_t pid, const char *exe)
 {
 	tb_bv(t, pid);
@@ -152,6 +161,7 @@ static inline void tb_process(tb_t *t, uint64_t pid, const char *exe)
 	tb_record(t, HT_REC_PROCESS);
 	/* A new image restarts the address state. */
 	t->prev = 0;
+	t->site = 0;
 }
 
 /* A module map with one module of one executable segment. */

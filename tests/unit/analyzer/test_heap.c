@@ -120,6 +120,50 @@ Test(heap, per_stack_split_at_peak_differs_from_end)
 	tb_fini(&t);
 }
 
+Test(heap, a_free_is_charged_to_its_site_and_the_net_is_kept_at_the_peak)
+{
+	/* Stack 1 allocates 100 and 50; site 5 frees the 100 after the
+	 * peak (150), site 6 the 50; a realloc at stack 2 frees its old
+	 * block (stack 1's 30) as its own free. */
+	tb_t t;
+	tb_init(&t);
+	tb_stack1(&t, 5, 0x401000);
+	tb_stack1(&t, 6, 0x402000);
+	tb_malloc(&t, 0x1000, 100, 1);
+	tb_malloc(&t, 0x2000, 50, 1);
+	tb_free_site(&t, 5);
+	tb_free(&t, 0x1000);
+	tb_free_site(&t, 6);
+	tb_free(&t, 0x2000);
+	tb_malloc(&t, 0x3000, 30, 1);
+	tb_realloc(&t, 0x3000, 0x4000, 40, 2);
+	analysis_t *an = run(&t, NULL);
+	const heap_t *h = analysis_heap(an);
+	const stacks_t *s = analysis_stacks(an);
+	size_t n;
+	const heap_stack_stat_t *st = heap_stack_stats(h, &n);
+	sidx_t s1 = stacks_find(s, 1), s2 = stacks_find(s, 2), s5 = stacks_find(s, 5),
+	       s6 = stacks_find(s, 6);
+	cr_assert_eq(st[s5].freed_bytes, 100);
+	cr_assert_eq(st[s5].freed_count, 1);
+	cr_assert_eq(st[s6].freed_bytes, 50);
+	cr_assert_eq(st[s2].freed_bytes, 30, "realloc frees its old block itself");
+	cr_assert_eq(st[s1].freed_bytes, 0);
+	cr_assert_eq(heap_stack_net(h, s1), 180);
+	cr_assert_eq(heap_stack_net(h, s5), -100);
+	cr_assert_eq(heap_stack_net(h, s2), 10);
+	/* At the peak (150): nothing freed yet. */
+	cr_assert_eq(heap_stack_net_at_peak(h, s1), 150);
+	cr_assert_eq(heap_stack_net_at_peak(h, s5), 0);
+	cr_assert_eq(heap_stack_net_at_peak(h, s2), 0);
+	int64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += heap_stack_net(h, (sidx_t)i);
+	cr_assert_eq(sum, (int64_t)heap_counters(h)->heap_bytes, "the nets sum to the heap");
+	analysis_free(an);
+	tb_fini(&t);
+}
+
 Test(heap, a_later_higher_peak_replaces_the_split)
 {
 	tb_t t;

@@ -151,6 +151,43 @@ Test(reader, unknown_record_types_are_skipped)
 	tb_fini(&t);
 }
 
+Test(reader, frees_carry_the_site_of_the_last_freesite_until_a_new_image)
+{
+	tb_t t;
+	char err[256];
+	rd_event_t ev;
+	tb_init(&t);
+	tb_malloc(&t, 0x1000, 10, 1);
+	tb_malloc(&t, 0x2000, 10, 1);
+	tb_malloc(&t, 0x3000, 10, 1);
+	tb_free(&t, 0x1000); /* before any FREESITE: unknown */
+	tb_free_site(&t, 7);
+	tb_free(&t, 0x2000);
+	tb_free_site(&t, 0);
+	tb_free(&t, 0x3000);
+	tb_free_site(&t, 9);
+	tb_process(&t, 2, "/bin/next"); /* a new image forgets the site */
+	tb_malloc(&t, 0x4000, 10, 1);
+	tb_free(&t, 0x4000);
+	reader_t *r = open_tb(&t, err, sizeof(err));
+	for (int i = 0; i < 3; i++)
+		next_ok(r, &ev, RD_ALLOC);
+	next_ok(r, &ev, RD_FREE);
+	cr_assert_eq(ev.u.free.site, 0);
+	next_ok(r, &ev, RD_FREE);
+	cr_assert_eq(ev.u.free.addr, 0x2000);
+	cr_assert_eq(ev.u.free.site, 7, "FREESITE is state, not an event");
+	next_ok(r, &ev, RD_FREE);
+	cr_assert_eq(ev.u.free.site, 0);
+	next_ok(r, &ev, RD_PROCESS);
+	next_ok(r, &ev, RD_ALLOC);
+	next_ok(r, &ev, RD_FREE);
+	cr_assert_eq(ev.u.free.site, 0);
+	cr_assert_eq(reader_next(r, &ev), 0);
+	reader_close(r);
+	tb_fini(&t);
+}
+
 Test(reader, bad_magic_is_rejected_with_a_sentence)
 {
 	char err[256] = "";

@@ -127,6 +127,25 @@ Test(encoder, thread_switch_is_written_only_on_change)
 	cr_assert_eq(e.buf[0], 2 << 3 | HT_OP_THREAD);
 }
 
+Test(encoder, a_free_site_is_written_only_when_it_changes)
+{
+	/* FREESITE 9: head 13<<3|7 = 0x6f, length 1, zz(+9) = 18; then site
+	 * 300: zz(+291) = 582 -> 6f 02 c6 04; back to unknown: zz(-300) =
+	 * 599 -> 6f 02 d7 04. */
+	enc_free_site(&e, 9);
+	enc_free_site(&e, 9);
+	enc_free_site(&e, 300);
+	enc_free_site(&e, 0);
+	enc_free_site(&e, 0);
+	const uint8_t want[] = { 0x6f, 0x01, 0x12, 0x6f, 0x02, 0xc6, 0x04, 0x6f, 0x02, 0xd7, 0x04 };
+	cr_assert_eq(e.len, sizeof(want));
+	cr_assert_arr_eq(e.buf, want, sizeof(want));
+	enc_free_site(&e, 5);
+	enc_reset_state(&e); /* a PROCESS record: the reader forgets the site */
+	enc_free_site(&e, 5);
+	cr_assert_eq(e.len, sizeof(want) + 6);
+}
+
 Test(encoder, end_record_has_the_fixed_layout)
 {
 	enc_end(&e, 5, 2, 1000);

@@ -65,7 +65,7 @@ static void *other_thread(void *arg)
 {
 	(void)arg;
 	recorder_alloc(HT_KIND_CALLOC, (void *)0x40000, 10, 0);
-	recorder_free((void *)0x40000);
+	recorder_free((void *)0x40000, 0);
 	return NULL;
 }
 
@@ -76,11 +76,11 @@ Test(writer, events_and_records_round_trip_in_order, .timeout = 20)
 	recorder_alloc(HT_KIND_POSIX_MEMALIGN, (void *)0x20000, 64, 64);
 	cr_assert_eq(recorder_snapshot("mid"), 0);
 	recorder_realloc((void *)0x10000, (void *)0x30000, 200, 0);
-	recorder_free((void *)0x20000);
+	recorder_free((void *)0x20000, 0);
 	pthread_t t;
 	pthread_create(&t, NULL, other_thread, NULL);
 	pthread_join(t, NULL);
-	recorder_free((void *)0x30000);
+	recorder_free((void *)0x30000, 0);
 	writer_warn("unit test warning");
 	__atomic_fetch_add(&ht_session.lost_nomem, 2, __ATOMIC_RELAXED);
 	int n = finish_and_decode();
@@ -170,7 +170,7 @@ Test(writer, exec_record_then_recording_resumes_after_a_failed_exec, .timeout = 
 	recorder_alloc(HT_KIND_MALLOC, (void *)0x10000, 1, 0);
 	cr_assert_eq(lifecycle_before_exec("/nonexistent", 0), 0);
 	lifecycle_exec_failed();
-	recorder_free((void *)0x10000);
+	recorder_free((void *)0x10000, 0);
 	int n = finish_and_decode();
 	int x = find_kind(recs, n, 0, DREC_REC + HT_REC_EXEC);
 	cr_assert_geq(x, 0);
@@ -192,7 +192,7 @@ static void *pong(void *arg)
 	(void)arg;
 	for (int i = 0; i < PINGS; i++) {
 		sem_wait(&to_b);
-		recorder_free((void *)0x7000);
+		recorder_free((void *)0x7000, 0);
 		sem_post(&to_a);
 	}
 	return NULL;
@@ -259,7 +259,7 @@ Test(writer, exec_into_an_untraced_image_ends_the_trace_unless_it_fails, .timeou
 	/* a failed exec takes its END back and recording goes on */
 	cr_assert_eq(lifecycle_before_exec("/nonexistent", 1), 0);
 	lifecycle_exec_failed();
-	recorder_free((void *)0x10000);
+	recorder_free((void *)0x10000, 0);
 	/* a successful one: EXEC, then END is the last record */
 	cr_assert_eq(lifecycle_before_exec("/bin/true", 1), 0);
 	size_t len = 0;
