@@ -37,6 +37,8 @@ struct leaks {
 	int finished; /* the end point was considered */
 	int at_exit; /* leaks_set_at_exit: ignore the teardown mark */
 	int seen_main, seen_teardown; /* the image's Python marks */
+	sidx_t startup; /* the <interpreter startup> stack (HEAP_EV_MOVE's),
+			 * never a candidate; SIDX_NONE */
 	int frozen; /* past the Python teardown mark (at_exit 0): later
 		     * events and marks are not the program's */
 	uint64_t last_time_us; /* time of the last event */
@@ -137,8 +139,11 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 	l->last_time_us = ev->time_us;
 	if (l->finished) /* events after a report: reopen the series */
 		l->finished = 0;
+	if (ev->kind == HEAP_EV_MOVE)
+		l->startup = ev->block.stack;
 	int rc = mark_dirty(l, ev->block.stack);
-	if (!rc && ev->kind == HEAP_EV_REALLOC && ev->old_known)
+	if (!rc && (ev->kind == HEAP_EV_REALLOC || ev->kind == HEAP_EV_MOVE) &&
+	    ev->old_known)
 		rc = mark_dirty(l, ev->old.stack);
 	return rc ? rc : sitelive_apply(&l->live, ev);
 }
@@ -162,6 +167,7 @@ static void op_reset(agg_t *a)
 	clear_points(l);
 	l->frozen = 0;
 	l->seen_main = l->seen_teardown = 0;
+	l->startup = SIDX_NONE;
 	for (size_t i = 0; i < l->ndlist; i++)
 		l->dirty[l->dlist[i]] = 0;
 	l->ndlist = 0;
@@ -181,6 +187,7 @@ leaks_t *leaks_new(void)
 		return NULL;
 	l->base.ops = &leaks_ops;
 	l->by = BY_TRACEBACK;
+	l->startup = SIDX_NONE;
 	return l;
 }
 
@@ -399,10 +406,13 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 	verdict = malloc(ngroups * sizeof *verdict);
 	if (!verdict)
 		goto fail;
+	/* What the interpreter's start-up left is no leak of the program. */
+	uint32_t startup_group = l->startup == SIDX_NONE ? UINT32_MAX :
+				 group_id(group_of, ngroup_of, l->startup);
 	for (size_t gi = 0; gi < ngroups; gi++) {
 		verdict[gi] = leakrule_judge(&rule[gi], (uint32_t)P,
 					     res->min_growth);
-		if (verdict[gi].candidate)
+		if (verdict[gi].candidate && gi != startup_group)
 			alive[nalive++] = (uint32_t)gi;
 	}
 	nc = nalive;

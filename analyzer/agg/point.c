@@ -94,6 +94,7 @@ static int p_add(agg_t *a, const heap_event_t *ev)
 		cap_adjust(c, &ev->block, true);
 		break;
 	case HEAP_EV_REALLOC:
+	case HEAP_EV_MOVE:
 		cap_adjust(c, &ev->block, false);
 		if (ev->old_known)
 			cap_adjust(c, &ev->old, true);
