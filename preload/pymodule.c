@@ -49,7 +49,7 @@ typedef struct pymoddef {
 	void *m_slots, *m_traverse, *m_clear, *m_free;
 } pymoddef_t;
 
-enum { METH_NOARGS = 0x0004, METH_O = 0x0008 };
+enum { METH_VARARGS = 0x0001, METH_NOARGS = 0x0004, METH_O = 0x0008 };
 #define PYTHON_API_VERSION 1013 /* every CPython 3 */
 
 static struct {
@@ -57,7 +57,16 @@ static struct {
 	pyobj_t *(*Long_FromLongLong)(long long v);
 	long (*Long_AsLong)(pyobj_t *o);
 	pyobj_t *(*Bool_FromLong)(long v);
-	char *(*Bytes_AsString)(pyobj_t *o);
+	int (*Bytes_AsStringAndSize)(pyobj_t *o, char **s, ssize_t *len);
+	const char *(*Unicode_AsUTF8AndSize)(pyobj_t *o, ssize_t *len);
+	void *Unicode_Type; /* &PyUnicode_Type */
+	void *Bytes_Type; /* &PyBytes_Type */
+	ssize_t (*Tuple_Size)(pyobj_t *t);
+	pyobj_t *(*Tuple_GetItem)(pyobj_t *t, ssize_t i); /* borrowed */
+	pyobj_t *(*Object_Str)(pyobj_t *o);
+	pyobj_t *(*Unicode_AsEncodedString)(pyobj_t *o, const char *enc, const char *err);
+	void (*Err_Clear)(void);
+	void (*DecRef)(pyobj_t *o);
 	void (*IncRef)(pyobj_t *o);
 	pyobj_t *None;
 } api;
@@ -81,17 +90,66 @@ static pyobj_t *m_recording(pyobj_t *self, pyobj_t *arg)
 	return api.Bool_FromLong(session_on());
 }
 
-/* snapshot(label: bytes or None) -> int: 0 recorded, -1 not recording. */
-static pyobj_t *m_snapshot(pyobj_t *self, pyobj_t *label)
+/* The label's UTF-8 bytes (at most 255, NULs as spaces) into buf; *tmp
+ * gets a new reference to drop after use, or NULL.  0, or -1 with a
+ * Python exception set. */
+static int label_text(pyobj_t *label, char *buf, pyobj_t **tmp)
+{
+	const char *s = NULL;
+	char *b;
+	ssize_t len = 0;
+	*tmp = NULL;
+	buf[0] = 0;
+	if (label == api.None)
+		return 0;
+	if (label->type != api.Unicode_Type && label->type != api.Bytes_Type) {
+		if (!(label = *tmp = api.Object_Str(label)))
+			return -1;
+	}
+	if (label->type == api.Bytes_Type) {
+		if (api.Bytes_AsStringAndSize(label, &b, &len) == 0)
+			s = b;
+	} else if (!(s = api.Unicode_AsUTF8AndSize(label, &len))) {
+		/* Lone surrogates: replaced, through a temporary bytes. */
+		api.Err_Clear();
+		pyobj_t *e = api.Unicode_AsEncodedString(label, "utf-8", "replace");
+		if (*tmp)
+			api.DecRef(*tmp);
+		if (!(label = *tmp = e))
+			return -1;
+		if (api.Bytes_AsStringAndSize(label, &b, &len) == 0)
+			s = b;
+	}
+	if (!s)
+		return -1;
+	if (len > 255)
+		len = 255;
+	for (ssize_t i = 0; i < len; i++)
+		buf[i] = s[i] ? s[i] : ' ';
+	buf[len] = 0;
+	return 0;
+}
+
+/* snapshot([label]) -> bool: True when recorded.  label: str, bytes or
+ * None, anything else through str().  heaptrail.py exports it as
+ * heaptrail.snapshot, so that no frame of heaptrail's runs: a str's UTF-8
+ * form (cached in it when not ASCII) or str(label) is the caller's, and
+ * nothing of heaptrail's is live at the mark it names. */
+static pyobj_t *m_snapshot(pyobj_t *self, pyobj_t *args)
 {
 	(void)self;
-	const char *s = NULL;
-	if (label != api.None) {
-		s = api.Bytes_AsString(label);
-		if (!s)
-			return NULL; /* TypeError set */
-	}
-	return api.Long_FromLongLong(recorder_snapshot(s));
+	char buf[256];
+	pyobj_t *tmp = NULL;
+	ssize_t n = api.Tuple_Size(args);
+	pyobj_t *label = n > 0 ? api.Tuple_GetItem(args, 0) : api.None;
+	if (n > 1 || !label)
+		label = api.None; /* extra arguments are ignored */
+	if (label_text(label, buf, &tmp) < 0)
+		return NULL;
+	int rc = recorder_snapshot(label == api.None ? NULL : buf);
+	if (tmp)
+		api.DecRef(tmp);
+	return api.Bool_FromLong(rc == 0);
 }
 
 /* mark(origin: int) -> int: a snapshot of origin HT_SNAP_PY_MAIN or
@@ -108,32 +166,35 @@ static pyobj_t *m_mark(pyobj_t *self, pyobj_t *arg)
 	return api.Long_FromLongLong(recorder_snapshot_as(label, (unsigned)origin));
 }
 
-static long long counter(int64_t v)
+/* The counters as heaptrail.py documents them: an int, None when not
+ * recording.  (heaptrail.py exports these functions as they are: no
+ * Python frame of heaptrail's allocates the int.) */
+static pyobj_t *counter(int64_t v)
 {
 	if (!session_on())
-		return -1;
-	return v > 0 ? v : 0;
+		return none();
+	return api.Long_FromLongLong(v > 0 ? v : 0);
 }
 
 static pyobj_t *m_heap_bytes(pyobj_t *self, pyobj_t *arg)
 {
 	(void)self, (void)arg;
-	return api.Long_FromLongLong(counter(heapcount_live()));
+	return counter(heapcount_live());
 }
 
 static pyobj_t *m_heap_peak(pyobj_t *self, pyobj_t *arg)
 {
 	(void)self, (void)arg;
-	return api.Long_FromLongLong(counter(heapcount_peak()));
+	return counter(heapcount_peak());
 }
 
 static pyobj_t *m_heap_peak_reset(pyobj_t *self, pyobj_t *arg)
 {
 	(void)self, (void)arg;
 	if (!session_on())
-		return api.Long_FromLongLong(-1);
+		return api.Bool_FromLong(0);
 	heapcount_reset();
-	return api.Long_FromLongLong(0);
+	return api.Bool_FromLong(1);
 }
 
 static pyobj_t *m_py_install(pyobj_t *self, pyobj_t *frame)
@@ -169,12 +230,19 @@ static pyobj_t *m_py_stop(pyobj_t *self, pyobj_t *arg)
 }
 
 static pymethod_t methods[] = {
-	{ "recording", m_recording, METH_NOARGS, NULL },
-	{ "snapshot", m_snapshot, METH_O, NULL },
+	{ "recording", m_recording, METH_NOARGS,
+	  "True when this process is being recorded by heaptrail." },
+	{ "snapshot", m_snapshot, METH_VARARGS,
+	  "snapshot(label=None) marks a snapshot named label (str; at most 255 "
+	  "bytes of its UTF-8 kept) at this point of the trace.  True when it "
+	  "was recorded, False when the process is not being recorded." },
 	{ "mark", m_mark, METH_O, NULL },
-	{ "heap_bytes", m_heap_bytes, METH_NOARGS, NULL },
-	{ "heap_peak", m_heap_peak, METH_NOARGS, NULL },
-	{ "heap_peak_reset", m_heap_peak_reset, METH_NOARGS, NULL },
+	{ "heap_bytes", m_heap_bytes, METH_NOARGS,
+	  "The live heap in bytes as the recorder counts it; None when not recorded." },
+	{ "heap_peak", m_heap_peak, METH_NOARGS,
+	  "The highest heap_bytes() since the last heap_peak_reset(); None when not recorded." },
+	{ "heap_peak_reset", m_heap_peak_reset, METH_NOARGS,
+	  "Starts a new peak at the current heap; True when recorded." },
 	{ "py_install", m_py_install, METH_O, NULL },
 	{ "py_install_thread", m_py_install_thread, METH_O, NULL },
 	{ "py_mode", m_py_mode, METH_NOARGS, NULL },
@@ -218,11 +286,24 @@ int pymodule_register(void)
 	SYM(Long_FromLongLong, "PyLong_FromLongLong");
 	SYM(Long_AsLong, "PyLong_AsLong");
 	SYM(Bool_FromLong, "PyBool_FromLong");
-	SYM(Bytes_AsString, "PyBytes_AsString");
+	SYM(Bytes_AsStringAndSize, "PyBytes_AsStringAndSize");
+	SYM(Unicode_AsUTF8AndSize, "PyUnicode_AsUTF8AndSize");
+	SYM(Unicode_Type, "PyUnicode_Type");
+	SYM(Bytes_Type, "PyBytes_Type");
+	SYM(Tuple_Size, "PyTuple_Size");
+	SYM(Tuple_GetItem, "PyTuple_GetItem");
+	SYM(Object_Str, "PyObject_Str");
+	SYM(Unicode_AsEncodedString, "PyUnicode_AsEncodedString");
+	SYM(Err_Clear, "PyErr_Clear");
+	SYM(DecRef, "Py_DecRef");
 	SYM(IncRef, "Py_IncRef");
 	SYM(None, "_Py_NoneStruct");
 	if (!api.Module_Create2 || !api.Long_FromLongLong || !api.Long_AsLong ||
-	    !api.Bool_FromLong || !api.Bytes_AsString || !api.IncRef || !api.None)
+	    !api.Bool_FromLong || !api.Bytes_AsStringAndSize ||
+	    !api.Unicode_AsUTF8AndSize || !api.Unicode_Type || !api.Bytes_Type ||
+	    !api.Tuple_Size || !api.Tuple_GetItem || !api.Object_Str ||
+	    !api.Unicode_AsEncodedString || !api.Err_Clear || !api.DecRef ||
+	    !api.IncRef || !api.None)
 		return 0;
 	return append("_heaptrail", init_module) == 0;
 }

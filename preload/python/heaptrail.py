@@ -68,13 +68,25 @@ class _Ctypes(object):
         self._lib = lib
 
     def __getattr__(self, name):
+        # The same results as _heaptrail's functions.
         lib = self._lib
+
+        def counter(f):
+            return lambda: (lambda v: v if v >= 0 else None)(f())
+
+        def snap(label):
+            if isinstance(label, str):
+                label = label.encode("utf-8", "replace")
+            if label is not None:
+                label = bytes(label)[:255].replace(b"\0", b" ")
+            return lib.heaptrail_snapshot_impl(label) == 0
+
         table = {"recording": lambda: lib.heaptrail_recording_impl() == 1,
-                 "snapshot": lib.heaptrail_snapshot_impl,
+                 "snapshot": snap,
                  "mark": lambda origin: -1,  # marks need _heaptrail
-                 "heap_bytes": lib.heaptrail_heap_bytes_impl,
-                 "heap_peak": lib.heaptrail_heap_peak_impl,
-                 "heap_peak_reset": lib.heaptrail_heap_peak_reset_impl,
+                 "heap_bytes": counter(lib.heaptrail_heap_bytes_impl),
+                 "heap_peak": counter(lib.heaptrail_heap_peak_impl),
+                 "heap_peak_reset": lambda: lib.heaptrail_heap_peak_reset_impl() == 0,
                  "py_install": lib.heaptrail_py_install,
                  "py_install_thread": lib.heaptrail_py_install_thread,
                  "py_mode": lib.heaptrail_py_mode,
@@ -101,20 +113,18 @@ def recording():
 def heap_bytes():
     """The process's live heap in bytes as the recorder counts it, or None
     when the process is not being recorded."""
-    v = _api.heap_bytes() if _api is not None else -1
-    return v if v >= 0 else None
+    return _api.heap_bytes() if _api is not None else None
 
 
 def heap_peak():
     """The highest heap_bytes() since the last heap_peak_reset() (or the
     start), or None when the process is not being recorded."""
-    v = _api.heap_peak() if _api is not None else -1
-    return v if v >= 0 else None
+    return _api.heap_peak() if _api is not None else None
 
 
 def heap_peak_reset():
     """Starts a new peak at the current heap.  True when recorded."""
-    return bool(_api is not None and _api.heap_peak_reset() == 0)
+    return bool(_api is not None and _api.heap_peak_reset())
 
 
 def snapshot(label=None):
@@ -123,11 +133,22 @@ def snapshot(label=None):
     process is not being recorded (then nothing happens)."""
     if _api is None:
         return False
-    if label is not None:
-        if not isinstance(label, (bytes, bytearray)):
-            label = str(label).encode("utf-8", "replace")
-        label = bytes(label).replace(b"\0", b" ")
-    return _api.snapshot(label) == 0
+    if label is not None and not isinstance(label, (str, bytes)):
+        label = bytes(label) if isinstance(label, bytearray) else str(label)
+    try:
+        return bool(_api.snapshot(label))
+    except UnicodeEncodeError:  # lone surrogates
+        return bool(_api.snapshot(label.encode("utf-8", "replace")))
+
+
+if _api is not None and not isinstance(_api, _Ctypes):
+    # The recorder's own functions, called directly: no frame of this file
+    # runs (and allocates, e.g. the int returned) in the program's heap.
+    recording = _api.recording
+    heap_bytes = _api.heap_bytes
+    heap_peak = _api.heap_peak
+    heap_peak_reset = _api.heap_peak_reset
+    snapshot = _api.snapshot
 
 
 # ---- startup (called by sitecustomize) ----

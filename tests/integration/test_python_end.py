@@ -111,6 +111,26 @@ class OwnCode(unittest.TestCase):
                     self.assertEqual(own, [], f"{name}: heaptrail's own frames")
 
 
+    def test_snapshot_marks_leave_no_heaptrail_frame_in_diffs(self):
+        # Bug: snapshot() encoded its label in heaptrail.py, and that bytes
+        # object was live at the mark it named: heaptrail.py showed in
+        # every diff between two snapshots.
+        script = os.path.join(PYT, "snap_labels.py")
+        for v, py in each_python():
+            with self.subTest(python=v):
+                p, trace = record([py, script], f"py_snap_labels_{v}", flags=["-q"])
+                self.assertEqual((p.returncode, p.stdout), (0, b"True True True\n"), p.stderr)
+                labels = [s["label"] for s in analyze("snapshots", trace)["snapshots"]]
+                self.assertEqual(labels, ["<main module starts>", "a", "b \u00e9t\u00e9", "c", "4",
+                                          "<teardown starts>", "exit"])
+                for args in (("--from", "a", "--to", "b \u00e9t\u00e9"), ("--from", "a", "--to", "c"),
+                             ("--from", "c", "--to", "4")):
+                    doc = analyze("diff", trace, *args, "-n", "0", "--by", "traceback")
+                    own = [f for f in all_frames(doc)
+                           if os.path.basename(f.get("file") or "") in HEAPTRAIL_FILES]
+                    self.assertEqual(own, [], args)
+
+
 class Teardown(unittest.TestCase):
     def test_leaks_are_read_at_teardown_and_show_the_module_level_list(self):
         # Bug: "live at the end" of a Python program was what finalization
