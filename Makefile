@@ -31,6 +31,11 @@ CFLAGS ?=
 LDEXTRA ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
+# The Python `make install` puts `import heaptrail` into (the system's),
+# and where: its site-packages directory under PREFIX (Debian:
+# PREFIX/lib/python3.X/dist-packages), else PREFIX/lib/python3.X/site-packages.
+INSTALL_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 2>/dev/null)
+PYSITE ?= $(shell [ -n "$(INSTALL_PYTHON)" ] && $(INSTALL_PYTHON) -c 'import site, sysconfig, sys; p = sys.argv[1]; d = [s for s in site.getsitepackages() if s.startswith(p.rstrip("/") + "/")]; print(d[0] if d else sysconfig.get_path("purelib", "posix_prefix", {"base": p, "platbase": p}))' '$(PREFIX)' 2>/dev/null)
 # Seconds that `make fuzz` runs the reader fuzzer.
 FUZZ_SECONDS ?= 60
 # Python used by the integration tests and the demo.
@@ -92,12 +97,29 @@ BIN := $(BUILD)/heaptrail
 PY_SRC := $(wildcard preload/python/*.py)
 PY_OUT := $(PY_SRC:preload/python/%=$(BUILD)/python/%)
 
-all: $(LIB) $(BIN) $(PY_OUT)
+# The importable modules (sitecustomize.py is for `heaptrail record`'s
+# PYTHONPATH only: installed into site-packages it would run in every
+# Python program) and their distribution metadata, whose `pytest11` entry
+# point lets pytest find the plugin (pytest --heaptrail) wherever the
+# modules are: the build tree under `heaptrail record`, or installed.
+PY_MODULES := preload/python/heaptrail.py preload/python/heaptrail_pytest.py
+PY_DIST := heaptrail-$(VERSION).dist-info
+PY_META := $(BUILD)/python/$(PY_DIST)/METADATA $(BUILD)/python/$(PY_DIST)/entry_points.txt
+
+all: $(LIB) $(BIN) $(PY_OUT) $(PY_META)
 
 # Python helper module(s) that `heaptrail record` puts on PYTHONPATH.
-$(BUILD)/python/%: preload/python/%
+$(BUILD)/python/%.py: preload/python/%.py
 	@mkdir -p $(@D)
 	cp $< $@
+
+$(BUILD)/python/$(PY_DIST)/METADATA: Makefile
+	@mkdir -p $(@D)
+	printf 'Metadata-Version: 2.1\nName: heaptrail\nVersion: %s\nSummary: heaptrail heap profiler: snapshots, heap counters, pytest plugin\n' '$(VERSION)' > $@
+
+$(BUILD)/python/$(PY_DIST)/entry_points.txt: Makefile
+	@mkdir -p $(@D)
+	printf '[pytest11]\nheaptrail = heaptrail_pytest\n' > $@
 
 deps: $(DEPS_STAMP)
 
@@ -279,7 +301,17 @@ install: all
 	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: heaptrail\nDescription: heap profiler snapshot API\nVersion: %s\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heaptrail.pc
 	if [ -n "$(PY_SRC)" ]; then install -d $(DESTDIR)$(PREFIX)/lib/heaptrail/python && \
-		install -m 644 $(PY_SRC) $(DESTDIR)$(PREFIX)/lib/heaptrail/python/; fi
+		install -m 644 $(PY_SRC) $(DESTDIR)$(PREFIX)/lib/heaptrail/python/ && \
+		install -d $(DESTDIR)$(PREFIX)/lib/heaptrail/python/$(PY_DIST) && \
+		install -m 644 $(PY_META) $(DESTDIR)$(PREFIX)/lib/heaptrail/python/$(PY_DIST)/; fi
+	@# `import heaptrail` for the system's Python (PYSITE: its site-packages
+	@# under PREFIX), outside `heaptrail record` too.
+	@if [ -n "$(PYSITE)" ]; then \
+		echo "install Python modules into $(DESTDIR)$(PYSITE)"; \
+		install -d $(DESTDIR)$(PYSITE)/$(PY_DIST) && \
+		install -m 644 $(PY_MODULES) $(DESTDIR)$(PYSITE)/ && \
+		install -m 644 $(PY_META) $(DESTDIR)$(PYSITE)/$(PY_DIST)/; \
+	else echo "no Python found ($(INSTALL_PYTHON)): heaptrail.py not installed"; fi
 
 clean:
 	rm -rf $(BUILD)

@@ -249,6 +249,13 @@ enum ht_snap_origin {
 	HT_SNAP_TIMER = 1, /* --snapshot-every */
 	HT_SNAP_SIGNAL = 2, /* --snapshot-signal */
 	HT_SNAP_EXIT = 3, /* recorded at exit */
+	/* Python (heaptrail.py, through the _heaptrail built-in module):
+	 * start-up is over, the main module is about to start; what is live
+	 * here is the interpreter's start-up. */
+	HT_SNAP_PY_MAIN = 4,
+	/* Python: the program's own code is done (the atexit handler that
+	 * runs last), finalization has not started. */
+	HT_SNAP_PY_TEARDOWN = 5,
 };
 
 enum ht_lost_reason {

@@ -7,6 +7,7 @@
 #include "heapcount.h"
 #include "heaptrail_format.h"
 #include "lifecycle.h"
+#include "pymodule.h"
 #include "recorder.h"
 #include "session.h"
 #include "util.h"
@@ -620,6 +621,7 @@ __attribute__((constructor)) static void heaptrail_init(void)
 			} else {
 				warn_own_malloc();
 				at_quick_exit(on_quick_exit);
+				pymodule_register();
 			}
 		}
 	}

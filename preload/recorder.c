@@ -146,6 +146,11 @@ void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable)
 
 int recorder_snapshot(const char *label)
 {
+	return recorder_snapshot_as(label, HT_SNAP_API);
+}
+
+int recorder_snapshot_as(const char *label, unsigned origin)
+{
 	if (!session_on())
 		return -1;
 	rec_tls_t *t = &ht_tls;
@@ -163,7 +168,7 @@ int recorder_snapshot(const char *label)
 	if (!e)
 		goto out;
 	e->type = RING_EV_SNAPSHOT;
-	e->kind = HT_SNAP_API;
+	e->kind = origin;
 	e->size = len;
 	e->addr = util_mono_ns(); /* the mark's own clock reading */
 	for (uint64_t i = 1; i < n; i++) {

@@ -20,5 +20,7 @@ void recorder_free(void *p, uintptr_t site_ip);
 void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable);
 /* API snapshot from any thread; 0 or -1 when not recording. */
 int recorder_snapshot(const char *label);
+/* The same with another origin (HT_SNAP_*): the Python module's marks. */
+int recorder_snapshot_as(const char *label, unsigned origin);
 
 #endif /* HT_RECORDER_H */

@@ -57,6 +57,7 @@ struct growth {
 	uint64_t text_steps; /* 0 = all */
 	bool (*keep)(void *arg, sidx_t stack); /* report filter, NULL = all */
 	void *keep_arg;
+	bool moved_startup; /* start-up's chains were dropped (HEAP_EV_MOVE) */
 };
 
 static uint64_t hash_addr(uint64_t x)
@@ -313,6 +314,8 @@ static __attribute__((noinline)) int try_copy(growth_t *g,
 	return 1;
 }
 
+static void clear(growth_t *g);
+
 static int op_add(agg_t *a, const heap_event_t *ev)
 {
 	growth_t *g = (growth_t *)a;
@@ -338,6 +341,15 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 			return container_on_alloc(&g->pairs, &ev->block,
 						  ev->thread);
 		break;
+	case HEAP_EV_MOVE:
+		/* The first of a Python start-up mark's moves (heap.h): the
+		 * chains so far were the interpreter's start-up, not the
+		 * program's; later reallocs start chains of their own. */
+		if (!g->moved_startup) {
+			clear(g);
+			g->moved_startup = true;
+		}
+		break;
 	}
 	return 0;
 }
@@ -361,6 +373,7 @@ static void clear(growth_t *g)
 static void op_reset(agg_t *a)
 {
 	clear((growth_t *)a);
+	((growth_t *)a)->moved_startup = false;
 }
 
 static const agg_ops_t growth_ops = {

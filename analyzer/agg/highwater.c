@@ -188,8 +188,8 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 	}
 	if ((rc = save_peak(h, ev->block.stack)))
 		return rc;
-	if (ev->kind == HEAP_EV_REALLOC && ev->old_known &&
-	    (rc = save_peak(h, ev->old.stack)))
+	if ((ev->kind == HEAP_EV_REALLOC || ev->kind == HEAP_EV_MOVE) &&
+	    ev->old_known && (rc = save_peak(h, ev->old.stack)))
 		return rc;
 	if ((rc = sitelive_apply(&h->live, ev)))
 		return rc;

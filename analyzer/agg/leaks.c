@@ -35,6 +35,12 @@ struct leaks {
 	size_t npts, cappts;
 	leaks_point_t *pub; /* view of pts[].pub for leaks_points() */
 	int finished; /* the end point was considered */
+	int at_exit; /* leaks_set_at_exit: ignore the teardown mark */
+	int seen_main, seen_teardown; /* the image's Python marks */
+	sidx_t startup; /* the <interpreter startup> stack (HEAP_EV_MOVE's),
+			 * never a candidate; SIDX_NONE */
+	int frozen; /* past the Python teardown mark (at_exit 0): later
+		     * events and marks are not the program's */
 	uint64_t last_time_us; /* time of the last event */
 	uint8_t *dirty; /* per stack: changed since the last point */
 	size_t capdirty;
@@ -128,11 +134,16 @@ static void clear_points(leaks_t *l)
 static int op_add(agg_t *a, const heap_event_t *ev)
 {
 	leaks_t *l = (leaks_t *)a;
+	if (l->frozen)
+		return 0;
 	l->last_time_us = ev->time_us;
 	if (l->finished) /* events after a report: reopen the series */
 		l->finished = 0;
+	if (ev->kind == HEAP_EV_MOVE)
+		l->startup = ev->block.stack;
 	int rc = mark_dirty(l, ev->block.stack);
-	if (!rc && ev->kind == HEAP_EV_REALLOC && ev->old_known)
+	if (!rc && (ev->kind == HEAP_EV_REALLOC || ev->kind == HEAP_EV_MOVE) &&
+	    ev->old_known)
 		rc = mark_dirty(l, ev->old.stack);
 	return rc ? rc : sitelive_apply(&l->live, ev);
 }
@@ -140,6 +151,12 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 static int op_snapshot(agg_t *a, const agg_snapshot_t *s)
 {
 	leaks_t *l = (leaks_t *)a;
+	if (l->frozen)
+		return 0;
+	l->seen_main |= s->origin == HT_SNAP_PY_MAIN;
+	l->seen_teardown |= s->origin == HT_SNAP_PY_TEARDOWN;
+	if (s->origin == HT_SNAP_PY_TEARDOWN && !l->at_exit)
+		l->frozen = 1;
 	return add_point(l, s->label, s->origin, s->time_us);
 }
 
@@ -148,6 +165,9 @@ static void op_reset(agg_t *a)
 	leaks_t *l = (leaks_t *)a;
 	sitelive_reset(&l->live);
 	clear_points(l);
+	l->frozen = 0;
+	l->seen_main = l->seen_teardown = 0;
+	l->startup = SIDX_NONE;
 	for (size_t i = 0; i < l->ndlist; i++)
 		l->dirty[l->dlist[i]] = 0;
 	l->ndlist = 0;
@@ -167,6 +187,7 @@ leaks_t *leaks_new(void)
 		return NULL;
 	l->base.ops = &leaks_ops;
 	l->by = BY_TRACEBACK;
+	l->startup = SIDX_NONE;
 	return l;
 }
 
@@ -193,11 +214,21 @@ void leaks_set_by(leaks_t *l, report_by_t by)
 	l->by = by;
 }
 
+void leaks_set_at_exit(leaks_t *l, int at_exit)
+{
+	l->at_exit = at_exit;
+}
+
+int leaks_at_teardown(const leaks_t *l)
+{
+	return l->frozen;
+}
+
 int leaks_finish(leaks_t *l)
 {
 	if (l->finished)
 		return 0;
-	if (!l->npts || l->pts[l->npts - 1].pub.origin != HT_SNAP_EXIT) {
+	if (!l->frozen && (!l->npts || l->pts[l->npts - 1].pub.origin != HT_SNAP_EXIT)) {
 		uint64_t t = l->last_time_us;
 		if (l->npts && l->pts[l->npts - 1].pub.time_us > t)
 			t = l->pts[l->npts - 1].pub.time_us;
@@ -375,10 +406,13 @@ static int compute_cands(leaks_t *l, const uint32_t *group_of,
 	verdict = malloc(ngroups * sizeof *verdict);
 	if (!verdict)
 		goto fail;
+	/* What the interpreter's start-up left is no leak of the program. */
+	uint32_t startup_group = l->startup == SIDX_NONE ? UINT32_MAX :
+				 group_id(group_of, ngroup_of, l->startup);
 	for (size_t gi = 0; gi < ngroups; gi++) {
 		verdict[gi] = leakrule_judge(&rule[gi], (uint32_t)P,
 					     res->min_growth);
-		if (verdict[gi].candidate)
+		if (verdict[gi].candidate && gi != startup_group)
 			alive[nalive++] = (uint32_t)gi;
 	}
 	nc = nalive;
@@ -472,6 +506,9 @@ int leaks_compute(leaks_t *l, const uint32_t *group_of, size_t ngroup_of,
 {
 	memset(res, 0, sizeof *res);
 	int rc = leaks_finish(l);
+	res->at_teardown = l->frozen;
+	res->has_teardown = l->seen_teardown;
+	res->python = l->seen_main;
 	if (rc)
 		return rc;
 	res->npoints_all = leaks_points(l, &res->points);

@@ -31,6 +31,15 @@ agg_t *leaks_agg(leaks_t *l);
 /* Grouping of call sites in reports (default BY_TRACEBACK). */
 void leaks_set_by(leaks_t *l, report_by_t by);
 
+/* Python programs: the end is the teardown mark (HT_SNAP_PY_TEARDOWN, the
+ * program's own code done, before the interpreter's finalization frees
+ * its modules): the live set and the series stop there.  at_exit 1 (the
+ * reports' `--at end`) ignores the mark: the end of the trace, after
+ * finalization, as for any program. */
+void leaks_set_at_exit(leaks_t *l, int at_exit);
+/* 1 when the live set is the one at the teardown mark. */
+int leaks_at_teardown(const leaks_t *l);
+
 /* Closes the series after the last event: appends an "end" point (the
  * heap at the end of the trace) unless the last snapshot is the exit one.
  * Idempotent; leaks_grouped and leaks_compute call it. */
@@ -87,6 +96,11 @@ typedef struct leaks_result {
 	size_t npoints_all;
 	const group_t *group; /* leaks_grouped's (keys, frames), else NULL */
 	report_by_t by; /* leaks_set_by's key type */
+	int at_teardown; /* live set and series end at the Python teardown
+			  * mark (leaks_at_teardown) */
+	int has_teardown; /* the final image has a teardown mark */
+	int python; /* ... and a Python start-up mark (a Python program
+		     * recorded with its sitecustomize) */
 } leaks_result_t;
 
 /* Computes stats and candidates.  group_of[i] is the group of stack i

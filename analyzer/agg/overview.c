@@ -132,3 +132,8 @@ void overview_result_free(overview_result_t *res)
 	growth_result_free(&res->growth);
 	memset(res, 0, sizeof(*res));
 }
+
+leaks_t *overview_leaks(overview_t *o)
+{
+	return o->leaks;
+}

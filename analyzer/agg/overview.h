@@ -22,6 +22,8 @@ typedef struct overview overview_t;
 
 /* Sites keyed by `by` (the leaks section's key). */
 overview_t *overview_new(report_by_t by);
+/* Its leaks aggregator (for leaks_set_at_exit). */
+leaks_t *overview_leaks(overview_t *o);
 void overview_free(overview_t *o);
 /* The aggregators to register with the analysis: fills aggs (room for
  * OVERVIEW_MAX_AGGS), returns how many. */

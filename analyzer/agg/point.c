@@ -107,6 +107,7 @@ static int p_add(agg_t *a, const heap_event_t *ev)
 		cap_net(c, ev->site, -(int64_t)ev->block.size);
 		break;
 	case HEAP_EV_REALLOC:
+	case HEAP_EV_MOVE:
 		cap_adjust(c, &ev->block, false);
 		cap_net(c, ev->block.stack, (int64_t)ev->block.size);
 		if (ev->old_known) {

@@ -56,6 +56,8 @@ static int l_add(line_t *l, uint64_t t, uint64_t v)
 static int s_add(agg_t *a, const heap_event_t *ev)
 {
 	series_t *s = (series_t *)a;
+	if (ev->kind == HEAP_EV_MOVE) /* the heap is unchanged */
+		return 0;
 	return l_add(&s->heap, ev->time_us, ev->heap_bytes);
 }
 

@@ -68,6 +68,7 @@ int sitelive_apply(sitelive_t *s, const heap_event_t *ev)
 		sub(s, &ev->block);
 		return 0;
 	case HEAP_EV_REALLOC:
+	case HEAP_EV_MOVE:
 		if (ev->old_known)
 			sub(s, &ev->old);
 		return add(s, &ev->block);

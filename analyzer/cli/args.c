@@ -129,3 +129,22 @@ void args_parse_point(const char *s, point_spec_t *spec)
 	spec->kind = POINT_SNAPSHOT;
 	spec->snapshot = s;
 }
+
+int args_at_end(const char *cmd, int argc, char **argv, int *i, int *at_exit)
+{
+	const char *v = NULL;
+	int r = args_opt(cmd, argc, argv, i, "--at", &v);
+	if (r <= 0)
+		return r;
+	if (strcmp(v, "teardown") == 0)
+		*at_exit = 0;
+	else if (strcmp(v, "end") == 0)
+		*at_exit = 1;
+	else {
+		args_usage_error(cmd, "--at takes teardown or end (the end of "
+				      "a Python program: before or after its "
+				      "finalization), not '%s'", v);
+		return -1;
+	}
+	return 1;
+}

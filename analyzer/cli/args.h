@@ -33,4 +33,10 @@ long long args_parse_size(const char *s);
  * snapshot label/index.  s must outlive the spec. */
 void args_parse_point(const char *s, point_spec_t *spec);
 
+/* `--at teardown|end` of leaks and report (a Python program's end: its
+ * teardown mark, or the end of the trace after finalization): returns 1
+ * and sets *at_exit (0 teardown, 1 end) when argv[*i] is it, 0 when it is
+ * another argument, -1 after printing a usage error. */
+int args_at_end(const char *cmd, int argc, char **argv, int *i, int *at_exit);
+
 #endif /* HEAPTRAIL_ARGS_H */

@@ -14,6 +14,11 @@
 #include "render/text.h"
 #include "cli/run.h"
 
+static int leaks_opt(const char *cmd, int argc, char **argv, int *i, void *ctx)
+{
+	return args_at_end(cmd, argc, argv, i, ctx);
+}
+
 int cmd_leaks(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -23,7 +28,8 @@ int cmd_leaks(int argc, char **argv)
 	int rc = 1;
 	opts_init(&o);
 	o.by = BY_TRACEBACK;
-	if (opts_args("leaks", accept, NULL, NULL, argc, argv, &o, &path))
+	int at_exit = 0; /* --at teardown (the default) or end */
+	if (opts_args("leaks", accept, leaks_opt, &at_exit, argc, argv, &o, &path))
 		return 2;
 
 	leaks_t *l = leaks_new();
@@ -33,6 +39,7 @@ int cmd_leaks(int argc, char **argv)
 	if (!l)
 		goto nomem;
 	leaks_set_by(l, (report_by_t)o.by);
+	leaks_set_at_exit(l, at_exit);
 	agg_t *agg = leaks_agg(l);
 	an = run_file(path, &agg, 1);
 	if (!an)

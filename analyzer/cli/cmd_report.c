@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "agg/overview.h"
+#include "cli/args.h"
 #include "cli/opts.h"
 #include "cli/run.h"
 #include "model/analysis.h"
@@ -16,6 +17,11 @@
 
 /* Rows per section by default: a page, not a listing. */
 #define REPORT_ROWS 5
+
+static int report_opt(const char *cmd, int argc, char **argv, int *i, void *ctx)
+{
+	return args_at_end(cmd, argc, argv, i, ctx);
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -27,7 +33,8 @@ int cmd_report(int argc, char **argv)
 	opts_init(&o);
 	o.by = BY_SITE;
 	o.limit = REPORT_ROWS;
-	if (opts_args("report", accept, NULL, NULL, argc, argv, &o, &path))
+	int at_exit = 0; /* --at teardown (the default) or end */
+	if (opts_args("report", accept, report_opt, &at_exit, argc, argv, &o, &path))
 		return 2;
 
 	overview_t *ov = overview_new((report_by_t)o.by);
@@ -38,6 +45,7 @@ int cmd_report(int argc, char **argv)
 	char err[512];
 	if (!ov)
 		goto nomem;
+	leaks_set_at_exit(overview_leaks(ov), at_exit);
 	an = run_file(path, aggs, overview_aggs(ov, aggs));
 	if (!an)
 		goto done;

@@ -26,6 +26,10 @@ const char *snapshots_origin_name(uint64_t origin)
 		return "signal";
 	case HT_SNAP_EXIT:
 		return "exit";
+	case HT_SNAP_PY_MAIN:
+		return "startup";
+	case HT_SNAP_PY_TEARDOWN:
+		return "teardown";
 	default:
 		return "unknown";
 	}

@@ -41,8 +41,12 @@ static const command_t commands[] = {
 	  "heaptrail report TRACE [-n N] [--by KEY] [--include GLOB]... [--exclude GLOB]...\n"
 	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"
 	  "                 [--full-names] [--depth N] [--system GLOB]...\n"
+	  "                 [--at teardown|end] [--startup]\n"
 	  "  KEY: site (default), lineno, filename, function, traceback, module;\n"
-	  "  -n: rows per section (5)",
+	  "  -n: rows per section (5)\n"
+	  "  --at: a Python program's end: teardown (default: its atexit point) or\n"
+	  "  end (after finalization); --startup: interpreter start-up's own call\n"
+	  "  sites instead of one <interpreter startup> row",
 	  "one page: the run, the peak, leak candidates, growth, most calls, temporaries" },
 	{ "info", cmd_info, "heaptrail info TRACE [--json]",
 	  "what the trace holds: events, peak and final heap, leaks, lost events" },
@@ -50,7 +54,7 @@ static const command_t commands[] = {
 	  "heaptrail top TRACE [--at peak|end|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
 	  "              [-n N] [--include GLOB]... [--exclude GLOB]... [--temporary]\n"
 	  "              [--frames all|python|native] [--no-symbols] [--json]\n"
-	  "              [--full-names] [--depth N] [--system GLOB]...\n"
+	  "              [--full-names] [--depth N] [--system GLOB]... [--startup]\n"
 	  "  KEY: lineno (default), filename, function, traceback, module, site\n"
 	  "  site: the first frame not in libc, libstdc++, the interpreter... (or GLOB)\n"
 	  "  --at: the peak by default; end: what is still live at the end\n"
@@ -68,7 +72,9 @@ static const command_t commands[] = {
 	{ "leaks", cmd_leaks,
 	  "heaptrail leaks TRACE [-n N] [--by KEY] [--include GLOB] [--exclude GLOB]\n"
 	  "                [--frames all|python|native] [--no-symbols] [--json]\n"
-	  "                [--full-names] [--depth N] [--system GLOB]...",
+	  "                [--full-names] [--depth N] [--system GLOB]...\n"
+	  "                [--at teardown|end] [--startup]\n"
+	  "  --at, --startup: as in `heaptrail help report`",
 	  "memory still allocated at the end, by call site, and leak candidates" },
 	{ "growth", cmd_growth,
 	  "heaptrail growth TRACE [-n N] [--by KEY] [--step PCT] [--step-min BYTES]\n"

@@ -74,6 +74,9 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 		}
 	} else if ((accept & OPT_FRAMES) && strcmp(a, "--full-names") == 0) {
 		o->full_names = true;
+	} else if ((accept & OPT_FRAMES) && strcmp(a, "--startup") == 0) {
+		/* Python: the start-up's own call sites, not one row. */
+		analysis_group_startup(false);
 	} else if ((m = value_opt(cmd, accept, OPT_FRAMES, argc, argv, i,
 				  "--depth", &val))) {
 		long long d = m < 0 ? -1 : args_parse_count(val);

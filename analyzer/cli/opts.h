@@ -26,7 +26,8 @@ enum {
 	OPT_BY = 1 << 3, /* --by KEY */
 	OPT_FRAMES = 1 << 4, /* --frames all|python|native, and how frames
 			      * are shown: --full-names, --depth N,
-			      * --system GLOB */
+			      * --system GLOB, --startup (Python: start-up's
+			      * call sites instead of `<interpreter startup>`) */
 	OPT_FILTERS = 1 << 5, /* --include PAT, --exclude PAT */
 	OPT_LIMIT = 1 << 6, /* -n N, --limit N */
 };

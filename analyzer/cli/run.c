@@ -12,7 +12,9 @@ analysis_t *run_file(const char *path, agg_t **aggs, size_t naggs)
 	analysis_t *an;
 	char err[1024];
 	struct stat before;
-	bool idx = index_enabled() && strcmp(path, "-") != 0 &&
+	/* --startup changes the per-stack totals the index keeps. */
+	bool idx = index_enabled() && analysis_grouping_startup() &&
+		   strcmp(path, "-") != 0 &&
 		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
 	if (analysis_open(&an, path, err, sizeof(err)) < 0)
 		goto fail;
@@ -37,7 +39,7 @@ fail:
 analysis_t *run_file_indexed(const char *path, agg_t **aggs, size_t naggs,
 			     bool need_states)
 {
-	analysis_t *an = index_open(path, need_states);
+	analysis_t *an = analysis_grouping_startup() ? index_open(path, need_states) : NULL;
 	return an ? an : run_file(path, aggs, naggs);
 }
 

@@ -319,9 +319,28 @@ static int keep_state(analysis_t *an)
 	return 0;
 }
 
+static bool group_startup = true;
+
+void analysis_group_startup(bool on)
+{
+	group_startup = on;
+}
+
+bool analysis_grouping_startup(void)
+{
+	return group_startup;
+}
+
 static int on_snapshot(analysis_t *an, const rd_event_t *ev)
 {
 	int rc;
+	if (ev->u.snapshot.origin == HT_SNAP_PY_MAIN && group_startup) {
+		sidx_t to = stacks_intern(an->stacks, STACKS_ID_STARTUP);
+		if (to == SIDX_NONE)
+			return -ENOMEM;
+		if ((rc = heap_move_live(an->heap, to, ev->time_us)) != 0)
+			return rc;
+	}
 	const heap_counters_t *c = heap_counters(an->heap);
 	if (an->nsnaps == an->capsnaps) {
 		size_t ncap = an->capsnaps ? an->capsnaps * 2 : 16;

@@ -72,6 +72,12 @@ void analysis_set_progress(analysis_t *an, bool on);
  * unless HEAPTRAIL_REPLAY_THREADS is 1 or 2 (for tests).  The results are
  * the same. */
 void analysis_set_threads(analysis_t *an, int mode);
+/* Python programs: at the start-up mark (HT_SNAP_PY_MAIN) everything
+ * allocated so far becomes one stack, STACKS_ID_STARTUP, shown as
+ * `<interpreter startup>` (on by default; off: the reports' --startup,
+ * which then skip the trace index, saved with it on).  Process-wide. */
+void analysis_group_startup(bool on);
+bool analysis_grouping_startup(void);
 /* Reads the whole trace.  Returns 0, or -EBADMSG (corrupt record) /
  * -ENOMEM / an aggregator's error with a one-line message in err. */
 int analysis_run(analysis_t *an, char *err, size_t errlen);

@@ -663,6 +663,79 @@ int heap_apply(heap_t *h, const rd_event_t *ev)
 	}
 }
 
+/* The epoch trick's first half (see stack_change_st) for a change that is
+ * neither an allocation nor a free. */
+static heap_stack_stat_t *stat_for_move(heap_t *h, sidx_t s)
+{
+	heap_stack_stat_t *st = stat_of(h, s);
+	if (st && st->peak_epoch != h->c.epoch) {
+		st->peak_bytes = st->live_bytes;
+		st->peak_count = st->live_count;
+		st->peak_epoch = h->c.epoch;
+	}
+	return st;
+}
+
+int heap_move_live(heap_t *h, sidx_t to, uint64_t time_us)
+{
+	if (!stat_of(h, to))
+		return -ENOMEM;
+	/* The latest peak came before the mark: all it held was start-up's. */
+	uint64_t pb = 0, pc = 0;
+	for (size_t s = 0; s < h->nst; s++) {
+		heap_stack_stat_t *st = &h->st[s];
+		bool saved = st->peak_epoch == h->c.epoch;
+		pb += saved ? st->peak_bytes : st->live_bytes;
+		pc += saved ? st->peak_count : st->live_count;
+		st->peak_bytes = st->peak_count = 0;
+		st->peak_epoch = h->c.epoch;
+	}
+	h->st[to].peak_bytes = pb;
+	h->st[to].peak_count = pc;
+	for (size_t i = 0; i < h->cap; i++) {
+		heap_block_t *b = &h->t[i];
+		if (!b->addr || b->stack == to)
+			continue;
+		heap_stack_stat_t *from = stat_for_move(h, b->stack);
+		if (!from)
+			return -ENOMEM;
+		from->live_bytes -= b->size;
+		from->live_count--;
+		heap_stack_stat_t *dst = stat_for_move(h, to);
+		dst->live_bytes += b->size;
+		dst->live_count++;
+		heap_event_t ev = {
+			.kind = HEAP_EV_MOVE,
+			.block = *b,
+			.old = *b,
+			.old_known = true,
+			.time_us = time_us,
+			.heap_bytes = h->c.heap_bytes,
+			.heap_blocks = h->c.heap_blocks,
+		};
+		ev.block.stack = to;
+		b->stack = to;
+		int rc = emit(h, &ev);
+		if (rc)
+			return rc;
+	}
+	/* Everything allocated so far was start-up's, freed or not. */
+	heap_stack_stat_t *dst = &h->st[to];
+	for (size_t s = 0; s < h->nst; s++) {
+		if (s == to)
+			continue;
+		heap_stack_stat_t *st = &h->st[s];
+		dst->alloc_count += st->alloc_count;
+		dst->alloc_bytes += st->alloc_bytes;
+		dst->temp_count += st->temp_count;
+		dst->temp_bytes += st->temp_bytes;
+		st->alloc_count = st->alloc_bytes = 0;
+		st->temp_count = st->temp_bytes = 0;
+	}
+	h->last_alloc = 0;
+	return 0;
+}
+
 int heap_restore(heap_t *h, const heap_counters_t *c,
 		 const heap_stack_stat_t *st, size_t n)
 {

@@ -24,6 +24,9 @@ typedef enum heap_ev_kind {
 	HEAP_EV_ALLOC = 1, /* `block` was allocated */
 	HEAP_EV_FREE, /* `block` (a known live block) was freed */
 	HEAP_EV_REALLOC, /* `old` became `block` (old_known: old was live) */
+	HEAP_EV_MOVE, /* the live block `old` now belongs to block.stack (a
+		       * Python start-up mark, heap_move_live): no allocation,
+		       * no free, the heap is unchanged */
 } heap_ev_kind_t;
 
 /* A heap event after the model: what aggregators consume.  Frees of
@@ -120,6 +123,13 @@ int heap_apply(heap_t *h, const rd_event_t *ev);
  * inner loop).  Returns 0, or the first failure (*failed = its index). */
 int heap_apply_run(heap_t *h, const rd_event_t *ev, size_t n,
 		   size_t *failed);
+
+/* Gives every live block, and every allocation made so far, to stack `to`
+ * (the `<interpreter startup>` stack at a Python start-up mark): the
+ * per-stack live and allocation totals move, heap totals and the peak do
+ * not, and the sink gets one HEAP_EV_MOVE per block moved (time_us: the
+ * mark's).  Returns 0, -ENOMEM, or the sink's non-zero return. */
+int heap_move_live(heap_t *h, sidx_t to, uint64_t time_us);
 
 const heap_counters_t *heap_counters(const heap_t *h);
 /* Per-stack totals, index = sidx; *n = number of entries (may be smaller

@@ -15,6 +15,10 @@
  * an event gets one, even when its STACK record never came (then it has no
  * frames), so per-stack arrays can be indexed without checks. */
 typedef uint32_t sidx_t;
+/* The stack id of `<interpreter startup>`: everything a Python program
+ * allocated before its main module started (heap_move_live).  Not a
+ * recorder's id (those count up from 1); never defined by a STACK. */
+#define STACKS_ID_STARTUP UINT64_MAX
 #define SIDX_NONE UINT32_MAX
 
 typedef struct stack_info {

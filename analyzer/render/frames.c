@@ -192,6 +192,18 @@ static bool has_python(const frames_t *f, const stack_info_t *st)
 	return false;
 }
 
+/* The `<interpreter startup>` stack (analysis.h) and its one frame. */
+static bool is_startup(const stack_info_t *st)
+{
+	return st && st->id == STACKS_ID_STARTUP && !st->defined;
+}
+
+static frame_t startup_frame(void)
+{
+	return (frame_t){ .marker = SYM_MARK_STARTUP,
+			  .function = "<interpreter startup>" };
+}
+
 /* Index of the site among v[0..n): the first frame that is neither a
  * marker nor a system frame, else the first frame that is not a marker;
  * -1 when there is none. */
@@ -234,6 +246,9 @@ char *frames_marker_text(char *buf, size_t len, const frames_t *f,
 		snprintf(buf, len,
 			 "<native stack cut by the recorder at %u frames (record --depth)>",
 			 fr->line);
+		break;
+	case SYM_MARK_STARTUP:
+		snprintf(buf, len, "<interpreter startup>");
 		break;
 	default:
 		snprintf(buf, len, "%s", fr->function ? fr->function : "?");
@@ -346,6 +361,14 @@ static int build_merged(frames_t *f, sidx_t idx, cached_t *c)
 	int rc = 0, npy = 0;
 	if (!st)
 		goto done;
+	if (is_startup(st)) {
+		frame_t mark = startup_frame();
+		if (fvec_push(&out, &mark) < 0) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		goto done;
+	}
 	if ((rc = native_frames(f, st, &nat)) < 0)
 		goto fail;
 	if (st->npy) {
@@ -439,7 +462,8 @@ static int build(frames_t *f, sidx_t idx, cached_t *c)
 	if (rc < 0)
 		return rc;
 	const stack_info_t *st = stacks_get(f->stacks, idx);
-	if (f->mode == FRAMES_PYTHON && st && !has_python(f, st) && c->n > 0) {
+	if (f->mode == FRAMES_PYTHON && st && !has_python(f, st) && c->n > 0 &&
+	    !is_startup(st)) {
 		int k = site_index(f, c->v, c->n);
 		if (k < 0) {
 			c->n = 0;
@@ -481,6 +505,8 @@ int frames_site(frames_t *f, sidx_t i, frame_t *out)
 	if (rc < 0)
 		return rc;
 	int k = site_index(f, c.v, c.n);
+	if (k < 0 && c.n == 1 && c.v[0].marker == SYM_MARK_STARTUP)
+		k = 0;
 	if (k >= 0) {
 		*out = c.v[k];
 		shorten(f, out);
@@ -561,6 +587,10 @@ static int native_key(frames_t *f, const stack_info_t *st, frame_t *out)
 
 int frames_key(frames_t *f, sidx_t i, frame_t *out)
 {
+	if (is_startup(stacks_get(f->stacks, i))) {
+		*out = startup_frame();
+		return 1;
+	}
 #ifdef HAVE_PYMERGE
 	const stack_info_t *st = stacks_get(f->stacks, i);
 	if (!st)

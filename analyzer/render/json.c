@@ -460,6 +460,8 @@ void json_leaks(json_t *j, const leaks_result_t *res, frames_t *fs)
 	json_arr_end(j);
 	json_key(j, "series_points");
 	json_u64(j, res->npoints);
+	json_key(j, "end");
+	json_str(j, res->at_teardown ? "teardown" : "end");
 	json_key(j, "exit_after_teardown");
 	json_bool(j, res->teardown);
 	json_key(j, "candidate_min_growth");

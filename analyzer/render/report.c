@@ -50,7 +50,7 @@ char *report_frame_key(char *buf, size_t len, const frames_t *f,
 		snprintf(buf, len, "<no stack>");
 		return buf;
 	}
-	if (fr->marker && by != BY_MODULE)
+	if (fr->marker && (by != BY_MODULE || fr->marker == SYM_MARK_STARTUP))
 		return frames_marker_text(buf, len, f, fr);
 	switch (by) {
 	case BY_SITE: /* the site frame's line */

@@ -38,6 +38,10 @@ enum sym_mark {
 	SYM_MARK_CUT_DEPTH = 2,
 	/* Not a frame: the recorder cut the native stack (HT_STACK_TRUNCATED). */
 	SYM_MARK_CUT_RECORDER = 3,
+	/* The one frame of the STACKS_ID_STARTUP stack: everything a Python
+	 * program allocated before its main module started; function is
+	 * "<interpreter startup>". */
+	SYM_MARK_STARTUP = 4,
 };
 
 sym_t *sym_new(void);

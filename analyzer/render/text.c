@@ -288,8 +288,11 @@ static const char *point_name(char *buf, size_t len, const leaks_point_t *pts,
 void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs)
 {
 	char a[32], b[32], key[1024];
-	fprintf(out, "Live at the end of the trace: %s in %llu blocks from %zu "
+	fprintf(out, "Live at %s: %s in %llu blocks from %zu "
 		     "call sites (by %s)\n",
+		res->at_teardown ? "teardown (the program's own code done, "
+				   "before the interpreter's finalization)"
+				 : "the end of the trace",
 		fmt_size(a, sizeof a, (double)res->total_bytes, false),
 		(unsigned long long)res->total_count, res->nsites,
 		report_by_name(res->by));
@@ -312,11 +315,29 @@ void text_leaks(FILE *out, const leaks_result_t *res, frames_t *fs)
 	text_leak_candidates(out, res, fs);
 }
 
+/* Which end a Python program's leaks are read at (nothing for others). */
+static void leaks_end_note(FILE *out, const leaks_result_t *res)
+{
+	if (res->at_teardown)
+		fprintf(out, "Note: Python program: the end is its teardown mark "
+			     "(atexit, before finalization); --at end for the "
+			     "heap after finalization\n");
+	else if (res->has_teardown)
+		fprintf(out, "Note: Python program: the end is after the "
+			     "interpreter's finalization (--at end); --at "
+			     "teardown for the program's own end\n");
+	else if (res->python)
+		fprintf(out, "Note: Python program without a teardown mark (it "
+			     "left through os._exit, a fatal signal or exec): "
+			     "the end is the end of the trace\n");
+}
+
 void text_leak_candidates(FILE *out, const leaks_result_t *res, frames_t *fs)
 {
 	char a[32], b[32], c[32], key[1024];
 	const leaks_point_t *pts = res->points;
 	size_t np = res->npoints_all;
+	leaks_end_note(out, res);
 	if (res->teardown)
 		fprintf(out, "Note: the exit snapshot (%s) came after the program "
 			     "freed most of its heap (%s before): it is left "

@@ -1,8 +1,8 @@
 # heaptrail startup hook.  `heaptrail record` puts this directory first on
 # PYTHONPATH, so Python's site module imports this file at startup.  It turns
-# on Python frame capture (heaptrail._start) and then runs the
-# sitecustomize this file shadows, if any (Debian ships one), so the
-# program starts exactly as it would without heaptrail.
+# on Python frame capture (heaptrail._start), runs the sitecustomize this
+# file shadows, if any (Debian ships one), so the program starts exactly as
+# it would without heaptrail, and marks the end of start-up.
 #
 # Why a sitecustomize and not the recorder turning Python frames on by
 # itself when it sees libpython: the only moments the recorder gets control
@@ -36,11 +36,12 @@ def _heaptrail_boot():
     rest = [p for p in sys.path
             if os.path.abspath(p or os.curdir) != here]
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
-    if spec is None or spec.loader is None:
-        return
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["sitecustomize"] = mod
-    spec.loader.exec_module(mod)
+    if spec is not None and spec.loader is not None:
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["sitecustomize"] = mod
+        spec.loader.exec_module(mod)
+    if "heaptrail" in sys.modules:
+        sys.modules["heaptrail"]._main_starts()
 
 
 _heaptrail_boot()

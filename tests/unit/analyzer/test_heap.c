@@ -493,3 +493,81 @@ Test(heap, two_threads_replay_as_one, .timeout = 30)
 	analysis_free(a2);
 	tb_fini(&t);
 }
+
+static sidx_t startup_sidx(const analysis_t *an)
+{
+	sidx_t s = stacks_find(analysis_stacks(an), STACKS_ID_STARTUP);
+	cr_assert_neq(s, SIDX_NONE, "no <interpreter startup> stack");
+	return s;
+}
+
+/* The script for the start-up tests: before the Python start-up mark,
+ * stack 1 allocates 100 (freed after the mark) and 30 (kept), stack 2
+ * allocates 50 and frees it (peak 150 then); after it stack 3 allocates
+ * 200 (the peak, 330). */
+static void startup_script(tb_t *t)
+{
+	tb_init(t);
+	tb_malloc(t, 0x1000, 100, 1);
+	tb_malloc(t, 0x2000, 50, 2);
+	tb_free(t, 0x2000);
+	tb_malloc(t, 0x3000, 30, 1);
+	tb_snapshot(t, 0, HT_SNAP_PY_MAIN, "<main module starts>");
+	tb_malloc(t, 0x4000, 200, 3);
+	tb_free(t, 0x1000);
+}
+
+Test(heap, python_startup_mark_gives_everything_so_far_to_one_stack)
+{
+	tb_t t;
+	rec_agg_t rec;
+	startup_script(&t);
+	analysis_t *an = run(&t, &rec);
+	assert_stack_live(an, STACKS_ID_STARTUP, 30, 1);
+	assert_stack_live(an, 1, 0, 0);
+	assert_stack_live(an, 2, 0, 0);
+	assert_stack_live(an, 3, 200, 1);
+	assert_stack_peak(an, STACKS_ID_STARTUP, 130, 2);
+	assert_stack_peak(an, 3, 200, 1);
+	assert_stack_peak(an, 1, 0, 0);
+	/* Every allocation before the mark is start-up's, freed or not. */
+	size_t n;
+	const heap_stack_stat_t *st = heap_stack_stats(analysis_heap(an), &n);
+	sidx_t su = startup_sidx(an), s1 = stacks_find(analysis_stacks(an), 1);
+	cr_assert_eq(st[su].alloc_count, 3);
+	cr_assert_eq(st[su].alloc_bytes, 180);
+	cr_assert_eq(st[s1].alloc_count, 0);
+	/* Aggregators saw one MOVE per live block, then the free of 0x1000
+	 * as start-up's; the heap's totals did not change. */
+	int moves = 0;
+	for (int i = 0; i < rec.n; i++) {
+		if (rec.ev[i].kind != HEAP_EV_MOVE)
+			continue;
+		moves++;
+		cr_assert_eq(rec.ev[i].block.stack, su);
+		cr_assert_eq(rec.ev[i].old.stack, s1);
+		cr_assert_eq(rec.ev[i].heap_bytes, 130);
+	}
+	cr_assert_eq(moves, 2);
+	const heap_event_t *last = &rec.ev[rec.n - 1];
+	cr_assert_eq(last->kind, HEAP_EV_FREE);
+	cr_assert_eq(last->block.addr, 0x1000);
+	cr_assert_eq(last->block.stack, su);
+	cr_assert_eq(heap_counters(analysis_heap(an))->peak_bytes, 330);
+	analysis_free(an);
+	tb_fini(&t);
+}
+
+Test(heap, startup_grouping_off_keeps_the_allocating_stacks)
+{
+	tb_t t;
+	startup_script(&t);
+	analysis_group_startup(false);
+	analysis_t *an = run(&t, NULL);
+	analysis_group_startup(true);
+	cr_assert_eq(stacks_find(analysis_stacks(an), STACKS_ID_STARTUP), SIDX_NONE);
+	assert_stack_live(an, 1, 30, 1);
+	assert_stack_live(an, 3, 200, 1);
+	analysis_free(an);
+	tb_fini(&t);
+}

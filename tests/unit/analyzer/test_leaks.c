@@ -554,3 +554,53 @@ Test(leaks, a_flat_end_is_measured_in_the_sites_own_rhythm)
 		s[n] = s[n - 1];
 	cr_assert(!judged(s, n, 0, NULL));
 }
+
+Test(leaks, python_teardown_mark_is_the_end_unless_at_exit)
+{
+	/* A leak that finalization frees after the teardown mark: the live
+	 * set is the one at the mark; --at end (at_exit) sees the free. */
+	for (int at_exit = 0; at_exit < 2; at_exit++) {
+		leaks_t *l = leaks_new();
+		leaks_set_at_exit(l, at_exit);
+		snap(l, "<main module starts>", HT_SNAP_PY_MAIN);
+		heap_block_t b = alloc(l, 0x1000, 4096, 0);
+		snap(l, "<teardown starts>", HT_SNAP_PY_TEARDOWN);
+		release(l, b);
+		snap(l, "exit", HT_SNAP_EXIT);
+		leaks_result_t r;
+		cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+		cr_assert_eq(r.at_teardown, !at_exit);
+		cr_assert_eq(r.has_teardown, 1);
+		cr_assert_eq(r.python, 1);
+		cr_assert_eq(r.total_bytes, at_exit ? 0 : 4096);
+		cr_assert_eq(r.npoints_all, at_exit ? 3 : 2);
+		cr_assert_str_eq(r.points[r.npoints_all - 1].label,
+				 at_exit ? "exit" : "<teardown starts>");
+		leaks_result_free(&r);
+		leaks_free(l);
+	}
+}
+
+Test(leaks, the_startup_stack_is_never_a_candidate)
+{
+	/* Stack 0 receives start-up's blocks by MOVE and keeps growing after
+	 * (as a lazily filled interpreter cache would); stack 1 is a leak. */
+	leaks_t *l = leaks_new();
+	heap_block_t old = blk(0x100, 1 << 20, 5);
+	heap_block_t moved = old;
+	moved.stack = 0;
+	feed(l, (heap_event_t){ .kind = HEAP_EV_MOVE, .block = moved, .old = old,
+				.old_known = true });
+	snap(l, "<main module starts>", HT_SNAP_PY_MAIN);
+	for (int i = 0; i < 4; i++) {
+		alloc(l, 0x10000 + 0x1000 * (uint64_t)i, 1 << 20, 0);
+		alloc(l, 0x90000 + 0x1000 * (uint64_t)i, 1 << 20, 1);
+		snap(l, "step", HT_SNAP_API);
+	}
+	leaks_result_t r;
+	cr_assert_eq(leaks_compute(l, NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.ncands, 1);
+	cr_assert_eq(r.cands[0].stack, 1);
+	leaks_result_free(&r);
+	leaks_free(l);
+}
