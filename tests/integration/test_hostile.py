@@ -199,3 +199,9 @@ class DeepBind(Base):
 
     def test_lazily_bound_deep_library_allocations_are_recorded(self):
         self.check("lazy")
+
+    def test_a_second_deep_library_is_redirected_before_its_constructor(self):
+        # The loader's own allocations during the second dlopen repeat the
+        # first one's stacks: only the check on mallocs made by the loader
+        # notices the new module in time.
+        self.check("second")
