@@ -21,9 +21,23 @@ typedef struct saved {
 	int prot; /* page protection to put back after a write; -1: writable */
 } saved_t;
 
-#define MAX_SAVED 2048 /* 10 allocator names x ~200 modules */
-static saved_t saved[MAX_SAVED];
-static unsigned nsaved;
+/* Grown on demand (mmap, never malloc: we may run inside malloc). */
+static saved_t *saved;
+static unsigned nsaved, cap_saved;
+
+static int grow_saved(void)
+{
+	size_t old = cap_saved * sizeof(saved_t);
+	size_t cap = cap_saved ? cap_saved * 2 : 4096 / sizeof(saved_t);
+	void *m = saved ? mremap(saved, old, cap * sizeof(saved_t), MREMAP_MAYMOVE)
+			: mmap(NULL, cap * sizeof(saved_t), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return -ENOMEM;
+	saved = m;
+	cap_saved = (unsigned)cap;
+	return 0;
+}
 
 /* The parts of one module the walk needs. */
 typedef struct mod {
@@ -146,9 +160,9 @@ static void walk(const mod_t *m, const ElfW(Rela) *rel, size_t count, const char
 		if (!to || to == cur)
 			continue;
 		saved_t *sv = find_saved(a);
-		if (!sv && nsaved == MAX_SAVED) {
+		if (!sv && nsaved == cap_saved && grow_saved() != 0) {
 			if (!res->err)
-				res->err = -ENOSPC;
+				res->err = -ENOMEM; /* a slot we could not put back: leave it */
 			continue;
 		}
 		int prot = slot_prot(m, a);

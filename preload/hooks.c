@@ -781,8 +781,8 @@ static void got_warn(const struct dl_phdr_info *info, int err)
 	util_line_t l = { msg, sizeof(msg), 0 };
 	util_line_str(&l, "cannot redirect the allocator calls of ");
 	util_line_str(&l, info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "the program");
-	util_line_str(&l, err == -ENOSPC ? " (too many patched slots)" : " (cannot write its GOT, errno ");
-	if (err != -ENOSPC) {
+	util_line_str(&l, err == -ENOMEM ? " (out of memory)" : " (cannot write its GOT, errno ");
+	if (err != -ENOMEM) {
 		util_line_u64(&l, (uint64_t)-err);
 		util_line_str(&l, ")");
 	}
