@@ -272,6 +272,58 @@ unsigned gotpatch_restore(uintptr_t bias, int all)
 	return done;
 }
 
+static uint32_t gnu_hash(const char *s)
+{
+	uint32_t h = 5381;
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+void *gotpatch_lookup(uintptr_t bias, const ElfW(Dyn) *dyn, const char *name)
+{
+	mod_t m = { .bias = bias };
+	const uint32_t *gh = NULL;
+	const ElfW(Half) *versym = NULL;
+	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
+		if (dyn->d_tag == DT_GNU_HASH)
+			gh = (const uint32_t *)dyn_ptr(&m, dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_SYMTAB)
+			m.symtab = (const ElfW(Sym) *)dyn_ptr(&m, dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_STRTAB)
+			m.strtab = (const char *)dyn_ptr(&m, dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_STRSZ)
+			m.strsz = dyn->d_un.d_val;
+		else if (dyn->d_tag == DT_VERSYM)
+			versym = (const ElfW(Half) *)dyn_ptr(&m, dyn->d_un.d_ptr);
+	}
+	if (!gh || !m.symtab || !m.strtab)
+		return NULL;
+	/* Layout: nbuckets, symoffset, bloom words, bloom shift, the bloom
+	 * filter (ELFCLASS64 words), the buckets, then one chain word per
+	 * symbol from symoffset on (low bit set on the last of a chain). */
+	uint32_t nbuckets = gh[0], symoffset = gh[1], nbloom = gh[2];
+	if (!nbuckets)
+		return NULL;
+	const uint32_t *buckets = (const uint32_t *)((const uint64_t *)(gh + 4) + nbloom);
+	const uint32_t *chain = buckets + nbuckets;
+	uint32_t h = gnu_hash(name);
+	uint32_t i = buckets[h % nbuckets];
+	if (i < symoffset)
+		return NULL;
+	for (;; i++) {
+		uint32_t ch = chain[i - symoffset];
+		const ElfW(Sym) *s = &m.symtab[i];
+		if ((ch | 1) == (h | 1) && s->st_name < m.strsz && !strcmp(m.strtab + s->st_name, name) &&
+		    s->st_shndx != SHN_UNDEF && ELF64_ST_TYPE(s->st_info) != STT_GNU_IFUNC &&
+		    (ELF64_ST_BIND(s->st_info) == STB_GLOBAL || ELF64_ST_BIND(s->st_info) == STB_WEAK) &&
+		    (!versym || !(versym[i] & 0x8000))) /* not a hidden (non-default) version */
+			return (void *)(bias + s->st_value);
+		if (ch & 1)
+			return NULL;
+	}
+}
+
 unsigned gotpatch_count(void)
 {
 	return nsaved;

@@ -42,6 +42,15 @@ int gotpatch_module(const struct dl_phdr_info *info, const char *const *names, s
  * number of slots restored.  The module must still be loaded. */
 unsigned gotpatch_restore(uintptr_t bias, int all);
 
+/* The address of name as defined by the module itself (bias, dynamic
+ * section: a link map's l_addr and l_ld), from its GNU hash table: a
+ * global or weak function or object with a section, default version.
+ * NULL when the module does not define it (an undefined symbol, even a
+ * non-PIE program's canonical PLT entry, is not a definition) or has no
+ * GNU hash table, or it is an IFUNC (its value is the resolver).  No
+ * locks, no allocation. */
+void *gotpatch_lookup(uintptr_t bias, const ElfW(Dyn) *dyn, const char *name);
+
 /* Slots currently patched (for tests and diagnostics). */
 unsigned gotpatch_count(void);
 

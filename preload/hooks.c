@@ -152,23 +152,29 @@ static int alloc_mode;
 static uintptr_t winner_lo, winner_hi; /* ALLOC_LIB: the winning library's range */
 
 /* The definition the global lookup finds for name, or NULL when that is
- * us or a non-PIE program's canonical PLT entry (whose calls still reach
- * us: st_shndx SHN_UNDEF).  *in_exe: the definition is the executable's. */
+ * ours.  The objects before us in the lookup order are the executable and
+ * the libraries preloaded before us: the head of the link map, up to our
+ * own.  Each one's own symbol table is searched (gotpatch_lookup): dlsym
+ * on a non-PIE program that takes malloc's address returns its canonical
+ * PLT entry (an undefined symbol with a value), whose calls go on to the
+ * next definition, and dlsym with a link map as handle crashes on the
+ * vDSO's.  *in_exe: the definition is the executable's. */
 static void *global_def(const char *name, int *in_exe)
 {
-	Dl_info mine, theirs;
-	const ElfW(Sym) *sym = NULL;
-	struct link_map *lm = NULL;
+	Dl_info mine;
 	*in_exe = 0;
-	void *f = dlsym(RTLD_DEFAULT, name);
-	if (!f || !dladdr((void *)&global_def, &mine) ||
-	    !dladdr1(f, &theirs, (void **)&sym, RTLD_DL_SYMENT))
+	if (!dladdr((void *)&global_def, &mine))
 		return NULL;
-	if (theirs.dli_fbase == mine.dli_fbase || (sym && sym->st_shndx == SHN_UNDEF))
-		return NULL;
-	if (dladdr1(f, &theirs, (void **)&lm, RTLD_DL_LINKMAP) && lm && !lm->l_prev)
-		*in_exe = 1; /* the head of the link map is the executable */
-	return f;
+	for (struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next) {
+		if (lm->l_addr == (uintptr_t)mine.dli_fbase)
+			return NULL; /* we come first */
+		void *f = gotpatch_lookup(lm->l_addr, lm->l_ld, name);
+		if (!f)
+			continue;
+		*in_exe = !lm->l_prev;
+		return f;
+	}
+	return NULL;
 }
 
 static int mod_range(struct dl_phdr_info *info, size_t size, void *arg)

@@ -30,22 +30,22 @@ class PreloadedAllocator(unittest.TestCase):
     def setUp(self):
         require_tools()
 
-    def recorded(self, name, first):
+    def recorded(self, name, first, program="alloc_family"):
         so = os.path.join(LIBDIR, ALLOCATORS[name])
         if not os.path.exists(so):
             self.skipTest(f"{so} not installed (scripts/install-deps.sh installs it)")
         order = [so, LIB] if first else [LIB, so]
-        argv = [target("alloc_family")]
+        argv = [target(program)]
         plain = run(argv, env={"LD_PRELOAD": so})
-        path = trace_path(f"family_{name}_{'first' if first else 'after'}")
+        path = trace_path(f"{program}_{name}_{'first' if first else 'after'}")
         p = run(argv, env={"LD_PRELOAD": " ".join(order), "HEAPTRAIL_OUTPUT": path})
         self.assertEqual((plain.returncode, plain.stdout), (0, b"family ok\n"), plain.stderr)
         self.assertEqual((p.returncode, p.stdout, p.stderr),
                          (plain.returncode, plain.stdout, plain.stderr))
         return path
 
-    def check(self, name, first):
-        path = self.recorded(name, first)
+    def check(self, name, first, program="alloc_family"):
+        path = self.recorded(name, first, program)
         info = analyze("info", path)
         self.assertEqual(info["anomalies"], {"unknown_frees": 0, "unknown_reallocs": 0,
                                              "allocs_on_live_address": 0})
@@ -78,6 +78,15 @@ class PreloadedAllocator(unittest.TestCase):
 
     def test_mimalloc_preloaded_after_heaptrail(self):
         self.check("mimalloc", False)
+
+    def test_non_pie_program_with_a_canonical_plt_entry_for_malloc(self):
+        # Bug: dlsym(RTLD_DEFAULT, "malloc") returns the program's
+        # canonical PLT entry, which hid jemalloc: the hooks forwarded to
+        # libc's malloc and free, and python3.11 died in glibc's free of a
+        # jemalloc block ("munmap_chunk(): invalid pointer").
+        for first in (True, False):
+            with self.subTest(first=first):
+                self.check("jemalloc", first, "alloc_family_nopie")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
  * Phase two frees everything but 3 malloc blocks, from free(); nothing
  * else is live at the end.  pvalloc is left out: glibc's pvalloc ignores
  * a preloaded allocator (it takes glibc's own heap) and jemalloc has none.
+ * It takes malloc's address, so that its non-PIE build (alloc_family_nopie)
+ * has a canonical PLT entry for malloc, as Debian's python3.11 does.
  * Prints "family ok". */
 #include <malloc.h>
 #include <stdio.h>
@@ -16,10 +18,12 @@
 #include "heaptrail.h"
 
 static void *volatile keep[64];
+static void *(*volatile taken)(size_t);
 static int n;
 
 int main(void)
 {
+	taken = malloc; /* an immediate address in non-PIE code */
 	for (int i = 0; i < 10; i++)
 		keep[n++] = malloc(100); /* @site:malloc */
 	for (int i = 0; i < 5; i++)
@@ -45,6 +49,8 @@ int main(void)
 	for (int i = 0; i < n; i++)
 		if (!keep[i])
 			return 1;
+	if (!taken)
+		return 1;
 	heaptrail_snapshot("all");
 	for (int i = 3; i < n; i++)
 		free(keep[i]);

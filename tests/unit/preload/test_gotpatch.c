@@ -116,3 +116,33 @@ Test(gotpatch, names_the_module_does_not_import_match_nothing)
 	cr_assert_eq(r.matched, 0);
 	cr_assert_eq(r.patched, 0);
 }
+
+static struct link_map *map_named(const char *part)
+{
+	for (struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next)
+		if (lm->l_name && strstr(lm->l_name, part))
+			return lm;
+	return NULL;
+}
+
+Test(gotpatch, lookup_finds_a_definition_in_the_module_that_has_it)
+{
+	struct link_map *libc = map_named("libc.so");
+	cr_assert_not_null(libc);
+	where = getppid; /* libc's, through this program's GOT */
+
+	void *found = gotpatch_lookup(libc->l_addr, libc->l_ld, "getppid");
+
+	cr_assert_eq(found, (void *)where);
+}
+
+Test(gotpatch, lookup_does_not_take_an_import_for_a_definition)
+{
+	/* The head of the link map is this program, which only imports
+	 * getppid; nor does libc define a name nobody has. */
+	struct link_map *self_map = _r_debug.r_map;
+	struct link_map *libc = map_named("libc.so");
+
+	cr_assert_null(gotpatch_lookup(self_map->l_addr, self_map->l_ld, "getppid"));
+	cr_assert_null(gotpatch_lookup(libc->l_addr, libc->l_ld, "no_such_function_anywhere"));
+}
