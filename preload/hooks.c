@@ -746,16 +746,18 @@ typedef struct got_ctx {
  * map list (_r_debug) is changed only under the loader's write lock,
  * which dl_iterate_phdr holds while it calls us; dladdr would take the
  * other loader lock in the wrong order, so the list is walked instead. */
+static int in_base_namespace(uintptr_t bias, uintptr_t dyn)
+{
+	for (struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next)
+		if (lm->l_addr == bias && (uintptr_t)lm->l_ld == dyn)
+			return 1;
+	return 0;
+}
+
 static int other_namespace(got_ctx_t *c)
 {
-	if (c->other_ns < 0) {
-		c->other_ns = 1;
-		for (struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next)
-			if (lm->l_addr == c->info->dlpi_addr && (uintptr_t)lm->l_ld == c->dyn) {
-				c->other_ns = 0;
-				break;
-			}
-	}
+	if (c->other_ns < 0)
+		c->other_ns = !in_base_namespace(c->info->dlpi_addr, c->dyn);
 	return c->other_ns;
 }
 
@@ -796,6 +798,71 @@ static void got_warn(const struct dl_phdr_info *info, int err)
 	writer_warn(msg);
 }
 
+/* C++ operator new and delete.  jemalloc, tcmalloc and mimalloc define
+ * them and serve them without calling malloc; preloaded, in either order,
+ * they come before libstdc++ in the lookup, so none of a C++ program's
+ * new/delete would reach us.  Slots bound to the allocator's operators are
+ * pointed at libstdc++'s, which call malloc and free: our hooks, then the
+ * same allocator (one heap, so blocks from either side free alike). */
+#define HT_CXX(X)                                                                        \
+	X(_Znwm) X(_Znam) X(_ZnwmRKSt9nothrow_t) X(_ZnamRKSt9nothrow_t)                  \
+	X(_ZnwmSt11align_val_t) X(_ZnamSt11align_val_t)                                  \
+	X(_ZnwmSt11align_val_tRKSt9nothrow_t) X(_ZnamSt11align_val_tRKSt9nothrow_t)      \
+	X(_ZdlPv) X(_ZdaPv) X(_ZdlPvm) X(_ZdaPvm) X(_ZdlPvRKSt9nothrow_t)                \
+	X(_ZdaPvRKSt9nothrow_t) X(_ZdlPvSt11align_val_t) X(_ZdaPvSt11align_val_t)        \
+	X(_ZdlPvmSt11align_val_t) X(_ZdaPvmSt11align_val_t)                              \
+	X(_ZdlPvSt11align_val_tRKSt9nothrow_t) X(_ZdaPvSt11align_val_tRKSt9nothrow_t)
+static const char *const cxx_names[] = {
+#define X_NAME(name) #name,
+	HT_CXX(X_NAME)
+#undef X_NAME
+};
+#define CXX_N (sizeof(cxx_names) / sizeof(cxx_names[0]))
+static void *cxx_std[CXX_N]; /* libstdc++'s definitions (NULL: not loaded yet) */
+static int cxx_alloc_has[CXX_N]; /* the allocator defines it */
+static uintptr_t cxx_lo, cxx_hi; /* the allocator library whose operators are replaced */
+
+static void *cxx_decide(void *arg, const gotpatch_slot_t *s)
+{
+	uintptr_t cur = (uintptr_t)s->cur;
+	void *std = cxx_std[s->sym];
+	if (!std || s->cur == std)
+		return NULL;
+	if (cur >= cxx_lo && cur < cxx_hi)
+		return std; /* bound to the allocator's operator */
+	/* Not bound yet: it will bind to the allocator's, first in the
+	 * lookup, if it has one. */
+	return s->lazy && cxx_alloc_has[s->sym] && !other_namespace(arg) ? std : NULL;
+}
+
+/* First pass of a scan: finds libstdc++'s and the allocator's operators. */
+static int cxx_find(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	const ElfW(Dyn) *dyn = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	if (!dyn)
+		return 0;
+	int is_std = info->dlpi_name && strstr(info->dlpi_name, "/libstdc++.so") &&
+		     in_base_namespace(info->dlpi_addr, (uintptr_t)dyn);
+	uintptr_t first = 0;
+	for (int i = 0; i < info->dlpi_phnum && !first; i++)
+		if (info->dlpi_phdr[i].p_type == PT_LOAD)
+			first = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+	int is_alloc = first >= cxx_lo && first < cxx_hi;
+	for (size_t k = 0; k < CXX_N && (is_std || is_alloc); k++) {
+		void *d = gotpatch_lookup(info->dlpi_addr, dyn, cxx_names[k]);
+		if (is_std)
+			cxx_std[k] = d;
+		if (is_alloc)
+			cxx_alloc_has[k] = d != NULL;
+	}
+	return 0;
+}
+
 static int got_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -821,6 +888,12 @@ static int got_module(struct dl_phdr_info *info, size_t size, void *arg)
 	*unbound += r.unbound;
 	if (r.err)
 		got_warn(info, r.err);
+	if (cxx_hi && !(cxx_lo >= lo && cxx_lo < hi) &&
+	    gotpatch_module(info, cxx_names, CXX_N, cxx_decide, &c, &r) == 0) {
+		*unbound += r.unbound;
+		if (r.err)
+			got_warn(info, r.err);
+	}
 	return 0;
 }
 
@@ -835,6 +908,8 @@ static void got_scan(void)
 	}
 	__atomic_store_n(&got_pending, 0, __ATOMIC_RELAXED);
 	unsigned unbound = 0;
+	if (cxx_hi)
+		dl_iterate_phdr(cxx_find, NULL);
 	dl_iterate_phdr(got_module, &unbound);
 	if (unbound)
 		__atomic_store_n(&got_pending, 1, __ATOMIC_RELAXED);
@@ -869,6 +944,8 @@ static void got_init(void)
 		range_of(base, &lo, &hi);
 	ldso_lo = lo;
 	ldso_len = hi - lo;
+	if (real_malloc && !same_object((void *)real_malloc, (void *)real_free, "libc.so"))
+		range_of((uintptr_t)real_malloc, &cxx_lo, &cxx_hi);
 	modules_on_change(got_on_modules_change);
 	pthread_atfork(NULL, NULL, got_fork_child);
 }

@@ -89,5 +89,39 @@ class PreloadedAllocator(unittest.TestCase):
                 self.check("jemalloc", first, "alloc_family_nopie")
 
 
+class PreloadedAllocatorCxx(unittest.TestCase):
+    """jemalloc, tcmalloc and mimalloc define C++ operator new and delete
+    and serve them without calling malloc; preloaded in either order they
+    win over libstdc++'s, so a C++ program's new/delete were never
+    recorded (cxx_alloc: 2 allocations instead of 10).  The recorder now
+    sends those calls to libstdc++'s operators, which call malloc and free."""
+
+    def setUp(self):
+        require_tools()
+
+    def test_new_and_delete_are_recorded_under_every_allocator_in_both_orders(self):
+        for name, so in ALLOCATORS.items():
+            so = os.path.join(LIBDIR, so)
+            if not os.path.exists(so):
+                self.skipTest(f"{so} not installed (scripts/install-deps.sh installs it)")
+            for first in (True, False):
+                with self.subTest(allocator=name, first=first):
+                    argv = [target("cxx_alloc")]
+                    plain = run(argv, env={"LD_PRELOAD": so})
+                    path = trace_path(f"cxx_{name}_{'first' if first else 'after'}")
+                    order = [so, LIB] if first else [LIB, so]
+                    p = run(argv, env={"LD_PRELOAD": " ".join(order), "HEAPTRAIL_OUTPUT": path})
+                    self.assertEqual((p.returncode, p.stderr), (0, b""))
+                    self.assertEqual(p.stdout, plain.stdout.replace(b"snapshot=-1", b"snapshot=0"))
+                    info = analyze("info", path)
+                    self.assertEqual(info["anomalies"], {"unknown_frees": 0, "unknown_reallocs": 0,
+                                                         "allocs_on_live_address": 0})
+                    # Live at the end: 3 of 5 Widgets (72 B), 2 of 3 int[250].
+                    stats = analyze("top", path, "-n", "0", "--by", "traceback", "--at", "end")["stats"]
+                    got = [site_totals(stats, fn, site("cxx_alloc.cc", tag), True)
+                           for fn, tag in (("make_objects", "new_widget"), ("make_arrays", "new_array"))]
+                    self.assertEqual(got, [(3, 216), (2, 2000)], describe(stats))
+
+
 if __name__ == "__main__":
     unittest.main()
