@@ -86,7 +86,8 @@ TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 	$(TARGET_CXX:tests/integration/targets/%.cc=$(BUILD)/targets/%) \
 	$(TARGET_LIB:tests/integration/targets/%.c=$(BUILD)/targets/%.so) \
 	$(TARGET_RS:tests/integration/targets/%.rs=$(BUILD)/targets/%) \
-	$(BUILD)/targets/snapshots_nopie $(BUILD)/targets/heap_counters_nopie
+	$(BUILD)/targets/snapshots_nopie $(BUILD)/targets/heap_counters_nopie \
+	$(BUILD)/targets/alloc_family_nopie
 
 LIB := $(BUILD)/libheaptrail.so
 BIN := $(BUILD)/heaptrail

@@ -4,9 +4,11 @@
  * and forwards unchanged when not recording or when re-entered. */
 #include "common/env.h"
 #include "config.h"
+#include "gotpatch.h"
 #include "heapcount.h"
 #include "heaptrail_format.h"
 #include "lifecycle.h"
+#include "modules.h"
 #include "pymodule.h"
 #include "recorder.h"
 #include "session.h"
@@ -23,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,6 +59,25 @@ extern char **environ;
 #define X_PTR(name, ret, args) static ret(*real_##name) args;
 HT_HOOKS(X_PTR)
 #undef X_PTR
+
+/* Our own hooks' addresses: `&malloc` in this library would load the
+ * GOT entry, i.e. whatever wins the global lookup (an allocator preloaded
+ * before us).  Hidden aliases are always ours. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-attributes" /* glibc's nothrow, alloc_size... */
+#define HT_SELF(name, ret, args) extern ret ht_self_##name args __attribute__((alias(#name), visibility("hidden")));
+HT_SELF(malloc, void *, (size_t))
+HT_SELF(calloc, void *, (size_t, size_t))
+HT_SELF(realloc, void *, (void *, size_t))
+HT_SELF(reallocarray, void *, (void *, size_t, size_t))
+HT_SELF(free, void, (void *))
+HT_SELF(posix_memalign, int, (void **, size_t, size_t))
+HT_SELF(aligned_alloc, void *, (size_t, size_t))
+HT_SELF(memalign, void *, (size_t, size_t))
+HT_SELF(valloc, void *, (size_t))
+HT_SELF(pvalloc, void *, (size_t))
+#undef HT_SELF
+#pragma GCC diagnostic pop
 
 /* dlsym may allocate before the real allocator is known: serve it from a
  * static buffer (each block has a 16-byte size header; free ignores them). */
@@ -97,6 +119,94 @@ static int same_object(void *a, void *b, const char *name)
 	return ia.dli_fbase == ib.dli_fbase && ia.dli_fname && strstr(ia.dli_fname, name);
 }
 
+/* The allocator family: the functions whose calls must all reach us or
+ * none (gotpatch redirects them).  malloc_usable_size is forwarded to the
+ * same allocator but not recorded, so it is not patched. */
+#define HT_FAMILY(X)                                                             \
+	X(malloc) X(calloc) X(realloc) X(reallocarray) X(free) X(posix_memalign) \
+	X(aligned_alloc) X(memalign) X(valloc) X(pvalloc)
+enum {
+#define X_ENUM(name) FAM_##name,
+	HT_FAMILY(X_ENUM)
+#undef X_ENUM
+	FAM_N
+};
+static const char *const fam_names[FAM_N] = {
+#define X_NAME(name) #name,
+	HT_FAMILY(X_NAME)
+#undef X_NAME
+};
+
+/* Where each family member's calls go (resolve()): our hook, and the
+ * function the hook forwards to. */
+static void *fam_hook[FAM_N], *fam_real[FAM_N];
+static void *fam_global[FAM_N]; /* what the global lookup finds: hook, or the winner's */
+
+/* Who answers a program's malloc (resolve()). */
+enum {
+	ALLOC_US = 0, /* our hooks come first: forward to the next definition */
+	ALLOC_LIB, /* a library before us defines it (LD_PRELOAD="libjemalloc.so.2 us"):
+		      forward to it, redirect the GOT entries that bind to it */
+	ALLOC_PROGRAM, /* the executable defines it: nothing is recorded */
+};
+static int alloc_mode;
+static uintptr_t winner_lo, winner_hi; /* ALLOC_LIB: the winning library's range */
+
+/* The definition the global lookup finds for name, or NULL when that is
+ * ours.  The objects before us in the lookup order are the executable and
+ * the libraries preloaded before us: the head of the link map, up to our
+ * own.  Each one's own symbol table is searched (gotpatch_lookup): dlsym
+ * on a non-PIE program that takes malloc's address returns its canonical
+ * PLT entry (an undefined symbol with a value), whose calls go on to the
+ * next definition, and dlsym with a link map as handle crashes on the
+ * vDSO's.  *in_exe: the definition is the executable's. */
+static void *global_def(const char *name, int *in_exe)
+{
+	Dl_info mine;
+	*in_exe = 0;
+	if (!dladdr((void *)&global_def, &mine))
+		return NULL;
+	for (struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next) {
+		if (lm->l_addr == (uintptr_t)mine.dli_fbase)
+			return NULL; /* we come first */
+		void *f = gotpatch_lookup(lm->l_addr, lm->l_ld, name);
+		if (!f)
+			continue;
+		*in_exe = !lm->l_prev;
+		return f;
+	}
+	return NULL;
+}
+
+static int mod_range(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	uintptr_t *q = arg; /* {addr, lo, hi} */
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		lo = a < lo ? a : lo;
+		hi = a + ph->p_memsz > hi ? a + ph->p_memsz : hi;
+	}
+	if (q[0] < lo || q[0] >= hi)
+		return 0;
+	q[1] = lo;
+	q[2] = hi;
+	return 1;
+}
+
+/* The load range of the module holding addr ({0,0} if none). */
+static void range_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t q[3] = { addr, 0, 0 };
+	dl_iterate_phdr(mod_range, q);
+	*lo = q[1];
+	*hi = q[2];
+}
+
 static void resolve(void)
 {
 	if (resolving)
@@ -105,6 +215,38 @@ static void resolve(void)
 #define X_RESOLVE(name, ret, args) real_##name = (ret(*) args)dlsym(RTLD_NEXT, #name);
 	HT_HOOKS(X_RESOLVE)
 #undef X_RESOLVE
+	/* An allocator preloaded before us wins the global lookup for the
+	 * names it defines; forward those to it (and reach its calls through
+	 * gotpatch), the others to the next definition as usual, so that the
+	 * whole family goes to one allocator and is recorded, or none is. */
+	int in_exe;
+	void *winner = global_def("malloc", &in_exe);
+	alloc_mode = !winner ? ALLOC_US : in_exe ? ALLOC_PROGRAM : ALLOC_LIB;
+	if (alloc_mode == ALLOC_LIB) {
+		range_of((uintptr_t)winner, &winner_lo, &winner_hi);
+#define X_WIN(name)                                                        \
+	{                                                                  \
+		int e_;                                                    \
+		void *d_ = global_def(#name, &e_);                        \
+		if (d_)                                                    \
+			memcpy(&real_##name, &d_, sizeof(d_));             \
+	}
+		HT_FAMILY(X_WIN)
+#undef X_WIN
+		void *u = global_def("malloc_usable_size", &in_exe);
+		if (u)
+			memcpy(&real_malloc_usable_size, &u, sizeof(u));
+	}
+#define X_TABLE(name)                                                   \
+	fam_hook[FAM_##name] = (void *)&ht_self_##name;                           \
+	memcpy(&fam_real[FAM_##name], &real_##name, sizeof(void *));  \
+	{                                                               \
+		int e_;                                                 \
+		void *d_ = global_def(#name, &e_);                     \
+		fam_global[FAM_##name] = d_ ? d_ : fam_hook[FAM_##name]; \
+	}
+	HT_FAMILY(X_TABLE)
+#undef X_TABLE
 	ht_heapcount.glibc = same_object(real_malloc, real_malloc_usable_size, "libc.so") &&
 			     same_object(real_free, real_malloc_usable_size, "libc.so");
 	ht_heapcount.usable = real_malloc_usable_size;
@@ -123,6 +265,19 @@ static void resolve(void)
 	} while (0)
 
 /* ---- allocation hooks ------------------------------------------------- */
+
+static uintptr_t ldso_lo, ldso_len; /* the loader's load range (got_init) */
+static void got_poll(void) __attribute__((noinline));
+
+/* A malloc or free from the loader itself: dlopen allocates after it has
+ * relocated the new objects and before it runs their constructors
+ * (_dl_find_object_update), so a deep-bound library is redirected before
+ * its first own call.  Rare (loader allocations only). */
+static inline int from_loader(const void *ra)
+{
+	return (uintptr_t)ra - ldso_lo < ldso_len;
+}
+
 
 /* An allocation hook keeps a frame record (HT_ALLOC_HOOK) and hands it to
  * the unwinder (HT_ENTRY): its saved RBP and return address are exactly
@@ -144,6 +299,8 @@ HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 		HT_ENTRY(t);
 		recorder_alloc(HT_KIND_MALLOC, p, n, 0);
 	}
+	if (HT_UNLIKELY(from_loader(__builtin_return_address(0))))
+		got_poll();
 	t->in_hook = 0;
 	return p;
 }
@@ -189,6 +346,8 @@ HT_EXPORT void free(void *p)
 	/* The site: where the caller called free (one return address). */
 	recorder_free(p, (uintptr_t)__builtin_return_address(0)); /* before the block can be handed out again */
 	real_free(p);
+	if (HT_UNLIKELY(from_loader(__builtin_return_address(0))))
+		got_poll();
 	t->in_hook = 0;
 }
 
@@ -563,24 +722,251 @@ HT_EXPORT long syscall(long nr, ...)
 	return real_syscall(nr, a, b, c, d, e, f);
 }
 
+/* ---- GOT redirection ---------------------------------------------------- */
+
+/* Calls that bind past our hooks: a library dlopen'ed with RTLD_DEEPBIND
+ * looks malloc up in its own dependencies first (libc), and with an
+ * allocator preloaded before us every module binds to it.  We do not hook
+ * dlopen (its caller decides RPATH and $ORIGIN lookups); instead, whenever
+ * the module map changes, every module's GOT slots for the family are
+ * checked and those bound to the function our hook forwards to are
+ * pointed at the hook (gotpatch.h).  The result is the same call, now
+ * recorded. */
+static int got_busy; /* a scan runs (one at a time) */
+static int got_pending; /* a module was mid-dlopen, or a scan was skipped: scan again */
+#define MAX_WARNED 32
+static uintptr_t got_warned[MAX_WARNED]; /* biases of libraries warned about */
+static unsigned got_nwarned;
+
+typedef struct got_ctx {
+	const struct dl_phdr_info *info;
+	uintptr_t dyn; /* address of its dynamic section */
+	int other_ns; /* -1: not known yet; 1: a dlmopen namespace, leave it */
+} got_ctx_t;
+
+/* Whether the module was loaded by dlmopen into another namespace (its
+ * own libc and heap: never ours to redirect).  The base namespace's link
+ * map list (_r_debug) is changed only under the loader's write lock,
+ * which dl_iterate_phdr holds while it calls us; dladdr would take the
+ * other loader lock in the wrong order, so the list is walked instead. */
+static int in_base_namespace(uintptr_t bias, uintptr_t dyn)
+{
+	for (struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next)
+		if (lm->l_addr == bias && (uintptr_t)lm->l_ld == dyn)
+			return 1;
+	return 0;
+}
+
+static int other_namespace(got_ctx_t *c)
+{
+	if (c->other_ns < 0)
+		c->other_ns = !in_base_namespace(c->info->dlpi_addr, c->dyn);
+	return c->other_ns;
+}
+
+static void *got_decide(void *arg, const gotpatch_slot_t *s)
+{
+	void *hook = fam_hook[s->sym], *real = fam_real[s->sym];
+	if (alloc_mode == ALLOC_PROGRAM || s->cur == hook)
+		return NULL;
+	if (s->cur == real)
+		return hook; /* bound past us to where the hook forwards */
+	if (!s->lazy)
+		return NULL; /* bound to some other allocator on purpose */
+	/* A JUMP_SLOT not bound yet: the loader would bind it to the global
+	 * definition (hook, or the preloaded allocator we forward to) or, for
+	 * a deep-bound module, usually to libc's (where we forward too). */
+	if (fam_global[s->sym] != hook && fam_global[s->sym] != real)
+		return NULL;
+	return other_namespace(arg) ? NULL : hook;
+}
+
+static void got_warn(const struct dl_phdr_info *info, int err)
+{
+	for (unsigned i = 0; i < got_nwarned; i++)
+		if (got_warned[i] == info->dlpi_addr)
+			return;
+	if (got_nwarned < MAX_WARNED)
+		got_warned[got_nwarned++] = info->dlpi_addr;
+	char msg[400];
+	util_line_t l = { msg, sizeof(msg), 0 };
+	util_line_str(&l, "cannot redirect the allocator calls of ");
+	util_line_str(&l, info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "the program");
+	util_line_str(&l, err == -ENOMEM ? " (out of memory)" : " (cannot write its GOT, errno ");
+	if (err != -ENOMEM) {
+		util_line_u64(&l, (uint64_t)-err);
+		util_line_str(&l, ")");
+	}
+	util_line_str(&l, "; its malloc/free calls are not recorded");
+	writer_warn(msg);
+}
+
+/* C++ operator new and delete.  jemalloc, tcmalloc and mimalloc define
+ * them and serve them without calling malloc; preloaded, in either order,
+ * they come before libstdc++ in the lookup, so none of a C++ program's
+ * new/delete would reach us.  Slots bound to the allocator's operators are
+ * pointed at libstdc++'s, which call malloc and free: our hooks, then the
+ * same allocator (one heap, so blocks from either side free alike). */
+#define HT_CXX(X)                                                                        \
+	X(_Znwm) X(_Znam) X(_ZnwmRKSt9nothrow_t) X(_ZnamRKSt9nothrow_t)                  \
+	X(_ZnwmSt11align_val_t) X(_ZnamSt11align_val_t)                                  \
+	X(_ZnwmSt11align_val_tRKSt9nothrow_t) X(_ZnamSt11align_val_tRKSt9nothrow_t)      \
+	X(_ZdlPv) X(_ZdaPv) X(_ZdlPvm) X(_ZdaPvm) X(_ZdlPvRKSt9nothrow_t)                \
+	X(_ZdaPvRKSt9nothrow_t) X(_ZdlPvSt11align_val_t) X(_ZdaPvSt11align_val_t)        \
+	X(_ZdlPvmSt11align_val_t) X(_ZdaPvmSt11align_val_t)                              \
+	X(_ZdlPvSt11align_val_tRKSt9nothrow_t) X(_ZdaPvSt11align_val_tRKSt9nothrow_t)
+static const char *const cxx_names[] = {
+#define X_NAME(name) #name,
+	HT_CXX(X_NAME)
+#undef X_NAME
+};
+#define CXX_N (sizeof(cxx_names) / sizeof(cxx_names[0]))
+static void *cxx_std[CXX_N]; /* libstdc++'s definitions (NULL: not loaded yet) */
+static int cxx_alloc_has[CXX_N]; /* the allocator defines it */
+static uintptr_t cxx_lo, cxx_hi; /* the allocator library whose operators are replaced */
+
+static void *cxx_decide(void *arg, const gotpatch_slot_t *s)
+{
+	uintptr_t cur = (uintptr_t)s->cur;
+	void *std = cxx_std[s->sym];
+	if (!std || s->cur == std)
+		return NULL;
+	if (cur >= cxx_lo && cur < cxx_hi)
+		return std; /* bound to the allocator's operator */
+	/* Not bound yet: it will bind to the allocator's, first in the
+	 * lookup, if it has one. */
+	return s->lazy && cxx_alloc_has[s->sym] && !other_namespace(arg) ? std : NULL;
+}
+
+/* First pass of a scan: finds libstdc++'s and the allocator's operators. */
+static int cxx_find(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	const ElfW(Dyn) *dyn = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	if (!dyn)
+		return 0;
+	int is_std = info->dlpi_name && strstr(info->dlpi_name, "/libstdc++.so") &&
+		     in_base_namespace(info->dlpi_addr, (uintptr_t)dyn);
+	uintptr_t first = 0;
+	for (int i = 0; i < info->dlpi_phnum && !first; i++)
+		if (info->dlpi_phdr[i].p_type == PT_LOAD)
+			first = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+	int is_alloc = first >= cxx_lo && first < cxx_hi;
+	for (size_t k = 0; k < CXX_N && (is_std || is_alloc); k++) {
+		void *d = gotpatch_lookup(info->dlpi_addr, dyn, cxx_names[k]);
+		if (is_std)
+			cxx_std[k] = d;
+		if (is_alloc)
+			cxx_alloc_has[k] = d != NULL;
+	}
+	return 0;
+}
+
+static int got_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	unsigned *unbound = arg;
+	uintptr_t lo = UINTPTR_MAX, hi = 0, dyn = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_DYNAMIC)
+			dyn = a;
+		if (ph->p_type != PT_LOAD)
+			continue;
+		lo = a < lo ? a : lo;
+		hi = a + ph->p_memsz > hi ? a + ph->p_memsz : hi;
+	}
+	uintptr_t self = (uintptr_t)&got_module;
+	if ((self >= lo && self < hi) || (winner_lo >= lo && winner_lo < hi))
+		return 0; /* us, or the allocator we forward to (its own calls) */
+	got_ctx_t c = { info, dyn, -1 };
+	gotpatch_result_t r;
+	if (gotpatch_module(info, fam_names, FAM_N, got_decide, &c, &r) != 0)
+		return 0;
+	*unbound += r.unbound;
+	if (r.err)
+		got_warn(info, r.err);
+	if (cxx_hi && !(cxx_lo >= lo && cxx_lo < hi) &&
+	    gotpatch_module(info, cxx_names, CXX_N, cxx_decide, &c, &r) == 0) {
+		*unbound += r.unbound;
+		if (r.err)
+			got_warn(info, r.err);
+	}
+	return 0;
+}
+
+/* Checks every module's GOT.  Runs in a hook (in_hook set) or at start. */
+static void got_scan(void)
+{
+	if (alloc_mode == ALLOC_PROGRAM || !real_malloc)
+		return;
+	if (__atomic_exchange_n(&got_busy, 1, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&got_pending, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_store_n(&got_pending, 0, __ATOMIC_RELAXED);
+	unsigned unbound = 0;
+	if (cxx_hi)
+		dl_iterate_phdr(cxx_find, NULL);
+	dl_iterate_phdr(got_module, &unbound);
+	if (unbound)
+		__atomic_store_n(&got_pending, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&got_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* modules.c calls this when the module map changed; returns 1 to be
+ * called again at the next refresh (a module was not relocated yet). */
+static int got_on_modules_change(void)
+{
+	if (session_on())
+		got_scan();
+	return __atomic_load_n(&got_pending, __ATOMIC_RELAXED);
+}
+
+static void got_poll(void)
+{
+	modules_refresh(0);
+	if (__atomic_load_n(&got_pending, __ATOMIC_RELAXED))
+		got_scan();
+}
+
+static void got_fork_child(void)
+{
+	got_busy = 0; /* another thread may have been scanning at fork */
+}
+
+static void got_init(void)
+{
+	uintptr_t base = (uintptr_t)getauxval(AT_BASE), lo = 0, hi = 0;
+	if (base)
+		range_of(base, &lo, &hi);
+	ldso_lo = lo;
+	ldso_len = hi - lo;
+	if (real_malloc && !same_object((void *)real_malloc, (void *)real_free, "libc.so"))
+		range_of((uintptr_t)real_malloc, &cxx_lo, &cxx_hi);
+	modules_on_change(got_on_modules_change);
+	pthread_atfork(NULL, NULL, got_fork_child);
+}
+
 /* ---- constructor / destructor ------------------------------------------ */
 
+/* One line when the executable defines malloc: none of its allocations
+ * reach us.  An allocator library preloaded before us needs no line: its
+ * calls are redirected through us (got_scan) and recorded. */
 static void warn_own_malloc(void)
 {
-	Dl_info mine, theirs;
-	const ElfW(Sym) *sym = NULL;
-	void *m = dlsym(RTLD_DEFAULT, "malloc");
-	if (!m || !dladdr((void *)&warn_own_malloc, &mine) ||
-	    !dladdr1(m, &theirs, (void **)&sym, RTLD_DL_SYMENT))
+	if (alloc_mode != ALLOC_PROGRAM)
 		return;
-	if (theirs.dli_fbase == mine.dli_fbase)
+	int in_exe;
+	void *m = global_def("malloc", &in_exe);
+	Dl_info theirs;
+	if (!m || !dladdr(m, &theirs))
 		return;
-	/* A non-PIE program that calls malloc gets a canonical PLT entry:
-	 * dlsym finds the program's undefined `malloc` (st_shndx SHN_UNDEF),
-	 * whose calls still reach us.  Only a definition hides malloc. */
-	if (sym && sym->st_shndx == SHN_UNDEF)
-		return;
-	/* Some object earlier in the lookup order than us defines malloc. */
 	char msg[300];
 	util_line_t l = { msg, sizeof(msg), 0 };
 	util_line_str(&l, "malloc is defined by ");
@@ -608,6 +994,7 @@ __attribute__((constructor)) static void heaptrail_init(void)
 	config_t cfg;
 	config_load(&cfg);
 	pthread_atfork(lifecycle_fork_prepare, lifecycle_fork_parent, lifecycle_fork_child);
+	got_init();
 	int pid = getpid();
 	if (config_should_record(&cfg, pid)) {
 		int fresh = 1;
@@ -620,6 +1007,7 @@ __attribute__((constructor)) static void heaptrail_init(void)
 				util_say(1, "cannot start recording");
 			} else {
 				warn_own_malloc();
+				got_scan();
 				at_quick_exit(on_quick_exit);
 				pymodule_register();
 			}

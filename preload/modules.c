@@ -19,6 +19,8 @@ static uint8_t *body; /* mmap'd, cap bytes */
 static size_t body_len, body_cap;
 static uint32_t gen;
 static unsigned long long seen_adds, seen_subs; /* loader counters at last build */
+static int (*listener)(void); /* modules_on_change */
+static int listener_again; /* the listener asked to be called at the next refresh */
 
 /* Scratch buffer used while building (under lock). */
 typedef struct build {
@@ -313,14 +315,28 @@ static int merge(const build_t *scan)
 	return 0;
 }
 
+void modules_on_change(int (*fn)(void))
+{
+	listener = fn;
+}
+
+static void tell_listener(void)
+{
+	if (listener)
+		__atomic_store_n(&listener_again, listener(), __ATOMIC_RELAXED);
+}
+
 uint32_t modules_refresh(int force)
 {
 	counters_t c = { 0, 0 };
 	dl_iterate_phdr(read_counters, &c);
 	uint32_t g = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
 	if (!force && g && c.adds == __atomic_load_n(&seen_adds, __ATOMIC_RELAXED) &&
-	    c.subs == __atomic_load_n(&seen_subs, __ATOMIC_RELAXED))
+	    c.subs == __atomic_load_n(&seen_subs, __ATOMIC_RELAXED)) {
+		if (__builtin_expect(!!(__atomic_load_n(&listener_again, __ATOMIC_RELAXED)), 0))
+			tell_listener();
 		return g;
+	}
 	/* Scan without our lock (the loader lock is taken inside; a producer
 	 * may hold the loader lock and wait for ours), then merge. */
 	build_t scan = { 0 };
@@ -360,6 +376,7 @@ uint32_t modules_refresh(int force)
 	pthread_mutex_unlock(&lock);
 	if (scan.p)
 		munmap(scan.p, scan.cap);
+	tell_listener();
 	return g;
 }
 
@@ -376,6 +393,7 @@ void modules_reset_child(void)
 	body_len = body_cap = 0;
 	seen_adds = seen_subs = 0;
 	gen = 0;
+	listener_again = 0;
 }
 
 uint32_t modules_gen(void)

@@ -12,6 +12,10 @@
 /* Rebuilds the map if the loader's adds/subs counters changed (or force).
  * Returns the current generation (>= 1 once built, 0 if never built). */
 uint32_t modules_refresh(int force);
+/* Registers fn, called (outside the map's lock) after a refresh that saw
+ * the loader's module list change; while fn returns nonzero it is called
+ * again at every refresh, changed or not.  One listener. */
+void modules_on_change(int (*fn)(void));
 /* Generation of the current map without checking the loader. */
 uint32_t modules_gen(void);
 

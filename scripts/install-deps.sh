@@ -11,8 +11,10 @@ set -eu
 # zlib: the gzip of `export --format pprof`.  The export tests read the
 # files back with the tools they are for: golang-go (go tool pprof) and
 # valgrind (ms_print).  `heaptrail html`: nodejs and npm (the page's
-# libraries, `npm ci`), chromium (its browser test, headless).
-PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev zlib1g-dev pkg-config python3 python3-numpy python3-pytest gcc g++ make golang-go valgrind nodejs chromium"
+# libraries, `npm ci`), chromium (its browser test, headless).  The
+# allocators preloaded next to the recorder in test_allocators.py:
+# jemalloc, tcmalloc (google-perftools' minimal one) and mimalloc.
+PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev zlib1g-dev pkg-config python3 python3-numpy python3-pytest gcc g++ make golang-go valgrind nodejs chromium libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 # Debian's npm; a nodejs from elsewhere (NodeSource) carries its own npm
 # and conflicts with Debian's package.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"

@@ -1,0 +1,127 @@
+"""Allocators preloaded with heaptrail (issue 20, defect 5): with
+LD_PRELOAD="libjemalloc.so.2 libheaptrail.so" the trace had every
+reallocarray (which jemalloc lacks) and no malloc or free: 0 frees, 27,560
+"allocations on a live address" and false leaks.  Now the whole family
+is recorded through the allocator that wins, in either order: exact
+counts per site from a program that calls every entry point."""
+
+import os
+import unittest
+
+from helpers import LIB, analyze, describe, require_tools, run, site, site_totals, target, \
+    trace_path
+
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+ALLOCATORS = {
+    "jemalloc": "libjemalloc.so.2",
+    "tcmalloc": "libtcmalloc_minimal.so.4",
+    "mimalloc": "libmimalloc.so.2",
+}
+
+# alloc_family.c: (function, @site tag, blocks, bytes) live at snapshot "all".
+AT_ALL = [
+    ("malloc", 10, 10 * 100), ("calloc", 5, 5 * 100), ("realloc", 4, 4 * 400),
+    ("reallocarray", 3, 3 * 128), ("posix_memalign", 2, 2 * 256),
+    ("aligned_alloc", 2, 2 * 128), ("memalign", 2, 2 * 96), ("valloc", 1, 200),
+]
+
+
+class PreloadedAllocator(unittest.TestCase):
+    def setUp(self):
+        require_tools()
+
+    def recorded(self, name, first, program="alloc_family"):
+        so = os.path.join(LIBDIR, ALLOCATORS[name])
+        if not os.path.exists(so):
+            self.skipTest(f"{so} not installed (scripts/install-deps.sh installs it)")
+        order = [so, LIB] if first else [LIB, so]
+        argv = [target(program)]
+        plain = run(argv, env={"LD_PRELOAD": so})
+        path = trace_path(f"{program}_{name}_{'first' if first else 'after'}")
+        p = run(argv, env={"LD_PRELOAD": " ".join(order), "HEAPTRAIL_OUTPUT": path})
+        self.assertEqual((plain.returncode, plain.stdout), (0, b"family ok\n"), plain.stderr)
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (plain.returncode, plain.stdout, plain.stderr))
+        return path
+
+    def check(self, name, first, program="alloc_family"):
+        path = self.recorded(name, first, program)
+        info = analyze("info", path)
+        self.assertEqual(info["anomalies"], {"unknown_frees": 0, "unknown_reallocs": 0,
+                                             "allocs_on_live_address": 0})
+        self.assertEqual(info["warnings"], 0)
+        stats = analyze("top", path, "--at", "all", "-n", "0")["stats"]
+        got = [(fn, *site_totals(stats, "main", site("alloc_family.c", fn))) for fn, _, _ in AT_ALL]
+        self.assertEqual(got, [(fn, c, b) for fn, c, b in AT_ALL], describe(stats))
+        # The 50-byte blocks were all moved by realloc: none is live.
+        self.assertEqual(site_totals(stats, "main", site("alloc_family.c", "realloc_from")),
+                         (0, 0))
+        end = analyze("top", path, "--at", "end", "-n", "0")["stats"]
+        got = [(fn, *site_totals(end, "main", site("alloc_family.c", fn))) for fn, _, _ in AT_ALL]
+        self.assertEqual(got, [("malloc", 3, 300)] + [(fn, 0, 0) for fn, _, _ in AT_ALL[1:]],
+                         describe(end))
+
+    def test_jemalloc_preloaded_before_heaptrail(self):
+        self.check("jemalloc", True)
+
+    def test_jemalloc_preloaded_after_heaptrail(self):
+        self.check("jemalloc", False)
+
+    def test_tcmalloc_preloaded_before_heaptrail(self):
+        self.check("tcmalloc", True)
+
+    def test_tcmalloc_preloaded_after_heaptrail(self):
+        self.check("tcmalloc", False)
+
+    def test_mimalloc_preloaded_before_heaptrail(self):
+        self.check("mimalloc", True)
+
+    def test_mimalloc_preloaded_after_heaptrail(self):
+        self.check("mimalloc", False)
+
+    def test_non_pie_program_with_a_canonical_plt_entry_for_malloc(self):
+        # Bug: dlsym(RTLD_DEFAULT, "malloc") returns the program's
+        # canonical PLT entry, which hid jemalloc: the hooks forwarded to
+        # libc's malloc and free, and python3.11 died in glibc's free of a
+        # jemalloc block ("munmap_chunk(): invalid pointer").
+        for first in (True, False):
+            with self.subTest(first=first):
+                self.check("jemalloc", first, "alloc_family_nopie")
+
+
+class PreloadedAllocatorCxx(unittest.TestCase):
+    """jemalloc, tcmalloc and mimalloc define C++ operator new and delete
+    and serve them without calling malloc; preloaded in either order they
+    win over libstdc++'s, so a C++ program's new/delete were never
+    recorded (cxx_alloc: 2 allocations instead of 10).  The recorder now
+    sends those calls to libstdc++'s operators, which call malloc and free."""
+
+    def setUp(self):
+        require_tools()
+
+    def test_new_and_delete_are_recorded_under_every_allocator_in_both_orders(self):
+        for name, so in ALLOCATORS.items():
+            so = os.path.join(LIBDIR, so)
+            if not os.path.exists(so):
+                self.skipTest(f"{so} not installed (scripts/install-deps.sh installs it)")
+            for first in (True, False):
+                with self.subTest(allocator=name, first=first):
+                    argv = [target("cxx_alloc")]
+                    plain = run(argv, env={"LD_PRELOAD": so})
+                    path = trace_path(f"cxx_{name}_{'first' if first else 'after'}")
+                    order = [so, LIB] if first else [LIB, so]
+                    p = run(argv, env={"LD_PRELOAD": " ".join(order), "HEAPTRAIL_OUTPUT": path})
+                    self.assertEqual((p.returncode, p.stderr), (0, b""))
+                    self.assertEqual(p.stdout, plain.stdout.replace(b"snapshot=-1", b"snapshot=0"))
+                    info = analyze("info", path)
+                    self.assertEqual(info["anomalies"], {"unknown_frees": 0, "unknown_reallocs": 0,
+                                                         "allocs_on_live_address": 0})
+                    # Live at the end: 3 of 5 Widgets (72 B), 2 of 3 int[250].
+                    stats = analyze("top", path, "-n", "0", "--by", "traceback", "--at", "end")["stats"]
+                    got = [site_totals(stats, fn, site("cxx_alloc.cc", tag), True)
+                           for fn, tag in (("make_objects", "new_widget"), ("make_arrays", "new_array"))]
+                    self.assertEqual(got, [(3, 216), (2, 2000)], describe(stats))
+
+
+if __name__ == "__main__":
+    unittest.main()
