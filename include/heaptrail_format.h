@@ -210,6 +210,12 @@ enum ht_rec {
 	 * type skips it (the layouts above are unchanged, so no version bump).
 	 *   varint signal number, varint time (us since start). */
 	HT_REC_SIGNAL = 12,
+	/* MEMORY: the recorder's own memory (the anonymous mappings it made
+	 * for its rings, tables and buffers), written just before END.  New
+	 * in 0.1 traces after format v2 was frozen; a reader that does not
+	 * know it skips it, and older traces simply lack it (no version bump).
+	 *   varint peak bytes mapped at once, varint bytes mapped now. */
+	HT_REC_MEMORY = 13,
 };
 
 #define HT_END_MAGIC "HTR-END\0"

@@ -2,6 +2,7 @@
 #include "lifecycle.h"
 
 #include "crash.h"
+#include "mapmem.h"
 #include "modules.h"
 #include "pyframes.h"
 #include "registry.h"
@@ -14,6 +15,7 @@
 #include "writer.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,6 +80,26 @@ int lifecycle_start(const config_t *cfg, int fd, int fresh)
 	return 0;
 }
 
+/* HEAPTRAIL_MEMSTATS=1: the recorder's own mappings per use (peak KiB),
+ * for measuring it (README, "The recorder's memory"). */
+static void say_memstats(void)
+{
+	char msg[300];
+	util_line_t l = { msg, sizeof(msg), 0 };
+	util_line_str(&l, "recorder memory: peak ");
+	util_line_u64(&l, mapmem_peak() >> 10);
+	util_line_str(&l, " KiB mapped;");
+	for (int u = 0; u < MAPMEM_NUSES; u++) {
+		uint64_t now, peak;
+		mapmem_use_stats(u, &now, &peak);
+		util_line_str(&l, " ");
+		util_line_str(&l, mapmem_use_name(u));
+		util_line_str(&l, " ");
+		util_line_u64(&l, peak >> 10);
+	}
+	writer_warn(msg);
+}
+
 void lifecycle_finish(void)
 {
 	if (!session_active())
@@ -100,6 +122,8 @@ void lifecycle_finish(void)
 		util_line_str(&l, " stacks only libunwind could unwind)");
 		writer_warn(msg);
 	}
+	if (getenv("HEAPTRAIL_MEMSTATS"))
+		say_memstats();
 	writer_finish();
 	t->in_hook = nested;
 }

@@ -1,6 +1,8 @@
 /* ring: see ring.h. */
 #include "ring.h"
 
+#include "mapmem.h"
+
 #include "util.h"
 
 #include <stddef.h>
@@ -10,8 +12,8 @@ ring_t *ring_create(uint64_t cap)
 {
 	size_t len = sizeof(ring_t) + cap * sizeof(ring_event_t);
 	len = (len + 4095) & ~(size_t)4095;
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	void *m = mapmem_map(len, MAPMEM_RING, 0);
+	if (!m)
 		return NULL;
 	ring_t *r = m;
 	r->cap = cap;
@@ -23,7 +25,7 @@ ring_t *ring_create(uint64_t cap)
 void ring_destroy(ring_t *r)
 {
 	if (r)
-		munmap(r, r->map_len);
+		mapmem_unmap(r, r->map_len, MAPMEM_RING);
 }
 
 void ring_reset(ring_t *r)

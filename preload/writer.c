@@ -3,6 +3,7 @@
 
 #include "encoder.h"
 #include "heaptrail_format.h"
+#include "mapmem.h"
 #include "modules.h"
 #include "pyframes.h"
 #include "registry.h"
@@ -40,7 +41,7 @@ typedef struct hent {
 static struct writer {
 	pthread_mutex_t wlock; /* one image's trace is written by one holder */
 	enc_t enc; /* bytes not yet flushed and the decoder state */
-	uint8_t *written; /* stack id -> STACK record written (mmap'd) */
+	uint8_t *written; /* bit per stack id: STACK record written (mmap'd) */
 	uint32_t mod_written; /* modules generation last written */
 	uint32_t next_index; /* next trace thread index */
 	uint64_t snap_index; /* next snapshot index */
@@ -136,13 +137,23 @@ static void put_link_str(const char *path)
 /* argv from /proc/self/cmdline, read with open/read into an mmap. */
 static void put_argv(void)
 {
-	size_t cap = 4u << 20; /* > ARG_MAX; pages are touched only as used */
-	char *b = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b == MAP_FAILED) {
-		enc_put_varint(&w.enc, 0);
-		return;
+	/* 64 KiB first, up to 4 MiB (> ARG_MAX) for a command line that
+	 * filled it: the usual one costs little address space. */
+	size_t cap = 64u << 10;
+	char *b;
+	long len;
+	for (;;) {
+		b = mapmem_map(cap, MAPMEM_WRITER, 1);
+		if (!b) {
+			enc_put_varint(&w.enc, 0);
+			return;
+		}
+		len = util_read_file("/proc/self/cmdline", b, cap);
+		if (len < (long)cap - 1 || cap >= (4u << 20))
+			break;
+		mapmem_unmap(b, cap, MAPMEM_WRITER);
+		cap *= 4;
 	}
-	long len = util_read_file("/proc/self/cmdline", b, cap);
 	if (len < 0)
 		len = 0;
 	uint64_t argc = 0;
@@ -160,7 +171,7 @@ static void put_argv(void)
 			s = i + 1;
 		}
 	}
-	munmap(b, cap);
+	mapmem_unmap(b, cap, MAPMEM_WRITER);
 }
 
 static void put_process(void)
@@ -309,7 +320,7 @@ static void announce(rec_thread_t *th)
 
 static void ensure_stack(uint32_t id)
 {
-	if (HT_LIKELY(id < WRITTEN_IDS && w.written[id]))
+	if (HT_LIKELY(id < WRITTEN_IDS && (w.written[id >> 3] >> (id & 7) & 1)))
 		return;
 	const stack_entry_t *s = stacks_get(id);
 	if (!s)
@@ -332,7 +343,7 @@ static void ensure_stack(uint32_t id)
 		pyframes_emit_new(put_pycode, NULL);
 	enc_stack(&w.enc, s->id, s->flags, s->w, s->n, s->w + s->n, s->m);
 	if (id < WRITTEN_IDS)
-		w.written[id] = 1;
+		w.written[id >> 3] |= (uint8_t)(1u << (id & 7));
 }
 
 /* What one drain encoded, counted in a local: w's fields are reloaded and
@@ -629,12 +640,9 @@ int writer_begin(int fresh)
 	if (!w.enc.buf && enc_init(&w.enc, 1u << 20))
 		return -ENOMEM;
 	if (!w.written) {
-		w.written = mmap(NULL, WRITTEN_IDS, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (w.written == MAP_FAILED) {
-			w.written = NULL;
+		w.written = mapmem_map(WRITTEN_IDS / 8, MAPMEM_WRITER, 0);
+		if (!w.written)
 			return -ENOMEM;
-		}
 	}
 	struct stat st;
 	if (ht_session.fd >= 0 && fstat(ht_session.fd, &st) == 0) {
@@ -702,6 +710,7 @@ static void finish(int sig)
 	uint64_t t = now_us();
 	if (sig > 0)
 		enc_signal(&w.enc, sig, t);
+	enc_memory(&w.enc, mapmem_peak(), mapmem_now());
 	enc_end(&w.enc, w.nevents, lost, t);
 	flush();
 	session_end();
@@ -759,6 +768,7 @@ int writer_pause_for_exec(const char *path, int untraced_next)
 		w.end_at = lseek(ht_session.fd, 0, SEEK_CUR);
 		uint64_t lost = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
 				__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED);
+		enc_memory(&w.enc, mapmem_peak(), mapmem_now());
 		enc_end(&w.enc, w.nevents, lost, now_us());
 		flush();
 	}
@@ -789,7 +799,7 @@ void writer_reset_child(void)
 	w.enc.len = 0;
 	enc_reset_state(&w.enc);
 	if (w.written) {
-		munmap(w.written, WRITTEN_IDS);
+		mapmem_unmap(w.written, WRITTEN_IDS / 8, MAPMEM_WRITER);
 		w.written = NULL;
 	}
 	__atomic_store_n(&ht_session.writer_alive, 0, __ATOMIC_SEQ_CST);

@@ -4,6 +4,8 @@
  * walk.  Writers hold pyf.lock; never malloc. */
 #include "pyframes/internal.h"
 
+#include "mapmem.h"
+
 #include "util.h"
 
 #include <string.h>
@@ -11,9 +13,7 @@
 
 void *pyf_map(size_t n)
 {
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return mapmem_map(n, MAPMEM_PYTHON, 1);
 }
 
 static const char *arena_copy(const char *s, size_t n)
