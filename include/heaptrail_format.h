@@ -218,6 +218,11 @@ enum ht_rec {
 	HT_REC_MEMORY = 13,
 };
 
+/* A file that starts with this line is not a trace: the recorder was
+ * loaded but could not start, and the rest of the line says why (for
+ * example an address-space limit).  Written instead of a header. */
+#define HT_NOT_STARTED_MAGIC "heaptrail: recording did not start: "
+
 #define HT_END_MAGIC "HTR-END\0"
 #define HT_END_BODY_LEN 32
 /* head (0x5f = 11<<3|7) + length byte (32) + body */

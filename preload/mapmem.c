@@ -6,6 +6,30 @@
 static uint64_t total_now, total_peak;
 static uint64_t use_now[MAPMEM_NUSES], use_peak[MAPMEM_NUSES];
 
+/* The start-up transaction's mappings (mapmem_track_begin). */
+#define TRACK_MAX 128
+static struct {
+	void *p;
+	size_t len; /* page-rounded */
+	enum mapmem_use use;
+} tracked[TRACK_MAX];
+static int tracking, ntracked;
+
+static void track_add(void *p, size_t len, enum mapmem_use use)
+{
+	if (tracking && ntracked < TRACK_MAX)
+		tracked[ntracked++] = (typeof(tracked[0])){ p, len, use };
+}
+
+static void track_drop(void *p)
+{
+	for (int i = 0; tracking && i < ntracked; i++)
+		if (tracked[i].p == p) {
+			tracked[i] = tracked[--ntracked];
+			return;
+		}
+}
+
 static const char *const use_names[MAPMEM_NUSES] = {
 	[MAPMEM_RING] = "rings",
 	[MAPMEM_STACKS] = "stacks",
@@ -39,6 +63,7 @@ void *mapmem_map(size_t n, enum mapmem_use use, int noreserve)
 	raise_peak(&total_peak, now);
 	uint64_t u = __atomic_add_fetch(&use_now[use], len, __ATOMIC_RELAXED);
 	raise_peak(&use_peak[use], u);
+	track_add(m, len, use);
 	return m;
 }
 
@@ -49,6 +74,7 @@ void mapmem_unmap(void *p, size_t n, enum mapmem_use use)
 	size_t len = page_round(n);
 	if (munmap(p, len) != 0)
 		return;
+	track_drop(p);
 	__atomic_sub_fetch(&total_now, len, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&use_now[use], len, __ATOMIC_RELAXED);
 }
@@ -59,6 +85,8 @@ void *mapmem_remap(void *p, size_t old_n, size_t new_n, enum mapmem_use use)
 	void *m = mremap(p, olen, nlen, MREMAP_MAYMOVE);
 	if (m == MAP_FAILED)
 		return NULL;
+	track_drop(p);
+	track_add(m, nlen, use);
 	if (nlen >= olen) {
 		uint64_t now = __atomic_add_fetch(&total_now, nlen - olen, __ATOMIC_RELAXED);
 		raise_peak(&total_peak, now);
@@ -69,6 +97,24 @@ void *mapmem_remap(void *p, size_t old_n, size_t new_n, enum mapmem_use use)
 		__atomic_sub_fetch(&use_now[use], olen - nlen, __ATOMIC_RELAXED);
 	}
 	return m;
+}
+
+void mapmem_track_begin(void)
+{
+	ntracked = 0;
+	tracking = 1;
+}
+
+void mapmem_track_end(int release)
+{
+	tracking = 0;
+	for (int i = 0; release && i < ntracked; i++) {
+		if (munmap(tracked[i].p, tracked[i].len) != 0)
+			continue;
+		__atomic_sub_fetch(&total_now, tracked[i].len, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&use_now[tracked[i].use], tracked[i].len, __ATOMIC_RELAXED);
+	}
+	ntracked = 0;
 }
 
 uint64_t mapmem_now(void)

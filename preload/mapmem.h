@@ -33,6 +33,14 @@ void mapmem_unmap(void *p, size_t n, enum mapmem_use use);
  * is then still mapped at old_n). */
 void *mapmem_remap(void *p, size_t old_n, size_t new_n, enum mapmem_use use);
 
+/* Start-up transaction: between mapmem_track_begin and mapmem_track_end
+ * every mapping is also noted, and track_end(1) unmaps all those still
+ * mapped (a recorder that could not start leaves nothing behind; the
+ * modules that pointed there are never used again).  Single-threaded:
+ * the constructor. */
+void mapmem_track_begin(void);
+void mapmem_track_end(int release);
+
 /* Bytes the recorder has mapped now, and the most it ever had at once. */
 uint64_t mapmem_now(void);
 uint64_t mapmem_peak(void);

@@ -246,8 +246,8 @@ typedef struct mod {
 	int seen; /* present in the latest scan */
 } mod_t;
 
-static mod_t *mods; /* MAX_MODS entries, mmap'd */
-static size_t nmods;
+static mod_t *mods; /* mods_cap entries, mmap'd (grown by doubling) */
+static size_t nmods, mods_cap;
 static uint8_t *arena; /* copies of encoded entries; never freed */
 static size_t arena_left;
 
@@ -272,9 +272,10 @@ static const uint8_t *keep_bytes(const uint8_t *p, size_t n)
 static int merge(const build_t *scan)
 {
 	if (!mods) {
-		mods = mapmem_map(MAX_MODS * sizeof(mod_t), MAPMEM_MODULES, 0);
+		mods = mapmem_map(256 * sizeof(mod_t), MAPMEM_MODULES, 0);
 		if (!mods)
 			return -ENOMEM;
+		mods_cap = 256;
 	}
 	for (size_t i = 0; i < nmods; i++)
 		mods[i].seen = 0;
@@ -292,7 +293,15 @@ static int merge(const build_t *scan)
 			mods[i].seen = 1;
 			continue;
 		}
-		if (nmods == MAX_MODS)
+		if (nmods == mods_cap && mods_cap < MAX_MODS) {
+			mod_t *m = mapmem_remap(mods, mods_cap * sizeof(mod_t),
+						2 * mods_cap * sizeof(mod_t), MAPMEM_MODULES);
+			if (!m)
+				return -ENOMEM;
+			mods = m;
+			mods_cap *= 2;
+		}
+		if (nmods == mods_cap)
 			continue;
 		const uint8_t *copy = keep_bytes(e, h[3]);
 		if (!copy)
@@ -365,7 +374,7 @@ void modules_reset_child(void)
 	/* Another thread may have been merging at fork: start over (the old
 	 * memory stays mapped, untouched). */
 	mods = NULL;
-	nmods = 0;
+	nmods = mods_cap = 0;
 	arena = NULL;
 	arena_left = 0;
 	body = NULL;

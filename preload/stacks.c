@@ -1,6 +1,6 @@
 /* stacks: see stacks.h.
  * Open addressing table of entry pointers; entries live in a bump arena of
- * 1 MiB mmap chunks and are never freed (ids stay valid for the writer and
+ * 256 KiB mmap chunks and are never freed (ids stay valid for the writer and
  * across a followed fork). */
 #include "stacks.h"
 
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define ARENA_CHUNK (1u << 20)
+#define ARENA_CHUNK (256u << 10)
 
 /* The probe table starts small and doubles at 3/4 load up to the size
  * stacks_init was given; a grown table replaces the old one with a release

@@ -614,8 +614,26 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* The writer's own stack: small (it keeps no big frames), mapped by us so
+ * that it is counted and sized, not the 8 MiB RLIMIT_STACK default that an
+ * address-space limit would then take from the program.  Mapped once; a
+ * fork child reuses it (the parent's writer does not run there). */
+#define WRITER_STACK (256u << 10)
+#define WRITER_GUARD 4096u
+static void *writer_stack;
+
 int writer_start_thread(void)
 {
+	if (!writer_stack) {
+		writer_stack = mapmem_map(WRITER_GUARD + WRITER_STACK, MAPMEM_WRITER, 0);
+		if (!writer_stack)
+			return -ENOMEM;
+		mprotect(writer_stack, WRITER_GUARD, PROT_NONE);
+	}
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) != 0)
+		return -ENOMEM;
+	pthread_attr_setstack(&attr, (char *)writer_stack + WRITER_GUARD, WRITER_STACK);
 	cpu_set_t cpus;
 	CPU_ZERO(&cpus);
 	w.ncpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
@@ -624,8 +642,9 @@ int writer_start_thread(void)
 	/* The thread inherits a fully blocked mask from birth. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	__atomic_store_n(&ht_session.writer_alive, 1, __ATOMIC_SEQ_CST);
-	int err = pthread_create(&w.thread, NULL, writer_main, NULL);
+	int err = pthread_create(&w.thread, &attr, writer_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (err) {
 		__atomic_store_n(&ht_session.writer_alive, 0, __ATOMIC_SEQ_CST);
 		return -err;
@@ -637,7 +656,7 @@ int writer_start_thread(void)
 int writer_begin(int fresh)
 {
 	w.page_size = (int)sysconf(_SC_PAGESIZE);
-	if (!w.enc.buf && enc_init(&w.enc, 1u << 20))
+	if (!w.enc.buf && enc_init(&w.enc, 512u << 10))
 		return -ENOMEM;
 	if (!w.written) {
 		w.written = mapmem_map(WRITTEN_IDS / 8, MAPMEM_WRITER, 0);

@@ -21,7 +21,7 @@ static const char *arena_copy(const char *s, size_t n)
 	if (n > 4095)
 		n = 4095;
 	if (pyf.arena_left < n + 1) {
-		size_t sz = 1u << 20;
+		size_t sz = 256u << 10;
 		char *a = pyf_map(sz);
 		if (!a)
 			return "";
@@ -110,7 +110,7 @@ static _Atomic uint32_t *lines_alloc(uint32_t nunits)
 	if (!need)
 		need = 16;
 	if (need > left) {
-		size_t sz = need > (1u << 20) ? need : (1u << 20);
+		size_t sz = need > (256u << 10) ? need : (256u << 10);
 		char *m = pyf_map(sz);
 		if (!m)
 			return NULL;
