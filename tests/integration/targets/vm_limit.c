@@ -26,7 +26,7 @@ int main(void)
 {
 	long failed = 0;
 	for (int i = 0; i < N; i++) {
-		blocks[i] = malloc(24);
+		blocks[i] = malloc(24); // @site:block
 		failed += blocks[i] == NULL;
 	}
 	long peak = vm_peak_kib();
