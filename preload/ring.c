@@ -53,6 +53,27 @@ int ring_wait_space(ring_t *r, uint64_t n, int (*give_up)(void), void (*kick)(vo
 	return 0;
 }
 
+int ring_wait_empty(ring_t *r, int (*give_up)(void), void (*kick)(void))
+{
+	/* Not ring_space: its cached tail is reloaded only when nearly full. */
+	while (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) != r->head) {
+		if (give_up && give_up())
+			return -1;
+		uint32_t gen = __atomic_load_n(&r->tail_gen, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&r->waiting, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&r->tail, __ATOMIC_SEQ_CST) == r->head) {
+			__atomic_store_n(&r->waiting, 0, __ATOMIC_RELAXED);
+			break;
+		}
+		if (kick)
+			kick();
+		util_futex_wait(&r->tail_gen, gen, 10 * 1000 * 1000);
+		__atomic_store_n(&r->waiting, 0, __ATOMIC_RELAXED);
+	}
+	r->tail_cache = r->head;
+	return 0;
+}
+
 void ring_release(ring_t *r, uint64_t n)
 {
 	if (!n)

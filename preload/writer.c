@@ -464,12 +464,21 @@ static uint64_t drain(uint64_t G, int final)
 {
 	uint32_t n = __atomic_load_n(&ht_reg.nthreads, __ATOMIC_SEQ_CST);
 	rec_thread_t *self = ht_tls.th;
+	/* Rings replaced by larger ones (recorder.c): the last drain that
+	 * could have used them is over, and this one reads th->ring afresh
+	 * (acquire, after the retired pointer: the new ring). */
 	for (uint32_t i = 0; i < n; i++) {
 		rec_thread_t *th = &ht_reg.threads[i];
-		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_FREE || !th->ring)
+		if (HT_UNLIKELY(__atomic_load_n(&th->retired, __ATOMIC_RELAXED) != NULL))
+			ring_destroy(__atomic_exchange_n(&th->retired, NULL, __ATOMIC_ACQ_REL));
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		rec_thread_t *th = &ht_reg.threads[i];
+		ring_t *r = __atomic_load_n(&th->ring, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_FREE || !r)
 			continue;
 		if (th != self && th != __atomic_load_n(&w.fatal_th, __ATOMIC_ACQUIRE))
-			wait_committed(th->ring, final);
+			wait_committed(r, final);
 	}
 	w.heap_n = 0;
 	long live = 0;
@@ -479,7 +488,7 @@ static uint64_t drain(uint64_t G, int final)
 		if (state == SLOT_FREE || !th->ring)
 			continue;
 		live += state == SLOT_LIVE;
-		ring_t *r = th->ring;
+		ring_t *r = __atomic_load_n(&th->ring, __ATOMIC_ACQUIRE);
 		if (ring_pending(r) && ring_peek(r, 0)->seq < G)
 			heap_push(ring_peek(r, 0)->seq, i);
 	}
@@ -499,7 +508,7 @@ static uint64_t drain(uint64_t G, int final)
 	while (w.heap_n) {
 		hent_t h = heap_pop();
 		rec_thread_t *th = &ht_reg.threads[h.slot];
-		ring_t *r = th->ring;
+		ring_t *r = __atomic_load_n(&th->ring, __ATOMIC_ACQUIRE);
 		uint64_t limit = w.heap_n && w.heap[0].seq < G ? w.heap[0].seq : G;
 		uint64_t avail = ring_pending(r), k = 0;
 		while (k < avail && ring_peek(r, k)->seq < limit) {
