@@ -404,9 +404,6 @@ static int child_set_env(const record_opts_t *o, const char *lib, int fd,
 	return rc ? -errno : 0;
 }
 
-/* Runs in the child between fork and exec: opens the trace, sets the
- * environment, execs.  Never returns; on failure it tells the parent
- * through status_fd and exits with 2, 126 or 127. */
 /* " (ulimit -n N)" when a soft descriptor limit is set, else "". */
 static const char *nofile_limit(void)
 {
@@ -437,6 +434,11 @@ static int fd_to_spare(int fd, int *status_fd)
 	}
 }
 
+/* Runs in the child between fork and exec: opens the trace, sets the
+ * environment, execs.  Never returns; on failure it tells the parent
+ * through status_fd and shared, and exits with 2, 126 or 127.  When the
+ * descriptor limit leaves no room for the trace it execs the program
+ * unrecorded (shared->unrecorded) after one line on stderr. */
 static void child_run(const record_opts_t *o, const char *lib, const sigset_t *oldmask,
 		      int status_fd, child_status_t *shared)
 {
