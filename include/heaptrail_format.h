@@ -225,7 +225,18 @@ enum ht_rec {
 	 *   length 1, zigzag(+9) = 18 -> 6f 01 12; then site 7: zz(-2) = 3
 	 *   -> 6f 01 03 */
 	HT_REC_FREESITE = 13,
+	/* MEMORY: the recorder's own memory (the anonymous mappings it made
+	 * for its rings, tables and buffers), written just before END.  New
+	 * in 0.1 traces after format v2 was frozen; a reader that does not
+	 * know it skips it, and older traces simply lack it (no version bump).
+	 *   varint peak bytes mapped at once, varint bytes mapped now. */
+	HT_REC_MEMORY = 14,
 };
+
+/* A file that starts with this line is not a trace: the recorder was
+ * loaded but could not start, and the rest of the line says why (for
+ * example an address-space limit).  Written instead of a header. */
+#define HT_NOT_STARTED_MAGIC "heaptrail: recording did not start: "
 
 #define HT_END_MAGIC "HTR-END\0"
 #define HT_END_BODY_LEN 32

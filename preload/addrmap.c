@@ -2,6 +2,7 @@
  * tombstones, so a long run of frees leaves no debris), doubled at 3/4
  * load. */
 #include "addrmap.h"
+#include "mapmem.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,9 +12,7 @@
 
 static uint64_t *table_new(uint32_t bits)
 {
-	void *p = mmap(NULL, (size_t)16 << bits, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return mapmem_map((size_t)16 << bits, MAPMEM_WRITER, 0);
 }
 
 /* Same hash as addrmap_prefetch. */
@@ -35,7 +34,7 @@ int addrmap_init(addrmap_t *m)
 void addrmap_fini(addrmap_t *m)
 {
 	if (m->slot)
-		munmap(m->slot, (size_t)16 << m->bits);
+		mapmem_unmap(m->slot, (size_t)16 << m->bits, MAPMEM_WRITER);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -74,7 +73,7 @@ static int grow(addrmap_t *m)
 	for (uint64_t i = 0; i < ((uint64_t)1 << m->bits); i++)
 		if (m->slot[2 * i])
 			insert(n, m->bits + 1, m->slot[2 * i], m->slot[2 * i + 1], &used);
-	munmap(m->slot, (size_t)16 << m->bits);
+	mapmem_unmap(m->slot, (size_t)16 << m->bits, MAPMEM_WRITER);
 	m->slot = n;
 	m->bits++;
 	m->used = used;

@@ -13,10 +13,11 @@ typedef struct addrmap {
 	uint64_t used; /* filled slots */
 } addrmap_t;
 
-/* Slots at most: 2^21 x 16 bytes = 32 MiB.  A full table is emptied (its
+/* Slots at most: 2^18 x 16 bytes = 4 MiB (6 MiB while it doubles); more
+ * makes the recorder's memory grow with the live heap for little gain.  A full table is emptied (its
  * blocks are then freed as addresses, not ages): the trace stays exact,
  * only a little larger. */
-#define ADDRMAP_MAX_BITS 21
+#define ADDRMAP_MAX_BITS 18
 
 /* 0 or -ENOMEM (then the map stays empty and the trace just uses addresses). */
 int addrmap_init(addrmap_t *m);

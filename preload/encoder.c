@@ -1,5 +1,6 @@
 /* encoder: see encoder.h. */
 #include "encoder.h"
+#include "mapmem.h"
 
 #include "heaptrail_format.h"
 
@@ -11,28 +12,27 @@ int enc_init(enc_t *e, size_t cap)
 {
 	memset(e, 0, sizeof(*e));
 	cap = (cap + 4095) & ~(size_t)4095;
-	void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	void *m = mapmem_map(cap, MAPMEM_WRITER, 0);
+	if (!m)
 		return -ENOMEM;
 	e->buf = m;
 	e->cap = cap;
 	/* Without the model's memory the trace is still exact, only larger:
 	 * the model is an encoding choice, which the reader follows. */
-	void *l = mmap(NULL, sizeof(ht_lifo_t), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (l != MAP_FAILED && addrmap_init(&e->live) == 0)
+	void *l = mapmem_map(sizeof(ht_lifo_t), MAPMEM_WRITER, 0);
+	if (l && addrmap_init(&e->live) == 0)
 		e->lifo = l;
-	else if (l != MAP_FAILED)
-		munmap(l, sizeof(ht_lifo_t));
+	else
+		mapmem_unmap(l, sizeof(ht_lifo_t), MAPMEM_WRITER);
 	return 0;
 }
 
 void enc_free(enc_t *e)
 {
 	if (e->buf)
-		munmap(e->buf, e->cap);
+		mapmem_unmap(e->buf, e->cap, MAPMEM_WRITER);
 	if (e->lifo)
-		munmap(e->lifo, sizeof(ht_lifo_t));
+		mapmem_unmap(e->lifo, sizeof(ht_lifo_t), MAPMEM_WRITER);
 	addrmap_fini(&e->live);
 	e->buf = NULL;
 	e->lifo = NULL;
@@ -49,7 +49,7 @@ void enc_reset_state(enc_t *e)
 		memset(e->lifo, 0, sizeof(ht_lifo_t));
 		addrmap_clear(&e->live);
 		if (!e->live.slot) {
-			munmap(e->lifo, sizeof(ht_lifo_t));
+			mapmem_unmap(e->lifo, sizeof(ht_lifo_t), MAPMEM_WRITER);
 			e->lifo = NULL;
 		}
 	}
@@ -62,8 +62,8 @@ int enc_reserve(enc_t *e, size_t n)
 	size_t cap = e->cap * 2;
 	while (cap < e->len + n)
 		cap *= 2;
-	void *m = mremap(e->buf, e->cap, cap, MREMAP_MAYMOVE);
-	if (m == MAP_FAILED) {
+	void *m = mapmem_remap(e->buf, e->cap, cap, MAPMEM_WRITER);
+	if (!m) {
 		e->failed = 1;
 		return -ENOMEM;
 	}
@@ -302,6 +302,14 @@ void enc_signal(enc_t *e, int sig, uint64_t time_us)
 	size_t m = enc_rec_begin(e, HT_REC_SIGNAL);
 	enc_put_varint(e, (uint64_t)sig);
 	enc_put_varint(e, time_us);
+	enc_rec_end(e, m);
+}
+
+void enc_memory(enc_t *e, uint64_t peak, uint64_t now)
+{
+	size_t m = enc_rec_begin(e, HT_REC_MEMORY);
+	enc_put_varint(e, peak);
+	enc_put_varint(e, now);
 	enc_rec_end(e, m);
 }
 

@@ -976,6 +976,36 @@ static void warn_own_malloc(void)
 	writer_warn(msg);
 }
 
+/* Recording could not start (why: the reason in words).  An empty trace
+ * file gets the reason instead of a trace (HT_NOT_STARTED_MAGIC), so that
+ * `heaptrail info` names the cause; under the wrapper that is all (its
+ * summary says it, once, and the program's stderr stays the program's),
+ * else one line on stderr too.  The fd is closed: nothing of ours stays. */
+static void not_started(int fd, int fresh, int from_wrapper, const char *why)
+{
+	int written = 0;
+	if (fd >= 0 && fresh && ftruncate(fd, 0) == 0) {
+		char text[320];
+		util_line_t t = { text, sizeof(text), 0 };
+		util_line_str(&t, HT_NOT_STARTED_MAGIC);
+		util_line_str(&t, why);
+		util_line_str(&t, "\n");
+		written = pwrite(fd, text, t.len, 0) == (ssize_t)t.len;
+	}
+	if (!written || !from_wrapper) {
+		char msg[320];
+		util_line_t l = { msg, sizeof(msg), 0 };
+		util_line_str(&l, "cannot start recording: ");
+		util_line_str(&l, why);
+		util_line_str(&l, "; the program runs unrecorded");
+		util_say(1, msg);
+	}
+	if (fd < 0)
+		return;
+	__atomic_store_n(&ht_session.fd, -1, __ATOMIC_RELEASE); /* fdguard lets go */
+	close(fd);
+}
+
 /* quick_exit runs at_quick_exit handlers, then leaves without destructors;
  * ours is registered first, so it runs after the program's handlers. */
 static void on_quick_exit(void)
@@ -1002,9 +1032,11 @@ __attribute__((constructor)) static void heaptrail_init(void)
 		 * (benchmarks of the recorder itself). */
 		int fd = cfg.null_sink ? -1 : config_open_output(&cfg, pid, 1, &fresh);
 		if (fd >= 0 || cfg.null_sink) {
-			int err = lifecycle_start(&cfg, fd, fresh);
+			char why[256];
+			int err = lifecycle_start(&cfg, fd, fresh, why, sizeof(why));
 			if (err) {
-				util_say(1, "cannot start recording");
+				not_started(fd, fresh, !cfg.null_sink && pid == cfg.root_pid &&
+							       getenv(HT_ENV_FD) != NULL, why);
 			} else {
 				warn_own_malloc();
 				got_scan();

@@ -2,6 +2,7 @@
 #include "lifecycle.h"
 
 #include "crash.h"
+#include "mapmem.h"
 #include "modules.h"
 #include "pyframes.h"
 #include "registry.h"
@@ -14,6 +15,8 @@
 #include "writer.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +27,8 @@ void seam_no_native_stacks(void)
 {
 	no_native_stacks = 1;
 }
+
+static int start(const config_t *cfg, int fd, int fresh, util_line_t *why);
 
 static void on_snapshot_signal(int sig)
 {
@@ -40,13 +45,87 @@ static void on_crash(int sig)
 		writer_finish_fatal(sig);
 }
 
-int lifecycle_start(const config_t *cfg, int fd, int fresh)
+/* Under an address-space limit (ulimit -v) the recorder starts only when
+ * the limit leaves this much beside what is mapped at start: about three
+ * times what it maps for a one-thread program (measured: 7 MiB), so that
+ * it does not take the memory the program then needs.  Below that it does
+ * not start, and says so (README, "Limits"). */
+#define LIMIT_HEADROOM ((uint64_t)24 << 20)
+
+/* 0, or -ENOMEM with why filled when RLIMIT_AS leaves too little room. */
+static int check_headroom(util_line_t *why)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	char buf[128];
+	uint64_t pages = 0;
+	if (util_read_file("/proc/self/statm", buf, sizeof(buf)) > 0) {
+		char *sp = strchr(buf, ' ');
+		if (sp)
+			*sp = 0;
+		util_parse_u64(buf, &pages);
+	}
+	uint64_t used = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t left = rl.rlim_cur > used ? rl.rlim_cur - used : 0;
+	if (left >= LIMIT_HEADROOM)
+		return 0;
+	util_line_str(why, "the address-space limit (ulimit -v ");
+	util_line_u64(why, (uint64_t)rl.rlim_cur >> 10);
+	util_line_str(why, " KiB) leaves ");
+	util_line_u64(why, left >> 20);
+	util_line_str(why, " MiB free and the recorder needs ");
+	util_line_u64(why, LIMIT_HEADROOM >> 20);
+	util_line_str(why, " MiB beside the program (raise the limit to record)");
+	return -ENOMEM;
+}
+
+/* The failure of step `what` (err < 0) in words. */
+static int failed(util_line_t *why, const char *what, int err)
+{
+	if (!why->len) {
+		util_line_str(why, what);
+		util_line_str(why, ": ");
+		util_line_str(why, err == -ENOMEM ? "out of memory" : "error ");
+		if (err != -ENOMEM)
+			util_line_u64(why, (uint64_t)-err);
+		struct rlimit rl;
+		if (err == -ENOMEM && getrlimit(RLIMIT_AS, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY) {
+			util_line_str(why, " (address-space limit, ulimit -v ");
+			util_line_u64(why, (uint64_t)rl.rlim_cur >> 10);
+			util_line_str(why, " KiB)");
+		}
+	}
+	return err;
+}
+
+int lifecycle_start(const config_t *cfg, int fd, int fresh, char *why_buf, size_t cap)
+{
+	util_line_t why = { why_buf, cap, 0 };
+	why_buf[0] = 0;
+	mapmem_track_begin();
+	int err = start(cfg, fd, fresh, &why);
+	if (err) {
+		/* Nothing of ours stays in the program's address space. */
+		session_end();
+		mapmem_track_end(1);
+		return err;
+	}
+	mapmem_track_end(0);
+	return 0;
+}
+
+static int start(const config_t *cfg, int fd, int fresh, util_line_t *why)
 {
 	int unwind = !no_native_stacks;
 	session_begin(cfg, fd, fresh, unwind);
-	int err = stacks_init(20);
+	int err = check_headroom(why);
 	if (err)
 		return err;
+	err = stacks_init(20);
+	if (err)
+		return failed(why, "cannot map the stack table", err);
 	registry_init(stackid_thread_exit);
 	if (unwind) {
 		uintptr_t lo = 0, hi = 0;
@@ -58,13 +137,11 @@ int lifecycle_start(const config_t *cfg, int fd, int fresh)
 	pyframes_set_warn(writer_warn);
 	err = writer_begin(fresh);
 	if (err)
-		return err;
+		return failed(why, "cannot map the writer's buffers", err);
 	session_go();
 	err = writer_start_thread();
-	if (err) {
-		session_stop("cannot start the writer thread");
-		return err;
-	}
+	if (err)
+		return failed(why, "cannot start the writer thread", err);
 	if (cfg->snap_signal) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -76,6 +153,26 @@ int lifecycle_start(const config_t *cfg, int fd, int fresh)
 	if (cfg->crash_flush)
 		crash_install(on_crash, cfg->snap_signal);
 	return 0;
+}
+
+/* HEAPTRAIL_MEMSTATS=1: the recorder's own mappings per use (peak KiB),
+ * for measuring it (README, "The recorder's memory"). */
+static void say_memstats(void)
+{
+	char msg[300];
+	util_line_t l = { msg, sizeof(msg), 0 };
+	util_line_str(&l, "recorder memory: peak ");
+	util_line_u64(&l, mapmem_peak() >> 10);
+	util_line_str(&l, " KiB mapped;");
+	for (int u = 0; u < MAPMEM_NUSES; u++) {
+		uint64_t now, peak;
+		mapmem_use_stats(u, &now, &peak);
+		util_line_str(&l, " ");
+		util_line_str(&l, mapmem_use_name(u));
+		util_line_str(&l, " ");
+		util_line_u64(&l, peak >> 10);
+	}
+	writer_warn(msg);
 }
 
 void lifecycle_finish(void)
@@ -100,6 +197,8 @@ void lifecycle_finish(void)
 		util_line_str(&l, " stacks only libunwind could unwind)");
 		writer_warn(msg);
 	}
+	if (getenv("HEAPTRAIL_MEMSTATS"))
+		say_memstats();
 	writer_finish();
 	t->in_hook = nested;
 }

@@ -11,8 +11,10 @@
 #include "config.h"
 
 /* Starts recording into fd (-1 = null sink) with cfg: registry, stack
- * table, unwinder, writer thread, PROCESS record.  0 or negative errno. */
-int lifecycle_start(const config_t *cfg, int fd, int fresh);
+ * table, unwinder, writer thread, PROCESS record.  0, or negative errno
+ * with why (cap bytes) saying what failed in words; a start that failed
+ * has unmapped everything it mapped and the hooks just forward. */
+int lifecycle_start(const config_t *cfg, int fd, int fresh, char *why, size_t cap);
 /* Final flush at exit: exit snapshot, END.  Idempotent. */
 void lifecycle_finish(void);
 /* Exec in the recording process: flush and write EXEC (and END when the

@@ -1,6 +1,8 @@
 /* modules: see modules.h. */
 #include "modules.h"
 
+#include "mapmem.h"
+
 #include "heaptrail_format.h"
 
 #include <elf.h>
@@ -37,9 +39,9 @@ static int grow(build_t *b, size_t n)
 	size_t cap = b->cap ? b->cap * 2 : 65536;
 	while (cap < b->len + n)
 		cap *= 2;
-	void *m = b->p ? mremap(b->p, b->cap, cap, MREMAP_MAYMOVE)
-		       : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED) {
+	void *m = b->p ? mapmem_remap(b->p, b->cap, cap, MAPMEM_MODULES)
+		       : mapmem_map(cap, MAPMEM_MODULES, 0);
+	if (!m) {
 		b->oom = 1;
 		return -1;
 	}
@@ -246,8 +248,8 @@ typedef struct mod {
 	int seen; /* present in the latest scan */
 } mod_t;
 
-static mod_t *mods; /* MAX_MODS entries, mmap'd */
-static size_t nmods;
+static mod_t *mods; /* mods_cap entries, mmap'd (grown by doubling) */
+static size_t nmods, mods_cap;
 static uint8_t *arena; /* copies of encoded entries; never freed */
 static size_t arena_left;
 
@@ -255,8 +257,8 @@ static const uint8_t *keep_bytes(const uint8_t *p, size_t n)
 {
 	if (n > arena_left) {
 		size_t chunk = n > 65536 ? n : 65536;
-		void *m = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m == MAP_FAILED)
+		void *m = mapmem_map(chunk, MAPMEM_MODULES, 0);
+		if (!m)
 			return NULL;
 		arena = m;
 		arena_left = chunk;
@@ -272,12 +274,10 @@ static const uint8_t *keep_bytes(const uint8_t *p, size_t n)
 static int merge(const build_t *scan)
 {
 	if (!mods) {
-		mods = mmap(NULL, MAX_MODS * sizeof(mod_t), PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (mods == MAP_FAILED) {
-			mods = NULL;
+		mods = mapmem_map(256 * sizeof(mod_t), MAPMEM_MODULES, 0);
+		if (!mods)
 			return -ENOMEM;
-		}
+		mods_cap = 256;
 	}
 	for (size_t i = 0; i < nmods; i++)
 		mods[i].seen = 0;
@@ -295,7 +295,15 @@ static int merge(const build_t *scan)
 			mods[i].seen = 1;
 			continue;
 		}
-		if (nmods == MAX_MODS)
+		if (nmods == mods_cap && mods_cap < MAX_MODS) {
+			mod_t *m = mapmem_remap(mods, mods_cap * sizeof(mod_t),
+						2 * mods_cap * sizeof(mod_t), MAPMEM_MODULES);
+			if (!m)
+				return -ENOMEM;
+			mods = m;
+			mods_cap *= 2;
+		}
+		if (nmods == mods_cap)
 			continue;
 		const uint8_t *copy = keep_bytes(e, h[3]);
 		if (!copy)
@@ -342,8 +350,7 @@ uint32_t modules_refresh(int force)
 	build_t scan = { 0 };
 	dl_iterate_phdr(add_module, &scan);
 	if (scan.oom) {
-		if (scan.p)
-			munmap(scan.p, scan.cap);
+		mapmem_unmap(scan.p, scan.cap, MAPMEM_MODULES);
 		return g;
 	}
 	pthread_mutex_lock(&lock);
@@ -361,21 +368,19 @@ uint32_t modules_refresh(int force)
 		b.oom = 1;
 	}
 	if (!b.oom) {
-		if (body)
-			munmap(body, body_cap);
+		mapmem_unmap(body, body_cap, MAPMEM_MODULES);
 		body = b.p;
 		body_len = b.len;
 		body_cap = b.cap;
 		__atomic_store_n(&seen_adds, c.adds, __ATOMIC_RELAXED);
 		__atomic_store_n(&seen_subs, c.subs, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, g, __ATOMIC_RELEASE);
-	} else if (b.p) {
-		munmap(b.p, b.cap);
+	} else {
+		mapmem_unmap(b.p, b.cap, MAPMEM_MODULES);
 	}
 	g = gen;
 	pthread_mutex_unlock(&lock);
-	if (scan.p)
-		munmap(scan.p, scan.cap);
+	mapmem_unmap(scan.p, scan.cap, MAPMEM_MODULES);
 	tell_listener();
 	return g;
 }
@@ -386,7 +391,7 @@ void modules_reset_child(void)
 	/* Another thread may have been merging at fork: start over (the old
 	 * memory stays mapped, untouched). */
 	mods = NULL;
-	nmods = 0;
+	nmods = mods_cap = 0;
 	arena = NULL;
 	arena_left = 0;
 	body = NULL;

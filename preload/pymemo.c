@@ -5,6 +5,8 @@
  * immutable once published. */
 #include "pymemo.h"
 
+#include "mapmem.h"
+
 #include "stacks.h"
 
 #include <stddef.h>
@@ -58,9 +60,8 @@ void pymemo_put(uint64_t serial, const uint32_t *code, const uint32_t *line, uns
 	if (!m)
 		return;
 	if (!tab) {
-		void *p = mmap(NULL, sizeof(slot_t) << PYMEMO_BITS, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
+		void *p = mapmem_map(sizeof(slot_t) << PYMEMO_BITS, MAPMEM_PYTHON, 0);
+		if (!p)
 			return;
 		tab = p;
 	}
@@ -74,6 +75,6 @@ void pymemo_put(uint64_t serial, const uint32_t *code, const uint32_t *line, uns
 void pymemo_thread_exit(void)
 {
 	if (tab)
-		munmap(tab, sizeof(slot_t) << PYMEMO_BITS);
+		mapmem_unmap(tab, sizeof(slot_t) << PYMEMO_BITS, MAPMEM_PYTHON);
 	tab = NULL;
 }

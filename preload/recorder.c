@@ -25,15 +25,42 @@ static int give_up(void)
 	       !__atomic_load_n(&ht_session.writer_alive, __ATOMIC_ACQUIRE);
 }
 
-/* Reserves n slots, takes the sequence number and returns the first slot
- * with `busy` set; recorder_commit publishes.  NULL: event lost. */
-static inline ring_event_t *begin_event(ring_t *r, uint64_t n)
+/* The thread's ring is full.  A ring below its largest size is replaced
+ * by one four times larger once the writer has emptied it (no number is
+ * taken meanwhile: busy is 0 across the swap, so the writer, which reads
+ * th->ring after the global counter, never misses an event); else wait
+ * for space.  Returns the ring with n free slots, or NULL (stopped). */
+static __attribute__((noinline)) ring_t *ring_full(rec_thread_t *th, ring_t *r, uint64_t n)
 {
+	int saved = errno; /* the wait may sleep in futex */
+	ring_t *ret = NULL;
+	if (r->cap < REC_RING_SLOTS && !__atomic_load_n(&th->retired, __ATOMIC_ACQUIRE)) {
+		ring_t *big = ring_create(r->cap * 4 < REC_RING_SLOTS ? r->cap * 4 : REC_RING_SLOTS);
+		if (big && ring_wait_empty(r, give_up, session_kick) == 0) {
+			/* The new ring first, then the old one handed over. */
+			__atomic_store_n(&th->ring, big, __ATOMIC_RELEASE);
+			__atomic_store_n(&th->retired, r, __ATOMIC_RELEASE);
+			ret = big;
+			goto out;
+		}
+		ring_destroy(big);
+	}
+	if (ring_wait_space(r, n, give_up, session_kick) == 0)
+		ret = r;
+out:
+	errno = saved;
+	return ret;
+}
+
+/* Reserves n slots in the thread's ring (*rp on return), takes the
+ * sequence number and returns the first slot with `busy` set;
+ * commit_event publishes.  NULL: event lost. */
+static inline ring_event_t *begin_event(rec_thread_t *th, ring_t **rp, uint64_t n)
+{
+	ring_t *r = *rp;
 	if (HT_UNLIKELY(ring_space(r) < n)) {
-		int saved = errno; /* the wait may sleep in futex */
-		int ok = ring_wait_space(r, n, give_up, session_kick) == 0;
-		errno = saved;
-		if (!ok) {
+		r = *rp = ring_full(th, r, n);
+		if (!r) {
 			__atomic_fetch_add(&ht_session.lost_stopped, 1, __ATOMIC_RELAXED);
 			return NULL;
 		}
@@ -101,7 +128,7 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 		}
 	}
 	ring_t *r = th->ring;
-	ring_event_t *e = begin_event(r, 1);
+	ring_event_t *e = begin_event(th, &r, 1);
 	if (!e)
 		return;
 	e->type = (uint8_t)type;
@@ -129,7 +156,7 @@ void recorder_free(void *p, uintptr_t site_ip)
 	 * out, and the free itself is still recorded. */
 	uint32_t site = stackid_free_site(site_ip);
 	ring_t *r = th->ring;
-	ring_event_t *e = begin_event(r, 1);
+	ring_event_t *e = begin_event(th, &r, 1);
 	if (!e)
 		return;
 	e->type = RING_EV_FREE;
@@ -164,7 +191,7 @@ int recorder_snapshot_as(const char *label, unsigned origin)
 	size_t len = label ? strnlen(label, 255) : 0;
 	uint64_t n = 1 + RING_LABEL_SLOTS(len);
 	ring_t *r = th->ring;
-	ring_event_t *e = begin_event(r, n);
+	ring_event_t *e = begin_event(th, &r, n);
 	if (!e)
 		goto out;
 	e->type = RING_EV_SNAPSHOT;

@@ -85,7 +85,7 @@ rec_thread_t *registry_add(rec_tls_t *t)
 		}
 	}
 	if (th && !th->ring)
-		th->ring = ring_create(REC_RING_SLOTS);
+		th->ring = ring_create(REC_RING_FIRST);
 	if (!th || !th->ring) {
 		pthread_mutex_unlock(&reg_lock);
 		return NULL;

@@ -16,7 +16,8 @@
 #include <stdint.h>
 
 #define REC_MAX_THREADS 4096 /* thread slots (live + awaiting drain) */
-#define REC_RING_SLOTS 32768 /* events per thread ring (40 bytes each: 1.3 MB, mapped lazily) */
+#define REC_RING_SLOTS 32768 /* events per thread ring at most (40 bytes each: 1.3 MB) */
+#define REC_RING_FIRST 1024 /* a new thread's ring (40 KiB); x4 each time it fills */
 #define REC_NO_INDEX UINT32_MAX
 
 enum rec_slot_state {
@@ -29,7 +30,10 @@ enum rec_slot_state {
  * by the owner at every event and must not share a line with another
  * slot's. */
 typedef struct rec_thread {
-	ring_t *ring; /* mmap'd; kept across slot reuse */
+	ring_t *ring; /* mmap'd; kept across slot reuse; replaced (by the
+		       * owner, release) by a larger one when it fills */
+	ring_t *retired; /* the ring it replaced, unmapped by the writer at the
+			  * start of its next drain; NULL when none */
 	int state; /* SLOT_*; producer sets LIVE/DEAD, writer sets FREE */
 	int tid; /* kernel thread id */
 	uint32_t index; /* trace thread index, writer-assigned; REC_NO_INDEX */

@@ -1,6 +1,8 @@
 /* ring: see ring.h. */
 #include "ring.h"
 
+#include "mapmem.h"
+
 #include "util.h"
 
 #include <stddef.h>
@@ -10,8 +12,8 @@ ring_t *ring_create(uint64_t cap)
 {
 	size_t len = sizeof(ring_t) + cap * sizeof(ring_event_t);
 	len = (len + 4095) & ~(size_t)4095;
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	void *m = mapmem_map(len, MAPMEM_RING, 0);
+	if (!m)
 		return NULL;
 	ring_t *r = m;
 	r->cap = cap;
@@ -23,7 +25,7 @@ ring_t *ring_create(uint64_t cap)
 void ring_destroy(ring_t *r)
 {
 	if (r)
-		munmap(r, r->map_len);
+		mapmem_unmap(r, r->map_len, MAPMEM_RING);
 }
 
 void ring_reset(ring_t *r)
@@ -48,6 +50,27 @@ int ring_wait_space(ring_t *r, uint64_t n, int (*give_up)(void), void (*kick)(vo
 		util_futex_wait(&r->tail_gen, gen, 10 * 1000 * 1000);
 		__atomic_store_n(&r->waiting, 0, __ATOMIC_RELAXED);
 	}
+	return 0;
+}
+
+int ring_wait_empty(ring_t *r, int (*give_up)(void), void (*kick)(void))
+{
+	/* Not ring_space: its cached tail is reloaded only when nearly full. */
+	while (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) != r->head) {
+		if (give_up && give_up())
+			return -1;
+		uint32_t gen = __atomic_load_n(&r->tail_gen, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&r->waiting, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&r->tail, __ATOMIC_SEQ_CST) == r->head) {
+			__atomic_store_n(&r->waiting, 0, __ATOMIC_RELAXED);
+			break;
+		}
+		if (kick)
+			kick();
+		util_futex_wait(&r->tail_gen, gen, 10 * 1000 * 1000);
+		__atomic_store_n(&r->waiting, 0, __ATOMIC_RELAXED);
+	}
+	r->tail_cache = r->head;
 	return 0;
 }
 

@@ -79,6 +79,10 @@ static inline void ring_commit(ring_t *r, uint64_t n)
  * `kick`).  Returns 0 when space is available, -1 when it gave up. */
 int ring_wait_space(ring_t *r, uint64_t n, int (*give_up)(void), void (*kick)(void));
 
+/* Producer: blocks until the consumer has taken every slot (the same
+ * give_up and kick as ring_wait_space).  0 when empty, -1 when it gave up. */
+int ring_wait_empty(ring_t *r, int (*give_up)(void), void (*kick)(void));
+
 /* Consumer: events committed and not consumed. */
 static inline uint64_t ring_pending(ring_t *r)
 {

@@ -1,8 +1,10 @@
 /* stacks: see stacks.h.
  * Open addressing table of entry pointers; entries live in a bump arena of
- * 1 MiB mmap chunks and are never freed (ids stay valid for the writer and
+ * 256 KiB mmap chunks and are never freed (ids stay valid for the writer and
  * across a followed fork). */
 #include "stacks.h"
+
+#include "mapmem.h"
 
 #include "heaptrail_format.h"
 
@@ -11,12 +13,25 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define ARENA_CHUNK (1u << 20)
+#define ARENA_CHUNK (256u << 10)
 
-static stack_entry_t **table; /* 2^bits slots, published with release */
-static uint64_t mask;
-static stack_entry_t **by_id; /* id -> entry; max_ids slots */
-static uint32_t max_ids; /* table fills at 3/4 */
+/* The probe table starts small and doubles at 3/4 load up to the size
+ * stacks_init was given; a grown table replaces the old one with a release
+ * store, and the old one stays mapped (a lock-free reader may be in it;
+ * all of them together are smaller than the last). */
+#define TABLE_MIN_BITS 12
+typedef struct stab {
+	uint64_t mask; /* slots - 1 */
+	uint64_t used; /* filled slots (under the lock) */
+	stack_entry_t *slot[];
+} stab_t;
+static stab_t *table; /* published with release */
+/* id -> entry, in chunks mapped as ids are handed out (a reader only asks
+ * for ids it was given, published after their chunk). */
+#define BYID_CHUNK 4096u
+#define BYID_CHUNKS 256u /* ids < 2^20 */
+static stack_entry_t **by_id[BYID_CHUNKS];
+static uint32_t max_ids; /* the largest table fills at 3/4 */
 static uint32_t next_id = 1;
 static uint32_t full_id; /* the reserved "table full" stack, 0 until needed */
 static int lock_word;
@@ -25,25 +40,53 @@ static size_t arena_left;
 
 static void *map(size_t len)
 {
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return m == MAP_FAILED ? NULL : m;
+	return mapmem_map(len, MAPMEM_STACKS, 0);
 }
 
 static unsigned table_bits;
+
+static stab_t *stab_new(unsigned bits)
+{
+	stab_t *t = map(sizeof(stab_t) + ((size_t)8 << bits));
+	if (t)
+		t->mask = ((uint64_t)1 << bits) - 1;
+	return t;
+}
 
 int stacks_init(unsigned bits)
 {
 	if (table)
 		return 0;
+	if (bits > 20)
+		bits = 20; /* BYID_CHUNKS */
 	table_bits = bits;
-	size_t slots = (size_t)1 << bits;
-	max_ids = (uint32_t)(slots / 4 * 3);
-	table = map(slots * sizeof(*table));
-	by_id = map(((size_t)max_ids + 2) * sizeof(*by_id));
-	if (!table || !by_id)
+	max_ids = (uint32_t)(((size_t)1 << bits) / 4 * 3);
+	stab_t *t = stab_new(bits < TABLE_MIN_BITS ? bits : TABLE_MIN_BITS);
+	if (!t)
 		return -ENOMEM;
-	mask = slots - 1;
+	__atomic_store_n(&table, t, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* Caller holds the lock: a table twice as large with every entry of t. */
+static stab_t *stab_grow(stab_t *t)
+{
+	unsigned bits = (unsigned)__builtin_popcountll(t->mask) + 1;
+	stab_t *n = stab_new(bits);
+	if (!n)
+		return NULL;
+	for (uint64_t i = 0; i <= t->mask; i++) {
+		stack_entry_t *s = t->slot[i];
+		if (!s)
+			continue;
+		uint64_t j = s->hash & n->mask;
+		while (n->slot[j])
+			j = (j + 1) & n->mask;
+		n->slot[j] = s;
+		n->used++;
+	}
+	__atomic_store_n(&table, n, __ATOMIC_RELEASE);
+	return n;
 }
 
 static void stacks_lock(void)
@@ -122,10 +165,19 @@ static uint32_t add(uint64_t h, uint64_t slot, const uint64_t *ips, unsigned n,
 		memcpy(s->w, ips, n * sizeof(uint64_t));
 	for (unsigned i = 0; i < m; i++)
 		s->w[n + i] = stacks_py_word(pc[i], pl[i]);
-	__atomic_store_n(&by_id[s->id], s, __ATOMIC_RELEASE);
+	stack_entry_t ***chunk = &by_id[s->id / BYID_CHUNK];
+	if (!*chunk) {
+		stack_entry_t **c = map(BYID_CHUNK * sizeof(*c));
+		if (!c)
+			return 0; /* the arena bytes are lost: out of memory anyway */
+		__atomic_store_n(chunk, c, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&(*chunk)[s->id % BYID_CHUNK], s, __ATOMIC_RELEASE);
 	__atomic_store_n(&next_id, next_id + 1, __ATOMIC_RELEASE);
-	if (slot != (uint64_t)-1)
-		__atomic_store_n(&table[slot], s, __ATOMIC_RELEASE);
+	if (slot != (uint64_t)-1) {
+		table->used++;
+		__atomic_store_n(&table->slot[slot], s, __ATOMIC_RELEASE);
+	}
 	return s->id;
 }
 
@@ -134,7 +186,8 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 		       int *is_new)
 {
 	*is_new = 0;
-	if (!table)
+	stab_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+	if (!t)
 		return 0;
 	uint64_t h = mix(flags, n * 131 + m);
 	for (unsigned i = 0; i < n; i++)
@@ -142,30 +195,43 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 	for (unsigned i = 0; i < m; i++)
 		h = mix(h, stacks_py_word(py_code[i], py_line[i]));
 	h = finish(h);
-	uint64_t i = h & mask;
+	uint64_t i = h & t->mask;
 	for (;;) {
-		stack_entry_t *s = __atomic_load_n(&table[i], __ATOMIC_ACQUIRE);
+		stack_entry_t *s = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
 		if (!s)
 			break;
 		if (same(s, h, ips, n, py_code, py_line, m, flags))
 			return s->id;
-		i = (i + 1) & mask;
+		i = (i + 1) & t->mask;
 	}
 	stacks_lock();
-	/* Re-probe from where the lock-free scan stopped: only NULL slots can
-	 * have been filled meanwhile. */
+	/* Re-probe from where the lock-free scan stopped (only NULL slots can
+	 * have been filled meanwhile), or from the start in a grown table. */
+	if (t != table) {
+		t = table;
+		i = h & t->mask;
+	}
 	for (;;) {
-		stack_entry_t *s = table[i];
+		stack_entry_t *s = t->slot[i];
 		if (!s)
 			break;
 		if (same(s, h, ips, n, py_code, py_line, m, flags)) {
 			stacks_unlock();
 			return s->id;
 		}
-		i = (i + 1) & mask;
+		i = (i + 1) & t->mask;
+	}
+	if ((t->used + 1) * 4 > (t->mask + 1) * 3 &&
+	    (unsigned)__builtin_popcountll(t->mask) < table_bits) {
+		stab_t *g = stab_grow(t);
+		if (g) {
+			t = g;
+			for (i = h & t->mask; t->slot[i]; i = (i + 1) & t->mask)
+				;
+		}
 	}
 	uint32_t id;
-	if (next_id <= max_ids) {
+	if (next_id <= max_ids && t->used + 2 <= t->mask + 1) {
 		id = add(h, i, ips, n, py_code, py_line, m, flags, mod_gen);
 		*is_new = id != 0;
 	} else {
@@ -182,9 +248,10 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 
 const stack_entry_t *stacks_get(uint32_t id)
 {
-	if (!by_id || id == 0 || id > max_ids + 1)
+	if (id == 0 || id > max_ids + 1)
 		return NULL;
-	return __atomic_load_n(&by_id[id], __ATOMIC_ACQUIRE);
+	stack_entry_t **c = __atomic_load_n(&by_id[id / BYID_CHUNK], __ATOMIC_ACQUIRE);
+	return c ? __atomic_load_n(&c[id % BYID_CHUNK], __ATOMIC_ACQUIRE) : NULL;
 }
 
 uint32_t stacks_count(void)
@@ -197,7 +264,7 @@ void stacks_reset_child(void)
 	/* Another thread may have been inserting at fork: start a new table
 	 * (the old one stays mapped, untouched).  Ids restart at 1. */
 	table = NULL;
-	by_id = NULL;
+	memset(by_id, 0, sizeof(by_id));
 	next_id = 1;
 	full_id = 0;
 	lock_word = 0;

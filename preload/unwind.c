@@ -32,6 +32,8 @@
  * HEAPTRAIL_UNWIND=verify runs both and records libunwind's result;
  * HEAPTRAIL_UNWIND=libunwind uses unw_backtrace only. */
 #include "seam.h"
+
+#include "mapmem.h"
 #include "unwind.h"
 
 #include "heaptrail_format.h"
@@ -144,8 +146,8 @@ static void rules_unlock(void)
 static rule_tab_t *tab_new(uint32_t bits)
 {
 	size_t len = sizeof(rule_tab_t) + ((size_t)8 << bits);
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	void *m = mapmem_map(len, MAPMEM_UNWIND, 0);
+	if (!m)
 		return NULL;
 	rule_tab_t *t = m;
 	t->bits = bits;
@@ -481,9 +483,8 @@ static inline chain_t *chain_at(uint32_t off)
 static int chain_set(uint64_t ip, uint64_t sp)
 {
 	if (HT_UNLIKELY(!chains)) {
-		void *m = mmap(NULL, CHAIN_MAP_LEN, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m == MAP_FAILED)
+		void *m = mapmem_map(CHAIN_MAP_LEN, MAPMEM_UNWIND, 0);
+		if (!m)
 			return -1;
 		chains = m;
 	}
@@ -502,7 +503,7 @@ void unwind_forget_ids(void)
 void unwind_thread_exit(void)
 {
 	if (chains)
-		munmap(chains, CHAIN_MAP_LEN);
+		mapmem_unmap(chains, CHAIN_MAP_LEN, MAPMEM_UNWIND);
 	chains = NULL;
 }
 

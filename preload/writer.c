@@ -3,6 +3,7 @@
 
 #include "encoder.h"
 #include "heaptrail_format.h"
+#include "mapmem.h"
 #include "modules.h"
 #include "pyframes.h"
 #include "registry.h"
@@ -40,7 +41,7 @@ typedef struct hent {
 static struct writer {
 	pthread_mutex_t wlock; /* one image's trace is written by one holder */
 	enc_t enc; /* bytes not yet flushed and the decoder state */
-	uint8_t *written; /* stack id -> STACK record written (mmap'd) */
+	uint8_t *written; /* bit per stack id: STACK record written (mmap'd) */
 	uint32_t mod_written; /* modules generation last written */
 	uint32_t next_index; /* next trace thread index */
 	uint64_t snap_index; /* next snapshot index */
@@ -136,13 +137,23 @@ static void put_link_str(const char *path)
 /* argv from /proc/self/cmdline, read with open/read into an mmap. */
 static void put_argv(void)
 {
-	size_t cap = 4u << 20; /* > ARG_MAX; pages are touched only as used */
-	char *b = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b == MAP_FAILED) {
-		enc_put_varint(&w.enc, 0);
-		return;
+	/* 64 KiB first, up to 4 MiB (> ARG_MAX) for a command line that
+	 * filled it: the usual one costs little address space. */
+	size_t cap = 64u << 10;
+	char *b;
+	long len;
+	for (;;) {
+		b = mapmem_map(cap, MAPMEM_WRITER, 1);
+		if (!b) {
+			enc_put_varint(&w.enc, 0);
+			return;
+		}
+		len = util_read_file("/proc/self/cmdline", b, cap);
+		if (len < (long)cap - 1 || cap >= (4u << 20))
+			break;
+		mapmem_unmap(b, cap, MAPMEM_WRITER);
+		cap *= 4;
 	}
-	long len = util_read_file("/proc/self/cmdline", b, cap);
 	if (len < 0)
 		len = 0;
 	uint64_t argc = 0;
@@ -160,7 +171,7 @@ static void put_argv(void)
 			s = i + 1;
 		}
 	}
-	munmap(b, cap);
+	mapmem_unmap(b, cap, MAPMEM_WRITER);
 }
 
 static void put_process(void)
@@ -309,7 +320,7 @@ static void announce(rec_thread_t *th)
 
 static void ensure_stack(uint32_t id)
 {
-	if (HT_LIKELY(id < WRITTEN_IDS && w.written[id]))
+	if (HT_LIKELY(id < WRITTEN_IDS && (w.written[id >> 3] >> (id & 7) & 1)))
 		return;
 	const stack_entry_t *s = stacks_get(id);
 	if (!s)
@@ -332,7 +343,7 @@ static void ensure_stack(uint32_t id)
 		pyframes_emit_new(put_pycode, NULL);
 	enc_stack(&w.enc, s->id, s->flags, s->w, s->n, s->w + s->n, s->m);
 	if (id < WRITTEN_IDS)
-		w.written[id] = 1;
+		w.written[id >> 3] |= (uint8_t)(1u << (id & 7));
 }
 
 /* What one drain encoded, counted in a local: w's fields are reloaded and
@@ -456,12 +467,21 @@ static uint64_t drain(uint64_t G, int final)
 {
 	uint32_t n = __atomic_load_n(&ht_reg.nthreads, __ATOMIC_SEQ_CST);
 	rec_thread_t *self = ht_tls.th;
+	/* Rings replaced by larger ones (recorder.c): the last drain that
+	 * could have used them is over, and this one reads th->ring afresh
+	 * (acquire, after the retired pointer: the new ring). */
 	for (uint32_t i = 0; i < n; i++) {
 		rec_thread_t *th = &ht_reg.threads[i];
-		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_FREE || !th->ring)
+		if (HT_UNLIKELY(__atomic_load_n(&th->retired, __ATOMIC_RELAXED) != NULL))
+			ring_destroy(__atomic_exchange_n(&th->retired, NULL, __ATOMIC_ACQ_REL));
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		rec_thread_t *th = &ht_reg.threads[i];
+		ring_t *r = __atomic_load_n(&th->ring, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&th->state, __ATOMIC_SEQ_CST) == SLOT_FREE || !r)
 			continue;
 		if (th != self && th != __atomic_load_n(&w.fatal_th, __ATOMIC_ACQUIRE))
-			wait_committed(th->ring, final);
+			wait_committed(r, final);
 	}
 	w.heap_n = 0;
 	long live = 0;
@@ -471,7 +491,7 @@ static uint64_t drain(uint64_t G, int final)
 		if (state == SLOT_FREE || !th->ring)
 			continue;
 		live += state == SLOT_LIVE;
-		ring_t *r = th->ring;
+		ring_t *r = __atomic_load_n(&th->ring, __ATOMIC_ACQUIRE);
 		if (ring_pending(r) && ring_peek(r, 0)->seq < G)
 			heap_push(ring_peek(r, 0)->seq, i);
 	}
@@ -491,7 +511,7 @@ static uint64_t drain(uint64_t G, int final)
 	while (w.heap_n) {
 		hent_t h = heap_pop();
 		rec_thread_t *th = &ht_reg.threads[h.slot];
-		ring_t *r = th->ring;
+		ring_t *r = __atomic_load_n(&th->ring, __ATOMIC_ACQUIRE);
 		uint64_t limit = w.heap_n && w.heap[0].seq < G ? w.heap[0].seq : G;
 		uint64_t avail = ring_pending(r), k = 0;
 		while (k < avail && ring_peek(r, k)->seq < limit) {
@@ -606,8 +626,26 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* The writer's own stack: small (it keeps no big frames), mapped by us so
+ * that it is counted and sized, not the 8 MiB RLIMIT_STACK default that an
+ * address-space limit would then take from the program.  Mapped once; a
+ * fork child reuses it (the parent's writer does not run there). */
+#define WRITER_STACK (256u << 10)
+#define WRITER_GUARD 4096u
+static void *writer_stack;
+
 int writer_start_thread(void)
 {
+	if (!writer_stack) {
+		writer_stack = mapmem_map(WRITER_GUARD + WRITER_STACK, MAPMEM_WRITER, 0);
+		if (!writer_stack)
+			return -ENOMEM;
+		mprotect(writer_stack, WRITER_GUARD, PROT_NONE);
+	}
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) != 0)
+		return -ENOMEM;
+	pthread_attr_setstack(&attr, (char *)writer_stack + WRITER_GUARD, WRITER_STACK);
 	cpu_set_t cpus;
 	CPU_ZERO(&cpus);
 	w.ncpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
@@ -616,8 +654,9 @@ int writer_start_thread(void)
 	/* The thread inherits a fully blocked mask from birth. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	__atomic_store_n(&ht_session.writer_alive, 1, __ATOMIC_SEQ_CST);
-	int err = pthread_create(&w.thread, NULL, writer_main, NULL);
+	int err = pthread_create(&w.thread, &attr, writer_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (err) {
 		__atomic_store_n(&ht_session.writer_alive, 0, __ATOMIC_SEQ_CST);
 		return -err;
@@ -629,15 +668,12 @@ int writer_start_thread(void)
 int writer_begin(int fresh)
 {
 	w.page_size = (int)sysconf(_SC_PAGESIZE);
-	if (!w.enc.buf && enc_init(&w.enc, 1u << 20))
+	if (!w.enc.buf && enc_init(&w.enc, 512u << 10))
 		return -ENOMEM;
 	if (!w.written) {
-		w.written = mmap(NULL, WRITTEN_IDS, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (w.written == MAP_FAILED) {
-			w.written = NULL;
+		w.written = mapmem_map(WRITTEN_IDS / 8, MAPMEM_WRITER, 0);
+		if (!w.written)
 			return -ENOMEM;
-		}
 	}
 	struct stat st;
 	if (ht_session.fd >= 0 && fstat(ht_session.fd, &st) == 0) {
@@ -705,6 +741,7 @@ static void finish(int sig)
 	uint64_t t = now_us();
 	if (sig > 0)
 		enc_signal(&w.enc, sig, t);
+	enc_memory(&w.enc, mapmem_peak(), mapmem_now());
 	enc_end(&w.enc, w.nevents, lost, t);
 	flush();
 	session_end();
@@ -762,6 +799,7 @@ int writer_pause_for_exec(const char *path, int untraced_next)
 		w.end_at = lseek(ht_session.fd, 0, SEEK_CUR);
 		uint64_t lost = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
 				__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED);
+		enc_memory(&w.enc, mapmem_peak(), mapmem_now());
 		enc_end(&w.enc, w.nevents, lost, now_us());
 		flush();
 	}
@@ -792,7 +830,7 @@ void writer_reset_child(void)
 	w.enc.len = 0;
 	enc_reset_state(&w.enc);
 	if (w.written) {
-		munmap(w.written, WRITTEN_IDS);
+		mapmem_unmap(w.written, WRITTEN_IDS / 8, MAPMEM_WRITER);
 		w.written = NULL;
 	}
 	__atomic_store_n(&ht_session.writer_alive, 0, __ATOMIC_SEQ_CST);

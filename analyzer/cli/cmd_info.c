@@ -115,6 +115,11 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_u64(&j, s->rss_max);
 	json_key(&j, "max_rss_time_us");
 	json_u64(&j, s->rss_max_time_us);
+	json_key(&j, "recorder_memory_peak"); /* bytes; null: not in the trace */
+	if (s->recorder_peak)
+		json_u64(&j, s->recorder_peak);
+	else
+		json_null(&j);
 	json_key(&j, "temporary");
 	json_obj_begin(&j);
 	json_key(&j, "count");
@@ -213,6 +218,11 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		       (double)s->rss_max_time_us / 1e6);
 	else
 		printf("max RSS:      not sampled\n");
+	if (s->recorder_peak)
+		printf("recorder memory: peak %s mapped\n",
+		       fmt_size(a, sizeof(a), (double)s->recorder_peak, false));
+	else
+		printf("recorder memory: not recorded (an older trace, or one cut short)\n");
 	printf("snapshots:    %zu\n", s->nsnapshots);
 	if (s->nsnapshots) {
 		char sp[512];

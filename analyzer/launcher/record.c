@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -53,10 +54,18 @@ typedef struct {
 } record_opts_t;
 
 /* What the child reports through the status pipe when it fails before exec.
- * EOF on the pipe means the exec succeeded. */
+ * EOF on the pipe means the exec succeeded.  The child also leaves it in a
+ * shared page (child_status_t), which is all there is when the fd limit
+ * leaves no room for the pipe. */
 typedef struct {
 	int exit_code; /* status the wrapper should exit with (2, 126, 127) */
 } child_failure_t;
+
+typedef struct {
+	int failed; /* 1: the child did not exec; fail is valid */
+	int unrecorded; /* 1: the program was exec'd without the recorder (said why) */
+	child_failure_t fail;
+} child_status_t;
 
 /* The child's pid, for the forwarding handler; 0 until forked. */
 static volatile pid_t record_child;
@@ -328,8 +337,13 @@ static int move_fd_high(int fd)
 	int hi = fcntl(fd, F_DUPFD, (int)lo);
 	if (hi < 0)
 		hi = fcntl(fd, F_DUPFD, 3);
-	if (hi < 0)
-		return -errno;
+	if (hi < 0) {
+		/* No free number above it (a tiny ulimit -n): it stays where
+		 * it is, only no longer close-on-exec. */
+		if (errno != EMFILE || fcntl(fd, F_SETFD, 0) < 0)
+			return -errno;
+		return fd;
+	}
 	close(fd);
 	return hi;
 }
@@ -390,11 +404,43 @@ static int child_set_env(const record_opts_t *o, const char *lib, int fd,
 	return rc ? -errno : 0;
 }
 
+/* " (ulimit -n N)" when a soft descriptor limit is set, else "". */
+static const char *nofile_limit(void)
+{
+	static char buf[48];
+	struct rlimit rl;
+	buf[0] = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		snprintf(buf, sizeof(buf), " (ulimit -n %ju)", (uintmax_t)rl.rlim_cur);
+	return buf;
+}
+
+/* Whether a descriptor stays free for the program once the trace (fd) is
+ * open and the status pipe (*status_fd, close-on-exec) is gone; the pipe
+ * is closed early if that is what makes room (the shared page still
+ * carries a failure). */
+static int fd_to_spare(int fd, int *status_fd)
+{
+	for (;;) {
+		int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (probe >= 0) {
+			close(probe);
+			return 1;
+		}
+		if (errno != EMFILE || *status_fd < 0)
+			return errno != EMFILE;
+		close(*status_fd);
+		*status_fd = -1;
+	}
+}
+
 /* Runs in the child between fork and exec: opens the trace, sets the
  * environment, execs.  Never returns; on failure it tells the parent
- * through status_fd and exits with 2, 126 or 127. */
+ * through status_fd and shared, and exits with 2, 126 or 127.  When the
+ * descriptor limit leaves no room for the trace it execs the program
+ * unrecorded (shared->unrecorded) after one line on stderr. */
 static void child_run(const record_opts_t *o, const char *lib, const sigset_t *oldmask,
-		      int status_fd)
+		      int status_fd, child_status_t *shared)
 {
 	child_failure_t fail = { .exit_code = 2 };
 	char path[PATH_MAX];
@@ -409,6 +455,28 @@ static void child_run(const record_opts_t *o, const char *lib, const sigset_t *o
 	/* --force truncates an existing file, never through a symlink. */
 	fd = open(path, O_CREAT | (o->force ? O_TRUNC : O_EXCL) | O_NOFOLLOW |
 				O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		/* No descriptor left for the trace: the program still runs,
+		 * plainly, and this line says why nothing is recorded. */
+		int e = errno;
+		fprintf(stderr, "heaptrail: cannot create %s: %s%s; the program runs unrecorded\n",
+			path, strerror(e), nofile_limit());
+		shared->unrecorded = 1;
+		goto exec;
+	}
+	created = fd >= 0;
+	if (fd >= 0 && !fd_to_spare(fd, &status_fd)) {
+		/* The trace would take the program's last free descriptor (the
+		 * loader needs one to open the program's libraries). */
+		close(fd);
+		unlink(path);
+		created = 0;
+		fprintf(stderr, "heaptrail: the descriptor limit%s leaves no descriptor for the "
+				"program beside the trace's; the program runs unrecorded\n",
+			nofile_limit());
+		shared->unrecorded = 1;
+		goto exec;
+	}
 	if (fd < 0) {
 		/* Not a bad command line: 1, not 2. */
 		fail.exit_code = 1;
@@ -436,6 +504,7 @@ static void child_run(const record_opts_t *o, const char *lib, const sigset_t *o
 		goto fail;
 	}
 
+exec:
 	execvp(o->program[0], o->program);
 
 	int err = errno;
@@ -451,7 +520,9 @@ fail:
 	/* Nothing ran: leave no empty trace behind. */
 	if (created)
 		unlink(path);
-	if (write(status_fd, &fail, sizeof(fail)) < 0) {
+	shared->fail = fail;
+	shared->failed = 1;
+	if (status_fd >= 0 && write(status_fd, &fail, sizeof(fail)) < 0) {
 		/* The parent then sees the exit code alone; nothing more to do. */
 	}
 	_exit(fail.exit_code);
@@ -537,6 +608,19 @@ static void print_summary(const char *path, int status)
 		unlink(path);
 		fprintf(stderr, "heaptrail: no trace written: the recorder was not loaded into "
 				"the program (statically linked or setuid?)\n");
+		return;
+	}
+	char head[512];
+	size_t nsl = strlen(HT_NOT_STARTED_MAGIC);
+	ssize_t hn = pread(fd, head, sizeof(head) - 1, 0);
+	if (hn > (ssize_t)nsl && memcmp(head, HT_NOT_STARTED_MAGIC, nsl) == 0) {
+		/* The recorder was loaded and wrote why it could not start. */
+		head[hn] = 0;
+		head[strcspn(head, "\n")] = 0;
+		close(fd);
+		unlink(path);
+		fprintf(stderr, "heaptrail: no trace written: recording did not start in the program: "
+				"%s; the program ran unrecorded\n", head + nsl);
 		return;
 	}
 	uint8_t end[HT_END_RECORD_LEN];
@@ -651,8 +735,16 @@ int cmd_record(int argc, char **argv)
 	if (o.check && run_check("-", o.check, 1) != 0)
 		return 2;
 
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+	/* The child's report: a pipe (EOF at exec) when a descriptor pair
+	 * is free, and always a shared page, which needs none. */
+	child_status_t *shared = mmap(NULL, sizeof(child_status_t), PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED) {
+		fprintf(stderr, "heaptrail: cannot map a page: %s\n", strerror(errno));
+		return 2;
+	}
+	int pipefd[2] = { -1, -1 };
+	if (pipe2(pipefd, O_CLOEXEC) < 0 && errno != EMFILE && errno != ENFILE) {
 		fprintf(stderr, "heaptrail: pipe: %s\n", strerror(errno));
 		return 2;
 	}
@@ -684,11 +776,13 @@ int cmd_record(int argc, char **argv)
 		return 2;
 	}
 	if (pid == 0) {
-		close(pipefd[0]);
+		if (pipefd[0] >= 0)
+			close(pipefd[0]);
 		sigaction(SIGCHLD, &old_chld, NULL);
-		child_run(&o, lib, &oldmask, pipefd[1]);
+		child_run(&o, lib, &oldmask, pipefd[1], shared);
 	}
-	close(pipefd[1]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
 	record_child = pid;
 
 	/* A terminal's SIGINT/SIGQUIT reach the program directly; the wrapper
@@ -715,11 +809,13 @@ int cmd_record(int argc, char **argv)
 
 	/* EOF: the exec happened.  Data: the child failed before it. */
 	child_failure_t fail;
-	ssize_t n;
-	do
-		n = read(pipefd[0], &fail, sizeof(fail));
-	while (n < 0 && errno == EINTR);
-	close(pipefd[0]);
+	ssize_t n = 0;
+	if (pipefd[0] >= 0) {
+		do
+			n = read(pipefd[0], &fail, sizeof(fail));
+		while (n < 0 && errno == EINTR);
+		close(pipefd[0]);
+	}
 	int ran = n != (ssize_t)sizeof(fail);
 
 	int status;
@@ -734,9 +830,29 @@ int cmd_record(int argc, char **argv)
 	record_child = 0;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
+	if (shared->failed) {
+		ran = 0;
+		fail = shared->fail;
+	}
+	int unrecorded = shared->unrecorded;
+	munmap(shared, sizeof(*shared));
 
 	if (!ran)
 		return WIFEXITED(status) ? WEXITSTATUS(status) : fail.exit_code;
+	if (unrecorded) {
+		/* The child said why on stderr; no trace, no summary.  A check
+		 * that cannot judge is 2, as for a trace that is gone. */
+		if (o.check) {
+			fprintf(stderr, "heaptrail record: --check: no trace to check\n");
+			return 2;
+		}
+		if (WIFSIGNALED(status)) {
+			fflush(NULL);
+			die_of_signal(WTERMSIG(status));
+			return 128 + WTERMSIG(status);
+		}
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+	}
 
 	char path[PATH_MAX];
 	int have_path = trace_path(&o, pid, path, sizeof(path)) == 0;

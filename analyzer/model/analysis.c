@@ -187,6 +187,7 @@ static void reset_image(analysis_t *an)
 		memset(an->thread_seen, 0, an->thread_cap / 8);
 	an->sum.threads = 0;
 	an->sum.rss_max = an->sum.rss_max_time_us = 0;
+	an->sum.recorder_peak = 0;
 	an->sum.warnings = 0;
 	an->lost_records = an->end_lost = 0;
 	an->ndefs = an->nmarks = 0;
@@ -494,6 +495,9 @@ static int apply_event(analysis_t *an, const rd_event_t *ev,
 		an->sum.fatal_signal = ev->u.signal.signo > 0 && ev->u.signal.signo < 128 ?
 					       (int)ev->u.signal.signo : -1;
 		return 0;
+	case RD_MEMORY:
+		an->sum.recorder_peak = ev->u.memory.peak;
+		return 0;
 	case RD_END:
 		an->sum.has_end = true;
 		an->sum.end_events = ev->u.end.events;
@@ -683,6 +687,7 @@ int analysis_restore(analysis_t *an, const analysis_saved_t *d)
 	an->sum.has_end = s->has_end;
 	an->sum.fatal_signal = s->fatal_signal;
 	an->sum.end_events = s->end_events;
+	an->sum.recorder_peak = s->recorder_peak;
 	if (replace_str(&an->exe, s->exe) < 0 ||
 	    replace_str(&an->cmdline, s->cmdline) < 0 ||
 	    replace_str(&an->version, s->recorder_version) < 0 ||

@@ -46,6 +46,7 @@ typedef struct analysis_summary {
 	bool has_end;
 	int fatal_signal; /* > 0: the image died of this signal (SIGNAL record) */
 	uint64_t end_events; /* END's recorded-events count */
+	uint64_t recorder_peak; /* MEMORY: the recorder's own peak, bytes; 0 = not recorded */
 	size_t nsnapshots;
 	const analysis_snapshot_t *snapshots;
 	uint64_t file_bytes;

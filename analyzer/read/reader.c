@@ -211,6 +211,16 @@ static int init_common(reader_t *r, const char *name, char *err,
 			r->name, (int)(nl - 1), r->name);
 		return -EINVAL;
 	}
+	size_t nsl = strlen(HT_NOT_STARTED_MAGIC);
+	if (r->len > nsl && memcmp(r->data, HT_NOT_STARTED_MAGIC, nsl) == 0) {
+		/* The recorder's reason, one line of text (heaptrail_format.h). */
+		const char *why = (const char *)r->data + nsl;
+		const char *nlp = memchr(why, '\n', r->len - nsl);
+		int wl = (int)(nlp ? (size_t)(nlp - why) : r->len - nsl);
+		set_err(err, errlen, "%s: no trace: recording did not start: %.*s", r->name,
+			wl > 300 ? 300 : wl, why);
+		return -EINVAL;
+	}
 	if (r->len < HT_MAGIC_LEN ||
 	    memcmp(r->data, HT_MAGIC, HT_MAGIC_LEN) != 0) {
 		set_err(err, errlen,
@@ -505,6 +515,8 @@ static const rec_layout_t layouts[] = {
 	[HT_REC_END] = { RD_END, NULL, 0, { { 0, false } } }, /* fixed-size body */
 	[HT_REC_SIGNAL] = { RD_SIGNAL, "SIGNAL field runs past the record", 2,
 			    { V(signal, signo), V(signal, time_us) } },
+	[HT_REC_MEMORY] = { RD_MEMORY, "MEMORY fields run past the record", 2,
+			    { V(memory, peak), V(memory, now) } },
 };
 #undef V
 #undef S

@@ -34,6 +34,7 @@ typedef enum rd_kind {
 	RD_WARNING,
 	RD_END,
 	RD_SIGNAL, /* the image is dying of a fatal signal (END follows) */
+	RD_MEMORY, /* the recorder's own memory (before END) */
 } rd_kind_t;
 
 typedef struct rd_segment {
@@ -145,6 +146,10 @@ typedef struct rd_event {
 			uint64_t signo;
 			uint64_t time_us;
 		} signal;
+		struct {
+			uint64_t peak; /* bytes mapped at once, at most */
+			uint64_t now; /* bytes mapped when it was written */
+		} memory;
 	} u;
 } rd_event_t;
 

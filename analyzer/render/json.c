@@ -544,6 +544,11 @@ void json_report(json_t *j, const overview_result_t *r, frames_t *fs,
 	json_u64(j, s->rss_max);
 	json_key(j, "max_rss_time_us");
 	json_u64(j, s->rss_max_time_us);
+	json_key(j, "recorder_memory_peak");
+	if (s->recorder_peak)
+		json_u64(j, s->recorder_peak);
+	else
+		json_null(j);
 	json_key(j, "clean_end");
 	json_bool(j, s->has_end && !s->fatal_signal);
 	json_key(j, "fatal_signal");

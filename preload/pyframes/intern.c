@@ -4,6 +4,8 @@
  * walk.  Writers hold pyf.lock; never malloc. */
 #include "pyframes/internal.h"
 
+#include "mapmem.h"
+
 #include "util.h"
 
 #include <string.h>
@@ -11,9 +13,7 @@
 
 void *pyf_map(size_t n)
 {
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return mapmem_map(n, MAPMEM_PYTHON, 1);
 }
 
 static const char *arena_copy(const char *s, size_t n)
@@ -21,7 +21,7 @@ static const char *arena_copy(const char *s, size_t n)
 	if (n > 4095)
 		n = 4095;
 	if (pyf.arena_left < n + 1) {
-		size_t sz = 1u << 20;
+		size_t sz = 256u << 10;
 		char *a = pyf_map(sz);
 		if (!a)
 			return "";
@@ -110,7 +110,7 @@ static _Atomic uint32_t *lines_alloc(uint32_t nunits)
 	if (!need)
 		need = 16;
 	if (need > left) {
-		size_t sz = need > (1u << 20) ? need : (1u << 20);
+		size_t sz = need > (256u << 10) ? need : (256u << 10);
 		char *m = pyf_map(sz);
 		if (!m)
 			return NULL;

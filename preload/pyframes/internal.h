@@ -74,7 +74,7 @@ typedef struct pyent {
 /* The line in pyent_t.line is current (the frame has not run since). */
 #define LINE_FRESH 0x80000000u
 
-#define STACK_BYTES (4u << 20) /* virtual; pages are touched as used */
+#define STACK_BYTES (1u << 20) /* 43690 frames; pages are touched as used */
 #define STACK_CAP ((STACK_BYTES - 64) / sizeof(pyent_t))
 
 typedef struct pystack {

@@ -264,6 +264,13 @@ static inline void tb_signal(tb_t *t, uint64_t sig, uint64_t time_us)
 	tb_record(t, HT_REC_SIGNAL);
 }
 
+static inline void tb_memory(tb_t *t, uint64_t peak, uint64_t now)
+{
+	tb_bv(t, peak);
+	tb_bv(t, now);
+	tb_record(t, HT_REC_MEMORY);
+}
+
 static inline void tb_end(tb_t *t, uint64_t events, uint64_t lost,
 			  uint64_t end_us)
 {

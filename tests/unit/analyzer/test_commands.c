@@ -257,3 +257,44 @@ Test(commands, info_json_of_a_clean_end_has_no_signal, .init = setup, .fini = te
 	cr_assert(strstr(out, "\"clean_end\":true,\"fatal_signal\":null,\"fatal_signal_name\":null"),
 		  "%s", out);
 }
+
+/* Issue 14 defect 8: info prints the recorder's own peak memory (the
+ * MEMORY record before END); the index keeps it. */
+Test(commands, info_prints_the_recorders_peak_memory, .init = setup, .fini = teardown)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_process(&t, 7, "/usr/bin/prog");
+	tb_modules1(&t, 1, "", 0x400000, 0, 0x100000);
+	tb_stack1(&t, 1, 0x401001);
+	tb_malloc(&t, 0x100000, 64, 1);
+	tb_memory(&t, 3u << 20, 1u << 20);
+	tb_end(&t, 1, 0, 1000);
+	FILE *f = fopen(trace_path, "w");
+	cr_assert(f);
+	cr_assert_eq(fwrite(t.buf, 1, t.len, f), t.len);
+	fclose(f);
+	tb_fini(&t);
+
+	cr_assert_eq(RUN(cmd_info, "info", trace_path), 0);
+	cr_assert_eq(RUN(cmd_info, "info", trace_path), 0);
+	cr_assert_eq(RUN(cmd_info, "info", trace_path, "--json"), 0);
+	char *out = captured_stdout();
+	const char *line = "recorder memory: peak 3072 KiB mapped\n";
+	char *first = strstr(out, line);
+	cr_assert(first, "%s", out);
+	cr_assert(strstr(first + 1, line), "the index lost it:\n%s", out);
+	cr_assert(strstr(out, "\"recorder_memory_peak\":3145728"), "%s", out);
+}
+
+/* A trace from before the MEMORY record reads as before, and says so. */
+Test(commands, info_of_a_trace_without_recorder_memory_says_so, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(RUN(cmd_info, "info", trace_path), 0);
+	cr_assert_eq(RUN(cmd_info, "info", trace_path, "--json"), 0);
+	char *out = captured_stdout();
+	cr_assert(strstr(out, "recorder memory: not recorded (an older trace, or one cut short)\n"),
+		  "%s", out);
+	cr_assert(strstr(out, "\"recorder_memory_peak\":null"), "%s", out);
+	cr_assert(strstr(out, "lost events:  3\n"), "%s", out); /* the rest reads as before */
+}

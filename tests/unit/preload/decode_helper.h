@@ -214,6 +214,7 @@ static inline int decode_all(const uint8_t *buf, size_t len, drec_t *out, int ma
 				if (ht_get_varint(&q, bend, &r->a))
 					return -1;
 				break;
+			case HT_REC_MEMORY:
 			case HT_REC_LOST:
 				if (ht_get_varint(&q, bend, &r->a) || ht_get_varint(&q, bend, &r->b))
 					return -1;

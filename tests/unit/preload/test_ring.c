@@ -127,3 +127,46 @@ Test(ring, wait_gives_up_when_told)
 	cr_assert_eq(ring_wait_space(r, 1, stop_now, NULL), -1);
 	ring_destroy(r);
 }
+
+/* Growing a ring (recorder.c) waits until the writer took every slot.  A
+ * wait built on ring_space never returned once the consumer had taken
+ * only part of a full ring (the cached tail is reloaded only when nearly
+ * full): the first version of the growth hung there. */
+static void *drain_slowly(void *arg)
+{
+	ring_t *r = arg;
+	while (ring_pending(r)) {
+		usleep(1000);
+		ring_release(r, 1);
+	}
+	return NULL;
+}
+
+Test(ring, wait_empty_returns_once_the_consumer_took_everything, .timeout = 10)
+{
+	ring_t *r = ring_create(16);
+	for (uint64_t i = 0; i < 16; i++)
+		push(r, i);
+	ring_release(r, 3); /* partly drained before the wait starts */
+	cr_assert_lt(ring_space(r), 16);
+	pthread_t t;
+	pthread_create(&t, NULL, drain_slowly, r);
+	cr_assert_eq(ring_wait_empty(r, NULL, NULL), 0);
+	cr_assert_eq(ring_pending(r), 0);
+	cr_assert_eq(ring_space(r), 16);
+	pthread_join(t, NULL);
+	ring_destroy(r);
+}
+
+static int always(void)
+{
+	return 1;
+}
+
+Test(ring, wait_empty_gives_up_when_told)
+{
+	ring_t *r = ring_create(16);
+	push(r, 0);
+	cr_assert_eq(ring_wait_empty(r, always, NULL), -1);
+	ring_destroy(r);
+}

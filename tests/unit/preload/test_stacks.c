@@ -1,6 +1,7 @@
 /* Stack interning: ids are stable per distinct (frames, Python frames,
  * flags) and entries keep what was interned. */
 #include "heaptrail_format.h"
+#include "mapmem.h"
 #include "stacks.h"
 
 #include <criterion/criterion.h>
@@ -93,4 +94,46 @@ Test(stacks, full_table_maps_new_stacks_to_one_reserved_id)
 	cr_assert_eq(stacks_get(over)->flags, HT_STACK_TRUNCATED | HT_STACK_UNWIND_ERROR);
 	ip = 0x500000 + 5; /* old stacks still resolve */
 	cr_assert_eq(stacks_intern(&ip, 1, NULL, NULL, 0, 0, 1, &is_new), 6);
+}
+
+/* Issue 14 defect 8: the table was mapped at its full size (8 MiB for 2^20
+ * slots, and 6 MiB of id index) and touched at random.  Now it starts small
+ * and doubles; every stack keeps its id across the doublings. */
+TestSuite(stacks_growth);
+
+Test(stacks_growth, a_small_table_grows_and_keeps_every_stack)
+{
+	cr_assert_eq(stacks_init(14), 0);
+	uint64_t ips[2] = { 0x401000, 0 };
+	int is_new;
+	for (uint32_t i = 0; i < 10000; i++) {
+		ips[1] = 0x500000 + i * 16;
+		cr_assert_eq(stacks_intern(ips, 2, NULL, NULL, 0, 0, 1, &is_new), i + 1);
+		cr_assert_eq(is_new, 1);
+	}
+	for (uint32_t i = 0; i < 10000; i += 7) {
+		ips[1] = 0x500000 + i * 16;
+		cr_assert_eq(stacks_intern(ips, 2, NULL, NULL, 0, 0, 1, &is_new), i + 1);
+		cr_assert_eq(is_new, 0);
+		cr_assert_eq(stacks_get(i + 1)->w[1], ips[1]);
+	}
+	cr_assert_eq(stacks_count(), 10000);
+}
+
+Test(stacks_growth, few_stacks_map_little)
+{
+	uint64_t now0, peak0;
+	mapmem_use_stats(MAPMEM_STACKS, &now0, &peak0);
+	cr_assert_eq(stacks_init(20), 0);
+	uint64_t ips[1];
+	int is_new;
+	for (uint32_t i = 0; i < 100; i++) {
+		ips[0] = 0x600000 + i * 16;
+		stacks_intern(ips, 1, NULL, NULL, 0, 0, 1, &is_new);
+	}
+	uint64_t now, peak;
+	mapmem_use_stats(MAPMEM_STACKS, &now, &peak);
+	/* a 36 KiB table, one 32 KiB id chunk, one 256 KiB arena chunk
+	 * (before: 14 MiB) */
+	cr_assert_leq(now - now0, 324u << 10, "%llu bytes", (unsigned long long)(now - now0));
 }

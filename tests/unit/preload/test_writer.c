@@ -2,8 +2,10 @@
  * file in global order with every record the writer produces. */
 #include "decode_helper.h"
 #include "lifecycle.h"
+#include "mapmem.h"
 #include "modules.h"
 #include "recorder.h"
+#include "registry.h"
 #include "seam.h"
 #include "writer.h"
 
@@ -28,7 +30,8 @@ static void start(void)
 	c.depth = 64;
 	c.root_pid = getpid();
 	seam_no_native_stacks();
-	cr_assert_eq(lifecycle_start(&c, out_fd, 1), 0);
+	char why[256];
+	cr_assert_eq(lifecycle_start(&c, out_fd, 1, why, sizeof(why)), 0, "%s", why);
 }
 
 /* Finishes the recording and decodes the file; returns the record count. */
@@ -144,6 +147,12 @@ Test(writer, events_and_records_round_trip_in_order, .timeout = 20)
 	cr_assert_eq(recs[lost].a, 2);
 	cr_assert_eq(recs[lost].b, HT_LOST_NO_MEMORY);
 	cr_assert_geq(find_kind(recs, n, 0, DREC_REC + HT_REC_RSS), 0);
+	/* MEMORY just before END: the recorder's own peak, at least the
+	 * ring this thread used and no more than it holds at the peak */
+	cr_assert_eq(recs[n - 2].kind, DREC_REC + HT_REC_MEMORY);
+	cr_assert_geq(recs[n - 2].a, (uint64_t)REC_RING_FIRST * sizeof(ring_event_t));
+	cr_assert_geq(recs[n - 2].a, recs[n - 2].b);
+	cr_assert_eq(recs[n - 2].a, mapmem_peak());
 	cr_assert_eq(recs[n - 1].kind, DREC_REC + HT_REC_END);
 	cr_assert_eq(recs[n - 1].a, 7);
 	cr_assert_eq(recs[n - 1].b, 2);
@@ -271,8 +280,9 @@ Test(writer, exec_into_an_untraced_image_ends_the_trace_unless_it_fails, .timeou
 	cr_assert_gt(n, 2);
 	cr_assert_eq(recs[n - 1].kind, DREC_REC + HT_REC_END);
 	cr_assert_eq(recs[n - 1].a, 2);
-	cr_assert_eq(recs[n - 2].kind, DREC_REC + HT_REC_EXEC);
-	cr_assert_str_eq(recs[n - 2].s, "/bin/true");
+	cr_assert_eq(recs[n - 2].kind, DREC_REC + HT_REC_MEMORY);
+	cr_assert_eq(recs[n - 3].kind, DREC_REC + HT_REC_EXEC);
+	cr_assert_str_eq(recs[n - 3].s, "/bin/true");
 	int ends = 0;
 	for (int i = 0; i < n; i++)
 		ends += recs[i].kind == DREC_REC + HT_REC_END;
