@@ -75,6 +75,8 @@ int lifecycle_start(const config_t *cfg, int fd, int fresh)
 	}
 	if (cfg->crash_flush)
 		crash_install(on_crash, cfg->snap_signal);
+	if (unwind)
+		unwind_find_sigreturn();
 	return 0;
 }
 
@@ -84,7 +86,7 @@ void lifecycle_finish(void)
 		return;
 	rec_tls_t *t = &ht_tls;
 	int nested = t->in_hook;
-	t->in_hook = 1;
+	t->in_hook = HOOK_QUIET;
 	if (ht_session.unwind && unwind_mode() == UNWIND_VERIFY) {
 		/* bench/bench.py and the integration tests parse this line. */
 		unwind_stats_t st;
@@ -128,7 +130,7 @@ void lifecycle_fork_prepare(void)
 	if (!session_active())
 		return;
 	int nested = ht_tls.in_hook;
-	ht_tls.in_hook = 1;
+	ht_tls.in_hook = HOOK_QUIET;
 	writer_lock();
 	fork_locked = 1;
 	ht_tls.in_hook = nested;
@@ -149,7 +151,7 @@ void lifecycle_fork_child(void)
 	fork_locked = 0;
 	writer_unlock();
 	int nested = ht_tls.in_hook;
-	ht_tls.in_hook = 1;
+	ht_tls.in_hook = HOOK_QUIET;
 	session_fork_child();
 	writer_reset_child();
 	const config_t *cfg = &ht_session.cfg;

@@ -50,6 +50,15 @@ static inline uint32_t stackid_known(const uintptr_t *entry)
  * be NULL.  Returns the id, 0 only when memory ran out.  Errno may change. */
 uint32_t stackid_capture(const uintptr_t *entry);
 
+/* The id of the native stack of a hook called by a signal handler that
+ * interrupted a hook on this thread (unwind_capture_nested; no Python
+ * frames, no caches).  0 when it cannot be had there.  *is_new: the caller
+ * must call stackid_refresh_modules() before the event is committed. */
+uint32_t stackid_nested(int *is_new);
+/* What stackid_capture does after interning a new stack: the module map
+ * may have to be refreshed (and the learned rules dropped). */
+void stackid_refresh_modules(void);
+
 /* Verify mode: cached ids that differed from interning's since init
  * (added to the unwinder's mismatches in the verify report). */
 uint64_t stackid_mismatches(void);
