@@ -192,7 +192,10 @@ class ClosedDescriptors(Base):
     not yet written (300 of 300), and `lost events: 0`."""
 
     def test_the_trace_descriptor_survives(self):
-        for mode in ("close", "close_range", "closefrom", "dup2"):
+        # setfd, dupfd, dupfd_cloexec: fcntl on the trace's number saw it
+        # open, and F_DUPFD skipped it.
+        for mode in ("close", "close_range", "closefrom", "dup2", "setfd", "dupfd",
+                     "dupfd_cloexec"):
             with self.subTest(mode=mode):
                 path = self.same([target("closefds"), mode], f"closefds_{mode}", 0)
                 self.assertEqual(run([target("closefds"), mode]).stdout, b"done, 0 errors\n")
