@@ -737,14 +737,27 @@ static void hold_init(void)
 		sigdelset(&hold_set, faults[i]);
 }
 
-static inline void hold_signals(sigset_t *old)
+/* Set once the program installs a signal handler (sigproxy.c): until then
+ * no handler can allocate, and the two system calls are saved. */
+static int hold_wanted;
+
+void unwind_signals_may_allocate(void)
 {
-	pthread_sigmask(SIG_BLOCK, &hold_set, old);
+	__atomic_store_n(&hold_wanted, 1, __ATOMIC_RELAXED);
 }
 
-static inline void release_signals(const sigset_t *old)
+static inline int hold_signals(sigset_t *old)
 {
-	pthread_sigmask(SIG_SETMASK, old, NULL);
+	if (!__atomic_load_n(&hold_wanted, __ATOMIC_RELAXED))
+		return 0;
+	pthread_sigmask(SIG_BLOCK, &hold_set, old);
+	return 1;
+}
+
+static inline void release_signals(int held, const sigset_t *old)
+{
+	if (held)
+		pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -918,9 +931,9 @@ typedef struct capture {
 static inline __attribute__((always_inline)) unsigned capture_libunwind(const capture_t *c)
 {
 	sigset_t old;
-	hold_signals(&old);
+	int held = hold_signals(&old);
 	int got = unw_backtrace((void **)c->ips, (int)c->cap);
-	release_signals(&old);
+	release_signals(held, &old);
 	if (got < 0)
 		got = 0;
 	return trim(c->ips, got, c->anchor, c->ips, c->max, c->flags);
@@ -930,9 +943,9 @@ static inline __attribute__((always_inline)) unsigned capture_libunwind(const ca
 static void learn_stack_held(void)
 {
 	sigset_t old;
-	hold_signals(&old);
+	int held = hold_signals(&old);
 	learn_stack();
-	release_signals(&old);
+	release_signals(held, &old);
 }
 
 /* Fast mode: the fast walk (which may end early: then UNWIND_ENOUGH and

@@ -88,6 +88,11 @@ unwind_note_t *unwind_cached_any(const uintptr_t *entry, unsigned max);
  * holds signals while it is in libunwind).  Async-signal-safe. */
 unsigned unwind_capture_nested(uint64_t *ips, unsigned max, unsigned *flags);
 
+/* A signal handler of the program's is installed: from now on the
+ * capture holds signals while it is in libunwind (see
+ * unwind_capture_nested).  Called by sigproxy.c. */
+void unwind_signals_may_allocate(void);
+
 /* Learns the sigreturn trampoline's address (from any handler installed
  * through libc), so that stacks taken in signal handlers leave it out and
  * go on at the interrupted code.  Call after installing handlers; cheap
