@@ -141,8 +141,7 @@ class HandlerAllocations(Base):
 
     def test_handler_blocks_that_are_recorded_name_the_handler(self):
         # trim() skipped past the signal frame into the interrupted hook:
-        # 19 of 24 such blocks were attributed to main.  (How many reach
-        # the trace at all varies: see the expected failure below.)
+        # 19 of 24 such blocks were attributed to main.
         self.same([target("sigalloc")], "sigalloc_stacks", 0)
         p, path = record([target("sigalloc")], "sigalloc_stacks2", flags=["-q"])
         stats = analyze("top", path, "-n", "0")["stats"]
