@@ -1,10 +1,10 @@
 # heaptrail — native heap profiler.
 #
 #   make            build build/libheaptrail.so and build/heaptrail
-#   make test       build everything and run the unit and integration tests
+#   make test       build everything and run the unit, tsan and integration tests
 #   make demo       record the bundled examples and print their reports
 #   make asan       analyzer + its tests under AddressSanitizer and UBSan
-#   make tsan       the ring under ThreadSanitizer (tests/tsan/ring_driver.c)
+#   make tsan       the ring and the writer under ThreadSanitizer (tests/tsan/)
 #   make fuzz       libFuzzer on the trace reader for FUZZ_SECONDS
 #   make bench      recorder and analyzer against heaptrack, side by side
 #   make stress     the property test of the recorder with STRESS_SEEDS seeds
@@ -246,6 +246,7 @@ integration: all targets
 
 test: all targets
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory html-test
 	@$(MAKE) --no-print-directory integration
 
@@ -264,12 +265,19 @@ stress: all targets
 
 # --- sanitizers, fuzzing --------------------------------------------------
 # ThreadSanitizer on the ring and its producer/consumer protocol, driven by
-# tests/tsan/ring_driver.c (no LD_PRELOAD).  The writer itself is not in it.
+# tests/tsan/ring_driver.c, and on the writer draining producer threads
+# through the recorder's own code, tests/tsan/writer_driver.c (both without
+# LD_PRELOAD; the second links every preload file but hooks.c).
+TSAN_FLAGS := -O1 -g -fsanitize=thread
 tsan: | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/tsan
-	$(CC) $(CPPF) -Ipreload -std=gnu11 -O1 -g $(WARN) -fsanitize=thread -o $(BUILD)/tsan/ring_driver \
+	$(CC) $(CPPF) -Ipreload -std=gnu11 $(TSAN_FLAGS) $(WARN) -o $(BUILD)/tsan/ring_driver \
 		tests/tsan/ring_driver.c preload/ring.c -lpthread
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/ring_driver
+	$(CC) $(CPPF) -Ipreload -Itests/unit/preload -std=gnu11 $(TSAN_FLAGS) $(WARN) \
+		-o $(BUILD)/tsan/writer_driver tests/tsan/writer_driver.c $(PRELOAD_LIB_SRC) \
+		$(COMMON_SRC) $(UNW_LIBS) -ldl -lpthread
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/writer_driver
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -273,6 +273,9 @@ enum ht_lost_reason {
 	HT_LOST_NO_MEMORY = 1, /* ring or table could not be allocated */
 	HT_LOST_STOPPED = 2, /* recording stopped after an internal failure */
 	HT_LOST_AFTER_END = 3, /* events after the end record was due */
+	HT_LOST_SIGNAL = 4, /* in a signal handler that interrupted the recorder,
+			     * when its pending list was full or no stack
+			     * could be taken there */
 };
 
 /* ------------------------------------------------------------------------

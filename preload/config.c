@@ -156,7 +156,7 @@ static int env_fd(void)
 	}
 	/* Children started with fork+exec must not inherit it; the recorder
 	 * clears this again right before its own exec. */
-	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	util_fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	return (int)fd;
 }
 
@@ -207,7 +207,7 @@ int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh)
 	}
 	/* Keep out of the program's way: programs may expect the lowest
 	 * free descriptors for themselves. */
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, CONFIG_HIGH_FD);
+	int high = util_fcntl(fd, F_DUPFD_CLOEXEC, CONFIG_HIGH_FD);
 	if (high >= 0) {
 		close(fd);
 		fd = high;

@@ -10,8 +10,10 @@
 #include "util.h"
 #include "writer.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -89,7 +91,7 @@ static int make_room(int newfd)
 	int ours = fdguard_trace_fd();
 	int r = 0;
 	if (ours == newfd) {
-		int moved = fcntl(ours, F_DUPFD_CLOEXEC, CONFIG_HIGH_FD);
+		int moved = util_fcntl(ours, F_DUPFD_CLOEXEC, CONFIG_HIGH_FD);
 		if (moved < 0 || moved == newfd) {
 			r = -1;
 		} else {
@@ -138,4 +140,80 @@ HT_EXPORT int dup2(int oldfd, int newfd)
 HT_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	return dup_onto(oldfd, newfd, flags, 1);
+}
+
+/* ---- fcntl ------------------------------------------------------------------ */
+
+typedef int fcntl_fn(int, int, ...);
+
+/* libc's fcntl or fcntl64 (F_GETOWN, F_SETLKW's cancellation and the like
+ * stay libc's); the raw syscall if dlsym cannot say. */
+static int call_fcntl(fcntl_fn **real, const char *name, int fd, int cmd, unsigned long arg)
+{
+	fcntl_fn *f = __atomic_load_n(real, __ATOMIC_ACQUIRE);
+	if (HT_UNLIKELY(!f)) {
+		f = (fcntl_fn *)dlsym(RTLD_NEXT, name);
+		if (!f)
+			return util_fcntl(fd, cmd, (long)arg);
+		__atomic_store_n(real, f, __ATOMIC_RELEASE);
+	}
+	return f(fd, cmd, arg);
+}
+
+/* Every command on the trace descriptor fails with EBADF, as on a free
+ * number (F_SETFD games would otherwise leak it into children or, with
+ * F_SETFL, make its writes non-blocking).  F_DUPFD and F_DUPFD_CLOEXEC
+ * give the lowest free number >= arg: when that would have been ours, the
+ * trace moves out of the way and the program gets it. */
+static int guard_fcntl(fcntl_fn **real, const char *name, int fd, int cmd, unsigned long arg)
+{
+	int cur = __atomic_load_n(&ht_session.fd, __ATOMIC_RELAXED);
+	int dupfd = cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
+	if (HT_LIKELY(cur < 0 || (fd != cur && !(dupfd && (int)arg >= 0 && (int)arg <= cur))))
+		return call_fcntl(real, name, fd, cmd, arg);
+	int ours = fdguard_trace_fd();
+	if (ours < 0)
+		return call_fcntl(real, name, fd, cmd, arg);
+	if (fd == ours) {
+		errno = EBADF;
+		return -1;
+	}
+	int r = call_fcntl(real, name, fd, cmd, arg);
+	if (dupfd && r > ours && (int)arg <= ours) {
+		/* Every number from arg to r but ours is taken: with ours
+		 * free, the answer was ours. */
+		int saved = errno;
+		if (make_room(ours) == 0) {
+			int again = call_fcntl(real, name, fd, cmd, (unsigned long)ours);
+			if (again >= 0) {
+				raw_close(r);
+				r = again;
+			}
+		}
+		errno = saved;
+	}
+	return r;
+}
+
+static fcntl_fn *real_fcntl, *real_fcntl64;
+
+/* The third argument is an int or a pointer: read as a register word
+ * (reading one not passed is harmless on x86-64). */
+HT_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return guard_fcntl(&real_fcntl, "fcntl", fd, cmd, arg);
+}
+
+HT_EXPORT int fcntl64(int fd, int cmd, ...);
+HT_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return guard_fcntl(&real_fcntl64, "fcntl64", fd, cmd, arg);
 }

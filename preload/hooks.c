@@ -250,6 +250,7 @@ static void resolve(void)
 	ht_heapcount.glibc = same_object(real_malloc, real_malloc_usable_size, "libc.so") &&
 			     same_object(real_free, real_malloc_usable_size, "libc.so");
 	ht_heapcount.usable = real_malloc_usable_size;
+	recorder_real_free = real_free;
 	resolving = 0;
 }
 
@@ -262,6 +263,68 @@ static void resolve(void)
 			if (!real_##name)          \
 				return fallback;   \
 		}                                  \
+	} while (0)
+
+#define HT_NOINLINE __attribute__((noinline))
+
+/* ---- hooks a signal handler called while a hook ran ------------------- */
+
+/* Whether the hook was entered by a signal handler that interrupted a hook
+ * (or a mark) of this thread's, while recording (session.h, hook_state):
+ * its event goes to the pending list instead of being forwarded unseen. */
+static inline int nested_hook(const rec_tls_t *t)
+{
+	return (t->in_hook == HOOK_REC || t->in_hook == HOOK_NESTED) && session_on();
+}
+
+/* In HOOK_WAIT the hook runs again as a hook of its own (recorder.h,
+ * recorder_wait_enter).  ret: a variable for the result. */
+#define WAITING_RECALL(t, ret, call)                  \
+	do {                                          \
+		if (HT_UNLIKELY((t)->in_hook == HOOK_WAIT)) { \
+			recorder_wait_enter(t);       \
+			ret = call;                   \
+			__atomic_store_n(&(t)->in_hook, HOOK_WAIT, __ATOMIC_RELAXED); \
+			return ret;                   \
+		}                                     \
+	} while (0)
+
+/* A nested allocation the real call made: pending, or counted lost at a
+ * third level. */
+static HT_NOINLINE void nested_alloc(unsigned type, unsigned kind, void *p, uint64_t aux,
+				     uint64_t size)
+{
+	rec_tls_t *t = &ht_tls;
+	if (t->in_hook == HOOK_NESTED) {
+		recorder_lose_nested();
+		return;
+	}
+	t->in_hook = HOOK_NESTED;
+	recorder_pend(type, kind, p, aux, size, 0);
+	t->in_hook = HOOK_REC;
+}
+
+/* A nested free: recorded as pending and left to the drain, which frees
+ * the block only after its record: the interrupted hook's allocator call
+ * must not hand the address out before its free is in the order.  1 when
+ * the drain frees it. */
+static HT_NOINLINE int nested_free(void *p)
+{
+	rec_tls_t *t = &ht_tls;
+	if (t->in_hook == HOOK_NESTED) {
+		recorder_lose_nested();
+		return 0;
+	}
+	t->in_hook = HOOK_NESTED;
+	int ok = recorder_pend(RING_EV_FREE, 0, p, 0, 0, 1) == 0;
+	t->in_hook = HOOK_REC;
+	return ok;
+}
+
+#define NESTED_ALLOC(t, p, kind, size, align)                          \
+	do {                                                           \
+		if (HT_UNLIKELY(nested_hook(t)) && (p))                \
+			nested_alloc(RING_EV_ALLOC, kind, p, align, size); \
 	} while (0)
 
 /* ---- allocation hooks ------------------------------------------------- */
@@ -291,9 +354,14 @@ HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 {
 	ENSURE(malloc, boot_alloc(n));
 	rec_tls_t *t = &ht_tls;
-	if (!session_on() || t->in_hook)
-		return real_malloc(n);
-	t->in_hook = 1;
+	if (!session_on() || t->in_hook) {
+		void *p;
+		WAITING_RECALL(t, p, malloc(n));
+		p = real_malloc(n);
+		NESTED_ALLOC(t, p, HT_KIND_MALLOC, n, 0);
+		return p;
+	}
+	t->in_hook = HOOK_REC;
 	void *p = real_malloc(n);
 	if (p) {
 		HT_ENTRY(t);
@@ -301,7 +369,7 @@ HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 	}
 	if (HT_UNLIKELY(from_loader(__builtin_return_address(0))))
 		got_poll();
-	t->in_hook = 0;
+	recorder_hook_out(t);
 	return p;
 }
 
@@ -312,15 +380,20 @@ HT_EXPORT HT_ALLOC_HOOK void *calloc(size_t nm, size_t sz)
 		total = SIZE_MAX; /* the bootstrap buffer refuses it */
 	ENSURE(calloc, boot_alloc(total)); /* boot_buf is zeroed */
 	rec_tls_t *t = &ht_tls;
-	if (!session_on() || t->in_hook)
-		return real_calloc(nm, sz);
-	t->in_hook = 1;
+	if (!session_on() || t->in_hook) {
+		void *p;
+		WAITING_RECALL(t, p, calloc(nm, sz));
+		p = real_calloc(nm, sz);
+		NESTED_ALLOC(t, p, HT_KIND_CALLOC, (uint64_t)nm * sz, 0);
+		return p;
+	}
+	t->in_hook = HOOK_REC;
 	void *p = real_calloc(nm, sz);
 	if (p) {
 		HT_ENTRY(t);
 		recorder_alloc(HT_KIND_CALLOC, p, (uint64_t)nm * sz, 0);
 	}
-	t->in_hook = 0;
+	recorder_hook_out(t);
 	return p;
 }
 
@@ -335,10 +408,18 @@ HT_EXPORT void free(void *p)
 	}
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
+		if (HT_UNLIKELY(t->in_hook == HOOK_WAIT)) {
+			recorder_wait_enter(t);
+			free(p);
+			__atomic_store_n(&t->in_hook, HOOK_WAIT, __ATOMIC_RELAXED);
+			return;
+		}
+		if (HT_UNLIKELY(nested_hook(t)) && nested_free(p))
+			return;
 		real_free(p);
 		return;
 	}
-	t->in_hook = 1;
+	t->in_hook = HOOK_REC;
 	/* The real free starts by reading the block's malloc header, often a
 	 * cache miss; recording first ends with a locked instruction that
 	 * would keep that load from starting early, so ask for it now. */
@@ -348,7 +429,7 @@ HT_EXPORT void free(void *p)
 	real_free(p);
 	if (HT_UNLIKELY(from_loader(__builtin_return_address(0))))
 		got_poll();
-	t->in_hook = 0;
+	recorder_hook_out(t);
 }
 
 HT_EXPORT void cfree(void *p);
@@ -357,14 +438,55 @@ HT_EXPORT void cfree(void *p)
 	free(p);
 }
 
+/* A nested realloc (see nested_free): a block that moves is moved by hand,
+ * so that the old one is freed only after the move is recorded. */
+static HT_NOINLINE void *nested_realloc(void *p, size_t total, unsigned null_kind,
+					void *(*call)(void *, size_t, size_t), size_t a, size_t b)
+{
+	rec_tls_t *t = &ht_tls;
+	if (!p) {
+		void *q = call(NULL, a, b);
+		if (q)
+			nested_alloc(RING_EV_ALLOC, null_kind, q, 0, total);
+		return q;
+	}
+	if (total == 0) {
+		/* glibc frees p and returns NULL. */
+		if (nested_free(p))
+			return NULL;
+		return call(p, a, b);
+	}
+	if (t->in_hook == HOOK_NESTED) {
+		recorder_lose_nested();
+		return call(p, a, b);
+	}
+	void *q = real_malloc(total);
+	if (!q)
+		return NULL; /* errno is ENOMEM; p is untouched, as realloc leaves it */
+	size_t old = real_malloc_usable_size(p);
+	memcpy(q, p, old < total ? old : total);
+	t->in_hook = HOOK_NESTED;
+	int ok = recorder_pend(RING_EV_REALLOC, HT_KIND_REALLOC, p, (uint64_t)(uintptr_t)q, total,
+			       1) == 0;
+	t->in_hook = HOOK_REC;
+	if (!ok)
+		real_free(p);
+	return q;
+}
+
 /* Shared by realloc and reallocarray (total = new size in bytes). */
 static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)(void *, size_t, size_t),
 			size_t a, size_t b, const uintptr_t *entry)
 {
 	rec_tls_t *t = &ht_tls;
-	if (!session_on() || t->in_hook)
+	if (!session_on() || t->in_hook) {
+		void *q;
+		WAITING_RECALL(t, q, do_realloc(p, total, null_kind, call, a, b, entry));
+		if (HT_UNLIKELY(nested_hook(t)))
+			return nested_realloc(p, total, null_kind, call, a, b);
 		return call(p, a, b);
-	t->in_hook = 1;
+	}
+	t->in_hook = HOOK_REC;
 	void *q;
 	if (!p) {
 		q = call(NULL, a, b);
@@ -389,7 +511,7 @@ static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)
 			recorder_realloc(p, q, total, old_usable);
 		}
 	}
-	t->in_hook = 0;
+	recorder_hook_out(t);
 	return q;
 }
 
@@ -435,15 +557,20 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 {
 	ENSURE(posix_memalign, ENOMEM);
 	rec_tls_t *t = &ht_tls;
-	if (!session_on() || t->in_hook)
-		return real_posix_memalign(out, al, n);
-	t->in_hook = 1;
+	if (!session_on() || t->in_hook) {
+		int r;
+		WAITING_RECALL(t, r, posix_memalign(out, al, n));
+		r = real_posix_memalign(out, al, n);
+		NESTED_ALLOC(t, r == 0 ? *out : NULL, HT_KIND_POSIX_MEMALIGN, n, al);
+		return r;
+	}
+	t->in_hook = HOOK_REC;
 	int r = real_posix_memalign(out, al, n);
 	if (r == 0) {
 		HT_ENTRY(t);
 		recorder_alloc(HT_KIND_POSIX_MEMALIGN, *out, n, al);
 	}
-	t->in_hook = 0;
+	recorder_hook_out(t);
 	return r;
 }
 
@@ -452,15 +579,20 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 	{                                                        \
 		ENSURE(name, NULL);                              \
 		rec_tls_t *t = &ht_tls;                          \
-		if (!session_on() || t->in_hook)                \
-			return real_##name args;                 \
-		t->in_hook = 1;                                  \
+		if (!session_on() || t->in_hook) {              \
+			void *p;                                 \
+			WAITING_RECALL(t, p, name args);         \
+			p = real_##name args;                    \
+			NESTED_ALLOC(t, p, kind, n, align);      \
+			return p;                                \
+		}                                                \
+		t->in_hook = HOOK_REC;                           \
 		void *p = real_##name args;                      \
 		if (p) {                                         \
 			HT_ENTRY(t);                             \
 			recorder_alloc(kind, p, n, align);       \
 		}                                                \
-		t->in_hook = 0;                                  \
+		recorder_hook_out(t);                            \
 		return p;                                        \
 	}
 
@@ -551,7 +683,7 @@ static int exec_recorded(int via, int fd, const char *path, char *const argv[], 
 
 	rec_tls_t *t = &ht_tls;
 	int nested = t->in_hook;
-	t->in_hook = 1;
+	t->in_hook = HOOK_QUIET;
 	char fdpath[40];
 	if (via == VIA_FEXECVE) {
 		util_line_t p = { fdpath, sizeof(fdpath), 0 };
@@ -562,11 +694,11 @@ static int exec_recorded(int via, int fd, const char *path, char *const argv[], 
 	}
 	int paused = lifecycle_before_exec(path, !preloads) == 0;
 	if (tfd >= 0)
-		fcntl(tfd, F_SETFD, 0);
+		util_fcntl(tfd, F_SETFD, 0);
 	int r = call_exec(via, fd, path, argv, use_env);
 	int err = errno;
 	if (tfd >= 0)
-		fcntl(tfd, F_SETFD, FD_CLOEXEC);
+		util_fcntl(tfd, F_SETFD, FD_CLOEXEC);
 	if (paused)
 		lifecycle_exec_failed();
 	t->in_hook = nested;
@@ -1018,7 +1150,7 @@ __attribute__((constructor)) static void heaptrail_init(void)
 {
 	rec_tls_t *t = &ht_tls;
 	int nested = t->in_hook;
-	t->in_hook = 1;
+	t->in_hook = HOOK_QUIET;
 	if (!real_malloc)
 		resolve();
 	config_t cfg;

@@ -152,6 +152,8 @@ static int start(const config_t *cfg, int fd, int fresh, util_line_t *why)
 	}
 	if (cfg->crash_flush)
 		crash_install(on_crash, cfg->snap_signal);
+	if (unwind)
+		unwind_find_sigreturn();
 	return 0;
 }
 
@@ -181,7 +183,7 @@ void lifecycle_finish(void)
 		return;
 	rec_tls_t *t = &ht_tls;
 	int nested = t->in_hook;
-	t->in_hook = 1;
+	t->in_hook = HOOK_QUIET;
 	if (ht_session.unwind && unwind_mode() == UNWIND_VERIFY) {
 		/* bench/bench.py and the integration tests parse this line. */
 		unwind_stats_t st;
@@ -227,7 +229,7 @@ void lifecycle_fork_prepare(void)
 	if (!session_active())
 		return;
 	int nested = ht_tls.in_hook;
-	ht_tls.in_hook = 1;
+	ht_tls.in_hook = HOOK_QUIET;
 	writer_lock();
 	fork_locked = 1;
 	ht_tls.in_hook = nested;
@@ -248,7 +250,7 @@ void lifecycle_fork_child(void)
 	fork_locked = 0;
 	writer_unlock();
 	int nested = ht_tls.in_hook;
-	ht_tls.in_hook = 1;
+	ht_tls.in_hook = HOOK_QUIET;
 	session_fork_child();
 	writer_reset_child();
 	const config_t *cfg = &ht_session.cfg;

@@ -34,7 +34,8 @@ static __attribute__((noinline)) ring_t *ring_full(rec_thread_t *th, ring_t *r, 
 {
 	int saved = errno; /* the wait may sleep in futex */
 	ring_t *ret = NULL;
-	if (r->cap < REC_RING_SLOTS && !__atomic_load_n(&th->retired, __ATOMIC_ACQUIRE)) {
+	if (r->cap < REC_RING_SLOTS && !ht_tls.ring_waiting &&
+	    !__atomic_load_n(&th->retired, __ATOMIC_ACQUIRE)) {
 		ring_t *big = ring_create(r->cap * 4 < REC_RING_SLOTS ? r->cap * 4 : REC_RING_SLOTS);
 		if (big && ring_wait_empty(r, give_up, session_kick) == 0) {
 			/* The new ring first, then the old one handed over. */
@@ -45,8 +46,17 @@ static __attribute__((noinline)) ring_t *ring_full(rec_thread_t *th, ring_t *r, 
 		}
 		ring_destroy(big);
 	}
+	/* A signal handler may record directly while this hook waits for
+	 * space (HOOK_WAIT), but never grows the ring under it (waiting). */
+	rec_tls_t *t = &ht_tls;
+	int st = t->in_hook;
+	if (st == HOOK_REC && !t->draining)
+		t->in_hook = HOOK_WAIT;
+	t->ring_waiting++;
 	if (ring_wait_space(r, n, give_up, session_kick) == 0)
 		ret = r;
+	t->ring_waiting--;
+	t->in_hook = st;
 out:
 	errno = saved;
 	return ret;
@@ -182,9 +192,16 @@ int recorder_snapshot_as(const char *label, unsigned origin)
 		return -1;
 	rec_tls_t *t = &ht_tls;
 	int nested = t->in_hook;
+	if (nested) {
+		/* A signal handler's mark while a hook runs: the ring is the
+		 * interrupted hook's. */
+		if (nested == HOOK_REC || nested == HOOK_NESTED)
+			recorder_lose_nested();
+		return -1;
+	}
 	int saved = errno;
 	int ret = -1;
-	t->in_hook = 1;
+	t->in_hook = HOOK_REC;
 	rec_thread_t *th = registry_self(t);
 	if (!th)
 		goto out;
@@ -206,8 +223,115 @@ int recorder_snapshot_as(const char *label, unsigned origin)
 	commit_event(r, n);
 	ret = 0;
 out:
-	t->in_hook = nested;
+	recorder_hook_out(t);
 	errno = saved;
 	return ret;
+}
+
+/* ---- signal handlers that interrupt a hook ------------------------------ */
+
+void (*recorder_real_free)(void *);
+
+void recorder_lose_nested(void)
+{
+	__atomic_fetch_add(&ht_session.lost_signal, 1, __ATOMIC_RELAXED);
+}
+
+int recorder_pend(unsigned type, unsigned kind, void *addr, uint64_t aux, uint64_t size,
+		  int defer)
+{
+	rec_tls_t *t = &ht_tls;
+	int saved = errno;
+	int ret = -1;
+	uint32_t head = t->pend_head;
+	if (head - __atomic_load_n(&t->pend_tail, __ATOMIC_RELAXED) >= REC_PEND_MAX)
+		goto out;
+	uint32_t stack = 0;
+	if (type != RING_EV_FREE) {
+		int is_new;
+		stack = stackid_nested(&is_new);
+		if (!stack)
+			goto out;
+		if (is_new)
+			t->pend_new = 1;
+	}
+	rec_pend_t *e = &t->pend[head % REC_PEND_MAX];
+	e->type = (uint8_t)type;
+	e->kind = (uint8_t)kind;
+	e->defer = (uint8_t)defer;
+	e->addr = (uint64_t)(uintptr_t)addr;
+	e->aux = aux;
+	e->size = size;
+	e->stack = stack;
+	/* The entry is whole before the drain can see it. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->pend_head, head + 1, __ATOMIC_RELAXED);
+	ret = 0;
+out:
+	if (ret)
+		recorder_lose_nested();
+	errno = saved;
+	return ret;
+}
+
+/* One pending event into the ring: as the hook would have recorded it. */
+static void record_pended(const rec_pend_t *p)
+{
+	rec_thread_t *th = event_thread();
+	if (!th)
+		return;
+	void *a = (void *)(uintptr_t)p->addr;
+	int64_t delta;
+	if (p->type == RING_EV_FREE)
+		delta = -heapcount_usable(a);
+	else if (p->type == RING_EV_REALLOC)
+		delta = heapcount_usable((void *)(uintptr_t)p->aux) - heapcount_usable(a);
+	else
+		delta = heapcount_usable(a);
+	heapcount_add(th, delta);
+	ring_t *r = th->ring;
+	ring_event_t *e = begin_event(th, &r, 1);
+	if (!e)
+		return;
+	e->type = p->type;
+	e->kind = p->kind;
+	e->addr = p->addr;
+	e->aux = p->aux;
+	e->size = p->size;
+	e->stack = p->stack;
+	commit_event(r, 1);
+}
+
+
+void recorder_drain(rec_tls_t *t)
+{
+	int saved = errno;
+	int draining = t->draining;
+	t->draining = 1;
+	do {
+		t->in_hook = HOOK_REC;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&t->pend_head, __ATOMIC_RELAXED) != t->pend_tail) {
+			/* The writer writes the newest module map before any
+			 * new STACK (stackid_capture does the same). */
+			if (t->pend_new) {
+				t->pend_new = 0;
+				stackid_refresh_modules();
+			}
+			rec_pend_t p = t->pend[t->pend_tail % REC_PEND_MAX];
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			__atomic_store_n(&t->pend_tail, t->pend_tail + 1, __ATOMIC_RELAXED);
+			record_pended(&p);
+			/* Freed only now, so that no thread had the address
+			 * back before its free was in the order. */
+			if (p.defer && recorder_real_free)
+				recorder_real_free((void *)(uintptr_t)p.addr);
+		}
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->in_hook = HOOK_NONE;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	} while (__atomic_load_n(&t->pend_head, __ATOMIC_RELAXED) != t->pend_tail);
+	t->draining = draining;
+	errno = saved;
 }
 

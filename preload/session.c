@@ -66,7 +66,7 @@ void session_restart_child(int pid, int fd, int fresh)
 	/* Other threads' events in flight died with them. */
 	ht_session.epoch++;
 	ht_session.seq = 0;
-	ht_session.lost_nomem = ht_session.lost_stopped = 0;
+	ht_session.lost_nomem = ht_session.lost_stopped = ht_session.lost_signal = 0;
 	ht_session.cfg.proc_flags |= HT_PROC_FOLLOWED_FORK;
 	ht_session.fd = fd;
 	ht_session.pid = pid;

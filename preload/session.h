@@ -21,9 +21,48 @@ enum rec_state {
 
 struct rec_thread;
 
+/* What the thread is doing in the recorder (rec_tls_t.in_hook).  A hook
+ * entered while another runs on the same thread was called by a signal
+ * handler (hooks never allocate): it cannot use the interrupted one's
+ * state (ring slot, chain cache, locks), so it leaves its event in the
+ * thread's pending list, which the interrupted hook drains on its way out
+ * (hooks.c). */
+enum hook_state {
+	HOOK_NONE = 0, /* not in the recorder */
+	HOOK_REC = 1, /* in a hook or a snapshot mark: nested hooks pend */
+	HOOK_NESTED = 2, /* in a nested hook: a third level is counted lost */
+	HOOK_QUIET = 3, /* recorder internals (writer thread, start, exec,
+			 * fork, exit): their allocations are not the program's */
+	HOOK_WAIT = 4, /* a hook waits for ring space, holding nothing: a
+			* nested hook records the pending events and its own
+			* as a hook of its own would (the list would overflow
+			* over a long wait) */
+};
+
+/* One event a nested hook left for the interrupted one (see hook_state). */
+#define REC_PEND_MAX 16
+typedef struct rec_pend {
+	uint64_t addr; /* returned / freed / old address */
+	uint64_t aux; /* realloc: new address; aligned kinds: alignment */
+	uint64_t size; /* bytes requested */
+	uint32_t stack; /* interned stack id, 0 for frees */
+	uint8_t type; /* RING_EV_* */
+	uint8_t kind; /* HT_KIND_* */
+	uint8_t defer; /* 1: addr is freed for real only once recorded */
+} rec_pend_t;
+
 /* Per-thread hook state (initial-exec TLS). */
 typedef struct rec_tls {
-	int in_hook; /* re-entrancy guard: nested calls just forward */
+	int in_hook; /* HOOK_*: re-entrancy guard */
+	/* Pending events: pend[i % REC_PEND_MAX] for tail <= i < head.
+	 * head is advanced by nested hooks (signal handlers) only, tail by
+	 * the drain only; both on this thread, so plain stores ordered by
+	 * signal fences suffice. */
+	uint32_t pend_head, pend_tail;
+	int pend_new; /* a pending stack is new: refresh the module map first */
+	int draining; /* recorder_drain runs (its waits stay HOOK_REC) */
+	int ring_waiting; /* a hook waits for ring space: no ring growth under it */
+	rec_pend_t pend[REC_PEND_MAX];
 	uint32_t epoch; /* ht_session.epoch when th was registered */
 	struct rec_thread *th; /* this thread's slot (registry.h), NULL until first event */
 	int dtor_rounds; /* key destructor calls seen for this slot */
@@ -53,6 +92,7 @@ typedef struct session {
 	/* counters */
 	uint64_t lost_nomem; /* events dropped: no ring/slot/table memory */
 	uint64_t lost_stopped; /* events dropped: writer unavailable */
+	uint64_t lost_signal; /* events in signal handlers that could not be recorded */
 	/* writer wake-up */
 	uint32_t kick; /* futex word; producers bump it when a ring fills */
 	int writer_sleeping; /* the writer waits on kick */

@@ -6,6 +6,8 @@
  * recorder handler changed both programs. */
 #include "sigproxy.h"
 
+#include "unwind.h"
+
 #include "util.h"
 
 #include <dlfcn.h>
@@ -111,6 +113,10 @@ void sigproxy_release(int sig)
 
 HT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	/* A handler may allocate while this thread is in libunwind. */
+	if (act && ((act->sa_flags & SA_SIGINFO) ||
+		    (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)))
+		unwind_signals_may_allocate();
 	if (sig <= 0 || sig >= _NSIG)
 		return sigproxy_real(sig, act, old);
 	if (!__atomic_load_n(&tab[sig].owned, __ATOMIC_ACQUIRE)) {

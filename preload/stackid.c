@@ -153,6 +153,23 @@ uint32_t stackid_free_site_slow(uintptr_t ip)
 	return id;
 }
 
+uint32_t stackid_nested(int *is_new)
+{
+	uint64_t ips[ht_session.depth + UNWIND_EXTRA];
+	unsigned flags = 0, n = 0;
+	*is_new = 0;
+	if (ht_session.unwind)
+		n = unwind_capture_nested(ips, ht_session.depth, &flags);
+	return stacks_intern_nested(ips, n, flags, modules_gen(), is_new);
+}
+
+void stackid_refresh_modules(void)
+{
+	uint32_t gen = modules_gen();
+	if (ht_session.unwind && modules_refresh(0) != gen)
+		unwind_flush();
+}
+
 uint64_t stackid_mismatches(void)
 {
 	return __atomic_load_n(&mismatches, __ATOMIC_RELAXED);

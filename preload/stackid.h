@@ -63,6 +63,14 @@ static inline uint32_t stackid_free_site(uintptr_t ip)
 		return f->id;
 	return stackid_free_site_slow(ip);
 }
+/* The id of the native stack of a hook called by a signal handler that
+ * interrupted a hook on this thread (unwind_capture_nested; no Python
+ * frames, no caches).  0 when it cannot be had there.  *is_new: the caller
+ * must call stackid_refresh_modules() before the event is committed. */
+uint32_t stackid_nested(int *is_new);
+/* What stackid_capture does after interning a new stack: the module map
+ * may have to be refreshed (and the learned rules dropped). */
+void stackid_refresh_modules(void);
 
 /* Verify mode: cached ids that differed from interning's since init
  * (added to the unwinder's mismatches in the verify report). */

@@ -181,9 +181,9 @@ static uint32_t add(uint64_t h, uint64_t slot, const uint64_t *ips, unsigned n,
 	return s->id;
 }
 
-uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
+static uint32_t intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 		       const uint32_t *py_line, unsigned m, unsigned flags, uint32_t mod_gen,
-		       int *is_new)
+		       int *is_new, int try)
 {
 	*is_new = 0;
 	stab_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
@@ -204,7 +204,15 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 			return s->id;
 		i = (i + 1) & t->mask;
 	}
-	stacks_lock();
+	if (!try) {
+		stacks_lock();
+	} else {
+		/* The holder may be the code this signal handler interrupted. */
+		int n_try = 0;
+		while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
+			if (++n_try == 1000)
+				return 0;
+	}
 	/* Re-probe from where the lock-free scan stopped (only NULL slots can
 	 * have been filled meanwhile), or from the start in a grown table. */
 	if (t != table) {
@@ -244,6 +252,19 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 	}
 	stacks_unlock();
 	return id;
+}
+
+uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
+		       const uint32_t *py_line, unsigned m, unsigned flags, uint32_t mod_gen,
+		       int *is_new)
+{
+	return intern(ips, n, py_code, py_line, m, flags, mod_gen, is_new, 0);
+}
+
+uint32_t stacks_intern_nested(const uint64_t *ips, unsigned n, unsigned flags, uint32_t mod_gen,
+			      int *is_new)
+{
+	return intern(ips, n, NULL, NULL, 0, flags, mod_gen, is_new, 1);
 }
 
 const stack_entry_t *stacks_get(uint32_t id)

@@ -36,6 +36,10 @@ int stacks_init(unsigned bits);
 uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 		       const uint32_t *py_line, unsigned m, unsigned flags, uint32_t mod_gen,
 		       int *is_new);
+/* The same from a signal handler that may have interrupted an insert on
+ * this thread (native frames only): 0 when the insert lock stays taken. */
+uint32_t stacks_intern_nested(const uint64_t *ips, unsigned n, unsigned flags, uint32_t mod_gen,
+			      int *is_new);
 /* Entry of id, NULL when unknown. */
 const stack_entry_t *stacks_get(uint32_t id);
 /* Number of ids handed out. */

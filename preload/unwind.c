@@ -52,6 +52,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <signal.h>
+#include <pthread.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -834,6 +837,43 @@ unwind_note_t *unwind_cached(const uintptr_t *entry, unsigned max)
 	return mode == UNWIND_FAST ? unwind_cached_any(entry, max) : NULL;
 }
 
+/* A hook called by a signal handler that interrupted a hook unwinds with
+ * libunwind (unwind_capture_nested), whose per-thread caches are not
+ * reentrant: while this thread is in libunwind for a hook, signals wait
+ * (all but the faults an instruction raises, which cannot wait). */
+static sigset_t hold_set;
+
+static void hold_init(void)
+{
+	sigfillset(&hold_set);
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+	for (unsigned i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&hold_set, faults[i]);
+}
+
+/* Set once the program installs a signal handler (sigproxy.c): until then
+ * no handler can allocate, and the two system calls are saved. */
+static int hold_wanted;
+
+void unwind_signals_may_allocate(void)
+{
+	__atomic_store_n(&hold_wanted, 1, __ATOMIC_RELAXED);
+}
+
+static inline int hold_signals(sigset_t *old)
+{
+	if (!__atomic_load_n(&hold_wanted, __ATOMIC_RELAXED))
+		return 0;
+	pthread_sigmask(SIG_BLOCK, &hold_set, old);
+	return 1;
+}
+
+static inline void release_signals(int held, const sigset_t *old)
+{
+	if (held)
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 /* libunwind opens a pipe (to validate addresses) on its first use and
@@ -852,7 +892,7 @@ static void first_use_high(int high)
 	if (base >= 0) {
 		fill[n++] = base;
 		while (n < (int)(sizeof(fill) / sizeof(fill[0]))) {
-			int fd = fcntl(base, F_DUPFD_CLOEXEC, 0);
+			int fd = util_fcntl(base, F_DUPFD_CLOEXEC, 0);
 			if (fd < 0)
 				break;
 			fill[n++] = fd;
@@ -873,6 +913,7 @@ int unwind_init(uintptr_t lo, uintptr_t hi, int high_fd, int m)
 	self_lo = lo;
 	self_hi = hi;
 	mode = m;
+	hold_init();
 	first_use_high(high_fd);
 	if (!tab) {
 		unsigned long long subs = 0;
@@ -906,10 +947,47 @@ void unwind_get_stats(unwind_stats_t *out)
 
 /* ---- capture ----------------------------------------------------------------- */
 
+/* The sigreturn trampoline (glibc's __restore_rt: a handler returns
+ * into it), 0 until known; read off the kernel's record of a handler
+ * glibc installed (every one gets the same restorer). */
+static uintptr_t sig_tramp;
+
+void unwind_find_sigreturn(void)
+{
+	struct {
+		uintptr_t handler;
+		unsigned long flags;
+		uintptr_t restorer;
+		uint64_t mask;
+	} k;
+	for (long sig = 1; sig < 65 && !__atomic_load_n(&sig_tramp, __ATOMIC_RELAXED); sig++)
+		if (syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof(k.mask)) == 0 && k.handler > 1 &&
+		    (k.flags & 0x04000000 /* SA_RESTORER */) && k.restorer)
+			__atomic_store_n(&sig_tramp, k.restorer, __ATOMIC_RELAXED);
+}
+
+static inline int ours(uint64_t ip)
+{
+	return ip >= self_lo && ip < self_hi;
+}
+
 /* From a raw list (innermost first): drops everything up to and including
  * the frame of unwind_capture itself (the entry before `anchor`, the
  * return address into our caller), then the recorder's own frames among
- * the next few, and cuts to max.  Moves the kept frames to out. */
+ * the next few, and cuts to max.  Moves the kept frames to out (out <=
+ * raw + the first kept frame).
+ *
+ * A stack taken in a signal handler goes on, past the handler, at the
+ * signal frame (the trampoline the handler returns to) and then the code
+ * the signal interrupted.  The trampoline is dropped: it is no code of
+ * the program's (it showed as an unsymbolized libc frame).  When the
+ * signal interrupted the recorder (a hook, or the allocator a hook
+ * called), the interrupted frames up to and including the last of ours
+ * within the next few are dropped too, so the handler's block names the
+ * handler, called from the code that called the interrupted hook.  Only
+ * the leading run of our own frames is skipped at the start: skipping to
+ * the last of ours attributed a handler's block to the code the signal
+ * interrupted (issue 14, defect 3). */
 static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *out, unsigned max,
 		     unsigned *flags)
 {
@@ -921,26 +999,31 @@ static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *ou
 		}
 	int start = a;
 	int scan = got - a < SKIP_SCAN ? got : a + SKIP_SCAN;
-	/* Only the leading run of our own frames: a hook called from a signal
-	 * handler that interrupted another hook has the handler, the signal
-	 * frame and that interrupted hook further out, and skipping to the
-	 * last of our frames attributed the handler's block to the code the
-	 * signal interrupted (issue 14, defect 3). */
 	for (int i = a; i < scan; i++) {
-		uintptr_t ip = (uintptr_t)raw[i];
-		if (ip >= self_lo && ip < self_hi)
+		if (ours(raw[i]))
 			start = i + 1;
 		else if (i > a)
 			break;
 	}
-	unsigned n = got > start ? (unsigned)(got - start) : 0;
+	uint64_t tramp = __atomic_load_n(&sig_tramp, __ATOMIC_RELAXED);
+	unsigned n = 0;
 	*flags = 0;
-	if (n > max) {
-		n = max;
-		*flags |= HT_STACK_TRUNCATED;
+	for (int i = start; i < got; i++) {
+		if (tramp && raw[i] == tramp) {
+			int end = got - i - 1 < SKIP_SCAN ? got : i + 1 + SKIP_SCAN;
+			int last = i;
+			for (int k = i + 1; k < end; k++)
+				if (ours(raw[k]))
+					last = k;
+			i = last;
+			continue;
+		}
+		if (n == max) {
+			*flags |= HT_STACK_TRUNCATED;
+			break;
+		}
+		out[n++] = raw[i];
 	}
-	if (n && out != raw + start)
-		memmove(out, raw + start, n * sizeof(uint64_t));
 	return n;
 }
 
@@ -961,10 +1044,22 @@ typedef struct capture {
  * frame small. */
 static inline __attribute__((always_inline)) unsigned capture_libunwind(const capture_t *c)
 {
+	sigset_t old;
+	int held = hold_signals(&old);
 	int got = unw_backtrace((void **)c->ips, (int)c->cap);
+	release_signals(held, &old);
 	if (got < 0)
 		got = 0;
 	return trim(c->ips, got, c->anchor, c->ips, c->max, c->flags);
+}
+
+/* learn_stack, with signals held (see hold_signals). */
+static void learn_stack_held(void)
+{
+	sigset_t old;
+	int held = hold_signals(&old);
+	learn_stack();
+	release_signals(held, &old);
 }
 
 /* Fast mode: the fast walk (which may end early: then UNWIND_ENOUGH and
@@ -981,7 +1076,7 @@ capture_fast(const capture_t *c, unwind_note_t **id_slot, unwind_enough_fn *enou
 	unsigned n = capture_libunwind(c);
 	__atomic_fetch_add(&stat_fallback, 1, __ATOMIC_RELAXED);
 	if (got != -3)
-		learn_stack();
+		learn_stack_held();
 	return n;
 }
 
@@ -996,7 +1091,7 @@ capture_verify(const capture_t *c, unwind_note_t **id_slot)
 	uint64_t fast[c->cap];
 	int fgot = fast_walk(fast, c->cap, c->start, id_slot, NULL, NULL);
 	if (fgot <= 0 && fgot != -3) {
-		learn_stack();
+		learn_stack_held();
 		fgot = fast_walk(fast, c->cap, c->start, id_slot, NULL, NULL);
 	}
 	if (fgot <= 0) {
@@ -1040,4 +1135,22 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_note_t **id_
 	default:
 		return capture_libunwind(&c);
 	}
+}
+
+/* The libunwind mode's walk alone: no chain cache, no learning (both
+ * belong to the hook the signal interrupted).  Signals are not held:
+ * a third level is counted lost by the hooks, never unwound. */
+__attribute__((noinline)) unsigned unwind_capture_nested(uint64_t *ips, unsigned max,
+							unsigned *flags)
+{
+	if (max > STACKS_MAX_FRAMES)
+		max = STACKS_MAX_FRAMES;
+	/* A handler is installed: its restorer is known to the kernel. */
+	if (HT_UNLIKELY(!__atomic_load_n(&sig_tramp, __ATOMIC_RELAXED)))
+		unwind_find_sigreturn();
+	uint64_t anchor = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	int got = unw_backtrace((void **)ips, (int)(max + UNWIND_EXTRA));
+	if (got < 0)
+		got = 0;
+	return trim(ips, got, anchor, ips, max, flags);
 }

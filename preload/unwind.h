@@ -82,6 +82,23 @@ unwind_note_t *unwind_cached(const uintptr_t *entry, unsigned max);
 /* The same lookup in verify mode too (NULL in libunwind mode). */
 unwind_note_t *unwind_cached_any(const uintptr_t *entry, unsigned max);
 
+/* unwind_capture's result (without note) for a hook called by a signal
+ * handler that interrupted a hook on this thread: libunwind only, touching
+ * none of the state the interrupted capture may be using (the capture
+ * holds signals while it is in libunwind).  Async-signal-safe. */
+unsigned unwind_capture_nested(uint64_t *ips, unsigned max, unsigned *flags);
+
+/* A signal handler of the program's is installed: from now on the
+ * capture holds signals while it is in libunwind (see
+ * unwind_capture_nested).  Called by sigproxy.c. */
+void unwind_signals_may_allocate(void);
+
+/* Learns the sigreturn trampoline's address (from any handler installed
+ * through libc), so that stacks taken in signal handlers leave it out and
+ * go on at the interrupted code.  Call after installing handlers; cheap
+ * once known. */
+void unwind_find_sigreturn(void);
+
 /* A followed fork child, alone: drops every cached chain (and so their
  * notes) and frees the learning lock. */
 void unwind_forget_ids(void);

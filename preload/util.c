@@ -49,6 +49,11 @@ uint64_t util_real_ns(void)
 	return clock_ns(CLOCK_REALTIME);
 }
 
+int util_fcntl(int fd, int cmd, long arg)
+{
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
 int util_gettid(void)
 {
 	return (int)syscall(SYS_gettid);

@@ -27,6 +27,9 @@ uint64_t util_real_ns(void);
 
 /* Kernel thread id of the caller (raw syscall, no caching). */
 int util_gettid(void);
+/* fcntl by raw syscall: the recorder's own calls, which the program's
+ * view of fcntl (fdguard.c) must not refuse for the trace descriptor. */
+int util_fcntl(int fd, int cmd, long arg);
 
 /* Gives signal sig its default action (async-signal-safe). */
 void util_signal_default(int sig);

@@ -47,7 +47,7 @@ static struct writer {
 	uint64_t snap_index; /* next snapshot index */
 	uint64_t nevents; /* events written for this image */
 	uint64_t nallocs; /* allocation events written */
-	uint64_t lost_seen_nomem, lost_seen_stopped; /* already reported */
+	uint64_t lost_seen_nomem, lost_seen_stopped, lost_seen_signal; /* already reported */
 	uint64_t start_mono, start_real; /* image start, ns */
 	uint64_t time_written_us; /* decoder's time_us */
 	uint64_t pending_time_us; /* read before the last drain's G */
@@ -243,6 +243,10 @@ static void put_lost(void)
 {
 	uint64_t a = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED);
 	uint64_t b = __atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED);
+	uint64_t c = __atomic_load_n(&ht_session.lost_signal, __ATOMIC_RELAXED);
+	if (c != w.lost_seen_signal)
+		enc_lost(&w.enc, c - w.lost_seen_signal, HT_LOST_SIGNAL);
+	w.lost_seen_signal = c;
 	if (a != w.lost_seen_nomem)
 		enc_lost(&w.enc, a - w.lost_seen_nomem, HT_LOST_NO_MEMORY);
 	if (b != w.lost_seen_stopped)
@@ -586,7 +590,7 @@ static void housekeeping(uint64_t now, int force)
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	ht_tls.in_hook = 1; /* never record our own allocations */
+	ht_tls.in_hook = HOOK_QUIET; /* never record our own allocations */
 	for (;;) {
 		int sig = __atomic_load_n(&w.fatal_sig, __ATOMIC_SEQ_CST);
 		if (sig) {
@@ -688,7 +692,7 @@ int writer_begin(int fresh)
 	w.next_index = 0;
 	w.snap_index = w.nevents = w.nallocs = 0;
 	w.mod_written = 0;
-	w.lost_seen_nomem = w.lost_seen_stopped = 0;
+	w.lost_seen_nomem = w.lost_seen_stopped = w.lost_seen_signal = 0;
 	if (fresh)
 		enc_header(&w.enc);
 	put_process();
@@ -737,7 +741,8 @@ static void finish(int sig)
 	put_warnings();
 	put_py_warnings(1);
 	uint64_t lost = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
-			__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED);
+			__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED) +
+			__atomic_load_n(&ht_session.lost_signal, __ATOMIC_RELAXED);
 	uint64_t t = now_us();
 	if (sig > 0)
 		enc_signal(&w.enc, sig, t);
@@ -798,7 +803,8 @@ int writer_pause_for_exec(const char *path, int untraced_next)
 		 * trace ends here, cleanly.  A failed exec takes the END back. */
 		w.end_at = lseek(ht_session.fd, 0, SEEK_CUR);
 		uint64_t lost = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
-				__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED);
+				__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED) +
+				__atomic_load_n(&ht_session.lost_signal, __ATOMIC_RELAXED);
 		enc_memory(&w.enc, mapmem_peak(), mapmem_now());
 		enc_end(&w.enc, w.nevents, lost, now_us());
 		flush();

@@ -9,6 +9,7 @@
  * tells the parent whether the exec happened, so that a setup failure in the
  * child is never mistaken for the program's own exit status. */
 #include "launcher/record.h"
+#include "launcher/sanitizer.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -731,6 +732,17 @@ int cmd_record(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (find_library(lib, sizeof(lib)) < 0)
 		return 2;
+	/* Its runtime must load first and brings its own malloc: the program
+	 * would refuse to start under LD_PRELOAD or run unrecorded. */
+	const char *san = sanitizer_of(o.program[0]);
+	if (san) {
+		fprintf(stderr,
+			"heaptrail: %s is built with %s, which replaces malloc and must be "
+			"the first library loaded, so heaptrail cannot record it; record a "
+			"build without -fsanitize\n",
+			o.program[0], san);
+		return 2;
+	}
 	/* A bad --check is a usage error now, not after a long run. */
 	if (o.check && run_check("-", o.check, 1) != 0)
 		return 2;

@@ -345,3 +345,35 @@ class RecordInheritedState(unittest.TestCase):
     def test_recorder_message_on_closed_stderr_does_not_kill_the_program(self):
         p = self.run_with_closed_stderr(["true"], "record_epipe_true")
         self.assertEqual(p.returncode, 0)
+
+
+class Sanitizers(unittest.TestCase):
+    """Issue 20, defect 3: an AddressSanitizer program did not run at all
+    under `heaptrail record` (ASan: "runtime does not come first in initial
+    library list", exit 1).  Sanitizer runtimes bring their own malloc and
+    must load first, so the hooks could never see an allocation: the
+    wrapper refuses them, saying why, and does not start the program."""
+
+    def build(self, flag):
+        out = trace_path(f"sanitized_{flag}", ext="")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "targets", "one_alloc.c")
+        p = subprocess.run(["cc", f"-fsanitize={flag}", "-g", "-o", out, src],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            self.skipTest(f"cc -fsanitize={flag} failed: {p.stderr.decode(errors='replace')}")
+        return out
+
+    def test_sanitized_programs_are_refused_with_the_reason(self):
+        for flag, name in (("address", "AddressSanitizer"), ("thread", "ThreadSanitizer")):
+            with self.subTest(sanitizer=name):
+                prog = self.build(flag)
+                path = trace_path(f"sanitized_{flag}_trace")
+                p = subprocess.run([HEAPTRAIL, "record", "-o", path, "--", prog],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   timeout=TIMEOUT)
+                self.assertEqual((p.returncode, p.stdout, p.stderr.decode()),
+                                 (2, b"", f"heaptrail: {prog} is built with {name}, which "
+                                  "replaces malloc and must be the first library loaded, so "
+                                  "heaptrail cannot record it; record a build without "
+                                  "-fsanitize\n"))
+                self.assertFalse(os.path.exists(path))

@@ -8,7 +8,10 @@
 #include <alloca.h>
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define NOINL __attribute__((noinline))
 
@@ -288,4 +291,68 @@ Test(unwind, a_known_stack_is_found_by_its_caller_only, .init = setup)
 		cr_assert_null(a.known);
 	}
 	unwind_set_mode(UNWIND_FAST);
+}
+
+/* ---- signal frames (issue 14, defect 3) ---------------------------------- */
+
+static cap_t sig_cap;
+
+NOINL static void on_usr2(int sig)
+{
+	(void)sig;
+	capture(&sig_cap, 64);
+	__asm__ volatile("" : : : "memory"); /* no tail call: a frame of its own */
+}
+
+NOINL static void raiser(void)
+{
+	raise(SIGUSR2);
+	__asm__ volatile("" : : : "memory");
+}
+
+/* The restorer the kernel returns a handler to (glibc's __restore_rt). */
+static uintptr_t kernel_restorer(int sig)
+{
+	struct {
+		uintptr_t handler;
+		unsigned long flags;
+		uintptr_t restorer;
+		uint64_t mask;
+	} k;
+	cr_assert_eq(syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof(k.mask)), 0);
+	return k.restorer;
+}
+
+/* The handler's stack showed the sigreturn trampoline as an unsymbolized
+ * libc frame between the handler and the interrupted code. */
+Test(unwind, a_handler_stack_goes_on_at_the_interrupted_code_without_the_trampoline,
+     .init = setup)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr2;
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR2, &sa, &old), 0);
+	unwind_find_sigreturn();
+	uintptr_t tramp = kernel_restorer(SIGUSR2);
+	cr_assert_neq(tramp, 0);
+
+	for (int mode = UNWIND_FAST; mode <= UNWIND_VERIFY; mode++) {
+		unwind_set_mode(mode);
+		for (int round = 0; round < 3; round++) {
+			memset(&sig_cap, 0, sizeof(sig_cap));
+			raiser();
+			int in_handler = 0, in_raiser = 0;
+			for (unsigned i = 0; i < sig_cap.n; i++) {
+				cr_assert_neq(sig_cap.ips[i], tramp, "mode %d: frame %u is the trampoline",
+					      mode, i);
+				in_handler |= sig_cap.ips[i] - (uintptr_t)on_usr2 < 64;
+				in_raiser |= sig_cap.ips[i] - (uintptr_t)raiser < 64;
+			}
+			cr_assert(in_handler && in_raiser, "mode %d: %u frames, handler %d, raiser %d",
+				  mode, sig_cap.n, in_handler, in_raiser);
+		}
+	}
+	unwind_set_mode(UNWIND_FAST);
+	sigaction(SIGUSR2, &old, NULL);
 }
