@@ -27,6 +27,8 @@ typedef struct rec_tls {
 	uint32_t epoch; /* ht_session.epoch when th was registered */
 	struct rec_thread *th; /* this thread's slot (registry.h), NULL until first event */
 	int dtor_rounds; /* key destructor calls seen for this slot */
+	uint32_t gave_up; /* ht_session.epoch + 1 when this thread's slot
+			   * was given up at exit (0 = never) */
 	/* The allocation hook's own frame record ({caller's RBP, return
 	 * address into the caller}), set by the hook before it records and
 	 * cleared by the recorder: the unwinder starts there instead of

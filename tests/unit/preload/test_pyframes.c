@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "msgfd.h"
 #include "pyframes.h"
 
 int heaptrail_py_install(void *frame);
@@ -473,6 +474,9 @@ static void capture_stderr(void)
 	err_file = tmpfile();
 	cr_assert_not_null(err_file);
 	cr_assert_geq(dup2(fileno(err_file), 2), 0);
+	/* The recorder writes on fd 2 only when told to (msgfd.h). */
+	setenv("HEAPTRAIL_MSG_FD", "2", 1);
+	msgfd_setup(0);
 }
 
 static const char *stderr_text(void)
