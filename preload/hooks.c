@@ -131,12 +131,21 @@ static void resolve(void)
 #define HT_ALLOC_HOOK __attribute__((optimize("no-omit-frame-pointer"), noinline))
 #define HT_ENTRY(t) ((t)->entry = (const uintptr_t *)__builtin_frame_address(0))
 
+/* Off the recording path only: a read of a shared flag, written once. */
+static inline void note_unrecorded(const rec_tls_t *t)
+{
+	if (!t->in_hook && HT_UNLIKELY(!ht_session.unrecorded_calls))
+		ht_session.unrecorded_calls = 1;
+}
+
 HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 {
 	ENSURE(malloc, boot_alloc(n));
 	rec_tls_t *t = &ht_tls;
-	if (!session_on() || t->in_hook)
+	if (!session_on() || t->in_hook) {
+		note_unrecorded(t);
 		return real_malloc(n);
+	}
 	t->in_hook = 1;
 	void *p = real_malloc(n);
 	if (p) {
@@ -154,8 +163,10 @@ HT_EXPORT HT_ALLOC_HOOK void *calloc(size_t nm, size_t sz)
 		total = SIZE_MAX; /* the bootstrap buffer refuses it */
 	ENSURE(calloc, boot_alloc(total)); /* boot_buf is zeroed */
 	rec_tls_t *t = &ht_tls;
-	if (!session_on() || t->in_hook)
+	if (!session_on() || t->in_hook) {
+		note_unrecorded(t);
 		return real_calloc(nm, sz);
+	}
 	t->in_hook = 1;
 	void *p = real_calloc(nm, sz);
 	if (p) {

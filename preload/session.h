@@ -56,6 +56,10 @@ typedef struct session {
 	int fd; /* trace fd (-1: null sink) */
 	int fresh; /* fd was empty at start (write the file header) */
 	int own_malloc; /* another object defines malloc (already warned) */
+	/* 1 once a malloc, calloc or realloc of the program was forwarded
+	 * unrecorded (recording off: before start, after the end); tells
+	 * "allocated nothing at all" from "allocated only then". */
+	int unrecorded_calls;
 	config_t cfg;
 } session_t;
 

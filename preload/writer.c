@@ -818,8 +818,16 @@ static void finish(int sig)
 	 * reports that), a malloc of the program's own is reported at start. */
 	if (w.nallocs == 0 && !ht_session.own_malloc &&
 	    !(ht_session.cfg.proc_flags & HT_PROC_FOLLOWED_FORK))
-		enc_warning(&w.enc, "no allocations were recorded: the program may use its own "
-				  "allocator, which LD_PRELOAD cannot see");
+		/* `true` allocates nothing at all: not a hidden allocator
+		 * (issue 20.8).  Only calls while recording was off (before
+		 * it started): an allocator of the program's own may be
+		 * doing the rest. */
+		enc_warning(&w.enc, ht_session.unrecorded_calls ?
+				  "no allocations were recorded, only some before recording "
+				  "started: the program may use its own allocator, which "
+				  "LD_PRELOAD cannot see" :
+				  "no allocations were recorded: the program made no call to "
+				  "malloc or its family");
 	put_rss(1);
 	put_lost();
 	put_warnings();
