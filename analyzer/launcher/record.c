@@ -624,9 +624,15 @@ static void print_summary(const char *path, int status, int write_failed)
 		       memcmp(end + 2 + 24, HT_END_MAGIC, 8) == 0;
 	close(fd);
 	if (!have_end) {
-		char why[64] = "the program did not finish cleanly";
+		char why[160] = "the program did not finish cleanly";
 		if (write_failed)
 			snprintf(why, sizeof(why), "writing the trace failed");
+		else if (WIFEXITED(status))
+			/* It did exit: say so, and the two usual reasons. */
+			snprintf(why, sizeof(why),
+				 "the program exited with status %d, but the recorder could not end "
+				 "the trace: its descriptor closed, or a raw exit system call?",
+				 WEXITSTATUS(status));
 		else if (WIFSIGNALED(status))
 			snprintf(why, sizeof(why), "the program was killed by SIG%s",
 				 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");

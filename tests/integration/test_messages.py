@@ -27,6 +27,10 @@ class UnderTheWrapper(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(log, "rb") as f:
             self.assertEqual(f.read(), b"daemon: started\ndaemon: done\n")
+        # The program exited 0: the summary says so, not "did not finish
+        # cleanly".
+        self.assertIn(b"no end record: the program exited with status 0, but the recorder "
+                      b"could not end the trace", p.stderr)
 
     def test_isolated_python_child_prints_nothing_extra_on_its_stderr(self):
         # Bug: python -I children (no startup module) printed "Python
@@ -88,6 +92,19 @@ class BarePreload(unittest.TestCase):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
         self.assertEqual(p.returncode, 0)
         self.assertEqual(p.stderr, b"")
+
+    def test_a_trace_that_cannot_be_created_says_why(self):
+        # Bug (issue 20.8): "cannot create trace X: cannot open" gave no
+        # reason.
+        d = scratch_dir("msg_bare_errno")
+        out = os.path.join(d, "missing", "t.htr")
+        env = bare_env(HEAPTRAIL_MSG_FD="2")
+        env["HEAPTRAIL_OUTPUT"] = out
+        p = subprocess.run(["true"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(p.stderr, f"heaptrail: cannot create trace {out}: No such file or "
+                                   f"directory (not recording)\n".encode())
 
     def test_a_terminal_gets_one_line_at_most(self):
         # Two bad settings: two messages, one line on the terminal.
