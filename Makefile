@@ -54,8 +54,9 @@ DW_CFLAGS = $(shell pkg-config --cflags libdw 2>/dev/null)
 DW_LIBS = $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
 UNW_LIBS = -lunwind
 CRIT_LIBS = -lcriterion
-# zlib: gzip of the pprof export.
-Z_LIBS = -lz
+# zlib: gzip of the pprof export; libiberty (Debian libiberty-dev, a
+# static archive): Rust symbol names, legacy and v0 (render/symbols.c).
+Z_LIBS = -lz -liberty
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 

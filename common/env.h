@@ -43,6 +43,16 @@
  * and its identity "<dev>:<ino>", checked with fstat before use. */
 #define HT_ENV_FD "HEAPTRAIL_FD"
 #define HT_ENV_FD_ID "HEAPTRAIL_FD_ID"
+/* The wrapper's message file (a memfd it reads after the program) and its
+ * identity "<dev>:<ino>": the recorder's messages go there instead of the
+ * program's fd 2.  Set by hand without an _ID (e.g. HEAPTRAIL_MSG_FD=2),
+ * the recorder takes a dup of that descriptor at start. */
+#define HT_ENV_MSG_FD "HEAPTRAIL_MSG_FD"
+#define HT_ENV_MSG_FD_ID "HEAPTRAIL_MSG_FD_ID"
+/* Start of the message the recorder sends when writing the trace failed
+ * (the wrapper's summary then names the write failure, not an unclean
+ * exit). */
+#define HT_MSG_WRITE_FAILED "cannot write the trace"
 /* Not ours, but set by the wrapper: Python allocations go through malloc
  * (then recorded as such: HT_PROC_PYTHONMALLOC). */
 #define HT_ENV_PYTHONMALLOC "PYTHONMALLOC"

@@ -4,6 +4,7 @@
 #include "common/env.h"
 #include "common/names.h"
 #include "heaptrail_format.h"
+#include "msgfd.h"
 #include "stacks.h"
 #include "unwind.h"
 #include "util.h"
@@ -51,6 +52,8 @@ void config_load(config_t *c)
 	c->depth = CONFIG_DEFAULT_DEPTH;
 	c->quiet = env_flag(HT_ENV_QUIET);
 	util_quiet = c->quiet;
+	/* First: every message below goes through it. */
+	msgfd_setup(env_flag(HT_ENV_FOLLOW_EXEC));
 	const char *v = getenv(HT_ENV_DEPTH);
 	uint64_t n;
 	if (v && *v) {
@@ -200,8 +203,16 @@ int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh)
 		util_line_t l = { msg, sizeof(msg), 0 };
 		util_line_str(&l, "cannot create trace ");
 		util_line_str(&l, path);
-		util_line_str(&l, err == EEXIST ? ": file exists (refusing to overwrite; not recording)"
-						: ": cannot open (not recording)");
+		if (err == EEXIST) {
+			util_line_str(&l, ": file exists (refusing to overwrite; not recording)");
+		} else {
+			/* strerrordesc_np: a constant string, no locale, no
+			 * allocation (strerror may allocate). */
+			const char *why = strerrordesc_np(err);
+			util_line_str(&l, ": ");
+			util_line_str(&l, why ? why : "cannot open");
+			util_line_str(&l, " (not recording)");
+		}
 		util_say(1, msg);
 		return -err;
 	}

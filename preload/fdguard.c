@@ -6,6 +6,7 @@
 #include "fdguard.h"
 
 #include "config.h"
+#include "msgfd.h"
 #include "session.h"
 #include "util.h"
 #include "writer.h"
@@ -42,33 +43,67 @@ static int raw_close_range(unsigned lo, unsigned hi, unsigned flags)
 	return (int)syscall(SYS_close_range, lo, hi, flags);
 }
 
+/* The message descriptor (msgfd.h): guarded in every process that loads
+ * us, recording or not, since it may be the wrapper's. */
+static int is_msgfd(int fd)
+{
+	return fd >= 0 && fd == __atomic_load_n(&msgfd_fd, __ATOMIC_RELAXED);
+}
+
 HT_EXPORT int close(int fd)
 {
 	/* The cheap compare first: fdguard_trace_fd costs a getpid(), and
 	 * programs that close every descriptor call this thousands of times. */
-	if (HT_UNLIKELY(fd >= 0 && fd == __atomic_load_n(&ht_session.fd, __ATOMIC_RELAXED) &&
-			fd == fdguard_trace_fd())) {
+	if (HT_UNLIKELY((fd >= 0 && fd == __atomic_load_n(&ht_session.fd, __ATOMIC_RELAXED) &&
+			 fd == fdguard_trace_fd()) || is_msgfd(fd))) {
 		errno = EBADF; /* as if the number were free */
 		return -1;
 	}
 	return raw_close(fd);
 }
 
+/* close_range over [lo, hi] except the descriptors in keep[0..n) (sorted,
+ * distinct). */
+static int close_range_except(unsigned lo, unsigned hi, unsigned flags, const int *keep, int n)
+{
+	for (int i = 0; i < n && lo <= hi; i++) {
+		unsigned k = (unsigned)keep[i];
+		if (k < lo || k > hi)
+			continue;
+		if (k > lo) {
+			int r = raw_close_range(lo, k - 1, flags);
+			if (r)
+				return r;
+			/* Unsharing once is enough. */
+			flags &= ~CLOSE_RANGE_UNSHARE;
+		}
+		if (k == hi)
+			return 0;
+		lo = k + 1;
+	}
+	return raw_close_range(lo, hi, flags);
+}
+
 HT_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
 {
+	int keep[2], n = 0;
 	int ours = fdguard_trace_fd();
-	if (ours < 0 || (unsigned)ours < lo || (unsigned)ours > hi || lo > hi)
+	int msg = __atomic_load_n(&msgfd_fd, __ATOMIC_RELAXED);
+	/* CLOSE_RANGE_CLOEXEC alone may include ours (close-on-exec already
+	 * or, for the wrapper's message file, meant for the next image: the
+	 * program asked for it). */
+	if (lo > hi || (flags & CLOSE_RANGE_CLOEXEC))
 		return raw_close_range(lo, hi, (unsigned)flags);
-	/* Both sides of ours; CLOSE_RANGE_CLOEXEC alone may include it (ours
-	 * is close-on-exec already). */
-	if (flags & CLOSE_RANGE_CLOEXEC)
-		return raw_close_range(lo, hi, (unsigned)flags);
-	int r = 0;
-	if ((unsigned)ours > lo)
-		r = raw_close_range(lo, (unsigned)ours - 1, (unsigned)flags);
-	if (r == 0 && (unsigned)ours < hi)
-		r = raw_close_range((unsigned)ours + 1, hi, (unsigned)flags & ~CLOSE_RANGE_UNSHARE);
-	return r;
+	if (ours >= 0)
+		keep[n++] = ours;
+	if (msg >= 0 && msg != ours)
+		keep[n++] = msg;
+	if (n == 2 && keep[0] > keep[1]) {
+		int t = keep[0];
+		keep[0] = keep[1];
+		keep[1] = t;
+	}
+	return close_range_except(lo, hi, (unsigned)flags, keep, n);
 }
 
 HT_EXPORT void closefrom(int lo)
@@ -106,9 +141,14 @@ static int make_room(int newfd)
 static int dup_onto(int oldfd, int newfd, int flags, int via_dup3)
 {
 	int ours = fdguard_trace_fd();
-	if (ours >= 0 && oldfd == ours) {
+	if ((ours >= 0 && oldfd == ours) || is_msgfd(oldfd)) {
 		errno = EBADF;
 		return -1;
+	}
+	if (is_msgfd(newfd) && oldfd != newfd) {
+		int saved = errno;
+		msgfd_make_room(newfd);
+		errno = saved;
 	}
 	if (ours >= 0 && newfd == ours && oldfd != newfd) {
 		int saved = errno;
@@ -128,7 +168,7 @@ HT_EXPORT int dup2(int oldfd, int newfd)
 {
 	/* dup2(fd, fd) checks fd and returns it: EBADF for ours, as if free. */
 	if (oldfd == newfd) {
-		if (oldfd >= 0 && oldfd == fdguard_trace_fd()) {
+		if ((oldfd >= 0 && oldfd == fdguard_trace_fd()) || is_msgfd(oldfd)) {
 			errno = EBADF;
 			return -1;
 		}

@@ -350,12 +350,20 @@ static inline int from_loader(const void *ra)
 #define HT_ALLOC_HOOK __attribute__((optimize("no-omit-frame-pointer"), noinline))
 #define HT_ENTRY(t) ((t)->entry = (const uintptr_t *)__builtin_frame_address(0))
 
+/* Off the recording path only: a read of a shared flag, written once. */
+static inline void note_unrecorded(const rec_tls_t *t)
+{
+	if (!t->in_hook && HT_UNLIKELY(!ht_session.unrecorded_calls))
+		ht_session.unrecorded_calls = 1;
+}
+
 HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 {
 	ENSURE(malloc, boot_alloc(n));
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
 		void *p;
+		note_unrecorded(t);
 		WAITING_RECALL(t, p, malloc(n));
 		p = real_malloc(n);
 		NESTED_ALLOC(t, p, HT_KIND_MALLOC, n, 0);
@@ -382,6 +390,7 @@ HT_EXPORT HT_ALLOC_HOOK void *calloc(size_t nm, size_t sz)
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
 		void *p;
+		note_unrecorded(t);
 		WAITING_RECALL(t, p, calloc(nm, sz));
 		p = real_calloc(nm, sz);
 		NESTED_ALLOC(t, p, HT_KIND_CALLOC, (uint64_t)nm * sz, 0);

@@ -215,7 +215,9 @@ int lifecycle_before_exec(const char *path, int untraced_next)
 void lifecycle_exec_failed(void)
 {
 	writer_unpause();
-	writer_warn("exec failed; the image continues after its EXEC record");
+	/* In the trace only: a PATH search fails exec after exec, and the
+	 * program handles the error itself (issue 20.1). */
+	writer_note("exec failed; the image continues after its EXEC record");
 }
 
 /* Only the writer lock is held across fork(): it makes the encoder

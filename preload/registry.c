@@ -65,6 +65,7 @@ static void thread_gone(void *arg)
 		set_name(th, name);
 		__atomic_store_n(&th->state, SLOT_DEAD, __ATOMIC_SEQ_CST);
 		t->th = NULL;
+		t->gave_up = ht_session.epoch + 1;
 		if (exit_cb)
 			exit_cb();
 		session_kick();
@@ -93,6 +94,7 @@ rec_thread_t *registry_add(rec_tls_t *t)
 	ring_reset(th->ring);
 	th->tid = util_gettid();
 	th->index = REC_NO_INDEX;
+	th->again = t->gave_up == ht_session.epoch + 1;
 	read_name(th->name);
 	th->name_gen++;
 	__atomic_store_n(&th->state, SLOT_LIVE, __ATOMIC_SEQ_CST);

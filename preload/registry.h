@@ -37,6 +37,10 @@ typedef struct rec_thread {
 	int state; /* SLOT_*; producer sets LIVE/DEAD, writer sets FREE */
 	int tid; /* kernel thread id */
 	uint32_t index; /* trace thread index, writer-assigned; REC_NO_INDEX */
+	/* 1: registered again by a thread whose slot had already been given
+	 * up (allocations after our key destructor's last round): the writer
+	 * gives it the index that thread already has, not a second one. */
+	int again;
 	uint32_t name_gen; /* bumped by whoever updates name */
 	uint32_t name_sent; /* writer: name_gen last written */
 	char name[16]; /* prctl(PR_GET_NAME) */

@@ -66,6 +66,8 @@ typedef struct rec_tls {
 	uint32_t epoch; /* ht_session.epoch when th was registered */
 	struct rec_thread *th; /* this thread's slot (registry.h), NULL until first event */
 	int dtor_rounds; /* key destructor calls seen for this slot */
+	uint32_t gave_up; /* ht_session.epoch + 1 when this thread's slot
+			   * was given up at exit (0 = never) */
 	/* The allocation hook's own frame record ({caller's RBP, return
 	 * address into the caller}), set by the hook before it records and
 	 * cleared by the recorder: the unwinder starts there instead of
@@ -102,6 +104,10 @@ typedef struct session {
 	int fd; /* trace fd (-1: null sink) */
 	int fresh; /* fd was empty at start (write the file header) */
 	int own_malloc; /* another object defines malloc (already warned) */
+	/* 1 once a malloc, calloc or realloc of the program was forwarded
+	 * unrecorded (recording off: before start, after the end); tells
+	 * "allocated nothing at all" from "allocated only then". */
+	int unrecorded_calls;
 	config_t cfg;
 } session_t;
 

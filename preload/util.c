@@ -1,6 +1,7 @@
 /* util: see util.h. */
 #include "util.h"
 
+#include "msgfd.h"
 #include "sigproxy.h"
 
 #include <errno.h>
@@ -140,21 +141,6 @@ void util_say(int error, const char *msg)
 	util_line_str(&l, "heaptrail: ");
 	util_line_str(&l, msg);
 	buf[l.len++] = '\n';
-	/* stderr may be a pipe nobody reads: a SIGPIPE from our write must
-	 * not kill the program.  Block it, write, and swallow the one the
-	 * write raised (unless one was already pending). */
-	sigset_t pipe_set, old;
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	sigset_t pending;
-	sigpending(&pending);
-	int had_pending = sigismember(&pending, SIGPIPE);
-	ssize_t r = write(2, buf, l.len);
-	if (r < 0 && errno == EPIPE && !had_pending) {
-		struct timespec zero = { 0, 0 };
-		sigtimedwait(&pipe_set, NULL, &zero);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	msgfd_write(buf, l.len);
 	errno = saved;
 }

@@ -1,5 +1,5 @@
 /* util: small async-signal-safe helpers for the recorder (futex, clocks,
- * raw /proc reads, one-line stderr messages built in a stack buffer).
+ * raw /proc reads, one-line messages built in a stack buffer).
  * Called from hooks, the writer thread and signal handlers; every function
  * is thread-safe and never allocates or uses stdio. */
 #ifndef HT_UTIL_H
@@ -48,7 +48,8 @@ typedef struct util_line {
 void util_line_str(util_line_t *l, const char *s);
 void util_line_u64(util_line_t *l, uint64_t v);
 
-/* Writes "heaptrail: <msg>\n" to stderr with one write(2).  Lines are
+/* Writes "heaptrail: <msg>\n" with one write(2) to the message
+ * descriptor (msgfd.h: the wrapper's, or a terminal; never the program's).  Lines are
  * rate-limited (a process prints at most a few dozen).  `error` lines are
  * printed even under HEAPTRAIL_QUIET=1. */
 void util_say(int error, const char *msg);

@@ -1,6 +1,8 @@
 /* writer: see writer.h. */
 #include "writer.h"
 
+#include "common/env.h"
+
 #include "encoder.h"
 #include "heaptrail_format.h"
 #include "mapmem.h"
@@ -29,6 +31,7 @@
 #define WRITTEN_IDS ((size_t)1 << 20) /* >= stacks table ids */
 #define NWARN 8
 #define WARN_LEN 200
+#define NGOOD 8
 
 /* Min-heap entry: a ring by the sequence number of its first event. */
 typedef struct hent {
@@ -58,6 +61,16 @@ static struct writer {
 	int page_size;
 	long ncpus; /* CPUs this process may run on (writer start) */
 	off_t end_at; /* offset of an END written before an exec, -1 = none */
+	/* The last NGOOD ends of whole flushes (file offset, nevents then): a
+	 * trace whose writes failed ends at one of them, with END counting
+	 * everything after it as lost. */
+	struct {
+		off_t off;
+		uint64_t events;
+	} good[NGOOD];
+	unsigned ngood; /* flushes recorded in good[] (total, mod NGOOD) */
+	int write_err; /* errno of the first failed write (0 = none): from
+			* then on buffers are dropped, their events counted */
 	hent_t heap[REC_MAX_THREADS]; /* drain's merge heap */
 	uint32_t heap_n;
 	/* Touched outside the lock (atomics). */
@@ -96,25 +109,112 @@ static void flush(void)
 		session_stop("the program closed the trace file descriptor");
 		return;
 	}
+	if (w.write_err) {
+		/* Disk full or I/O error: nothing more reaches the file; the
+		 * events keep being counted (finish). */
+		w.enc.len = 0;
+		return;
+	}
 	while (off < w.enc.len) {
 		ssize_t n = write(ht_session.fd, w.enc.buf + off, w.enc.len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			int err = errno;
+			int err = n < 0 ? errno : ENOSPC;
 			/* Drop the partial buffer so the file still ends on a
 			 * whole record (buffers hold whole records only). */
 			off_t end = lseek(ht_session.fd, 0, SEEK_CUR);
 			if (off && end >= (off_t)off && ftruncate(ht_session.fd, end - (off_t)off) == 0)
 				lseek(ht_session.fd, end - (off_t)off, SEEK_SET);
 			w.enc.len = 0;
-			session_stop(err == ENOSPC ? "trace disk is full" : "cannot write the trace");
+			w.write_err = err;
+			/* Not a stop: the hooks go on, so that finish can say
+			 * how many events never reached the file (issue 20.7). */
+			char msg[200];
+			util_line_t l = { msg, sizeof(msg), 0 };
+			util_line_str(&l, HT_MSG_WRITE_FAILED " (");
+			util_line_str(&l, strerrordesc_np(err) ? strerrordesc_np(err) : "error");
+			util_line_str(&l, "); the events from here on are counted as lost");
+			util_say(1, msg);
 			return;
 		}
 		off += (size_t)n;
 	}
 	w.enc.len = 0;
 	w.last_flush = util_mono_ns();
+	off_t at = lseek(ht_session.fd, 0, SEEK_CUR);
+	if (at >= 0) {
+		w.good[w.ngood % NGOOD].off = at;
+		w.good[w.ngood % NGOOD].events = w.nevents;
+		w.ngood++;
+	}
+}
+
+/* Writes the bytes encoded in w.enc at the current offset; 0 when all
+ * went out, else -1 (the partial bytes are the caller's to remove). */
+static int write_all(void)
+{
+	size_t off = 0;
+	while (off < w.enc.len) {
+		ssize_t n = write(ht_session.fd, w.enc.buf + off, w.enc.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* finish() after a failed write: the trace is cut back to the end of a
+ * whole flush, newest first, until the WARNING and END (or END alone)
+ * fit; END counts every event after that point as lost.  The user hears
+ * the count either way. */
+static void end_after_failure(int sig, uint64_t lost_other, uint64_t t)
+{
+	uint64_t not_written = w.nevents;
+	int ended = 0;
+	unsigned have = w.ngood < NGOOD ? w.ngood : NGOOD;
+	char msg[200];
+	for (unsigned i = 0; i < have && !ended; i++) {
+		unsigned k = (w.ngood - 1 - i) % NGOOD;
+		not_written = w.nevents - w.good[k].events;
+		util_line_t l = { msg, sizeof(msg), 0 };
+		util_line_str(&l, HT_MSG_WRITE_FAILED " (");
+		util_line_str(&l, strerrordesc_np(w.write_err) ? strerrordesc_np(w.write_err) : "error");
+		util_line_str(&l, "): ");
+		util_line_u64(&l, not_written);
+		util_line_str(&l, " events not written");
+		for (int with_warning = 1; with_warning >= 0 && !ended; with_warning--) {
+			if (ftruncate(ht_session.fd, w.good[k].off) < 0 ||
+			    lseek(ht_session.fd, w.good[k].off, SEEK_SET) < 0)
+				break;
+			w.enc.len = 0;
+			if (with_warning)
+				enc_warning(&w.enc, msg);
+			if (sig > 0)
+				enc_signal(&w.enc, sig, t);
+			enc_end(&w.enc, w.good[k].events, lost_other + not_written, t);
+			ended = write_all() == 0;
+		}
+	}
+	w.enc.len = 0;
+	if (!ended) {
+		/* Not even END fits: the file ends at the last whole flush. */
+		if (have) {
+			unsigned k = (w.ngood - 1) % NGOOD;
+			not_written = w.nevents - w.good[k].events;
+			if (ftruncate(ht_session.fd, w.good[k].off) == 0)
+				lseek(ht_session.fd, w.good[k].off, SEEK_SET);
+		}
+		util_line_t l = { msg, sizeof(msg), 0 };
+		util_line_str(&l, HT_MSG_WRITE_FAILED " (");
+		util_line_str(&l, strerrordesc_np(w.write_err) ? strerrordesc_np(w.write_err) : "error");
+		util_line_str(&l, "): ");
+		util_line_u64(&l, not_written);
+		util_line_str(&l, " events not written");
+	}
+	util_say(1, msg);
 }
 
 static uint64_t now_us(void)
@@ -264,6 +364,11 @@ static void wlock_spin(void)
 void writer_warn(const char *text)
 {
 	util_say(0, text);
+	writer_note(text);
+}
+
+void writer_note(const char *text)
+{
 	wlock_spin();
 	if (w.warn_n < NWARN) {
 		strncpy(w.warns[w.warn_n], text, WARN_LEN - 1);
@@ -309,12 +414,31 @@ static void put_py_warnings(int at_exit)
 
 /* ---- draining ------------------------------------------------------------ */
 
+/* The last index given to each tid (direct-mapped: a collision only costs
+ * the rare re-registered thread its old index). */
+#define TID_MAP 8192
+static struct {
+	int tid;
+	uint32_t index;
+} tid_map[TID_MAP];
+
 static void announce(rec_thread_t *th)
 {
 	if (HT_LIKELY(th->index != REC_NO_INDEX && th->name_sent == th->name_gen))
 		return;
-	if (th->index == REC_NO_INDEX)
-		th->index = w.next_index++;
+	if (th->index == REC_NO_INDEX) {
+		/* One index per OS thread: a thread that allocates after giving
+		 * its slot up (Python's thread-state teardown does) keeps its
+		 * index (issue 20.6: 61 threads for 33). */
+		unsigned h = (unsigned)th->tid % TID_MAP;
+		if (th->again && tid_map[h].tid == th->tid && tid_map[h].index != REC_NO_INDEX) {
+			th->index = tid_map[h].index;
+		} else {
+			th->index = w.next_index++;
+			tid_map[h].tid = th->tid;
+			tid_map[h].index = th->index;
+		}
+	}
 	char name[16];
 	uint32_t gen;
 	registry_thread_name(th, name, &gen);
@@ -690,6 +814,9 @@ int writer_begin(int fresh)
 	w.last_flush = w.last_rss = w.last_names = w.start_mono;
 	w.next_snap = w.start_mono + ht_session.cfg.snap_every_ns;
 	w.next_index = 0;
+	memset(tid_map, 0, sizeof(tid_map));
+	w.ngood = 0;
+	w.write_err = 0;
 	w.snap_index = w.nevents = w.nallocs = 0;
 	w.mod_written = 0;
 	w.lost_seen_nomem = w.lost_seen_stopped = w.lost_seen_signal = 0;
@@ -734,8 +861,16 @@ static void finish(int sig)
 	 * reports that), a malloc of the program's own is reported at start. */
 	if (w.nallocs == 0 && !ht_session.own_malloc &&
 	    !(ht_session.cfg.proc_flags & HT_PROC_FOLLOWED_FORK))
-		enc_warning(&w.enc, "no allocations were recorded: the program may use its own "
-				  "allocator, which LD_PRELOAD cannot see");
+		/* `true` allocates nothing at all: not a hidden allocator
+		 * (issue 20.8).  Only calls while recording was off (before
+		 * it started): an allocator of the program's own may be
+		 * doing the rest. */
+		enc_warning(&w.enc, ht_session.unrecorded_calls ?
+				  "no allocations were recorded, only some before recording "
+				  "started: the program may use its own allocator, which "
+				  "LD_PRELOAD cannot see" :
+				  "no allocations were recorded: the program made no call to "
+				  "malloc or its family");
 	put_rss(1);
 	put_lost();
 	put_warnings();
@@ -744,6 +879,13 @@ static void finish(int sig)
 			__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED) +
 			__atomic_load_n(&ht_session.lost_signal, __ATOMIC_RELAXED);
 	uint64_t t = now_us();
+	if (w.write_err) {
+		end_after_failure(sig, lost, t);
+		session_end();
+		pthread_mutex_unlock(&w.wlock);
+		session_kick();
+		return;
+	}
 	if (sig > 0)
 		enc_signal(&w.enc, sig, t);
 	enc_memory(&w.enc, mapmem_peak(), mapmem_now());

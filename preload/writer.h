@@ -36,7 +36,10 @@ void writer_unlock(void);
 void writer_reset_child(void);
 /* Async-signal-safe: asks for a SIGNAL snapshot. */
 void writer_signal_snapshot(void);
-/* Queues a WARNING record + stderr line (any thread). */
+/* Queues a WARNING record + a message line (util_say; any thread). */
 void writer_warn(const char *text);
+/* Queues a WARNING record only, for what is normal but worth a note in
+ * `heaptrail info` (any thread). */
+void writer_note(const char *text);
 
 #endif /* HT_WRITER_H */

@@ -42,6 +42,26 @@ static const char *plural(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
+/* argv[0] as the user ran the program (the first word of the command
+ * line) when its name differs from the executable's: a symlink such as
+ * redis-server -> redis-check-rdb.  Writes "" otherwise. */
+static void run_as(const analysis_summary_t *s, char *out, size_t len)
+{
+	out[0] = 0;
+	if (!s->cmdline[0] || !s->exe[0])
+		return;
+	size_t n = strcspn(s->cmdline, " ");
+	if (n >= len)
+		return;
+	memcpy(out, s->cmdline, n);
+	out[n] = 0;
+	const char *a = strrchr(out, '/'), *e = strrchr(s->exe, '/');
+	a = a ? a + 1 : out;
+	e = e ? e + 1 : s->exe;
+	if (!strcmp(a, e))
+		out[0] = 0;
+}
+
 static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 		       size_t nstacks)
 {
@@ -61,6 +81,14 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 		json_null(&j);
 	json_key(&j, "program");
 	json_str(&j, s->exe);
+	/* The name the user ran when it differs (a symlink), else null. */
+	char as[256];
+	run_as(s, as, sizeof(as));
+	json_key(&j, "run_as");
+	if (as[0])
+		json_str(&j, as);
+	else
+		json_null(&j);
 	json_key(&j, "cmdline");
 	json_str(&j, s->cmdline);
 	json_key(&j, "pid");
@@ -167,7 +195,10 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	printf("trace:        %s (%s, format v%u)\n", s->path,
 	       fmt_size(a, sizeof(a), (double)s->file_bytes, false),
 	       s->format_version);
-	printf("program:      %s\n", s->exe[0] ? s->exe : "(unknown: no PROCESS record)");
+	char as[256];
+	run_as(s, as, sizeof(as));
+	printf("program:      %s%s%s%s\n", s->exe[0] ? s->exe : "(unknown: no PROCESS record)",
+	       as[0] ? " (run as " : "", as, as[0] ? ")" : "");
 	if (s->cmdline[0])
 		printf("command:      %s\n", s->cmdline);
 	printf("pid:          %" PRIu64 " (parent %" PRIu64 ")%s\n", s->pid,
@@ -234,10 +265,16 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	printf("temporary:    %" PRIu64 " allocation%s (%s) freed before any other allocation (on any thread)\n",
 	       c->temporary, plural(c->temporary),
 	       fmt_size(b, sizeof(b), (double)c->temporary_bytes, false));
-	printf("anomalies:    %" PRIu64 " frees of unknown addresses, %" PRIu64
-	       " reallocs of unknown addresses, %" PRIu64
-	       " allocations on a live address\n",
-	       c->unknown_frees, c->unknown_reallocs, c->double_allocs);
+	/* In a fork child those addresses are, in all likelihood, blocks it
+	 * inherited: allocated by the parent before fork, so not in this
+	 * trace (issue 20.8). */
+	const char *unknown = (s->proc_flags & HT_PROC_FOLLOWED_FORK) ?
+				      "allocated before fork, in the parent" : "of unknown addresses";
+	printf("anomalies:    %" PRIu64 " frees %s, %" PRIu64
+	       " reallocs %s, %" PRIu64 " allocations on a live address\n",
+	       c->unknown_frees, unknown, c->unknown_reallocs,
+	       (s->proc_flags & HT_PROC_FOLLOWED_FORK) ? "of such blocks" : "of unknown addresses",
+	       c->double_allocs);
 	if (s->warnings)
 		printf("warnings:     %" PRIu64 " from the recorder, last: %s\n",
 		       s->warnings, s->last_warning ? s->last_warning : "");

@@ -353,10 +353,20 @@ static int move_fd_high(int fd)
  * trace fd and identity, root pid, options, preload.
  * Returns 0 or -errno. */
 static int child_set_env(const record_opts_t *o, const char *lib, int fd,
-			 const struct stat *st)
+			 const struct stat *st, int msg_fd)
 {
 	char id[64], pydir[PATH_MAX];
 	int rc = 0;
+	struct stat mst;
+
+	if (msg_fd >= 0 && fstat(msg_fd, &mst) == 0) {
+		snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)mst.st_dev, (uintmax_t)mst.st_ino);
+		rc |= setenv_int(HT_ENV_MSG_FD, msg_fd);
+		rc |= setenv(HT_ENV_MSG_FD_ID, id, 1);
+	} else {
+		unsetenv(HT_ENV_MSG_FD);
+		unsetenv(HT_ENV_MSG_FD_ID);
+	}
 
 	snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino);
 	rc |= setenv_int(HT_ENV_FD, fd);
@@ -441,7 +451,7 @@ static int fd_to_spare(int fd, int *status_fd)
  * descriptor limit leaves no room for the trace it execs the program
  * unrecorded (shared->unrecorded) after one line on stderr. */
 static void child_run(const record_opts_t *o, const char *lib, const sigset_t *oldmask,
-		      int status_fd, child_status_t *shared)
+		      int status_fd, child_status_t *shared, int msg_fd)
 {
 	child_failure_t fail = { .exit_code = 2 };
 	char path[PATH_MAX];
@@ -499,7 +509,7 @@ static void child_run(const record_opts_t *o, const char *lib, const sigset_t *o
 		goto fail;
 	}
 	fd = rc;
-	rc = child_set_env(o, lib, fd, &st);
+	rc = child_set_env(o, lib, fd, &st, msg_fd);
 	if (rc < 0) {
 		fprintf(stderr, "heaptrail: cannot set the environment: %s\n", strerror(-rc));
 		goto fail;
@@ -588,9 +598,75 @@ static void shell_word(const char *s, char *buf, size_t len)
 	buf[o] = '\0';
 }
 
+/* The recorder's message file (preload/msgfd.h): an anonymous memory file
+ * every traced process of the run appends its lines to, so that none of
+ * them lands on the program's own fd 2.  Inherited at a high number; -1
+ * when it cannot be made (the recorder then writes to a terminal only). */
+static int open_messages(void)
+{
+	int fd = memfd_create("heaptrail-messages", 0);
+	if (fd < 0)
+		return -1;
+	int hi = move_fd_high(fd);
+	if (hi < 0) {
+		close(fd);
+		return -1;
+	}
+	return hi;
+}
+
+#define MESSAGES_SHOWN 20
+#define MESSAGES_MAX (256 * 1024)
+
+/* Prints the recorder's messages once each, in the order first seen, at
+ * most MESSAGES_SHOWN of them.  Returns 1 when one says writing the trace
+ * failed. */
+static int print_messages(int fd)
+{
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+		close(fd);
+		return 0;
+	}
+	size_t len = st.st_size > MESSAGES_MAX ? MESSAGES_MAX : (size_t)st.st_size;
+	char *buf = malloc(len + 1);
+	ssize_t n = buf ? pread(fd, buf, len, 0) : -1;
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		return 0;
+	}
+	buf[n] = '\0';
+	const char *shown[MESSAGES_SHOWN];
+	size_t nshown = 0, more = 0;
+	int write_failed = 0;
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, "heaptrail: " HT_MSG_WRITE_FAILED) == line)
+			write_failed = 1;
+		size_t i = 0;
+		while (i < nshown && strcmp(shown[i], line))
+			i++;
+		if (i < nshown)
+			continue;
+		if (nshown == MESSAGES_SHOWN) {
+			more++;
+			continue;
+		}
+		shown[nshown++] = line;
+		fprintf(stderr, "%s\n", line);
+	}
+	if (more)
+		fprintf(stderr, "heaptrail: (%zu more messages not shown)\n", more);
+	free(buf);
+	return write_failed;
+}
+
 /* One line on stderr: where the trace is, how many events, what to run next.
  * status is the program's wait status (for why a trace has no end). */
-static void print_summary(const char *path, int status)
+static void print_summary(const char *path, int status, int write_failed)
 {
 	char word[PATH_MAX * 2];
 	shell_word(path, word, sizeof(word));
@@ -632,8 +708,16 @@ static void print_summary(const char *path, int status)
 		       memcmp(end + 2 + 24, HT_END_MAGIC, 8) == 0;
 	close(fd);
 	if (!have_end) {
-		char why[64] = "the program did not finish cleanly";
-		if (WIFSIGNALED(status))
+		char why[160] = "the program did not finish cleanly";
+		if (write_failed)
+			snprintf(why, sizeof(why), "writing the trace failed");
+		else if (WIFEXITED(status))
+			/* It did exit: say so, and the two usual reasons. */
+			snprintf(why, sizeof(why),
+				 "the program exited with status %d, but the recorder could not end "
+				 "the trace: its descriptor closed, or a raw exit system call?",
+				 WEXITSTATUS(status));
+		else if (WIFSIGNALED(status))
 			snprintf(why, sizeof(why), "the program was killed by SIG%s",
 				 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
 		fprintf(stderr, "heaptrail: wrote %s, truncated (no end record: %s); "
@@ -650,8 +734,9 @@ static void print_summary(const char *path, int status)
 		snprintf(died, sizeof(died), "; complete up to SIG%s, which killed the program",
 			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
 	if (nlost)
-		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s); next: heaptrail report %s\n",
-			path, events, lost, died, word);
+		fprintf(stderr, "heaptrail: wrote %s (%s events, %s LOST%s%s); next: heaptrail report %s\n",
+			path, events, lost, write_failed ? " because writing the trace failed" : "",
+			died, word);
 	else
 		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail report %s\n",
 			path, events, died, word);
@@ -755,6 +840,7 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "heaptrail: cannot map a page: %s\n", strerror(errno));
 		return 2;
 	}
+	int msg_fd = open_messages();
 	int pipefd[2] = { -1, -1 };
 	if (pipe2(pipefd, O_CLOEXEC) < 0 && errno != EMFILE && errno != ENFILE) {
 		fprintf(stderr, "heaptrail: pipe: %s\n", strerror(errno));
@@ -791,10 +877,12 @@ int cmd_record(int argc, char **argv)
 		if (pipefd[0] >= 0)
 			close(pipefd[0]);
 		sigaction(SIGCHLD, &old_chld, NULL);
-		child_run(&o, lib, &oldmask, pipefd[1], shared);
+		child_run(&o, lib, &oldmask, pipefd[1], shared, msg_fd);
 	}
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
+	if (msg_fd >= 0)
+		fcntl(msg_fd, F_SETFD, FD_CLOEXEC); /* ours: not for `check` */
 	record_child = pid;
 
 	/* A terminal's SIGINT/SIGQUIT reach the program directly; the wrapper
@@ -866,10 +954,11 @@ int cmd_record(int argc, char **argv)
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
 	}
 
+	int write_failed = print_messages(msg_fd);
 	char path[PATH_MAX];
 	int have_path = trace_path(&o, pid, path, sizeof(path)) == 0;
 	if (!o.quiet && have_path)
-		print_summary(path, status);
+		print_summary(path, status, write_failed);
 	/* --check: a broken limit (1) or a check that could not judge (2)
 	 * is the status; when every limit held the program's own is. */
 	int check_rc = 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <libiberty/demangle.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,9 +514,39 @@ static void mod_open(sym_t *sym, struct sym_mod *m)
 	m->state = MOD_SYMTAB;
 }
 
-/* Demangled copy of a C++ name (malloc'd), or NULL to keep it as is. */
+/* The length of name without a trailing ".llvm.<digits>" (what LLVM's
+ * ThinLTO appends to the local symbols it promotes). */
+static size_t without_llvm_suffix(const char *name)
+{
+	size_t n = strlen(name);
+	size_t d = n;
+	while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
+		d--;
+	if (d < n && d >= 6 && !strncmp(name + d - 6, ".llvm.", 6))
+		return d - 6;
+	return n;
+}
+
+/* Demangled copy of a C++ or Rust name (malloc'd), or NULL to keep it as
+ * is.  Rust names (legacy "_ZN...17h<hash>E" and v0 "_R...") go through
+ * libiberty's Rust demangler, which drops the hash; everything else
+ * through libstdc++'s __cxa_demangle. */
 static char *demangle(sym_t *sym, const char *name)
 {
+	if (strncmp(name, "_Z", 2) && strncmp(name, "_R", 2))
+		return NULL;
+	char buf[1024];
+	size_t n = without_llvm_suffix(name);
+	if (n != strlen(name)) {
+		if (n >= sizeof(buf))
+			return NULL;
+		memcpy(buf, name, n);
+		buf[n] = 0;
+		name = buf;
+	}
+	char *r = rust_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+	if (r)
+		return r;
 	if (strncmp(name, "_Z", 2))
 		return NULL;
 	if (!sym->demangle_tried) {

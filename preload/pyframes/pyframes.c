@@ -168,9 +168,10 @@ size_t pyframes_take_warning(char *buf, size_t size, int at_exit)
 		char msg[256];
 		util_line_t l = { msg, sizeof(msg), 0 };
 		util_line_u64(&l, cut);
-		util_line_str(&l, " allocation(s) without the GIL in Python code never seen "
-				  "with the GIL: their Python frames stop there (the frames "
-				  "inside it are kept)");
+		/* Plain words (issue 20.8): what the user loses, not how. */
+		util_line_str(&l, " allocation(s) made while the GIL was released show only "
+				  "part of their Python stack: the callers of a Python function "
+				  "heaptrail had not seen before are missing");
 		pyf_say_pending(msg);
 	}
 	size_t n = 0;

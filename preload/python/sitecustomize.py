@@ -14,7 +14,29 @@
 # changing a frame.  Here the GIL is held, the interpreter is in a normal
 # state, and `threading.setprofile` covers threads started later when the
 # profile function is used.  It does not run under python -I, -E or -S; the
-# recorder then says so at exit (stderr line + WARNING record).
+# recorder then says so at exit (a message line + WARNING record).
+
+
+def _say(text):
+    """Where the recorder's own messages go (preload/msgfd.h): the
+    wrapper's message file, else a terminal; never the program's stderr
+    when that is a pipe or file (a test comparing it with b"" fails)."""
+    import os
+    import sys
+    try:
+        fd, fid = os.environ.get("HEAPTRAIL_MSG_FD"), os.environ.get("HEAPTRAIL_MSG_FD_ID")
+        if fd and fid:
+            st = os.fstat(int(fd))
+            if "%d:%d" % (st.st_dev, st.st_ino) == fid:
+                os.write(int(fd), text.encode(errors="replace"))
+                return
+        elif fd:
+            os.write(int(fd), text.encode(errors="replace"))
+            return
+        if sys.stderr is not None and sys.stderr.isatty():
+            sys.stderr.write(text)
+    except (OSError, ValueError):
+        pass
 
 
 def _heaptrail_boot():
@@ -26,9 +48,8 @@ def _heaptrail_boot():
         heaptrail._start()
     except Exception as e:  # never stop the program from starting
         if os.environ.get("HEAPTRAIL_QUIET") != "1":
-            sys.stderr.write("heaptrail: Python frames not captured (%s: %s)"
-                             "; showing native frames only\n"
-                             % (type(e).__name__, e))
+            _say("heaptrail: Python frames not captured (%s: %s)"
+                 "; showing native frames only\n" % (type(e).__name__, e))
 
     # Chain to the next sitecustomize on sys.path.
     import importlib.machinery

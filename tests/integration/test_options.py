@@ -152,6 +152,33 @@ class Options(unittest.TestCase):
         notes = [ev[2] for ev in decode_events(path) if ev[0] == "record" and ev[1] == 10]
         self.assertTrue(any(b"no allocations were recorded" in n for n in notes), notes)
 
+    def test_a_program_that_never_allocates_is_not_suspected_of_its_own_allocator(self):
+        # Bug (issue 20.8): `true` got "the program may use its own
+        # allocator" when it simply never called malloc.
+        p, path = record(["true"], "never_allocates", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        notes = [ev[2] for ev in decode_events(path) if ev[0] == "record" and ev[1] == 10]
+        said = [n for n in notes if b"no allocations" in n]
+        self.assertEqual(len(said), 1, notes)
+        self.assertTrue(said[0].endswith(b"no allocations were recorded: the program made "
+                                         b"no call to malloc or its family"), said)
+        self.assertNotIn(b"own allocator", said[0])
+
+    def test_allocations_only_before_recording_started_keep_the_own_allocator_note(self):
+        # The other case of the note above: calls to malloc were seen, but
+        # only while recording was off (a preloaded library's constructor
+        # that runs before the recorder's).
+        lib = os.path.join(os.path.dirname(target("one_alloc")), "lib_ctor_alloc.so")
+        p, path = record(["true"], "allocates_before_start", flags=["-q"],
+                         env={"LD_PRELOAD": lib})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        notes = [ev[2] for ev in decode_events(path) if ev[0] == "record" and ev[1] == 10]
+        said = [n for n in notes if b"no allocations" in n]
+        self.assertEqual(len(said), 1, notes)
+        self.assertTrue(said[0].endswith(b"no allocations were recorded, only some before "
+                                         b"recording started: the program may use its own "
+                                         b"allocator, which LD_PRELOAD cannot see"), said)
+
     def test_output_in_a_missing_directory(self):
         path = os.path.join(trace_path("x", ext=""), "missing", "t.htr")
         p, _ = record(["true"], None, output=path)

@@ -6,7 +6,7 @@ import os
 import shutil
 import unittest
 
-from helpers import (analyze, describe, read_end, record, require_tools, run,
+from helpers import (HEAPTRAIL, analyze, describe, read_end, record, require_tools, run,
                      scratch_dir, site, site_totals, target)
 
 
@@ -54,6 +54,37 @@ class Fork(Base):
         pstats = analyze("top", ptrace, "-n", "0")["stats"]
         self.assert_site(pstats, "fork_threads.c", "main", "parent_leak", 2, 444)
         self.assert_site(pstats, "fork_threads.c", "main", "child_leak", 0, 0)
+
+    def test_child_says_what_its_frees_of_inherited_blocks_are(self):
+        # Bug (issue 20.8): a fork child's frees of blocks its parent
+        # allocated showed as "frees of unknown addresses".
+        d = scratch_dir("fork_free")
+        p, _ = record([target("fork_free")], None, flags=["-q", "--follow-fork"],
+                      output=os.path.join(d, "ff.%p.htr"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        (child,) = self.pids(p.stdout, "child")
+        ctrace = os.path.join(d, f"ff.{child}.htr")
+        info = analyze("info", ctrace)
+        self.assertEqual(info["anomalies"]["unknown_frees"], 5, info)
+        text = run([HEAPTRAIL, "info", ctrace]).stdout.decode()
+        self.assertIn("anomalies:    5 frees allocated before fork, in the parent,", text)
+
+
+class Symlink(Base):
+    def test_a_program_run_through_a_symlink_shows_the_name_run(self):
+        # Bug (issue 20.8): redis-server showed as "program:
+        # /usr/bin/redis-check-rdb", the symlink's target, alone.
+        d = scratch_dir("symlink_run")
+        link = os.path.join(d, "my-server")
+        os.symlink(target("one_alloc"), link)
+        p, path = record([link], "symlink_run", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        info = analyze("info", path)
+        self.assertEqual(info["program"], os.path.realpath(target("one_alloc")))
+        self.assertEqual(info["run_as"], link)
+        text = run([HEAPTRAIL, "info", path]).stdout.decode()
+        self.assertIn(f"program:      {os.path.realpath(target('one_alloc'))} (run as {link})\n",
+                      text)
 
 
 class Exec(Base):

@@ -1,6 +1,7 @@
 """8 threads handing blocks to each other (threads_handoff.c): exact totals,
 and the global event order never allocates an address that is still live."""
 
+import sys
 import unittest
 
 from helpers import (analyze, decode_events, describe, read_end, record, require_tools,
@@ -77,3 +78,40 @@ class ThreadHandoff(unittest.TestCase):
         end = read_end(self.trace)
         self.assertIsNotNone(end)
         self.assertEqual(end, (sum(counts.values()), 0), "END record's counts")
+
+
+POOL = """
+import threading
+from concurrent.futures import ThreadPoolExecutor
+n = 32
+gate = threading.Barrier(n)   # every worker must exist at once
+def work(i):
+    gate.wait()
+    return len([bytes(100) for _ in range(200)])
+with ThreadPoolExecutor(max_workers=n) as ex:
+    print(sum(ex.map(work, range(n))))
+"""
+
+
+class ThreadCount(unittest.TestCase):
+    """One thread index per OS thread (issue 20.6: a 32-worker pool showed
+    61 threads, each worker's tid under two indexes), the writer never."""
+
+    def setUp(self):
+        require_tools()
+
+    def threads(self, trace):
+        return analyze("info", trace)["threads"]
+
+    def test_c_threads_whose_destructors_allocate_count_once(self):
+        p, trace = record([target("thread_count"), "12"], "thread_count_c", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"12 threads\n")
+        self.assertEqual(self.threads(trace), 13)
+
+    def test_python_thread_pool_counts_each_worker_once(self):
+        p, trace = record([sys.executable, "-c", POOL], "thread_count_py", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"6400\n")
+        self.assertEqual(self.threads(trace), 33)
+
