@@ -273,7 +273,7 @@ TSAN_FLAGS := -O1 -g -fsanitize=thread
 tsan: | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/tsan
 	$(CC) $(CPPF) -Ipreload -std=gnu11 $(TSAN_FLAGS) $(WARN) -o $(BUILD)/tsan/ring_driver \
-		tests/tsan/ring_driver.c preload/ring.c -lpthread
+		tests/tsan/ring_driver.c preload/ring.c preload/mapmem.c -lpthread
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/ring_driver
 	$(CC) $(CPPF) -Ipreload -Itests/unit/preload -std=gnu11 $(TSAN_FLAGS) $(WARN) \
 		-o $(BUILD)/tsan/writer_driver tests/tsan/writer_driver.c $(PRELOAD_LIB_SRC) \

@@ -86,7 +86,7 @@ rec_thread_t *registry_add(rec_tls_t *t)
 		}
 	}
 	if (th && !th->ring)
-		th->ring = ring_create(REC_RING_FIRST);
+		__atomic_store_n(&th->ring, ring_create(REC_RING_FIRST), __ATOMIC_RELEASE);
 	if (!th || !th->ring) {
 		pthread_mutex_unlock(&reg_lock);
 		return NULL;

@@ -616,7 +616,7 @@ static uint64_t drain(uint64_t G, int final)
 	for (uint32_t i = 0; i < n; i++) {
 		rec_thread_t *th = &ht_reg.threads[i];
 		int state = __atomic_load_n(&th->state, __ATOMIC_SEQ_CST);
-		if (state == SLOT_FREE || !th->ring)
+		if (state == SLOT_FREE || !__atomic_load_n(&th->ring, __ATOMIC_ACQUIRE))
 			continue;
 		live += state == SLOT_LIVE;
 		ring_t *r = __atomic_load_n(&th->ring, __ATOMIC_ACQUIRE);
@@ -758,7 +758,11 @@ static void *writer_main(void *arg)
  * that it is counted and sized, not the 8 MiB RLIMIT_STACK default that an
  * address-space limit would then take from the program.  Mapped once; a
  * fork child reuses it (the parent's writer does not run there). */
+#ifdef __SANITIZE_THREAD__
+#define WRITER_STACK (2u << 20) /* ThreadSanitizer asks for ~900 KiB of its own */
+#else
 #define WRITER_STACK (256u << 10)
+#endif
 #define WRITER_GUARD 4096u
 static void *writer_stack;
 

@@ -44,7 +44,7 @@ static void *producer(void *arg)
 	for (long i = 0; i < BLOCKS; i++) {
 		void *p = (void *)(uintptr_t)block(k, i);
 		AS_HOOK(recorder_alloc(HT_KIND_MALLOC, p, (uint64_t)(k + 1), 0));
-		AS_HOOK(recorder_free(p));
+		AS_HOOK(recorder_free(p, 0));
 		if (i % (BLOCKS / MARKS) == 0 && recorder_snapshot("tsan") != 0)
 			abort();
 	}
@@ -73,8 +73,9 @@ int main(void)
 	c.depth = 64;
 	c.root_pid = getpid();
 	seam_no_native_stacks();
-	if (lifecycle_start(&c, fd, 1) != 0)
-		return fail("cannot start recording");
+	char why[128];
+	if (lifecycle_start(&c, fd, 1, why, sizeof(why)) != 0)
+		return fail(why);
 
 	for (long w = 0; w < WAVES; w++) {
 		pthread_t t[THREADS];
