@@ -1,6 +1,8 @@
 /* lifecycle: see lifecycle.h. */
 #include "lifecycle.h"
 
+#include "tick.h"
+
 #include "crash.h"
 #include "modules.h"
 #include "pyframes.h"
@@ -9,6 +11,7 @@
 #include "session.h"
 #include "stackid.h"
 #include "stacks.h"
+#include "tick.h"
 #include "unwind.h"
 #include "util.h"
 #include "writer.h"
@@ -56,6 +59,7 @@ int lifecycle_start(const config_t *cfg, int fd, int fresh)
 	}
 	pyframes_init();
 	pyframes_set_warn(writer_warn);
+	tick_init();
 	err = writer_begin(fresh);
 	if (err)
 		return err;

@@ -12,6 +12,7 @@
 #include "heapcount.h"
 #include "heaptrail_format.h"
 #include "stackid.h"
+#include "tick.h"
 #include "util.h"
 
 #include <errno.h>
@@ -47,6 +48,22 @@ static inline ring_event_t *begin_event(ring_t *r, uint64_t n)
 	ring_event_t *e = ring_slot(r, 0);
 	e->seq = __atomic_fetch_add(&ht_session.seq, 1, __ATOMIC_SEQ_CST);
 	return e;
+}
+
+/* 1 when this event must carry a clock stamp: the tick moved on since
+ * the ring's last one.  Read before the event takes its number, so the
+ * stamp is a lower bound of the event's time. */
+static inline unsigned stamp_due(ring_t *r, uint64_t tick)
+{
+	return (tick >> TICK_SHIFT) != r->last_tick;
+}
+
+/* Fills the stamp slot after e (reserved by begin_event). */
+static inline void put_stamp(ring_t *r, ring_event_t *e, uint64_t tick)
+{
+	e->flags = RING_F_STAMP;
+	ring_slot(r, 1)->seq = tick;
+	r->last_tick = tick >> TICK_SHIFT;
 }
 
 static inline void commit_event(ring_t *r, uint64_t n)
@@ -101,16 +118,21 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 		}
 	}
 	ring_t *r = th->ring;
-	ring_event_t *e = begin_event(r, 1);
+	uint64_t tick = tick_now();
+	unsigned st = stamp_due(r, tick);
+	ring_event_t *e = begin_event(r, 1 + st);
 	if (!e)
 		return;
 	e->type = (uint8_t)type;
 	e->kind = (uint8_t)kind;
+	e->flags = 0;
 	e->addr = addr;
 	e->aux = aux;
 	e->size = size;
 	e->stack = stack;
-	commit_event(r, 1);
+	if (st)
+		put_stamp(r, e, tick);
+	commit_event(r, 1 + st);
 }
 
 void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
@@ -126,12 +148,17 @@ void recorder_free(void *p)
 		return;
 	heapcount_add(th, -heapcount_usable(p));
 	ring_t *r = th->ring;
-	ring_event_t *e = begin_event(r, 1);
+	uint64_t tick = tick_now();
+	unsigned st = stamp_due(r, tick);
+	ring_event_t *e = begin_event(r, 1 + st);
 	if (!e)
 		return;
 	e->type = RING_EV_FREE;
+	e->flags = 0;
 	e->addr = (uint64_t)(uintptr_t)p;
-	commit_event(r, 1);
+	if (st)
+		put_stamp(r, e, tick);
+	commit_event(r, 1 + st);
 }
 
 void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable)
@@ -160,6 +187,7 @@ int recorder_snapshot(const char *label)
 		goto out;
 	e->type = RING_EV_SNAPSHOT;
 	e->kind = HT_SNAP_API;
+	e->flags = 0;
 	e->size = len;
 	e->addr = util_mono_ns(); /* the mark's own clock reading */
 	for (uint64_t i = 1; i < n; i++) {

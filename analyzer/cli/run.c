@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "read/index.h"
+#include "read/notices.h"
 
 analysis_t *run_file(const char *path, agg_t **aggs, size_t naggs)
 {
@@ -14,6 +15,8 @@ analysis_t *run_file(const char *path, agg_t **aggs, size_t naggs)
 	struct stat before;
 	bool idx = index_enabled() && strcmp(path, "-") != 0 &&
 		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
+	if (idx)
+		notices_load(path); /* before the replay's index replaces them */
 	if (analysis_open(&an, path, err, sizeof(err)) < 0)
 		goto fail;
 	analysis_keep_states(an, idx);
@@ -37,6 +40,8 @@ fail:
 analysis_t *run_file_indexed(const char *path, agg_t **aggs, size_t naggs,
 			     bool need_states)
 {
+	if (strcmp(path, "-") != 0)
+		notices_load(path);
 	analysis_t *an = index_open(path, need_states);
 	return an ? an : run_file(path, aggs, naggs);
 }

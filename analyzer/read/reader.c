@@ -503,6 +503,8 @@ static const rec_layout_t layouts[] = {
 	[HT_REC_END] = { RD_END, NULL, 0, { { 0, false } } }, /* fixed-size body */
 	[HT_REC_SIGNAL] = { RD_SIGNAL, "SIGNAL field runs past the record", 2,
 			    { V(signal, signo), V(signal, time_us) } },
+	[HT_REC_CLOCK] = { RD_CLOCK, "CLOCK field runs past the record", 1,
+			   { V(clock, resolution_ns) } },
 };
 #undef V
 #undef S

@@ -34,6 +34,7 @@ typedef enum rd_kind {
 	RD_WARNING,
 	RD_END,
 	RD_SIGNAL, /* the image is dying of a fatal signal (END follows) */
+	RD_CLOCK, /* the resolution of the image's event times */
 } rd_kind_t;
 
 typedef struct rd_segment {
@@ -143,6 +144,9 @@ typedef struct rd_event {
 			uint64_t signo;
 			uint64_t time_us;
 		} signal;
+		struct {
+			uint64_t resolution_ns;
+		} clock;
 	} u;
 } rd_event_t;
 

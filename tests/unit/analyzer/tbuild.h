@@ -254,6 +254,13 @@ static inline void tb_signal(tb_t *t, uint64_t sig, uint64_t time_us)
 	tb_record(t, HT_REC_SIGNAL);
 }
 
+/* CLOCK: the resolution of event times, ns. */
+static inline void tb_clock(tb_t *t, uint64_t resolution_ns)
+{
+	tb_bv(t, resolution_ns);
+	tb_record(t, HT_REC_CLOCK);
+}
+
 static inline void tb_end(tb_t *t, uint64_t events, uint64_t lost,
 			  uint64_t end_us)
 {
