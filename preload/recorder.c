@@ -50,12 +50,33 @@ static inline ring_event_t *begin_event(ring_t *r, uint64_t n)
 	return e;
 }
 
-/* 1 when this event must carry a clock stamp: the tick moved on since
- * the ring's last one.  Read before the event takes its number, so the
- * stamp is a lower bound of the event's time. */
-static inline unsigned stamp_due(ring_t *r, uint64_t tick)
+/* 1 when this event must carry a clock stamp (*tick): the tick moved on
+ * since the ring's last one.  Read before the event takes its number, so
+ * the stamp is a lower bound of the event's time.
+ *
+ * Reading the clock (rdtsc, ~12 ns) on every event would double the cost
+ * of a hook that hits the stack cache.  So once TICK_DENSE checks in a row
+ * found the same tick (a burst: several events per tick), the thread reads
+ * it on one event in TICK_MAX_SKIP + 1 only, until a check finds the tick
+ * moved on.  A thread with a few events per tick at most is read on every
+ * event; in a burst, only up to TICK_MAX_SKIP events right after a pause
+ * carry the time before it. */
+static inline unsigned stamp_due(ring_t *r, uint64_t *tick)
 {
-	return (tick >> TICK_SHIFT) != r->last_tick;
+	if (HT_LIKELY(r->skip)) {
+		r->skip--;
+		return 0;
+	}
+	*tick = tick_now();
+	if ((*tick >> TICK_SHIFT) != r->last_tick) {
+		r->same = 0;
+		return 1;
+	}
+	if (++r->same >= TICK_DENSE) {
+		r->same = TICK_DENSE;
+		r->skip = TICK_MAX_SKIP;
+	}
+	return 0;
 }
 
 /* Fills the stamp slot after e (reserved by begin_event). */
@@ -118,8 +139,8 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 		}
 	}
 	ring_t *r = th->ring;
-	uint64_t tick = tick_now();
-	unsigned st = stamp_due(r, tick);
+	uint64_t tick = 0;
+	unsigned st = stamp_due(r, &tick);
 	ring_event_t *e = begin_event(r, 1 + st);
 	if (!e)
 		return;
@@ -148,8 +169,8 @@ void recorder_free(void *p)
 		return;
 	heapcount_add(th, -heapcount_usable(p));
 	ring_t *r = th->ring;
-	uint64_t tick = tick_now();
-	unsigned st = stamp_due(r, tick);
+	uint64_t tick = 0;
+	unsigned st = stamp_due(r, &tick);
 	ring_event_t *e = begin_event(r, 1 + st);
 	if (!e)
 		return;

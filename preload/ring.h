@@ -45,6 +45,8 @@ typedef struct ring {
 	uint32_t busy; /* 1 while the producer holds an uncommitted seq */
 	uint32_t waiting; /* 1 while the producer sleeps for space */
 	uint64_t last_tick; /* tick_now() >> TICK_SHIFT of the last stamp */
+	uint32_t skip; /* events still to record without reading the clock */
+	uint32_t same; /* checks in a row that found the same tick (tick.h) */
 	/* consumer-owned line */
 	uint64_t tail __attribute__((aligned(64))); /* next slot to read */
 	uint32_t tail_gen; /* futex word bumped on every tail advance */

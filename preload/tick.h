@@ -1,6 +1,6 @@
-/* tick: the producers' cheap clock.  Hooks read tick_now() on every event
- * and stamp their ring only when it has moved on by one tick
- * (TICK_SHIFT); the writer turns stamps into trace time with
+/* tick: the producers' cheap clock.  Hooks read tick_now() (on every
+ * event, or one in TICK_MAX_SKIP + 1 in a burst) and stamp their ring only
+ * when it has moved on by one tick (TICK_SHIFT); the writer turns stamps into trace time with
  * tick_to_mono_ns().  tick_init runs once per process before any hook
  * records; tick_calibrate is writer-thread only.  Readers are lock-free. */
 #ifndef HT_TICK_H
@@ -19,6 +19,12 @@
  * (one stamp per tick per thread); this keeps both under 1 % on the
  * churn bench. */
 #define TICK_SHIFT 14
+
+/* A burst (recorder.c, stamp_due): after TICK_DENSE checks in a row found
+ * the same tick, a producer reads the clock on one event in
+ * TICK_MAX_SKIP + 1 until it finds the tick moved on. */
+#define TICK_DENSE 4u
+#define TICK_MAX_SKIP 7u
 
 /* 1 when the TSC is invariant (constant_tsc and nonstop_tsc): tick_now()
  * is rdtsc.  0: tick_now() is CLOCK_MONOTONIC in ns. */
