@@ -215,8 +215,8 @@ enum ht_rec {
 	 * thread stamps its events with its own clock reading whenever that
 	 * clock has moved on by one tick since its last stamp, so an event's
 	 * time (the last TIME before it) is within one tick before the moment
-	 * it happened (in a burst a thread reads its clock on one event in 8:
-	 * up to 7 events right after a pause keep the time before it).
+	 * it happened (in a burst a thread reads its clock on one event in 16:
+	 * up to 15 events right after a pause keep the time before it).
 	 * Without this record (traces of recorders before it)
 	 * times are the writer's cycles: up to 10 ms early.  Skipped by
 	 * readers that do not know it (no version bump).

@@ -13,18 +13,18 @@
 #include <x86intrin.h>
 #endif
 
-/* A ring is stamped when tick_now() >> TICK_SHIFT changes: 2^14 TSC cycles
- * (5.5 us at 3 GHz) or, on the clock_gettime fallback, 2^14 ns (16 us).
+/* A ring is stamped when tick_now() >> TICK_SHIFT changes: 2^16 TSC cycles
+ * (25 us at 2.6 GHz) or, on the clock_gettime fallback, 2^16 ns (66 us).
  * Finer ticks cost ring slots and trace bytes in allocation-heavy loops
  * (one stamp per tick per thread); this keeps both under 1 % on the
  * churn bench. */
-#define TICK_SHIFT 14
+#define TICK_SHIFT 16
 
 /* A burst (recorder.c, stamp_due): after TICK_DENSE checks in a row found
  * the same tick, a producer reads the clock on one event in
  * TICK_MAX_SKIP + 1 until it finds the tick moved on. */
 #define TICK_DENSE 4u
-#define TICK_MAX_SKIP 7u
+#define TICK_MAX_SKIP 15u
 
 /* 1 when the TSC is invariant (constant_tsc and nonstop_tsc): tick_now()
  * is rdtsc.  0: tick_now() is CLOCK_MONOTONIC in ns. */

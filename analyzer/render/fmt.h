@@ -18,7 +18,7 @@ char *fmt_size(char *buf, size_t len, double size, bool sign);
 void fmt_set_resolution(uint64_t us);
 
 /* A trace time (us) as seconds with only the digits the resolution
- * supports, rounded to them: "1.250000s" at 1 us, "0.01257s" at 6 us,
+ * supports, rounded to them: "1.250000s" at 1 us, "0.0126s" at 26 us,
  * "0.01s" at 10 ms.  Returns buf. */
 char *fmt_seconds(char *buf, size_t len, uint64_t us);
 

@@ -88,8 +88,8 @@ class EventClock(unittest.TestCase):
 
 
 class PrintedPrecision(unittest.TestCase):
-    """Text output rounds times to the trace's resolution: a 7 us resolution
-    prints five decimals of a second, a 10 ms one (old traces) two."""
+    """Text output rounds times to the trace's resolution: a 26 us resolution
+    prints four decimals of a second, a 10 ms one (old traces) two."""
 
     @classmethod
     def setUpClass(cls):
