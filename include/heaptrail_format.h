@@ -126,9 +126,10 @@ enum ht_op {
 	/* THREAD switch: payload = thread index; following events belong to it.*/
 	HT_OP_THREAD = 4,
 	/* TIME: payload = microseconds elapsed since the previous TIME (or the
-	 *   image start).  The recorder writes one per writer cycle (about
-	 *   every millisecond while events flow), so an event's time is the
-	 *   last TIME before it, a lower bound accurate to the cycle. */
+	 *   image start).  The recorder writes one when an event's clock stamp
+	 *   (HT_REC_CLOCK) or a writer cycle moves the clock on, so an event's
+	 *   time is the last TIME before it, a lower bound accurate to the
+	 *   resolution that the CLOCK record gives. */
 	HT_OP_TIME = 5,
 	/* 6 is reserved. */
 	HT_OP_RECORD = 7,
@@ -231,6 +232,17 @@ enum ht_rec {
 	 * know it skips it, and older traces simply lack it (no version bump).
 	 *   varint peak bytes mapped at once, varint bytes mapped now. */
 	HT_REC_MEMORY = 14,
+	/* CLOCK: the resolution of event times, right after PROCESS.  Each
+	 * thread stamps its events with its own clock reading whenever that
+	 * clock has moved on by one tick since its last stamp, so an event's
+	 * time (the last TIME before it) is within one tick before the moment
+	 * it happened (in a burst a thread reads its clock on one event in 16:
+	 * up to 15 events right after a pause keep the time before it).
+	 * Without this record (traces of recorders before it)
+	 * times are the writer's cycles: up to 10 ms early.  Skipped by
+	 * readers that do not know it (no version bump).
+	 *   varint resolution in ns. */
+	HT_REC_CLOCK = 15,
 };
 
 /* A file that starts with this line is not a trace: the recorder was

@@ -1,6 +1,8 @@
 /* lifecycle: see lifecycle.h. */
 #include "lifecycle.h"
 
+#include "tick.h"
+
 #include "crash.h"
 #include "mapmem.h"
 #include "modules.h"
@@ -10,6 +12,7 @@
 #include "session.h"
 #include "stackid.h"
 #include "stacks.h"
+#include "tick.h"
 #include "unwind.h"
 #include "util.h"
 #include "writer.h"
@@ -135,6 +138,7 @@ static int start(const config_t *cfg, int fd, int fresh, util_line_t *why)
 	}
 	pyframes_init();
 	pyframes_set_warn(writer_warn);
+	tick_init();
 	err = writer_begin(fresh);
 	if (err)
 		return failed(why, "cannot map the writer's buffers", err);

@@ -12,6 +12,7 @@
 #include "heapcount.h"
 #include "heaptrail_format.h"
 #include "stackid.h"
+#include "tick.h"
 #include "util.h"
 
 #include <errno.h>
@@ -86,6 +87,43 @@ static inline ring_event_t *begin_event(rec_thread_t *th, ring_t **rp, uint64_t 
 	return e;
 }
 
+/* 1 when this event must carry a clock stamp (*tick): the tick moved on
+ * since the ring's last one.  Read before the event takes its number, so
+ * the stamp is a lower bound of the event's time.
+ *
+ * Reading the clock (rdtsc, ~12 ns) on every event would double the cost
+ * of a hook that hits the stack cache.  So once TICK_DENSE checks in a row
+ * found the same tick (a burst: several events per tick), the thread reads
+ * it on one event in TICK_MAX_SKIP + 1 only, until a check finds the tick
+ * moved on.  A thread with a few events per tick at most is read on every
+ * event; in a burst, only up to TICK_MAX_SKIP events right after a pause
+ * carry the time before it. */
+static inline unsigned stamp_due(ring_t *r, uint64_t *tick)
+{
+	if (HT_LIKELY(r->skip)) {
+		r->skip--;
+		return 0;
+	}
+	*tick = tick_now();
+	if ((*tick >> TICK_SHIFT) != r->last_tick) {
+		r->same = 0;
+		return 1;
+	}
+	if (++r->same >= TICK_DENSE) {
+		r->same = TICK_DENSE;
+		r->skip = TICK_MAX_SKIP;
+	}
+	return 0;
+}
+
+/* Fills the stamp slot after e (reserved by begin_event). */
+static inline void put_stamp(ring_t *r, ring_event_t *e, uint64_t tick)
+{
+	e->flags = RING_F_STAMP;
+	ring_slot(r, 1)->seq = tick;
+	r->last_tick = tick >> TICK_SHIFT;
+}
+
 static inline void commit_event(ring_t *r, uint64_t n)
 {
 	ring_commit(r, n);
@@ -138,16 +176,21 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 		}
 	}
 	ring_t *r = th->ring;
-	ring_event_t *e = begin_event(th, &r, 1);
+	uint64_t tick = 0;
+	unsigned st = stamp_due(r, &tick);
+	ring_event_t *e = begin_event(th, &r, 1 + st);
 	if (!e)
 		return;
 	e->type = (uint8_t)type;
 	e->kind = (uint8_t)kind;
+	e->flags = 0;
 	e->addr = addr;
 	e->aux = aux;
 	e->size = size;
 	e->stack = stack;
-	commit_event(r, 1);
+	if (st)
+		put_stamp(r, e, tick);
+	commit_event(r, 1 + st);
 }
 
 void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
@@ -166,13 +209,18 @@ void recorder_free(void *p, uintptr_t site_ip)
 	 * out, and the free itself is still recorded. */
 	uint32_t site = stackid_free_site(site_ip);
 	ring_t *r = th->ring;
-	ring_event_t *e = begin_event(th, &r, 1);
+	uint64_t tick = 0;
+	unsigned st = stamp_due(r, &tick);
+	ring_event_t *e = begin_event(th, &r, 1 + st);
 	if (!e)
 		return;
 	e->type = RING_EV_FREE;
+	e->flags = 0;
 	e->addr = (uint64_t)(uintptr_t)p;
 	e->stack = site;
-	commit_event(r, 1);
+	if (st)
+		put_stamp(r, e, tick);
+	commit_event(r, 1 + st);
 }
 
 void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable)
@@ -213,6 +261,7 @@ int recorder_snapshot_as(const char *label, unsigned origin)
 		goto out;
 	e->type = RING_EV_SNAPSHOT;
 	e->kind = origin;
+	e->flags = 0;
 	e->size = len;
 	e->addr = util_mono_ns(); /* the mark's own clock reading */
 	for (uint64_t i = 1; i < n; i++) {
@@ -295,6 +344,7 @@ static void record_pended(const rec_pend_t *p)
 		return;
 	e->type = p->type;
 	e->kind = p->kind;
+	e->flags = 0;
 	e->addr = p->addr;
 	e->aux = p->aux;
 	e->size = p->size;

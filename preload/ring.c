@@ -32,6 +32,8 @@ void ring_reset(ring_t *r)
 {
 	r->head = r->tail = r->tail_cache = 0;
 	r->busy = r->waiting = 0;
+	r->last_tick = 0;
+	r->skip = r->same = 0;
 }
 
 int ring_wait_space(ring_t *r, uint64_t n, int (*give_up)(void), void (*kick)(void))

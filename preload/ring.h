@@ -25,8 +25,16 @@ typedef struct ring_event {
 	uint32_t stack; /* interned stack id (>= 1); frees: their site, 0 = unknown */
 	uint8_t type; /* RING_EV_* */
 	uint8_t kind; /* HT_KIND_* (allocs) or HT_SNAP_* (snapshots) */
-	uint16_t pad;
+	uint16_t flags; /* RING_F_* */
 } ring_event_t;
+
+/* ring_event_t.flags */
+enum ring_flag {
+	/* The next slot is a clock stamp: its `seq` is the tick_now() reading
+	 * taken before this event took its number (tick.h).  Frees, allocs
+	 * and reallocs only. */
+	RING_F_STAMP = 1,
+};
 
 #define RING_LABEL_SLOTS(len) (((len) + sizeof(ring_event_t) - 1) / sizeof(ring_event_t))
 
@@ -36,6 +44,9 @@ typedef struct ring {
 	uint64_t tail_cache; /* producer's last view of tail */
 	uint32_t busy; /* 1 while the producer holds an uncommitted seq */
 	uint32_t waiting; /* 1 while the producer sleeps for space */
+	uint64_t last_tick; /* tick_now() >> TICK_SHIFT of the last stamp */
+	uint32_t skip; /* events still to record without reading the clock */
+	uint32_t same; /* checks in a row that found the same tick (tick.h) */
 	/* consumer-owned line */
 	uint64_t tail __attribute__((aligned(64))); /* next slot to read */
 	uint32_t tail_gen; /* futex word bumped on every tail advance */

@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "session.h"
 #include "stacks.h"
+#include "tick.h"
 #include "util.h"
 
 
@@ -287,6 +288,9 @@ static void put_process(void)
 	enc_put_varint(&w.enc, ht_session.cfg.proc_flags);
 	enc_rec_end(&w.enc, m);
 	enc_reset_state(&w.enc);
+	m = enc_rec_begin(&w.enc, HT_REC_CLOCK);
+	enc_put_varint(&w.enc, tick_resolution_ns());
+	enc_rec_end(&w.enc, m);
 }
 
 /* A TIME op that brings the trace's clock up to pending_time_us: read
@@ -486,6 +490,10 @@ static inline __attribute__((always_inline)) uint64_t
 encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 {
 	ring_event_t *e = ring_peek(r, k);
+	/* A stamped event first brings the trace's clock up to its stamp. */
+	uint64_t st = e->flags & RING_F_STAMP;
+	if (st)
+		mark_time(tick_to_mono_ns(ring_peek(r, k + 1)->seq));
 	switch (e->type) {
 	case RING_EV_FREE:
 		announce(th);
@@ -495,7 +503,7 @@ encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 		enc_free_site(&w.enc, e->stack);
 		enc_free_op(&w.enc, e->addr);
 		n->events++;
-		return 1;
+		return 1 + st;
 	case RING_EV_ALLOC:
 		announce(th);
 		ensure_stack(e->stack);
@@ -503,7 +511,7 @@ encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 		enc_alloc(&w.enc, e->kind, e->addr, e->size, e->stack, e->aux);
 		n->events++;
 		n->allocs++;
-		return 1;
+		return 1 + st;
 	case RING_EV_REALLOC:
 		announce(th);
 		ensure_stack(e->stack);
@@ -511,7 +519,7 @@ encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 		enc_realloc(&w.enc, e->addr, e->aux, e->size, e->stack);
 		n->events++;
 		n->allocs++;
-		return 1;
+		return 1 + st;
 	case RING_EV_SNAPSHOT: {
 		char label[256];
 		size_t len = e->size < 255 ? e->size : 255;
@@ -673,6 +681,7 @@ static uint64_t drain(uint64_t G, int final)
  * sequence number, so it sits after every event numbered below it). */
 static uint64_t cycle(int final, int origin, const char *label)
 {
+	tick_calibrate();
 	uint64_t t = now_us();
 	uint64_t G;
 	if (origin >= 0)

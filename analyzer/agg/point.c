@@ -135,8 +135,9 @@ static int p_snapshot(agg_t *a, const agg_snapshot_t *s)
 	if (cap_take(c, a->heap) < 0)
 		return -ENOMEM;
 	c->time_us = s->time_us;
-	snprintf(c->desc, sizeof(c->desc), "snapshot #%" PRIu64 " '%s' at %.3fs",
-		 s->index, s->label, (double)s->time_us / 1e6);
+	char t[32];
+	snprintf(c->desc, sizeof(c->desc), "snapshot #%" PRIu64 " '%s' at %s",
+		 s->index, s->label, fmt_seconds(t, sizeof t, s->time_us));
 	return 0;
 }
 
@@ -242,8 +243,9 @@ static int snapshot_from_index(point_t *p, const point_from_t *from)
 		c->heap_blocks = sn->heap_blocks;
 		c->done = true;
 		c->time_us = sn->time_us;
-		snprintf(c->desc, sizeof(c->desc), "snapshot #%" PRIu64 " '%s' at %.3fs",
-			 sn->index, sn->label, (double)sn->time_us / 1e6);
+		char t[32];
+		snprintf(c->desc, sizeof(c->desc), "snapshot #%" PRIu64 " '%s' at %s",
+			 sn->index, sn->label, fmt_seconds(t, sizeof t, sn->time_us));
 	}
 	return 0;
 }
@@ -298,8 +300,9 @@ int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 	case POINT_TIME:
 		if (p->at_time.done) {
 			c = &p->at_time;
+			char t[32];
 			snprintf(p->at_time.desc, sizeof(p->at_time.desc),
-				 "time %.3fs", (double)p->spec.time_us / 1e6);
+				 "time %s", fmt_time(t, sizeof t, p->spec.time_us));
 			break;
 		}
 		/* After the last event but within the run: the end state.
@@ -319,8 +322,9 @@ int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 		if (cap_take(&p->result, h) < 0)
 			return -ENOMEM;
 		p->result.time_us = from->sum->end_time_us;
-		snprintf(p->result.desc, sizeof(p->result.desc), "end (%.3fs)",
-			 (double)p->result.time_us / 1e6);
+		char t[32];
+		snprintf(p->result.desc, sizeof(p->result.desc), "end (%s)",
+			 fmt_seconds(t, sizeof t, p->result.time_us));
 		c = &p->result;
 		break;
 	case POINT_PEAK: {
@@ -334,8 +338,9 @@ int point_result(point_t *p, const point_from_t *from, const uint64_t **bytes,
 		r->heap_bytes = hc->peak_bytes;
 		r->heap_blocks = hc->peak_blocks;
 		r->time_us = hc->peak_time_us;
-		snprintf(r->desc, sizeof(r->desc), "peak (%.3fs)",
-			 (double)r->time_us / 1e6);
+		char t[32];
+		snprintf(r->desc, sizeof(r->desc), "peak (%s)",
+			 fmt_seconds(t, sizeof t, r->time_us));
 		c = r;
 		break;
 	}

@@ -14,6 +14,7 @@
 #include "cli/cmd_snapshots.h"
 #include "render/report.h"
 #include "cli/args.h"
+#include "read/notices.h"
 #include "render/fmt.h"
 #include "render/json.h"
 #include "render/text.h"
@@ -101,6 +102,8 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_u64(&j, s->start_unix_ns);
 	json_key(&j, "duration_us");
 	json_u64(&j, s->end_time_us);
+	json_key(&j, "time_resolution_us");
+	json_u64(&j, s->time_resolution_us);
 	json_key(&j, "images");
 	json_u64(&j, s->images);
 	json_key(&j, "events");
@@ -168,6 +171,17 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_obj_end(&j);
 	json_key(&j, "warnings");
 	json_u64(&j, s->warnings);
+	/* The one-time notices (read/notices.h) shown so far. */
+	const char *const *list;
+	char exec_note[1200];
+	if (s->images > 1)
+		notices_show(s->path, text_exec_note(exec_note, sizeof exec_note, s));
+	size_t n = notices_list(s->path, &list);
+	json_key(&j, "notices");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < n; i++)
+		json_str(&j, list[i]);
+	json_arr_end(&j);
 	snapshots_json(&j, s);
 	json_report_end(&j);
 }
@@ -215,8 +229,13 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 		printf("started:      %s\n", when);
 	}
-	printf("run time:     %.3f s%s\n", (double)s->end_time_us / 1e6,
+	char t[32];
+	printf("run time:     %s%s\n", fmt_seconds(t, sizeof t, s->end_time_us),
 	       s->has_end ? "" : " (until the last event written)");
+	printf("times:        to %" PRIu64 " us (%s)\n", s->time_resolution_us,
+	       s->time_resolution_us >= ANALYSIS_WRITER_CYCLE_US ?
+		       "recorded by a heaptrail that dated events by its writer's cycle" :
+		       "each thread stamps its events when its clock moves on by that much");
 	printf("events:       %" PRIu64 " allocation%s, %" PRIu64 " free%s, %" PRIu64
 	       " realloc%s\n",
 	       c->allocs, plural(c->allocs), c->frees, plural(c->frees),
@@ -234,9 +253,9 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	       fmt_size(a, sizeof(a), (double)c->bytes_allocated, false));
 	printf("stacks:       %zu distinct\n", nstacks);
 	printf("threads:      %" PRIu64 "\n", s->threads);
-	printf("peak heap:    %s in %" PRIu64 " blocks at %.3f s\n",
+	printf("peak heap:    %s in %" PRIu64 " blocks at %s\n",
 	       fmt_size(a, sizeof(a), (double)c->peak_bytes, false),
-	       c->peak_blocks, (double)c->peak_time_us / 1e6);
+	       c->peak_blocks, fmt_seconds(t, sizeof t, c->peak_time_us));
 	printf("heap at end:  %s in %" PRIu64 " blocks\n",
 	       fmt_size(a, sizeof(a), (double)c->heap_bytes, false),
 	       c->heap_blocks);
@@ -244,9 +263,9 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	       fmt_size(a, sizeof(a), (double)c->heap_bytes, false),
 	       c->heap_blocks);
 	if (s->rss_max)
-		printf("max RSS:      %s at %.3f s\n",
+		printf("max RSS:      %s at %s\n",
 		       fmt_size(a, sizeof(a), (double)s->rss_max, false),
-		       (double)s->rss_max_time_us / 1e6);
+		       fmt_seconds(t, sizeof t, s->rss_max_time_us));
 	else
 		printf("max RSS:      not sampled\n");
 	if (s->recorder_peak)
@@ -279,13 +298,23 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		printf("warnings:     %" PRIu64 " from the recorder, last: %s\n",
 		       s->warnings, s->last_warning ? s->last_warning : "");
 	if (s->has_end && s->fatal_signal)
-		printf("end:          the program died of %s at %.3f s; every event before it was "
+		printf("end:          the program died of %s at %s; every event before it was "
 		       "written (SIGNAL and END records)\n",
-		       signal_name(s->fatal_signal), (double)s->end_time_us / 1e6);
+		       signal_name(s->fatal_signal), fmt_seconds(t, sizeof t, s->end_time_us));
 	else
 		printf("end:          %s\n",
 		       s->has_end ? "clean (END record)" :
 				    "TRUNCATED (no END record: the program or the recorder was killed, or the file was cut)");
+	/* Every one-time notice shown for this trace (the exec'd one is at
+	 * the top already): other commands print each only once. */
+	const char *const *list;
+	size_t n = notices_list(s->path, &list);
+	char exec_note[1200] = "";
+	if (s->images > 1)
+		text_exec_note(exec_note, sizeof exec_note, s);
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (strcmp(list[i], exec_note))
+			printf("%s%s\n", k++ ? "              " : "notices:      ", list[i]);
 }
 
 int cmd_info(int argc, char **argv)
@@ -295,6 +324,7 @@ int cmd_info(int argc, char **argv)
 	opts_init(&o);
 	if (opts_args("info", OPT_JSON, NULL, NULL, argc, argv, &o, &path))
 		return 2;
+	notices_always(true);
 	analysis_t *an = run_file_indexed(path, NULL, 0, false);
 	if (!an)
 		return 1;

@@ -87,7 +87,7 @@ int cmd_snapshots(int argc, char **argv)
 			for (size_t i = 0; i < s->nsnapshots; i++) {
 				const analysis_snapshot_t *sn = &s->snapshots[i];
 				char t[32];
-				snprintf(t, sizeof(t), "%.3fs", (double)sn->time_us / 1e6);
+				fmt_seconds(t, sizeof(t), sn->time_us);
 				printf("%5" PRIu64 "  %-24s %-7s %10s %12s %10" PRIu64 "\n",
 				       sn->index, sn->label[0] ? sn->label : "-",
 				       snapshots_origin_name(sn->origin), t,

@@ -20,6 +20,7 @@
 #include "cli/cmd_timeline.h"
 #include "cli/cmd_top.h"
 #include "launcher/record.h"
+#include "read/notices.h"
 
 typedef struct command {
 	const char *name;
@@ -191,5 +192,7 @@ int main(int argc, char **argv)
 				printf("usage: %s\n\n%s\n", c->usage, c->summary);
 				return 0;
 			}
-	return c->run(argc - 1, argv + 1);
+	int rc = c->run(argc - 1, argv + 1);
+	notices_save();
+	return rc;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "read/index.h"
+#include "read/notices.h"
 
 analysis_t *run_file(const char *path, agg_t **aggs, size_t naggs)
 {
@@ -16,6 +17,8 @@ analysis_t *run_file(const char *path, agg_t **aggs, size_t naggs)
 	bool idx = index_enabled() && analysis_grouping_startup() &&
 		   strcmp(path, "-") != 0 &&
 		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
+	if (idx)
+		notices_load(path); /* before the replay's index replaces them */
 	if (analysis_open(&an, path, err, sizeof(err)) < 0)
 		goto fail;
 	analysis_keep_states(an, idx);
@@ -39,6 +42,8 @@ fail:
 analysis_t *run_file_indexed(const char *path, agg_t **aggs, size_t naggs,
 			     bool need_states)
 {
+	if (strcmp(path, "-") != 0)
+		notices_load(path);
 	analysis_t *an = analysis_grouping_startup() ? index_open(path, need_states) : NULL;
 	return an ? an : run_file(path, aggs, naggs);
 }

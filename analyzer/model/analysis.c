@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "model/pipe.h"
+#include "read/notices.h"
 #include "read/reader.h"
+#include "render/fmt.h"
 #include "render/symbols.h"
 
 #define MAX_AGGS 16
@@ -110,6 +112,7 @@ static int finish_open(analysis_t *an, const char *path, char *err,
 	an->sum.path = an->path;
 	an->sum.file_bytes = reader_size(an->rd);
 	an->sum.format_version = reader_version(an->rd);
+	an->sum.time_resolution_us = ANALYSIS_WRITER_CYCLE_US;
 	sync_summary(an);
 	return 0;
 }
@@ -242,6 +245,8 @@ static int on_process(analysis_t *an, const rd_event_t *ev)
 	an->sum.proc_flags = ev->u.process.flags;
 	an->sum.has_end = false;
 	an->sum.fatal_signal = 0;
+	an->sum.time_resolution_us = ANALYSIS_WRITER_CYCLE_US; /* until a CLOCK */
+	fmt_set_resolution(an->sum.time_resolution_us);
 	if (replace_str(&an->exe, ev->u.process.exe) < 0 ||
 	    replace_str(&an->version, ev->u.process.version) < 0 ||
 	    stacks_set_exe(an->stacks, ev->u.process.exe) < 0)
@@ -491,6 +496,12 @@ static int apply_event(analysis_t *an, const rd_event_t *ev,
 	case RD_WARNING:
 		an->sum.warnings++;
 		return replace_str(&an->last_warning, ev->u.warning.text);
+	case RD_CLOCK: {
+		uint64_t us = (ev->u.clock.resolution_ns + 999) / 1000;
+		an->sum.time_resolution_us = us ? us : 1;
+		fmt_set_resolution(an->sum.time_resolution_us);
+		return 0;
+	}
 	case RD_SIGNAL:
 		an->sum.fatal_signal = ev->u.signal.signo > 0 && ev->u.signal.signo < 128 ?
 					       (int)ev->u.signal.signo : -1;
@@ -678,6 +689,8 @@ int analysis_restore(analysis_t *an, const analysis_saved_t *d)
 	an->sum.proc_flags = s->proc_flags;
 	an->sum.images = s->images;
 	an->sum.end_time_us = s->end_time_us;
+	an->sum.time_resolution_us = s->time_resolution_us;
+	fmt_set_resolution(an->sum.time_resolution_us);
 	an->sum.threads = s->threads;
 	an->sum.lost_events = s->lost_events;
 	an->sum.rss_max = s->rss_max;
@@ -792,8 +805,13 @@ void analysis_print_warnings(const analysis_t *an)
 	if (!an->sym)
 		return;
 	size_t n = sym_warnings(an->sym, &list);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		/* A module without debug info stays so: say it once per
+		 * trace (read/notices.h); other warnings are about this run. */
+		if (strstr(list[i], ": no debug info (") && !notices_show(an->path, list[i]))
+			continue;
 		fprintf(stderr, "heaptrail: warning: %s\n", list[i]);
+	}
 }
 
 void analysis_free(analysis_t *an)

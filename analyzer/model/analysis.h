@@ -36,6 +36,10 @@ typedef struct analysis_summary {
 	uint64_t proc_flags; /* HT_PROC_* */
 	uint32_t images; /* PROCESS records (> 1 after exec) */
 	uint64_t end_time_us; /* END's time, else the last TIME seen */
+	/* How fine event times are, us (>= 1): the CLOCK record's resolution
+	 * rounded up, the coarsest of all images; ANALYSIS_WRITER_CYCLE_US for
+	 * traces without one (times were the recorder's writer cycles). */
+	uint64_t time_resolution_us;
 	uint64_t threads; /* distinct thread indexes defined or used */
 	uint64_t lost_events; /* LOST records + END's lost count */
 	uint64_t rss_max; /* bytes, 0 if never sampled */
@@ -52,6 +56,10 @@ typedef struct analysis_summary {
 	uint64_t file_bytes;
 	uint32_t format_version; /* the trace's (its header) */
 } analysis_summary_t;
+
+/* The resolution of traces that have no CLOCK record: their events were
+ * dated by the writer's cycle, which sleeps up to 10 ms while idle. */
+#define ANALYSIS_WRITER_CYCLE_US 10000u
 
 typedef struct analysis analysis_t;
 
@@ -129,6 +137,10 @@ typedef struct analysis_saved {
 	/* states.states NULL when not kept (too many: then a point at a
 	 * snapshot needs a replay). */
 	analysis_states_t states;
+	/* The one-time notices already shown for this trace (read/notices.h),
+	 * nnotices strings.  Index only: analysis_restore ignores them. */
+	const char *const *notices;
+	size_t nnotices;
 } analysis_saved_t;
 
 /* Collect the snapshot states during analysis_run (off by default: only

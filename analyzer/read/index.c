@@ -7,7 +7,12 @@
  *             first and last 4 KiB, END record included, and 62 blocks
  *             of 4 KiB spread between them)
  *   summary, heap counters, per-stack totals, stack ids, record offsets
+ *   notices: count, count x str (the one-time notices already shown)
+ *   u32 LE byte length of the notices section
  *   u64 LE checksum of everything before it
+ *
+ * The notices come last, with their length, so that showing a new one
+ * rewrites only them (index_notices_add) rather than the whole analysis.
  *
  * The binary's identity is part of the key because the figures are the
  * analyzer's: a rebuilt or upgraded heaptrail recomputes them rather than
@@ -16,6 +21,7 @@
 #include "read/index.h"
 
 #include "common/env.h"
+#include "read/notices.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +35,7 @@
 #include "heaptrail_format.h"
 
 #define INDEX_MAGIC "HTRIDX\r\n"
-#define INDEX_VERSION 6u
+#define INDEX_VERSION 7u
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
  * blocks of SAMPLE_BLOCK bytes evenly spread from the first to the last. */
@@ -281,7 +287,7 @@ static void w_key(wbuf_t *b, const struct stat *st, const struct stat *self,
 	X(rss_max, U) X(rss_max_time_us, U) X(warnings, U)                  \
 	X(truncated, U) X(has_end, U) X(fatal_signal, SIG)                  \
 	X(end_events, U) X(recorder_peak, U) X(exe, STR) X(cmdline, STR)                        \
-	X(recorder_version, STR)
+	X(recorder_version, STR) X(time_resolution_us, U)
 
 /* analysis_snapshot_t. */
 #define SNAPSHOT_FIELDS(X)                                                  \
@@ -450,11 +456,17 @@ int index_save(const char *trace, const struct stat *st, const index_data_t *d)
 			prev = e->sidx;
 		}
 	}
-	w_need(&b, 8);
+	size_t notes_at = b.n;
+	w_v(&b, d->nnotices);
+	for (size_t i = 0; i < d->nnotices; i++)
+		w_str(&b, d->notices[i]);
+	w_need(&b, 12);
 	if (b.oom) {
 		rc = -ENOMEM;
 		goto done;
 	}
+	ht_put_u32le(b.p + b.n, (uint32_t)(b.n - notes_at));
+	b.n += 4;
 	ht_put_u64le(b.p + b.n, checksum(b.p, b.n));
 	b.n += 8;
 	if ((rc = index_sidecar_path(trace, path, sizeof(path))) == 0 &&
@@ -500,13 +512,16 @@ done:
 	return buf;
 }
 
-static int parse(const uint8_t *buf, size_t len, const char *trace,
-		 const struct stat *st, index_data_t *d)
+/* Checks an index file's header, checksum and key against `trace`;
+ * *klen = the key's length, *notes = where the notices section starts.
+ * Returns 0 or a negative errno. */
+static int check(const uint8_t *buf, size_t len, const char *trace,
+		 const struct stat *st, size_t *klen, size_t *notes)
 {
 	struct stat self;
 	uint64_t digest;
 	int rc;
-	if (memcmp(buf, INDEX_MAGIC, 8) != 0 ||
+	if (len < INDEX_HDR + 12 || memcmp(buf, INDEX_MAGIC, 8) != 0 ||
 	    ht_get_u32le(buf + 8) != INDEX_VERSION ||
 	    ht_get_u64le(buf + len - 8) != checksum(buf, len - 8))
 		return -EBADMSG;
@@ -518,13 +533,40 @@ static int parse(const uint8_t *buf, size_t len, const char *trace,
 	w_key(&k, st, &self, digest);
 	if (k.oom)
 		return -ENOMEM;
-	bool same = len - 8 - INDEX_HDR >= k.n &&
+	uint32_t nlen = ht_get_u32le(buf + len - 12);
+	bool same = len - 12 - INDEX_HDR >= k.n + nlen &&
 		    memcmp(buf + INDEX_HDR, k.p, k.n) == 0;
-	size_t klen = k.n;
+	*klen = k.n;
+	*notes = len - 12 - nlen;
 	free(k.p);
-	if (!same)
-		return -ESTALE;
-	rbuf_t b = { buf + INDEX_HDR + klen, buf + len - 8, false };
+	return same ? 0 : -ESTALE;
+}
+
+/* The notices section [p, end) into d. */
+static bool r_notices(rbuf_t *b, index_data_t *d)
+{
+	size_t n = r_count(b, 1);
+	char **list = calloc(n ? n : 1, sizeof(*list));
+	if (!list)
+		return false;
+	d->notices = (const char *const *)list;
+	d->nnotices = n;
+	for (size_t i = 0; i < n && !b->bad; i++)
+		list[i] = r_str(b);
+	return !b->bad && b->p == b->end;
+}
+
+static int parse(const uint8_t *buf, size_t len, const char *trace,
+		 const struct stat *st, index_data_t *d)
+{
+	size_t klen, notes;
+	int rc = check(buf, len, trace, st, &klen, &notes);
+	if (rc < 0)
+		return rc;
+	rbuf_t nb = { buf + notes, buf + len - 12, false };
+	if (!r_notices(&nb, d))
+		return -EBADMSG;
+	rbuf_t b = { buf + INDEX_HDR + klen, buf + notes, false };
 	r_summary(&b, &d->sum);
 	r_counters(&b, &d->counters);
 	uint64_t nst = r_v(&b);
@@ -640,7 +682,82 @@ void index_data_free(index_data_t *d)
 	free((void *)d->states.states);
 	free((void *)d->states.at);
 	free((void *)d->states.n);
+	for (size_t i = 0; d->notices && i < d->nnotices; i++)
+		free((char *)d->notices[i]);
+	free((void *)d->notices);
 	memset(d, 0, sizeof(*d));
+}
+
+/* The index file of `trace` that matches it: its path and bytes (free
+ * them), the key's length and where the notices start.  NULL when none. */
+static uint8_t *find_valid(const char *trace, const struct stat *st, char *path,
+			   size_t *len, size_t *notes)
+{
+	if (strcmp(trace, "-") == 0 || !S_ISREG(st->st_mode))
+		return NULL;
+	for (int where = 0; where < 2; where++) {
+		size_t klen;
+		uint8_t *buf;
+		if (where == 0 ? index_sidecar_path(trace, path, PATH_MAX) :
+				 cache_path(st, false, path, PATH_MAX))
+			continue;
+		if (!(buf = read_file(path, len)))
+			continue;
+		if (check(buf, *len, trace, st, &klen, notes) == 0)
+			return buf;
+		free(buf);
+	}
+	return NULL;
+}
+
+int index_notices_load(const char *trace, const struct stat *st, char ***list, size_t *n)
+{
+	char path[PATH_MAX];
+	size_t len, notes;
+	index_data_t d = { 0 };
+	*list = NULL;
+	*n = 0;
+	uint8_t *buf = find_valid(trace, st, path, &len, &notes);
+	if (!buf)
+		return -ENOENT;
+	rbuf_t b = { buf + notes, buf + len - 12, false };
+	bool ok = r_notices(&b, &d);
+	free(buf);
+	if (!ok) {
+		index_data_free(&d);
+		return -EBADMSG;
+	}
+	*list = (char **)d.notices;
+	*n = d.nnotices;
+	return 0;
+}
+
+int index_notices_set(const char *trace, const struct stat *st, const char *const *list,
+		      size_t n)
+{
+	char path[PATH_MAX];
+	size_t len, notes;
+	uint8_t *buf = find_valid(trace, st, path, &len, &notes);
+	if (!buf)
+		return -ENOENT;
+	wbuf_t b = { 0 };
+	w_bytes(&b, buf, notes);
+	free(buf);
+	w_v(&b, n);
+	for (size_t i = 0; i < n; i++)
+		w_str(&b, list[i]);
+	w_need(&b, 12);
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	ht_put_u32le(b.p + b.n, (uint32_t)(b.n - notes));
+	b.n += 4;
+	ht_put_u64le(b.p + b.n, checksum(b.p, b.n));
+	b.n += 8;
+	int rc = write_atomic(path, &b);
+	free(b.p);
+	return rc;
 }
 
 /* --- an analysis through the index --------------------------------------- */
@@ -685,6 +802,7 @@ void index_save_analysis(const analysis_t *an, const char *path,
 	}
 	if (!analysis_states(an, &d.states))
 		d.states.states = NULL;
+	d.nnotices = notices_list(path, &d.notices);
 	index_save(path, before, &d);
 	free(ids);
 }

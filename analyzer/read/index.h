@@ -36,6 +36,16 @@ int index_load(const char *trace, const struct stat *st, index_data_t *d);
 
 void index_data_free(index_data_t *d);
 
+/* The notices already shown for `trace` (stat `st`), from its index
+ * without reading the rest: *list (n malloc'd strings in a malloc'd array;
+ * the caller frees).  Returns 0, or -ENOENT when it has no valid index. */
+int index_notices_load(const char *trace, const struct stat *st, char ***list, size_t *n);
+
+/* Replaces the notices in the valid index of `trace`, atomically, leaving
+ * the rest as it is.  Returns 0, or -ENOENT when there is none. */
+int index_notices_set(const char *trace, const struct stat *st, const char *const *list,
+		      size_t n);
+
 /* Saves the index of `an`, a finished replay of `path` with its snapshot
  * states kept, provided the file did not change since `before` (its stat
  * when the replay began: a trace still being written is not indexed at a

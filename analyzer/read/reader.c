@@ -517,6 +517,8 @@ static const rec_layout_t layouts[] = {
 			    { V(signal, signo), V(signal, time_us) } },
 	[HT_REC_MEMORY] = { RD_MEMORY, "MEMORY fields run past the record", 2,
 			    { V(memory, peak), V(memory, now) } },
+	[HT_REC_CLOCK] = { RD_CLOCK, "CLOCK field runs past the record", 1,
+			   { V(clock, resolution_ns) } },
 };
 #undef V
 #undef S

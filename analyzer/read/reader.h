@@ -35,6 +35,7 @@ typedef enum rd_kind {
 	RD_END,
 	RD_SIGNAL, /* the image is dying of a fatal signal (END follows) */
 	RD_MEMORY, /* the recorder's own memory (before END) */
+	RD_CLOCK, /* the resolution of the image's event times */
 } rd_kind_t;
 
 typedef struct rd_segment {
@@ -150,6 +151,9 @@ typedef struct rd_event {
 			uint64_t peak; /* bytes mapped at once, at most */
 			uint64_t now; /* bytes mapped when it was written */
 		} memory;
+		struct {
+			uint64_t resolution_ns;
+		} clock;
 	} u;
 } rd_event_t;
 

@@ -24,10 +24,28 @@ char *fmt_size(char *buf, size_t len, double size, bool sign)
 	return buf;
 }
 
+static uint64_t resolution_us = 1;
+
+void fmt_set_resolution(uint64_t us)
+{
+	resolution_us = us ? us : 1;
+}
+
 char *fmt_seconds(char *buf, size_t len, uint64_t us)
 {
-	snprintf(buf, len, "%llu.%06llus", (unsigned long long)(us / 1000000),
-		 (unsigned long long)(us % 1000000));
+	/* The smallest power of ten (us) not finer than the resolution. */
+	uint64_t unit = 1;
+	int decimals = 6;
+	while (unit < resolution_us && decimals > 0) {
+		unit *= 10;
+		decimals--;
+	}
+	uint64_t r = (us + unit / 2) / unit * unit;
+	if (!decimals)
+		snprintf(buf, len, "%llus", (unsigned long long)(r / 1000000));
+	else
+		snprintf(buf, len, "%llu.%0*llus", (unsigned long long)(r / 1000000), decimals,
+			 (unsigned long long)(r % 1000000 / unit));
 	return buf;
 }
 

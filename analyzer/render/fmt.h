@@ -12,7 +12,14 @@
  * when `sign` ("+1.0 MiB", "-12 B").  Returns buf. */
 char *fmt_size(char *buf, size_t len, double size, bool sign);
 
-/* Microseconds as seconds with six decimals: "1.250000s".  Returns buf. */
+/* How fine the times of the trace being reported are, us (>= 1; the
+ * summary's time_resolution_us).  The analysis sets it as it reads the
+ * trace (the one piece of state here: not thread-safe); 1 until then. */
+void fmt_set_resolution(uint64_t us);
+
+/* A trace time (us) as seconds with only the digits the resolution
+ * supports, rounded to them: "1.250000s" at 1 us, "0.0126s" at 26 us,
+ * "0.01s" at 10 ms.  Returns buf. */
 char *fmt_seconds(char *buf, size_t len, uint64_t us);
 
 /* Microseconds as seconds with the digits they have, no trailing zeros:

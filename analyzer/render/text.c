@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "read/notices.h"
 #include "render/fmt.h"
 #include "render/report.h"
 
@@ -20,10 +21,19 @@ void text_notes(FILE *out, const analysis_summary_t *s)
 		fprintf(out,
 			"warning: %" PRIu64 " events were lost by the recorder; figures undercount\n",
 			s->lost_events);
-	if (s->images > 1)
-		fprintf(out,
-			"note: the program exec'd (%u images); this report covers the final image (%s)\n",
-			s->images, s->exe);
+	char note[1200];
+	if (s->images > 1) {
+		text_exec_note(note, sizeof note, s);
+		if (notices_show(s->path, note))
+			fprintf(out, "note: %s\n", note);
+	}
+}
+
+char *text_exec_note(char *buf, size_t len, const analysis_summary_t *s)
+{
+	snprintf(buf, len, "the program exec'd (%u images); this report covers the final image (%s)",
+		 s->images, s->exe);
+	return buf;
 }
 
 /* --- stats (top, diff) ---------------------------------------------------- */
@@ -279,9 +289,10 @@ static const char *point_name(char *buf, size_t len, const leaks_point_t *pts,
 	else if (unique)
 		snprintf(buf, len, "%s", p->label);
 	else
-		snprintf(buf, len, "@%llu.%03llus",
-			 (unsigned long long)(p->time_us / 1000000),
-			 (unsigned long long)(p->time_us / 1000 % 1000));
+	{
+		char t[32];
+		snprintf(buf, len, "@%s", fmt_seconds(t, sizeof t, p->time_us));
+	}
 	return buf;
 }
 

@@ -19,8 +19,12 @@
 #include "render/report.h"
 
 /* Notes printed at the top of a text report: lost events, truncated
- * trace, exec'd images.  Nothing when the trace is complete. */
+ * trace (every time), exec'd images (a one-time notice: once per trace,
+ * read/notices.h).  Nothing when the trace is complete. */
 void text_notes(FILE *out, const analysis_summary_t *s);
+
+/* The exec'd-images notice (without "note: "). */
+char *text_exec_note(char *buf, size_t len, const analysis_summary_t *s);
 
 /* The first k rows of s, one line each ("file.c:42: size=97.7 KiB,
  * count=1000, average=100 B", with the change for a diff), plus the

@@ -66,9 +66,10 @@ void timeline_chart(FILE *out, const timeline_in_t *in, int width, int height)
 	/* Scaled to the heap's peak: RSS (the whole process) is usually far
 	 * above the heap and is drawn only where it is within the scale. */
 	uint64_t top = in->peak_bytes ? in->peak_bytes : 1;
-	fprintf(out, "heap (:) over %.3fs; peak (#) %s at %.3fs; marks (@); RSS (.) max %s\n\n",
-		(double)end / 1e6, fmt_size(a, sizeof(a), (double)in->peak_bytes, false),
-		(double)in->peak_time_us / 1e6,
+	char t1[32], t2[32];
+	fprintf(out, "heap (:) over %s; peak (#) %s at %s; marks (@); RSS (.) max %s\n\n",
+		fmt_seconds(t1, sizeof t1, end), fmt_size(a, sizeof(a), (double)in->peak_bytes, false),
+		fmt_seconds(t2, sizeof t2, in->peak_time_us),
 		fmt_size(b, sizeof(b), (double)s->rss_max, false));
 	fmt_size(b, sizeof(b), (double)top, false);
 	int lw = (int)strlen(b);
@@ -89,7 +90,7 @@ void timeline_chart(FILE *out, const timeline_in_t *in, int width, int height)
 	fprintf(out, "%*s+", lw, "0");
 	for (int c = 0; c < width; c++)
 		fputc(c == width - 1 ? '>' : '-', out);
-	snprintf(a, sizeof(a), "%.3fs", (double)end / 1e6);
+	fmt_seconds(a, sizeof(a), end);
 	fprintf(out, "s\n%*s%s%*s\n", lw + 1, "0", "", width - 1, a);
 	if (s->nsnapshots || in->peak_bytes)
 		fputc('\n', out);
@@ -98,7 +99,8 @@ void timeline_chart(FILE *out, const timeline_in_t *in, int width, int height)
 	for (;;) {
 		bool more = k < s->nsnapshots;
 		if (!peak_done && (!more || s->snapshots[k].time_us > in->peak_time_us)) {
-			fprintf(out, "  #  peak %21s %9.3fs %12s\n", "", (double)in->peak_time_us / 1e6,
+			fprintf(out, "  #  peak %21s %10s %12s\n", "",
+				fmt_seconds(t1, sizeof t1, in->peak_time_us),
 				fmt_size(a, sizeof(a), (double)in->peak_bytes, false));
 			peak_done = true;
 			continue;
@@ -106,8 +108,8 @@ void timeline_chart(FILE *out, const timeline_in_t *in, int width, int height)
 		if (!more)
 			break;
 		const analysis_snapshot_t *sn = &s->snapshots[k++];
-		fprintf(out, "  @  %-5" PRIu64 " %-20s %9.3fs %12s\n", sn->index,
-			sn->label[0] ? sn->label : "-", (double)sn->time_us / 1e6,
+		fprintf(out, "  @  %-5" PRIu64 " %-20s %10s %12s\n", sn->index,
+			sn->label[0] ? sn->label : "-", fmt_seconds(t1, sizeof t1, sn->time_us),
 			fmt_size(a, sizeof(a), (double)sn->heap_bytes, false));
 	}
 done:

@@ -199,6 +199,20 @@ def _addr(code, prev):
     return (prev + delta) & 0xFFFFFFFFFFFFFFFF
 
 
+def event_times(path):
+    """[(kind, size, time_us)] of every alloc and free of a one-image trace,
+    time_us being the trace's clock at the event (its last TIME)."""
+    out, now = [], 0
+    for ev in decode_events(path, times=True):
+        if ev[0] == "time":
+            now += ev[1]
+        elif ev[0] == "alloc":
+            out.append(("alloc", ev[2], now))
+        elif ev[0] == "free":
+            out.append(("free", 0, now))
+    return out
+
+
 def read_end(path):
     """The END record's (events, lost) from the file's last bytes, or None."""
     with open(path, "rb") as f:
@@ -212,10 +226,11 @@ def read_end(path):
     return events, lost
 
 
-def decode_events(path):
+def decode_events(path, times=False):
     """Yields events in file order:
        ("alloc", addr, size, stack) / ("free", addr) /
-       ("realloc", old, new, size, stack) / ("record", type, body bytes)
+       ("realloc", old, new, size, stack) / ("record", type, body bytes),
+       and with `times` ("time", microseconds since the previous TIME)
     Raises TraceError on a malformed file (a torn last record is reported as
     ("torn",))."""
     with open(path, "rb") as f:
@@ -317,7 +332,8 @@ def decode_events(path):
             elif op == OP_THREAD:
                 thread = payload
             elif op == OP_TIME:
-                pass
+                if times:
+                    yield ("time", payload)
             elif op == OP_RECORD:
                 n = varint()
                 if pos + n > end:

@@ -60,6 +60,17 @@ class LeakRule(unittest.TestCase):
         self.assertEqual(self.cands_at(doc, "trim_grow"), [])
         self.assert_only(doc, "leak_phase", 5 * 100 * KIB)
 
+    def test_candidates_rank_by_retained_growth(self):
+        # Issue 12 ("rank by retained growth"): a burst leak of 600 KiB in
+        # half the intervals comes before a steady one of 500 KiB.
+        doc = self.leaks("rank")
+        burst, steady = self.cands_at(doc, "burst_leak"), self.cands_at(doc, "leak_phase")
+        self.assertEqual((len(burst), len(steady), len(doc["candidates"])), (1, 1, 2),
+                         f"{doc['candidates']!r:.3000}")
+        self.assertEqual(doc["candidates"][0], burst[0])
+        self.assertEqual((burst[0]["growth"], burst[0]["grew_intervals"]), (600 * KIB, 3))
+        self.assertEqual((steady[0]["growth"], steady[0]["grew_intervals"]), (500 * KIB, 5))
+
     def test_stepwise_table_doubling_is_found(self):
         # 128 KiB made in doubling_run, then doubled from table_add at phases
         # 2, 4 and 7: flat in between.  By traceback the doubling stack

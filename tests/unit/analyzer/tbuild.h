@@ -271,6 +271,13 @@ static inline void tb_memory(tb_t *t, uint64_t peak, uint64_t now)
 	tb_record(t, HT_REC_MEMORY);
 }
 
+/* CLOCK: the resolution of event times, ns. */
+static inline void tb_clock(tb_t *t, uint64_t resolution_ns)
+{
+	tb_bv(t, resolution_ns);
+	tb_record(t, HT_REC_CLOCK);
+}
+
 static inline void tb_end(tb_t *t, uint64_t events, uint64_t lost,
 			  uint64_t end_us)
 {
