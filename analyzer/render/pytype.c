@@ -93,6 +93,8 @@ static const struct rule rules[] = {
 	ONE("_PyTuple_Resize", "tuple"),
 	/* list: the object and its items array */
 	T("PyList_New", LIST, ITEMS, 0, 0),
+	T("list_vectorcall", LIST, ITEMS, 0, 0),
+	T("list_new_impl", LIST, ITEMS, 0, 0),
 	T("list_new_prealloc", LIST, ITEMS, 12, 0),
 	T("_PyList_FromArraySteal", LIST, ITEMS, 12, 0),
 	ONE("list_resize", ITEMS),
