@@ -115,6 +115,7 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 
 void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
 {
+	ht_tls.last_block = (uintptr_t)p;
 	record_with_stack(RING_EV_ALLOC, kind, (uint64_t)(uintptr_t)p, align, size,
 			  heapcount_usable(p));
 }
@@ -136,8 +137,15 @@ void recorder_free(void *p)
 
 void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable)
 {
+	ht_tls.last_block = (uintptr_t)p;
 	record_with_stack(RING_EV_REALLOC, HT_KIND_REALLOC, (uint64_t)(uintptr_t)old,
 			  (uint64_t)(uintptr_t)p, size, heapcount_usable(p) - old_usable);
+}
+
+void recorder_reuse(void *p, uint64_t size)
+{
+	recorder_free(p);
+	recorder_alloc(HT_KIND_MALLOC, p, size, 0);
 }
 
 int recorder_snapshot(const char *label)

@@ -32,6 +32,9 @@ typedef struct rec_tls {
 	 * cleared by the recorder: the unwinder starts there instead of
 	 * walking the recorder's frames.  NULL outside hooks. */
 	const uintptr_t *entry;
+	/* The block the thread's last allocation or realloc returned: a
+	 * Python object created there is fresh, not recycled (reftrace.c). */
+	uintptr_t last_block;
 } rec_tls_t;
 
 typedef struct session {
