@@ -56,6 +56,14 @@ static const struct rule rules[] = {
 	OBJALLOC("PyType_GenericAlloc", 0, 0),
 	OBJALLOC("_PyType_AllocNoTrack", 11, 0),
 	OBJALLOC("_PyObject_MallocWithType", 13, 0),
+	/* 3.13+: an object recycled from a free list is recorded from the
+	 * reference tracer (preload/pyframes/reftrace.c) under these: an
+	 * object, never the direct buffer of the function that took it. */
+	OBJALLOC("_Py_NewReference", 13, 0),
+	OBJALLOC("_Py_NewReferenceNoTotal", 13, 0),
+	OBJALLOC("new_reference", 13, 0),
+	OBJALLOC("_PyObject_Init", 13, 0),
+	OBJALLOC("_PyObject_InitVar", 13, 0),
 	/* The evaluation loop: past it is the Python line, not a type. */
 	STOP("_PyEval_EvalFrameDefault"),
 	STOP("_PyEval_EvalFrame"),

@@ -1,13 +1,17 @@
 /* pyframes/reftrace.c: objects CPython recycles from its free lists.
  *
- * A float, tuple, list or dict taken from a free list is not malloc'd:
+ * A float, tuple or dict taken from a free list is not malloc'd:
  * without this its block stays charged to the line that first allocated
  * it, where tracemalloc moves it to the reusing line (CPython calls
  * _PyTraceMalloc_NewReference only while tracemalloc traces).  CPython
  * 3.13 calls a reference tracer (PyRefTracer_SetTracer) on every new
  * object; ours ignores an object whose block is the thread's last
- * allocation (fresh) and records any other of those four exact types as a
- * reuse of its block (recorder_reuse).  Its block and size follow from the
+ * allocation (fresh) and records any other of those three exact types as
+ * a reuse of its block (recorder_reuse).  Not lists: the tracer is
+ * reached by a tail call, so a recycled list object's stack ends in
+ * PyList_New exactly as its items array's does, and `--by type` would call
+ * it an items array; list objects (56 B, at most 80 recycled) keep their
+ * first line.  Its block and size follow from the
  * type: GC objects carry a 16-byte header before the object, a tuple has
  * ob_size items of 8 bytes.  Installed by heaptrail_py_install (GIL held),
  * removed by heaptrail_py_stop.  Before 3.13 there is no such hook. */
@@ -32,7 +36,7 @@
 typedef int (*reftracer_t)(PyObject *op, int event, void *data);
 
 static int (*set_tracer)(reftracer_t fn, void *data);
-static const void *float_type, *tuple_type, *list_type, *dict_type;
+static const void *float_type, *tuple_type, *dict_type;
 static int tracing;
 
 static uint64_t round8(uint64_t n)
@@ -65,7 +69,7 @@ static int reftrace(PyObject *op, int event, void *data)
 			return 0;
 		block = (uintptr_t)o - GC_HEADER;
 		size = GC_HEADER + round8((uint64_t)basic + 8 * (uint64_t)n);
-	} else if (type == list_type || type == dict_type) {
+	} else if (type == dict_type) {
 		memcpy(&basic, (const char *)type + TP_BASICSIZE, sizeof basic);
 		block = (uintptr_t)o - GC_HEADER;
 		size = GC_HEADER + (uint64_t)basic;
@@ -93,10 +97,8 @@ void pyf_reftrace_install(void)
 	*(void **)&set_tracer = dlsym(RTLD_DEFAULT, "PyRefTracer_SetTracer");
 	float_type = dlsym(RTLD_DEFAULT, "PyFloat_Type");
 	tuple_type = dlsym(RTLD_DEFAULT, "PyTuple_Type");
-	list_type = dlsym(RTLD_DEFAULT, "PyList_Type");
 	dict_type = dlsym(RTLD_DEFAULT, "PyDict_Type");
-	if (!set_tracer || !float_type || !tuple_type || !list_type ||
-	    !dict_type)
+	if (!set_tracer || !float_type || !tuple_type || !dict_type)
 		return;
 	if (set_tracer(reftrace, NULL) == 0)
 		tracing = 1;
