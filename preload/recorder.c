@@ -195,19 +195,18 @@ record_with_stack(unsigned type, unsigned kind, uint64_t addr, uint64_t aux, uin
 
 void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
 {
+	ht_tls.last_block = (uintptr_t)p;
 	record_with_stack(RING_EV_ALLOC, kind, (uint64_t)(uintptr_t)p, align, size,
 			  heapcount_usable(p));
 }
 
-void recorder_free(void *p, uintptr_t site_ip)
+/* A FREE with the given site (0: unknown). */
+static void record_free(void *p, uint32_t site)
 {
 	rec_thread_t *th = event_thread();
 	if (!th)
 		return;
 	heapcount_add(th, -heapcount_usable(p));
-	/* The free site: a lookup, no unwind; 0 (unknown) if memory ran
-	 * out, and the free itself is still recorded. */
-	uint32_t site = stackid_free_site(site_ip);
 	ring_t *r = th->ring;
 	uint64_t tick = 0;
 	unsigned st = stamp_due(r, &tick);
@@ -223,10 +222,26 @@ void recorder_free(void *p, uintptr_t site_ip)
 	commit_event(r, 1 + st);
 }
 
+void recorder_free(void *p, uintptr_t site_ip)
+{
+	/* The free site: a lookup, no unwind; 0 (unknown) if memory ran
+	 * out, and the free itself is still recorded. */
+	record_free(p, stackid_free_site(site_ip));
+}
+
 void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable)
 {
+	ht_tls.last_block = (uintptr_t)p;
 	record_with_stack(RING_EV_REALLOC, HT_KIND_REALLOC, (uint64_t)(uintptr_t)old,
 			  (uint64_t)(uintptr_t)p, size, heapcount_usable(p) - old_usable);
+}
+
+void recorder_reuse(void *p, uint64_t size)
+{
+	/* Where the object died (into the free list) is not known: no site,
+	 * so that `lines` does not charge its bytes to the reusing line. */
+	record_free(p, 0);
+	recorder_alloc(HT_KIND_MALLOC, p, size, 0);
 }
 
 int recorder_snapshot(const char *label)

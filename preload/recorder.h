@@ -18,6 +18,12 @@ void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align);
 void recorder_free(void *p, uintptr_t site_ip);
 /* old_usable: heapcount_usable(old) taken before the real realloc. */
 void recorder_realloc(void *old, void *p, uint64_t size, int64_t old_usable);
+/* A live block reused without malloc (a Python object taken from one of
+ * CPython's free lists, pyframes/reftrace.c): recorded as its free and a
+ * new allocation of `size` bytes at the caller's stack, which moves it to
+ * the reusing line as tracemalloc does.  Same preconditions as the hot
+ * path. */
+void recorder_reuse(void *p, uint64_t size);
 /* API snapshot from any thread; 0 or -1 when not recording (or when
  * called by a signal handler that interrupted a hook: counted lost). */
 int recorder_snapshot(const char *label);

@@ -81,6 +81,9 @@ typedef struct rec_tls {
 		uint32_t code, line; /* innermost Python frame, code 0 = none */
 		uint32_t id; /* its stack id, 0 = empty entry */
 	} free_sites[4];
+	/* The block the thread's last allocation or realloc returned: a
+	 * Python object created there is fresh, not recycled (reftrace.c). */
+	uintptr_t last_block;
 } rec_tls_t;
 
 typedef struct session {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render/pytype.h"
+
 #define MAX_FILTERS 32
 #define KEY_MAX 4096
 
@@ -182,9 +184,25 @@ static const frame_t *key_frame(group_t *g, sidx_t i, int *err)
 	return n > 0 ? g->fbuf : NULL;
 }
 
+/* --by type: what the allocation is, from its native frames (all of them,
+ * cached: the rules look past the innermost). */
+static uint32_t compute_type(group_t *g, sidx_t i)
+{
+	const frame_t *fr;
+	int n = frames_get(g->frames, i, &fr);
+	if (n < 0)
+		return GROUP_NONE;
+	int minor = 0;
+	for (int k = 0; k < n && !minor; k++)
+		minor = pytype_minor(fr[k].module);
+	return intern(g, pytype_of(fr, n, minor), fr, 0);
+}
+
 static uint32_t compute(group_t *g, sidx_t i)
 {
 	const frame_t *fr;
+	if (g->by == BY_TYPE)
+		return compute_type(g, i);
 	if (g->by != BY_TRACEBACK) {
 		int err;
 		const frame_t *kf = key_frame(g, i, &err);
@@ -239,7 +257,8 @@ uint32_t group_of_stack(group_t *g, sidx_t i)
 int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids)
 {
 	const frame_t *fr;
-	int n = g->by == BY_TRACEBACK ? 0 : copy_frames(g, i), m = 0;
+	bool whole = g->by == BY_TRACEBACK || g->by == BY_TYPE;
+	int n = whole ? 0 : copy_frames(g, i), m = 0;
 	if (n < 0)
 		return n;
 	fr = g->fbuf;
@@ -250,7 +269,7 @@ int group_keys_of_stack(group_t *g, sidx_t i, const uint32_t **ids)
 		g->scratch = ns;
 		g->nscratch = (size_t)n + 1;
 	}
-	if (n == 0 || g->by == BY_TRACEBACK) {
+	if (n == 0 || whole) {
 		uint32_t id = group_of_stack(g, i);
 		if (id == GROUP_NONE)
 			return -ENOMEM;

@@ -18,10 +18,11 @@
 #include "render/json.h"
 #include "render/text.h"
 
-/* --at POINT, --temporary. */
+/* --at POINT, --temporary, --per N. */
 struct top_args {
 	const char *at;
 	bool temporary;
+	const char *per; /* NULL = no per column */
 };
 
 static int top_opt(const char *cmd, int argc, char **argv, int *i, void *ctx)
@@ -31,6 +32,9 @@ static int top_opt(const char *cmd, int argc, char **argv, int *i, void *ctx)
 		ta->temporary = true;
 		return 1;
 	}
+	int m = args_opt(cmd, argc, argv, i, "--per", &ta->per);
+	if (m)
+		return m;
 	return args_opt(cmd, argc, argv, i, "--at", &ta->at);
 }
 
@@ -42,9 +46,13 @@ int cmd_top(int argc, char **argv)
 	opts_t o;
 	int rc = 1;
 	opts_init(&o);
-	struct top_args ta = { NULL, false }; /* --at: the peak */
+	struct top_args ta = { NULL, false, NULL }; /* --at: the peak */
 	if (opts_args("top", accept, top_opt, &ta, argc, argv, &o, &path))
 		return 2;
+	long long per = ta.per ? args_parse_count(ta.per) : 0;
+	if (per < 0 || (ta.per && per == 0))
+		return args_usage_error("top", "--per: expected a count of objects (1 or more), not '%s'",
+					ta.per);
 	const char *at = ta.at ? ta.at : "peak";
 	bool temporary = ta.temporary;
 	/* Temporary allocations are counted over the whole run: a point
@@ -120,6 +128,10 @@ int cmd_top(int argc, char **argv)
 		json_str(&j, report_by_name(o.by));
 		json_key(&j, "cumulative");
 		json_bool(&j, o.cumulative);
+		if (per) {
+			json_key(&j, "per");
+			json_u64(&j, (uint64_t)per);
+		}
 		json_key(&j, "heap_bytes");
 		json_u64(&j, temporary ? 0 : point_heap_bytes(pt));
 		json_key(&j, "heap_blocks");
@@ -164,7 +176,8 @@ int cmd_top(int argc, char **argv)
 			       fmt_size(a, sizeof(a), (double)set.total_bytes, false),
 			       set.total_count,
 			       group_has_filters(g) ? " (filtered)" : "");
-		text_stats(stdout, &set, k, false, (report_by_t)o.by);
+		text_stats_per(stdout, &set, k, false, (report_by_t)o.by,
+			       (uint64_t)per);
 		if (k < nrows && !o.cumulative) {
 			uint64_t ob = 0, oc = 0;
 			for (size_t i = k; i < set.n; i++) {

@@ -55,9 +55,11 @@ static const command_t commands[] = {
 	  "heaptrail top TRACE [--at peak|end|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
 	  "              [-n N] [--include GLOB]... [--exclude GLOB]... [--temporary]\n"
 	  "              [--frames all|python|native] [--no-symbols] [--json]\n"
-	  "              [--full-names] [--depth N] [--system GLOB]... [--startup]\n"
-	  "  KEY: lineno (default), filename, function, traceback, module, site\n"
+	  "              [--full-names] [--depth N] [--system GLOB]... [--startup] [--per N]\n"
+	  "  KEY: lineno (default), filename, function, traceback, module, site, type\n"
 	  "  site: the first frame not in libc, libstdc++, the interpreter... (or GLOB)\n"
+	  "  type: what a Python allocation is (int, list items array, dict keys table...)\n"
+	  "  --per N: each row's bytes divided by N as well (bytes per element)\n"
 	  "  --at: the peak by default; end: what is still live at the end\n"
 	  "  SNAPSHOT: label or index (see `heaptrail snapshots`); TIME: 2.5s, 1500ms",
 	  "live memory at a point, by call site (like tracemalloc statistics)" },

@@ -61,7 +61,7 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 		if (m < 0)
 			return -1;
 		if ((o->by = report_by_parse(val)) < 0) {
-			args_usage_error(cmd, "--by: unknown key '%s' (lineno, filename, function, traceback, module, site)", val);
+			args_usage_error(cmd, "--by: unknown key '%s' (lineno, filename, function, traceback, module, site, type)", val);
 			return -1;
 		}
 	} else if ((m = value_opt(cmd, accept, OPT_FRAMES, argc, argv, i,
@@ -151,6 +151,9 @@ int opts_args(const char *cmd, unsigned accept, opts_extra_t extra,
 	}
 	if (path && !*path)
 		return args_usage_error(cmd, "missing TRACE");
+	/* --by type reads the native frames under the Python ones. */
+	if (o->by == BY_TYPE && o->fmode == FRAMES_PYTHON)
+		o->fmode = FRAMES_ALL;
 	return 0;
 }
 
@@ -158,6 +161,8 @@ int opts_check_cumulative(const char *cmd, const opts_t *o)
 {
 	if (o->cumulative && o->by == BY_TRACEBACK)
 		return args_usage_error(cmd, "--cumulative cannot be used with --by traceback");
+	if (o->cumulative && o->by == BY_TYPE)
+		return args_usage_error(cmd, "--cumulative cannot be used with --by type");
 	return 0;
 }
 

@@ -6,7 +6,7 @@
 
 /* Indexed by report_by_t. */
 static const char *const by_names[] = { "lineno", "filename", "function",
-					"traceback", "module", "site" };
+					"traceback", "module", "site", "type" };
 
 int report_by_parse(const char *s)
 {

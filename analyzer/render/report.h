@@ -19,9 +19,11 @@ typedef enum report_by {
 	BY_MODULE, /* module (shared object) of the innermost frame */
 	BY_SITE, /* file:line of the first frame that is not a system frame
 		  * (sysframes.h): the user's line */
+	BY_TYPE, /* what a Python allocation is ("int", "list items array"),
+		  * from its CPython functions (pytype.h) */
 } report_by_t;
 
-/* Parses "lineno|filename|function|traceback|module|site"; -1 if
+/* Parses "lineno|filename|function|traceback|module|site|type"; -1 if
  * unknown. */
 int report_by_parse(const char *s);
 /* The --by name of a key type ("lineno", ...): the inverse of the above. */

@@ -431,6 +431,37 @@ static int segs_match(struct sym_mod *m)
 	return k == m->nsegs;
 }
 
+/* Debian's package with the debug info of a CPython interpreter or
+ * libpython ("python3.11-dbg" for /usr/bin/python3.11 and
+ * libpython3.11.so.1.0, and for its lib-dynload modules), into pkg; 0
+ * when path is none of these, or not a system path (a pyenv build has its own symbols or none). */
+static int python_dbg_package(const char *path, char *pkg, size_t size)
+{
+	if (strncmp(path, "/usr/", 5))
+		return 0;
+	unsigned major, minor;
+	int end = 0;
+	/* An extension module of the standard library is in the same
+	 * package. */
+	if (sscanf(path, "/usr/lib/python%u.%u/lib-dynload/%n", &major, &minor,
+		   &end) == 2 &&
+	    end) {
+		snprintf(pkg, size, "python%u.%u-dbg", major, minor);
+		return 1;
+	}
+	const char *b = sym_basename(path);
+	if (!strncmp(b, "lib", 3))
+		b += 3;
+	end = 0;
+	if (sscanf(b, "python%u.%u%n", &major, &minor, &end) != 2)
+		return 0;
+	/* "python3.11" or "python3.11.so.1.0", not "python3.11-config". */
+	if (b[end] && strncmp(b + end, ".so", 3))
+		return 0;
+	snprintf(pkg, size, "python%u.%u-dbg", major, minor);
+	return 1;
+}
+
 /* Opens module m on first use and sets its state; says why once when it
  * cannot give full symbols. */
 static void mod_open(sym_t *sym, struct sym_mod *m)
@@ -497,9 +528,20 @@ static void mod_open(sym_t *sym, struct sym_mod *m)
 		return;
 	}
 	/* libdw's standard lookup asks debuginfod servers itself when
-	 * DEBUGINFOD_URLS is set: say which way was tried. */
+	 * DEBUGINFOD_URLS is set: say which way was tried.  Debian's
+	 * interpreter is the exception to "-dbgsym": its debug info is in
+	 * pythonX.Y-dbg, and a stripped python3 has only its exported
+	 * functions (.dynsym) to name frames with. */
+	char pkg[64];
 	const char *urls = getenv("DEBUGINFOD_URLS");
-	if (urls && *urls)
+	if (python_dbg_package(m->path, pkg, sizeof pkg))
+		warn(sym, "%s: no debug info (on Debian install %s, of the same "
+			  "version as the interpreter%s); showing exported function "
+			  "names only, without file:line",
+		     m->path, pkg,
+		     urls && *urls ? "; no server in DEBUGINFOD_URLS had it" :
+				     ", or set DEBUGINFOD_URLS to fetch it");
+	else if (urls && *urls)
 		warn(sym, "%s: no debug info (not installed, and no server in "
 			  "DEBUGINFOD_URLS had it; on Debian install the -dbgsym "
 			  "package of `dpkg -S %s`); showing function names without "

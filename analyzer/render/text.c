@@ -38,7 +38,8 @@ char *text_exec_note(char *buf, size_t len, const analysis_summary_t *s)
 
 /* --- stats (top, diff) ---------------------------------------------------- */
 
-static void stat_row(FILE *out, const stat_row_t *r, bool diff, report_by_t by)
+static void stat_row(FILE *out, const stat_row_t *r, bool diff, report_by_t by,
+		     uint64_t per)
 {
 	char a[32], b[32], c[32], line[1024];
 	const char *key = r->key;
@@ -60,6 +61,10 @@ static void stat_row(FILE *out, const stat_row_t *r, bool diff, report_by_t by)
 		fprintf(out, ", average=%s",
 			fmt_size(c, sizeof(c),
 				 (double)r->bytes / (double)r->count, false));
+	if (per)
+		fprintf(out, ", per %" PRIu64 "=%s", per,
+			fmt_size(c, sizeof(c), (double)r->bytes / (double)per,
+				 false));
 	fputc('\n', out);
 	if (by == BY_TRACEBACK)
 		for (int i = 0; i < r->nframes; i++)
@@ -71,8 +76,14 @@ static void stat_row(FILE *out, const stat_row_t *r, bool diff, report_by_t by)
 void text_stats(FILE *out, const stat_set_t *s, size_t k, bool diff,
 		report_by_t by)
 {
+	text_stats_per(out, s, k, diff, by, 0);
+}
+
+void text_stats_per(FILE *out, const stat_set_t *s, size_t k, bool diff,
+		    report_by_t by, uint64_t per)
+{
 	for (size_t i = 0; i < k && i < s->n; i++)
-		stat_row(out, &s->rows[i], diff, by);
+		stat_row(out, &s->rows[i], diff, by, per);
 }
 
 /* --- frames ---------------------------------------------------------------- */

@@ -31,6 +31,10 @@ char *text_exec_note(char *buf, size_t len, const analysis_summary_t *s);
  * frames, indented, under a traceback grouping. */
 void text_stats(FILE *out, const stat_set_t *s, size_t k, bool diff,
 		report_by_t by);
+/* Same, with ", per N=B" after the average when per > 0: the bytes of a
+ * row divided by N (top --per: bytes per element of N objects). */
+void text_stats_per(FILE *out, const stat_set_t *s, size_t k, bool diff,
+		    report_by_t by, uint64_t per);
 
 /* Stack s as indented traceback lines (at most max, 0 = all). */
 void text_frames(FILE *out, frames_t *fs, sidx_t s, int max);

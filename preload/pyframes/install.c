@@ -48,6 +48,7 @@ HT_EXPORT int heaptrail_py_install(PyObject *frame)
 		atomic_store(&pyf.py_seen, 1);
 		atomic_store(&pyf.installed, 1);
 		atomic_store(&pyf.active, 1);
+		pyf_reftrace_install();
 		return 0;
 	}
 	pystack_t *s = pyf_stack_get();
@@ -122,5 +123,6 @@ HT_EXPORT void heaptrail_py_stop(void)
 {
 	if (pyf.resolved && !pyf_in_main_interp())
 		return;
+	pyf_reftrace_remove();
 	atomic_store(&pyf.active, 0);
 }

@@ -262,4 +262,10 @@ int pyf_walk_enable(int from_python);
 /* In the main interpreter (sub-interpreters are ignored), GIL held. */
 int pyf_in_main_interp(void);
 
+/* CPython 3.13+: objects recycled from free lists are recorded at the
+ * reusing line (reftrace.c).  GIL held; no-ops before 3.13, without the
+ * frame walk or without PYTHONMALLOC=malloc. */
+void pyf_reftrace_install(void);
+void pyf_reftrace_remove(void);
+
 #endif /* HT_PYFRAMES_INTERNAL_H */

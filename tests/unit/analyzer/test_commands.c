@@ -160,7 +160,7 @@ Test(commands, usage_errors_exit_2, .init = setup, .fini = teardown)
 	cr_assert_eq(RUN(cmd_diff, "diff", trace_path), 2);
 	cr_assert_eq(RUN(cmd_info, "info"), 2);
 	cr_assert_stderr_eq_str(
-		"heaptrail top: --by: unknown key 'colour' (lineno, filename, function, traceback, module, site)\n"
+		"heaptrail top: --by: unknown key 'colour' (lineno, filename, function, traceback, module, site, type)\n"
 		"Try 'heaptrail help top'.\n"
 		"heaptrail top: unknown option '--frobnicate'\n"
 		"Try 'heaptrail help top'.\n"

@@ -62,7 +62,7 @@ Test(opts, bad_by_value_is_a_usage_error_naming_the_command,
 	cr_assert_eq(parse_all(ALL, 2, argv, &o), -1);
 	fflush(stderr);
 	cr_assert_stderr_eq_str(
-		"heaptrail top: --by: unknown key 'bogus' (lineno, filename, function, traceback, module, site)\n"
+		"heaptrail top: --by: unknown key 'bogus' (lineno, filename, function, traceback, module, site, type)\n"
 		"Try 'heaptrail help top'.\n");
 }
 
