@@ -12,6 +12,8 @@
 #include "pymodule.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,8 +268,31 @@ static pyobj_t *init_module(void)
 
 #define SYM(field, name) (*(void **)&api.field = dlsym(RTLD_DEFAULT, name))
 
+static int is_libpython(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	const char *slash = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+	return slash && strncmp(slash + 1, "libpython", 9) == 0;
+}
+
+/* A program that may be CPython: named python*, or with a libpython
+ * loaded.  Asked first, so that other programs never see the dlsym
+ * calls below (a failed dlsym leaves loader state behind: the GOT
+ * redirection of RTLD_DEEPBIND libraries and of preloaded allocators,
+ * gotpatch.c, then missed a library's first calls). */
+static int maybe_python(void)
+{
+	const char *name = program_invocation_short_name;
+	if (name && strncmp(name, "python", 6) == 0)
+		return 1;
+	return dl_iterate_phdr(is_libpython, NULL) != 0;
+}
+
 int pymodule_register(void)
 {
+	if (!maybe_python())
+		return 0;
 	int (*append)(const char *name, pyobj_t *(*init)(void));
 	int (*initialized)(void);
 	const char *(*version)(void);

@@ -604,6 +604,12 @@ static void shell_word(const char *s, char *buf, size_t len)
  * when it cannot be made (the recorder then writes to a terminal only). */
 static int open_messages(void)
 {
+	/* Under a tiny descriptor limit the trace and the program need every
+	 * number (test_limits.DescriptorLimit): no message file then, and the
+	 * recorder's lines go where they go without the wrapper. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 64)
+		return -1;
 	int fd = memfd_create("heaptrail-messages", 0);
 	if (fd < 0)
 		return -1;
