@@ -43,9 +43,14 @@ char *fmt_seconds(char *buf, size_t len, uint64_t us)
 	uint64_t r = (us + unit / 2) / unit * unit;
 	if (!decimals)
 		snprintf(buf, len, "%llus", (unsigned long long)(r / 1000000));
-	else
-		snprintf(buf, len, "%llu.%0*llus", (unsigned long long)(r / 1000000), decimals,
-			 (unsigned long long)(r % 1000000 / unit));
+	else {
+		/* r is a multiple of unit: its first `decimals` microsecond
+		 * digits are all there is. */
+		char frac[8];
+		snprintf(frac, sizeof(frac), "%06llu", (unsigned long long)(r % 1000000));
+		frac[decimals] = '\0';
+		snprintf(buf, len, "%llu.%ss", (unsigned long long)(r / 1000000), frac);
+	}
 	return buf;
 }
 
