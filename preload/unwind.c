@@ -379,7 +379,7 @@ out:
 #define CHAIN_MAX 80 /* frames kept per chain (longer ones are cut into pieces) */
 #define CHAIN_SETS_BITS 11 /* 2048 sets per thread */
 #define CHAIN_WAYS 4 /* chains per set: one call site may be reached by several chains */
-#define CHAIN_RING_LEN ((size_t)2 << 20) /* bytes of chains per thread */
+#define CHAIN_RING_LEN ((size_t)3 << 19) /* bytes of chains per thread: 1.5 MiB */
 
 /* A chain's header in the ring; its arrays follow (chain_off() etc.;
  * val_at and fr_at are byte offsets from the header):
