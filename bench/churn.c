@@ -17,38 +17,13 @@
  * per thread, so the threads workload does not fight over one cache line. */
 __thread unsigned long churn_sink;
 
+#include "bench_rng.h"
 #include "churn_sites.h"
 
 #define LIVE_BLOCKS 100000 /* working set, in blocks, over all threads */
 #define NTHREADS 8
 #define MAILBOX_CAP 4096   /* blocks waiting to be freed by their receiver */
 #define MAX_GROW 32768     /* bytes: a realloc chain restarts above this */
-
-/* xorshift64*: small, fast, and the same sequence on every machine. */
-static inline uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* Mixed sizes: mostly small, a tail up to 32 KiB (below glibc's mmap
- * threshold, so every block comes from the heap). */
-static inline size_t pick_size(uint64_t r)
-{
-	unsigned u = (unsigned)(r & 1023);
-	uint64_t v = r >> 10;
-	if (u < 614)
-		return 8 + v % 121;
-	if (u < 921)
-		return 129 + v % 896;
-	if (u < 1013)
-		return 1025 + v % 7168;
-	return 8193 + v % 24576;
-}
 
 static inline unsigned pick_site(uint64_t r)
 {
@@ -66,7 +41,7 @@ static int run_churn(long ops)
 		size_t k = (size_t)(r % LIVE_BLOCKS);
 		free(slot[k]);
 		r = rng_next(&s);
-		slot[k] = churn_sites[pick_site(r)](NULL, pick_size(r));
+		slot[k] = churn_sites[pick_site(r)](NULL, mixed_size(r));
 		if (!slot[k])
 			return 1;
 	}
@@ -151,7 +126,7 @@ static void *worker_main(void *arg)
 			mailbox_post(&mail[(w->id + 1 + (int)(r % (NTHREADS - 1))) % NTHREADS], slot[k]);
 		else
 			free(slot[k]);
-		size[k] = pick_size(r);
+		size[k] = mixed_size(r);
 		slot[k] = churn_sites[pick_site(r)](NULL, size[k]);
 		if (!slot[k]) {
 			w->failed = 1;

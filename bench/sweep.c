@@ -27,6 +27,7 @@
 /* Written by every generated frame so that no call is a tail call. */
 __thread unsigned long sweep_sink;
 
+#include "bench_rng.h"
 #include "sweep_sites.h"
 
 #define BURST 64
@@ -46,17 +47,6 @@ typedef struct {
 static unsigned char site_pads[SWEEP_MAXSITES]; /* pads per site */
 static uint16_t site_class[SWEEP_MAXSITES];     /* classes: size per site */
 
-/* xorshift64*: small, fast, and the same sequence on every machine. */
-static inline uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
 static inline size_t pick_size(const shape_t *sh, unsigned site, uint64_t r)
 {
 	switch (sh->sizes) {
@@ -64,17 +54,8 @@ static inline size_t pick_size(const shape_t *sh, unsigned site, uint64_t r)
 		return 48;
 	case SZ_CLASSES:
 		return site_class[site];
-	case SZ_MIXED: {
-		unsigned u = (unsigned)(r & 1023);
-		uint64_t v = r >> 10;
-		if (u < 614)
-			return 8 + v % 121;
-		if (u < 921)
-			return 129 + v % 896;
-		if (u < 1013)
-			return 1025 + v % 7168;
-		return 8193 + v % 24576;
-	}
+	case SZ_MIXED:
+		return mixed_size(r);
 	case SZ_HEAVY: {
 		/* k = trailing ones of r: P(k) = 2^-(k+1); 16 << k, capped at
 		 * 1 MiB, plus up to as much again. */

@@ -44,38 +44,39 @@ sh "$ROOT/scripts/install-deps.sh" heaptrack zstd sqlite3 hyperfine
 mkdir -p "$BDIR"
 
 # --- workloads ------------------------------------------------------------
-python3 "$ROOT/bench/gen_sites.py" "$BDIR/churn_sites.h.new" 50 5 30
-if ! cmp -s "$BDIR/churn_sites.h.new" "$BDIR/churn_sites.h" 2>/dev/null; then
-	mv "$BDIR/churn_sites.h.new" "$BDIR/churn_sites.h"
-else
-	rm -f "$BDIR/churn_sites.h.new"
-fi
-for v in fp nofp; do
-	if [ $v = fp ]; then fpflag=-fno-omit-frame-pointer; else fpflag=-fomit-frame-pointer; fi
-	out=$BDIR/churn-$v
-	if [ ! -x "$out" ] || [ "$ROOT/bench/churn.c" -nt "$out" ] || [ "$BDIR/churn_sites.h" -nt "$out" ]; then
-		echo "bench: building $out"
-		$CC -std=gnu11 -O2 -g $fpflag -Wall -Wextra -Werror -I"$BDIR" \
-			-o "$out" "$ROOT/bench/churn.c" -lpthread
+# A generated header, replaced only when its bytes change (so that make-
+# style timestamps below rebuild only what changed): NAME GENERATOR [ARGS].
+gen_header() {
+	name=$1
+	gen=$2
+	shift 2
+	python3 "$gen" "$BDIR/$name.new" "$@"
+	if ! cmp -s "$BDIR/$name.new" "$BDIR/$name" 2>/dev/null; then
+		mv "$BDIR/$name.new" "$BDIR/$name"
+	else
+		rm -f "$BDIR/$name.new"
 	fi
-done
+}
+# PROGRAM (bench/PROGRAM.c with BUILD/bench/PROGRAM_sites.h) built twice,
+# PROGRAM-fp and PROGRAM-nofp, when missing or older than its sources.
+build_fp_nofp() {
+	for v in fp nofp; do
+		if [ $v = fp ]; then fpflag=-fno-omit-frame-pointer; else fpflag=-fomit-frame-pointer; fi
+		out=$BDIR/$1-$v
+		if [ ! -x "$out" ] || [ "$ROOT/bench/$1.c" -nt "$out" ] ||
+			[ "$ROOT/bench/bench_rng.h" -nt "$out" ] || [ "$BDIR/$1_sites.h" -nt "$out" ]; then
+			echo "bench: building $out"
+			$CC -std=gnu11 -O2 -g $fpflag -Wall -Wextra -Werror -I"$BDIR" \
+				-o "$out" "$ROOT/bench/$1.c" -lpthread
+		fi
+	done
+}
+gen_header churn_sites.h "$ROOT/bench/gen_sites.py" 50 5 30
+build_fp_nofp churn
 # The sweep's parameterised churn (one binary per frame-pointer setting:
 # every other dimension is chosen on its command line).
-python3 "$ROOT/bench/gen_sweep.py" "$BDIR/sweep_sites.h.new"
-if ! cmp -s "$BDIR/sweep_sites.h.new" "$BDIR/sweep_sites.h" 2>/dev/null; then
-	mv "$BDIR/sweep_sites.h.new" "$BDIR/sweep_sites.h"
-else
-	rm -f "$BDIR/sweep_sites.h.new"
-fi
-for v in fp nofp; do
-	if [ $v = fp ]; then fpflag=-fno-omit-frame-pointer; else fpflag=-fomit-frame-pointer; fi
-	out=$BDIR/sweep-$v
-	if [ ! -x "$out" ] || [ "$ROOT/bench/sweep.c" -nt "$out" ] || [ "$BDIR/sweep_sites.h" -nt "$out" ]; then
-		echo "bench: building $out"
-		$CC -std=gnu11 -O2 -g $fpflag -Wall -Wextra -Werror -I"$BDIR" \
-			-o "$out" "$ROOT/bench/sweep.c"
-	fi
-done
+gen_header sweep_sites.h "$ROOT/bench/gen_sweep.py"
+build_fp_nofp sweep
 CXX=${CXX:-c++}
 if [ ! -x "$BDIR/textproc" ] || [ "$ROOT/bench/textproc.cpp" -nt "$BDIR/textproc" ]; then
 	echo "bench: building $BDIR/textproc"
