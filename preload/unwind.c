@@ -377,9 +377,9 @@ out:
  * thousand distinct stacks thrashed them: issue 19's sweep, 500 and 5000
  * call sites.) */
 #define CHAIN_MAX 80 /* frames kept per chain (longer ones are cut into pieces) */
-#define CHAIN_SETS_BITS 11 /* 2048 sets per thread */
+#define CHAIN_SETS_BITS 10 /* 1024 sets per thread */
 #define CHAIN_WAYS 4 /* chains per set: one call site may be reached by several chains */
-#define CHAIN_RING_LEN ((size_t)3 << 19) /* bytes of chains per thread: 1.5 MiB */
+#define CHAIN_RING_LEN ((size_t)1 << 20) /* bytes of chains per thread */
 
 /* A chain's header in the ring; its arrays follow (chain_off() etc.;
  * val_at and fr_at are byte offsets from the header):
