@@ -53,6 +53,11 @@
  * (the wrapper's summary then names the write failure, not an unclean
  * exit). */
 #define HT_MSG_WRITE_FAILED "cannot write the trace"
+/* The line a traced process that created its own trace file (a followed
+ * child) writes to the wrapper's message file: this prefix, its pid, a
+ * space and the trace's absolute path.  The wrapper lists these in its
+ * summary and prints none of them (preload/msgfd.c, launcher/record.c). */
+#define HT_MSG_TRACE_PREFIX "heaptrail-trace: "
 /* Not ours, but set by the wrapper: Python allocations go through malloc
  * (then recorded as such: HT_PROC_PYTHONMALLOC). */
 #define HT_ENV_PYTHONMALLOC "PYTHONMALLOC"

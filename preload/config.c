@@ -223,6 +223,9 @@ int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh)
 		close(fd);
 		fd = high;
 	}
+	/* The wrapper cannot guess this name (a child's own argv[0], its
+	 * working directory): say it. */
+	msgfd_announce_trace(pid, path);
 	return fd;
 }
 

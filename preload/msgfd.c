@@ -23,6 +23,7 @@
 int msgfd_fd = -1;
 static int keep_open; /* the descriptor is inherited across exec */
 static int budget = -1; /* lines left, -1 = no limit of ours */
+static int wrapper; /* msgfd_fd is the wrapper's message file */
 /* Identity of the chosen file: a program that closed our number with a raw
  * syscall may have reused it for its own file, which must not get our
  * lines. */
@@ -69,6 +70,7 @@ void msgfd_setup(int keep_on_exec)
 	msgfd_fd = -1;
 	budget = -1;
 	keep_open = 0;
+	wrapper = 0;
 	if (v && *v && !util_parse_u64(v, &n) && n < INT32_MAX) {
 		if (id && *id) {
 			/* The wrapper's file: ours only if it is still the same
@@ -76,6 +78,7 @@ void msgfd_setup(int keep_on_exec)
 			 * but not the descriptor, whose number may be reused). */
 			if (matches((int)n, id)) {
 				msgfd_fd = (int)n;
+				wrapper = 1;
 				keep_open = keep_on_exec;
 				if (!keep_on_exec)
 					fcntl(msgfd_fd, F_SETFD, FD_CLOEXEC);
@@ -122,6 +125,32 @@ void msgfd_write(const char *buf, size_t len)
 		sigtimedwait(&pipe_set, NULL, &zero);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void msgfd_announce_trace(int pid, const char *path)
+{
+	if (!wrapper)
+		return;
+	char line[4096 + 1024];
+	util_line_t l = { line, sizeof(line), 0 };
+	line[0] = 0;
+	util_line_str(&l, HT_MSG_TRACE_PREFIX);
+	util_line_u64(&l, (uint64_t)pid);
+	util_line_str(&l, " ");
+	if (path[0] != '/') {
+		/* Straight into the line, by the raw syscall (glibc's getcwd
+		 * may allocate). */
+		long n = syscall(SYS_getcwd, line + l.len, sizeof(line) - l.len - 1);
+		if (n <= 1 || line[l.len] != '/')
+			return; /* unreachable directory: no name to give */
+		l.len += strlen(line + l.len);
+		util_line_str(&l, "/");
+	}
+	util_line_str(&l, path);
+	util_line_str(&l, "\n");
+	if (l.len + 1 >= sizeof(line))
+		return; /* cut: a wrong name is worse than none */
+	msgfd_write(line, l.len);
 }
 
 int msgfd_make_room(int fd)

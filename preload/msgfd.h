@@ -20,6 +20,12 @@ void msgfd_setup(int keep_on_exec);
 /* Writes one whole line (no SIGPIPE escapes).  Lines beyond the budget of
  * the chosen way are dropped. */
 void msgfd_write(const char *buf, size_t len);
+/* Under `heaptrail record` only (the wrapper's file, never the bare
+ * LD_PRELOAD way's terminal): tells the wrapper that this process writes
+ * the trace `path` (made absolute against the working directory), as the
+ * line HT_MSG_TRACE_PREFIX "<pid> <path>", which the wrapper lists in its
+ * summary instead of printing.  Async-signal-safe, no allocation. */
+void msgfd_announce_trace(int pid, const char *path);
 /* The descriptor fdguard protects, -1 = none. */
 extern int msgfd_fd HT_HIDDEN;
 /* Moves our descriptor away from number fd (the program dup2s onto it).

@@ -622,12 +622,47 @@ static int open_messages(void)
 }
 
 #define MESSAGES_SHOWN 20
-#define MESSAGES_MAX (256 * 1024)
+/* Enough for the announcements of tens of thousands of followed children. */
+#define MESSAGES_MAX (16 * 1024 * 1024)
+
+/* The traces followed children announced (HT_MSG_TRACE_PREFIX lines), in
+ * the order they were created. */
+typedef struct {
+	char **paths; /* absolute, malloc'd */
+	size_t n, cap;
+} announced_t;
+
+static void announced_add(announced_t *a, const char *line)
+{
+	const char *sp = strchr(line, ' ');
+	if (!sp || sp[1] != '/')
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->paths[i], sp + 1) == 0)
+			return;
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 16;
+		char **np = realloc(a->paths, ncap * sizeof(*np));
+		if (!np)
+			return;
+		a->paths = np;
+		a->cap = ncap;
+	}
+	if ((a->paths[a->n] = strdup(sp + 1)))
+		a->n++;
+}
+
+static void announced_free(announced_t *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->paths[i]);
+	free(a->paths);
+}
 
 /* Prints the recorder's messages once each, in the order first seen, at
- * most MESSAGES_SHOWN of them.  Returns 1 when one says writing the trace
- * failed. */
-static int print_messages(int fd)
+ * most MESSAGES_SHOWN of them; the trace announcements go to *ann instead.
+ * Returns 1 when one says writing the trace failed. */
+static int print_messages(int fd, announced_t *ann)
 {
 	if (fd < 0)
 		return 0;
@@ -650,6 +685,10 @@ static int print_messages(int fd)
 	int write_failed = 0;
 	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, HT_MSG_TRACE_PREFIX, strlen(HT_MSG_TRACE_PREFIX)) == 0) {
+			announced_add(ann, line + strlen(HT_MSG_TRACE_PREFIX));
+			continue;
+		}
 		if (strstr(line, "heaptrail: " HT_MSG_WRITE_FAILED) == line)
 			write_failed = 1;
 		size_t i = 0;
@@ -746,6 +785,169 @@ static void print_summary(const char *path, int status, int write_failed)
 	else
 		fprintf(stderr, "heaptrail: wrote %s (%s events%s); next: heaptrail report %s\n",
 			path, events, died, word);
+}
+
+/* What print_tree_summary shows of one trace: its first PROCESS record
+ * and its END.  Reads the head of the file only (and its last bytes). */
+typedef struct {
+	uint64_t pid, ppid;
+	char cmd[160]; /* argv joined by spaces, cut with "..." */
+	int has_end;
+	uint64_t events, lost;
+} trace_peek_t;
+
+static int peek_str(const uint8_t **p, const uint8_t *end, const uint8_t **s,
+		    uint64_t *len)
+{
+	if (ht_get_varint(p, end, len) < 0 || *len > (uint64_t)(end - *p))
+		return -1;
+	*s = *p;
+	*p += *len;
+	return 0;
+}
+
+static int trace_peek(const char *path, trace_peek_t *t)
+{
+	uint8_t buf[8192];
+	memset(t, 0, sizeof(*t));
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	ssize_t n = fstat(fd, &st) == 0 ? pread(fd, buf, sizeof(buf), 0) : -1;
+	uint8_t endrec[HT_END_RECORD_LEN];
+	t->has_end = n > 0 && st.st_size >= HT_HEADER_LEN + HT_END_RECORD_LEN &&
+		     pread(fd, endrec, sizeof(endrec), st.st_size - HT_END_RECORD_LEN) ==
+			     (ssize_t)sizeof(endrec) &&
+		     endrec[0] == (HT_REC_END << 3 | HT_OP_RECORD) && endrec[1] == HT_END_BODY_LEN &&
+		     memcmp(endrec + 2 + 24, HT_END_MAGIC, 8) == 0;
+	close(fd);
+	if (t->has_end) {
+		t->events = ht_get_u64le(endrec + 2);
+		t->lost = ht_get_u64le(endrec + 2 + 8);
+	}
+	if (n < HT_HEADER_LEN + 2)
+		return -1;
+	const uint8_t *p = buf + HT_HEADER_LEN, *end = buf + n, *s;
+	uint64_t head, len, v;
+	if (ht_get_varint(&p, end, &head) < 0 || head != (HT_REC_PROCESS << 3 | HT_OP_RECORD) ||
+	    ht_get_varint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
+		return -1;
+	end = p + len;
+	if (ht_get_varint(&p, end, &t->pid) < 0 || ht_get_varint(&p, end, &t->ppid) < 0 ||
+	    ht_get_varint(&p, end, &v) < 0 || ht_get_varint(&p, end, &v) < 0 ||
+	    peek_str(&p, end, &s, &len) < 0 || peek_str(&p, end, &s, &len) < 0 ||
+	    ht_get_varint(&p, end, &v) < 0)
+		return -1;
+	size_t at = 0;
+	for (uint64_t i = 0; i < v && peek_str(&p, end, &s, &len) == 0; i++) {
+		for (uint64_t k = 0; k <= len && at + 4 < sizeof(t->cmd); k++) {
+			char c = k == len ? ' ' : (char)s[k];
+			t->cmd[at++] = (c == '\n' || c == '\t') ? ' ' : c;
+		}
+		if (at + 4 >= sizeof(t->cmd)) {
+			memcpy(t->cmd + sizeof(t->cmd) - 4, "...", 4);
+			return 0;
+		}
+	}
+	while (at && t->cmd[at - 1] == ' ')
+		at--;
+	t->cmd[at] = 0;
+	return 0;
+}
+
+/* path relative to the working directory when it lies below it. */
+static const char *relative(const char *path, const char *cwd)
+{
+	size_t n = strlen(cwd);
+	if (n > 1 && strncmp(path, cwd, n) == 0 && path[n] == '/')
+		return path + n + 1;
+	return path;
+}
+
+/* How the `next:` hint names every trace: all of them when few, else the
+ * glob of their common prefix and suffix (the digits of the pids cut from
+ * the prefix, which the glob then covers). */
+#define TREE_NAMES_LISTED 6
+static void tree_hint(char **names, size_t n, char *out, size_t cap)
+{
+	size_t at = 0;
+	out[0] = 0;
+	if (n <= TREE_NAMES_LISTED) {
+		char word[PATH_MAX * 2];
+		for (size_t i = 0; i < n && at < cap; i++) {
+			shell_word(names[i], word, sizeof(word));
+			at += (size_t)snprintf(out + at, cap - at, "%s%s", i ? " " : "", word);
+		}
+		return;
+	}
+	size_t pre = strlen(names[0]), suf = strlen(names[0]);
+	for (size_t i = 1; i < n; i++) {
+		size_t k = 0, li = strlen(names[i]), l0 = strlen(names[0]);
+		while (k < pre && names[i][k] == names[0][k])
+			k++;
+		pre = k;
+		for (k = 0; k < suf && k < li && k < l0 && names[i][li - 1 - k] == names[0][l0 - 1 - k]; k++)
+			;
+		suf = k;
+	}
+	while (pre && isdigit((unsigned char)names[0][pre - 1]))
+		pre--;
+	size_t l0 = strlen(names[0]);
+	if (pre + suf > l0)
+		suf = l0 - pre;
+	while (suf && isdigit((unsigned char)names[0][l0 - suf]))
+		suf--;
+	/* Quoted except the star, which the shell is to expand. */
+	char a[PATH_MAX], b[PATH_MAX];
+	snprintf(a, sizeof(a), "%.*s", (int)pre, names[0]);
+	snprintf(b, sizeof(b), "%s", names[0] + l0 - suf);
+	char wa[PATH_MAX * 2], wb[PATH_MAX * 2];
+	shell_word(a, wa, sizeof(wa));
+	shell_word(b, wb, sizeof(wb));
+	snprintf(out, cap, "%s*%s", a[0] ? wa : "", b[0] ? wb : "");
+}
+
+/* With followed children: every trace of the run, one line each (pid,
+ * parent, events, file, command), and the command that reports them
+ * together.  root: the first process's trace (NULL when unknown). */
+static void print_tree_summary(const char *root, const announced_t *ann)
+{
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = 0;
+	size_t n = ann->n + (root ? 1 : 0);
+	char **names = calloc(n, sizeof(*names));
+	if (!names)
+		return;
+	size_t k = 0;
+	if (root)
+		names[k++] = (char *)root;
+	for (size_t i = 0; i < ann->n; i++)
+		names[k++] = (char *)relative(ann->paths[i], cwd);
+	fprintf(stderr, "heaptrail: wrote %zu traces, one per process:\n", n);
+	for (size_t i = 0; i < n; i++) {
+		trace_peek_t t;
+		char events[40], lost[40], what[96];
+		if (trace_peek(names[i], &t) < 0) {
+			fprintf(stderr, "heaptrail:   %s (unreadable or empty)\n", names[i]);
+			continue;
+		}
+		format_count(t.events, events, sizeof(events));
+		format_count(t.lost, lost, sizeof(lost));
+		if (!t.has_end)
+			snprintf(what, sizeof(what), "truncated");
+		else if (t.lost)
+			snprintf(what, sizeof(what), "%s events, %s LOST", events, lost);
+		else
+			snprintf(what, sizeof(what), "%s events", events);
+		fprintf(stderr, "heaptrail:   pid %" PRIu64 " (parent %" PRIu64 ")  %s  %s  %s\n",
+			t.pid, t.ppid, what, names[i], t.cmd);
+	}
+	char hint[PATH_MAX * 8];
+	tree_hint(names, n, hint, sizeof(hint));
+	fprintf(stderr, "heaptrail: next: heaptrail report %s\n", hint);
+	free(names);
 }
 
 /* `heaptrail check TRACE WORDS...` (this executable), its report on our
@@ -960,11 +1162,15 @@ int cmd_record(int argc, char **argv)
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
 	}
 
-	int write_failed = print_messages(msg_fd);
+	announced_t ann = { 0 };
+	int write_failed = print_messages(msg_fd, &ann);
 	char path[PATH_MAX];
 	int have_path = trace_path(&o, pid, path, sizeof(path)) == 0;
 	if (!o.quiet && have_path)
 		print_summary(path, status, write_failed);
+	if (!o.quiet && ann.n)
+		print_tree_summary(have_path ? path : NULL, &ann);
+	announced_free(&ann);
 	/* --check: a broken limit (1) or a check that could not judge (2)
 	 * is the status; when every limit held the program's own is. */
 	int check_rc = 0;
