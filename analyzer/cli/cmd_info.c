@@ -106,6 +106,35 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_u64(&j, s->time_resolution_us);
 	json_key(&j, "images");
 	json_u64(&j, s->images);
+	json_key(&j, "image");
+	json_u64(&j, s->image);
+	/* Every image of an exec chain (the figures are image's). */
+	json_key(&j, "image_list");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < s->nimage_list; i++) {
+		const analysis_image_t *im = &s->image_list[i];
+		json_obj_begin(&j);
+		json_key(&j, "image");
+		json_u64(&j, im->n);
+		json_key(&j, "pid");
+		json_u64(&j, im->pid);
+		json_key(&j, "exe");
+		json_str(&j, im->exe);
+		json_key(&j, "cmdline");
+		json_str(&j, im->cmdline);
+		json_key(&j, "events");
+		json_u64(&j, im->events);
+		json_key(&j, "first_us");
+		json_u64(&j, im->first_us);
+		json_key(&j, "last_us");
+		json_u64(&j, im->last_us);
+		json_key(&j, "exec_path");
+		json_str(&j, im->exec_path);
+		json_key(&j, "has_end");
+		json_bool(&j, im->has_end);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
 	json_key(&j, "events");
 	json_obj_begin(&j);
 	json_key(&j, "alloc");
@@ -217,6 +246,21 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		printf("command:      %s\n", s->cmdline);
 	printf("pid:          %" PRIu64 " (parent %" PRIu64 ")%s\n", s->pid,
 	       s->ppid, s->images > 1 ? ", after exec" : "");
+	if (s->nimage_list > 1) {
+		printf("images:       %zu (an exec chain; the figures below are image %u's; --image N reports another)\n",
+		       s->nimage_list, s->image);
+		for (size_t i = 0; i < s->nimage_list; i++) {
+			const analysis_image_t *im = &s->image_list[i];
+			char t0[32], t1[32], ev[32];
+			fmt_seconds(t0, sizeof t0, im->first_us);
+			fmt_seconds(t1, sizeof t1, im->last_us);
+			snprintf(ev, sizeof ev, "%" PRIu64 " event%s", im->events, plural(im->events));
+			printf("  image %u:    %s, %s to %s, pid %" PRIu64 ": %s%s%s%s\n", im->n, ev, t0, t1,
+			       im->pid, im->cmdline[0] ? im->cmdline : im->exe,
+			       im->exec_path[0] ? " (exec'd " : "", im->exec_path,
+			       im->exec_path[0] ? ")" : (im->has_end ? " (END)" : ""));
+		}
+	}
 	if (s->recorder_version && s->recorder_version[0])
 		printf("recorder:     heaptrail %s%s\n", s->recorder_version,
 		       python && (s->proc_flags & HT_PROC_PYTHONMALLOC) ?
@@ -326,6 +370,11 @@ int cmd_info(int argc, char **argv)
 		return 2;
 	notices_always(true);
 	analysis_t *an = run_file_indexed(path, NULL, 0, false);
+	if (an && analysis_summary(an)->images > 1 && !analysis_summary(an)->nimage_list) {
+		/* The index keeps only the final image: the list needs a replay. */
+		analysis_free(an);
+		an = run_file(path, NULL, 0);
+	}
 	if (!an)
 		return 1;
 	const analysis_summary_t *s = analysis_summary(an);

@@ -2,11 +2,13 @@
  * command modules (record, report, info, top, snapshots, diff, leaks,
  * growth, export, timeline, lines, html, check).
  * Single-threaded. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "heaptrail_format.h"
 
+#include "cli/args.h"
 #include "cli/cmd_check.h"
 #include "cli/cmd_diff.h"
 #include "cli/cmd_export.h"
@@ -20,6 +22,7 @@
 #include "cli/cmd_timeline.h"
 #include "cli/cmd_top.h"
 #include "launcher/record.h"
+#include "model/analysis.h"
 #include "read/notices.h"
 
 typedef struct command {
@@ -146,7 +149,9 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "  %-10s %s\n", "help", "help [COMMAND]: show usage");
-	fprintf(out, "\nheaptrail --version prints the version.  Every report takes --json.\n");
+	fprintf(out, "\nheaptrail --version prints the version.  Every report takes --json, and\n"
+		     "--image N: image N of an exec chain (0 = the first; `heaptrail info` lists them).\n"
+		     "top, info, report and leaks take several traces of one run (run.*.htr).\n");
 }
 
 static int help(int argc, char **argv)
@@ -194,6 +199,30 @@ int main(int argc, char **argv)
 				printf("usage: %s\n\n%s\n", c->usage, c->summary);
 				return 0;
 			}
+	/* --image N: every report command, taken out here (record's
+	 * arguments are the program's). */
+	if (c->run != cmd_record) {
+		int k = 2;
+		for (int i = 2; i < argc; i++) {
+			const char *v = NULL;
+			if (strcmp(argv[i], "--image") == 0) {
+				if (i + 1 >= argc)
+					return args_usage_error(cmd, "--image: missing image number (see `heaptrail info`)");
+				v = argv[++i];
+			} else if (strncmp(argv[i], "--image=", 8) == 0) {
+				v = argv[i] + 8;
+			} else {
+				argv[k++] = argv[i];
+				continue;
+			}
+			long long n = args_parse_count(v);
+			if (n < 0 || n > INT32_MAX)
+				return args_usage_error(cmd, "--image: expected an image number (0 = the first; see `heaptrail info`), not '%s'", v);
+			analysis_select_image((int32_t)n);
+		}
+		argv[k] = NULL;
+		argc = k;
+	}
 	int rc = c->run(argc - 1, argv + 1);
 	notices_save();
 	return rc;

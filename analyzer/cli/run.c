@@ -15,6 +15,7 @@ analysis_t *run_file(const char *path, agg_t **aggs, size_t naggs)
 	struct stat before;
 	/* --startup changes the per-stack totals the index keeps. */
 	bool idx = index_enabled() && analysis_grouping_startup() &&
+		   analysis_selected_image() < 0 &&
 		   strcmp(path, "-") != 0 &&
 		   stat(path, &before) == 0 && S_ISREG(before.st_mode);
 	if (idx)
@@ -44,7 +45,9 @@ analysis_t *run_file_indexed(const char *path, agg_t **aggs, size_t naggs,
 {
 	if (strcmp(path, "-") != 0)
 		notices_load(path);
-	analysis_t *an = analysis_grouping_startup() ? index_open(path, need_states) : NULL;
+	/* The index keeps the final image only. */
+	analysis_t *an = analysis_grouping_startup() && analysis_selected_image() < 0 ?
+				 index_open(path, need_states) : NULL;
 	return an ? an : run_file(path, aggs, naggs);
 }
 

@@ -69,7 +69,112 @@ struct analysis {
 	uint64_t *state_n; /* nsnaps entries: per-stack entries then */
 	size_t capstate; /* entries of state_at (and of state_n) */
 	uint64_t states_scanned;
+	/* The images seen (image_list): strings owned here. */
+	analysis_image_t *imgs;
+	size_t nimgs, capimgs;
+	/* Past the image --image chose: events only counted in imgs. */
+	bool frozen;
 };
+
+static int32_t image_selected = -1;
+
+void analysis_select_image(int32_t n)
+{
+	image_selected = n;
+}
+
+int32_t analysis_selected_image(void)
+{
+	return image_selected;
+}
+
+/* The image being read (NULL before the first PROCESS record). */
+static analysis_image_t *cur_image(analysis_t *an)
+{
+	return an->nimgs ? &an->imgs[an->nimgs - 1] : NULL;
+}
+
+static void image_time(analysis_t *an, uint64_t t)
+{
+	analysis_image_t *im = cur_image(an);
+	if (!im)
+		return;
+	if (t < im->first_us)
+		im->first_us = t;
+	if (t > im->last_us)
+		im->last_us = t;
+}
+
+static int push_image(analysis_t *an, const rd_event_t *ev)
+{
+	if (an->nimgs == an->capimgs) {
+		size_t ncap = an->capimgs ? an->capimgs * 2 : 4;
+		analysis_image_t *ni = realloc(an->imgs, ncap * sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		an->imgs = ni;
+		an->capimgs = ncap;
+	}
+	size_t len = 1;
+	for (size_t i = 0; i < ev->u.process.argc; i++)
+		len += strlen(ev->u.process.argv[i]) + 1;
+	char *cmd = malloc(len), *exe = strdup(ev->u.process.exe ? ev->u.process.exe : "");
+	char *none = strdup("");
+	if (!cmd || !exe || !none) {
+		free(cmd);
+		free(exe);
+		free(none);
+		return -ENOMEM;
+	}
+	cmd[0] = 0;
+	for (size_t i = 0, at = 0; i < ev->u.process.argc; i++) {
+		size_t n = strlen(ev->u.process.argv[i]);
+		if (i)
+			cmd[at++] = ' ';
+		memcpy(cmd + at, ev->u.process.argv[i], n + 1);
+		at += n;
+	}
+	an->imgs[an->nimgs++] = (analysis_image_t){
+		.n = ev->u.process.image,
+		.pid = ev->u.process.pid,
+		.exe = exe,
+		.cmdline = cmd,
+		.exec_path = none,
+		.first_us = UINT64_MAX, /* until its first event (run) */
+	};
+	an->sum.image_list = an->imgs;
+	an->sum.nimage_list = an->nimgs;
+	return 0;
+}
+
+/* The records that still matter past the chosen image: the list. */
+static int frozen_event(analysis_t *an, const rd_event_t *ev)
+{
+	analysis_image_t *im = cur_image(an);
+	switch (ev->kind) {
+	case RD_PROCESS:
+		an->sum.images = ev->u.process.image + 1;
+		return push_image(an, ev);
+	case RD_EXEC:
+		if (im) {
+			char *p = strdup(ev->u.exec.path ? ev->u.exec.path : "");
+			if (!p)
+				return -ENOMEM;
+			free((char *)im->exec_path);
+			im->exec_path = p;
+		}
+		return 0;
+	case RD_END:
+		if (im) {
+			im->has_end = true;
+			if (ev->u.end.end_time_us > im->last_us)
+				im->last_us = ev->u.end.end_time_us;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
 
 static int heap_sink(void *arg, const heap_event_t *ev)
 {
@@ -236,6 +341,15 @@ static int replace_str(char **dst, const char *src)
 static int on_process(analysis_t *an, const rd_event_t *ev)
 {
 	size_t len = 1;
+	if (image_selected >= 0 && ev->u.process.image > (uint32_t)image_selected) {
+		/* The chosen image is complete: it ended by exec. */
+		an->frozen = true;
+		an->sum.has_end = true;
+		return frozen_event(an, ev);
+	}
+	if (push_image(an, ev) < 0)
+		return -ENOMEM;
+	an->sum.image = ev->u.process.image;
 	if (ev->u.process.image > 0)
 		reset_image(an);
 	an->sum.images = ev->u.process.image + 1;
@@ -509,7 +623,11 @@ static int apply_event(analysis_t *an, const rd_event_t *ev,
 	case RD_MEMORY:
 		an->sum.recorder_peak = ev->u.memory.peak;
 		return 0;
+	case RD_EXEC:
+		return frozen_event(an, ev);
 	case RD_END:
+		if ((rc = frozen_event(an, ev)) < 0)
+			return rc;
 		an->sum.has_end = true;
 		an->sum.end_events = ev->u.end.events;
 		an->end_lost = ev->u.end.lost;
@@ -546,6 +664,18 @@ static int run_piped(analysis_t *an, pipe_t *p, bool show,
 		const rd_event_t *ev = b->ev;
 		size_t i = 0, nb = b->n;
 		while (i < nb) {
+		while (i < nb && an->frozen) {
+			/* Past the chosen image: only its list entry. */
+			if (is_heap_event(&ev[i])) {
+				image_time(an, ev[i].time_us);
+				cur_image(an)->events++;
+			} else if ((rc = frozen_event(an, &ev[i])) < 0) {
+				*at = &ev[i];
+				return rc;
+			}
+			i++;
+		}
+		while (i < nb && !an->frozen) {
 			size_t j = i, failed;
 			for (; j < nb && is_heap_event(&ev[j]); j++)
 				if (ev[j].thread != last_thread) {
@@ -559,6 +689,11 @@ static int run_piped(analysis_t *an, pipe_t *p, bool show,
 				}
 				if (ev[j - 1].time_us > an->sum.end_time_us)
 					an->sum.end_time_us = ev[j - 1].time_us;
+				if (cur_image(an)) {
+					image_time(an, ev[i].time_us);
+					image_time(an, ev[j - 1].time_us);
+					cur_image(an)->events += j - i;
+				}
 				if (stacks_count(an->stacks) > an->nmarks &&
 				    (rc = mark_stacks(an, an->ndefs))) {
 					*at = &ev[j - 1];
@@ -582,6 +717,7 @@ static int run_piped(analysis_t *an, pipe_t *p, bool show,
 			}
 			i++;
 			n++;
+		}
 		}
 		if (b->rc <= 0)
 			return b->rc;
@@ -632,8 +768,24 @@ static int run(analysis_t *an, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", reader_error(an->rd));
 		return rc;
 	}
-	an->sum.truncated = reader_truncated(an->rd);
-	an->sum.has_end = reader_saw_end(an->rd);
+	for (size_t i = 0; i < an->nimgs; i++)
+		if (an->imgs[i].first_us == UINT64_MAX)
+			an->imgs[i].first_us = 0;
+	if (an->frozen) {
+		/* The chosen image ended by exec: complete. */
+		an->sum.truncated = false;
+		an->sum.has_end = true;
+	} else {
+		an->sum.truncated = reader_truncated(an->rd);
+		an->sum.has_end = reader_saw_end(an->rd);
+	}
+	an->sum.image_chosen = image_selected >= 0;
+	if (image_selected >= 0 && (uint32_t)image_selected >= an->sum.images) {
+		snprintf(err, errlen, "%s: --image %d: the trace has %u image%s (0 to %u)",
+			 an->path, (int)image_selected, an->sum.images,
+			 an->sum.images == 1 ? "" : "s", an->sum.images ? an->sum.images - 1 : 0);
+		return -EINVAL;
+	}
 	an->sum.lost_events = an->lost_records > an->end_lost ?
 		an->lost_records : an->end_lost;
 	return 0;
@@ -838,5 +990,11 @@ void analysis_free(analysis_t *an)
 	free(an->cmdline);
 	free(an->version);
 	free(an->last_warning);
+	for (size_t i = 0; i < an->nimgs; i++) {
+		free((char *)an->imgs[i].exe);
+		free((char *)an->imgs[i].cmdline);
+		free((char *)an->imgs[i].exec_path);
+	}
+	free(an->imgs);
 	free(an);
 }

@@ -25,7 +25,22 @@ typedef struct analysis_snapshot {
 	uint64_t heap_blocks;
 } analysis_snapshot_t;
 
-/* About the final image (earlier exec'd images are counted in `images`). */
+/* One traced image of the trace (a PROCESS record and what follows it up
+ * to the next one): images of an exec chain share the file. */
+typedef struct analysis_image {
+	uint32_t n; /* 0 for the first PROCESS record, 1 after the first exec... */
+	uint64_t pid;
+	const char *exe;
+	const char *cmdline; /* argv joined by spaces */
+	uint64_t events; /* heap events (ALLOC, FREE, REALLOC) replayed */
+	uint64_t first_us, last_us; /* times of its first and last events, us
+				     * since its own start (PROCESS) */
+	const char *exec_path; /* EXEC's path: what it exec'd; "" = none */
+	bool has_end; /* an END record closed it */
+} analysis_image_t;
+
+/* About the reported image: the final one, or the one analysis_select_image
+ * chose (every image is counted in `images` and listed in image_list). */
 typedef struct analysis_summary {
 	const char *path; /* trace file */
 	uint64_t pid, ppid;
@@ -55,6 +70,12 @@ typedef struct analysis_summary {
 	const analysis_snapshot_t *snapshots;
 	uint64_t file_bytes;
 	uint32_t format_version; /* the trace's (its header) */
+	uint32_t image; /* the image reported (0 .. images - 1) */
+	bool image_chosen; /* --image chose it (else the final one) */
+	/* Every image in file order, nimage_list entries; empty when the
+	 * analysis came from the trace index (it keeps only `images`). */
+	const analysis_image_t *image_list;
+	size_t nimage_list;
 } analysis_summary_t;
 
 /* The resolution of traces that have no CLOCK record: their events were
@@ -87,6 +108,13 @@ void analysis_set_threads(analysis_t *an, int mode);
  * which then skip the trace index, saved with it on).  Process-wide. */
 void analysis_group_startup(bool on);
 bool analysis_grouping_startup(void);
+/* --image N (process-wide, for every analysis opened after it): report
+ * image N of an exec chain (0 = the first) instead of the final one; -1
+ * (the default) is the final image.  The replay stops modelling after
+ * image N and only lists the later images; the trace index (which keeps
+ * the final image) is not used (run.c). */
+void analysis_select_image(int32_t n);
+int32_t analysis_selected_image(void);
 /* Reads the whole trace.  Returns 0, or -EBADMSG (corrupt record) /
  * -ENOMEM / an aggregator's error with a one-line message in err. */
 int analysis_run(analysis_t *an, char *err, size_t errlen);

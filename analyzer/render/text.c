@@ -31,8 +31,13 @@ void text_notes(FILE *out, const analysis_summary_t *s)
 
 char *text_exec_note(char *buf, size_t len, const analysis_summary_t *s)
 {
-	snprintf(buf, len, "the program exec'd (%u images); this report covers the final image (%s)",
-		 s->images, s->exe);
+	if (s->image_chosen)
+		snprintf(buf, len, "the program exec'd (%u images); this report covers image %u (%s), chosen by --image",
+			 s->images, s->image, s->exe);
+	else
+		snprintf(buf, len, "the program exec'd (%u images); this report covers the final image (%s); "
+			 "`heaptrail info` lists them, --image N reports another",
+			 s->images, s->exe);
 	return buf;
 }
 
