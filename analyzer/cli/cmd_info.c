@@ -18,6 +18,7 @@
 #include "render/fmt.h"
 #include "render/json.h"
 #include "render/text.h"
+#include "cli/multi.h"
 #include "cli/run.h"
 #include "render/sparkline.h"
 
@@ -366,8 +367,13 @@ int cmd_info(int argc, char **argv)
 	const char *path = NULL;
 	opts_t o;
 	opts_init(&o);
-	if (opts_args("info", OPT_JSON, NULL, NULL, argc, argv, &o, &path))
+	if (opts_args("info", OPT_JSON | OPT_MULTI, NULL, NULL, argc, argv, &o, &path))
 		return 2;
+	if (o.ntraces) {
+		int rc = multi_info(&o);
+		opts_free(&o);
+		return rc;
+	}
 	notices_always(true);
 	analysis_t *an = run_file_indexed(path, NULL, 0, false);
 	if (an && analysis_summary(an)->images > 1 && !analysis_summary(an)->nimage_list) {

@@ -12,6 +12,7 @@
 #include "cli/args.h"
 #include "render/json.h"
 #include "render/text.h"
+#include "cli/multi.h"
 #include "cli/run.h"
 
 static int leaks_opt(const char *cmd, int argc, char **argv, int *i, void *ctx)
@@ -23,7 +24,7 @@ int cmd_leaks(int argc, char **argv)
 {
 	const char *path = NULL;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_BY |
-				OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
+				OPT_FRAMES | OPT_FILTERS | OPT_LIMIT | OPT_MULTI;
 	opts_t o;
 	int rc = 1;
 	opts_init(&o);
@@ -31,6 +32,12 @@ int cmd_leaks(int argc, char **argv)
 	int at_exit = 0; /* --at teardown (the default) or end */
 	if (opts_args("leaks", accept, leaks_opt, &at_exit, argc, argv, &o, &path))
 		return 2;
+	if (o.ntraces) {
+		/* Several traces of one run: each process's end. */
+		rc = multi_leaks(&o);
+		opts_free(&o);
+		return rc;
+	}
 
 	leaks_t *l = leaks_new();
 	group_t *g = NULL;

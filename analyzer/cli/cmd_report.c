@@ -9,6 +9,7 @@
 #include "agg/overview.h"
 #include "cli/args.h"
 #include "cli/opts.h"
+#include "cli/multi.h"
 #include "cli/run.h"
 #include "model/analysis.h"
 #include "render/json.h"
@@ -27,7 +28,7 @@ int cmd_report(int argc, char **argv)
 {
 	const char *path = NULL;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_BY |
-				OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
+				OPT_FRAMES | OPT_FILTERS | OPT_LIMIT | OPT_MULTI;
 	opts_t o;
 	int rc = 1;
 	opts_init(&o);
@@ -36,6 +37,12 @@ int cmd_report(int argc, char **argv)
 	int at_exit = 0; /* --at teardown (the default) or end */
 	if (opts_args("report", accept, report_opt, &at_exit, argc, argv, &o, &path))
 		return 2;
+	if (o.ntraces) {
+		/* Several traces of one run: the process tree. */
+		rc = multi_report(&o);
+		opts_free(&o);
+		return rc;
+	}
 
 	overview_t *ov = overview_new((report_by_t)o.by);
 	agg_t *aggs[OVERVIEW_MAX_AGGS];

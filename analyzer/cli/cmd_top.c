@@ -9,6 +9,7 @@
 
 #include "model/analysis.h"
 #include "cli/opts.h"
+#include "cli/multi.h"
 #include "cli/run.h"
 #include "agg/point.h"
 #include "render/report.h"
@@ -42,7 +43,7 @@ int cmd_top(int argc, char **argv)
 {
 	const char *path = NULL;
 	const unsigned accept = OPT_JSON | OPT_NO_SYMBOLS | OPT_CUMULATIVE |
-				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT;
+				OPT_BY | OPT_FRAMES | OPT_FILTERS | OPT_LIMIT | OPT_MULTI;
 	opts_t o;
 	int rc = 1;
 	opts_init(&o);
@@ -60,8 +61,21 @@ int cmd_top(int argc, char **argv)
 	if (temporary && ta.at)
 		return args_usage_error("top", "--temporary covers the whole run; it takes no --at (not --at %s)",
 					ta.at);
-	if (opts_check_cumulative("top", &o))
+	if (opts_check_cumulative("top", &o)) {
+		opts_free(&o);
 		return 2;
+	}
+	if (o.ntraces) {
+		/* Several traces of one run, or --by process. */
+		if (temporary || ta.per) {
+			opts_free(&o);
+			return args_usage_error("top", "%s reports one trace; not with several traces or --by process",
+						temporary ? "--temporary" : "--per");
+		}
+		rc = multi_top(&o, at);
+		opts_free(&o);
+		return rc;
+	}
 
 	point_spec_t spec;
 	args_parse_point(at, &spec);

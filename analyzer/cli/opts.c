@@ -3,6 +3,7 @@
 #include "cli/args.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "render/sysframes.h"
@@ -60,6 +61,11 @@ int opts_parse(const char *cmd, unsigned accept, int argc, char **argv,
 				  &val))) {
 		if (m < 0)
 			return -1;
+		if ((accept & OPT_MULTI) && strcmp(val, "process") == 0) {
+			o->by_process = true;
+			return 1;
+		}
+		o->by_process = false;
 		if ((o->by = report_by_parse(val)) < 0) {
 			args_usage_error(cmd, "--by: unknown key '%s' (lineno, filename, function, traceback, module, site, type)", val);
 			return -1;
@@ -146,8 +152,31 @@ int opts_args(const char *cmd, unsigned accept, opts_extra_t extra,
 			return 2;
 		if (!path)
 			return args_usage_error(cmd, "unknown option '%s'", argv[i]);
+		if ((accept & OPT_MULTI) && *path && !(argv[i][0] == '-' && argv[i][1])) {
+			/* Another trace of the run. */
+			if (!o->traces) {
+				o->traces = calloc((size_t)argc, sizeof(*o->traces));
+				if (!o->traces) {
+					fprintf(stderr, "heaptrail: out of memory\n");
+					return 2;
+				}
+				o->traces[o->ntraces++] = *path;
+			}
+			o->traces[o->ntraces++] = argv[i];
+			continue;
+		}
 		if (opts_trace(cmd, argv[i], path))
 			return 2;
+	}
+	if (o->by_process && o->ntraces < 2 && path && *path) {
+		/* One trace is a tree of one process. */
+		o->traces = calloc(1, sizeof(*o->traces));
+		if (!o->traces) {
+			fprintf(stderr, "heaptrail: out of memory\n");
+			return 2;
+		}
+		o->traces[0] = *path;
+		o->ntraces = 1;
 	}
 	if (path && !*path)
 		return args_usage_error(cmd, "missing TRACE");
@@ -155,6 +184,13 @@ int opts_args(const char *cmd, unsigned accept, opts_extra_t extra,
 	if (o->by == BY_TYPE && o->fmode == FRAMES_PYTHON)
 		o->fmode = FRAMES_ALL;
 	return 0;
+}
+
+void opts_free(opts_t *o)
+{
+	free(o->traces);
+	o->traces = NULL;
+	o->ntraces = 0;
 }
 
 int opts_check_cumulative(const char *cmd, const opts_t *o)

@@ -30,6 +30,8 @@ enum {
 			      * call sites instead of `<interpreter startup>`) */
 	OPT_FILTERS = 1 << 5, /* --include PAT, --exclude PAT */
 	OPT_LIMIT = 1 << 6, /* -n N, --limit N */
+	OPT_MULTI = 1 << 7, /* several TRACE operands (the traces of one run,
+			     * cli/multi.h) and --by process */
 };
 
 typedef struct opts {
@@ -47,10 +49,18 @@ typedef struct opts {
 	bool full_names; /* --full-names: C++ names whole in text (JSON
 			  * always has them whole) */
 	int depth; /* --depth: frames per stack shown, 0 = all */
+	/* OPT_MULTI: every TRACE operand in order (traces[0] is *path),
+	 * malloc'd: opts_free. */
+	const char **traces;
+	size_t ntraces;
+	bool by_process; /* --by process (OPT_MULTI): one row per process */
 } opts_t;
 
 /* Defaults: no flags, BY_LINENO, FRAMES_ALL, limit 10, no patterns. */
 void opts_init(opts_t *o);
+
+/* Frees what opts_args allocated (the traces list). */
+void opts_free(opts_t *o);
 
 /* Parses argv[*i] when it is one of the `accept` options (advancing *i
  * past a separate value).  --system adds its pattern to the process-wide
