@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/env.h"
@@ -869,6 +870,8 @@ static const char *relative(const char *path, const char *cwd)
  * glob of their common prefix and suffix (the digits of the pids cut from
  * the prefix, which the glob then covers). */
 #define TREE_NAMES_LISTED 6
+/* How long the summary waits for followed processes still writing. */
+#define TREE_WAIT_MS 2000
 static void tree_hint(char **names, size_t n, char *out, size_t cap)
 {
 	size_t at = 0;
@@ -922,9 +925,24 @@ static void print_tree_summary(const char *root, const announced_t *ann)
 		return;
 	size_t k = 0;
 	if (root)
-		names[k++] = (char *)root;
+		names[k++] = (char *)relative(root, cwd);
 	for (size_t i = 0; i < ann->n; i++)
 		names[k++] = (char *)relative(ann->paths[i], cwd);
+	/* A process the program started may outlive it by a moment (a
+	 * multiprocessing resource tracker sees its pipe close): give the
+	 * traces without an END a little time, then show them as they are. */
+	for (int tries = 0; tries < TREE_WAIT_MS / 20; tries++) {
+		size_t open_traces = 0;
+		for (size_t i = 0; i < n; i++) {
+			trace_peek_t t;
+			if (trace_peek(names[i], &t) == 0 && !t.has_end)
+				open_traces++;
+		}
+		if (!open_traces)
+			break;
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 	fprintf(stderr, "heaptrail: wrote %zu traces, one per process:\n", n);
 	for (size_t i = 0; i < n; i++) {
 		trace_peek_t t;

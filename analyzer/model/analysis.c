@@ -577,6 +577,8 @@ static int apply_event(analysis_t *an, const rd_event_t *ev,
 		}
 		return heap_apply(an->heap, ev);
 	case RD_PROCESS:
+		if (image_selected >= 0 && ev->u.process.image > (uint32_t)image_selected)
+			return on_process(an, ev); /* the chosen image stays */
 		an->sum.end_time_us = 0;
 		*last_thread = UINT32_MAX; /* the thread bitmap is reset */
 		return on_process(an, ev);
