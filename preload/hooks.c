@@ -4,6 +4,7 @@
  * and forwards unchanged when not recording or when re-entered. */
 #include "common/env.h"
 #include "config.h"
+#include "msgfd.h"
 #include "gotpatch.h"
 #include "heapcount.h"
 #include "heaptrail_format.h"
@@ -708,12 +709,16 @@ static int exec_recorded(int via, int fd, const char *path, char *const argv[], 
 		path = fdpath;
 	}
 	int paused = lifecycle_before_exec(path, !preloads) == 0;
-	if (tfd >= 0)
+	if (tfd >= 0) {
 		util_fcntl(tfd, F_SETFD, 0);
+		msgfd_hand_over(1);
+	}
 	int r = call_exec(via, fd, path, argv, use_env);
 	int err = errno;
-	if (tfd >= 0)
+	if (tfd >= 0) {
 		util_fcntl(tfd, F_SETFD, FD_CLOEXEC);
+		msgfd_hand_over(0);
+	}
 	if (paused)
 		lifecycle_exec_failed();
 	t->in_hook = nested;

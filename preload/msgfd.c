@@ -127,6 +127,14 @@ void msgfd_write(const char *buf, size_t len)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+void msgfd_hand_over(int on)
+{
+	int fd = __atomic_load_n(&msgfd_fd, __ATOMIC_ACQUIRE);
+	if (fd < 0 || !wrapper || keep_open)
+		return;
+	util_fcntl(fd, F_SETFD, on ? 0 : FD_CLOEXEC);
+}
+
 void msgfd_announce_trace(int pid, const char *path)
 {
 	if (!wrapper)

@@ -26,6 +26,11 @@ void msgfd_write(const char *buf, size_t len);
  * line HT_MSG_TRACE_PREFIX "<pid> <path>", which the wrapper lists in its
  * summary instead of printing.  Async-signal-safe, no allocation. */
 void msgfd_announce_trace(int pid, const char *path);
+/* Around an exec whose new image is traced (it gets the trace too): on =
+ * 1 lets the wrapper's descriptor through the exec, on = 0 makes it
+ * close-on-exec again (a failed exec).  Without it the new image (a
+ * shell's exec, pyenv's shims) could say nothing, trace names included. */
+void msgfd_hand_over(int on);
 /* The descriptor fdguard protects, -1 = none. */
 extern int msgfd_fd HT_HIDDEN;
 /* Moves our descriptor away from number fd (the program dup2s onto it).

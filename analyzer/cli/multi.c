@@ -18,6 +18,7 @@
 #include "model/analysis.h"
 #include "render/fmt.h"
 #include "render/json.h"
+#include "read/notices.h"
 #include "render/report.h"
 
 #define MULTI_PIDS 4 /* pids named per row (text: then "...") */
@@ -154,10 +155,48 @@ typedef struct multi {
 	mproc_t *procs;
 	size_t n;
 	mset_t sets[RUN_MAX_POINTS]; /* one per point asked for */
+	/* The symbolizer's warnings of all the traces, each once (a module
+	 * without debug info is the same in every process). */
+	char **warns;
+	size_t nwarns, capwarns;
 } multi_t;
+
+static void keep_warnings(multi_t *m, const analysis_t *an, const char *path)
+{
+	const char *const *list;
+	size_t n = analysis_warnings(an, &list);
+	for (size_t i = 0; i < n; i++) {
+		/* As analysis_print_warnings: a missing debug info once per trace. */
+		if (strstr(list[i], ": no debug info (") && !notices_show(path, list[i]))
+			continue;
+		size_t k = 0;
+		while (k < m->nwarns && strcmp(m->warns[k], list[i]))
+			k++;
+		if (k < m->nwarns)
+			continue;
+		if (m->nwarns == m->capwarns) {
+			size_t ncap = m->capwarns ? m->capwarns * 2 : 8;
+			char **nw = realloc(m->warns, ncap * sizeof(*nw));
+			if (!nw)
+				return;
+			m->warns = nw;
+			m->capwarns = ncap;
+		}
+		if ((m->warns[m->nwarns] = strdup(list[i])))
+			m->nwarns++;
+	}
+}
+
+static void print_warnings(const multi_t *m)
+{
+	fflush(stdout);
+	for (size_t i = 0; i < m->nwarns; i++)
+		fprintf(stderr, "heaptrail: warning: %s\n", m->warns[i]);
+}
 
 static void multi_free(multi_t *m)
 {
+	print_warnings(m);
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->procs[i].cmd);
 		free(m->procs[i].exe);
@@ -165,6 +204,9 @@ static void multi_free(multi_t *m)
 	free(m->procs);
 	for (size_t k = 0; k < RUN_MAX_POINTS; k++)
 		mset_free(&m->sets[k]);
+	for (size_t i = 0; i < m->nwarns; i++)
+		free(m->warns[i]);
+	free(m->warns);
 }
 
 /* Reads trace p->path: its summary into p and, for each of the npts
@@ -261,7 +303,7 @@ static int load_one(multi_t *m, mproc_t *p, const char *const *at, size_t npts)
 		}
 		stats_free(&set);
 	}
-	analysis_print_warnings(an);
+	keep_warnings(m, an, p->path);
 	rc = 0;
 	goto done;
 nomem:

@@ -953,6 +953,12 @@ bool analysis_from_index(const analysis_t *an)
 	return an->from_index;
 }
 
+size_t analysis_warnings(const analysis_t *an, const char *const **list)
+{
+	*list = NULL;
+	return an->sym ? sym_warnings(an->sym, list) : 0;
+}
+
 void analysis_print_warnings(const analysis_t *an)
 {
 	const char *const *list;

@@ -187,6 +187,9 @@ void analysis_defs(const analysis_t *an, const uint64_t **defs, size_t *ndefs,
  * -EBADMSG on any inconsistency / -ENOMEM (the caller replays instead). */
 int analysis_restore(analysis_t *an, const analysis_saved_t *d);
 
+/* The symbolizer's warnings so far (each once, no prefix); 0 before any
+ * symbolization. */
+size_t analysis_warnings(const analysis_t *an, const char *const **list);
 /* Prints the symbolizer's warnings (each once) on stderr. */
 void analysis_print_warnings(const analysis_t *an);
 
