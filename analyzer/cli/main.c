@@ -42,7 +42,7 @@ static const command_t commands[] = {
 	  "  exit 1 when a limit is broken, 2 when it cannot judge, else PROGRAM's",
 	  "run PROGRAM with the recorder and write a trace (.htr)" },
 	{ "report", cmd_report,
-	  "heaptrail report TRACE [-n N] [--by KEY] [--include GLOB]... [--exclude GLOB]...\n"
+	  "heaptrail report TRACE... [-n N] [--by KEY] [--include GLOB]... [--exclude GLOB]...\n"
 	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"
 	  "                 [--full-names] [--depth N] [--system GLOB]...\n"
 	  "                 [--at teardown|end] [--startup]\n"
@@ -50,12 +50,15 @@ static const command_t commands[] = {
 	  "  -n: rows per section (5)\n"
 	  "  --at: a Python program's end: teardown (default: its atexit point) or\n"
 	  "  end (after finalization); --startup: interpreter start-up's own call\n"
-	  "  sites instead of one <interpreter startup> row",
+	  "  sites instead of one <interpreter startup> row\n"
+	  "  several TRACEs (one run's, e.g. run.*.htr): the process tree (pid, parent,\n"
+	  "  peak, end, events, status), then the sum of each process's peak and end",
 	  "one page: the run, the peak, leak candidates, growth, most calls, temporaries" },
-	{ "info", cmd_info, "heaptrail info TRACE [--json]",
+	{ "info", cmd_info, "heaptrail info TRACE... [--json] [--image N]\n"
+	  "  an exec chain: lists its images; several TRACEs: one line per process",
 	  "what the trace holds: events, peak and final heap, leaks, lost events" },
 	{ "top", cmd_top,
-	  "heaptrail top TRACE [--at peak|end|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
+	  "heaptrail top TRACE... [--at peak|end|SNAPSHOT|TIME] [--by KEY] [--cumulative]\n"
 	  "              [-n N] [--include GLOB]... [--exclude GLOB]... [--temporary]\n"
 	  "              [--frames all|python|native] [--no-symbols] [--json]\n"
 	  "              [--full-names] [--depth N] [--system GLOB]... [--startup] [--per N]\n"
@@ -64,7 +67,9 @@ static const command_t commands[] = {
 	  "  type: what a Python allocation is (int, list items array, dict keys table...)\n"
 	  "  --per N: each row's bytes divided by N as well (bytes per element)\n"
 	  "  --at: the peak by default; end: what is still live at the end\n"
-	  "  SNAPSHOT: label or index (see `heaptrail snapshots`); TIME: 2.5s, 1500ms",
+	  "  SNAPSHOT: label or index (see `heaptrail snapshots`); TIME: 2.5s, 1500ms\n"
+	  "  several TRACEs (one run's): rows summed over the processes, each at its own\n"
+	  "  --at point; --by process: one row per process",
 	  "live memory at a point, by call site (like tracemalloc statistics)" },
 	{ "snapshots", cmd_snapshots, "heaptrail snapshots TRACE [--json]",
 	  "list the snapshot marks: index, label, origin, time, heap size" },
@@ -76,11 +81,12 @@ static const command_t commands[] = {
 	  "           --full-names, --depth N, --system GLOB",
 	  "compare two points of a trace, or two traces (like compare_to)" },
 	{ "leaks", cmd_leaks,
-	  "heaptrail leaks TRACE [-n N] [--by KEY] [--include GLOB] [--exclude GLOB]\n"
+	  "heaptrail leaks TRACE... [-n N] [--by KEY] [--include GLOB] [--exclude GLOB]\n"
 	  "                [--frames all|python|native] [--no-symbols] [--json]\n"
 	  "                [--full-names] [--depth N] [--system GLOB]...\n"
 	  "                [--at teardown|end] [--startup]\n"
-	  "  --at, --startup: as in `heaptrail help report`",
+	  "  --at, --startup: as in `heaptrail help report`\n"
+	  "  several TRACEs (one run's): what each process held at its end, summed",
 	  "memory still allocated at the end, by call site, and leak candidates" },
 	{ "growth", cmd_growth,
 	  "heaptrail growth TRACE [-n N] [--by KEY] [--step PCT] [--step-min BYTES]\n"

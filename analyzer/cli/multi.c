@@ -655,8 +655,8 @@ int multi_info(const opts_t *o)
 		printf("traces:       %zu (one per process)\n", m.n);
 		for (size_t i = 0; i < m.n; i++) {
 			const mproc_t *p = &m.procs[i];
-			printf("  pid %" PRIu64 " (parent %" PRIu64 "): %" PRIu64 " events, peak %s, end %s, %s: %s: %s\n",
-			       p->pid, p->ppid, p->events,
+			printf("  pid %" PRIu64 " (parent %" PRIu64 "): %" PRIu64 " event%s, peak %s, end %s, %s: %s: %s\n",
+			       p->pid, p->ppid, p->events, p->events == 1 ? "" : "s",
 			       fmt_size(a, sizeof(a), (double)p->peak_bytes, false),
 			       fmt_size(b, sizeof(b), (double)p->end_bytes, false),
 			       status_text(p, st, sizeof(st)), p->path, p->cmd[0] ? p->cmd : p->exe);
@@ -681,10 +681,11 @@ static void tree_print(const multi_t *m, size_t i, int depth, bool *shown)
 	const mproc_t *p = &m->procs[i];
 	char a[32], b[32], st[64];
 	shown[i] = true;
-	printf("%*spid %" PRIu64 " (parent %" PRIu64 "): peak %s, end %s, %" PRIu64 " events, %s%s: %s\n",
+	printf("%*spid %" PRIu64 " (parent %" PRIu64 "): peak %s, end %s, %" PRIu64 " event%s, %s%s: %s\n",
 	       2 * depth + 2, "", p->pid, p->ppid,
 	       fmt_size(a, sizeof(a), (double)p->peak_bytes, false),
 	       fmt_size(b, sizeof(b), (double)p->end_bytes, false), p->events,
+	       p->events == 1 ? "" : "s",
 	       status_text(p, st, sizeof(st)), p->images > 1 ? ", after exec" : "",
 	       p->cmd[0] ? p->cmd : p->exe);
 	for (size_t k = 0; k < m->n; k++)

@@ -956,9 +956,10 @@ static void print_tree_summary(const char *root, const announced_t *ann)
 		if (!t.has_end)
 			snprintf(what, sizeof(what), "truncated");
 		else if (t.lost)
-			snprintf(what, sizeof(what), "%s events, %s LOST", events, lost);
+			snprintf(what, sizeof(what), "%s event%s, %s LOST", events,
+				 t.events == 1 ? "" : "s", lost);
 		else
-			snprintf(what, sizeof(what), "%s events", events);
+			snprintf(what, sizeof(what), "%s event%s", events, t.events == 1 ? "" : "s");
 		fprintf(stderr, "heaptrail:   pid %" PRIu64 " (parent %" PRIu64 ")  %s  %s  %s\n",
 			t.pid, t.ppid, what, names[i], t.cmd);
 	}

@@ -62,7 +62,8 @@ class ForkTree(unittest.TestCase):
         self.assertIn("heaptrail: wrote 4 traces, one per process:", err)
         for role, events in (("root", 2), ("child1", 1), ("child2", 2), ("grandchild", 3)):
             pid, ppid = self.roles[role]
-            self.assertRegex(err, rf"pid {pid} \(parent {ppid}\)  {events} events  t\.{pid}\.htr  ")
+            word = "event" if events == 1 else "events"
+            self.assertRegex(err, rf"pid {pid} \(parent {ppid}\)  {events} {word}  t\.{pid}\.htr  ")
         hint = re.search(r"heaptrail: next: heaptrail report (.*)\n", err).group(1)
         self.assertEqual(sorted(hint.split()), sorted(os.path.basename(t) for t in self.traces))
 
