@@ -64,6 +64,22 @@ for t in complete torn exec empty text version garbage missing; do
 done
 check top "$DIR/complete.htr" --bogus
 check diff "$DIR/complete.htr"
+# Several traces of one run (cli/multi.c), and --image N of an exec chain.
+for j in "" --json; do
+	check top $j "$DIR/complete.htr" "$DIR/exec.htr" "$DIR/torn.htr"
+	check top $j --by process --at end "$DIR/complete.htr" "$DIR/exec.htr"
+	check top $j --by traceback --at middle "$DIR/complete.htr" "$DIR/exec.htr"
+	check top $j --cumulative --by function "$DIR/complete.htr" "$DIR/torn.htr"
+	check info $j "$DIR/complete.htr" "$DIR/exec.htr" "$DIR/empty.htr"
+	check leaks $j "$DIR/complete.htr" "$DIR/exec.htr" "$DIR/torn.htr"
+	check report $j "$DIR/complete.htr" "$DIR/exec.htr" "$DIR/torn.htr"
+	check top $j "$DIR/complete.htr" "$DIR/garbage.htr"
+	check info $j --image 0 "$DIR/exec.htr"
+	check top $j --image 0 --at end "$DIR/exec.htr"
+	check report $j --image 0 "$DIR/exec.htr"
+	check leaks $j --image 1 "$DIR/exec.htr"
+	check info $j --image 7 "$DIR/exec.htr"
+done
 
 # Real traces, symbolized through libdw.  build/asan/heaptrail -> build.
 unset HEAPTRAIL_NO_SYMBOLS
@@ -104,6 +120,15 @@ for f in $real; do
 	check report "$f"
 	check report --json "$f" --by traceback
 done
+# The real ones together, as traces of one run.
+if [ -n "$real" ]; then
+	# shellcheck disable=SC2086 # one path per word
+	check top -n 5 $real
+	# shellcheck disable=SC2086
+	check report --json $real
+	# shellcheck disable=SC2086
+	check info $real
+fi
 
 echo "asan-smoke: $runs runs, $fails failures"
 [ "$fails" -eq 0 ]
