@@ -197,6 +197,7 @@ static void print_warnings(const multi_t *m)
 static void multi_free(multi_t *m)
 {
 	print_warnings(m);
+	analysis_share_symbols(false); /* every analysis is freed by now */
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->procs[i].cmd);
 		free(m->procs[i].exe);
@@ -323,6 +324,8 @@ static int load_all(multi_t *m, const opts_t *o, const char *const *at, size_t n
 	m->procs = calloc(o->ntraces, sizeof(*m->procs));
 	if (!m->procs)
 		return run_nomem();
+	/* The processes of a run load the same modules: open each once. */
+	analysis_share_symbols(true);
 	for (size_t i = 0; i < o->ntraces; i++) {
 		m->procs[i].path = o->traces[i];
 		m->n = i + 1;

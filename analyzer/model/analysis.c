@@ -77,6 +77,17 @@ struct analysis {
 };
 
 static int32_t image_selected = -1;
+static sym_t *shared_sym; /* analysis_share_symbols */
+
+void analysis_share_symbols(bool on)
+{
+	if (on && !shared_sym)
+		shared_sym = sym_new();
+	if (!on && shared_sym) {
+		sym_free(shared_sym);
+		shared_sym = NULL;
+	}
+}
 
 void analysis_select_image(int32_t n)
 {
@@ -825,7 +836,7 @@ frames_t *analysis_frames(analysis_t *an, int mode, bool raw)
 	frames_free(an->frames);
 	an->frames = NULL;
 	if (!raw && !an->sym)
-		an->sym = sym_new();
+		an->sym = shared_sym ? shared_sym : sym_new();
 	an->frames = frames_new(an->stacks, raw ? NULL : an->sym, mode);
 	an->frames_mode = mode;
 	an->frames_raw = raw;
@@ -979,7 +990,7 @@ void analysis_free(analysis_t *an)
 	if (!an)
 		return;
 	frames_free(an->frames);
-	if (an->sym)
+	if (an->sym && an->sym != shared_sym)
 		sym_free(an->sym);
 	heap_free(an->heap);
 	stacks_free(an->stacks);

@@ -115,6 +115,13 @@ bool analysis_grouping_startup(void);
  * the final image) is not used (run.c). */
 void analysis_select_image(int32_t n);
 int32_t analysis_selected_image(void);
+/* One symbolizer for every analysis opened after analysis_share_symbols
+ * (true) until analysis_share_symbols(false) (which frees it, after the
+ * last of those analyses is freed): the traces of one run share their
+ * modules, so each is opened and each address symbolized once
+ * (symbols.c keys its cache by module path, bias and build-id).  For
+ * analyses run one after the other (cli/multi.c). */
+void analysis_share_symbols(bool on);
 /* Reads the whole trace.  Returns 0, or -EBADMSG (corrupt record) /
  * -ENOMEM / an aggregator's error with a one-line message in err. */
 int analysis_run(analysis_t *an, char *err, size_t errlen);

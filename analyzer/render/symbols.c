@@ -55,6 +55,11 @@ struct sym_mod {
 	GElf_Addr dwfl_bias; /* dwfl address = ELF address + dwfl_bias */
 	struct cu_funcs *cus; /* per-CU function tables, built on use */
 	size_t ncus, capcus;
+	/* Index + 1 of the module whose libdw session and tables this one
+	 * uses (the same file and build-id loaded at another bias: another
+	 * process of the run, under ASLR), 0 = its own.  Symbolizing works
+	 * on ELF addresses, which the bias does not change. */
+	size_t twin;
 };
 
 /* One recorded segment of a map: [start, end) in the process. */
@@ -556,6 +561,25 @@ static void mod_open(sym_t *sym, struct sym_mod *m)
 	m->state = MOD_SYMTAB;
 }
 
+/* Opens m, or shares the session of an opened module of the same path
+ * and build-id (a file is parsed and decompressed once however many
+ * processes loaded it, wherever). */
+static void mod_open_or_share(sym_t *sym, struct sym_mod *m)
+{
+	size_t self = (size_t)(m - sym->mods);
+	for (size_t i = 0; m->build_id_len && i < sym->nmods; i++) {
+		const struct sym_mod *t = &sym->mods[i];
+		if (i == self || t->twin || t->state == MOD_UNOPENED ||
+		    t->build_id_len != m->build_id_len || strcmp(t->path, m->path) ||
+		    memcmp(t->build_id, m->build_id, m->build_id_len))
+			continue;
+		m->state = t->state;
+		m->twin = i + 1;
+		return;
+	}
+	mod_open(sym, m);
+}
+
 /* The length of name without a trailing ".llvm.<digits>" (what LLVM's
  * ThinLTO appends to the local symbols it promotes). */
 static size_t without_llvm_suffix(const char *name)
@@ -845,9 +869,10 @@ static int symbolize(sym_t *sym, struct sym_mod *m, uint64_t ip1,
 	if (!m || !sym->enabled)
 		goto done;
 	if (m->state == MOD_UNOPENED)
-		mod_open(sym, m);
+		mod_open_or_share(sym, m);
 	if (m->state == MOD_RAW)
 		goto done;
+	m = m->twin ? &sym->mods[m->twin - 1] : m; /* base keeps the instance's */
 	GElf_Addr addr = base.offset + m->dwfl_bias;
 	if (m->state != MOD_DWARF) {
 		fr[0].function = intern_function(
