@@ -157,7 +157,10 @@ enum ht_rec {
 	 * discards the heap of the previous image when a second one arrives).
 	 *   varint pid, varint ppid, varint start_unix_ns, varint page_size,
 	 *   str recorder version, str executable path, varint argc, argc x str,
-	 *   varint flags (HT_PROC_*). */
+	 *   varint flags (HT_PROC_*).
+	 * ppid links the traces of a followed run (one per process) into the
+	 * process tree that `heaptrail report run.*.htr` shows; image counts
+	 * the PROCESS records of the file (exec chains: `--image N`). */
 	HT_REC_PROCESS = 1,
 	/* MODULES: the complete module map, replacing the previous one.
 	 *   varint generation, varint count, count x {
