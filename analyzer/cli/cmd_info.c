@@ -109,10 +109,11 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_u64(&j, s->images);
 	json_key(&j, "image");
 	json_u64(&j, s->image);
-	/* Every image of an exec chain (the figures are image's). */
+	/* Every image of an exec chain (the figures are image's); [] for a
+	 * trace of one image, as from the trace index, which keeps no list. */
 	json_key(&j, "image_list");
 	json_arr_begin(&j);
-	for (size_t i = 0; i < s->nimage_list; i++) {
+	for (size_t i = 0; s->images > 1 && i < s->nimage_list; i++) {
 		const analysis_image_t *im = &s->image_list[i];
 		json_obj_begin(&j);
 		json_key(&j, "image");
