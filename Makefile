@@ -57,6 +57,9 @@ CRIT_LIBS = -lcriterion
 # zlib: gzip of the pprof export; libiberty (Debian libiberty-dev, a
 # static archive): Rust symbol names, legacy and v0 (render/symbols.c).
 Z_LIBS = -lz -liberty
+# libzstd (Debian libzstd-dev): the compressed traces, written by the
+# recorder (preload/compress.c) and read by the analyzer (read/source.c).
+ZSTD_LIBS = -lzstd
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -141,7 +144,7 @@ $(BUILD)/common/pic/%.o: common/%.c | $(DEPS_STAMP)
 	$(CC) $(CPPF) $(CF) -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
 
 $(LIB): $(PRELOAD_OBJ) $(COMMON_PIC_OBJ)
-	$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,now $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
+	$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,now $(UNW_LIBS) $(ZSTD_LIBS) -ldl -lpthread $(LDEXTRA)
 
 $(BUILD)/libpreload-test.a: $(PRELOAD_LIB_OBJ) $(COMMON_PIC_OBJ)
 	@rm -f $@
@@ -196,7 +199,7 @@ $(BUILD)/gen/html_assets.o: $(HTML_GEN)
 	$(CC) $(CF) -c $< -o $@
 
 $(BIN): $(BUILD)/analyzer/cli/main.o $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a $(BUILD)/gen/html_assets.o
-	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) -lm $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) $(ZSTD_LIBS) -lm $(LDEXTRA)
 
 # --- tests ----------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
@@ -204,10 +207,10 @@ $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
 	$(CC) $(CPPF) -Ipreload -Ianalyzer $(DW_CFLAGS) $(CF) -c $< -o $@
 
 $(BUILD)/tests/unit-preload: $(UNIT_PRELOAD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpreload-test.a
-	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(UNW_LIBS) $(ZSTD_LIBS) -ldl -lpthread $(LDEXTRA)
 
 $(BUILD)/tests/unit-analyzer: $(UNIT_ANALYZER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a
-	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(DW_LIBS) $(Z_LIBS) -lm $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(DW_LIBS) $(Z_LIBS) $(ZSTD_LIBS) -lm $(LDEXTRA)
 
 # Integration target programs: built without optimisation so that call
 # sites keep their own file:line, and with the public header.
@@ -277,7 +280,7 @@ tsan: | $(DEPS_STAMP)
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/ring_driver
 	$(CC) $(CPPF) -Ipreload -Itests/unit/preload -std=gnu11 $(TSAN_FLAGS) $(WARN) \
 		-o $(BUILD)/tsan/writer_driver tests/tsan/writer_driver.c $(PRELOAD_LIB_SRC) \
-		$(COMMON_SRC) $(UNW_LIBS) -ldl -lpthread
+		$(COMMON_SRC) $(UNW_LIBS) $(ZSTD_LIBS) -ldl -lpthread
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/writer_driver
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

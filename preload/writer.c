@@ -3,6 +3,7 @@
 
 #include "common/env.h"
 
+#include "compress.h"
 #include "encoder.h"
 #include "heaptrail_format.h"
 #include "mapmem.h"
@@ -116,8 +117,17 @@ static void flush(void)
 		w.enc.len = 0;
 		return;
 	}
-	while (off < w.enc.len) {
-		ssize_t n = write(ht_session.fd, w.enc.buf + off, w.enc.len - off);
+	/* Compressed: the buffer (whole records) becomes one zstd frame, so
+	 * the file still ends on a whole frame at every flush boundary. */
+	const uint8_t *out;
+	size_t out_len;
+	if (compress_frame(w.enc.buf, w.enc.len, &out, &out_len)) {
+		w.enc.len = 0;
+		session_stop("cannot compress the trace (zstd failed)");
+		return;
+	}
+	while (off < out_len) {
+		ssize_t n = write(ht_session.fd, out + off, out_len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -156,8 +166,12 @@ static void flush(void)
 static int write_all(void)
 {
 	size_t off = 0;
-	while (off < w.enc.len) {
-		ssize_t n = write(ht_session.fd, w.enc.buf + off, w.enc.len - off);
+	const uint8_t *out;
+	size_t out_len;
+	if (compress_frame(w.enc.buf, w.enc.len, &out, &out_len))
+		return -1;
+	while (off < out_len) {
+		ssize_t n = write(ht_session.fd, out + off, out_len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -833,6 +847,11 @@ int writer_begin(int fresh)
 	w.snap_index = w.nevents = w.nallocs = 0;
 	w.mod_written = 0;
 	w.lost_seen_nomem = w.lost_seen_stopped = w.lost_seen_signal = 0;
+	/* An image appending after an exec keeps the file's framing (its
+	 * first bytes tell, when the descriptor is readable). */
+	int z = fresh || ht_session.fd < 0 ? -1 : compress_file_is_zstd(ht_session.fd);
+	if (compress_begin(z >= 0 ? z : ht_session.cfg.compress) < 0)
+		util_say(1, "cannot set up zstd compression; the trace is written uncompressed");
 	if (fresh)
 		enc_header(&w.enc);
 	put_process();
@@ -899,6 +918,10 @@ static void finish(int sig)
 		session_kick();
 		return;
 	}
+	/* Compressed, the end gets a frame of its own: `heaptrail record`
+	 * finds END by inflating only the file's last few hundred bytes. */
+	if (compress_on())
+		flush();
 	if (sig > 0)
 		enc_signal(&w.enc, sig, t);
 	enc_memory(&w.enc, mapmem_peak(), mapmem_now());
@@ -1000,6 +1023,7 @@ void writer_reset_child(void)
 	w.fatal_done = 0;
 	w.fatal_th = NULL;
 	pyframes_rewind_emitted();
+	compress_reset_child();
 	w.warn_n = 0;
 	w.warn_lock = 0;
 }

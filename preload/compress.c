@@ -1,0 +1,119 @@
+/* compress: see compress.h. */
+#include "compress.h"
+
+#include "mapmem.h"
+
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem, ZSTD_createCCtx_advanced */
+#include <zstd.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Every libzstd allocation is its own mapping with this header in front:
+ * the size mapmem_unmap needs.  libzstd allocates a few large workspaces
+ * once per context, so a page per allocation costs nothing. */
+#define HDR 64u /* keeps libzstd's 64-byte alignment of its tables */
+
+static struct {
+	ZSTD_CCtx *cctx; /* made once, kept across images and forks */
+	int on;
+	uint8_t *out; /* one frame (mapmem, MAPMEM_WRITER) */
+	size_t cap; /* bytes mapped at out */
+} z;
+
+static void *zalloc(void *opaque, size_t n)
+{
+	(void)opaque;
+	uint8_t *p = mapmem_map(n + HDR, MAPMEM_WRITER, 0);
+	if (!p)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + HDR;
+}
+
+static void zfree(void *opaque, void *addr)
+{
+	(void)opaque;
+	if (!addr)
+		return;
+	uint8_t *p = (uint8_t *)addr - HDR;
+	size_t n;
+	memcpy(&n, p, sizeof(n));
+	mapmem_unmap(p, n + HDR, MAPMEM_WRITER);
+}
+
+int compress_begin(int on)
+{
+	z.on = 0;
+	if (!on)
+		return 0;
+	if (!z.cctx) {
+		ZSTD_customMem mem = { zalloc, zfree, NULL };
+		z.cctx = ZSTD_createCCtx_advanced(mem);
+		if (!z.cctx)
+			return -ENOMEM;
+		ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_compressionLevel, COMPRESS_LEVEL);
+		/* The reader sizes its output from the frame headers and
+		 * tells a torn last frame by them. */
+		ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_contentSizeFlag, 1);
+		ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_checksumFlag, 1);
+	}
+	z.on = 1;
+	return 0;
+}
+
+int compress_on(void)
+{
+	return z.on;
+}
+
+int compress_frame(const uint8_t *buf, size_t len, const uint8_t **out, size_t *outlen)
+{
+	if (!z.on || len == 0) {
+		*out = buf;
+		*outlen = len;
+		return 0;
+	}
+	size_t need = ZSTD_compressBound(len);
+	if (need > z.cap) {
+		size_t cap = z.cap ? z.cap : (size_t)256 << 10;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *m = z.out ? mapmem_remap(z.out, z.cap, cap, MAPMEM_WRITER) :
+				     mapmem_map(cap, MAPMEM_WRITER, 0);
+		if (!m)
+			return -ENOMEM;
+		z.out = m;
+		z.cap = cap;
+	}
+	/* One call with ZSTD_e_end and the whole input: a complete frame,
+	 * its content size in the header (pledged). */
+	ZSTD_CCtx_reset(z.cctx, ZSTD_reset_session_only);
+	ZSTD_CCtx_setPledgedSrcSize(z.cctx, len);
+	ZSTD_outBuffer o = { z.out, z.cap, 0 };
+	ZSTD_inBuffer i = { buf, len, 0 };
+	size_t left = ZSTD_compressStream2(z.cctx, &o, &i, ZSTD_e_end);
+	if (ZSTD_isError(left) || left != 0) {
+		ZSTD_CCtx_reset(z.cctx, ZSTD_reset_session_only);
+		return -EIO;
+	}
+	*out = z.out;
+	*outlen = o.pos;
+	return 0;
+}
+
+int compress_file_is_zstd(int fd)
+{
+	uint8_t m[4];
+	ssize_t n = pread(fd, m, sizeof(m), 0);
+	if (n < 0)
+		return -1;
+	return n == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd;
+}
+
+void compress_reset_child(void)
+{
+	if (z.cctx)
+		ZSTD_CCtx_reset(z.cctx, ZSTD_reset_session_only);
+}
