@@ -232,7 +232,7 @@ static int init_common(reader_t *r, const char *name, char *err,
 		r->owned = false;
 		if (r->len == 0) {
 			set_err(err, errlen,
-				"%s: the compressed trace holds no complete zstd frame; the recording was cut short before its first write: re-record it",
+				"%s: the compressed trace holds no complete zstd frame: the recording was cut short before its first write, or the file is damaged; re-record it",
 				r->name);
 			return -EINVAL;
 		}
