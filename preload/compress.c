@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Every libzstd allocation is its own mapping with this header in front:
@@ -20,7 +21,15 @@ static struct {
 	int on;
 	uint8_t *out; /* one frame (mapmem, MAPMEM_WRITER) */
 	size_t cap; /* bytes mapped at out */
+	uint64_t in, outb, ns; /* compress_stats */
 } z;
+
+static uint64_t thread_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 static void *zalloc(void *opaque, size_t n)
 {
@@ -89,6 +98,7 @@ int compress_frame(const uint8_t *buf, size_t len, const uint8_t **out, size_t *
 	}
 	/* One call with ZSTD_e_end and the whole input: a complete frame,
 	 * its content size in the header (pledged). */
+	uint64_t t0 = thread_ns();
 	ZSTD_CCtx_reset(z.cctx, ZSTD_reset_session_only);
 	ZSTD_CCtx_setPledgedSrcSize(z.cctx, len);
 	ZSTD_outBuffer o = { z.out, z.cap, 0 };
@@ -100,7 +110,17 @@ int compress_frame(const uint8_t *buf, size_t len, const uint8_t **out, size_t *
 	}
 	*out = z.out;
 	*outlen = o.pos;
+	z.in += len;
+	z.outb += o.pos;
+	z.ns += thread_ns() - t0;
 	return 0;
+}
+
+void compress_stats(uint64_t *in, uint64_t *out, uint64_t *cpu_ns)
+{
+	*in = z.in;
+	*out = z.outb;
+	*cpu_ns = z.ns;
 }
 
 int compress_file_is_zstd(int fd)

@@ -33,6 +33,12 @@ int compress_frame(const uint8_t *buf, size_t len, const uint8_t **out, size_t *
  * not readable). */
 int compress_file_is_zstd(int fd);
 
+/* Totals since the library started (HEAPTRAIL_WRITERSTATS=1): bytes
+ * given to compress_frame, bytes it returned, and the CPU time spent in
+ * libzstd (ns, of whichever thread flushed: the writer, or the thread
+ * that ended the trace). */
+void compress_stats(uint64_t *in, uint64_t *out, uint64_t *cpu_ns);
+
 /* After fork in the child: drop any half-done frame state. */
 void compress_reset_child(void);
 
