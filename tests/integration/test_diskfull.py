@@ -29,13 +29,24 @@ class DiskFull(unittest.TestCase):
         return e["alloc"] + e["free"] + e["realloc"]
 
     def test_events_not_written_are_counted_and_the_failure_named(self):
-        prog = [target("churn_n"), str(PAIRS)]
+        self.check([], PAIRS)
+
+    def test_compressed_trace_is_cut_back_to_a_whole_frame(self):
+        # churn_n compresses ~100x: 30 times the pairs fill the 64 KiB.
+        # The cut-back and the END after it work on frame boundaries.
+        trace = self.check(["--compress"], 30 * PAIRS)
+        with open(trace, "rb") as f:
+            self.assertEqual(f.read(4), b"\x28\xb5\x2f\xfd")
+        self.assertFalse(analyze("info", trace)["compression"]["torn_frame"])
+
+    def check(self, flags, pairs):
+        prog = [target("churn_n"), str(pairs)]
         plain = run(prog)
-        whole, whole_trace = record(prog, "diskfull_whole", flags=["-q"])
+        whole, whole_trace = record(prog, "diskfull_whole", flags=["-q", *flags])
         self.assertEqual(whole.returncode, 0, whole.stderr)
         events = self.count(analyze("info", whole_trace))
 
-        p, trace = record(prog, "diskfull", output=os.path.join(self.mnt, "t.htr"))
+        p, trace = record(prog, "diskfull", flags=flags, output=os.path.join(self.mnt, "t.htr"))
 
         self.assertEqual(p.returncode, plain.returncode)
         self.assertEqual(p.stdout, plain.stdout)
@@ -52,6 +63,7 @@ class DiskFull(unittest.TestCase):
         text = heaptrail("info", trace).stdout.decode()
         self.assertIn(f"last: cannot write the trace (No space left on device): "
                       f"{info['lost_events']} events not written", text)
+        return trace
 
 
 if __name__ == "__main__":
