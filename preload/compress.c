@@ -7,6 +7,7 @@
 #include <zstd.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +128,19 @@ int compress_file_is_zstd(int fd)
 {
 	uint8_t m[4];
 	ssize_t n = pread(fd, m, sizeof(m), 0);
+	if (n < 0 && errno == EBADF) {
+		/* Opened write-only (the wrapper's and the recorder's traces
+		 * are): the same file, opened again for reading. */
+		char path[40];
+		util_line_t l = { path, sizeof(path), 0 };
+		util_line_str(&l, "/proc/self/fd/");
+		util_line_u64(&l, (uint64_t)fd);
+		int rfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (rfd < 0)
+			return -1;
+		n = pread(rfd, m, sizeof(m), 0);
+		close(rfd);
+	}
 	if (n < 0)
 		return -1;
 	return n == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd;

@@ -182,6 +182,26 @@ class Compress(unittest.TestCase):
             self.assertEqual(p.stdout.replace(path.encode(), b"T"),
                              q.stdout.replace(plain.encode(), b"T"))
 
+    def test_an_image_after_exec_keeps_the_files_framing(self):
+        # The variable changed before the exec: the next image follows
+        # the file (its first bytes), not the variable, either way.
+        for flags, env_next, magic in ((["--compress"], "0", ZMAGIC), ([], "1", MAGIC[:4])):
+            with self.subTest(first="compressed" if flags else "plain"):
+                path = os.path.join(self.dir, "exec-env.htr")
+                if os.path.exists(path):
+                    os.unlink(path)
+                p, _ = record(["sh", "-c", "HEAPTRAIL_COMPRESS=%s exec %s final"
+                               % (env_next, target("exec_chain"))], None,
+                              flags=["-q", *flags], output=path)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(4), magic)
+                info = analyze("info", path)
+                self.assertEqual(info["images"], 2)
+                stats = analyze("top", path, "--at", "end", "-n", "0")["stats"]
+                self.assertEqual(site_totals(stats, "main", site("exec_chain.c", "final_leak")),
+                                 (2, 4444))
+
     def killed(self):
         """A compressed recording of zstd_phases killed by SIGKILL after
         its third phase (each phase flushed in its pause)."""
