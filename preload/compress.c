@@ -146,6 +146,27 @@ int compress_file_is_zstd(int fd)
 	return n == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd;
 }
 
+void compress_write_stats(const char *path, uint64_t writer_ns)
+{
+	char msg[200];
+	util_line_t l = { msg, sizeof(msg) - 1, 0 };
+	util_line_str(&l, "writer thread cpu ");
+	util_line_u64(&l, writer_ns / 1000);
+	util_line_str(&l, " us, zstd cpu ");
+	util_line_u64(&l, z.ns / 1000);
+	util_line_str(&l, " us, ");
+	util_line_u64(&l, z.in);
+	util_line_str(&l, " bytes compressed to ");
+	util_line_u64(&l, z.outb);
+	msg[l.len++] = '\n';
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		ssize_t n = write(fd, msg, l.len);
+		(void)n;
+		close(fd);
+	}
+}
+
 void compress_reset_child(void)
 {
 	if (z.cctx)

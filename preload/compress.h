@@ -39,6 +39,12 @@ int compress_file_is_zstd(int fd);
  * that ended the trace). */
 void compress_stats(uint64_t *in, uint64_t *out, uint64_t *cpu_ns);
 
+/* HEAPTRAIL_WRITERSTATS=FILE: appends one line to FILE, the writer
+ * thread's CPU (writer_ns), libzstd's and the bytes in and out, for
+ * bench/bench.py (which parses it).  Not in the trace, not on the message
+ * path.  Never allocates. */
+void compress_write_stats(const char *path, uint64_t writer_ns);
+
 /* After fork in the child: drop any half-done frame state. */
 void compress_reset_child(void);
 

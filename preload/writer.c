@@ -17,7 +17,6 @@
 
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -869,32 +868,6 @@ static int lock_for_end(void)
 	return pthread_mutex_timedlock(&w.wlock, &ts);
 }
 
-/* HEAPTRAIL_WRITERSTATS=FILE: one line appended to FILE with the writer
- * thread's CPU and the compressor's share of it, for bench/bench.py
- * (which parses it).  Not in the trace, not on the message path. */
-static void say_writerstats(const char *path)
-{
-	uint64_t in, out, zns;
-	compress_stats(&in, &out, &zns);
-	char msg[200];
-	util_line_t l = { msg, sizeof(msg) - 1, 0 };
-	util_line_str(&l, "writer thread cpu ");
-	util_line_u64(&l, writer_cpu_ns() / 1000);
-	util_line_str(&l, " us, zstd cpu ");
-	util_line_u64(&l, zns / 1000);
-	util_line_str(&l, " us, ");
-	util_line_u64(&l, in);
-	util_line_str(&l, " bytes compressed to ");
-	util_line_u64(&l, out);
-	msg[l.len++] = '\n';
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		ssize_t n = write(fd, msg, l.len);
-		(void)n;
-		close(fd);
-	}
-}
-
 /* The end of the image: final drain, exit snapshot, SIGNAL (sig > 0: the
  * image is dying of that signal) and END. */
 static void finish(int sig)
@@ -957,7 +930,7 @@ static void finish(int sig)
 	flush();
 	const char *stats = getenv("HEAPTRAIL_WRITERSTATS");
 	if (stats && *stats)
-		say_writerstats(stats);
+		compress_write_stats(stats, writer_cpu_ns());
 	session_end();
 	pthread_mutex_unlock(&w.wlock);
 	session_kick();
