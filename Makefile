@@ -57,8 +57,9 @@ CRIT_LIBS = -lcriterion
 # zlib: gzip of the pprof export; libiberty (Debian libiberty-dev, a
 # static archive): Rust symbol names, legacy and v0 (render/symbols.c).
 Z_LIBS = -lz -liberty
-# libzstd (Debian libzstd-dev): the compressed traces, written by the
-# recorder (preload/compress.c) and read by the analyzer (read/source.c).
+# libzstd (Debian libzstd-dev): the compressed traces, read by the
+# analyzer (read/source.c) and written by the recorder (preload/compress.c),
+# which loads libzstd.so.1 with dlopen only when it compresses.
 ZSTD_LIBS = -lzstd
 
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -144,7 +145,7 @@ $(BUILD)/common/pic/%.o: common/%.c | $(DEPS_STAMP)
 	$(CC) $(CPPF) $(CF) -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
 
 $(LIB): $(PRELOAD_OBJ) $(COMMON_PIC_OBJ)
-	$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,now $(UNW_LIBS) $(ZSTD_LIBS) -ldl -lpthread $(LDEXTRA)
+	$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,now $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
 
 $(BUILD)/libpreload-test.a: $(PRELOAD_LIB_OBJ) $(COMMON_PIC_OBJ)
 	@rm -f $@

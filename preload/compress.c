@@ -6,6 +6,7 @@
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem, ZSTD_createCCtx_advanced */
 #include <zstd.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -16,6 +17,43 @@
  * the size mapmem_unmap needs.  libzstd allocates a few large workspaces
  * once per context, so a page per allocation costs nothing. */
 #define HDR 64u /* keeps libzstd's 64-byte alignment of its tables */
+
+/* libzstd is loaded only when a trace is compressed: linked, its 0.75 MiB
+ * of code would be mapped into every traced program (test_limits bounds
+ * what the recorder adds).  Loaded once, by the first compressed image's
+ * start (the constructor), never after a fork: a fork child inherits it. */
+static struct {
+	ZSTD_CCtx *(*create)(ZSTD_customMem);
+	size_t (*set)(ZSTD_CCtx *, ZSTD_cParameter, int);
+	size_t (*bound)(size_t);
+	size_t (*reset)(ZSTD_CCtx *, ZSTD_ResetDirective);
+	size_t (*pledge)(ZSTD_CCtx *, unsigned long long);
+	size_t (*stream)(ZSTD_CCtx *, ZSTD_outBuffer *, ZSTD_inBuffer *, ZSTD_EndDirective);
+	unsigned (*is_error)(size_t);
+	int loaded;
+} api;
+
+static int load(void)
+{
+	if (api.loaded)
+		return 0;
+	void *h = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return -ENOENT;
+	api.create = (ZSTD_CCtx * (*)(ZSTD_customMem)) dlsym(h, "ZSTD_createCCtx_advanced");
+	api.set = (size_t(*)(ZSTD_CCtx *, ZSTD_cParameter, int))dlsym(h, "ZSTD_CCtx_setParameter");
+	api.bound = (size_t(*)(size_t))dlsym(h, "ZSTD_compressBound");
+	api.reset = (size_t(*)(ZSTD_CCtx *, ZSTD_ResetDirective))dlsym(h, "ZSTD_CCtx_reset");
+	api.pledge = (size_t(*)(ZSTD_CCtx *, unsigned long long))dlsym(h, "ZSTD_CCtx_setPledgedSrcSize");
+	api.stream = (size_t(*)(ZSTD_CCtx *, ZSTD_outBuffer *, ZSTD_inBuffer *,
+				ZSTD_EndDirective))dlsym(h, "ZSTD_compressStream2");
+	api.is_error = (unsigned (*)(size_t))dlsym(h, "ZSTD_isError");
+	if (!api.create || !api.set || !api.bound || !api.reset || !api.pledge || !api.stream ||
+	    !api.is_error)
+		return -ENOENT; /* an old libzstd: left loaded, never used */
+	api.loaded = 1;
+	return 0;
+}
 
 static struct {
 	ZSTD_CCtx *cctx; /* made once, kept across images and forks */
@@ -59,15 +97,17 @@ int compress_begin(int on)
 	if (!on)
 		return 0;
 	if (!z.cctx) {
+		if (load())
+			return -ENOENT;
 		ZSTD_customMem mem = { zalloc, zfree, NULL };
-		z.cctx = ZSTD_createCCtx_advanced(mem);
+		z.cctx = api.create(mem);
 		if (!z.cctx)
 			return -ENOMEM;
-		ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_compressionLevel, COMPRESS_LEVEL);
+		api.set(z.cctx, ZSTD_c_compressionLevel, COMPRESS_LEVEL);
 		/* The reader sizes its output from the frame headers and
 		 * tells a torn last frame by them. */
-		ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_contentSizeFlag, 1);
-		ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_checksumFlag, 1);
+		api.set(z.cctx, ZSTD_c_contentSizeFlag, 1);
+		api.set(z.cctx, ZSTD_c_checksumFlag, 1);
 	}
 	z.on = 1;
 	return 0;
@@ -85,7 +125,7 @@ int compress_frame(const uint8_t *buf, size_t len, const uint8_t **out, size_t *
 		*outlen = len;
 		return 0;
 	}
-	size_t need = ZSTD_compressBound(len);
+	size_t need = api.bound(len);
 	if (need > z.cap) {
 		size_t cap = z.cap ? z.cap : (size_t)256 << 10;
 		while (cap < need)
@@ -100,13 +140,13 @@ int compress_frame(const uint8_t *buf, size_t len, const uint8_t **out, size_t *
 	/* One call with ZSTD_e_end and the whole input: a complete frame,
 	 * its content size in the header (pledged). */
 	uint64_t t0 = thread_ns();
-	ZSTD_CCtx_reset(z.cctx, ZSTD_reset_session_only);
-	ZSTD_CCtx_setPledgedSrcSize(z.cctx, len);
+	api.reset(z.cctx, ZSTD_reset_session_only);
+	api.pledge(z.cctx, len);
 	ZSTD_outBuffer o = { z.out, z.cap, 0 };
 	ZSTD_inBuffer i = { buf, len, 0 };
-	size_t left = ZSTD_compressStream2(z.cctx, &o, &i, ZSTD_e_end);
-	if (ZSTD_isError(left) || left != 0) {
-		ZSTD_CCtx_reset(z.cctx, ZSTD_reset_session_only);
+	size_t left = api.stream(z.cctx, &o, &i, ZSTD_e_end);
+	if (api.is_error(left) || left != 0) {
+		api.reset(z.cctx, ZSTD_reset_session_only);
 		return -EIO;
 	}
 	*out = z.out;
@@ -170,5 +210,5 @@ void compress_write_stats(const char *path, uint64_t writer_ns)
 void compress_reset_child(void)
 {
 	if (z.cctx)
-		ZSTD_CCtx_reset(z.cctx, ZSTD_reset_session_only);
+		api.reset(z.cctx, ZSTD_reset_session_only);
 }

@@ -13,9 +13,10 @@
 /* zstd level used (fast: the writer must keep up with the program). */
 #define COMPRESS_LEVEL 1
 
-/* Turns compression on for the trace being started (on != 0) or off.
- * Returns 0, or -ENOMEM when libzstd's context cannot be made (then
- * compression stays off and the trace is written plain). */
+/* Turns compression on for the trace being started (on != 0) or off; the
+ * first time on, loads libzstd (dlopen: only compressed traces map it).
+ * Returns 0, or -ENOENT (no usable libzstd.so.1) or -ENOMEM (no context):
+ * then compression stays off. */
 int compress_begin(int on);
 
 /* True while compression is on. */

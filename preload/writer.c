@@ -851,8 +851,12 @@ int writer_begin(int fresh)
 	/* An image appending after an exec keeps the file's framing (its
 	 * first bytes tell, when the descriptor is readable). */
 	int z = fresh || ht_session.fd < 0 ? -1 : compress_file_is_zstd(ht_session.fd);
-	if (compress_begin(z >= 0 ? z : ht_session.cfg.compress) < 0)
-		util_say(1, "cannot set up zstd compression; the trace is written uncompressed");
+	if (compress_begin(z >= 0 ? z : ht_session.cfg.compress) < 0) {
+		/* Plain records after zstd frames would be unreadable. */
+		if (z == 1)
+			return -ENOENT;
+		util_say(1, "cannot load libzstd.so.1 for --compress; the trace is written uncompressed");
+	}
 	if (fresh)
 		enc_header(&w.enc);
 	put_process();
