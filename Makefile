@@ -281,7 +281,7 @@ tsan: | $(DEPS_STAMP)
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/ring_driver
 	$(CC) $(CPPF) -Ipreload -Itests/unit/preload -std=gnu11 $(TSAN_FLAGS) $(WARN) \
 		-o $(BUILD)/tsan/writer_driver tests/tsan/writer_driver.c $(PRELOAD_LIB_SRC) \
-		$(COMMON_SRC) $(UNW_LIBS) $(ZSTD_LIBS) -ldl -lpthread
+		$(COMMON_SRC) $(UNW_LIBS) -ldl -lpthread
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/writer_driver
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
