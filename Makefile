@@ -57,6 +57,10 @@ CRIT_LIBS = -lcriterion
 # zlib: gzip of the pprof export; libiberty (Debian libiberty-dev, a
 # static archive): Rust symbol names, legacy and v0 (render/symbols.c).
 Z_LIBS = -lz -liberty
+# libzstd (Debian libzstd-dev): the compressed traces, read by the
+# analyzer (read/source.c) and written by the recorder (preload/compress.c),
+# which loads libzstd.so.1 with dlopen only when it compresses.
+ZSTD_LIBS = -lzstd
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -196,7 +200,7 @@ $(BUILD)/gen/html_assets.o: $(HTML_GEN)
 	$(CC) $(CF) -c $< -o $@
 
 $(BIN): $(BUILD)/analyzer/cli/main.o $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a $(BUILD)/gen/html_assets.o
-	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) -lm $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) $(ZSTD_LIBS) -lm $(LDEXTRA)
 
 # --- tests ----------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
@@ -204,10 +208,10 @@ $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
 	$(CC) $(CPPF) -Ipreload -Ianalyzer $(DW_CFLAGS) $(CF) -c $< -o $@
 
 $(BUILD)/tests/unit-preload: $(UNIT_PRELOAD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpreload-test.a
-	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(UNW_LIBS) -ldl -lpthread $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(UNW_LIBS) $(ZSTD_LIBS) -ldl -lpthread $(LDEXTRA)
 
 $(BUILD)/tests/unit-analyzer: $(UNIT_ANALYZER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a
-	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(DW_LIBS) $(Z_LIBS) -lm $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(CRIT_LIBS) $(DW_LIBS) $(Z_LIBS) $(ZSTD_LIBS) -lm $(LDEXTRA)
 
 # Integration target programs: built without optimisation so that call
 # sites keep their own file:line, and with the public header.

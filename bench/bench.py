@@ -17,6 +17,12 @@ tool's tree (for heaptrack that includes heaptrack_interpret and zstd).
 Then the analyzers: `heaptrail info` + `heaptrail top` against
 heaptrack_print's default report, on the traces of the last round.
 
+Compression (`record --compress`): on a few workloads, pairs of heaptrail
+runs without and with compression, the order alternating from pair to
+pair: trace bytes (ratio), the writer thread's CPU and libzstd's share of
+it (HEAPTRAIL_WRITERSTATS), and the program's wall time with / without.
+`--compress-only` runs just that table.
+
 Results: a text table on stdout, and OUT/bench.md (the same tables, in
 Markdown) and OUT/bench.json (every raw sample).
 """
@@ -56,6 +62,14 @@ SWEEP = [("sw-base", {})] + [
                         ("fp", [False]))
     for v in values]
 SWEEP_DEPTHS = {"shallow": "3-6", "mixed": "5-30", "deep": "40-80"}
+
+
+# The workloads of the compression table (the sweep rows: its base, the
+# fixed-size and the many-live shapes).
+COMPRESS_WORKLOADS = ("churn-fp", "threads", "python", "sw-base", "sw-sizes-fixed",
+                      "sw-live-1000000")
+COMPRESS_STATS = re.compile(r"writer thread cpu (\d+) us, zstd cpu (\d+) us, (\d+) bytes "
+                            r"compressed to (\d+)")
 
 
 def is_sweep(wname):
@@ -466,6 +480,79 @@ class Bench:
                 wname, fmt(r["heaptrail_s"], ".3f"), fmt(r["heaptrail_warm_s"], ".3f"),
                 fmt(r["heaptrack_print_s"], ".3f")))
 
+    def compression(self):
+        """Plain and compressed heaptrail runs in interleaved pairs on
+        COMPRESS_WORKLOADS (or --only): results["compression"]."""
+        C = self.results["compression"] = {}
+        ws = [w for w in self.workloads() if w[0] in COMPRESS_WORKLOADS or self.a.only]
+        pairs = self.a.pairs
+        for wname, argv, extra, stdin, _hk, _note in ws:
+            runs = {"plain": [], "zstd": []}
+            for i in range(pairs):
+                order = ("plain", "zstd") if i % 2 == 0 else ("zstd", "plain")
+                for mode in order:
+                    tp = self.trace_path(wname)
+                    stats = os.path.join(self.tmp, wname + ".writerstats")
+                    for f in (tp, stats):
+                        if os.path.exists(f):
+                            os.unlink(f)
+                    env = dict(self.env, **extra)
+                    env["HEAPTRAIL_WRITERSTATS"] = stats
+                    cmd = [self.heaptrail, "record", "-q", "-o", tp,
+                           "--compress" if mode == "zstd" else "--no-compress", "--"] + argv
+                    logp = os.path.join(self.tmp, "%s.compress-%s.log" % (wname, mode))
+                    r = Run(cmd, env, stdin, logp, self.a.mem_mb, self.a.timeout)
+                    rc, wall, _rss, to = r.go()
+                    m = None
+                    if os.path.exists(stats):
+                        with open(stats) as f:
+                            m = COMPRESS_STATS.search(f.read())
+                    if rc != 0 or to or not m or not os.path.exists(tp):
+                        log("bench: compression %s %s failed: %s" % (wname, mode, tail(logp)))
+                        continue
+                    runs[mode].append({"wall": wall, "cpu": r.cpu,
+                                       "bytes": os.path.getsize(tp),
+                                       "writer_s": int(m.group(1)) / 1e6,
+                                       "zstd_s": int(m.group(2)) / 1e6,
+                                       "raw_bytes": int(m.group(3))})
+                log("bench: compression %s pair %d/%d done" % (wname, i + 1, pairs))
+            P, Z = runs["plain"], runs["zstd"]
+            n = min(len(P), len(Z))
+            res = {"runs": runs}
+            if n:
+                res.update({
+                    "plain_bytes": median([x["bytes"] for x in P]),
+                    "zstd_bytes": median([x["bytes"] for x in Z]),
+                    "writer_plain_s": median([x["writer_s"] for x in P]),
+                    "writer_zstd_s": median([x["writer_s"] for x in Z]),
+                    "zstd_s": median([x["zstd_s"] for x in Z]),
+                    "wall_plain_s": median([x["wall"] for x in P]),
+                    "wall_zstd_s": median([x["wall"] for x in Z]),
+                    # Per pair, so that a slow moment of the machine hits
+                    # both runs of a pair alike.
+                    "wall_ratio": median([Z[k]["wall"] / P[k]["wall"] for k in range(n)]),
+                    "cpu_ratio": median([Z[k]["cpu"] / P[k]["cpu"] for k in range(n)]),
+                })
+                res["ratio"] = res["plain_bytes"] / res["zstd_bytes"] if res["zstd_bytes"] else None
+            C[wname] = res
+
+    def compression_table(self):
+        C = self.results.get("compression", {})
+        t = [("workload", "trace MB plain / zstd", "ratio", "writer CPU s plain / zstd",
+              "of it libzstd s", "program wall s plain / zstd", "wall zstd/plain (pairs)",
+              "CPU zstd/plain")]
+        for w, r in C.items():
+            if "ratio" not in r:
+                t.append((w, "FAILED", "", "", "", "", "", ""))
+                continue
+            t.append((w, "%.1f / %.1f" % (r["plain_bytes"] / 1e6, r["zstd_bytes"] / 1e6),
+                      fmt(r["ratio"], ".2f", "x"),
+                      "%.3f / %.3f" % (r["writer_plain_s"], r["writer_zstd_s"]),
+                      "%.3f" % r["zstd_s"],
+                      "%.2f / %.2f" % (r["wall_plain_s"], r["wall_zstd_s"]),
+                      fmt(r["wall_ratio"], ".3f"), fmt(r["cpu_ratio"], ".3f")))
+        return t
+
     def html_page(self):
         """The page of `heaptrail html` for the python workload's trace:
         its size and the time headless Chromium takes to make it
@@ -839,6 +926,15 @@ class Bench:
             return "unknown"
         return (sha or "unknown") + ("-dirty" if sha and dirty else "")
 
+    def report_compress(self):
+        """Prints only the compression table (and keeps bench.md intact)."""
+        t6 = self.compression_table()
+        print("Compression (record --compress, zstd level 1; medians of %d pairs, commit %s)"
+              % (self.a.pairs, self.commit()))
+        print(self.text_table(t6))
+        with open(os.path.join(self.out, "compress.json"), "w") as f:
+            json.dump(self.results.get("compression", {}), f, indent=1, default=str)
+
     def report_verify(self):
         """Prints only the verification table (and keeps bench.md intact)."""
         t4 = self.tables()[3]
@@ -861,6 +957,11 @@ class Bench:
         if len(t5) > 1:
             txt += ["Sweep (parameterised churn, bench/sweep.c)", self.text_table(t5), ""]
             md += ["Sweep (parameterised churn, bench/sweep.c)", "", self.md_table(t5), ""]
+        t6 = self.compression_table()
+        if len(t6) > 1:
+            title = "Compression (record --compress, zstd level 1; medians of %d pairs)" % self.a.pairs
+            txt += [title, self.text_table(t6), ""]
+            md += [title, "", self.md_table(t6), ""]
         if len(t2) > 1:
             txt += ["Analyzer", self.text_table(t2), ""]
             md += ["Analyzer", "", self.md_table(t2), ""]
@@ -904,12 +1005,19 @@ def main():
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--keep", action="store_true", help="keep traces in OUT/tmp")
+    ap.add_argument("--pairs", type=int, default=5,
+                    help="plain/compressed pairs of the compression table")
+    ap.add_argument("--compress-only", action="store_true",
+                    help="only the compression table (with --only: those workloads)")
     a = ap.parse_args()
     a.out = a.out or os.path.join(a.build, "bench", "results")
     b = Bench(a)
     t0 = time.time()
-    if not a.verify_only:
+    if a.compress_only:
+        b.compression()
+    elif not a.verify_only:
         b.measure()
+        b.compression()
         b.analyzers()
         b.hyperfine_analyzers()
         b.html_page()
@@ -918,6 +1026,8 @@ def main():
     b.results["seconds"] = round(time.time() - t0, 1)
     if a.verify_only:
         b.report_verify()
+    elif a.compress_only:
+        b.report_compress()
     else:
         b.report()
     if not a.keep:

@@ -21,6 +21,9 @@
 #define HT_ENV_FOLLOW_FORK "HEAPTRAIL_FOLLOW_FORK"
 /* "1": also record fork+exec children (not only HT_ENV_ROOT_PID). */
 #define HT_ENV_FOLLOW_EXEC "HEAPTRAIL_FOLLOW_EXEC"
+/* "1": the trace is written as zstd frames, one per writer flush
+ * (preload/compress.h); every command reads it as it reads a plain one. */
+#define HT_ENV_COMPRESS "HEAPTRAIL_COMPRESS"
 /* "1": no informational lines on stderr (errors still print). */
 #define HT_ENV_QUIET "HEAPTRAIL_QUIET"
 /* "0": no crash handler (preload/crash.h). */

@@ -18,6 +18,18 @@
  *
  * The magic catches text-mode mangling (CR/LF, ^Z) the way PNG's does.
  *
+ * Compressed traces (`heaptrail record --compress`, HEAPTRAIL_COMPRESS=1):
+ * the file is a sequence of zstd frames (RFC 8878, magic 28 b5 2f fd)
+ * whose concatenated content is exactly the layout above, header
+ * included; no record or version changes.  The recorder writes one frame
+ * per flush of its buffer, and a flush holds whole records only, so every
+ * frame boundary is a record boundary: a file cut at a frame boundary is a
+ * valid (truncated) trace.  Each frame is independent (no history across
+ * frames), carries its content size and a checksum, and END is written in
+ * a small frame of its own (a reader of the file's last bytes finds it).
+ * An image after an exec appends its frames to the same file.  Readers
+ * tell the two forms apart by the first four bytes.
+ *
  * Every record starts with one unsigned LEB128 varint, the *head*:
  *
  *   head = payload << 3 | op          (op = head & 7, payload = head >> 3)

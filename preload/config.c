@@ -81,6 +81,7 @@ void config_load(config_t *c)
 	c->crash_flush = !(v && !strcmp(v, "0"));
 	c->follow_fork = env_flag(HT_ENV_FOLLOW_FORK);
 	c->follow_exec = env_flag(HT_ENV_FOLLOW_EXEC);
+	c->compress = env_flag(HT_ENV_COMPRESS);
 	v = getenv(HT_ENV_PYTHONMALLOC);
 	if (v && !strcmp(v, "malloc"))
 		c->proc_flags |= HT_PROC_PYTHONMALLOC;

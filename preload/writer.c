@@ -3,6 +3,7 @@
 
 #include "common/env.h"
 
+#include "compress.h"
 #include "encoder.h"
 #include "heaptrail_format.h"
 #include "mapmem.h"
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -116,8 +118,17 @@ static void flush(void)
 		w.enc.len = 0;
 		return;
 	}
-	while (off < w.enc.len) {
-		ssize_t n = write(ht_session.fd, w.enc.buf + off, w.enc.len - off);
+	/* Compressed: the buffer (whole records) becomes one zstd frame, so
+	 * the file still ends on a whole frame at every flush boundary. */
+	const uint8_t *out;
+	size_t out_len;
+	if (compress_frame(w.enc.buf, w.enc.len, &out, &out_len)) {
+		w.enc.len = 0;
+		session_stop("cannot compress the trace (zstd failed)");
+		return;
+	}
+	while (off < out_len) {
+		ssize_t n = write(ht_session.fd, out + off, out_len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -156,8 +167,12 @@ static void flush(void)
 static int write_all(void)
 {
 	size_t off = 0;
-	while (off < w.enc.len) {
-		ssize_t n = write(ht_session.fd, w.enc.buf + off, w.enc.len - off);
+	const uint8_t *out;
+	size_t out_len;
+	if (compress_frame(w.enc.buf, w.enc.len, &out, &out_len))
+		return -1;
+	while (off < out_len) {
+		ssize_t n = write(ht_session.fd, out + off, out_len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -833,6 +848,15 @@ int writer_begin(int fresh)
 	w.snap_index = w.nevents = w.nallocs = 0;
 	w.mod_written = 0;
 	w.lost_seen_nomem = w.lost_seen_stopped = w.lost_seen_signal = 0;
+	/* An image appending after an exec keeps the file's framing (its
+	 * first bytes tell, when the descriptor is readable). */
+	int z = fresh || ht_session.fd < 0 ? -1 : compress_file_is_zstd(ht_session.fd);
+	if (compress_begin(z >= 0 ? z : ht_session.cfg.compress) < 0) {
+		/* Plain records after zstd frames would be unreadable. */
+		if (z == 1)
+			return -ENOENT;
+		util_say(1, "cannot load libzstd.so.1 for --compress; the trace is written uncompressed");
+	}
 	if (fresh)
 		enc_header(&w.enc);
 	put_process();
@@ -899,14 +923,31 @@ static void finish(int sig)
 		session_kick();
 		return;
 	}
+	/* Compressed, the end gets a frame of its own: `heaptrail record`
+	 * finds END by inflating only the file's last few hundred bytes. */
+	if (compress_on())
+		flush();
 	if (sig > 0)
 		enc_signal(&w.enc, sig, t);
 	enc_memory(&w.enc, mapmem_peak(), mapmem_now());
 	enc_end(&w.enc, w.nevents, lost, t);
 	flush();
+	const char *stats = getenv("HEAPTRAIL_WRITERSTATS");
+	if (stats && *stats)
+		compress_write_stats(stats, writer_cpu_ns());
 	session_end();
 	pthread_mutex_unlock(&w.wlock);
 	session_kick();
+}
+
+uint64_t writer_cpu_ns(void)
+{
+	clockid_t c;
+	struct timespec t;
+	if (!__atomic_load_n(&ht_session.writer_alive, __ATOMIC_SEQ_CST) ||
+	    pthread_getcpuclockid(w.thread, &c) != 0 || clock_gettime(c, &t) != 0)
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 void writer_finish(void)
@@ -1000,6 +1041,7 @@ void writer_reset_child(void)
 	w.fatal_done = 0;
 	w.fatal_th = NULL;
 	pyframes_rewind_emitted();
+	compress_reset_child();
 	w.warn_n = 0;
 	w.warn_lock = 0;
 }

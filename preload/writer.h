@@ -18,6 +18,9 @@ int writer_begin(int fresh);
 int writer_start_thread(void);
 /* Final drain + exit snapshot + END.  Takes the lock. */
 void writer_finish(void);
+/* CPU time of the writer thread so far (ns), 0 when it is not running
+ * (HEAPTRAIL_WRITERSTATS=1, for the bench). */
+uint64_t writer_cpu_ns(void);
 /* Called by a thread dying of signal sig (async-signal-safe: no lock taken
  * here): the writer thread does writer_finish's work, with a SIGNAL record
  * before END, while this thread waits (at most 3 s).  0 once the trace is

@@ -26,7 +26,7 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 # shellcheck disable=SC2086
 "$CLANG" -std=gnu11 $FLAGS -Iinclude -Ianalyzer -D_GNU_SOURCE \
 	-DHEAPTRAIL_VERSION='"fuzz"' $DW_CFLAGS \
-	-o "$OUT/fuzz_reader" tests/fuzz/fuzz_reader.c $SRCS $DW_LIBS -lz -liberty -lm
+	-o "$OUT/fuzz_reader" tests/fuzz/fuzz_reader.c $SRCS $DW_LIBS -lz -liberty -lzstd -lm
 
 # Seeds: real traces (small ones) if a recording left some under build/.
 found=0

@@ -8,14 +8,15 @@ set -eu
 # Build: libunwind, libdw/libelf, a C and C++ compiler.  Tests: Criterion;
 # python3-numpy so that the numpy attribution test runs instead of skipping;
 # python3-pytest for the pytest plugin's test (pytest --heaptrail).
-# zlib: the gzip of `export --format pprof`.  libiberty-dev: Rust names
+# zlib: the gzip of `export --format pprof`.  libzstd-dev: compressed
+# traces (record --compress); zstd (the tool): the tests inflate them with it.  libiberty-dev: Rust names
 # (legacy and v0 mangling) in reports.  The export tests read the
 # files back with the tools they are for: golang-go (go tool pprof) and
 # valgrind (ms_print).  `heaptrail html`: nodejs and npm (the page's
 # libraries, `npm ci`), chromium (its browser test, headless).  The
 # allocators preloaded next to the recorder in test_allocators.py:
 # jemalloc, tcmalloc (google-perftools' minimal one) and mimalloc.
-PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev zlib1g-dev libiberty-dev pkg-config python3 python3-numpy python3-pytest gcc g++ make golang-go valgrind nodejs chromium libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
+PKGS="libunwind-dev libcriterion-dev libdw-dev libelf-dev zlib1g-dev libzstd-dev zstd libiberty-dev pkg-config python3 python3-numpy python3-pytest gcc g++ make golang-go valgrind nodejs chromium libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 # Debian's npm; a nodejs from elsewhere (NodeSource) carries its own npm
 # and conflicts with Debian's package.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"

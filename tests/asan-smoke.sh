@@ -19,6 +19,18 @@ printf 'hello, not a trace\n' > "$DIR/text.htr"
 printf '\211HTR\r\n\032\n\143\000\000\000\000\000\000\000' > "$DIR/version.htr"
 # Deterministic garbage (the tail of the binary), so a failure reproduces.
 { head -c 16 "$DIR/complete.htr"; tail -c 3000 "$BIN"; } > "$DIR/garbage.htr"
+# Compressed traces (record --compress: zstd frames): two frames whole,
+# the second torn, a byte of the data flipped (fails its checksum).
+ztraces=""
+if command -v zstd >/dev/null 2>&1; then
+	zstd -q -1 --check -c "$DIR/complete.htr" > "$DIR/z1"
+	zstd -q -1 --check -c "$DIR/exec.htr" > "$DIR/z2"
+	cat "$DIR/z1" "$DIR/z2" > "$DIR/zwhole.htr"
+	head -c $(($(wc -c < "$DIR/zwhole.htr") - 5)) "$DIR/zwhole.htr" > "$DIR/ztorn.htr"
+	cp "$DIR/zwhole.htr" "$DIR/zbad.htr"
+	printf '\377' | dd of="$DIR/zbad.htr" bs=1 seek=20 conv=notrunc 2>/dev/null
+	ztraces="zwhole ztorn zbad"
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 fails=0
@@ -36,7 +48,7 @@ check() {
 
 # Synthetic traces have made-up addresses: nothing to symbolize.
 export HEAPTRAIL_NO_SYMBOLS=1
-for t in complete torn exec empty text version garbage missing; do
+for t in complete torn exec empty text version garbage missing $ztraces; do
 	f="$DIR/$t.htr"
 	for j in "" --json; do
 		check info $j "$f"

@@ -99,6 +99,24 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_u64(&j, s->ppid);
 	json_key(&j, "recorder_version");
 	json_str(&j, s->recorder_version);
+	/* null for a plain trace. */
+	json_key(&j, "compression");
+	if (s->zstd_frames) {
+		json_obj_begin(&j);
+		json_key(&j, "format");
+		json_str(&j, "zstd");
+		json_key(&j, "file_bytes");
+		json_u64(&j, s->file_bytes);
+		json_key(&j, "data_bytes");
+		json_u64(&j, s->data_bytes);
+		json_key(&j, "frames");
+		json_u64(&j, s->zstd_frames);
+		json_key(&j, "torn_frame");
+		json_bool(&j, s->zstd_cut);
+		json_obj_end(&j);
+	} else {
+		json_null(&j);
+	}
 	json_key(&j, "start_unix_ns");
 	json_u64(&j, s->start_unix_ns);
 	json_key(&j, "duration_us");
@@ -240,6 +258,11 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	printf("trace:        %s (%s, format v%u)\n", s->path,
 	       fmt_size(a, sizeof(a), (double)s->file_bytes, false),
 	       s->format_version);
+	if (s->zstd_frames)
+		printf("compressed:   zstd, %" PRIu64 " frames: %s of records, %.1fx%s\n",
+		       s->zstd_frames, fmt_size(b, sizeof(b), (double)s->data_bytes, false),
+		       s->file_bytes ? (double)s->data_bytes / (double)s->file_bytes : 0.0,
+		       s->zstd_cut ? "; the last frame was torn (cut short) and left out" : "");
 	char as[256];
 	run_as(s, as, sizeof(as));
 	printf("program:      %s%s%s%s\n", s->exe[0] ? s->exe : "(unknown: no PROCESS record)",

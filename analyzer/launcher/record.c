@@ -34,6 +34,7 @@
 #include "common/env.h"
 #include "common/names.h"
 #include "heaptrail_format.h"
+#include "launcher/ztail.h"
 
 #define DEPTH_MAX 256
 /* Lowest fd number the trace file is moved to: out of the way of programs
@@ -51,6 +52,7 @@ typedef struct {
 	int python_malloc; /* set PYTHONMALLOC=malloc (default 1) */
 	int quiet;
 	int force; /* --force: overwrite an existing trace file */
+	int compress; /* --compress 1, --no-compress 0, -1 = as HEAPTRAIL_COMPRESS */
 	const char *check; /* --check: `heaptrail check` options, NULL = none */
 	char **program; /* PROGRAM ARGS..., NULL-terminated (argv tail) */
 } record_opts_t;
@@ -81,7 +83,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	      "                        [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
-	      "                        [--no-python-malloc] [--quiet] [--force] [--check 'OPTIONS']\n"
+	      "                        [--no-python-malloc] [--compress] [--quiet] [--force]\n"
+	      "                        [--check 'OPTIONS']\n"
 	      "                        -- PROGRAM [ARGS...]\n"
 	      "\n"
 	      "Runs PROGRAM with the heap recorder preloaded and writes its trace.\n"
@@ -95,6 +98,9 @@ static void usage(FILE *out)
 	      "  --follow-fork            also record forked children, each into its own file\n"
 	      "  --follow-exec            also record children that fork and exec\n"
 	      "  --no-python-malloc       do not set PYTHONMALLOC=malloc\n"
+	      "  --compress               write the trace zstd-compressed (HEAPTRAIL_COMPRESS=1);\n"
+	      "                           every command reads it as it reads a plain one\n"
+	      "  --no-compress            write it uncompressed, whatever HEAPTRAIL_COMPRESS says\n"
 	      "  -q, --quiet              no summary line at the end\n"
 	      "  --check 'OPTIONS'        then run `heaptrail check TRACE OPTIONS` (options\n"
 	      "                           split at blanks) with its report on stderr; exit\n"
@@ -126,7 +132,7 @@ static int valid_seconds(const char *text)
 static int parse_args(int argc, char **argv, record_opts_t *o)
 {
 	enum { OPT_DEPTH = 256, OPT_EVERY, OPT_SIGNAL, OPT_FORK, OPT_EXEC, OPT_NOPY, OPT_FORCE,
-	       OPT_CHECK };
+	       OPT_CHECK, OPT_COMPRESS, OPT_NO_COMPRESS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
@@ -137,12 +143,15 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		{ "no-python-malloc", no_argument, NULL, OPT_NOPY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "compress", no_argument, NULL, OPT_COMPRESS },
+		{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 		{ "check", required_argument, NULL, OPT_CHECK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof(*o));
 	o->python_malloc = 1;
+	o->compress = -1;
 	optind = 0; /* glibc: full re-initialisation, main may have used getopt */
 	opterr = 0;
 	int c;
@@ -203,6 +212,10 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 			break;
 		case OPT_FORCE:
 			o->force = 1;
+			break;
+		case OPT_COMPRESS:
+		case OPT_NO_COMPRESS:
+			o->compress = c == OPT_COMPRESS;
 			break;
 		case OPT_CHECK:
 			o->check = optarg;
@@ -410,6 +423,10 @@ static int child_set_env(const record_opts_t *o, const char *lib, int fd,
 	}
 	if (o->python_malloc)
 		rc |= setenv(HT_ENV_PYTHONMALLOC, "malloc", 1);
+	/* Unlike the switches above, HEAPTRAIL_COMPRESS from the user's
+	 * shell is honoured when neither option is given. */
+	if (o->compress >= 0)
+		rc |= setenv(HT_ENV_COMPRESS, o->compress ? "1" : "0", 1);
 	python_dir(lib, pydir, sizeof(pydir));
 	rc |= prepend_env("PYTHONPATH", pydir, ':');
 	rc |= prepend_env("LD_PRELOAD", lib, ':');
@@ -747,9 +764,12 @@ static void print_summary(const char *path, int status, int write_failed)
 		return;
 	}
 	uint8_t end[HT_END_RECORD_LEN];
-	int have_end = st.st_size >= HT_HEADER_LEN + HT_END_RECORD_LEN &&
-		       pread(fd, end, sizeof(end), st.st_size - HT_END_RECORD_LEN) ==
-			       (ssize_t)sizeof(end) &&
+	int have_end = ztail_is_zstd(fd) ?
+			       ztail_read(fd, st.st_size, end, sizeof(end)) == 0 :
+			       st.st_size >= HT_HEADER_LEN + HT_END_RECORD_LEN &&
+				       pread(fd, end, sizeof(end), st.st_size - HT_END_RECORD_LEN) ==
+					       (ssize_t)sizeof(end);
+	have_end = have_end &&
 		       end[0] == (HT_REC_END << 3 | HT_OP_RECORD) && end[1] == HT_END_BODY_LEN &&
 		       memcmp(end + 2 + 24, HT_END_MAGIC, 8) == 0;
 	close(fd);

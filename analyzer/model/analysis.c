@@ -226,7 +226,10 @@ static int finish_open(analysis_t *an, const char *path, char *err,
 	}
 	an->threads = -1;
 	an->sum.path = an->path;
-	an->sum.file_bytes = reader_size(an->rd);
+	an->sum.file_bytes = reader_file_bytes(an->rd);
+	an->sum.data_bytes = reader_size(an->rd);
+	an->sum.zstd_frames = reader_zstd_frames(an->rd);
+	an->sum.zstd_cut = reader_zstd_cut(an->rd);
 	an->sum.format_version = reader_version(an->rd);
 	an->sum.time_resolution_us = ANALYSIS_WRITER_CYCLE_US;
 	sync_summary(an);

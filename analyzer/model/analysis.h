@@ -68,7 +68,10 @@ typedef struct analysis_summary {
 	uint64_t recorder_peak; /* MEMORY: the recorder's own peak, bytes; 0 = not recorded */
 	size_t nsnapshots;
 	const analysis_snapshot_t *snapshots;
-	uint64_t file_bytes;
+	uint64_t file_bytes; /* on disk */
+	uint64_t data_bytes; /* the records: file_bytes, or decompressed */
+	uint64_t zstd_frames; /* 0 = plain trace, else zstd frames read */
+	bool zstd_cut; /* the file ends inside a zstd frame (left out) */
 	uint32_t format_version; /* the trace's (its header) */
 	uint32_t image; /* the image reported (0 .. images - 1) */
 	bool image_chosen; /* --image chose it (else the final one) */

@@ -4,6 +4,7 @@
  * against the bytes left in the body before anything is allocated, so a
  * hostile count costs at most a small multiple of the record's size. */
 #include "read/reader.h"
+#include "read/source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,8 @@ struct reader {
 	uint64_t dropped; /* bytes [0, dropped) were madvise'd away */
 	bool mapped; /* data is our mmap (else caller's or malloc'ed) */
 	bool owned; /* data was malloc'ed by us */
+	source_t src; /* a zstd trace inflated (data = src.data), else zeroed */
+	uint64_t file_len; /* bytes of the file as given (compressed or not) */
 	char *name; /* file name for messages */
 	uint32_t version;
 	/* Decoder state (reset at PROCESS). */
@@ -211,6 +214,29 @@ static int init_common(reader_t *r, const char *name, char *err,
 			r->name, (int)(nl - 1), r->name);
 		return -EINVAL;
 	}
+	r->file_len = r->len;
+	if (source_is_zstd(r->data, r->len)) {
+		int rc = source_inflate(r->data, r->len, r->name, &r->src, err, errlen);
+		if (rc)
+			return rc;
+		/* The compressed bytes are not needed again. */
+		if (r->mapped)
+			munmap((void *)r->data, (size_t)r->len);
+		else if (r->owned)
+			free((void *)r->data);
+		r->data = r->src.data;
+		r->len = r->src.len;
+		/* Dropping pages behind the position is safe only where they
+		 * can be read back: the temporary file. */
+		r->mapped = r->src.file_backed;
+		r->owned = false;
+		if (r->len == 0) {
+			set_err(err, errlen,
+				"%s: the compressed trace holds no complete zstd frame: the recording was cut short before its first write, or the file is damaged; re-record it",
+				r->name);
+			return -EINVAL;
+		}
+	}
 	size_t nsl = strlen(HT_NOT_STARTED_MAGIC);
 	if (r->len > nsl && memcmp(r->data, HT_NOT_STARTED_MAGIC, nsl) == 0) {
 		/* The recorder's reason, one line of text (heaptrail_format.h). */
@@ -359,7 +385,9 @@ void reader_close(reader_t *r)
 {
 	if (!r)
 		return;
-	if (r->mapped)
+	if (r->src.data)
+		source_free(&r->src);
+	else if (r->mapped)
 		munmap((void *)r->data, (size_t)r->len);
 	else if (r->owned)
 		free((void *)r->data);
@@ -405,6 +433,21 @@ uint64_t reader_size(const reader_t *r)
 	return r->len;
 }
 
+uint64_t reader_file_bytes(const reader_t *r)
+{
+	return r->file_len;
+}
+
+uint64_t reader_zstd_frames(const reader_t *r)
+{
+	return r->src.data ? r->src.frames : 0;
+}
+
+bool reader_zstd_cut(const reader_t *r)
+{
+	return r->src.cut;
+}
+
 uint32_t reader_version(const reader_t *r)
 {
 	return r->version;
@@ -412,9 +455,11 @@ uint32_t reader_version(const reader_t *r)
 
 static int corrupt(reader_t *r, uint64_t off, const char *what)
 {
+	/* A compressed trace's offsets count its decompressed bytes. */
 	snprintf(r->err, sizeof(r->err),
-		 "%s: corrupt record at byte offset %llu (%s); the trace is damaged: re-record it (the events before this offset are intact)",
-		 r->name, (unsigned long long)off, what);
+		 "%s: corrupt record at byte offset %llu%s (%s); the trace is damaged: re-record it (the events before this offset are intact)",
+		 r->name, (unsigned long long)off,
+		 r->src.data ? " of the decompressed trace" : "", what);
 	r->failed = true;
 	return -EBADMSG;
 }

@@ -216,6 +216,15 @@ const char *reader_error(const reader_t *r);
 uint64_t reader_offset(const reader_t *r);
 uint64_t reader_size(const reader_t *r);
 
+/* Bytes of the file as opened: the compressed size of a zstd trace
+ * (reader_size is then the decompressed size, in which offsets count). */
+uint64_t reader_file_bytes(const reader_t *r);
+/* Complete zstd frames of a compressed trace; 0 for a plain one. */
+uint64_t reader_zstd_frames(const reader_t *r);
+/* True when the compressed file ended inside a frame (left out: the
+ * recording was killed while writing it). */
+bool reader_zstd_cut(const reader_t *r);
+
 /* Format version found in the header. */
 uint32_t reader_version(const reader_t *r);
 
