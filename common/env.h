@@ -21,6 +21,10 @@
 #define HT_ENV_FOLLOW_FORK "HEAPTRAIL_FOLLOW_FORK"
 /* "1": also record fork+exec children (not only HT_ENV_ROOT_PID). */
 #define HT_ENV_FOLLOW_EXEC "HEAPTRAIL_FOLLOW_EXEC"
+/* "1" (any value but "" and "0"): aggregated trace (`record --aggregate`):
+ * the recorder keeps the heap model and writes per-stack totals at the
+ * snapshots, the peak and the end instead of single events. */
+#define HT_ENV_AGGREGATE "HEAPTRAIL_AGGREGATE"
 /* "1": no informational lines on stderr (errors still print). */
 #define HT_ENV_QUIET "HEAPTRAIL_QUIET"
 /* "0": no crash handler (preload/crash.h). */

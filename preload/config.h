@@ -25,6 +25,7 @@ typedef struct config {
 	unsigned proc_flags; /* HT_PROC_* for the PROCESS record */
 	int unwind_mode; /* UNWIND_* (unwind.h) from HEAPTRAIL_UNWIND */
 	int null_sink; /* HEAPTRAIL_OUTPUT=/dev/null: record, write nothing */
+	int aggregate; /* HEAPTRAIL_AGGREGATE=1: per-stack totals, no events */
 } config_t;
 
 /* The Python frame settings, read when Python support installs (a test

@@ -3,6 +3,7 @@
 
 #include "common/env.h"
 
+#include "aggregate.h"
 #include "encoder.h"
 #include "heaptrail_format.h"
 #include "mapmem.h"
@@ -538,6 +539,51 @@ encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 	}
 }
 
+/* encode() for `record --aggregate`: the events go into the writer's
+ * heap model (aggregate.h), not the trace; stamps move its clock, not the
+ * trace's; snapshots write the per-stack totals before the mark. */
+static __attribute__((noinline)) uint64_t
+encode_agg(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
+{
+	ring_event_t *e = ring_peek(r, k);
+	uint64_t st = e->flags & RING_F_STAMP;
+	if (st) {
+		uint64_t ns = tick_to_mono_ns(ring_peek(r, k + 1)->seq);
+		aggregate_clock(ns > w.start_mono ? (ns - w.start_mono) / 1000 : 0);
+	}
+	int rc = 0;
+	switch (e->type) {
+	case RING_EV_FREE:
+		announce(th);
+		aggregate_free(e->addr);
+		n->events++;
+		break;
+	case RING_EV_ALLOC:
+		announce(th);
+		ensure_stack(e->stack);
+		rc = aggregate_alloc(e->addr, e->size, e->stack);
+		n->events++;
+		n->allocs++;
+		break;
+	case RING_EV_REALLOC:
+		announce(th);
+		ensure_stack(e->stack);
+		rc = aggregate_realloc(e->addr, e->aux, e->size, e->stack);
+		n->events++;
+		n->allocs++;
+		break;
+	case RING_EV_SNAPSHOT:
+		mark_time(e->addr);
+		aggregate_put_state(&w.enc, 0);
+		return encode(th, r, k, n);
+	default:
+		return 1;
+	}
+	if (HT_UNLIKELY(rc < 0))
+		session_stop("out of memory for the --aggregate heap model");
+	return 1 + st;
+}
+
 /* Waits until every event of r numbered below G is committed. */
 static void wait_committed(ring_t *r, int final)
 {
@@ -640,8 +686,10 @@ static uint64_t drain(uint64_t G, int final)
 	 * once running it encodes faster than one thread allocates. */
 	int light = live >= w.ncpus && !final;
 	w.enc.light = light;
-	if (w.heap_n)
+	/* Aggregated: no TIME op per cycle, only before what is dated. */
+	if (w.heap_n && !ht_session.cfg.aggregate)
 		catch_up_time();
+	int agg = ht_session.cfg.aggregate;
 	uint64_t total = 0;
 	counts_t done = { 0, 0 };
 	while (w.heap_n) {
@@ -654,6 +702,10 @@ static uint64_t drain(uint64_t G, int final)
 			/* The encoder's table of live blocks misses the cache
 			 * on almost every lookup: start the one 8 events on
 			 * (not while light: the table is not used then). */
+			if (HT_UNLIKELY(agg)) {
+				k += encode_agg(th, r, k, &done);
+				continue;
+			}
 			if (!light && k + 8 < avail)
 				addrmap_prefetch(&w.enc.live, ring_peek(r, k + 8)->addr);
 			k += encode(th, r, k, &done);
@@ -695,6 +747,8 @@ static uint64_t cycle(int final, int origin, const char *label)
 		 * later still. */
 		w.pending_time_us = t;
 		catch_up_time();
+		if (ht_session.cfg.aggregate)
+			aggregate_put_state(&w.enc, 0);
 		enc_snapshot(&w.enc, w.snap_index++, (unsigned)origin, label, strlen(label));
 	}
 	w.pending_time_us = t;
@@ -709,6 +763,10 @@ static void housekeeping(uint64_t now, int force)
 	}
 	if (force || now - w.last_rss >= RSS_NS) {
 		put_rss(force);
+		if (ht_session.cfg.aggregate && aggregate_heap_changed()) {
+			catch_up_time();
+			aggregate_put_heap(&w.enc);
+		}
 		w.last_rss = now;
 	}
 	put_lost();
@@ -833,9 +891,13 @@ int writer_begin(int fresh)
 	w.snap_index = w.nevents = w.nallocs = 0;
 	w.mod_written = 0;
 	w.lost_seen_nomem = w.lost_seen_stopped = w.lost_seen_signal = 0;
+	if (ht_session.cfg.aggregate && aggregate_begin() < 0)
+		return -ENOMEM;
 	if (fresh)
 		enc_header(&w.enc);
 	put_process();
+	if (ht_session.cfg.aggregate)
+		aggregate_put_mark(&w.enc);
 	flush();
 	return 0;
 }
@@ -899,6 +961,8 @@ static void finish(int sig)
 		session_kick();
 		return;
 	}
+	if (ht_session.cfg.aggregate)
+		aggregate_put_state(&w.enc, 1);
 	if (sig > 0)
 		enc_signal(&w.enc, sig, t);
 	enc_memory(&w.enc, mapmem_peak(), mapmem_now());
@@ -950,6 +1014,8 @@ int writer_pause_for_exec(const char *path, int untraced_next)
 	cycle(1, -1, "");
 	put_lost();
 	put_warnings();
+	if (ht_session.cfg.aggregate)
+		aggregate_put_state(&w.enc, 1);
 	enc_exec(&w.enc, path ? path : "");
 	flush();
 	w.end_at = -1;
