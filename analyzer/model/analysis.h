@@ -55,6 +55,9 @@ typedef struct analysis_summary {
 	const analysis_snapshot_t *snapshots;
 	uint64_t file_bytes;
 	uint32_t format_version; /* the trace's (its header) */
+	/* Recorded with --aggregate (HT_REC_AGGREGATE): per-stack totals at
+	 * the snapshots, the peak and the end, no single events. */
+	bool aggregated;
 } analysis_summary_t;
 
 /* The resolution of traces that have no CLOCK record: their events were
@@ -158,6 +161,15 @@ void analysis_defs(const analysis_t *an, const uint64_t **defs, size_t *ndefs,
  * records d points at.  The aggregators see nothing.  Returns 0, or
  * -EBADMSG on any inconsistency / -ENOMEM (the caller replays instead). */
 int analysis_restore(analysis_t *an, const analysis_saved_t *d);
+
+/* Whether the trace at `path` was recorded with --aggregate (its first
+ * records say so; no replay).  false when it cannot be read. */
+bool analysis_is_aggregated(const char *path);
+/* For commands that need single events: when `path` is an aggregated
+ * trace, prints "heaptrail: PATH was recorded with --aggregate and has no
+ * single events; record without --aggregate for WHAT" and returns true
+ * (the command then exits with 2). */
+bool analysis_refuse_aggregated(const char *path, const char *what);
 
 /* Prints the symbolizer's warnings (each once) on stderr. */
 void analysis_print_warnings(const analysis_t *an);
