@@ -62,6 +62,8 @@ int cmd_top(int argc, char **argv)
 					ta.at);
 	if (opts_check_cumulative("top", &o))
 		return 2;
+	if (temporary && analysis_refuse_aggregated(path, "--temporary"))
+		return 2;
 
 	point_spec_t spec;
 	args_parse_point(at, &spec);
