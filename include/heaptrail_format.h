@@ -262,6 +262,8 @@ enum ht_rec {
 	 *   varint heap bytes, varint heap blocks (live, every stack),
 	 *   varint allocations, varint frees, varint reallocs (events so
 	 *   far), varint frees of unknown addresses, varint bytes allocated,
+	 *   varint k, k x varint allocations of kind HT_KIND_0.. (k =
+	 *   HT_KIND_COUNT when written; a reader takes the kinds it knows),
 	 *   varint n, n x { varint stack id, varint live bytes, varint live
 	 *   blocks, varint allocations, varint bytes allocated }.
 	 *   example: stack 3 holds 2 blocks of 100 bytes, allocated 5 times

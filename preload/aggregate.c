@@ -50,6 +50,7 @@ static struct aggregate {
 	uint32_t cap, ndirty;
 	uint32_t top; /* 1 + the largest id seen */
 	uint64_t allocs, frees, reallocs, unknown_frees, bytes_allocated;
+	uint64_t by_kind[HT_KIND_COUNT]; /* allocations by HT_KIND_* */
 	uint64_t heap_bytes, heap_blocks;
 	uint64_t peak_bytes, peak_blocks, peak_time_us, epoch;
 	uint64_t peak_written; /* epoch of the last AGG_PEAK written */
@@ -259,9 +260,11 @@ static int add(uint64_t addr, uint64_t size, uint32_t stack)
 	return 0;
 }
 
-int aggregate_alloc(uint64_t addr, uint64_t size, uint32_t stack)
+int aggregate_alloc(uint64_t addr, uint64_t size, uint32_t stack, unsigned kind)
 {
 	a.allocs++;
+	if (kind < HT_KIND_COUNT)
+		a.by_kind[kind]++;
 	return add(addr, size, stack);
 }
 
@@ -342,6 +345,9 @@ void aggregate_put_state(enc_t *e, int peak)
 		enc_put_varint(e, a.reallocs);
 		enc_put_varint(e, a.unknown_frees);
 		enc_put_varint(e, a.bytes_allocated);
+		enc_put_varint(e, HT_KIND_COUNT);
+		for (unsigned i = 0; i < HT_KIND_COUNT; i++)
+			enc_put_varint(e, a.by_kind[i]);
 		uint32_t n = a.ndirty - k < CHUNK ? a.ndirty - k : CHUNK;
 		enc_put_varint(e, n);
 		for (uint32_t i = 0; i < n; i++, k++) {

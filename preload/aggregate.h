@@ -21,7 +21,7 @@ void aggregate_clock(uint64_t us);
  * addresses are counted and ignored, an allocation on a live address
  * first frees the stale block.  0, or -ENOMEM when a table cannot grow
  * (the caller stops recording). */
-int aggregate_alloc(uint64_t addr, uint64_t size, uint32_t stack);
+int aggregate_alloc(uint64_t addr, uint64_t size, uint32_t stack, unsigned kind);
 void aggregate_free(uint64_t addr);
 int aggregate_realloc(uint64_t old_addr, uint64_t new_addr, uint64_t size, uint32_t stack);
 

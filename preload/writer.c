@@ -561,7 +561,7 @@ encode_agg(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 	case RING_EV_ALLOC:
 		announce(th);
 		ensure_stack(e->stack);
-		rc = aggregate_alloc(e->addr, e->size, e->stack);
+		rc = aggregate_alloc(e->addr, e->size, e->stack, e->kind);
 		n->events++;
 		n->allocs++;
 		break;

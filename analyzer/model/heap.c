@@ -879,6 +879,7 @@ int heap_agg_state(heap_t *h, const rd_event_t *rev)
 	h->c.reallocs = rev->u.agg_state.reallocs;
 	h->c.unknown_frees = rev->u.agg_state.unknown_frees;
 	h->c.bytes_allocated = rev->u.agg_state.bytes_allocated;
+	memcpy(h->c.alloc_kind, rev->u.agg_state.by_kind, sizeof(h->c.alloc_kind));
 	for (size_t i = 0; i < rev->u.agg_state.n; i++) {
 		sidx_t x = intern(h, s[i].stack);
 		heap_stack_stat_t *st = x == SIDX_NONE ? NULL : stat_of(h, x);

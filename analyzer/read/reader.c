@@ -654,6 +654,14 @@ static int decode_fields(reader_t *r, uint64_t type, body_t *b,
 		ev->u.agg_state.reallocs = b_v(b);
 		ev->u.agg_state.unknown_frees = b_v(b);
 		ev->u.agg_state.bytes_allocated = b_v(b);
+		uint64_t nk = b_count(b, 1);
+		for (uint64_t i = 0; i < nk && !b->bad; i++) {
+			uint64_t v = b_v(b);
+			if (i < HT_KIND_COUNT)
+				ev->u.agg_state.by_kind[i] = v;
+		}
+		for (uint64_t i = nk; i < HT_KIND_COUNT; i++)
+			ev->u.agg_state.by_kind[i] = 0;
 		uint64_t n = b_count(b, 5);
 		rd_agg_site_t *s = scratch_alloc(r, (n ? n : 1) * sizeof(*s));
 		if (!s)

@@ -173,6 +173,7 @@ typedef struct rd_event {
 			uint64_t heap_bytes, heap_blocks; /* live, every stack */
 			uint64_t allocs, frees, reallocs; /* events so far */
 			uint64_t unknown_frees, bytes_allocated;
+			uint64_t by_kind[HT_KIND_COUNT]; /* allocations by HT_KIND_* */
 			const rd_agg_site_t *sites; /* the stacks that changed */
 			size_t n;
 		} agg_state;
