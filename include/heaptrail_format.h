@@ -267,7 +267,11 @@ enum ht_rec {
 	 *   varint n, n x { varint stack id, varint live bytes, varint live
 	 *   blocks, varint allocations, varint bytes allocated }.
 	 *   example: stack 3 holds 2 blocks of 100 bytes, allocated 5 times
-	 *   (500 bytes), nothing else changed: ... 01 03 c8 01 02 05 f4 03 */
+	 *   (500 bytes), nothing else changed: ... 01 03 c8 01 02 05 f4 03
+	 * Stack id HT_AGG_STARTUP_ID (0, never a STACK's) in AGG_STATE and
+	 * AGG_PEAK is Python's start-up: at the HT_SNAP_PY_MAIN mark the
+	 * recorder gives it every live block and every allocation so far
+	 * (what the analyzer does itself for a full trace). */
 	HT_REC_AGG_STATE = 17,
 	/* AGG_PEAK: the heap at its highest so far (the first moment it was
 	 * reached) and every stack's share then: exactly what a full trace's
@@ -289,6 +293,9 @@ enum ht_rec {
  * loaded but could not start, and the rest of the line says why (for
  * example an address-space limit).  Written instead of a header. */
 #define HT_NOT_STARTED_MAGIC "heaptrail: recording did not start: "
+
+/* AGG_STATE / AGG_PEAK: the stack of Python's start-up (see there). */
+#define HT_AGG_STARTUP_ID 0u
 
 #define HT_END_MAGIC "HTR-END\0"
 #define HT_END_BODY_LEN 32

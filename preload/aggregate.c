@@ -149,7 +149,7 @@ void aggregate_clock(uint64_t us)
 static site_t *change(uint32_t id)
 {
 	if (id >= MAX_IDS)
-		id = 0; /* not an id the stack table hands out: no stack */
+		id = MAX_IDS - 1; /* not an id the stack table hands out */
 	if (id >= a.cap) {
 		uint32_t cap = a.cap;
 		while (cap <= id)
@@ -237,7 +237,7 @@ static int add(uint64_t addr, uint64_t size, uint32_t stack)
 		i = find(addr, &found);
 	}
 	if (stack >= MAX_IDS)
-		stack = 0;
+		stack = MAX_IDS - 1;
 	site_t *s = change(stack);
 	if (!s)
 		return -ENOMEM;
@@ -288,6 +288,40 @@ int aggregate_realloc(uint64_t old_addr, uint64_t new_addr, uint64_t size, uint3
 	if (old_addr && found && (rc = take(i)) < 0)
 		return rc;
 	return add(new_addr, size, stack);
+}
+
+void aggregate_move_startup(void)
+{
+	const uint32_t to = HT_AGG_STARTUP_ID;
+	if (!change(to))
+		return;
+	/* The latest peak came before the mark: all it held was start-up's. */
+	uint64_t pb = 0, pc = 0;
+	for (uint32_t id = 0; id < a.top; id++) {
+		site_t *s = &a.sites[id];
+		int saved = s->peak_epoch == a.epoch;
+		pb += saved ? s->peak_bytes : s->live_bytes;
+		pc += saved ? s->peak_count : s->live_count;
+		s->peak_bytes = s->peak_count = 0;
+		s->peak_epoch = a.epoch;
+	}
+	site_t *d = &a.sites[to];
+	d->peak_bytes = pb;
+	d->peak_count = pc;
+	for (uint32_t id = 0; id < a.top; id++) {
+		site_t *s = &a.sites[id];
+		if (id == to || (!s->live_count && !s->alloc_count))
+			continue;
+		change(id); /* onto the dirty list (its table entry exists) */
+		d->live_bytes += s->live_bytes;
+		d->live_count += s->live_count;
+		d->alloc_count += s->alloc_count;
+		d->alloc_bytes += s->alloc_bytes;
+		s->live_bytes = s->live_count = s->alloc_count = s->alloc_bytes = 0;
+	}
+	for (uint64_t i = 0; i < (uint64_t)1 << a.bits; i++)
+		if (a.slot[2 * i])
+			a.slot[2 * i + 1] = (a.slot[2 * i + 1] & ~(uint64_t)(MAX_IDS - 1)) | to;
 }
 
 void aggregate_put_mark(enc_t *e)

@@ -25,6 +25,11 @@ int aggregate_alloc(uint64_t addr, uint64_t size, uint32_t stack, unsigned kind)
 void aggregate_free(uint64_t addr);
 int aggregate_realloc(uint64_t old_addr, uint64_t new_addr, uint64_t size, uint32_t stack);
 
+/* Python's start-up mark (HT_SNAP_PY_MAIN): every live block and every
+ * allocation so far goes to stack HT_AGG_STARTUP_ID, as the analyzer's
+ * heap_move_live does for a full trace.  O(table). */
+void aggregate_move_startup(void);
+
 /* The AGGREGATE record (after PROCESS). */
 void aggregate_put_mark(enc_t *e);
 /* AGG_STATE of the stacks changed since the last one (always written:

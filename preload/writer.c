@@ -574,6 +574,8 @@ encode_agg(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 		break;
 	case RING_EV_SNAPSHOT:
 		mark_time(e->addr);
+		if (e->kind == HT_SNAP_PY_MAIN)
+			aggregate_move_startup();
 		aggregate_put_state(&w.enc, 0);
 		return encode(th, r, k, n);
 	default:

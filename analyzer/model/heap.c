@@ -869,6 +869,12 @@ int heap_apply_run(heap_t *h, const rd_event_t *ev, size_t n,
 
 /* ---- aggregated traces ------------------------------------------------ */
 
+/* The recorder's start-up stack is the analyzer's `<interpreter startup>`. */
+static uint64_t agg_id(uint64_t id)
+{
+	return id == HT_AGG_STARTUP_ID ? STACKS_ID_STARTUP : id;
+}
+
 int heap_agg_state(heap_t *h, const rd_event_t *rev)
 {
 	const rd_agg_site_t *s = rev->u.agg_state.sites;
@@ -881,7 +887,7 @@ int heap_agg_state(heap_t *h, const rd_event_t *rev)
 	h->c.bytes_allocated = rev->u.agg_state.bytes_allocated;
 	memcpy(h->c.alloc_kind, rev->u.agg_state.by_kind, sizeof(h->c.alloc_kind));
 	for (size_t i = 0; i < rev->u.agg_state.n; i++) {
-		sidx_t x = intern(h, s[i].stack);
+		sidx_t x = intern(h, agg_id(s[i].stack));
 		heap_stack_stat_t *st = x == SIDX_NONE ? NULL : stat_of(h, x);
 		if (!st)
 			return -ENOMEM;
@@ -919,7 +925,7 @@ int heap_agg_peak(heap_t *h, const rd_event_t *rev)
 	const rd_agg_site_t *s = rev->u.agg_peak.sites;
 	/* Every listed stack has its totals entry before the epoch moves. */
 	for (size_t i = 0; i < rev->u.agg_peak.n; i++) {
-		sidx_t x = intern(h, s[i].stack);
+		sidx_t x = intern(h, agg_id(s[i].stack));
 		if (x == SIDX_NONE || !stat_of(h, x))
 			return -ENOMEM;
 	}
@@ -934,7 +940,7 @@ int heap_agg_peak(heap_t *h, const rd_event_t *rev)
 		st->peak_epoch = h->c.epoch;
 	}
 	for (size_t i = 0; i < rev->u.agg_peak.n; i++) {
-		heap_stack_stat_t *st = &h->st[intern(h, s[i].stack)];
+		heap_stack_stat_t *st = &h->st[intern(h, agg_id(s[i].stack))];
 		st->peak_bytes = s[i].live_bytes;
 		st->peak_count = s[i].live_count;
 		st->peak_alloc_bytes = s[i].alloc_bytes;
