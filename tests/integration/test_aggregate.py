@@ -117,6 +117,43 @@ class Aggregate(unittest.TestCase):
         self.assertEqual(heaptrail("growth", self.full).returncode, 0)
 
 
+class AggregateOthers(unittest.TestCase):
+    """The same equality on programs with an exec, 200 threads, a crash,
+    realloc chains and a followed fork."""
+
+    def same(self, name, argv, flags=()):
+        traces = []
+        for mode in ([], ["--aggregate"]):
+            p, path = record(argv, "agg_%s_%d" % (name, len(mode)), flags=["-q", *flags, *mode])
+            traces.append(path)
+        for at in ("peak", "end"):
+            with self.subTest(name=name, at=at):
+                f, a = (analyze("top", t, "--at", at, "-n", "0") for t in traces)
+                self.assertEqual(sorted(rows(a["stats"])), sorted(rows(f["stats"])))
+                self.assertEqual(a["heap_bytes"], f["heap_bytes"])
+        return traces
+
+    def test_exec_threads_crash_realloc(self):
+        self.same("exec", [target("exec_chain"), "self"])
+        self.same("threads", [target("thread_churn")])
+        self.same("crash", [target("crasher"), "segv"])
+        self.same("realloc", [target("realloc_chain")])
+
+    def test_followed_fork_child(self):
+        full, agg = self.same("fork", [target("fork_free")], flags=["--follow-fork"])
+        children = []
+        for t in (full, agg):
+            d = os.path.dirname(t)
+            kids = [os.path.join(d, n) for n in os.listdir(d)
+                    if n.startswith(os.path.basename(t) + ".") and n[-1].isdigit()]
+            self.assertEqual(len(kids), 1, kids)
+            children.append(kids[0])
+        f, a = (analyze("info", c) for c in children)
+        for k in ("events", "end_bytes", "anomalies"):
+            self.assertEqual(a[k], f[k], k)
+        self.assertEqual(f["anomalies"]["unknown_frees"], 5)
+
+
 class AggregateSize(unittest.TestCase):
     def test_ten_million_events_make_a_small_trace(self):
         p, path = record([target("agg_mix"), str(CHURN)], "agg_big",
