@@ -258,7 +258,9 @@ enum ht_rec {
 	/* AGG_STATE: the per-stack live and allocation totals of the stacks
 	 * that changed since the previous AGG_STATE of the image (absolute
 	 * values, not deltas), written right before each SNAPSHOT, before
-	 * EXEC and before END, so a SNAPSHOT sees the heap as it was there.
+	 * EXEC and before END, so a SNAPSHOT sees the heap as it was there;
+	 * also every 5 s without a snapshot (a trace cut short by SIGKILL
+	 * then ends at most 5 s back).
 	 *   varint heap bytes, varint heap blocks (live, every stack),
 	 *   varint allocations, varint frees, varint reallocs (events so
 	 *   far), varint frees of unknown addresses, varint bytes allocated,

@@ -30,6 +30,9 @@
 #define FLUSH_BYTES (256u * 1024) /* or when this much is buffered */
 #define RSS_NS (10u * 1000 * 1000)
 #define NAMES_NS (1000u * 1000 * 1000)
+/* --aggregate: per-stack totals at least this often, snapshot or not, so
+ * that a trace cut short (SIGKILL) ends at most this far back. */
+#define AGG_STATE_NS (5ull * 1000 * 1000 * 1000)
 #define WRITTEN_IDS ((size_t)1 << 20) /* >= stacks table ids */
 #define NWARN 8
 #define WARN_LEN 200
@@ -57,6 +60,7 @@ static struct writer {
 	uint64_t time_written_us; /* decoder's time_us */
 	uint64_t pending_time_us; /* read before the last drain's G */
 	uint64_t last_flush, last_rss, last_names, next_snap; /* ns, mono */
+	uint64_t last_agg_state; /* ns, mono: the last periodic AGG_STATE */
 	uint64_t rss_bytes; /* last RSS sample written */
 	dev_t out_dev; /* identity of the trace file, checked before writes */
 	ino_t out_ino;
@@ -769,6 +773,10 @@ static void housekeeping(uint64_t now, int force)
 			catch_up_time();
 			aggregate_put_heap(&w.enc);
 		}
+		if (ht_session.cfg.aggregate && now - w.last_agg_state >= AGG_STATE_NS) {
+			aggregate_put_state(&w.enc, 0);
+			w.last_agg_state = now;
+		}
 		w.last_rss = now;
 	}
 	put_lost();
@@ -884,7 +892,7 @@ int writer_begin(int fresh)
 	w.start_mono = util_mono_ns();
 	w.start_real = util_real_ns();
 	w.time_written_us = w.pending_time_us = 0;
-	w.last_flush = w.last_rss = w.last_names = w.start_mono;
+	w.last_flush = w.last_rss = w.last_names = w.last_agg_state = w.start_mono;
 	w.next_snap = w.start_mono + ht_session.cfg.snap_every_ns;
 	w.next_index = 0;
 	memset(tid_map, 0, sizeof(tid_map));

@@ -950,15 +950,16 @@ int heap_agg_peak(heap_t *h, const rd_event_t *rev)
 
 int heap_agg_heap(heap_t *h, const rd_event_t *rev)
 {
-	h->c.heap_bytes = rev->u.agg_heap.bytes;
-	h->c.heap_blocks = rev->u.agg_heap.blocks;
+	/* For the timeline only: the heap's totals stay those of the last
+	 * AGG_STATE, the sum of its stacks' (a trace cut short between two
+	 * states still adds up). */
 	heap_event_t ev = {
 		.kind = HEAP_EV_SAMPLE,
 		.site = SIDX_NONE,
 		.time_us = rev->time_us,
 		.thread = rev->thread,
-		.heap_bytes = h->c.heap_bytes,
-		.heap_blocks = h->c.heap_blocks,
+		.heap_bytes = rev->u.agg_heap.bytes,
+		.heap_blocks = rev->u.agg_heap.blocks,
 	};
 	ev.block.stack = SIDX_NONE;
 	return emit(h, &ev);

@@ -31,8 +31,9 @@ typedef enum heap_ev_kind {
 	HEAP_EV_SET, /* stack block.stack now holds block.size live bytes in
 		      * `count` blocks (AGG_STATE); its allocations so far
 		      * are in its heap_stack_stat_t */
-	HEAP_EV_SAMPLE, /* the heap is heap_bytes / heap_blocks now (AGG_HEAP);
-			 * no stack is named, block is zero */
+	HEAP_EV_SAMPLE, /* the heap was heap_bytes / heap_blocks here (AGG_HEAP;
+			 * the model's totals are unchanged); no stack is
+			 * named, block is zero */
 } heap_ev_kind_t;
 
 /* A heap event after the model: what aggregators consume.  Frees of
@@ -124,7 +125,8 @@ int heap_restore(heap_t *h, const heap_counters_t *c,
 /* Aggregated traces: RD_AGG_STATE sets the totals of the stacks it names
  * and the heap's (one HEAP_EV_SET per stack to the sink); RD_AGG_PEAK sets
  * the peak and every stack's share of it (what heap_stack_at_peak then
- * returns); RD_AGG_HEAP sets the heap totals (HEAP_EV_SAMPLE).  Returns 0,
+ * returns); RD_AGG_HEAP is a heap sample for the timeline (HEAP_EV_SAMPLE:
+ * the totals stay the last AGG_STATE's, which its stacks add up to).  Returns 0,
  * -ENOMEM, or the sink's non-zero return. */
 int heap_agg_state(heap_t *h, const rd_event_t *ev);
 int heap_agg_peak(heap_t *h, const rd_event_t *ev);
