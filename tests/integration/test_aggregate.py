@@ -154,6 +154,30 @@ class AggregateOthers(unittest.TestCase):
         self.assertEqual(f["anomalies"]["unknown_frees"], 5)
 
 
+class AggregatePython(unittest.TestCase):
+    """Python: the recorder groups start-up at the main-module mark, as
+    the analyzer does for a full trace; the program's own rows agree."""
+
+    def test_snap_phases_rows_agree(self):
+        from test_python import PYT, python3
+        argv = [python3(), os.path.join(PYT, "snap_phases.py")]
+        env = {"PYTHONHASHSEED": "0"}
+        traces = []
+        for mode in ([], ["--aggregate"]):
+            p, path = record(argv, "agg_py_%d" % len(mode), flags=["-q", *mode], env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            traces.append(path)
+        for at in ("after phase1", "after phase2", "peak"):
+            with self.subTest(at=at):
+                f, a = (analyze("top", t, "--at", at, "--by", "function", "-n", "0")
+                        for t in traces)
+                mine = lambda d: [r for r in rows(d["stats"]) if r[0] in ("phase1", "phase2")]
+                self.assertEqual(mine(a), mine(f))
+                self.assertGreater(len(mine(a)), 0)
+                keys = [r[0] for r in rows(a["stats"])]
+                self.assertIn("<interpreter startup>", keys)
+
+
 class AggregateSize(unittest.TestCase):
     def test_ten_million_events_make_a_small_trace(self):
         p, path = record([target("agg_mix"), str(CHURN)], "agg_big",
