@@ -825,6 +825,14 @@ class Bench:
                 n.append("%s: allocations seen: heaptrail %s alloc + %s realloc, heaptrack %d" % (
                     w, r["event_counts"].get("alloc"), r["event_counts"].get("realloc"),
                     r["heaptrack_allocs"]))
+        if self.results.get("long_running"):
+            n.append("long-running: bench/server.c (requests with mixed-size buffers, a slowly "
+                     "growing cache) for a fixed time in each mode, one run each, with "
+                     "--snapshot-every 1; CPU/request = user+system CPU of the process tree "
+                     "(writer thread included) / requests served; overhead = that against "
+                     "base; throughput = requests served uninstrumented / recorded; "
+                     "bytes/hour = trace bytes / seconds x 3600; analyzer = `info` + `top` "
+                     "with HEAPTRAIL_NO_INDEX=1.")
         return n
 
     def commit(self):
