@@ -35,6 +35,7 @@
 #include "heaptrail_format.h"
 
 #define INDEX_MAGIC "HTRIDX\r\n"
+/* 9: the summary keeps `aggregated` (record --aggregate traces). */
 #define INDEX_VERSION 9u
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
