@@ -99,6 +99,9 @@ class Aggregate(unittest.TestCase):
         p = heaptrail("html", "-o", out, self.agg)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertGreater(os.path.getsize(out), 1000)
+        with open(out, encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn('"aggregated":true', page)
 
     def test_commands_needing_single_events_say_so(self):
         for args, what in ((["growth"], b"growth chains"),
