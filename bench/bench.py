@@ -912,6 +912,14 @@ class Bench:
                 n.append("%s: allocations seen: heaptrail %s alloc + %s realloc, heaptrack %d" % (
                     w, r["event_counts"].get("alloc"), r["event_counts"].get("realloc"),
                     r["heaptrack_allocs"]))
+        if self.results.get("long_running"):
+            n.append("long-running: bench/server.c (requests with mixed-size buffers, a slowly "
+                     "growing cache) for a fixed time in each mode, one run each, with "
+                     "--snapshot-every 1; CPU/request = user+system CPU of the process tree "
+                     "(writer thread included) / requests served; overhead = that against "
+                     "base; throughput = requests served uninstrumented / recorded; "
+                     "bytes/hour = trace bytes / seconds x 3600; analyzer = `info` + `top` "
+                     "with HEAPTRAIL_NO_INDEX=1.")
         return n
 
     def commit(self):
@@ -945,6 +953,19 @@ class Bench:
         with open(os.path.join(self.out, "verify.json"), "w") as f:
             json.dump(self.results["verify"], f, indent=1, default=str)
 
+    def long_running(self):
+        """The "Long-running" table: bench/longrun.py's three modes of
+        bench/server.c for BENCH_LONG_SECONDS (default 60) each."""
+        if self.a.only and "long-running" not in self.a.only.split(","):
+            return
+        sys.path.insert(0, self.a.src)
+        import longrun
+        secs = float(os.environ.get("BENCH_LONG_SECONDS", "30" if self.a.quick else "60"))
+        rows, res = longrun.long_running(self.build, os.path.join(self.bdir, "server"), secs,
+                                         self.tmp, log=log)
+        self.results["long_running"] = res
+        self.long_rows = rows
+
     def report(self):
         t1, t2, t3, t4, t5 = self.tables()
         host = os.uname()
@@ -972,6 +993,21 @@ class Bench:
                     if "ready_ms" in H else "not measured: " + H.get("why", "?"))
             txt += ["HTML page", "  " + line, ""]
             md += ["HTML page: " + line, ""]
+        lr = getattr(self, "long_rows", None)
+        if lr:
+            R = self.results["long_running"]
+            title = ("Long-running (bench/server.c for %g s, a snapshot every second; "
+                     "overhead = CPU per request against base)" % R["seconds"])
+            txt += [title, self.text_table(lr)]
+            md += [title, "", self.md_table(lr)]
+            if "aggregate_mb_per_hour_at_1m" in R:
+                line = "aggregated trace at 1M events/s: %.1f MB/hour (target < %.0f MB): %s" % (
+                    R["aggregate_mb_per_hour_at_1m"], longrun_target(),
+                    "ok" if R["target_ok"] else "MISSED")
+                txt += ["  " + line]
+                md += ["", line]
+            txt += [""]
+            md += [""]
         if len(t3) > 1:
             txt += ["Targets", self.text_table(t3), ""]
             md += ["Targets", "", self.md_table(t3), ""]
@@ -988,6 +1024,11 @@ class Bench:
             json.dump(self.results, f, indent=1, default=str)
         log("bench: wrote %s and %s" % (os.path.join(self.out, "bench.md"),
                                        os.path.join(self.out, "bench.json")))
+
+
+def longrun_target():
+    import longrun
+    return longrun.TARGET_AGG_MB_PER_HOUR
 
 
 def main():
@@ -1021,6 +1062,7 @@ def main():
         b.analyzers()
         b.hyperfine_analyzers()
         b.html_page()
+        b.long_running()
     if a.verify or a.verify_only:
         b.verify()
     b.results["seconds"] = round(time.time() - t0, 1)

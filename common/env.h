@@ -24,6 +24,10 @@
 /* "1": the trace is written as zstd frames, one per writer flush
  * (preload/compress.h); every command reads it as it reads a plain one. */
 #define HT_ENV_COMPRESS "HEAPTRAIL_COMPRESS"
+/* "1" (any value but "" and "0"): aggregated trace (`record --aggregate`):
+ * the recorder keeps the heap model and writes per-stack totals at the
+ * snapshots, the peak and the end instead of single events. */
+#define HT_ENV_AGGREGATE "HEAPTRAIL_AGGREGATE"
 /* "1": no informational lines on stderr (errors still print). */
 #define HT_ENV_QUIET "HEAPTRAIL_QUIET"
 /* "0": no crash handler (preload/crash.h). */

@@ -258,12 +258,61 @@ enum ht_rec {
 	 * readers that do not know it (no version bump).
 	 *   varint resolution in ns. */
 	HT_REC_CLOCK = 15,
+	/* ---- aggregated traces (`heaptrail record --aggregate`) ----------
+	 * The recorder keeps the heap model itself and writes no FREE,
+	 * MALLOC, REALLOC or ALLOC op: instead, per-stack totals at every
+	 * snapshot, the peak's breakdown and the end.  STACK, MODULES,
+	 * PYCODE, THREAD, SNAPSHOT, RSS, LOST, WARNING, MEMORY and END are
+	 * as in a full trace (END counts the events the model took in).  A
+	 * reader that does not know these types sees a trace without
+	 * allocations (no version bump: full traces are unchanged).
+	 *
+	 * AGGREGATE: this image is aggregated; right after PROCESS and CLOCK.
+	 *   varint flags (0). */
+	HT_REC_AGGREGATE = 16,
+	/* AGG_STATE: the per-stack live and allocation totals of the stacks
+	 * that changed since the previous AGG_STATE of the image (absolute
+	 * values, not deltas), written right before each SNAPSHOT, before
+	 * EXEC and before END, so a SNAPSHOT sees the heap as it was there;
+	 * also every 5 s without a snapshot (a trace cut short by SIGKILL
+	 * then ends at most 5 s back).
+	 *   varint heap bytes, varint heap blocks (live, every stack),
+	 *   varint allocations, varint frees, varint reallocs (events so
+	 *   far), varint frees of unknown addresses, varint bytes allocated,
+	 *   varint k, k x varint allocations of kind HT_KIND_0.. (k =
+	 *   HT_KIND_COUNT when written; a reader takes the kinds it knows),
+	 *   varint n, n x { varint stack id, varint live bytes, varint live
+	 *   blocks, varint allocations, varint bytes allocated }.
+	 *   example: stack 3 holds 2 blocks of 100 bytes, allocated 5 times
+	 *   (500 bytes), nothing else changed: ... 01 03 c8 01 02 05 f4 03
+	 * Stack id HT_AGG_STARTUP_ID (0, never a STACK's) in AGG_STATE and
+	 * AGG_PEAK is Python's start-up: at the HT_SNAP_PY_MAIN mark the
+	 * recorder gives it every live block and every allocation so far
+	 * (what the analyzer does itself for a full trace). */
+	HT_REC_AGG_STATE = 17,
+	/* AGG_PEAK: the heap at its highest so far (the first moment it was
+	 * reached) and every stack's share then: exactly what a full trace's
+	 * replay finds at that peak.  Written before END (and before EXEC)
+	 * and at a snapshot when the peak rose since the last AGG_PEAK (so a
+	 * trace cut short keeps a recent one); the last one holds.
+	 *   varint peak bytes, varint peak blocks, varint time (us since
+	 *   start), varint n, n x { varint stack id, varint live bytes,
+	 *   varint live blocks, varint bytes allocated by then } (stacks with
+	 *   no live block then are left out). */
+	HT_REC_AGG_PEAK = 18,
+	/* AGG_HEAP: the live heap now (the timeline), at most every 10 ms of
+	 * the writer's cycle, when it changed; dated by the TIME before it.
+	 *   varint heap bytes, varint heap blocks. */
+	HT_REC_AGG_HEAP = 19,
 };
 
 /* A file that starts with this line is not a trace: the recorder was
  * loaded but could not start, and the rest of the line says why (for
  * example an address-space limit).  Written instead of a header. */
 #define HT_NOT_STARTED_MAGIC "heaptrail: recording did not start: "
+
+/* AGG_STATE / AGG_PEAK: the stack of Python's start-up (see there). */
+#define HT_AGG_STARTUP_ID 0u
 
 #define HT_END_MAGIC "HTR-END\0"
 #define HT_END_BODY_LEN 32

@@ -80,6 +80,7 @@ void config_load(config_t *c)
 	v = getenv(HT_ENV_CRASH_FLUSH);
 	c->crash_flush = !(v && !strcmp(v, "0"));
 	c->follow_fork = env_flag(HT_ENV_FOLLOW_FORK);
+	c->aggregate = env_flag(HT_ENV_AGGREGATE);
 	c->follow_exec = env_flag(HT_ENV_FOLLOW_EXEC);
 	c->compress = env_flag(HT_ENV_COMPRESS);
 	v = getenv(HT_ENV_PYTHONMALLOC);

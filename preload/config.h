@@ -26,6 +26,7 @@ typedef struct config {
 	int unwind_mode; /* UNWIND_* (unwind.h) from HEAPTRAIL_UNWIND */
 	int null_sink; /* HEAPTRAIL_OUTPUT=/dev/null: record, write nothing */
 	int compress; /* HEAPTRAIL_COMPRESS=1: zstd frames (compress.h) */
+	int aggregate; /* HEAPTRAIL_AGGREGATE=1: per-stack totals, no events */
 } config_t;
 
 /* The Python frame settings, read when Python support installs (a test

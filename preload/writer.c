@@ -4,6 +4,7 @@
 #include "common/env.h"
 
 #include "compress.h"
+#include "aggregate.h"
 #include "encoder.h"
 #include "heaptrail_format.h"
 #include "mapmem.h"
@@ -31,6 +32,9 @@
 #define FLUSH_BYTES (256u * 1024) /* or when this much is buffered */
 #define RSS_NS (10u * 1000 * 1000)
 #define NAMES_NS (1000u * 1000 * 1000)
+/* --aggregate: per-stack totals at least this often, snapshot or not, so
+ * that a trace cut short (SIGKILL) ends at most this far back. */
+#define AGG_STATE_NS (5ull * 1000 * 1000 * 1000)
 #define WRITTEN_IDS ((size_t)1 << 20) /* >= stacks table ids */
 #define NWARN 8
 #define WARN_LEN 200
@@ -58,6 +62,7 @@ static struct writer {
 	uint64_t time_written_us; /* decoder's time_us */
 	uint64_t pending_time_us; /* read before the last drain's G */
 	uint64_t last_flush, last_rss, last_names, next_snap; /* ns, mono */
+	uint64_t last_agg_state; /* ns, mono: the last periodic AGG_STATE */
 	uint64_t rss_bytes; /* last RSS sample written */
 	dev_t out_dev; /* identity of the trace file, checked before writes */
 	ino_t out_ino;
@@ -553,6 +558,53 @@ encode(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
 	}
 }
 
+/* encode() for `record --aggregate`: the events go into the writer's
+ * heap model (aggregate.h), not the trace; stamps move its clock, not the
+ * trace's; snapshots write the per-stack totals before the mark. */
+static __attribute__((noinline)) uint64_t
+encode_agg(rec_thread_t *th, ring_t *r, uint64_t k, counts_t *n)
+{
+	ring_event_t *e = ring_peek(r, k);
+	uint64_t st = e->flags & RING_F_STAMP;
+	if (st) {
+		uint64_t ns = tick_to_mono_ns(ring_peek(r, k + 1)->seq);
+		aggregate_clock(ns > w.start_mono ? (ns - w.start_mono) / 1000 : 0);
+	}
+	int rc = 0;
+	switch (e->type) {
+	case RING_EV_FREE:
+		announce(th);
+		aggregate_free(e->addr);
+		n->events++;
+		break;
+	case RING_EV_ALLOC:
+		announce(th);
+		ensure_stack(e->stack);
+		rc = aggregate_alloc(e->addr, e->size, e->stack, e->kind);
+		n->events++;
+		n->allocs++;
+		break;
+	case RING_EV_REALLOC:
+		announce(th);
+		ensure_stack(e->stack);
+		rc = aggregate_realloc(e->addr, e->aux, e->size, e->stack);
+		n->events++;
+		n->allocs++;
+		break;
+	case RING_EV_SNAPSHOT:
+		mark_time(e->addr);
+		if (e->kind == HT_SNAP_PY_MAIN)
+			aggregate_move_startup();
+		aggregate_put_state(&w.enc, 0);
+		return encode(th, r, k, n);
+	default:
+		return 1;
+	}
+	if (HT_UNLIKELY(rc < 0))
+		session_stop("out of memory for the --aggregate heap model");
+	return 1 + st;
+}
+
 /* Waits until every event of r numbered below G is committed. */
 static void wait_committed(ring_t *r, int final)
 {
@@ -655,8 +707,10 @@ static uint64_t drain(uint64_t G, int final)
 	 * once running it encodes faster than one thread allocates. */
 	int light = live >= w.ncpus && !final;
 	w.enc.light = light;
-	if (w.heap_n)
+	/* Aggregated: no TIME op per cycle, only before what is dated. */
+	if (w.heap_n && !ht_session.cfg.aggregate)
 		catch_up_time();
+	int agg = ht_session.cfg.aggregate;
 	uint64_t total = 0;
 	counts_t done = { 0, 0 };
 	while (w.heap_n) {
@@ -669,6 +723,10 @@ static uint64_t drain(uint64_t G, int final)
 			/* The encoder's table of live blocks misses the cache
 			 * on almost every lookup: start the one 8 events on
 			 * (not while light: the table is not used then). */
+			if (HT_UNLIKELY(agg)) {
+				k += encode_agg(th, r, k, &done);
+				continue;
+			}
 			if (!light && k + 8 < avail)
 				addrmap_prefetch(&w.enc.live, ring_peek(r, k + 8)->addr);
 			k += encode(th, r, k, &done);
@@ -710,6 +768,8 @@ static uint64_t cycle(int final, int origin, const char *label)
 		 * later still. */
 		w.pending_time_us = t;
 		catch_up_time();
+		if (ht_session.cfg.aggregate)
+			aggregate_put_state(&w.enc, 0);
 		enc_snapshot(&w.enc, w.snap_index++, (unsigned)origin, label, strlen(label));
 	}
 	w.pending_time_us = t;
@@ -724,6 +784,14 @@ static void housekeeping(uint64_t now, int force)
 	}
 	if (force || now - w.last_rss >= RSS_NS) {
 		put_rss(force);
+		if (ht_session.cfg.aggregate && aggregate_heap_changed()) {
+			catch_up_time();
+			aggregate_put_heap(&w.enc);
+		}
+		if (ht_session.cfg.aggregate && now - w.last_agg_state >= AGG_STATE_NS) {
+			aggregate_put_state(&w.enc, 0);
+			w.last_agg_state = now;
+		}
 		w.last_rss = now;
 	}
 	put_lost();
@@ -839,7 +907,7 @@ int writer_begin(int fresh)
 	w.start_mono = util_mono_ns();
 	w.start_real = util_real_ns();
 	w.time_written_us = w.pending_time_us = 0;
-	w.last_flush = w.last_rss = w.last_names = w.start_mono;
+	w.last_flush = w.last_rss = w.last_names = w.last_agg_state = w.start_mono;
 	w.next_snap = w.start_mono + ht_session.cfg.snap_every_ns;
 	w.next_index = 0;
 	memset(tid_map, 0, sizeof(tid_map));
@@ -857,9 +925,13 @@ int writer_begin(int fresh)
 			return -ENOENT;
 		util_say(1, "cannot load libzstd.so.1 for --compress; the trace is written uncompressed");
 	}
+	if (ht_session.cfg.aggregate && aggregate_begin() < 0)
+		return -ENOMEM;
 	if (fresh)
 		enc_header(&w.enc);
 	put_process();
+	if (ht_session.cfg.aggregate)
+		aggregate_put_mark(&w.enc);
 	flush();
 	return 0;
 }
@@ -925,6 +997,8 @@ static void finish(int sig)
 	}
 	/* Compressed, the end gets a frame of its own: `heaptrail record`
 	 * finds END by inflating only the file's last few hundred bytes. */
+	if (ht_session.cfg.aggregate)
+		aggregate_put_state(&w.enc, 1);
 	if (compress_on())
 		flush();
 	if (sig > 0)
@@ -991,6 +1065,8 @@ int writer_pause_for_exec(const char *path, int untraced_next)
 	cycle(1, -1, "");
 	put_lost();
 	put_warnings();
+	if (ht_session.cfg.aggregate)
+		aggregate_put_state(&w.enc, 1);
 	enc_exec(&w.enc, path ? path : "");
 	flush();
 	w.end_at = -1;

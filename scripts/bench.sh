@@ -28,6 +28,10 @@
 #   BENCH_PYTHON=P   interpreter of the python workload (default
 #                    /usr/bin/python3, the distribution's, when present)
 #   BENCH_KEEP=1     keep the traces in BUILD/bench/results/tmp
+#   BENCH_LONG_SECONDS=S  duration of each run of the long-running table
+#                    (bench/longrun.py: bench/server.c uninstrumented, full
+#                    and --aggregate; default 60, 30 if QUICK); BENCH_ONLY=
+#                    long-running runs only that table
 set -eu
 
 BUILD=${1:?usage: sh scripts/bench.sh ABS_BUILD_DIR}
@@ -77,6 +81,13 @@ build_fp_nofp churn
 # every other dimension is chosen on its command line).
 gen_header sweep_sites.h "$ROOT/bench/gen_sweep.py"
 build_fp_nofp sweep
+# The long-running table's server loop (bench/longrun.py).
+if [ ! -x "$BDIR/server" ] || [ "$ROOT/bench/server.c" -nt "$BDIR/server" ] ||
+	[ "$ROOT/bench/bench_rng.h" -nt "$BDIR/server" ]; then
+	echo "bench: building $BDIR/server"
+	$CC -std=gnu11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -I"$ROOT/bench" \
+		-o "$BDIR/server" "$ROOT/bench/server.c"
+fi
 CXX=${CXX:-c++}
 if [ ! -x "$BDIR/textproc" ] || [ "$ROOT/bench/textproc.cpp" -nt "$BDIR/textproc" ]; then
 	echo "bench: building $BDIR/textproc"

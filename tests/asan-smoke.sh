@@ -48,7 +48,7 @@ check() {
 
 # Synthetic traces have made-up addresses: nothing to symbolize.
 export HEAPTRAIL_NO_SYMBOLS=1
-for t in complete torn exec empty text version garbage missing $ztraces; do
+for t in complete torn exec aggregated empty text version garbage missing $ztraces; do
 	f="$DIR/$t.htr"
 	for j in "" --json; do
 		check info $j "$f"

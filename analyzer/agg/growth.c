@@ -322,6 +322,9 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 	struct chain *c;
 	int way, rc;
 	switch (ev->kind) {
+	case HEAP_EV_SET: /* aggregated traces have no chains */
+	case HEAP_EV_SAMPLE:
+		return 0;
 	case HEAP_EV_REALLOC:
 		if (ev->old_known)
 			return on_realloc(g, ev);

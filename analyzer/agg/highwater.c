@@ -180,6 +180,8 @@ static int op_add(agg_t *a, const heap_event_t *ev)
 {
 	highwater_t *h = (highwater_t *)a;
 	int rc;
+	if (ev->kind == HEAP_EV_SAMPLE)
+		return 0;
 	if (h->final_done) { /* an event after a report: drop the final */
 		h->nsteps--;
 		free(h->steps[h->nsteps].delta_stack);

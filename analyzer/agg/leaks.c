@@ -134,7 +134,7 @@ static void clear_points(leaks_t *l)
 static int op_add(agg_t *a, const heap_event_t *ev)
 {
 	leaks_t *l = (leaks_t *)a;
-	if (l->frozen)
+	if (l->frozen || ev->kind == HEAP_EV_SAMPLE)
 		return 0;
 	l->last_time_us = ev->time_us;
 	if (l->finished) /* events after a report: reopen the series */

@@ -115,6 +115,10 @@ static int p_add(agg_t *a, const heap_event_t *ev)
 			cap_net(c, ev->site, -(int64_t)ev->old.size);
 		}
 		break;
+	case HEAP_EV_SET: /* aggregated: the state after the time is the
+			   * next snapshot's, as close as such a trace gets */
+	case HEAP_EV_SAMPLE:
+		break;
 	}
 	c->time_us = p->spec.time_us;
 	return 0;

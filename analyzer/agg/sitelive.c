@@ -59,6 +59,19 @@ static void sub(sitelive_t *s, const heap_block_t *b)
 	}
 }
 
+/* An aggregated trace's absolute totals for stack i. */
+static int set(sitelive_t *s, sidx_t i, uint64_t bytes, uint64_t count)
+{
+	int rc = ensure(s, i);
+	if (rc)
+		return rc == -EINVAL ? 0 : rc;
+	s->total_bytes += bytes - s->bytes[i];
+	s->total_count += count - s->count[i];
+	s->bytes[i] = bytes;
+	s->count[i] = count;
+	return 0;
+}
+
 int sitelive_apply(sitelive_t *s, const heap_event_t *ev)
 {
 	switch (ev->kind) {
@@ -72,6 +85,10 @@ int sitelive_apply(sitelive_t *s, const heap_event_t *ev)
 		if (ev->old_known)
 			sub(s, &ev->old);
 		return add(s, &ev->block);
+	case HEAP_EV_SET:
+		return set(s, ev->block.stack, ev->block.size, ev->count);
+	case HEAP_EV_SAMPLE:
+		return 0;
 	}
 	return 0;
 }

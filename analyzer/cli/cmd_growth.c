@@ -78,6 +78,8 @@ int cmd_growth(int argc, char **argv)
 			   GROWTH_TEXT_STEPS, GROWTH_SORT_BYTES };
 	if (opts_args("growth", accept, step_opt, &st, argc, argv, &o, &path))
 		return 2;
+	if (analysis_refuse_aggregated(path, "growth chains and high-water steps"))
+		return 2;
 
 	growth_t *gr = growth_new();
 	highwater_t *hw = highwater_new();

@@ -463,6 +463,8 @@ int cmd_html(int argc, char **argv)
 	json_init(&j, m);
 	json_obj_begin(&j);
 	json_summary_fields(&j, s);
+	json_key(&j, "aggregated");
+	json_bool(&j, s->aggregated);
 	json_key(&j, "other_permille");
 	json_u64(&j, HTML_OTHER_PERMILLE);
 	const heap_counters_t *hc = heap_counters(analysis_heap(an));

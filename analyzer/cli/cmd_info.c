@@ -200,6 +200,8 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 		json_u64(&j, s->recorder_peak);
 	else
 		json_null(&j);
+	json_key(&j, "aggregated");
+	json_bool(&j, s->aggregated);
 	json_key(&j, "temporary");
 	json_obj_begin(&j);
 	json_key(&j, "count");
@@ -263,6 +265,10 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		       s->zstd_frames, fmt_size(b, sizeof(b), (double)s->data_bytes, false),
 		       s->file_bytes ? (double)s->data_bytes / (double)s->file_bytes : 0.0,
 		       s->zstd_cut ? "; the last frame was torn (cut short) and left out" : "");
+	if (s->aggregated)
+		printf("aggregated:   yes (record --aggregate): per-stack totals at %zu snapshot%s, "
+		       "the peak and the end; no single events\n",
+		       s->nsnapshots, s->nsnapshots == 1 ? "" : "s");
 	char as[256];
 	run_as(s, as, sizeof(as));
 	printf("program:      %s%s%s%s\n", s->exe[0] ? s->exe : "(unknown: no PROCESS record)",
@@ -350,9 +356,12 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		       fmt_size(a, sizeof(a), (double)c->peak_bytes, false));
 	}
 	printf("lost events:  %" PRIu64 "\n", s->lost_events);
-	printf("temporary:    %" PRIu64 " allocation%s (%s) freed before any other allocation (on any thread)\n",
-	       c->temporary, plural(c->temporary),
-	       fmt_size(b, sizeof(b), (double)c->temporary_bytes, false));
+	if (s->aggregated)
+		printf("temporary:    not recorded (--aggregate keeps no single events)\n");
+	else
+		printf("temporary:    %" PRIu64 " allocation%s (%s) freed before any other allocation (on any thread)\n",
+		       c->temporary, plural(c->temporary),
+		       fmt_size(b, sizeof(b), (double)c->temporary_bytes, false));
 	/* In a fork child those addresses are, in all likelihood, blocks it
 	 * inherited: allocated by the parent before fork, so not in this
 	 * trace (issue 20.8). */

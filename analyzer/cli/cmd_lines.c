@@ -101,6 +101,8 @@ int cmd_lines(int argc, char **argv)
 	}
 	if (!path || !file)
 		return args_usage_error("lines", "usage: lines TRACE FILE");
+	if (analysis_refuse_aggregated(path, "per-line frees (lines)"))
+		return 2;
 	if (at && (from || to))
 		return args_usage_error("lines", "--at excludes --from/--to");
 	if (to && !from)

@@ -76,6 +76,10 @@ int cmd_top(int argc, char **argv)
 		opts_free(&o);
 		return rc;
 	}
+	if (temporary && analysis_refuse_aggregated(path, "--temporary")) {
+		opts_free(&o);
+		return 2;
+	}
 
 	point_spec_t spec;
 	args_parse_point(at, &spec);

@@ -48,6 +48,7 @@ typedef struct {
 	const char *snapshot_every; /* seconds as given (validated), or NULL */
 	int snapshot_signal; /* 0 = not given */
 	int follow_fork;
+	int aggregate; /* --aggregate */
 	int follow_exec;
 	int python_malloc; /* set PYTHONMALLOC=malloc (default 1) */
 	int quiet;
@@ -83,8 +84,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	      "                        [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
-	      "                        [--no-python-malloc] [--compress] [--quiet] [--force]\n"
-	      "                        [--check 'OPTIONS']\n"
+	      "                        [--no-python-malloc] [--compress] [--aggregate]\n"
+	      "                        [--quiet] [--force] [--check 'OPTIONS']\n"
 	      "                        -- PROGRAM [ARGS...]\n"
 	      "\n"
 	      "Runs PROGRAM with the heap recorder preloaded and writes its trace.\n"
@@ -101,6 +102,9 @@ static void usage(FILE *out)
 	      "  --compress               write the trace zstd-compressed (HEAPTRAIL_COMPRESS=1);\n"
 	      "                           every command reads it as it reads a plain one\n"
 	      "  --no-compress            write it uncompressed, whatever HEAPTRAIL_COMPRESS says\n"
+	      "  --aggregate              bounded trace for long runs: per-stack totals at\n"
+	      "                           every snapshot, the peak and the end, no single\n"
+	      "                           events (growth, --temporary and frees need them)\n"
 	      "  -q, --quiet              no summary line at the end\n"
 	      "  --check 'OPTIONS'        then run `heaptrail check TRACE OPTIONS` (options\n"
 	      "                           split at blanks) with its report on stderr; exit\n"
@@ -132,7 +136,7 @@ static int valid_seconds(const char *text)
 static int parse_args(int argc, char **argv, record_opts_t *o)
 {
 	enum { OPT_DEPTH = 256, OPT_EVERY, OPT_SIGNAL, OPT_FORK, OPT_EXEC, OPT_NOPY, OPT_FORCE,
-	       OPT_CHECK, OPT_COMPRESS, OPT_NO_COMPRESS };
+	       OPT_CHECK, OPT_COMPRESS, OPT_NO_COMPRESS, OPT_AGGREGATE };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
@@ -146,6 +150,7 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		{ "compress", no_argument, NULL, OPT_COMPRESS },
 		{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 		{ "check", required_argument, NULL, OPT_CHECK },
+		{ "aggregate", no_argument, NULL, OPT_AGGREGATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -203,6 +208,9 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 			break;
 		case OPT_EXEC:
 			o->follow_exec = 1;
+			break;
+		case OPT_AGGREGATE:
+			o->aggregate = 1;
 			break;
 		case OPT_NOPY:
 			o->python_malloc = 0;
@@ -412,6 +420,7 @@ static int child_set_env(const record_opts_t *o, const char *lib, int fd,
 		size_t offset;
 	} flags[] = {
 		{ HT_ENV_FOLLOW_FORK, offsetof(record_opts_t, follow_fork) },
+		{ HT_ENV_AGGREGATE, offsetof(record_opts_t, aggregate) },
 		{ HT_ENV_FOLLOW_EXEC, offsetof(record_opts_t, follow_exec) },
 		{ HT_ENV_QUIET, offsetof(record_opts_t, quiet) },
 	};

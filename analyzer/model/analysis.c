@@ -468,7 +468,9 @@ bool analysis_grouping_startup(void)
 static int on_snapshot(analysis_t *an, const rd_event_t *ev)
 {
 	int rc;
-	if (ev->u.snapshot.origin == HT_SNAP_PY_MAIN && group_startup) {
+	/* Not in an aggregated trace: its stacks' totals are set by the
+	 * recorder, which kept start-up's allocations where they were made. */
+	if (ev->u.snapshot.origin == HT_SNAP_PY_MAIN && group_startup && !an->sum.aggregated) {
 		sidx_t to = stacks_intern(an->stacks, STACKS_ID_STARTUP);
 		if (to == SIDX_NONE)
 			return -ENOMEM;
@@ -641,6 +643,15 @@ static int apply_event(analysis_t *an, const rd_event_t *ev,
 		return 0;
 	case RD_EXEC:
 		return frozen_event(an, ev);
+	case RD_AGGREGATE:
+		an->sum.aggregated = true;
+		return 0;
+	case RD_AGG_STATE:
+		return heap_agg_state(an->heap, ev);
+	case RD_AGG_PEAK:
+		return heap_agg_peak(an->heap, ev);
+	case RD_AGG_HEAP:
+		return heap_agg_heap(an->heap, ev);
 	case RD_END:
 		if ((rc = frozen_event(an, ev)) < 0)
 			return rc;
@@ -869,6 +880,7 @@ int analysis_restore(analysis_t *an, const analysis_saved_t *d)
 	an->sum.fatal_signal = s->fatal_signal;
 	an->sum.end_events = s->end_events;
 	an->sum.recorder_peak = s->recorder_peak;
+	an->sum.aggregated = s->aggregated;
 	if (replace_str(&an->exe, s->exe) < 0 ||
 	    replace_str(&an->cmdline, s->cmdline) < 0 ||
 	    replace_str(&an->version, s->recorder_version) < 0 ||
@@ -1019,4 +1031,36 @@ void analysis_free(analysis_t *an)
 	}
 	free(an->imgs);
 	free(an);
+}
+
+bool analysis_is_aggregated(const char *path)
+{
+	reader_t *rd;
+	rd_event_t ev;
+	char err[256];
+	bool agg = false;
+	if (!path || !strcmp(path, "-") || reader_open(path, &rd, err, sizeof err) < 0)
+		return false;
+	/* AGGREGATE follows PROCESS and CLOCK: a few records suffice. */
+	for (int i = 0; i < 8 && reader_next(rd, &ev) == 1; i++) {
+		if (ev.kind == RD_AGGREGATE) {
+			agg = true;
+			break;
+		}
+		if (ev.kind == RD_ALLOC || ev.kind == RD_FREE || ev.kind == RD_REALLOC)
+			break;
+	}
+	reader_close(rd);
+	return agg;
+}
+
+bool analysis_refuse_aggregated(const char *path, const char *what)
+{
+	if (!analysis_is_aggregated(path))
+		return false;
+	fprintf(stderr,
+		"heaptrail: %s was recorded with --aggregate and has no single events; "
+		"record without --aggregate for %s\n",
+		path, what);
+	return true;
 }

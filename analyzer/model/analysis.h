@@ -79,6 +79,9 @@ typedef struct analysis_summary {
 	 * analysis came from the trace index (it keeps only `images`). */
 	const analysis_image_t *image_list;
 	size_t nimage_list;
+	/* Recorded with --aggregate (HT_REC_AGGREGATE): per-stack totals at
+	 * the snapshots, the peak and the end, no single events. */
+	bool aggregated;
 } analysis_summary_t;
 
 /* The resolution of traces that have no CLOCK record: their events were
@@ -200,6 +203,15 @@ int analysis_restore(analysis_t *an, const analysis_saved_t *d);
 /* The symbolizer's warnings so far (each once, no prefix); 0 before any
  * symbolization. */
 size_t analysis_warnings(const analysis_t *an, const char *const **list);
+/* Whether the trace at `path` was recorded with --aggregate (its first
+ * records say so; no replay).  false when it cannot be read. */
+bool analysis_is_aggregated(const char *path);
+/* For commands that need single events: when `path` is an aggregated
+ * trace, prints "heaptrail: PATH was recorded with --aggregate and has no
+ * single events; record without --aggregate for WHAT" and returns true
+ * (the command then exits with 2). */
+bool analysis_refuse_aggregated(const char *path, const char *what);
+
 /* Prints the symbolizer's warnings (each once) on stderr. */
 void analysis_print_warnings(const analysis_t *an);
 

@@ -866,3 +866,101 @@ int heap_apply_run(heap_t *h, const rd_event_t *ev, size_t n,
 	}
 	return 0;
 }
+
+/* ---- aggregated traces ------------------------------------------------ */
+
+/* The recorder's start-up stack is the analyzer's `<interpreter startup>`. */
+static uint64_t agg_id(uint64_t id)
+{
+	return id == HT_AGG_STARTUP_ID ? STACKS_ID_STARTUP : id;
+}
+
+int heap_agg_state(heap_t *h, const rd_event_t *rev)
+{
+	const rd_agg_site_t *s = rev->u.agg_state.sites;
+	h->c.heap_bytes = rev->u.agg_state.heap_bytes;
+	h->c.heap_blocks = rev->u.agg_state.heap_blocks;
+	h->c.allocs = rev->u.agg_state.allocs;
+	h->c.frees = rev->u.agg_state.frees;
+	h->c.reallocs = rev->u.agg_state.reallocs;
+	h->c.unknown_frees = rev->u.agg_state.unknown_frees;
+	h->c.bytes_allocated = rev->u.agg_state.bytes_allocated;
+	memcpy(h->c.alloc_kind, rev->u.agg_state.by_kind, sizeof(h->c.alloc_kind));
+	for (size_t i = 0; i < rev->u.agg_state.n; i++) {
+		sidx_t x = intern(h, agg_id(s[i].stack));
+		heap_stack_stat_t *st = x == SIDX_NONE ? NULL : stat_of(h, x);
+		if (!st)
+			return -ENOMEM;
+		/* The epoch trick's first half: a stack first changed after
+		 * the latest AGG_PEAK keeps what it had then (new stacks: 0). */
+		if (st->peak_epoch != h->c.epoch) {
+			st->peak_bytes = st->live_bytes;
+			st->peak_count = st->live_count;
+			st->peak_alloc_bytes = st->alloc_bytes;
+			st->peak_epoch = h->c.epoch;
+		}
+		st->live_bytes = s[i].live_bytes;
+		st->live_count = s[i].live_count;
+		st->alloc_count = s[i].alloc_count;
+		st->alloc_bytes = s[i].alloc_bytes;
+		heap_event_t ev = {
+			.kind = HEAP_EV_SET,
+			.block = { .size = s[i].live_bytes, .stack = x, .time_us = rev->time_us },
+			.site = SIDX_NONE,
+			.time_us = rev->time_us,
+			.thread = rev->thread,
+			.heap_bytes = h->c.heap_bytes,
+			.heap_blocks = h->c.heap_blocks,
+			.count = s[i].live_count,
+		};
+		int rc = emit(h, &ev);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int heap_agg_peak(heap_t *h, const rd_event_t *rev)
+{
+	const rd_agg_site_t *s = rev->u.agg_peak.sites;
+	/* Every listed stack has its totals entry before the epoch moves. */
+	for (size_t i = 0; i < rev->u.agg_peak.n; i++) {
+		sidx_t x = intern(h, agg_id(s[i].stack));
+		if (x == SIDX_NONE || !stat_of(h, x))
+			return -ENOMEM;
+	}
+	h->c.peak_bytes = rev->u.agg_peak.bytes;
+	h->c.peak_blocks = rev->u.agg_peak.blocks;
+	h->c.peak_time_us = rev->u.agg_peak.time_us;
+	h->c.epoch++;
+	for (size_t i = 0; i < h->nst; i++) {
+		heap_stack_stat_t *st = &h->st[i];
+		st->peak_bytes = st->peak_count = 0;
+		st->peak_alloc_bytes = 0;
+		st->peak_epoch = h->c.epoch;
+	}
+	for (size_t i = 0; i < rev->u.agg_peak.n; i++) {
+		heap_stack_stat_t *st = &h->st[intern(h, agg_id(s[i].stack))];
+		st->peak_bytes = s[i].live_bytes;
+		st->peak_count = s[i].live_count;
+		st->peak_alloc_bytes = s[i].alloc_bytes;
+	}
+	return 0;
+}
+
+int heap_agg_heap(heap_t *h, const rd_event_t *rev)
+{
+	/* For the timeline only: the heap's totals stay those of the last
+	 * AGG_STATE, the sum of its stacks' (a trace cut short between two
+	 * states still adds up). */
+	heap_event_t ev = {
+		.kind = HEAP_EV_SAMPLE,
+		.site = SIDX_NONE,
+		.time_us = rev->time_us,
+		.thread = rev->thread,
+		.heap_bytes = rev->u.agg_heap.bytes,
+		.heap_blocks = rev->u.agg_heap.blocks,
+	};
+	ev.block.stack = SIDX_NONE;
+	return emit(h, &ev);
+}

@@ -27,6 +27,13 @@ typedef enum heap_ev_kind {
 	HEAP_EV_MOVE, /* the live block `old` now belongs to block.stack (a
 		       * Python start-up mark, heap_move_live): no allocation,
 		       * no free, the heap is unchanged */
+	/* Aggregated traces (record --aggregate) have no single events: */
+	HEAP_EV_SET, /* stack block.stack now holds block.size live bytes in
+		      * `count` blocks (AGG_STATE); its allocations so far
+		      * are in its heap_stack_stat_t */
+	HEAP_EV_SAMPLE, /* the heap was heap_bytes / heap_blocks here (AGG_HEAP;
+			 * the model's totals are unchanged); no stack is
+			 * named, block is zero */
 } heap_ev_kind_t;
 
 /* A heap event after the model: what aggregators consume.  Frees of
@@ -48,6 +55,7 @@ typedef struct heap_event {
 	uint64_t heap_bytes; /* live bytes after the event */
 	uint64_t heap_blocks; /* live blocks after the event */
 	bool new_peak; /* heap_bytes exceeded the previous peak */
+	uint64_t count; /* SET: the stack's live blocks now */
 } heap_event_t;
 
 /* Per-stack live totals.  Valid for every sidx < stacks_count(). */
@@ -113,6 +121,16 @@ void heap_reset(heap_t *h);
  * heap_lookup finds nothing.  Returns 0 or -ENOMEM. */
 int heap_restore(heap_t *h, const heap_counters_t *c,
 		 const heap_stack_stat_t *st, size_t n);
+
+/* Aggregated traces: RD_AGG_STATE sets the totals of the stacks it names
+ * and the heap's (one HEAP_EV_SET per stack to the sink); RD_AGG_PEAK sets
+ * the peak and every stack's share of it (what heap_stack_at_peak then
+ * returns); RD_AGG_HEAP is a heap sample for the timeline (HEAP_EV_SAMPLE:
+ * the totals stay the last AGG_STATE's, which its stacks add up to).  Returns 0,
+ * -ENOMEM, or the sink's non-zero return. */
+int heap_agg_state(heap_t *h, const rd_event_t *ev);
+int heap_agg_peak(heap_t *h, const rd_event_t *ev);
+int heap_agg_heap(heap_t *h, const rd_event_t *ev);
 
 /* Feeds one RD_ALLOC / RD_FREE / RD_REALLOC event (others are ignored).
  * Returns 0, -ENOMEM, or the sink's non-zero return. */

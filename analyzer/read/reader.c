@@ -564,6 +564,14 @@ static const rec_layout_t layouts[] = {
 			    { V(memory, peak), V(memory, now) } },
 	[HT_REC_CLOCK] = { RD_CLOCK, "CLOCK field runs past the record", 1,
 			   { V(clock, resolution_ns) } },
+	[HT_REC_AGGREGATE] = { RD_AGGREGATE, "AGGREGATE field runs past the record", 1,
+			       { V(aggregate, flags) } },
+	[HT_REC_AGG_STATE] = { RD_AGG_STATE, "AGG_STATE fields run past the record", 0,
+			       { { 0, false } } },
+	[HT_REC_AGG_PEAK] = { RD_AGG_PEAK, "AGG_PEAK fields run past the record", 0,
+			      { { 0, false } } },
+	[HT_REC_AGG_HEAP] = { RD_AGG_HEAP, "AGG_HEAP fields run past the record", 2,
+			      { V(agg_heap, bytes), V(agg_heap, blocks) } },
 };
 #undef V
 #undef S
@@ -680,6 +688,58 @@ static int decode_fields(reader_t *r, uint64_t type, body_t *b,
 		ev->u.stack.nips = (size_t)n;
 		ev->u.stack.py = py;
 		ev->u.stack.npy = (size_t)m;
+		return 1;
+	}
+	case HT_REC_AGG_STATE: {
+		ev->kind = RD_AGG_STATE;
+		ev->u.agg_state.heap_bytes = b_v(b);
+		ev->u.agg_state.heap_blocks = b_v(b);
+		ev->u.agg_state.allocs = b_v(b);
+		ev->u.agg_state.frees = b_v(b);
+		ev->u.agg_state.reallocs = b_v(b);
+		ev->u.agg_state.unknown_frees = b_v(b);
+		ev->u.agg_state.bytes_allocated = b_v(b);
+		uint64_t nk = b_count(b, 1);
+		for (uint64_t i = 0; i < nk && !b->bad; i++) {
+			uint64_t v = b_v(b);
+			if (i < HT_KIND_COUNT)
+				ev->u.agg_state.by_kind[i] = v;
+		}
+		for (uint64_t i = nk; i < HT_KIND_COUNT; i++)
+			ev->u.agg_state.by_kind[i] = 0;
+		uint64_t n = b_count(b, 5);
+		rd_agg_site_t *s = scratch_alloc(r, (n ? n : 1) * sizeof(*s));
+		if (!s)
+			return no_memory(r, ev->offset, "decoding AGG_STATE");
+		for (uint64_t i = 0; i < n && !b->bad; i++) {
+			s[i].stack = b_v(b);
+			s[i].live_bytes = b_v(b);
+			s[i].live_count = b_v(b);
+			s[i].alloc_count = b_v(b);
+			s[i].alloc_bytes = b_v(b);
+		}
+		ev->u.agg_state.sites = s;
+		ev->u.agg_state.n = (size_t)n;
+		return 1;
+	}
+	case HT_REC_AGG_PEAK: {
+		ev->kind = RD_AGG_PEAK;
+		ev->u.agg_peak.bytes = b_v(b);
+		ev->u.agg_peak.blocks = b_v(b);
+		ev->u.agg_peak.time_us = b_v(b);
+		uint64_t n = b_count(b, 4);
+		rd_agg_site_t *s = scratch_alloc(r, (n ? n : 1) * sizeof(*s));
+		if (!s)
+			return no_memory(r, ev->offset, "decoding AGG_PEAK");
+		for (uint64_t i = 0; i < n && !b->bad; i++) {
+			s[i].stack = b_v(b);
+			s[i].live_bytes = b_v(b);
+			s[i].live_count = b_v(b);
+			s[i].alloc_count = 0;
+			s[i].alloc_bytes = b_v(b);
+		}
+		ev->u.agg_peak.sites = s;
+		ev->u.agg_peak.n = (size_t)n;
 		return 1;
 	}
 	case HT_REC_FREESITE:

@@ -36,6 +36,10 @@ typedef enum rd_kind {
 	RD_SIGNAL, /* the image is dying of a fatal signal (END follows) */
 	RD_MEMORY, /* the recorder's own memory (before END) */
 	RD_CLOCK, /* the resolution of the image's event times */
+	RD_AGGREGATE, /* the image is aggregated (record --aggregate) */
+	RD_AGG_STATE, /* per-stack totals that changed (aggregated image) */
+	RD_AGG_PEAK, /* the peak's per-stack breakdown (aggregated image) */
+	RD_AGG_HEAP, /* a heap sample (aggregated image) */
 } rd_kind_t;
 
 typedef struct rd_segment {
@@ -52,6 +56,14 @@ typedef struct rd_module {
 	const rd_segment_t *segs; /* PT_LOAD segments */
 	size_t nsegs;
 } rd_module_t;
+
+/* One stack's totals in AGG_STATE / AGG_PEAK (heaptrail_format.h). */
+typedef struct rd_agg_site {
+	uint64_t stack; /* stack id */
+	uint64_t live_bytes, live_count;
+	uint64_t alloc_count; /* AGG_STATE only (0 in AGG_PEAK) */
+	uint64_t alloc_bytes; /* since the start (AGG_PEAK: by the peak) */
+} rd_agg_site_t;
 
 typedef struct rd_pyref {
 	uint64_t code; /* PYCODE id (>= 1 in valid traces) */
@@ -154,6 +166,25 @@ typedef struct rd_event {
 		struct {
 			uint64_t resolution_ns;
 		} clock;
+		struct {
+			uint64_t flags;
+		} aggregate;
+		struct {
+			uint64_t heap_bytes, heap_blocks; /* live, every stack */
+			uint64_t allocs, frees, reallocs; /* events so far */
+			uint64_t unknown_frees, bytes_allocated;
+			uint64_t by_kind[HT_KIND_COUNT]; /* allocations by HT_KIND_* */
+			const rd_agg_site_t *sites; /* the stacks that changed */
+			size_t n;
+		} agg_state;
+		struct {
+			uint64_t bytes, blocks, time_us; /* the peak */
+			const rd_agg_site_t *sites; /* stacks live then */
+			size_t n;
+		} agg_peak;
+		struct {
+			uint64_t bytes, blocks;
+		} agg_heap;
 	} u;
 } rd_event_t;
 

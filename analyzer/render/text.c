@@ -464,8 +464,13 @@ void text_report(FILE *out, const overview_result_t *r, frames_t *fs,
 	fprintf(out, "(more: heaptrail leaks %s)\n", path);
 
 	fprintf(out, "\n");
-	text_growth(out, &r->growth, fs);
-	fprintf(out, "(more: heaptrail growth %s --steps all)\n", path);
+	if (s->aggregated) {
+		fprintf(out, "Growth chains: not in this trace (recorded with --aggregate: no single "
+			     "events; record without it for growth)\n");
+	} else {
+		text_growth(out, &r->growth, fs);
+		fprintf(out, "(more: heaptrail growth %s --steps all)\n", path);
+	}
 
 	fprintf(out, "\nMost calls: %" PRIu64 " allocations (%s) by %s, top %zu of %zu;"
 		     " size is the bytes allocated in total"
@@ -475,6 +480,11 @@ void text_report(FILE *out, const overview_result_t *r, frames_t *fs,
 		report_by_name(by), r->ncalls, r->calls.n, path);
 	text_stats(out, &r->calls, r->ncalls, false, by);
 
+	if (s->aggregated) {
+		fprintf(out, "\nTemporary allocations: not in this trace (recorded with --aggregate: "
+			     "no single events; record without it for --temporary)\n");
+		return;
+	}
 	fprintf(out, "\nTemporary allocations (freed before any other allocation): %" PRIu64
 		     " (%s) by %s, top %zu of %zu (more: heaptrail top %s --temporary)\n",
 		r->temp.total_count,

@@ -73,6 +73,25 @@ int main(int argc, char **argv)
 	tb_end(&t, 1, 0, 10);
 	rc |= save(argv[1], "exec.htr", &t);
 	tb_fini(&t);
+	/* An aggregated trace (record --aggregate): totals, no events. */
+	tb_init(&t);
+	tb_process(&t, 100, "/usr/bin/prog");
+	tb_aggregate(&t);
+	tb_modules1(&t, 1, "", 0x400000, 0, 0x10000);
+	tb_stack1(&t, 1, 0x401235);
+	tb_stack1(&t, 2, 0x401100);
+	tb_agg_state(&t, 300, 3, 3, 0, (site_t[]){ { 1, 100, 1, 1, 100 }, { 2, 200, 2, 2, 200 } }, 2);
+	tb_agg_peak(&t, 300, 3, 5, (site_t[]){ { 1, 100, 1, 0, 100 }, { 2, 200, 2, 0, 200 } }, 2);
+	tb_snapshot(&t, 0, 0, "middle");
+	tb_time(&t, 100);
+	tb_agg_heap(&t, 200, 2);
+	tb_agg_state(&t, 200, 2, 3, 1, (site_t[]){ { 1, 0, 0, 1, 100 } }, 1);
+	tb_snapshot(&t, 1, 3, "exit");
+	tb_agg_state(&t, 200, 2, 3, 1, NULL, 0);
+	tb_agg_peak(&t, 300, 3, 5, (site_t[]){ { 1, 100, 1, 0, 100 }, { 2, 200, 2, 0, 200 } }, 2);
+	tb_end(&t, 4, 0, 200);
+	rc |= save(argv[1], "aggregated.htr", &t);
+	tb_fini(&t);
 	tb_init(&t);
 	rc |= save(argv[1], "empty.htr", &t);
 	tb_fini(&t);

@@ -13,7 +13,7 @@ from helpers import HEAPTRAIL, LIB, TIMEOUT, require_tools, scratch_dir
 # environment.
 CONTRACT = ("HEAPTRAIL_OUTPUT", "HEAPTRAIL_ROOT_PID", "HEAPTRAIL_FD", "HEAPTRAIL_FD_ID",
             "HEAPTRAIL_SNAPSHOT_SIGNAL", "HEAPTRAIL_FOLLOW_FORK", "HEAPTRAIL_FOLLOW_EXEC",
-            "HEAPTRAIL_QUIET", "LD_PRELOAD")
+            "HEAPTRAIL_QUIET", "HEAPTRAIL_AGGREGATE", "LD_PRELOAD")
 
 
 def clean_env(**extra):

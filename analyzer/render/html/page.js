@@ -182,6 +182,14 @@
 
 	function fillGrowth() {
 		const tb = $('growth').querySelector('tbody');
+		if (data.aggregated) {
+			const td = el('td', 'Not in this trace: it was recorded with --aggregate, which keeps no single events.');
+			td.colSpan = 5;
+			const tr = el('tr');
+			tr.appendChild(td);
+			tb.appendChild(tr);
+			return;
+		}
 		for (const c of (data.growth && data.growth.chains) || []) {
 			const tr = el('tr');
 			tr.appendChild(el('td', siteOf(c.frames)));

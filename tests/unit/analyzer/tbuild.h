@@ -289,4 +289,62 @@ static inline void tb_end(tb_t *t, uint64_t events, uint64_t lost,
 	tb_record(t, HT_REC_END);
 }
 
+/* --- aggregated traces (record --aggregate) ----------------------------- */
+typedef struct tb_site {
+	uint64_t id, bytes, count, allocs, alloc_bytes;
+} site_t;
+
+static inline void tb_aggregate(tb_t *t)
+{
+	tb_bv(t, 0);
+	tb_record(t, HT_REC_AGGREGATE);
+}
+
+static inline void tb_agg_state(tb_t *t, uint64_t heap_bytes, uint64_t heap_blocks, uint64_t allocs,
+			 uint64_t frees, const site_t *s, size_t n)
+{
+	tb_bv(t, heap_bytes);
+	tb_bv(t, heap_blocks);
+	tb_bv(t, allocs);
+	tb_bv(t, frees);
+	tb_bv(t, 0); /* reallocs */
+	tb_bv(t, 0); /* unknown frees */
+	tb_bv(t, 1000); /* bytes allocated */
+	tb_bv(t, HT_KIND_COUNT);
+	for (unsigned k = 0; k < HT_KIND_COUNT; k++)
+		tb_bv(t, k == HT_KIND_MALLOC ? allocs : 0);
+	tb_bv(t, n);
+	for (size_t i = 0; i < n; i++) {
+		tb_bv(t, s[i].id);
+		tb_bv(t, s[i].bytes);
+		tb_bv(t, s[i].count);
+		tb_bv(t, s[i].allocs);
+		tb_bv(t, s[i].alloc_bytes);
+	}
+	tb_record(t, HT_REC_AGG_STATE);
+}
+
+static inline void tb_agg_peak(tb_t *t, uint64_t bytes, uint64_t blocks, uint64_t time_us,
+			const site_t *s, size_t n)
+{
+	tb_bv(t, bytes);
+	tb_bv(t, blocks);
+	tb_bv(t, time_us);
+	tb_bv(t, n);
+	for (size_t i = 0; i < n; i++) {
+		tb_bv(t, s[i].id);
+		tb_bv(t, s[i].bytes);
+		tb_bv(t, s[i].count);
+		tb_bv(t, s[i].alloc_bytes);
+	}
+	tb_record(t, HT_REC_AGG_PEAK);
+}
+
+static inline void tb_agg_heap(tb_t *t, uint64_t bytes, uint64_t blocks)
+{
+	tb_bv(t, bytes);
+	tb_bv(t, blocks);
+	tb_record(t, HT_REC_AGG_HEAP);
+}
+
 #endif /* HEAPTRAIL_TEST_TBUILD_H */
