@@ -57,6 +57,9 @@ CRIT_LIBS = -lcriterion
 # zlib: gzip of the pprof export; libiberty (Debian libiberty-dev, a
 # static archive): Rust symbol names, legacy and v0 (render/symbols.c).
 Z_LIBS = -lz -liberty
+# ncursesw (Debian libncurses-dev): the terminal of `heaptrail live`, for
+# build/heaptrail only (the unit tests link no view).
+CURSES_LIBS = $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -196,7 +199,7 @@ $(BUILD)/gen/html_assets.o: $(HTML_GEN)
 	$(CC) $(CF) -c $< -o $@
 
 $(BIN): $(BUILD)/analyzer/cli/main.o $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a $(BUILD)/gen/html_assets.o
-	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) -lm $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) $(CURSES_LIBS) -lm $(LDEXTRA)
 
 # --- tests ----------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
