@@ -12,6 +12,7 @@
 
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
@@ -464,14 +465,31 @@ static void live_close(live_t *lv)
 	series_free(lv->ser);
 }
 
+/* 1 while path is a trace whose header is not all written yet (empty,
+ * or a beginning of the magic), 0 when there is more (a header, or bytes
+ * that are no trace: the open says so), -1 when there is no such file. */
+static int header_pending(const char *path)
+{
+	char head[HT_HEADER_LEN];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? -1 : 0;
+	struct stat st;
+	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? pread(fd, head, sizeof(head), 0) : -1;
+	close(fd);
+	if (n < 0 || n >= HT_HEADER_LEN)
+		return 0;
+	size_t m = (size_t)n < HT_MAGIC_LEN ? (size_t)n : HT_MAGIC_LEN;
+	return memcmp(head, HT_MAGIC, m) == 0 ? 1 : 0;
+}
+
 /* Waits (while the program runs, or for `live` up to a few seconds) until
  * the recorder has written the trace's header.  Returns true when it did. */
 static bool wait_header(const char *path, pid_t pid, live_t *lv)
 {
 	uint64_t until = now_ns() + LIVE_HEADER_WAIT_NS;
 	for (;;) {
-		struct stat st;
-		if (stat(path, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_size >= HT_HEADER_LEN))
+		if (header_pending(path) == 0)
 			return true;
 		if (pid > 0) {
 			int s;
@@ -480,7 +498,7 @@ static bool wait_header(const char *path, pid_t pid, live_t *lv)
 				lv->status = s;
 				return false;
 			}
-		} else if (now_ns() >= until || (stat(path, &st) < 0 && errno == ENOENT)) {
+		} else if (now_ns() >= until || header_pending(path) < 0) {
 			return true; /* the open says what is wrong */
 		}
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
