@@ -30,7 +30,7 @@ void live_render(FILE *out, const live_frame_t *f)
 	fprintf(out, "heaptrail live: %s", s->path);
 	if (s->pid)
 		fprintf(out, "  pid %" PRIu64 "  %s", s->pid, s->cmdline);
-	fprintf(out, "  [%s, %s]\n", f->state, fmt_time(t, sizeof(t), s->end_time_us));
+	fprintf(out, "  [%s, %.1f s]\n", f->state, (double)s->end_time_us / 1e6);
 	fprintf(out, "heap   %s now, peak %s at %s", fmt_size(a, sizeof(a), (double)hc->heap_bytes, false),
 		fmt_size(b, sizeof(b), (double)hc->peak_bytes, false),
 		fmt_time(t, sizeof(t), hc->peak_time_us));

@@ -3,7 +3,8 @@
  *
  * hold_blocks() allocates 50 blocks of 160 bytes (8000 B, printed exactly
  * by the reports), all from one line, and keeps them to the end.  churn()
- * allocates and frees 200 blocks of 64 bytes every 10 ms.  It runs for
+ * allocates and frees 200 blocks of 64 bytes every 10 ms, and grow() keeps
+ * 1 KiB more every 10 ms (a heap that rises, for the sparkline).  It runs for
  * argv[1] seconds (default 4), then frees nothing and exits 0 (argv[2],
  * when given, is the exit status). */
 #include <stdio.h>
@@ -30,6 +31,14 @@ __attribute__((noinline)) static void churn(void)
 		free(p[i]);
 }
 
+__attribute__((noinline)) static void grow(void)
+{
+	void **p = malloc(1024); /* @site:grow */
+	*p = NULL; /* kept: the program never frees it */
+	if (p == (void *)1)
+		free(p);
+}
+
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 4.0;
@@ -41,6 +50,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		churn();
+		grow();
 		nanosleep(&tick, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
