@@ -97,13 +97,19 @@ static int live_frames(live_t *lv)
 		return 0;
 	group_free(lv->g);
 	frames_free(lv->fr);
-	sym_free(lv->sym);
 	lv->g = NULL;
 	lv->fr = NULL;
-	lv->sym = NULL;
+	/* The symbolizer is kept across new generations (it takes each
+	 * module once, and loading libpython's DWARF again every second of
+	 * a start-up that dlopens modules held the view for seconds); an
+	 * exec'd image gets a new one. */
+	if (lv->images != images) {
+		sym_free(lv->sym);
+		lv->sym = NULL;
+	}
 	const char *env = getenv(HT_ENV_NO_SYMBOLS);
 	bool raw = lv->o.raw || (env && *env && strcmp(env, "0") != 0);
-	if (!raw && !(lv->sym = sym_new()))
+	if (!raw && !lv->sym && !(lv->sym = sym_new()))
 		return -ENOMEM;
 	lv->fr = frames_new(st, lv->sym, lv->o.fmode);
 	lv->g = lv->fr ? opts_group(&lv->o, lv->fr) : NULL;
