@@ -143,6 +143,31 @@ class LiveView(unittest.TestCase):
         self.assertIn("[view closed", p.text())
 
 
+class LivePython(unittest.TestCase):
+    """A Python program's own line and function, live: memray's --live."""
+
+    def test_python_line_and_function_appear_live(self):
+        require_tools()
+        if not shutil.which("tmux"):
+            raise unittest.SkipTest("tmux not installed")
+        from test_python import PYT, pysite, python3
+        d = scratch_dir("live_py")
+        trace = os.path.join(d, "py.htr")
+        line = pysite("live_hold.py", "hold")
+        argv = [HEAPTRAIL, "record", "--live", "-o", trace, "--", python3(),
+                os.path.join(PYT, "live_hold.py"), "4"]
+        p = Pane("py", " ".join(shlex.quote(a) for a in argv), d)
+        self.addCleanup(p.close)
+        # 20 buffers of 100001 bytes (1953.1 KiB) and the 20 objects and
+        # the list that hold them (a few more KiB, by Python version).
+        hold = r"size=195\d KiB, count=\d+, average=[\d.]+ KiB"
+        p.wait_for(r"^\S*live_hold\.py:" + str(line) + ": " + hold + "$", 8.0)
+        self.assertIn("<interpreter startup>: size=", p.text())
+        p.keys("f")
+        p.wait_for(r"^hold: " + hold + "$", 2.0)
+        p.wait_for(r"^EXIT=0$", 10.0)
+
+
 class LiveBadInput(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
