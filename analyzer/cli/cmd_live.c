@@ -67,6 +67,7 @@ typedef struct live {
 	double rate;
 	bool have_rate;
 	unsigned quiet; /* frames without new bytes since the END */
+	bool behind; /* the last read stopped with bytes still to read */
 	char error[600]; /* the follow stopped: why ("" = it did not) */
 	char state[96];
 	uint64_t spark[LIVE_SPARK_MAX];
@@ -162,9 +163,11 @@ static void live_spark(live_t *lv, size_t want)
 
 /* Reads what the recorder wrote since the last frame (for at most
  * LIVE_READ_NS, so that a long trace is caught up over a few frames with
- * the keys still answered).  Returns the bytes read. */
+ * the keys still answered; lv->behind then says more is waiting).
+ * Returns the bytes read. */
 static int64_t live_read(live_t *lv, bool all)
 {
+	lv->behind = false;
 	char err[600];
 	int64_t total = 0;
 	uint64_t t0 = now_ns();
@@ -181,8 +184,12 @@ static int64_t live_read(live_t *lv, bool all)
 			break;
 		}
 		total += n;
-		if (n == 0 || (!all && now_ns() - t0 >= LIVE_READ_NS))
+		if (n == 0)
 			break;
+		if (!all && now_ns() - t0 >= LIVE_READ_NS) {
+			lv->behind = true;
+			break;
+		}
 	}
 	uint64_t t = now_ns(), ev = heap_events(lv);
 	if (lv->last_ns && t > lv->last_ns) {
@@ -421,7 +428,9 @@ static int live_loop(live_t *lv)
 				break;
 			}
 		}
-		if (now_ns() < next)
+		/* Catching up: read on after each look at the keys. */
+		timeout(lv->behind && !lv->paused ? 0 : LIVE_POLL_MS);
+		if (now_ns() < next && !(lv->behind && !lv->paused))
 			continue;
 		next = now_ns() + LIVE_REFRESH_NS;
 		if (!lv->paused) {

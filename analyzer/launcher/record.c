@@ -252,9 +252,10 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		fputs(TRY_HELP, stderr);
 		return -EINVAL;
 	}
-	if (o->live && !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "heaptrail record: --live draws on a terminal and standard output is not "
-				"one; record without --live and run `heaptrail live TRACE` in a terminal\n");
+	if (o->live && (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))) {
+		fprintf(stderr, "heaptrail record: --live draws on a terminal and reads its keys, and "
+				"standard %s is not one; record without --live and run `heaptrail live "
+				"TRACE` in a terminal\n", isatty(STDOUT_FILENO) ? "input" : "output");
 		return -EINVAL;
 	}
 	/* A pattern set by hand (the public variable) counts as -o. */
