@@ -59,7 +59,7 @@ struct reader {
 	 * that offsets stay file offsets.  No mmap: a file cut back under
 	 * a mapping would raise SIGBUS. */
 	bool follow;
-	int fd; /* the trace, follow mode only (else -1) */
+	int fd; /* the trace (follow mode only) */
 	uint8_t *win; /* malloc'ed window, wcap bytes */
 	size_t wcap;
 	uint64_t base; /* file offset of win[0] */
@@ -1186,6 +1186,15 @@ int reader_open_follow(const char *path, reader_t **out, char *err,
 	if (n < 0) {
 		rc = (int)n;
 		set_err(err, errlen, "%s: cannot read trace: %s", path, strerror((int)-n));
+		goto fail;
+	}
+	/* A zstd frame magic (28 b5 2f fd): a compressed trace is inflated
+	 * whole by reader_open; follow mode reads plain records only. */
+	if (r->len >= 4 && memcmp(r->win, "\x28\xb5\x2f\xfd", 4) == 0) {
+		rc = -ENOTSUP;
+		set_err(err, errlen,
+			"%s: a compressed trace cannot be followed while it is written; record it without compression to watch it live (the finished trace reads as usual)",
+			path);
 		goto fail;
 	}
 	rc = init_common(r, path, err, errlen);

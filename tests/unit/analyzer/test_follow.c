@@ -265,3 +265,16 @@ Test(analysis_follow, runs_after_refreshes_keep_the_heap_model)
 	unlink(path);
 	tb_fini(&w.t);
 }
+
+Test(reader_follow, a_compressed_trace_is_refused_with_the_reason)
+{
+	/* A zstd frame's magic where the trace's would be. */
+	static const uint8_t z[32] = { 0x28, 0xb5, 0x2f, 0xfd, 0x24 };
+	char err[300], path[] = "/tmp/heaptrail-follow-XXXXXX";
+	close(mkstemp(path));
+	write_file(path, z, sizeof(z), true);
+	reader_t *r;
+	cr_assert_eq(reader_open_follow(path, &r, err, sizeof(err)), -ENOTSUP);
+	cr_assert(strstr(err, ": a compressed trace cannot be followed while it is written;"), "%s", err);
+	unlink(path);
+}
