@@ -355,6 +355,18 @@ static bool live_key(live_t *lv, int ch)
 	return true;
 }
 
+/* `heaptrail live`: Ctrl-C and SIGTERM close the view as q does (the last
+ * frame printed, the terminal restored).  Under `record --live` the
+ * wrapper's own handlers stay: Ctrl-C reaches the program, and the view
+ * ends with it. */
+static volatile sig_atomic_t live_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	live_stop = 1;
+}
+
 static void set_state(live_t *lv, const char *what)
 {
 	snprintf(lv->state, sizeof(lv->state), "%s", what);
@@ -408,6 +420,8 @@ static int live_loop(live_t *lv)
 	uint64_t next = now_ns() + LIVE_REFRESH_NS;
 	for (;;) {
 		int ch = getch();
+		if (live_stop)
+			break;
 		if (ch != ERR && ch != KEY_RESIZE) {
 			if (!live_key(lv, ch))
 				break;
@@ -580,6 +594,10 @@ int cmd_live(int argc, char **argv)
 		live_close(&lv);
 		return 2;
 	}
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	int r = live_loop(&lv);
 	int rc = 0;
 	if (r < 0 || lv.error[0]) {
