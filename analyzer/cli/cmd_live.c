@@ -13,7 +13,9 @@
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <langinfo.h>
+#include <limits.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -397,6 +399,16 @@ static bool trace_done(live_t *lv, int64_t got)
 	return ++lv->quiet >= 2;
 }
 
+/* Whether the process that writes the trace is gone (its PROCESS pid):
+ * with no END and nothing new, it was killed (SIGKILL leaves no END).  Not
+ * a reason to end the view by itself: the pid may belong to another pid
+ * namespace or machine, where a live program looks gone. */
+static bool writer_gone(const live_t *lv)
+{
+	uint64_t pid = analysis_summary(lv->an)->pid;
+	return pid > 0 && pid <= INT_MAX && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 /* The view until the program or the trace ends, or q.  Returns 1 when it
  * ended by itself, 0 for q. */
 static int live_loop(live_t *lv)
@@ -423,9 +435,13 @@ static int live_loop(live_t *lv)
 		if (live_stop)
 			break;
 		if (ch != ERR && ch != KEY_RESIZE) {
+			bool was_paused = lv->paused;
 			if (!live_key(lv, ch))
 				break;
-			set_state(lv, lv->paused ? "paused" : "following");
+			if (was_paused && !lv->paused)
+				lv->last_ns = 0; /* no rate over the pause */
+			if (was_paused != lv->paused)
+				set_state(lv, lv->paused ? "paused" : "following");
 			live_draw(lv);
 		} else if (ch == KEY_RESIZE) {
 			live_draw(lv);
@@ -453,6 +469,13 @@ static int live_loop(live_t *lv)
 				ended = 1;
 				break;
 			}
+			if (lv->pid <= 0 && got == 0 && !analysis_summary(lv->an)->has_end &&
+			    writer_gone(lv))
+				snprintf(lv->state, sizeof(lv->state),
+					 "pid %" PRIu64 " is gone and the trace has no END (killed?); q quits",
+					 analysis_summary(lv->an)->pid);
+			else
+				set_state(lv, "following");
 		}
 		live_draw(lv);
 	}
