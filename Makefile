@@ -61,6 +61,9 @@ Z_LIBS = -lz -liberty
 # analyzer (read/source.c) and written by the recorder (preload/compress.c),
 # which loads libzstd.so.1 with dlopen only when it compresses.
 ZSTD_LIBS = -lzstd
+# ncursesw (Debian libncurses-dev): the terminal of `heaptrail live`, for
+# build/heaptrail only (the unit tests link no view).
+CURSES_LIBS = $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -200,7 +203,7 @@ $(BUILD)/gen/html_assets.o: $(HTML_GEN)
 	$(CC) $(CF) -c $< -o $@
 
 $(BIN): $(BUILD)/analyzer/cli/main.o $(BUILD)/libanalyzer.a $(BUILD)/liblauncher.a $(BUILD)/gen/html_assets.o
-	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) $(ZSTD_LIBS) -lm $(LDEXTRA)
+	$(CC) $(CF) -o $@ $^ $(DW_LIBS) $(Z_LIBS) $(ZSTD_LIBS) $(CURSES_LIBS) -lm $(LDEXTRA)
 
 # --- tests ----------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)

@@ -314,6 +314,15 @@ enum ht_rec {
 /* AGG_STATE / AGG_PEAK: the stack of Python's start-up (see there). */
 #define HT_AGG_STARTUP_ID 0u
 
+/* A trace being written (what `heaptrail live` reads while it grows):
+ * the writer appends whole records, in buffers flushed every 100 ms or
+ * 256 KiB, but a buffer may reach the file in pieces (short writes), so a
+ * reader of the growing file can meet a record cut by the end of the
+ * file: it waits at the record's start and reads on when the file grows.
+ * The file shrinks in two cases only: an exec that fails takes back the
+ * END written before it (the image goes on writing at its offset), and
+ * after a failed write the file is cut back to the end of a whole
+ * earlier flush before WARNING and END are written. */
 #define HT_END_MAGIC "HTR-END\0"
 #define HT_END_BODY_LEN 32
 /* head (0x5f = 11<<3|7) + length byte (32) + body */

@@ -1,5 +1,5 @@
 /* heaptrail: the command line.  Dispatches `heaptrail COMMAND ...` to the
- * command modules (record, report, info, top, snapshots, diff, leaks,
+ * command modules (record, live, report, info, top, snapshots, diff, leaks,
  * growth, export, timeline, lines, html, check).
  * Single-threaded. */
 #include <stdint.h>
@@ -16,6 +16,7 @@
 #include "cli/cmd_html.h"
 #include "cli/cmd_info.h"
 #include "cli/cmd_leaks.h"
+#include "cli/cmd_live.h"
 #include "cli/cmd_lines.h"
 #include "cli/cmd_report.h"
 #include "cli/cmd_snapshots.h"
@@ -37,7 +38,9 @@ static const command_t commands[] = {
 	  "heaptrail record [-o FILE] [--depth N] [--snapshot-every SECONDS]\n"
 	  "                 [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
 	  "                 [--no-python-malloc] [--quiet] [--force] [--check 'CHECK OPTIONS']\n"
-	  "                 [--] PROGRAM [ARGS...]\n"
+	  "                 [--live [--live-output FILE]] [--] PROGRAM [ARGS...]\n"
+	  "  --live: the live view on this terminal while PROGRAM runs, its output in\n"
+	  "  FILE (default TRACE.out; a /dev/pts/N works), its input /dev/null\n"
 	  "  --check: then `heaptrail check TRACE CHECK OPTIONS`, report on stderr;\n"
 	  "  exit 1 when a limit is broken, 2 when it cannot judge, else PROGRAM's",
 	  "run PROGRAM with the recorder and write a trace (.htr)" },
@@ -54,6 +57,12 @@ static const command_t commands[] = {
 	  "  several TRACEs (one run's, e.g. run.*.htr): the process tree (pid, parent,\n"
 	  "  peak, end, events, status), then the sum of each process's peak and end",
 	  "one page: the run, the peak, leak candidates, growth, most calls, temporaries" },
+	{ "live", cmd_live,
+	  "heaptrail live TRACE [--by KEY] [-n N] [--include GLOB]... [--exclude GLOB]...\n"
+	  "               [--frames all|python|native] [--no-symbols]\n"
+	  "  follows a trace still being written, refreshed every second;\n"
+	  "  keys: g (or s, l, f, t) grouping, p now/peak, space pause, q quit",
+	  "live view of a running program: heap, RSS, events/s, top sites" },
 	{ "info", cmd_info, "heaptrail info TRACE... [--json] [--image N]\n"
 	  "  an exec chain: lists its images; several TRACEs: one line per process",
 	  "what the trace holds: events, peak and final heap, leaks, lost events" },
@@ -229,6 +238,7 @@ int main(int argc, char **argv)
 		argv[k] = NULL;
 		argc = k;
 	}
+	record_set_live_view(live_record_view);
 	int rc = c->run(argc - 1, argv + 1);
 	notices_save();
 	return rc;

@@ -55,6 +55,8 @@ typedef struct {
 	int force; /* --force: overwrite an existing trace file */
 	int compress; /* --compress 1, --no-compress 0, -1 = as HEAPTRAIL_COMPRESS */
 	const char *check; /* --check: `heaptrail check` options, NULL = none */
+	int live; /* --live: the live view on this terminal while it runs */
+	const char *live_output; /* --live-output FILE, NULL = TRACE.out */
 	char **program; /* PROGRAM ARGS..., NULL-terminated (argv tail) */
 } record_opts_t;
 
@@ -86,6 +88,7 @@ static void usage(FILE *out)
 	      "                        [--snapshot-signal SIG] [--follow-fork] [--follow-exec]\n"
 	      "                        [--no-python-malloc] [--compress] [--aggregate]\n"
 	      "                        [--quiet] [--force] [--check 'OPTIONS']\n"
+	      "                        [--live [--live-output FILE]]\n"
 	      "                        -- PROGRAM [ARGS...]\n"
 	      "\n"
 	      "Runs PROGRAM with the heap recorder preloaded and writes its trace.\n"
@@ -110,7 +113,12 @@ static void usage(FILE *out)
 	      "                           split at blanks) with its report on stderr; exit\n"
 	      "                           status 1 when a limit is broken, 2 when the check\n"
 	      "                           could not run, else the program's own; bad\n"
-	      "                           OPTIONS are a usage error before PROGRAM runs\n",
+	      "                           OPTIONS are a usage error before PROGRAM runs\n"
+	      "  --live                   show the live view (heaptrail live) on this terminal\n"
+	      "                           while PROGRAM runs; PROGRAM's output goes to a file,\n"
+	      "                           its input is /dev/null\n"
+	      "  --live-output FILE       that file (default TRACE.out), or another terminal's\n"
+	      "                           device (/dev/pts/N)\n",
 	      out);
 }
 
@@ -136,7 +144,8 @@ static int valid_seconds(const char *text)
 static int parse_args(int argc, char **argv, record_opts_t *o)
 {
 	enum { OPT_DEPTH = 256, OPT_EVERY, OPT_SIGNAL, OPT_FORK, OPT_EXEC, OPT_NOPY, OPT_FORCE,
-	       OPT_CHECK, OPT_COMPRESS, OPT_NO_COMPRESS, OPT_AGGREGATE };
+	       OPT_CHECK, OPT_COMPRESS, OPT_NO_COMPRESS, OPT_AGGREGATE,
+	       OPT_LIVE, OPT_LIVE_OUTPUT };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
@@ -151,6 +160,8 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 		{ "check", required_argument, NULL, OPT_CHECK },
 		{ "aggregate", no_argument, NULL, OPT_AGGREGATE },
+		{ "live", no_argument, NULL, OPT_LIVE },
+		{ "live-output", required_argument, NULL, OPT_LIVE_OUTPUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -228,6 +239,16 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		case OPT_CHECK:
 			o->check = optarg;
 			break;
+		case OPT_LIVE:
+			o->live = 1;
+			break;
+		case OPT_LIVE_OUTPUT:
+			if (!*optarg) {
+				fprintf(stderr, "heaptrail record: --live-output needs a file name\n");
+				return -EINVAL;
+			}
+			o->live_output = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -249,6 +270,24 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		return -EINVAL;
 	}
 	o->program = argv + optind;
+	if (o->live_output && !o->live) {
+		fprintf(stderr, "heaptrail record: --live-output goes with --live\n");
+		fputs(TRY_HELP, stderr);
+		return -EINVAL;
+	}
+	if (o->live && o->compress == 1) {
+		fprintf(stderr, "heaptrail record: --live follows the trace as it grows and cannot "
+				"follow a compressed one; drop --compress (the trace is then written plain)\n");
+		return -EINVAL;
+	}
+	if (o->live)
+		o->compress = 0; /* whatever HEAPTRAIL_COMPRESS says: the view reads it */
+	if (o->live && (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))) {
+		fprintf(stderr, "heaptrail record: --live draws on a terminal and reads its keys, and "
+				"standard %s is not one; record without --live and run `heaptrail live "
+				"TRACE` in a terminal\n", isatty(STDOUT_FILENO) ? "input" : "output");
+		return -EINVAL;
+	}
 	/* A pattern set by hand (the public variable) counts as -o. */
 	if (!o->output) {
 		const char *env = getenv(HT_ENV_OUTPUT);
@@ -323,6 +362,50 @@ static int trace_path(const record_opts_t *o, pid_t pid, char *buf, size_t len)
 	}
 	/* execvp gives the program this argv[0]: the library's own default. */
 	return names_default_trace(o->program[0], (int)pid, buf, len);
+}
+
+/* --live: where the program's output goes (--live-output, else TRACE.out). */
+static int live_output_path(const record_opts_t *o, const char *trace, char *buf, size_t len)
+{
+	int n = o->live_output ? snprintf(buf, len, "%s", o->live_output) :
+				 snprintf(buf, len, "%s.out", trace);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* --live, in the child before exec: the view owns the terminal, so the
+ * program writes to the output file and reads /dev/null.  Returns 0, or -1
+ * after saying why on stderr (still the terminal). */
+static int live_redirect(const record_opts_t *o, const char *trace)
+{
+	char out[PATH_MAX + 8];
+	if (live_output_path(o, trace, out, sizeof(out)) < 0) {
+		fprintf(stderr, "heaptrail: --live-output: file name too long\n");
+		return -1;
+	}
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_NOCTTY | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "heaptrail: cannot create the program's output file %s: %s\n", out,
+			strerror(errno));
+		return -1;
+	}
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+	    dup2(fd, STDERR_FILENO) < 0) {
+		fprintf(stderr, "heaptrail: cannot redirect the program's output: %s\n", strerror(errno));
+		return -1;
+	}
+	if (in != STDIN_FILENO)
+		close(in);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+static record_live_fn live_view;
+
+void record_set_live_view(record_live_fn fn)
+{
+	live_view = fn;
 }
 
 static int setenv_int(const char *name, long v)
@@ -482,7 +565,7 @@ static void child_run(const record_opts_t *o, const char *lib, const sigset_t *o
 {
 	child_failure_t fail = { .exit_code = 2 };
 	char path[PATH_MAX];
-	int fd = -1, created = 0, rc;
+	int fd = -1, created = 0, rc, err_fd = -1;
 	struct stat st;
 
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
@@ -541,12 +624,20 @@ static void child_run(const record_opts_t *o, const char *lib, const sigset_t *o
 		fprintf(stderr, "heaptrail: cannot set the environment: %s\n", strerror(-rc));
 		goto fail;
 	}
+	if (o->live) {
+		/* The terminal's stderr stays at hand for an exec failure. */
+		err_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (live_redirect(o, path) < 0)
+			goto fail;
+	}
 
 exec:
 	execvp(o->program[0], o->program);
 
 	int err = errno;
 	const char *prog = o->program[0];
+	if (err_fd >= 0)
+		dup2(err_fd, STDERR_FILENO);
 	if (err == ENOENT && !strchr(prog, '/')) {
 		fprintf(stderr, "heaptrail: %s: command not found\n", prog);
 		fail.exit_code = 127;
@@ -1175,10 +1266,21 @@ int cmd_record(int argc, char **argv)
 	int ran = n != (ssize_t)sizeof(fail);
 
 	int status;
-	pid_t w;
-	do
+	pid_t w = 0;
+	if (o.live && ran && !shared->failed && !shared->unrecorded && live_view) {
+		/* The view runs until the program ends (then it has reaped
+		 * it) or the user closes it (then we wait below). */
+		char tpath[PATH_MAX], out[PATH_MAX + 8];
+		if (trace_path(&o, pid, tpath, sizeof(tpath)) == 0 &&
+		    live_output_path(&o, tpath, out, sizeof(out)) == 0 &&
+		    live_view(tpath, pid, out, &status) > 0)
+			w = pid;
+	}
+	while (w == 0) {
 		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
+		if (w < 0 && errno == EINTR)
+			w = 0;
+	}
 	if (w < 0) {
 		fprintf(stderr, "heaptrail: waitpid: %s\n", strerror(errno));
 		return 2;

@@ -14,6 +14,14 @@
  * does not return (unless the signal fails to kill it). */
 int cmd_record(int argc, char **argv);
 
+/* `record --live`: the view, given by the analyzer (cli/cmd_live.c) so
+ * that the launcher links none of it.  Called once the program runs, with
+ * the trace's path, the program's pid and where its output goes; returns
+ * 1 after it reaped the program (its wait status in *status), 0 when the
+ * user closed the view first (the wrapper then waits as usual). */
+typedef int (*record_live_fn)(const char *trace, int pid, const char *output, int *status);
+void record_set_live_view(record_live_fn fn);
+
 /* Parses a signal given as a name ("USR2", "SIGUSR2", case-insensitive) or a
  * number: names_parse_signal (common/names.h), which the library uses for
  * HEAPTRAIL_SNAPSHOT_SIGNAL too.  Returns the signal number, or -EINVAL. */

@@ -257,6 +257,38 @@ fail:
 	return rc;
 }
 
+int analysis_open_follow(analysis_t **out, const char *path, char *err,
+			 size_t errlen)
+{
+	analysis_t *an = calloc(1, sizeof(*an));
+	int rc;
+	*out = NULL;
+	if (!an) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if ((rc = reader_open_follow(path, &an->rd, err, errlen)) < 0)
+		goto fail;
+	if ((rc = finish_open(an, path, err, errlen)) < 0)
+		goto fail;
+	/* Each run reads a second's worth: no decoder thread. */
+	an->threads = 0;
+	*out = an;
+	return 0;
+fail:
+	analysis_free(an);
+	return rc;
+}
+
+int64_t analysis_refresh(analysis_t *an, char *err, size_t errlen)
+{
+	int64_t n = reader_refresh(an->rd);
+	if (n < 0)
+		snprintf(err, errlen, "%s", reader_error(an->rd));
+	an->sum.file_bytes = reader_size(an->rd);
+	return n;
+}
+
 int analysis_open_mem(analysis_t **out, const void *data, size_t len,
 		      const char *name, char *err, size_t errlen)
 {

@@ -97,6 +97,15 @@ int analysis_open(analysis_t **out, const char *path, char *err,
 /* Same over a memory buffer (tests, fuzzer). */
 int analysis_open_mem(analysis_t **out, const void *data, size_t len,
 		      const char *name, char *err, size_t errlen);
+/* Follows a trace still being written (reader_open_follow): each
+ * analysis_run reads on from where the last one stopped, with the heap
+ * model, the tables and the aggregators kept, after analysis_refresh has
+ * read what the file gained (its return: those bytes, or a negative
+ * errno with a message in err).  The summary describes what was read so
+ * far (truncated until the END record). */
+int analysis_open_follow(analysis_t **out, const char *path, char *err,
+			 size_t errlen);
+int64_t analysis_refresh(analysis_t *an, char *err, size_t errlen);
 /* Registers an aggregator (not owned; destroy it yourself after
  * analysis_free or before).  Up to 16. */
 int analysis_add_agg(analysis_t *an, agg_t *agg);

@@ -611,11 +611,14 @@ static inline __attribute__((always_inline)) int lean_apply(heap_t *h, const rd_
 			h->c.unknown_frees++;
 			return 0;
 		}
+		sidx_t bs = slot->stack;
 		if (!(st = lean_take(h, slot, &size, &addr)))
 			return -ENOMEM;
 		if (ev->u.free.site &&
 		    charge_free(h, intern(h, ev->u.free.site), size) < 0)
 			return -ENOMEM;
+		/* The site's first charge may have grown (moved) the table. */
+		st = &h->st[bs];
 		if (addr == h->last_alloc) {
 			h->last_alloc = 0;
 			h->c.temporary++;

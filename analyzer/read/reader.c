@@ -57,6 +57,16 @@ struct reader {
 	struct schunk *scratch; /* newest first; pointers into older chunks
 				 * stay valid until scratch_reset */
 	char err[512];
+	/* Follow mode (reader_open_follow): the file is read with pread into
+	 * a window holding bytes [base, len) of it, data = win - base, so
+	 * that offsets stay file offsets.  No mmap: a file cut back under
+	 * a mapping would raise SIGBUS. */
+	bool follow;
+	int fd; /* the trace (follow mode only) */
+	uint8_t *win; /* malloc'ed window, wcap bytes */
+	size_t wcap;
+	uint64_t base; /* file offset of win[0] */
+	uint64_t end_off; /* offset of the last END record decoded */
 };
 
 #define WIN_BYTES ((size_t)HT_AGE_WINDOW * (sizeof(uint64_t) + 1))
@@ -391,6 +401,9 @@ void reader_close(reader_t *r)
 		munmap((void *)r->data, (size_t)r->len);
 	else if (r->owned)
 		free((void *)r->data);
+	free(r->win);
+	if (r->follow && r->fd >= 0)
+		close(r->fd);
 	scratch_reset(r);
 	free(r->scratch);
 	free(r->name);
@@ -757,6 +770,7 @@ static int decode_fields(reader_t *r, uint64_t type, body_t *b,
 		ev->u.end.lost = ht_get_u64le(b->p + 8);
 		ev->u.end.end_time_us = ht_get_u64le(b->p + 16);
 		r->saw_end = true;
+		r->end_off = ev->offset;
 		return 1;
 	default:
 		return 0; /* unknown type: skipped (forward compatible) */
@@ -1145,8 +1159,10 @@ int reader_next(reader_t *r, rd_event_t *ev)
 			if ((g = get_v(&p, end, &blen)))
 				goto bad_varint;
 			if (blen > (uint64_t)(end - p)) {
-				/* Torn by the end of the file. */
-				r->pos = r->len;
+				/* Torn by the end of the file (followed: the
+				 * rest is still being written; wait here). */
+				if (!r->follow)
+					r->pos = r->len;
 				return at_end(r);
 			}
 			if (!r->hold)
@@ -1177,10 +1193,176 @@ int reader_next(reader_t *r, rd_event_t *ev)
 		return 1;
 bad_varint:
 		if (g > 0) {
-			/* The file ends inside this record: torn, not corrupt. */
-			r->pos = r->len;
+			/* The file ends inside this record: torn, not corrupt
+			 * (followed: wait at its start for the rest). */
+			if (!r->follow)
+				r->pos = r->len;
 			return at_end(r);
 		}
 		return corrupt(r, ev->offset, "over-long varint");
 	}
+}
+
+/* ---- follow mode ------------------------------------------------------- */
+
+/* The window's first size: most traces are caught up in a few reads; a
+ * record longer than the window doubles it. */
+#define FOLLOW_WINDOW ((size_t)16 << 20)
+
+/* Reads what the file holds past len (up to size) into the window, after
+ * dropping the bytes before pos (nothing reads behind pos in follow mode:
+ * no seeks).  Returns the bytes added, or -errno. */
+static int64_t follow_fill(reader_t *r, uint64_t size, bool may_grow)
+{
+	int64_t added = 0;
+	while (r->len < size) {
+		uint64_t from = r->pos < r->len ? r->pos : r->len;
+		size_t keep = (size_t)(r->len - from);
+		if (from > r->base) {
+			memmove(r->win, r->win + (from - r->base), keep);
+			r->base = from;
+		}
+		if (keep == r->wcap) {
+			/* One record fills the window (the reader waited at
+			 * it): make room for it. */
+			if (!may_grow)
+				break;
+			uint8_t *nw = realloc(r->win, r->wcap * 2);
+			if (!nw)
+				return -ENOMEM;
+			r->win = nw;
+			r->wcap *= 2;
+		}
+		size_t want = r->wcap - keep;
+		if ((uint64_t)want > size - r->len)
+			want = (size_t)(size - r->len);
+		ssize_t n = pread(r->fd, r->win + keep, want, (off_t)r->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break; /* cut back meanwhile: the next refresh sees it */
+		r->len += (uint64_t)n;
+		added += n;
+		/* The reader's offsets stay file offsets. */
+		r->data = r->win - r->base;
+		if (r->len - r->base == r->wcap)
+			break; /* full: the caller decodes, then refreshes */
+	}
+	r->data = r->win - r->base;
+	return added;
+}
+
+int reader_open_follow(const char *path, reader_t **out, char *err,
+		       size_t errlen)
+{
+	int rc;
+	struct stat st;
+	reader_t *r = calloc(1, sizeof(*r));
+	*out = NULL;
+	if (!r) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	r->follow = true;
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		rc = -errno;
+		set_err(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		set_err(err, errlen,
+			"%s: cannot follow it: %s; give the trace file that `heaptrail record` is writing",
+			path, S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file");
+		goto fail;
+	}
+	r->wcap = FOLLOW_WINDOW;
+	r->win = malloc(r->wcap);
+	if (!r->win) {
+		rc = -ENOMEM;
+		set_err(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	r->data = r->win;
+	int64_t n = follow_fill(r, (uint64_t)st.st_size, false);
+	if (n < 0) {
+		rc = (int)n;
+		set_err(err, errlen, "%s: cannot read trace: %s", path, strerror((int)-n));
+		goto fail;
+	}
+	/* A zstd frame magic (28 b5 2f fd): a compressed trace is inflated
+	 * whole by reader_open; follow mode reads plain records only. */
+	if (r->len >= 4 && memcmp(r->win, "\x28\xb5\x2f\xfd", 4) == 0) {
+		rc = -ENOTSUP;
+		set_err(err, errlen,
+			"%s: a compressed trace cannot be followed while it is written; record it without compression to watch it live (the finished trace reads as usual)",
+			path);
+		goto fail;
+	}
+	rc = init_common(r, path, err, errlen);
+	if (rc)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	reader_close(r);
+	return rc;
+}
+
+/* Whether the END record decoded last is still in the file: the recorder
+ * takes it back when an exec fails (the image goes on writing there). */
+static bool end_still_there(reader_t *r)
+{
+	uint8_t b[HT_END_RECORD_LEN];
+	ssize_t n = pread(r->fd, b, sizeof(b), (off_t)r->end_off);
+	return n == (ssize_t)sizeof(b) && b[0] == (HT_REC_END << 3 | HT_OP_RECORD) &&
+	       b[1] == HT_END_BODY_LEN && memcmp(b + 2 + 24, HT_END_MAGIC, 8) == 0;
+}
+
+int64_t reader_refresh(reader_t *r)
+{
+	struct stat st;
+	if (!r->follow || r->failed)
+		return 0;
+	if (fstat(r->fd, &st) < 0) {
+		int e = errno;
+		snprintf(r->err, sizeof(r->err), "%s: cannot read trace: %s", r->name,
+			 strerror(e));
+		return -e;
+	}
+	uint64_t size = (uint64_t)st.st_size;
+	if (r->saw_end && r->pos == r->end_off + HT_END_RECORD_LEN && !end_still_there(r)) {
+		/* Resume at the END's place: END changes no decoder state. */
+		r->pos = r->len = r->base = r->end_off;
+		r->data = r->win - r->base;
+		r->saw_end = false;
+	}
+	if (size < r->pos) {
+		/* The recorder cut the file back behind what was decoded (its
+		 * writes failed and it ended the trace at an earlier flush). */
+		snprintf(r->err, sizeof(r->err),
+			 "%s: the trace was cut back to byte %llu, behind the %llu bytes shown (the recorder's writes failed); run the command again on the finished trace",
+			 r->name, (unsigned long long)size, (unsigned long long)r->pos);
+		r->failed = true;
+		return -ESTALE;
+	}
+	if (size < r->len)
+		r->len = size; /* a torn tail taken back: it is rewritten */
+	bool waited = r->at_eof;
+	r->at_eof = false;
+	int64_t n = follow_fill(r, size, waited);
+	if (n < 0) {
+		snprintf(r->err, sizeof(r->err), "%s: cannot read trace: %s", r->name,
+			 n == -ENOMEM ? "out of memory" : strerror((int)-n));
+		return n;
+	}
+	return n;
+}
+
+bool reader_following(const reader_t *r)
+{
+	return r->follow;
 }

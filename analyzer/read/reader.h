@@ -199,6 +199,25 @@ int reader_open(const char *path, reader_t **out, char *err, size_t errlen);
 int reader_open_mem(const void *data, size_t len, const char *name,
 		    reader_t **out, char *err, size_t errlen);
 
+/* Follow mode, for a trace still being written (`heaptrail live`): opens
+ * a regular file as reader_open does, but reads it with pread into a
+ * window instead of mapping it, and a record torn by the end of what was
+ * read is not truncation: reader_next returns 0 before it, and
+ * reader_refresh reads what the writer added since, so that decoding
+ * resumes there with the decoder state kept.  Memory: the window (16 MiB,
+ * more only for a longer record).  reader_seek is not for follow mode. */
+int reader_open_follow(const char *path, reader_t **out, char *err,
+		       size_t errlen);
+
+/* Follow mode: reads the bytes the file gained since the last call.
+ * Returns their number (0: nothing new; always 0 outside follow mode), or
+ * a negative errno with reader_error() set: -ESTALE when the recorder
+ * cut the file back behind the events already decoded.  An END record
+ * that the recorder took back (a failed exec) is undone: decoding goes on
+ * where it was. */
+int64_t reader_refresh(reader_t *r);
+bool reader_following(const reader_t *r);
+
 /* Decodes the next event into *ev.  Returns 1 with an event, 0 at the end
  * of the trace (clean or truncated: see reader_truncated), or -EBADMSG for
  * a corrupt record (reader_error() then says where and what to do; the

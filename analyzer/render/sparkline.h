@@ -4,6 +4,7 @@
 #ifndef HEAPTRAIL_SPARKLINE_H
 #define HEAPTRAIL_SPARKLINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +17,11 @@
  * or "" when there are no marks. */
 char *sparkline_heap(char *buf, size_t len, const analysis_summary_t *s,
 		     uint64_t peak_bytes, uint64_t peak_time_us, size_t max);
+
+/* One bar per value v[0..n), scaled to `top` (0: all bars lowest), in
+ * UTF-8 block characters, or with `ascii` in "_.,-=+*#" (a terminal
+ * without UTF-8).  Bars that do not fit in buf are dropped.  Returns buf. */
+char *sparkline_values(char *buf, size_t len, const uint64_t *v, size_t n,
+		       uint64_t top, bool ascii);
 
 #endif /* HEAPTRAIL_SPARKLINE_H */

@@ -571,3 +571,30 @@ Test(heap, startup_grouping_off_keeps_the_allocating_stacks)
 	analysis_free(an);
 	tb_fini(&t);
 }
+
+Test(heap, a_free_site_that_grows_the_table_keeps_the_freed_stack_totals)
+{
+	/* Bug (a SIGSEGV in `heaptrail snapshots` on a pytest trace): the
+	 * freed block's stack totals were held across the free site's
+	 * charge, whose first use of a new stack index grew (moved) the
+	 * table, and the temporary count went to the freed copy.  1024
+	 * stacks fill the table; the free site is the 1025th. */
+	tb_t t;
+	tb_init(&t);
+	for (uint64_t i = 0; i < 1024; i++)
+		tb_malloc(&t, 0x100000 + 64 * i, 8, 1 + i);
+	tb_malloc(&t, 0x1000, 100, 1);
+	tb_free_site(&t, 5000);
+	tb_free(&t, 0x1000); /* the newest allocation: temporary */
+	analysis_t *an = run(&t, NULL);
+	size_t n;
+	const heap_stack_stat_t *st = heap_stack_stats(analysis_heap(an), &n);
+	sidx_t s1 = stacks_find(analysis_stacks(an), 1), site = stacks_find(analysis_stacks(an), 5000);
+	cr_assert_geq(site, 1024);
+	cr_assert_eq(st[s1].temp_count, 1);
+	cr_assert_eq(st[s1].temp_bytes, 100);
+	cr_assert_eq(st[site].freed_bytes, 100);
+	cr_assert_eq(heap_counters(analysis_heap(an))->temporary, 1);
+	analysis_free(an);
+	tb_fini(&t);
+}
