@@ -147,9 +147,11 @@ enum {
 	ALLOC_US = 0, /* our hooks come first: forward to the next definition */
 	ALLOC_LIB, /* a library before us defines it (LD_PRELOAD="libjemalloc.so.2 us"):
 		      forward to it, redirect the GOT entries that bind to it */
-	ALLOC_PROGRAM, /* the executable defines it: nothing is recorded */
+	ALLOC_PROGRAM, /* the executable defines malloc, free, calloc or realloc:
+			* none of the family is recorded (session family_off) */
 };
 static int alloc_mode;
+static const char *own_name; /* ALLOC_PROGRAM: the first core member the executable defines */
 static uintptr_t winner_lo, winner_hi; /* ALLOC_LIB: the winning library's range */
 
 /* The definition the global lookup finds for name, or NULL when that is
@@ -222,6 +224,23 @@ static void resolve(void)
 	int in_exe;
 	void *winner = global_def("malloc", &in_exe);
 	alloc_mode = !winner ? ALLOC_US : in_exe ? ALLOC_PROGRAM : ALLOC_LIB;
+	/* An executable with an allocator of its own may define only part
+	 * of the family (malloc and free, and libc's calloc and
+	 * posix_memalign still reach us): recording those would mix two
+	 * allocators' blocks (a calloc recorded, its free never seen).  Any
+	 * of the four core members in the executable turns the family off:
+	 * nothing recorded, what reaches us counted lost (issue 20). */
+	static const char *const core[] = { "malloc", "free", "calloc", "realloc" };
+	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
+		int e;
+		if (global_def(core[i], &e) && e) {
+			alloc_mode = ALLOC_PROGRAM;
+			own_name = core[i];
+			break;
+		}
+	}
+	if (alloc_mode == ALLOC_PROGRAM)
+		ht_session.family_off = 1;
 	if (alloc_mode == ALLOC_LIB) {
 		range_of((uintptr_t)winner, &winner_lo, &winner_hi);
 #define X_WIN(name)                                                        \
@@ -363,6 +382,15 @@ static inline void note_unrecorded(const rec_tls_t *t)
 		ht_session.unrecorded_calls = 1;
 }
 
+/* A call of the program's forwarded unrecorded because the executable
+ * has an allocator of its own (family_off): counted lost, not silent.
+ * Off the recording path (family_off keeps session_on() 0). */
+static inline void count_own_alloc(const rec_tls_t *t)
+{
+	if (HT_UNLIKELY(ht_session.family_off) && !t->in_hook && session_active())
+		__atomic_fetch_add(&ht_session.lost_own_alloc, 1, __ATOMIC_RELAXED);
+}
+
 HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 {
 	ENSURE(malloc, boot_alloc(n));
@@ -370,6 +398,7 @@ HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 	if (!session_on() || t->in_hook) {
 		void *p;
 		note_unrecorded(t);
+		count_own_alloc(t);
 		WAITING_RECALL(t, p, malloc(n));
 		p = real_malloc(n);
 		NESTED_ALLOC(t, p, HT_KIND_MALLOC, n, 0);
@@ -397,6 +426,7 @@ HT_EXPORT HT_ALLOC_HOOK void *calloc(size_t nm, size_t sz)
 	if (!session_on() || t->in_hook) {
 		void *p;
 		note_unrecorded(t);
+		count_own_alloc(t);
 		WAITING_RECALL(t, p, calloc(nm, sz));
 		p = real_calloc(nm, sz);
 		NESTED_ALLOC(t, p, HT_KIND_CALLOC, (uint64_t)nm * sz, 0);
@@ -423,6 +453,7 @@ HT_EXPORT void free(void *p)
 	}
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
+		count_own_alloc(t);
 		if (HT_UNLIKELY(t->in_hook == HOOK_WAIT)) {
 			recorder_wait_enter(t);
 			free(p);
@@ -496,6 +527,7 @@ static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
 		void *q;
+		count_own_alloc(t);
 		WAITING_RECALL(t, q, do_realloc(p, total, null_kind, call, a, b, entry));
 		if (HT_UNLIKELY(nested_hook(t)))
 			return nested_realloc(p, total, null_kind, call, a, b);
@@ -574,6 +606,7 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
 		int r;
+		count_own_alloc(t);
 		WAITING_RECALL(t, r, posix_memalign(out, al, n));
 		r = real_posix_memalign(out, al, n);
 		NESTED_ALLOC(t, r == 0 ? *out : NULL, HT_KIND_POSIX_MEMALIGN, n, al);
@@ -596,6 +629,7 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 		rec_tls_t *t = &ht_tls;                          \
 		if (!session_on() || t->in_hook) {              \
 			void *p;                                 \
+			count_own_alloc(t);                      \
 			WAITING_RECALL(t, p, name args);         \
 			p = real_##name args;                    \
 			NESTED_ALLOC(t, p, kind, n, align);      \
@@ -1102,23 +1136,27 @@ static void got_init(void)
 
 /* ---- constructor / destructor ------------------------------------------ */
 
-/* One line when the executable defines malloc: none of its allocations
- * reach us.  An allocator library preloaded before us needs no line: its
- * calls are redirected through us (got_scan) and recorded. */
+/* One line when the executable defines part of the family: none of its
+ * allocations reach us, and none of the family is recorded (the calls
+ * that reach us anyway are counted lost).  An allocator library preloaded
+ * before us needs no line: its calls are redirected through us (got_scan)
+ * and recorded. */
 static void warn_own_malloc(void)
 {
-	if (alloc_mode != ALLOC_PROGRAM)
+	if (alloc_mode != ALLOC_PROGRAM || !own_name)
 		return;
 	int in_exe;
-	void *m = global_def("malloc", &in_exe);
+	void *m = global_def(own_name, &in_exe);
 	Dl_info theirs;
-	if (!m || !dladdr(m, &theirs))
-		return;
-	char msg[300];
+	const char *who = m && dladdr(m, &theirs) && theirs.dli_fname && *theirs.dli_fname ?
+				  theirs.dli_fname : "the program";
+	char msg[400];
 	util_line_t l = { msg, sizeof(msg), 0 };
-	util_line_str(&l, "malloc is defined by ");
-	util_line_str(&l, theirs.dli_fname && *theirs.dli_fname ? theirs.dli_fname : "the program");
-	util_line_str(&l, "; its allocations are not recorded");
+	util_line_str(&l, own_name);
+	util_line_str(&l, " is defined by ");
+	util_line_str(&l, who);
+	util_line_str(&l, ", an allocator of its own: no allocation is recorded (not to mix "
+			  "two allocators); the family calls that reach heaptrail are counted lost");
 	ht_session.own_malloc = 1;
 	writer_warn(msg);
 }
