@@ -12,6 +12,7 @@
 #include "pymodule.h"
 #include "recorder.h"
 #include "session.h"
+#include "unwind.h"
 #include "util.h"
 #include "writer.h"
 
@@ -152,6 +153,9 @@ enum {
 };
 static int alloc_mode;
 static const char *own_name; /* ALLOC_PROGRAM: the first core member the executable defines */
+/* 1 when the allocator can serve nested_realloc's move by hand: its
+ * malloc_usable_size is its own (resolve()). */
+static int nested_usable_ok;
 static uintptr_t winner_lo, winner_hi; /* ALLOC_LIB: the winning library's range */
 
 /* The definition the global lookup finds for name, or NULL when that is
@@ -269,6 +273,7 @@ static void resolve(void)
 	ht_heapcount.glibc = same_object(real_malloc, real_malloc_usable_size, "libc.so") &&
 			     same_object(real_free, real_malloc_usable_size, "libc.so");
 	ht_heapcount.usable = real_malloc_usable_size;
+	nested_usable_ok = same_object(real_malloc, real_malloc_usable_size, "");
 	recorder_real_free = real_free;
 	resolving = 0;
 }
@@ -291,19 +296,24 @@ static void resolve(void)
 /* Whether the hook was entered by a signal handler that interrupted a hook
  * (or a mark) of this thread's, while recording (session.h, hook_state):
  * its event goes to the pending list instead of being forwarded unseen. */
+static int nested_foreign(void);
+
 static inline int nested_hook(const rec_tls_t *t)
 {
-	/* Only over glibc's malloc, which never calls back into the family.
-	 * jemalloc and tcmalloc do, through libc's functions that gotpatch
-	 * redirects to us (test_allocators: 3 allocations on a live address
-	 * when those calls were taken for a handler's): there a nested call
-	 * is forwarded unrecorded, as before (README, Limitations). */
-	return (t->in_hook == HOOK_REC || t->in_hook == HOOK_NESTED) && ht_heapcount.glibc &&
-	       session_on();
+	/* glibc's malloc never calls back into the family: a nested call is
+	 * a signal handler's.  jemalloc and tcmalloc do, through libc's
+	 * functions that gotpatch redirects to us (test_allocators: 3
+	 * allocations on a live address when those calls were taken for a
+	 * handler's): there the stack tells (nested_foreign). */
+	return (t->in_hook == HOOK_REC || t->in_hook == HOOK_NESTED) && session_on() &&
+	       (ht_heapcount.glibc || nested_foreign());
 }
 
 /* In HOOK_WAIT the hook runs again as a hook of its own (recorder.h,
- * recorder_wait_enter).  ret: a variable for the result. */
+ * recorder_wait_enter).  ret: a variable for the result.  The call names
+ * our own hook (ht_self_*): by name it would go through the PLT to
+ * whatever wins the global lookup, an allocator preloaded before us,
+ * unrecorded (a handler's 335 of 400 frees under jemalloc, issue 14). */
 #define WAITING_RECALL(t, ret, call)                  \
 	do {                                          \
 		if (HT_UNLIKELY((t)->in_hook == HOOK_WAIT)) { \
@@ -313,6 +323,24 @@ static inline int nested_hook(const rec_tls_t *t)
 			return ret;                   \
 		}                                     \
 	} while (0)
+
+/* nested_hook over an allocator other than glibc's: 1 when a signal
+ * handler called this hook (it is recorded as over glibc's), 0 when the
+ * allocator a hook called calls back into the family (part of that call:
+ * forwarded, not an event).  A handler's call that cannot be recorded
+ * safely (no stack walk to tell, or no usable size of the allocator's) is
+ * forwarded and counted lost, never dropped silently (issue 14). */
+static HT_NOINLINE int nested_foreign(void)
+{
+	int r = unwind_nested_from_handler();
+	if (r == 0)
+		return 0;
+	if (r < 0 || !nested_usable_ok) {
+		recorder_lose_nested();
+		return 0;
+	}
+	return 1;
+}
 
 /* A nested allocation the real call made: pending, or counted lost at a
  * third level. */
@@ -399,7 +427,7 @@ HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 		void *p;
 		note_unrecorded(t);
 		count_own_alloc(t);
-		WAITING_RECALL(t, p, malloc(n));
+		WAITING_RECALL(t, p, ht_self_malloc(n));
 		p = real_malloc(n);
 		NESTED_ALLOC(t, p, HT_KIND_MALLOC, n, 0);
 		return p;
@@ -427,7 +455,7 @@ HT_EXPORT HT_ALLOC_HOOK void *calloc(size_t nm, size_t sz)
 		void *p;
 		note_unrecorded(t);
 		count_own_alloc(t);
-		WAITING_RECALL(t, p, calloc(nm, sz));
+		WAITING_RECALL(t, p, ht_self_calloc(nm, sz));
 		p = real_calloc(nm, sz);
 		NESTED_ALLOC(t, p, HT_KIND_CALLOC, (uint64_t)nm * sz, 0);
 		return p;
@@ -456,7 +484,7 @@ HT_EXPORT void free(void *p)
 		count_own_alloc(t);
 		if (HT_UNLIKELY(t->in_hook == HOOK_WAIT)) {
 			recorder_wait_enter(t);
-			free(p);
+			ht_self_free(p);
 			__atomic_store_n(&t->in_hook, HOOK_WAIT, __ATOMIC_RELAXED);
 			return;
 		}
@@ -607,7 +635,7 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 	if (!session_on() || t->in_hook) {
 		int r;
 		count_own_alloc(t);
-		WAITING_RECALL(t, r, posix_memalign(out, al, n));
+		WAITING_RECALL(t, r, ht_self_posix_memalign(out, al, n));
 		r = real_posix_memalign(out, al, n);
 		NESTED_ALLOC(t, r == 0 ? *out : NULL, HT_KIND_POSIX_MEMALIGN, n, al);
 		return r;
@@ -630,7 +658,7 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 		if (!session_on() || t->in_hook) {              \
 			void *p;                                 \
 			count_own_alloc(t);                      \
-			WAITING_RECALL(t, p, name args);         \
+			WAITING_RECALL(t, p, ht_self_##name args); \
 			p = real_##name args;                    \
 			NESTED_ALLOC(t, p, kind, n, align);      \
 			return p;                                \
