@@ -293,11 +293,11 @@ static void resolve(void)
 
 /* ---- hooks a signal handler called while a hook ran ------------------- */
 
+static int nested_foreign(void);
+
 /* Whether the hook was entered by a signal handler that interrupted a hook
  * (or a mark) of this thread's, while recording (session.h, hook_state):
  * its event goes to the pending list instead of being forwarded unseen. */
-static int nested_foreign(void);
-
 static inline int nested_hook(const rec_tls_t *t)
 {
 	/* glibc's malloc never calls back into the family: a nested call is
