@@ -360,7 +360,15 @@ enum ht_lost_reason {
 	HT_LOST_AFTER_END = 3, /* events after the end record was due */
 	HT_LOST_SIGNAL = 4, /* in a signal handler that interrupted the recorder,
 			     * when its pending list was full or no stack
-			     * could be taken there */
+			     * could be taken there, or (over an allocator
+			     * other than glibc's) at all */
+	/* The executable defines part of the malloc family (malloc, free,
+	 * calloc or realloc: an allocator of its own): none of the family is
+	 * recorded, so that the trace never mixes two allocators' blocks;
+	 * each call that reached the recorder anyway (a member the program
+	 * does not define, called by it or by libc) is counted here.  Older
+	 * readers add it to the total like any reason. */
+	HT_LOST_OWN_ALLOCATOR = 5,
 };
 
 /* ------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include "pymodule.h"
 #include "recorder.h"
 #include "session.h"
+#include "unwind.h"
 #include "util.h"
 #include "writer.h"
 
@@ -148,9 +149,14 @@ enum {
 	ALLOC_US = 0, /* our hooks come first: forward to the next definition */
 	ALLOC_LIB, /* a library before us defines it (LD_PRELOAD="libjemalloc.so.2 us"):
 		      forward to it, redirect the GOT entries that bind to it */
-	ALLOC_PROGRAM, /* the executable defines it: nothing is recorded */
+	ALLOC_PROGRAM, /* the executable defines malloc, free, calloc or realloc:
+			* none of the family is recorded (session family_off) */
 };
 static int alloc_mode;
+static const char *own_name; /* ALLOC_PROGRAM: the first core member the executable defines */
+/* 1 when the allocator can serve nested_realloc's move by hand: its
+ * malloc_usable_size is its own (resolve()). */
+static int nested_usable_ok;
 static uintptr_t winner_lo, winner_hi; /* ALLOC_LIB: the winning library's range */
 
 /* The definition the global lookup finds for name, or NULL when that is
@@ -223,6 +229,23 @@ static void resolve(void)
 	int in_exe;
 	void *winner = global_def("malloc", &in_exe);
 	alloc_mode = !winner ? ALLOC_US : in_exe ? ALLOC_PROGRAM : ALLOC_LIB;
+	/* An executable with an allocator of its own may define only part
+	 * of the family (malloc and free, and libc's calloc and
+	 * posix_memalign still reach us): recording those would mix two
+	 * allocators' blocks (a calloc recorded, its free never seen).  Any
+	 * of the four core members in the executable turns the family off:
+	 * nothing recorded, what reaches us counted lost (issue 20). */
+	static const char *const core[] = { "malloc", "free", "calloc", "realloc" };
+	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
+		int e;
+		if (global_def(core[i], &e) && e) {
+			alloc_mode = ALLOC_PROGRAM;
+			own_name = core[i];
+			break;
+		}
+	}
+	if (alloc_mode == ALLOC_PROGRAM)
+		ht_session.family_off = 1;
 	if (alloc_mode == ALLOC_LIB) {
 		range_of((uintptr_t)winner, &winner_lo, &winner_hi);
 #define X_WIN(name)                                                        \
@@ -251,6 +274,7 @@ static void resolve(void)
 	ht_heapcount.glibc = same_object(real_malloc, real_malloc_usable_size, "libc.so") &&
 			     same_object(real_free, real_malloc_usable_size, "libc.so");
 	ht_heapcount.usable = real_malloc_usable_size;
+	nested_usable_ok = same_object(real_malloc, real_malloc_usable_size, "");
 	recorder_real_free = real_free;
 	resolving = 0;
 }
@@ -270,22 +294,27 @@ static void resolve(void)
 
 /* ---- hooks a signal handler called while a hook ran ------------------- */
 
+static int nested_foreign(void);
+
 /* Whether the hook was entered by a signal handler that interrupted a hook
  * (or a mark) of this thread's, while recording (session.h, hook_state):
  * its event goes to the pending list instead of being forwarded unseen. */
 static inline int nested_hook(const rec_tls_t *t)
 {
-	/* Only over glibc's malloc, which never calls back into the family.
-	 * jemalloc and tcmalloc do, through libc's functions that gotpatch
-	 * redirects to us (test_allocators: 3 allocations on a live address
-	 * when those calls were taken for a handler's): there a nested call
-	 * is forwarded unrecorded, as before (README, Limitations). */
-	return (t->in_hook == HOOK_REC || t->in_hook == HOOK_NESTED) && ht_heapcount.glibc &&
-	       session_on();
+	/* glibc's malloc never calls back into the family: a nested call is
+	 * a signal handler's.  jemalloc and tcmalloc do, through libc's
+	 * functions that gotpatch redirects to us (test_allocators: 3
+	 * allocations on a live address when those calls were taken for a
+	 * handler's): there the stack tells (nested_foreign). */
+	return (t->in_hook == HOOK_REC || t->in_hook == HOOK_NESTED) && session_on() &&
+	       (ht_heapcount.glibc || nested_foreign());
 }
 
 /* In HOOK_WAIT the hook runs again as a hook of its own (recorder.h,
- * recorder_wait_enter).  ret: a variable for the result. */
+ * recorder_wait_enter).  ret: a variable for the result.  The call names
+ * our own hook (ht_self_*): by name it would go through the PLT to
+ * whatever wins the global lookup, an allocator preloaded before us,
+ * unrecorded (a handler's 335 of 400 frees under jemalloc, issue 14). */
 #define WAITING_RECALL(t, ret, call)                  \
 	do {                                          \
 		if (HT_UNLIKELY((t)->in_hook == HOOK_WAIT)) { \
@@ -295,6 +324,24 @@ static inline int nested_hook(const rec_tls_t *t)
 			return ret;                   \
 		}                                     \
 	} while (0)
+
+/* nested_hook over an allocator other than glibc's: 1 when a signal
+ * handler called this hook (it is recorded as over glibc's), 0 when the
+ * allocator a hook called calls back into the family (part of that call:
+ * forwarded, not an event).  A handler's call that cannot be recorded
+ * safely (no stack walk to tell, or no usable size of the allocator's) is
+ * forwarded and counted lost, never dropped silently (issue 14). */
+static HT_NOINLINE int nested_foreign(void)
+{
+	int r = unwind_nested_from_handler();
+	if (r == 0)
+		return 0;
+	if (r < 0 || !nested_usable_ok) {
+		recorder_lose_nested();
+		return 0;
+	}
+	return 1;
+}
 
 /* A nested allocation the real call made: pending, or counted lost at a
  * third level. */
@@ -364,6 +411,15 @@ static inline void note_unrecorded(const rec_tls_t *t)
 		ht_session.unrecorded_calls = 1;
 }
 
+/* A call of the program's forwarded unrecorded because the executable
+ * has an allocator of its own (family_off): counted lost, not silent.
+ * Off the recording path (family_off keeps session_on() 0). */
+static inline void count_own_alloc(const rec_tls_t *t)
+{
+	if (HT_UNLIKELY(ht_session.family_off) && !t->in_hook && session_active())
+		__atomic_fetch_add(&ht_session.lost_own_alloc, 1, __ATOMIC_RELAXED);
+}
+
 HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 {
 	ENSURE(malloc, boot_alloc(n));
@@ -371,7 +427,8 @@ HT_EXPORT HT_ALLOC_HOOK void *malloc(size_t n)
 	if (!session_on() || t->in_hook) {
 		void *p;
 		note_unrecorded(t);
-		WAITING_RECALL(t, p, malloc(n));
+		count_own_alloc(t);
+		WAITING_RECALL(t, p, ht_self_malloc(n));
 		p = real_malloc(n);
 		NESTED_ALLOC(t, p, HT_KIND_MALLOC, n, 0);
 		return p;
@@ -398,7 +455,8 @@ HT_EXPORT HT_ALLOC_HOOK void *calloc(size_t nm, size_t sz)
 	if (!session_on() || t->in_hook) {
 		void *p;
 		note_unrecorded(t);
-		WAITING_RECALL(t, p, calloc(nm, sz));
+		count_own_alloc(t);
+		WAITING_RECALL(t, p, ht_self_calloc(nm, sz));
 		p = real_calloc(nm, sz);
 		NESTED_ALLOC(t, p, HT_KIND_CALLOC, (uint64_t)nm * sz, 0);
 		return p;
@@ -424,9 +482,10 @@ HT_EXPORT void free(void *p)
 	}
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
+		count_own_alloc(t);
 		if (HT_UNLIKELY(t->in_hook == HOOK_WAIT)) {
 			recorder_wait_enter(t);
-			free(p);
+			ht_self_free(p);
 			__atomic_store_n(&t->in_hook, HOOK_WAIT, __ATOMIC_RELAXED);
 			return;
 		}
@@ -497,6 +556,7 @@ static void *do_realloc(void *p, size_t total, unsigned null_kind, void *(*call)
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
 		void *q;
+		count_own_alloc(t);
 		WAITING_RECALL(t, q, do_realloc(p, total, null_kind, call, a, b, entry));
 		if (HT_UNLIKELY(nested_hook(t)))
 			return nested_realloc(p, total, null_kind, call, a, b);
@@ -575,7 +635,8 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 	rec_tls_t *t = &ht_tls;
 	if (!session_on() || t->in_hook) {
 		int r;
-		WAITING_RECALL(t, r, posix_memalign(out, al, n));
+		count_own_alloc(t);
+		WAITING_RECALL(t, r, ht_self_posix_memalign(out, al, n));
 		r = real_posix_memalign(out, al, n);
 		NESTED_ALLOC(t, r == 0 ? *out : NULL, HT_KIND_POSIX_MEMALIGN, n, al);
 		return r;
@@ -597,7 +658,8 @@ HT_EXPORT HT_ALLOC_HOOK int posix_memalign(void **out, size_t al, size_t n)
 		rec_tls_t *t = &ht_tls;                          \
 		if (!session_on() || t->in_hook) {              \
 			void *p;                                 \
-			WAITING_RECALL(t, p, name args);         \
+			count_own_alloc(t);                      \
+			WAITING_RECALL(t, p, ht_self_##name args); \
 			p = real_##name args;                    \
 			NESTED_ALLOC(t, p, kind, n, align);      \
 			return p;                                \
@@ -1107,23 +1169,27 @@ static void got_init(void)
 
 /* ---- constructor / destructor ------------------------------------------ */
 
-/* One line when the executable defines malloc: none of its allocations
- * reach us.  An allocator library preloaded before us needs no line: its
- * calls are redirected through us (got_scan) and recorded. */
+/* One line when the executable defines part of the family: none of its
+ * allocations reach us, and none of the family is recorded (the calls
+ * that reach us anyway are counted lost).  An allocator library preloaded
+ * before us needs no line: its calls are redirected through us (got_scan)
+ * and recorded. */
 static void warn_own_malloc(void)
 {
-	if (alloc_mode != ALLOC_PROGRAM)
+	if (alloc_mode != ALLOC_PROGRAM || !own_name)
 		return;
 	int in_exe;
-	void *m = global_def("malloc", &in_exe);
+	void *m = global_def(own_name, &in_exe);
 	Dl_info theirs;
-	if (!m || !dladdr(m, &theirs))
-		return;
-	char msg[300];
+	const char *who = m && dladdr(m, &theirs) && theirs.dli_fname && *theirs.dli_fname ?
+				  theirs.dli_fname : "the program";
+	char msg[400];
 	util_line_t l = { msg, sizeof(msg), 0 };
-	util_line_str(&l, "malloc is defined by ");
-	util_line_str(&l, theirs.dli_fname && *theirs.dli_fname ? theirs.dli_fname : "the program");
-	util_line_str(&l, "; its allocations are not recorded");
+	util_line_str(&l, own_name);
+	util_line_str(&l, " is defined by ");
+	util_line_str(&l, who);
+	util_line_str(&l, ", an allocator of its own: no allocation is recorded (not to mix "
+			  "two allocators); the family calls that reach heaptrail are counted lost");
 	ht_session.own_malloc = 1;
 	writer_warn(msg);
 }

@@ -27,7 +27,7 @@ void session_begin(const config_t *cfg, int fd, int fresh, int unwind)
 void session_go(void)
 {
 	__atomic_store_n(&ht_session.state, REC_ON, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&ht_session.on, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ht_session.on, !ht_session.family_off, __ATOMIC_SEQ_CST);
 }
 
 int session_end(void)
@@ -67,6 +67,7 @@ void session_restart_child(int pid, int fd, int fresh)
 	ht_session.epoch++;
 	ht_session.seq = 0;
 	ht_session.lost_nomem = ht_session.lost_stopped = ht_session.lost_signal = 0;
+	ht_session.lost_own_alloc = 0;
 	ht_session.cfg.proc_flags |= HT_PROC_FOLLOWED_FORK;
 	ht_session.fd = fd;
 	ht_session.pid = pid;

@@ -98,6 +98,8 @@ typedef struct session {
 	uint64_t lost_nomem; /* events dropped: no ring/slot/table memory */
 	uint64_t lost_stopped; /* events dropped: writer unavailable */
 	uint64_t lost_signal; /* events in signal handlers that could not be recorded */
+	uint64_t lost_own_alloc; /* family calls forwarded unrecorded: the
+				  * executable has an allocator of its own */
 	/* writer wake-up */
 	uint32_t kick; /* futex word; producers bump it when a ring fills */
 	int writer_sleeping; /* the writer waits on kick */
@@ -107,6 +109,11 @@ typedef struct session {
 	int fd; /* trace fd (-1: null sink) */
 	int fresh; /* fd was empty at start (write the file header) */
 	int own_malloc; /* another object defines malloc (already warned) */
+	/* The executable defines part of the malloc family (hooks.c
+	 * resolve()): session_go leaves `on` at 0, so no hook records and
+	 * none of the family is mixed in; the hooks count what reaches them
+	 * (lost_own_alloc).  Set once, before recording starts. */
+	int family_off;
 	/* 1 once a malloc, calloc or realloc of the program was forwarded
 	 * unrecorded (recording off: before start, after the end); tells
 	 * "allocated nothing at all" from "allocated only then". */

@@ -1137,6 +1137,41 @@ unwind_capture(uint64_t *ips, unsigned max, unsigned *flags, unwind_note_t **id_
 	}
 }
 
+/* Frames walked by unwind_nested_from_handler: a handler's frames, the
+ * signal frame and the allocator's, up to the hook it interrupted. */
+#define NESTED_WALK 128
+
+__attribute__((noinline)) int unwind_nested_from_handler(void)
+{
+	if (!self_hi)
+		return -1; /* not set up: no native stacks */
+	if (!__atomic_load_n(&hold_wanted, __ATOMIC_RELAXED))
+		return 0; /* the program installed no handler through libc */
+	if (HT_UNLIKELY(!__atomic_load_n(&sig_tramp, __ATOMIC_RELAXED)))
+		unwind_find_sigreturn();
+	uint64_t tramp = __atomic_load_n(&sig_tramp, __ATOMIC_RELAXED);
+	if (!tramp)
+		return -1;
+	void *ips[NESTED_WALK];
+	sigset_t old;
+	/* A callback from the allocator is no handler: a signal may come
+	 * while it walks, and libunwind must not be entered twice. */
+	int held = hold_signals(&old);
+	int got = unw_backtrace(ips, NESTED_WALK);
+	release_signals(held, &old);
+	int i = 0;
+	while (i < got && ours((uint64_t)(uintptr_t)ips[i]))
+		i++; /* this walk and the hook that asks */
+	for (; i < got; i++) {
+		uint64_t ip = (uint64_t)(uintptr_t)ips[i];
+		if (ip == tramp)
+			return 1;
+		if (ours(ip))
+			return 0;
+	}
+	return -1;
+}
+
 /* The libunwind mode's walk alone: no chain cache, no learning (both
  * belong to the hook the signal interrupted).  Signals are not held:
  * a third level is counted lost by the hooks, never unwound. */

@@ -88,6 +88,17 @@ unwind_note_t *unwind_cached_any(const uintptr_t *entry, unsigned max);
  * holds signals while it is in libunwind).  Async-signal-safe. */
 unsigned unwind_capture_nested(uint64_t *ips, unsigned max, unsigned *flags);
 
+/* For a hook entered while its thread was already in a hook, over an
+ * allocator that calls back into the malloc family itself (jemalloc,
+ * tcmalloc: not glibc's): 1 when a signal handler called it (walking out,
+ * the sigreturn trampoline comes before any frame of the recorder's: the
+ * handler interrupted a hook or the allocator a hook called), 0 when a
+ * frame of ours comes first (the allocator calling back, part of the
+ * interrupted call), -1 when it cannot tell (unwinding off, no handler
+ * installed through libc, the walk ended first).  libunwind, with signals
+ * held; async-signal-safe. */
+int unwind_nested_from_handler(void);
+
 /* A signal handler of the program's is installed: from now on the
  * capture holds signals while it is in libunwind (see
  * unwind_capture_nested).  Called by sigproxy.c. */

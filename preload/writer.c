@@ -58,6 +58,7 @@ static struct writer {
 	uint64_t nevents; /* events written for this image */
 	uint64_t nallocs; /* allocation events written */
 	uint64_t lost_seen_nomem, lost_seen_stopped, lost_seen_signal; /* already reported */
+	uint64_t lost_seen_own;
 	uint64_t start_mono, start_real; /* image start, ns */
 	uint64_t time_written_us; /* decoder's time_us */
 	uint64_t pending_time_us; /* read before the last drain's G */
@@ -363,6 +364,15 @@ static void put_rss(int force)
 	enc_rss(&w.enc, bytes);
 }
 
+/* Every event counted lost so far (the END record's count). */
+static uint64_t lost_total(void)
+{
+	return __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&ht_session.lost_signal, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&ht_session.lost_own_alloc, __ATOMIC_RELAXED);
+}
+
 static void put_lost(void)
 {
 	uint64_t a = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED);
@@ -377,6 +387,10 @@ static void put_lost(void)
 		enc_lost(&w.enc, b - w.lost_seen_stopped, HT_LOST_STOPPED);
 	w.lost_seen_nomem = a;
 	w.lost_seen_stopped = b;
+	uint64_t d = __atomic_load_n(&ht_session.lost_own_alloc, __ATOMIC_RELAXED);
+	if (d != w.lost_seen_own)
+		enc_lost(&w.enc, d - w.lost_seen_own, HT_LOST_OWN_ALLOCATOR);
+	w.lost_seen_own = d;
 }
 
 static void wlock_spin(void)
@@ -927,6 +941,7 @@ int writer_begin(int fresh)
 	}
 	if (ht_session.cfg.aggregate && aggregate_begin() < 0)
 		return -ENOMEM;
+	w.lost_seen_own = 0;
 	if (fresh)
 		enc_header(&w.enc);
 	put_process();
@@ -984,9 +999,7 @@ static void finish(int sig)
 	put_lost();
 	put_warnings();
 	put_py_warnings(1);
-	uint64_t lost = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
-			__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED) +
-			__atomic_load_n(&ht_session.lost_signal, __ATOMIC_RELAXED);
+	uint64_t lost = lost_total();
 	uint64_t t = now_us();
 	if (w.write_err) {
 		end_after_failure(sig, lost, t);
@@ -1070,13 +1083,11 @@ int writer_pause_for_exec(const char *path, int untraced_next)
 	enc_exec(&w.enc, path ? path : "");
 	flush();
 	w.end_at = -1;
-	if (untraced_next && ht_session.fd >= 0 && ht_session.on) {
+	if (untraced_next && ht_session.fd >= 0 && (ht_session.on || ht_session.family_off)) {
 		/* No recorder in the next image: this one is the last, so the
 		 * trace ends here, cleanly.  A failed exec takes the END back. */
 		w.end_at = lseek(ht_session.fd, 0, SEEK_CUR);
-		uint64_t lost = __atomic_load_n(&ht_session.lost_nomem, __ATOMIC_RELAXED) +
-				__atomic_load_n(&ht_session.lost_stopped, __ATOMIC_RELAXED) +
-				__atomic_load_n(&ht_session.lost_signal, __ATOMIC_RELAXED);
+		uint64_t lost = lost_total();
 		enc_memory(&w.enc, mapmem_peak(), mapmem_now());
 		enc_end(&w.enc, w.nevents, lost, now_us());
 		flush();

@@ -113,6 +113,7 @@ int overview_result(overview_t *o, const analysis_t *an, group_t *g,
 		goto fail;
 	if ((rc = leaks_grouped(o->leaks, g, limit, &res->leaks)) < 0)
 		goto fail;
+	analysis_leaked(an, !leaks_at_teardown(o->leaks), &res->leaked);
 	if (group_has_filters(g))
 		growth_set_filter(o->growth, keep_site, g);
 	if ((rc = growth_result(o->growth, limit, &res->growth)) < 0)

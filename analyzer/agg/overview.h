@@ -32,6 +32,8 @@ size_t overview_aggs(overview_t *o, agg_t **aggs);
 typedef struct overview_result {
 	const analysis_summary_t *sum; /* the analysis's */
 	heap_counters_t counters; /* the heap's at the end */
+	analysis_leaked_t leaked; /* at the leaks section's end (a Python
+				   * program's teardown mark, or --at end) */
 	uint64_t peak_time_us; /* when the peak was first reached */
 	uint64_t peak_bytes, peak_blocks;
 	stat_set_t peak; /* live at the peak, ranked by bytes */

@@ -1,8 +1,8 @@
 /* `heaptrail check`: see cmd_check.h.  The leaks aggregator over the whole
  * trace (for the leak candidates) and the heap model's counters (leaked =
- * live at the end, as `info` and `leaks` count it; peak = the heap's
- * high-water mark); the baseline's counters come from its index when it
- * has one.  Candidates are judged per stack (no symbolization), so the
+ * analysis_leaked, as `info` counts it: a Python program's at its teardown
+ * mark, as `leaks` takes it; peak = the heap's high-water mark); the
+ * baseline's counters come from its index when it has one.  Candidates are judged per stack (no symbolization), so the
  * gate stays cheap. */
 #include "cli/cmd_check.h"
 
@@ -29,6 +29,8 @@ typedef struct check_opts {
 	bool no_cands; /* --no-leak-candidates */
 	bool options_only; /* --options-only: validate the options, read nothing
 			    * (record --check, before it runs the program) */
+	int at_exit; /* --at end: a Python program's leaked after its
+		      * finalization (default 0: at its teardown mark) */
 } check_opts_t;
 
 /* One judged limit. */
@@ -78,6 +80,8 @@ static int check_extra(const char *cmd, int argc, char **argv, int *i, void *ctx
 		c->max_growth = pct;
 		return 1;
 	}
+	if ((m = args_at_end(cmd, argc, argv, i, &c->at_exit)) != 0)
+		return m;
 	if (strcmp(argv[*i], "--no-leak-candidates") == 0) {
 		c->no_cands = true;
 		return 1;
@@ -107,7 +111,7 @@ static const char *bytes_text(char *buf, size_t len, double v)
 
 static void print_text(const char *path, const analysis_summary_t *s,
 		       const check_row_t *rows, size_t n, size_t nbroken,
-		       const char *baseline)
+		       const char *baseline, const analysis_leaked_t *lk)
 {
 	char a[64], b[64];
 	if (nbroken)
@@ -128,16 +132,30 @@ static void print_text(const char *path, const analysis_summary_t *s,
 			printf("  %-6s %.0f leak candidate%s, limit 0%s\n", mark,
 			       r->value, r->value == 1 ? "" : "s",
 			       r->broken ? " (see `heaptrail leaks`)" : "");
-		else
-			printf("  %-6s %s %s, limit %s\n", mark,
-			       strcmp(r->name, "peak") == 0 ? "peak heap" : "leaked",
+		else if (strcmp(r->name, "peak") == 0)
+			printf("  %-6s peak heap %s, limit %s\n", mark,
 			       bytes_text(a, sizeof(a), r->value),
 			       bytes_text(b, sizeof(b), r->limit));
+		else {
+			char t[32];
+			printf("  %-6s leaked %s, limit %s%s%s\n", mark,
+			       bytes_text(a, sizeof(a), r->value),
+			       bytes_text(b, sizeof(b), r->limit),
+			       lk->teardown ? ", at teardown " : "",
+			       lk->teardown ? fmt_seconds(t, sizeof t, lk->teardown->time_us) : "");
+			if (lk->teardown)
+				printf("         (Python: the program's own code done, before the "
+				       "interpreter's finalization; --at end for after it)\n");
+			if (lk->startup_blocks)
+				printf("         (not counting <interpreter startup>: %s still live there)\n",
+				       bytes_text(a, sizeof(a), (double)lk->startup_bytes));
+		}
 	}
 }
 
 static void print_json(const analysis_summary_t *s, const check_row_t *rows,
-		       size_t n, size_t nbroken, const char *baseline)
+		       size_t n, size_t nbroken, const char *baseline,
+		       const analysis_leaked_t *lk)
 {
 	json_t j;
 	json_report_begin(&j, stdout, s);
@@ -165,6 +183,14 @@ static void print_json(const analysis_summary_t *s, const check_row_t *rows,
 			json_u64(&j, (uint64_t)rows[i].limit);
 		json_key(&j, "broken");
 		json_bool(&j, rows[i].broken);
+		if (strcmp(rows[i].name, "leaked") == 0) {
+			/* where it was measured: "teardown" (a Python
+			 * program's own end) or "end" */
+			json_key(&j, "at");
+			json_str(&j, lk->teardown ? "teardown" : "end");
+			json_key(&j, "startup_bytes"); /* left out */
+			json_u64(&j, lk->startup_bytes);
+		}
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -197,6 +223,7 @@ int cmd_check(int argc, char **argv)
 	if (c.no_cands) {
 		if (!(l = leaks_new()))
 			goto nomem;
+		leaks_set_at_exit(l, c.at_exit);
 		agg_t *agg = leaks_agg(l);
 		an = run_file(path, &agg, 1);
 	} else {
@@ -207,10 +234,12 @@ int cmd_check(int argc, char **argv)
 	if (c.baseline && !(base = run_file_indexed(c.baseline, NULL, 0, false)))
 		goto done;
 	const heap_counters_t *hc = heap_counters(analysis_heap(an));
+	analysis_leaked_t lk;
+	analysis_leaked(an, c.at_exit, &lk);
 	if (c.max_leaked >= 0)
-		rows[n++] = (check_row_t){ "leaked", (double)hc->heap_bytes,
+		rows[n++] = (check_row_t){ "leaked", (double)lk.bytes,
 					   (double)c.max_leaked,
-					   hc->heap_bytes > (uint64_t)c.max_leaked };
+					   lk.bytes > (uint64_t)c.max_leaked };
 	if (c.max_peak >= 0)
 		rows[n++] = (check_row_t){ "peak", (double)hc->peak_bytes,
 					   (double)c.max_peak,
@@ -232,9 +261,9 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		nbroken += rows[i].broken;
 	if (o.json)
-		print_json(analysis_summary(an), rows, n, nbroken, c.baseline);
+		print_json(analysis_summary(an), rows, n, nbroken, c.baseline, &lk);
 	else
-		print_text(path, analysis_summary(an), rows, n, nbroken, c.baseline);
+		print_text(path, analysis_summary(an), rows, n, nbroken, c.baseline, &lk);
 	run_finish(an);
 	rc = nbroken ? CHECK_BROKEN : CHECK_OK;
 	goto done;

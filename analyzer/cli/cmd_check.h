@@ -1,5 +1,6 @@
 /* `heaptrail check TRACE [--max-leaked BYTES] [--max-peak BYTES]
- * [--baseline OLD.htr --max-growth PCT] [--no-leak-candidates] [--json]`:
+ * [--baseline OLD.htr --max-growth PCT] [--no-leak-candidates]
+ * [--at teardown|end] [--json]`:
  * a CI gate.  Judges the trace against the limits given and prints a short
  * report.  Called by main.c (and, as a child process, by `heaptrail record
  * --check`); not thread-safe. */

@@ -19,6 +19,7 @@
 #include "render/collapsed.h"
 #include "render/export_pprof.h"
 #include "render/massif.h"
+#include "render/fmt.h"
 #include "render/report.h"
 
 enum { FMT_COLLAPSED, FMT_PPROF, FMT_MASSIF };
@@ -144,7 +145,8 @@ static int export_point(const char *path, const char *at, int fmt,
 		pprof_input_t in = { .frames = f, .inuse_bytes = bytes,
 				     .inuse_count = count, .ninuse = n,
 				     .time_unix_ns = s->start_unix_ns,
-				     .duration_ns = s->end_time_us * 1000 };
+				     /* to the trace's resolution, as text prints it */
+				     .duration_ns = fmt_round_us(s->end_time_us, 1) * 1000 };
 		in.st = heap_stack_stats(analysis_heap(an), &in.nst);
 		w = pprof_write(out, &in);
 	}

@@ -23,6 +23,7 @@
 #include "cli/opts.h"
 #include "cli/run.h"
 #include "model/analysis.h"
+#include "render/fmt.h"
 #include "render/html.h"
 #include "render/json.h"
 #include "render/report.h"
@@ -437,6 +438,11 @@ int cmd_html(int argc, char **argv)
 			for (unsigned b = 1; b < HTML_NTIMES; b <<= 1, i >>= 1)
 				r = r << 1 | (i & 1);
 			spec.time_us = end_us * (r + 1) / (HTML_NTIMES + 1);
+			/* On the clock's own digits, so the point's name
+			 * ("time 0.0229s") claims no finer time than it has
+			 * (the first analysis set the resolution). */
+			uint64_t t = fmt_round_us(spec.time_us, 1);
+			spec.time_us = t <= end_us ? t : spec.time_us;
 		}
 		if (!(pts[npts++] = point_new(&spec)))
 			goto nomem;
@@ -467,11 +473,21 @@ int cmd_html(int argc, char **argv)
 	json_bool(&j, s->aggregated);
 	json_key(&j, "other_permille");
 	json_u64(&j, HTML_OTHER_PERMILLE);
+	/* Times as the text reports print them: the fixed ones formatted
+	 * here (fmt_seconds), the page's own (a chosen time, the chart's
+	 * cursor) to the same decimals. */
+	char tbuf[32];
+	json_key(&j, "time_resolution_us");
+	json_u64(&j, s->time_resolution_us);
+	json_key(&j, "time_decimals");
+	json_u64(&j, (uint64_t)fmt_time_decimals());
 	const heap_counters_t *hc = heap_counters(analysis_heap(an));
 	json_key(&j, "peak");
 	json_obj_begin(&j);
 	json_key(&j, "time_us");
 	json_u64(&j, hc->peak_time_us);
+	json_key(&j, "time");
+	json_str(&j, fmt_seconds(tbuf, sizeof tbuf, hc->peak_time_us));
 	json_key(&j, "bytes");
 	json_u64(&j, hc->peak_bytes);
 	json_obj_end(&j);
@@ -485,6 +501,8 @@ int cmd_html(int argc, char **argv)
 		json_str(&j, s->snapshots[i].label);
 		json_key(&j, "time_us");
 		json_u64(&j, s->snapshots[i].time_us);
+		json_key(&j, "time");
+		json_str(&j, fmt_seconds(tbuf, sizeof tbuf, s->snapshots[i].time_us));
 		json_key(&j, "heap_bytes");
 		json_u64(&j, s->snapshots[i].heap_bytes);
 		json_obj_end(&j);
@@ -522,6 +540,8 @@ int cmd_html(int argc, char **argv)
 		}
 		json_key(&j, "time_us");
 		json_u64(&j, point_time_us(pts[k]));
+		json_key(&j, "time");
+		json_str(&j, fmt_seconds(tbuf, sizeof tbuf, point_time_us(pts[k])));
 		json_key(&j, "heap_bytes");
 		json_u64(&j, point_heap_bytes(pts[k]));
 		int w = flame_json(&j, fs, &tab, bytes, count, n);

@@ -65,7 +65,7 @@ static void run_as(const analysis_summary_t *s, char *out, size_t len)
 }
 
 static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
-		       size_t nstacks)
+		       size_t nstacks, const analysis_leaked_t *lk)
 {
 	json_t j;
 	json_report_begin(&j, stdout, s);
@@ -187,10 +187,20 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_u64(&j, c->heap_bytes);
 	json_key(&j, "end_blocks");
 	json_u64(&j, c->heap_blocks);
+	/* leaked: at a Python program's teardown mark (then end_* is after
+	 * the interpreter's finalization), less <interpreter startup>. */
 	json_key(&j, "leaked_bytes");
-	json_u64(&j, c->heap_bytes);
+	json_u64(&j, lk->bytes);
 	json_key(&j, "leaked_blocks");
-	json_u64(&j, c->heap_blocks);
+	json_u64(&j, lk->blocks);
+	json_key(&j, "leaked_at");
+	json_str(&j, lk->teardown ? "teardown" : "end");
+	json_key(&j, "leaked_at_us");
+	json_u64(&j, lk->teardown ? lk->teardown->time_us : s->end_time_us);
+	json_key(&j, "leaked_startup_bytes");
+	json_u64(&j, lk->startup_bytes);
+	json_key(&j, "leaked_startup_blocks");
+	json_u64(&j, lk->startup_blocks);
 	json_key(&j, "max_rss");
 	json_u64(&j, s->rss_max);
 	json_key(&j, "max_rss_time_us");
@@ -220,6 +230,11 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_key(&j, "allocs_on_live_address");
 	json_u64(&j, c->double_allocs);
 	json_obj_end(&j);
+	/* Of lost_events, the reasons a user can act on. */
+	json_key(&j, "lost_signal");
+	json_u64(&j, s->lost_signal);
+	json_key(&j, "lost_own_allocator");
+	json_u64(&j, s->lost_own_alloc);
 	json_key(&j, "warnings");
 	json_u64(&j, s->warnings);
 	/* The one-time notices (read/notices.h) shown so far. */
@@ -253,7 +268,7 @@ static bool is_python(const analysis_summary_t *s, const stacks_t *st)
 }
 
 static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
-		       size_t nstacks, bool python)
+		       size_t nstacks, bool python, const analysis_leaked_t *lk)
 {
 	char a[32], b[32];
 	text_notes(stdout, s);
@@ -331,12 +346,25 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	printf("peak heap:    %s in %" PRIu64 " blocks at %s\n",
 	       fmt_size(a, sizeof(a), (double)c->peak_bytes, false),
 	       c->peak_blocks, fmt_seconds(t, sizeof t, c->peak_time_us));
-	printf("heap at end:  %s in %" PRIu64 " blocks\n",
+	printf("heap at end:  %s in %" PRIu64 " blocks%s\n",
 	       fmt_size(a, sizeof(a), (double)c->heap_bytes, false),
-	       c->heap_blocks);
-	printf("leaked:       %s in %" PRIu64 " blocks (live at the end; see `heaptrail leaks`)\n",
-	       fmt_size(a, sizeof(a), (double)c->heap_bytes, false),
-	       c->heap_blocks);
+	       c->heap_blocks, lk->teardown ? " (after the interpreter's finalization)" : "");
+	/* A Python program's leak is what its own code left: at its
+	 * teardown mark, as `leaks` and `check` take it (issue 18). */
+	if (lk->teardown)
+		printf("leaked:       %s in %" PRIu64 " block%s at teardown, %s (the program's own "
+		       "code done, before the interpreter's finalization; see `heaptrail leaks`)\n",
+		       fmt_size(a, sizeof(a), (double)lk->bytes, false), lk->blocks,
+		       plural(lk->blocks), fmt_seconds(t, sizeof t, lk->teardown->time_us));
+	else
+		printf("leaked:       %s in %" PRIu64 " block%s (live at the end; see `heaptrail leaks`)\n",
+		       fmt_size(a, sizeof(a), (double)lk->bytes, false), lk->blocks,
+		       plural(lk->blocks));
+	if (lk->startup_blocks)
+		printf("              not counting <interpreter startup>: %s in %" PRIu64
+		       " block%s still live there\n",
+		       fmt_size(a, sizeof(a), (double)lk->startup_bytes, false),
+		       lk->startup_blocks, plural(lk->startup_blocks));
 	if (s->rss_max)
 		printf("max RSS:      %s at %s\n",
 		       fmt_size(a, sizeof(a), (double)s->rss_max, false),
@@ -355,7 +383,8 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		       sparkline_heap(sp, sizeof(sp), s, c->peak_bytes, c->peak_time_us, 60),
 		       fmt_size(a, sizeof(a), (double)c->peak_bytes, false));
 	}
-	printf("lost events:  %" PRIu64 "\n", s->lost_events);
+	char why[400];
+	printf("lost events:  %" PRIu64 "%s\n", s->lost_events, text_lost_why(why, sizeof why, s));
 	if (s->aggregated)
 		printf("temporary:    not recorded (--aggregate keeps no single events)\n");
 	else
@@ -419,10 +448,12 @@ int cmd_info(int argc, char **argv)
 	const analysis_summary_t *s = analysis_summary(an);
 	const heap_counters_t *c = heap_counters(analysis_heap(an));
 	size_t nstacks = stacks_count(analysis_stacks(an));
+	analysis_leaked_t lk;
+	analysis_leaked(an, false, &lk);
 	if (o.json)
-		print_json(s, c, nstacks);
+		print_json(s, c, nstacks, &lk);
 	else
-		print_text(s, c, nstacks, is_python(s, analysis_stacks(an)));
+		print_text(s, c, nstacks, is_python(s, analysis_stacks(an)), &lk);
 	analysis_free(an);
 	return 0;
 }

@@ -136,9 +136,11 @@ static const command_t commands[] = {
 	{ "check", cmd_check,
 	  "heaptrail check TRACE [--max-leaked BYTES] [--max-peak BYTES]\n"
 	  "                [--baseline OLD.htr --max-growth PCT] [--no-leak-candidates]\n"
-	  "                [--json]\n"
+	  "                [--at teardown|end] [--json]\n"
 	  "  BYTES: 4096, 24MB, 512kB (powers of 1000), 1MiB, 2GiB (of 1024)\n"
-	  "  leaked: live at the end; peak: the heap's high-water mark;\n"
+	  "  leaked: live at the end, less <interpreter startup>; a Python\n"
+	  "  program's at its teardown mark (its own code done), or after\n"
+	  "  finalization with --at end; peak: the heap's high-water mark;\n"
 	  "  --max-growth: TRACE's peak over OLD.htr's, in percent\n"
 	  "  exit 0: every limit held; 1: a limit broken; 2: usage error or\n"
 	  "  unreadable trace",

@@ -344,6 +344,7 @@ static void reset_image(analysis_t *an)
 	an->sum.recorder_peak = 0;
 	an->sum.warnings = 0;
 	an->lost_records = an->end_lost = 0;
+	an->sum.lost_signal = an->sum.lost_own_alloc = 0;
 	an->ndefs = an->nmarks = 0;
 	an->nstates = 0;
 	an->states_scanned = 0;
@@ -527,6 +528,16 @@ static int on_snapshot(analysis_t *an, const rd_event_t *ev)
 	s->time_us = ev->time_us;
 	s->heap_bytes = c->heap_bytes;
 	s->heap_blocks = c->heap_blocks;
+	s->startup_bytes = s->startup_blocks = 0;
+	sidx_t su = stacks_find(an->stacks, STACKS_ID_STARTUP);
+	if (su != SIDX_NONE) {
+		size_t nst;
+		const heap_stack_stat_t *st = heap_stack_stats(an->heap, &nst);
+		if ((size_t)su < nst) {
+			s->startup_bytes = st[su].live_bytes;
+			s->startup_blocks = st[su].live_count;
+		}
+	}
 	if ((rc = keep_state(an)) < 0) {
 		free(s->label);
 		return rc;
@@ -656,6 +667,10 @@ static int apply_event(analysis_t *an, const rd_event_t *ev,
 		return rc;
 	case RD_LOST:
 		an->lost_records += ev->u.lost.count;
+		if (ev->u.lost.reason == HT_LOST_SIGNAL)
+			an->sum.lost_signal += ev->u.lost.count;
+		else if (ev->u.lost.reason == HT_LOST_OWN_ALLOCATOR)
+			an->sum.lost_own_alloc += ev->u.lost.count;
 		return 0;
 	case RD_WARNING:
 		an->sum.warnings++;
@@ -904,6 +919,8 @@ int analysis_restore(analysis_t *an, const analysis_saved_t *d)
 	fmt_set_resolution(an->sum.time_resolution_us);
 	an->sum.threads = s->threads;
 	an->sum.lost_events = s->lost_events;
+	an->sum.lost_signal = s->lost_signal;
+	an->sum.lost_own_alloc = s->lost_own_alloc;
 	an->sum.rss_max = s->rss_max;
 	an->sum.rss_max_time_us = s->rss_max_time_us;
 	an->sum.warnings = s->warnings;
@@ -1004,6 +1021,40 @@ bool analysis_states(const analysis_t *an, analysis_states_t *out)
 	out->at = an->state_at;
 	out->n = an->state_n;
 	return true;
+}
+
+void analysis_leaked(const analysis_t *an, bool at_end, analysis_leaked_t *out)
+{
+	const analysis_summary_t *s = &an->sum;
+	*out = (analysis_leaked_t){ 0 };
+	/* The first teardown mark, as the leaks aggregator freezes there. */
+	for (size_t i = 0; !at_end && i < s->nsnapshots; i++)
+		if (s->snapshots[i].origin == HT_SNAP_PY_TEARDOWN) {
+			out->teardown = &s->snapshots[i];
+			break;
+		}
+	if (out->teardown) {
+		out->bytes = out->teardown->heap_bytes;
+		out->blocks = out->teardown->heap_blocks;
+		out->startup_bytes = out->teardown->startup_bytes;
+		out->startup_blocks = out->teardown->startup_blocks;
+	} else {
+		const heap_counters_t *c = heap_counters(an->heap);
+		out->bytes = c->heap_bytes;
+		out->blocks = c->heap_blocks;
+		sidx_t su = stacks_find(an->stacks, STACKS_ID_STARTUP);
+		size_t nst;
+		const heap_stack_stat_t *st = heap_stack_stats(an->heap, &nst);
+		if (su != SIDX_NONE && (size_t)su < nst) {
+			out->startup_bytes = st[su].live_bytes;
+			out->startup_blocks = st[su].live_count;
+		}
+	}
+	/* Never below zero, whatever a damaged trace says. */
+	out->startup_bytes = out->startup_bytes < out->bytes ? out->startup_bytes : out->bytes;
+	out->startup_blocks = out->startup_blocks < out->blocks ? out->startup_blocks : out->blocks;
+	out->bytes -= out->startup_bytes;
+	out->blocks -= out->startup_blocks;
 }
 
 bool analysis_from_index(const analysis_t *an)

@@ -23,6 +23,11 @@ typedef struct analysis_snapshot {
 	uint64_t time_us;
 	uint64_t heap_bytes;
 	uint64_t heap_blocks;
+	/* Of those, what `<interpreter startup>` (STACKS_ID_STARTUP) still
+	 * holds: the interpreter's own state, not the program's (0 before a
+	 * Python start-up mark, or with the grouping off). */
+	uint64_t startup_bytes;
+	uint64_t startup_blocks;
 } analysis_snapshot_t;
 
 /* One traced image of the trace (a PROCESS record and what follows it up
@@ -57,6 +62,11 @@ typedef struct analysis_summary {
 	uint64_t time_resolution_us;
 	uint64_t threads; /* distinct thread indexes defined or used */
 	uint64_t lost_events; /* LOST records + END's lost count */
+	/* Of the LOST records' counts, two reasons reports explain: events
+	 * of signal handlers (HT_LOST_SIGNAL), and malloc-family calls not
+	 * recorded because the executable has an allocator of its own
+	 * (HT_LOST_OWN_ALLOCATOR). */
+	uint64_t lost_signal, lost_own_alloc;
 	uint64_t rss_max; /* bytes, 0 if never sampled */
 	uint64_t rss_max_time_us;
 	uint64_t warnings; /* WARNING records */
@@ -148,6 +158,22 @@ const stacks_t *analysis_stacks(const analysis_t *an);
  * symbols.h unless `raw` (or HEAPTRAIL_NO_SYMBOLS is set).  Owned by the
  * analysis. */
 frames_t *analysis_frames(analysis_t *an, int mode, bool raw);
+
+/* What the reports call "leaked" (info, check --max-leaked, report's
+ * run line): what the program left live at its end, less what
+ * `<interpreter startup>` still holds there (the interpreter's own
+ * state, kept out of leak candidates too).  A Python program's end is its
+ * teardown mark (HT_SNAP_PY_TEARDOWN: its own code done, before the
+ * interpreter's finalization frees its modules), as `leaks` and `report`
+ * take it, unless at_end (their --at end): then, and for every other
+ * program, the trace's end. */
+typedef struct analysis_leaked {
+	uint64_t bytes, blocks; /* the leaked figure */
+	uint64_t startup_bytes, startup_blocks; /* left out of it */
+	/* The teardown mark taken as the end; NULL: the trace's end. */
+	const analysis_snapshot_t *teardown;
+} analysis_leaked_t;
+void analysis_leaked(const analysis_t *an, bool at_end, analysis_leaked_t *out);
 
 /* True when `an` was filled by analysis_restore (from the trace index):
  * then no event was replayed and the heap has no live blocks. */

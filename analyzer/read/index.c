@@ -35,8 +35,9 @@
 #include "heaptrail_format.h"
 
 #define INDEX_MAGIC "HTRIDX\r\n"
-/* 9: the summary keeps `aggregated` (record --aggregate traces). */
-#define INDEX_VERSION 9u
+/* 10: the summary keeps `aggregated` (record --aggregate traces), the
+ * lost events by reason and the Python leaked-at-teardown fields. */
+#define INDEX_VERSION 10u
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
  * blocks of SAMPLE_BLOCK bytes evenly spread from the first to the last. */
@@ -288,12 +289,14 @@ static void w_key(wbuf_t *b, const struct stat *st, const struct stat *self,
 	X(rss_max, U) X(rss_max_time_us, U) X(warnings, U)                  \
 	X(truncated, U) X(has_end, U) X(fatal_signal, SIG)                  \
 	X(end_events, U) X(recorder_peak, U) X(exe, STR) X(cmdline, STR)                        \
-	X(recorder_version, STR) X(time_resolution_us, U) X(aggregated, U)
+	X(recorder_version, STR) X(time_resolution_us, U) X(aggregated, U)   \
+	X(lost_signal, U) X(lost_own_alloc, U)
 
 /* analysis_snapshot_t. */
 #define SNAPSHOT_FIELDS(X)                                                  \
 	X(index, U) X(origin, U) X(label, STR) X(time_us, U)                \
-	X(heap_bytes, U) X(heap_blocks, U)
+	X(heap_bytes, U) X(heap_blocks, U) X(startup_bytes, U)              \
+	X(startup_blocks, U)
 
 static void w_counters(wbuf_t *b, const heap_counters_t *s)
 {

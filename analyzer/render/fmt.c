@@ -31,7 +31,7 @@ void fmt_set_resolution(uint64_t us)
 	resolution_us = us ? us : 1;
 }
 
-char *fmt_seconds(char *buf, size_t len, uint64_t us)
+int fmt_time_decimals(void)
 {
 	/* The smallest power of ten (us) not finer than the resolution. */
 	uint64_t unit = 1;
@@ -40,12 +40,28 @@ char *fmt_seconds(char *buf, size_t len, uint64_t us)
 		unit *= 10;
 		decimals--;
 	}
-	uint64_t r = (us + unit / 2) / unit * unit;
+	return decimals;
+}
+
+uint64_t fmt_round_us(uint64_t us, uint64_t at_least_us)
+{
+	uint64_t unit = 1;
+	for (int d = fmt_time_decimals(); d < 6; d++)
+		unit *= 10;
+	if (unit < at_least_us)
+		unit = at_least_us;
+	return (us + unit / 2) / unit * unit;
+}
+
+char *fmt_seconds(char *buf, size_t len, uint64_t us)
+{
+	int decimals = fmt_time_decimals();
+	uint64_t r = fmt_round_us(us, 1);
 	if (!decimals)
 		snprintf(buf, len, "%llus", (unsigned long long)(r / 1000000));
 	else {
-		/* r is a multiple of unit: its first `decimals` microsecond
-		 * digits are all there is. */
+		/* r is a multiple of the unit: its first `decimals`
+		 * microsecond digits are all there is. */
 		char frac[8];
 		snprintf(frac, sizeof(frac), "%06llu", (unsigned long long)(r % 1000000));
 		frac[decimals] = '\0';

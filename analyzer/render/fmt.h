@@ -17,6 +17,16 @@ char *fmt_size(char *buf, size_t len, double size, bool sign);
  * trace (the one piece of state here: not thread-safe); 1 until then. */
 void fmt_set_resolution(uint64_t us);
 
+/* How many decimals of a second the resolution supports: 6 at 1 us, 4
+ * at 26 us, 2 at 10 ms (the smallest power of ten not finer than it). */
+int fmt_time_decimals(void);
+
+/* A trace time (us) rounded to the nearest multiple of the unit those
+ * decimals show (100 us at 26 us), or of at_least_us when that is
+ * coarser (1000: whole milliseconds).  What every printed or exported
+ * time goes through, so none claims digits the clock did not give. */
+uint64_t fmt_round_us(uint64_t us, uint64_t at_least_us);
+
 /* A trace time (us) as seconds with only the digits the resolution
  * supports, rounded to them: "1.250000s" at 1 us, "0.0126s" at 26 us,
  * "0.01s" at 10 ms.  Returns buf. */

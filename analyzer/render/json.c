@@ -540,6 +540,13 @@ void json_report(json_t *j, const overview_result_t *r, frames_t *fs,
 	json_u64(j, c->heap_bytes);
 	json_key(j, "end_blocks");
 	json_u64(j, c->heap_blocks);
+	/* as `info` and `check` count it (analysis_leaked) */
+	json_key(j, "leaked_bytes");
+	json_u64(j, r->leaked.bytes);
+	json_key(j, "leaked_blocks");
+	json_u64(j, r->leaked.blocks);
+	json_key(j, "leaked_at");
+	json_str(j, r->leaked.teardown ? "teardown" : "end");
 	json_key(j, "max_rss");
 	json_u64(j, s->rss_max);
 	json_key(j, "max_rss_time_us");

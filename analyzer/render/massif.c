@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render/fmt.h"
 #include "render/report.h"
 
 /* Below this share of the snapshot's heap a node is merged (massif's
@@ -132,7 +133,7 @@ int massif_write(FILE *out, frames_t *f, const char *cmd,
 		fprintf(out, "#-----------\nsnapshot=%zu\n#-----------\n"
 			"time=%" PRIu64 "\nmem_heap_B=%" PRIu64 "\n"
 			"mem_heap_extra_B=0\nmem_stacks_B=0\n",
-			s, sn->time_us / 1000, sn->heap_bytes);
+			s, fmt_round_us(sn->time_us, 1000) / 1000, sn->heap_bytes);
 		t.len = 0;
 		if ((rc = (int)t_new(&t, NULL)) < 0)
 			goto fail;

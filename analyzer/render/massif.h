@@ -21,7 +21,9 @@ typedef struct massif_snap {
 } massif_snap_t;
 
 /* Writes the header (cmd) and the snapshots, which must be in time
- * order.  Tree nodes under 1% of the snapshot's heap are merged as massif
+ * order.  Their time= is in whole milliseconds (massif's time_unit: ms),
+ * rounded to the nearest, or to the trace's resolution when that is
+ * coarser (fmt_round_us).  Tree nodes under 1% of the snapshot's heap are merged as massif
  * does ("in N places, below massif's threshold").  Returns 0 or a
  * negative errno. */
 int massif_write(FILE *out, frames_t *f, const char *cmd,

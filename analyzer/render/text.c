@@ -17,16 +17,35 @@ void text_notes(FILE *out, const analysis_summary_t *s)
 		fprintf(out,
 			"warning: %s is truncated (no END record): the recording was cut short; figures cover the events that were written\n",
 			s->path);
-	if (s->lost_events)
+	if (s->lost_events) {
+		char why[400];
 		fprintf(out,
-			"warning: %" PRIu64 " events were lost by the recorder; figures undercount\n",
-			s->lost_events);
+			"warning: %" PRIu64 " events were lost by the recorder%s; figures undercount\n",
+			s->lost_events, text_lost_why(why, sizeof why, s));
+	}
 	char note[1200];
 	if (s->images > 1) {
 		text_exec_note(note, sizeof note, s);
 		if (notices_show(s->path, note))
 			fprintf(out, "note: %s\n", note);
 	}
+}
+
+char *text_lost_why(char *buf, size_t len, const analysis_summary_t *s)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	if (s->lost_own_alloc)
+		n += (size_t)snprintf(buf + n, len - n, "%s%" PRIu64 " of them: malloc-family calls "
+				      "not recorded, the program has an allocator of its own",
+				      n ? "; " : " (", s->lost_own_alloc);
+	if (s->lost_signal && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%s%" PRIu64 " of them: allocations in signal "
+				      "handlers that interrupted the recorder",
+				      n ? "; " : " (", s->lost_signal);
+	if (n && n + 2 < len)
+		snprintf(buf + n, len - n, ")");
+	return buf;
 }
 
 char *text_exec_note(char *buf, size_t len, const analysis_summary_t *s)
@@ -441,10 +460,18 @@ void text_report(FILE *out, const overview_result_t *r, frames_t *fs,
 		fmt_seconds(t, sizeof t, s->end_time_us),
 		c->allocs + c->frees + c->reallocs, c->allocs, c->frees,
 		c->reallocs, s->lost_events, end);
-	fprintf(out, "     peak heap %s in %" PRIu64 " blocks at %s; %s live at the end; ",
+	fprintf(out, "     peak heap %s in %" PRIu64 " blocks at %s; ",
 		fmt_size(a, sizeof a, (double)r->peak_bytes, false),
-		r->peak_blocks, fmt_seconds(t, sizeof t, r->peak_time_us),
-		fmt_size(b, sizeof b, (double)c->heap_bytes, false));
+		r->peak_blocks, fmt_seconds(t, sizeof t, r->peak_time_us));
+	/* A Python program's leak at its teardown mark, as `info` and
+	 * `check` count it; the heap after finalization stays in view. */
+	if (r->leaked.teardown)
+		fprintf(out, "%s leaked at teardown (%s live after finalization); ",
+			fmt_size(a, sizeof a, (double)r->leaked.bytes, false),
+			fmt_size(b, sizeof b, (double)c->heap_bytes, false));
+	else
+		fprintf(out, "%s live at the end; ",
+			fmt_size(b, sizeof b, (double)c->heap_bytes, false));
 	if (s->rss_max)
 		fprintf(out, "max RSS %s at %s\n",
 			fmt_size(a, sizeof a, (double)s->rss_max, false),

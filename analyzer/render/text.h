@@ -25,6 +25,10 @@ void text_notes(FILE *out, const analysis_summary_t *s);
 
 /* The exec'd-images notice (without "note: "). */
 char *text_exec_note(char *buf, size_t len, const analysis_summary_t *s);
+/* Why events were lost, for the reasons a user can act on: " (11 of
+ * them: malloc-family calls not recorded, the program has an allocator
+ * of its own)"; "" when none of those.  Returns buf. */
+char *text_lost_why(char *buf, size_t len, const analysis_summary_t *s);
 
 /* The first k rows of s, one line each ("file.c:42: size=97.7 KiB,
  * count=1000, average=100 B", with the change for a diff), plus the

@@ -57,7 +57,8 @@ class Check(unittest.TestCase):
         self.assertFalse(doc["ok"])
         self.assertEqual(doc["broken"], 1)
         self.assertEqual(doc["checks"], [
-            {"name": "leaked", "value": LEAKED, "limit": 1000, "broken": True},
+            {"name": "leaked", "value": LEAKED, "limit": 1000, "broken": True,
+             "at": "end", "startup_bytes": 0},
             {"name": "peak", "value": PEAK, "limit": PEAK, "broken": False}])
 
     def test_growth_over_a_baseline(self):

@@ -182,6 +182,78 @@ class Teardown(unittest.TestCase):
         self.assertIn(b"--at takes teardown or end", p.stderr)
 
 
+class LeakedAtTeardown(unittest.TestCase):
+    """info's leaked figure, check --max-leaked and report's run line take a
+    Python program's end where leaks does: its teardown mark, less
+    <interpreter startup>; the heap after finalization stays in view.
+    Bug (issue 18): they read the trace's end, after finalization had freed
+    most of the program's leak (20 x 50033 bytes on one line)."""
+    LINE_BYTES = 20 * 50033
+
+    def test_info_check_and_report_count_the_leak_at_teardown(self):
+        line = site_line("leak_known.py", "chunk")
+        script = os.path.join(PYT, "leak_known.py")
+        for v, py in each_python():
+            with self.subTest(python=v):
+                p, trace = record([py, script], f"py_leak_known_{v}", flags=["-q"])
+                self.assertEqual(p.returncode, 0, p.stderr)
+                lk = analyze("leaks", trace, "--by", "lineno", "-n", "0")
+                self.assertEqual(lk["end"], "teardown")
+                st = stat_of(lk["stats"], "leak_known.py", line)
+                self.assertEqual((st["count"], st["bytes"]), (20, self.LINE_BYTES))
+                startup = next(x for x in lk["stats"] if x["key"] == "<interpreter startup>")
+                own = lk["total_bytes"] - startup["bytes"]
+                info = analyze("info", trace)
+                self.assertEqual(info["leaked_at"], "teardown")
+                self.assertEqual(info["leaked_bytes"], own)
+                self.assertEqual(info["leaked_blocks"], lk["total_count"] - startup["count"])
+                self.assertEqual((info["leaked_startup_bytes"], info["leaked_startup_blocks"]),
+                                 (startup["bytes"], startup["count"]))
+                # The line is the leak; the rest the program's own code left
+                # is small (the list, a few objects).
+                self.assertGreaterEqual(own, self.LINE_BYTES)
+                self.assertLess(own - self.LINE_BYTES, 64 * 1024)
+                text = heaptrail("info", trace).stdout.decode()
+                self.assertRegex(text, r"(?m)^heap at end: .* \(after the interpreter's finalization\)$")
+                self.assertRegex(text, r"(?m)^leaked: .* at teardown, \d+\.\d+s \(the program's own code done")
+                self.assertIn("not counting <interpreter startup>:", text)
+                # check --max-leaked: the exact bound holds, one byte less breaks.
+                p = heaptrail("check", trace, "--max-leaked", str(own))
+                self.assertEqual(p.returncode, 0, p.stdout)
+                p = heaptrail("check", trace, "--max-leaked", str(own - 1))
+                self.assertEqual(p.returncode, 1, p.stdout)
+                self.assertIn(f"BROKEN leaked {own / 1024:.0f} KiB ({own} B), limit", p.stdout.decode())
+                self.assertIn("at teardown", p.stdout.decode())
+                j = json.loads(heaptrail("check", trace, "--json", "--max-leaked", str(own)).stdout)
+                self.assertEqual(j["checks"][0]["value"], own)
+                self.assertEqual(j["checks"][0]["at"], "teardown")
+                # --at end judges the heap after finalization (less what
+                # start-up left), around its own exact bound.
+                j = json.loads(heaptrail("check", trace, "--json", "--at", "end",
+                                         "--max-leaked", "0").stdout)
+                after = j["checks"][0]
+                self.assertEqual(after["at"], "end")
+                self.assertEqual(after["value"], info["end_bytes"] - after["startup_bytes"])
+                if after["value"]:
+                    p = heaptrail("check", trace, "--at", "end", "--max-leaked",
+                                  str(after["value"] - 1))
+                    self.assertEqual(p.returncode, 1, p.stdout)
+                p = heaptrail("check", trace, "--at", "end", "--max-leaked", str(after["value"]))
+                self.assertEqual(p.returncode, 0, p.stdout)
+                # report's run line: the same figure.
+                rep = analyze("report", trace)
+                self.assertEqual((rep["run"]["leaked_bytes"], rep["run"]["leaked_at"]),
+                                 (own, "teardown"))
+                self.assertIn("leaked at teardown (", heaptrail("report", trace).stdout.decode())
+
+    def test_a_c_program_still_counts_the_end(self):
+        p, trace = record([os.path.join(BUILD, "targets", "leaks")], "leaked_c", flags=["-q"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        info = analyze("info", trace)
+        self.assertEqual((info["leaked_at"], info["leaked_startup_bytes"]), ("end", 0))
+        self.assertEqual(info["leaked_bytes"], info["end_bytes"])
+
+
 class Startup(unittest.TestCase):
     def test_startup_is_one_row_worth_the_heap_at_the_main_module_start(self):
         rows = site_line("startup_lesson.py", "rows")

@@ -15,9 +15,17 @@ function fmtBytes(n) {
 	return u === 0 ? n + ' B' : v.toFixed(v < 10 ? 2 : 1) + ' ' + units[u];
 }
 
-/* Microseconds -> "1.234s". */
-function fmtTime(us) {
-	return (us / 1e6).toFixed(3) + 's';
+/* Microseconds -> seconds with the decimals the trace's clock supports
+ * (data.time_decimals, from the analyzer's fmt_time_decimals: 4 at a
+ * 26 us resolution), rounded to them as the text reports round:
+ * 1234567 at 4 -> "1.2346s".  The fixed times (marks, peak, points)
+ * come formatted by the analyzer (their "time"); this is for the times
+ * the page makes itself (a click on the chart, the cursor). */
+function fmtTime(us, decimals) {
+	const d = decimals === undefined ? 6 : decimals;
+	const unit = Math.pow(10, 6 - d);
+	const r = Math.floor((us + unit / 2) / unit) * unit;
+	return (r / 1e6).toFixed(d) + 's';
 }
 
 /* The flamegraph tree (d3-flame-graph's {name, value, children}) of one
@@ -171,7 +179,7 @@ function snapNote(data, us, i) {
 	const p = data.points[i];
 	if (p.time_us === us)
 		return '';
-	return 'No flamegraph was precomputed at ' + fmtTime(us) + ': showing the nearest one, ' +
+	return 'No flamegraph was precomputed at ' + fmtTime(us, data.time_decimals) + ': showing the nearest one, ' +
 		p.name + ' (' + data.points.length + ' points: the peak, the end, the snapshot marks and ' +
 		'evenly spaced times' + (data.points_left_out ? '; ' + data.points_left_out +
 		' more were left out to keep the page small' : '') + ').';

@@ -65,7 +65,12 @@ test('fmtBytes and fmtTime', () => {
 	assert.strictEqual(A.fmtBytes(1000), '1000 B');
 	assert.strictEqual(A.fmtBytes(98304), '96.0 KiB');
 	assert.strictEqual(A.fmtBytes(1536), '1.50 KiB');
-	assert.strictEqual(A.fmtTime(1500000), '1.500s');
+	assert.strictEqual(A.fmtTime(1500000, 6), '1.500000s');
+	/* Rounded to the decimals the clock supports, as fmt_seconds does. */
+	assert.strictEqual(A.fmtTime(1234567, 4), '1.2346s');
+	assert.strictEqual(A.fmtTime(12649, 4), '0.0126s');
+	assert.strictEqual(A.fmtTime(1995000, 2), '2.00s');
+	assert.strictEqual(A.fmtTime(1234567, 0), '1s');
 });
 
 test('sparklinePath scales the largest value to the top', () => {
@@ -89,5 +94,7 @@ test('a mark shows its own point, else the nearest; the note says when the time 
 	assert.strictEqual(A.markPoint(d, { index: 4, time_us: 30 }), 2);
 	assert.strictEqual(A.markPoint(d, { index: 9, time_us: 45 }), 1, 'no point of its own: the nearest');
 	assert.strictEqual(A.snapNote(d, 30, 2), '');
-	assert.match(A.snapNote(d, 12, 0), /^No flamegraph was precomputed at 0\.000s: showing the nearest one, peak \(3 points/);
+	assert.match(A.snapNote(d, 12, 0), /^No flamegraph was precomputed at 0\.000012s: showing the nearest one, peak \(3 points/);
+	d.time_decimals = 4;
+	assert.match(A.snapNote(d, 12649, 0), /^No flamegraph was precomputed at 0\.0126s:/);
 });

@@ -84,7 +84,7 @@
 			scales: { x: { time: false } },
 			axes: [{ label: 'seconds', values: (u, vs) => vs.map((v) => +v.toPrecision(4) + 's') }, { values: (u, vs) => vs.map((v) => A.fmtBytes(v)), size: 80 }],
 			series: [
-				{ label: 'time', value: (u, v) => (v == null ? '-' : v.toFixed(3) + 's') },
+				{ label: 'time', value: (u, v) => (v == null ? '-' : A.fmtTime(Math.round(v * 1e6), data.time_decimals)) },
 				{ label: 'heap', stroke: '#c0392b', width: 2, spanGaps: true, value: fmt },
 				{ label: 'RSS', stroke: '#2471a3', width: 1, spanGaps: true, value: fmt },
 			],
@@ -120,7 +120,7 @@
 			showFlame(i, A.snapNote(data, us, i));
 		});
 		data.marks.forEach((m) => {
-			const a = el('span', (m.label || '#' + m.index) + ' @ ' + A.fmtTime(m.time_us), 'mark');
+			const a = el('span', (m.label || '#' + m.index) + ' @ ' + m.time, 'mark');
 			a.dataset.time = m.time_us;
 			a.addEventListener('click', () => {
 				const i = A.markPoint(data, m);
