@@ -175,8 +175,18 @@ class AggregatePython(unittest.TestCase):
                 f, a = (analyze("top", t, "--at", at, "--by", "function", "-n", "0")
                         for t in traces)
                 mine = lambda d: [r for r in rows(d["stats"]) if r[0] in ("phase1", "phase2")]
-                self.assertEqual(mine(a), mine(f))
                 self.assertGreater(len(mine(a)), 0)
+                if at != "peak":
+                    self.assertEqual(mine(a), mine(f))
+                    continue
+                # Two runs of the interpreter: its own small blocks live at
+                # the peak moment vary from run to run (202 blocks against
+                # 200 seen once in eight), so the big objects must agree
+                # exactly and at most two 40-byte blocks may differ.
+                for (ka, ba, ca), (kf, bf, cf) in zip(mine(a), mine(f)):
+                    self.assertEqual(ka, kf)
+                    self.assertLessEqual(abs(ca - cf), 2, (mine(a), mine(f)))
+                    self.assertLessEqual(abs(ba - bf), 2 * 40, (mine(a), mine(f)))
                 keys = [r[0] for r in rows(a["stats"])]
                 self.assertIn("<interpreter startup>", keys)
 
