@@ -18,6 +18,12 @@ int writer_begin(int fresh);
 int writer_start_thread(void);
 /* Final drain + exit snapshot + END.  Takes the lock. */
 void writer_finish(void);
+/* The same at a detach: DETACH and a "detach" snapshot instead of the exit
+ * one; the process runs on. */
+void writer_finish_detach(void);
+/* After the trace ended: waits for the writer thread to exit (an attach's,
+ * which is not detached).  0, or -1 when there is no such thread. */
+int writer_join_thread(void);
 /* Called by a thread dying of signal sig (async-signal-safe: no lock taken
  * here): the writer thread does writer_finish's work, with a SIGNAL record
  * before END, while this thread waits (at most 3 s).  0 once the trace is
