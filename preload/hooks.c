@@ -911,6 +911,7 @@ HT_EXPORT long syscall(long nr, ...)
  * recorded. */
 static int got_busy; /* a scan runs (one at a time) */
 static int got_off; /* a detach restored every slot: no scan patches again */
+static int got_free_only; /* an attach's first scan: the free slots alone */
 static int got_pending; /* a module was mid-dlopen, or a scan was skipped: scan again */
 #define MAX_WARNED 32
 static uintptr_t got_warned[MAX_WARNED]; /* biases of libraries warned about */
@@ -957,6 +958,14 @@ static void *got_decide(void *arg, const gotpatch_slot_t *s)
 	if (fam_global[s->sym] != hook && fam_global[s->sym] != real)
 		return NULL;
 	return other_namespace(arg) ? NULL : hook;
+}
+
+/* got_decide for a walk over fam_names[FAM_free] alone. */
+static void *got_decide_free(void *arg, const gotpatch_slot_t *s)
+{
+	gotpatch_slot_t q = *s;
+	q.sym = FAM_free;
+	return got_decide(arg, &q);
 }
 
 static void got_warn(const struct dl_phdr_info *info, int err)
@@ -1064,6 +1073,12 @@ static int got_module(struct dl_phdr_info *info, size_t size, void *arg)
 		return 0; /* us, or the allocator we forward to (its own calls) */
 	got_ctx_t c = { info, dyn, -1 };
 	gotpatch_result_t r;
+	if (got_free_only) {
+		if (gotpatch_module(info, &fam_names[FAM_free], 1, got_decide_free, &c, &r) == 0 &&
+		    r.err)
+			got_warn(info, r.err);
+		return 0;
+	}
 	if (gotpatch_module(info, fam_names, FAM_N, got_decide, &c, &r) != 0)
 		return 0;
 	*unbound += r.unbound;
@@ -1153,7 +1168,13 @@ int hooks_program_malloc(void)
 
 unsigned hooks_redirect(void)
 {
+	/* free first: a block whose malloc was not redirected yet and whose
+	 * free is recorded counts as a free from before the attach; the other
+	 * way round it would stay live in the trace for ever. */
 	__atomic_store_n(&got_off, 0, __ATOMIC_RELEASE);
+	got_free_only = 1;
+	got_scan();
+	got_free_only = 0;
 	got_scan();
 	return gotpatch_count();
 }
@@ -1165,7 +1186,9 @@ unsigned hooks_restore(void)
 	__atomic_store_n(&got_off, 1, __ATOMIC_RELEASE);
 	while (__atomic_exchange_n(&got_busy, 1, __ATOMIC_ACQUIRE))
 		sched_yield();
-	unsigned n = gotpatch_restore(0, 1);
+	/* free last, for the same reason as in hooks_redirect. */
+	unsigned n = gotpatch_restore_name("free", 0);
+	n += gotpatch_restore_name("free", 1);
 	__atomic_store_n(&got_busy, 0, __ATOMIC_RELEASE);
 	return n;
 }
