@@ -35,7 +35,7 @@
 #include "heaptrail_format.h"
 
 #define INDEX_MAGIC "HTRIDX\r\n"
-#define INDEX_VERSION 7u
+#define INDEX_VERSION 8u /* 8: the attach fields */
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
  * blocks of SAMPLE_BLOCK bytes evenly spread from the first to the last. */
@@ -287,7 +287,8 @@ static void w_key(wbuf_t *b, const struct stat *st, const struct stat *self,
 	X(rss_max, U) X(rss_max_time_us, U) X(warnings, U)                  \
 	X(truncated, U) X(has_end, U) X(fatal_signal, SIG)                  \
 	X(end_events, U) X(recorder_peak, U) X(exe, STR) X(cmdline, STR)                        \
-	X(recorder_version, STR) X(time_resolution_us, U)
+	X(recorder_version, STR) X(time_resolution_us, U)                 \
+	X(attached, U) X(attach_proc_start_ns, U) X(detached, U) X(detach_time_us, U)
 
 /* analysis_snapshot_t. */
 #define SNAPSHOT_FIELDS(X)                                                  \

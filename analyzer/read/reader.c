@@ -519,6 +519,10 @@ static const rec_layout_t layouts[] = {
 			    { V(memory, peak), V(memory, now) } },
 	[HT_REC_CLOCK] = { RD_CLOCK, "CLOCK field runs past the record", 1,
 			   { V(clock, resolution_ns) } },
+	[HT_REC_ATTACH] = { RD_ATTACH, "ATTACH fields run past the record", 2,
+			    { V(attach, proc_start_ns), V(attach, attacher) } },
+	[HT_REC_DETACH] = { RD_DETACH, "DETACH field runs past the record", 1,
+			    { V(detach, time_us) } },
 };
 #undef V
 #undef S

@@ -36,6 +36,8 @@ typedef enum rd_kind {
 	RD_SIGNAL, /* the image is dying of a fatal signal (END follows) */
 	RD_MEMORY, /* the recorder's own memory (before END) */
 	RD_CLOCK, /* the resolution of the image's event times */
+	RD_ATTACH, /* the image was attached to while running (after PROCESS) */
+	RD_DETACH, /* recording stopped at a detach (before END) */
 } rd_kind_t;
 
 typedef struct rd_segment {
@@ -154,6 +156,13 @@ typedef struct rd_event {
 		struct {
 			uint64_t resolution_ns;
 		} clock;
+		struct {
+			uint64_t proc_start_ns; /* unix ns, 0 = unknown */
+			uint64_t attacher; /* pid, 0 = unknown */
+		} attach;
+		struct {
+			uint64_t time_us;
+		} detach;
 	} u;
 } rd_event_t;
 
