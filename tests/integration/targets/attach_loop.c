@@ -10,7 +10,8 @@
  * recorded when that slot no longer holds the function it held at start
  * (attach points it at the recorder's hook, detach puts it back).  The
  * recorder records every call that reaches a hook while attached, so the
- * trace must hold exactly the counted calls.  Block sizes are 3000..3063
+ * trace must hold exactly the counted calls; a counted free of a block
+ * whose malloc was not counted is a free of a block from before the attach.  Block sizes are 3000..3063
  * bytes (sizes nothing else in the program asks for). */
 #include <poll.h>
 #include <pthread.h>
@@ -44,8 +45,10 @@ static volatile int stopping;
 #define KEEP 64
 typedef struct worker {
 	void *live[KEEP];
+	int live_rec[KEEP]; /* live[k] came from a redirected malloc */
 	uint64_t n; /* iterations */
 	uint64_t allocs, frees; /* calls through a redirected slot */
+	uint64_t early; /* redirected frees of blocks whose malloc was not */
 } worker_t;
 
 /* One iteration: allocate block i, free block i - KEEP. */
@@ -54,8 +57,8 @@ static uint64_t step(worker_t *w)
 	uint64_t i = w->n++;
 	size_t size = 3000 + (size_t)(i % 64);
 	malloc_fn m = load_malloc();
-	if (m != start_malloc)
-		w->allocs++;
+	int rec = m != start_malloc;
+	w->allocs += (uint64_t)rec;
 	unsigned char *p = m(size); /* @site:attach_alloc */
 	if (!p)
 		exit(3);
@@ -64,11 +67,14 @@ static uint64_t step(worker_t *w)
 	unsigned k = (unsigned)(i % KEEP);
 	if (w->live[k]) {
 		free_fn f = load_free();
-		if (f != start_free)
+		if (f != start_free) {
 			w->frees++;
+			w->early += (uint64_t)!w->live_rec[k];
+		}
 		f(w->live[k]);
 	}
 	w->live[k] = p;
+	w->live_rec[k] = rec;
 	return sum;
 }
 
@@ -116,18 +122,20 @@ int main(int argc, char **argv)
 			break;
 	}
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
-	uint64_t allocs = 0, frees = 0, n = 0;
+	uint64_t allocs = 0, frees = 0, early = 0, n = 0;
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(ts[t], NULL);
 	for (int t = 0; t <= nthreads; t++) {
 		allocs += ws[t].allocs;
 		frees += ws[t].frees;
+		early += ws[t].early;
 		n += ws[t].n;
 		for (int k = 0; k < KEEP; k++)
 			free(ws[t].live[k]);
 	}
-	printf("recorded allocs %llu frees %llu of %llu iterations\n", (unsigned long long)allocs,
-	       (unsigned long long)frees, (unsigned long long)n);
+	printf("recorded allocs %llu frees %llu (of blocks from before %llu) of %llu iterations\n",
+	       (unsigned long long)allocs, (unsigned long long)frees, (unsigned long long)early,
+	       (unsigned long long)n);
 	free(ws);
 	free(ts);
 	return 0;
