@@ -116,6 +116,11 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 			json_u64(&j, s->attach_proc_start_ns);
 		else
 			json_null(&j);
+		/* The unknown frees and reallocs: of the blocks from before. */
+		json_key(&j, "frees_before_attach");
+		json_u64(&j, c->unknown_frees);
+		json_key(&j, "reallocs_before_attach");
+		json_u64(&j, c->unknown_reallocs);
 		json_obj_end(&j);
 	} else {
 		json_null(&j);
@@ -187,9 +192,6 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 	json_u64(&j, c->unknown_reallocs);
 	json_key(&j, "allocs_on_live_address");
 	json_u64(&j, c->double_allocs);
-	/* In an attached trace the unknown frees are the blocks from before. */
-	json_key(&j, "frees_before_attach");
-	json_u64(&j, s->attached ? c->unknown_frees : 0);
 	json_obj_end(&j);
 	json_key(&j, "warnings");
 	json_u64(&j, s->warnings);

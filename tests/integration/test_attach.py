@@ -209,7 +209,7 @@ class AttachOneThread(unittest.TestCase):
         # The 64 blocks live when the attach came, freed later (and any
         # allocated between the redirection of free and of malloc).
         self.assertGreaterEqual(self.t.early(), KEEP)
-        self.assertEqual(info["anomalies"]["frees_before_attach"], self.t.early())
+        self.assertEqual(info["attached"]["frees_before_attach"], self.t.early())
         self.assertEqual(info["anomalies"]["allocs_on_live_address"], 0)
         self.assertEqual(info["lost_events"], 0)
 
@@ -273,7 +273,7 @@ class AttachThreads(unittest.TestCase):
         self.assertEqual(info["lost_events"], 0)
         self.assertEqual(info["threads"], 9)
         self.assertGreaterEqual(self.t.early(), 9 * KEEP)
-        self.assertEqual(info["anomalies"]["frees_before_attach"], self.t.early())
+        self.assertEqual(info["attached"]["frees_before_attach"], self.t.early())
         self.assertEqual(info["anomalies"]["allocs_on_live_address"], 0)
 
 

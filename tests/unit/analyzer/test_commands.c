@@ -321,7 +321,7 @@ Test(commands, info_of_an_attached_trace_counts_frees_from_before_the_attach, .i
 	cr_assert(strstr(first + 1, line), "the index lost it:\n%s", out);
 	cr_assert(strstr(out, "the trace began at `heaptrail attach`"), "%s", out);
 	cr_assert(strstr(out, "end:          clean: detached at"), "%s", out);
-	cr_assert(strstr(out, "\"frees_before_attach\":2"), "%s", out);
+	cr_assert(strstr(out, "\"frees_before_attach\":2,\"reallocs_before_attach\":0"), "%s", out);
 	cr_assert(strstr(out, "\"detached_us\":500"), "%s", out);
 }
 
