@@ -12,6 +12,7 @@
 #include "config.h"
 #include "lifecycle.h"
 #include "msgfd.h"
+#include "pyframes.h"
 #include "session.h"
 #include "util.h"
 
@@ -150,22 +151,32 @@ static int start(const char *config)
 	if (!config || parse(config))
 		return -EINVAL;
 	const char *msg = conf_get(HT_ENV_ATTACH_MSG);
-	if (msg && *msg)
-		msgfd_use(open(msg, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC));
-	if (!hooks_loaded_late() || session_active()) {
-		say("this process records already: heaptrail was loaded at its start "
-		    "(heaptrail record or LD_PRELOAD)", NULL);
+	int mfd = msg && *msg ? open(msg, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) : -1;
+	/* Refusals that leave a running recorder's own message channel (the
+	 * wrapper's, or a first attach's) alone: written straight to ours. */
+	const char *busy = NULL;
+	if (!hooks_loaded_late() || session_active())
+		busy = "this process records already: heaptrail was loaded at its start "
+		       "(heaptrail record or LD_PRELOAD)";
+	else if (attached)
+		busy = "heaptrail is attached to this process already";
+	else if (used)
+		busy = "heaptrail was attached to this process before and detached; a second "
+		       "attach in one process is not supported (restart it to attach again)";
+	if (busy) {
+		if (mfd >= 0) {
+			char line[300];
+			util_line_t l = { line, sizeof(line) - 1, 0 };
+			util_line_str(&l, "heaptrail: ");
+			util_line_str(&l, busy);
+			line[l.len++] = '\n';
+			if (write(mfd, line, l.len) < 0)
+				l.len = 0;
+			close(mfd);
+		}
 		return -EALREADY;
 	}
-	if (attached) {
-		say("heaptrail is attached to this process already", NULL);
-		return -EALREADY;
-	}
-	if (used) {
-		say("heaptrail was attached to this process before and detached; a second "
-		    "attach in one process is not supported (restart it to attach again)", NULL);
-		return -EALREADY;
-	}
+	msgfd_use(mfd);
 	if (hooks_program_malloc()) {
 		say("the program defines malloc itself: its allocations cannot be recorded", NULL);
 		return -ENOTSUP;
@@ -209,6 +220,7 @@ static int start(const char *config)
 		    "of malloc or free found)", NULL);
 		return -ENOENT;
 	}
+	pyframes_attached();
 	attached = 1;
 	return 0;
 }
@@ -219,6 +231,8 @@ int heaptrail_attach_start(const char *config)
 	int nested = t->in_hook;
 	t->in_hook = HOOK_QUIET;
 	int err = start(config);
+	if (err && err != -EALREADY)
+		msgfd_use(-1); /* nothing of ours stays open */
 	t->in_hook = nested;
 	return err;
 }

@@ -45,7 +45,10 @@ static const char gdb_script[] =
 	"LIB = os.environ['HT_LIB']\n"
 	"CONF = os.environ.get('HT_CONF', '').encode() + b'\\0'\n"
 	"ACTION = os.environ['HT_ACTION']\n"
-	"for c in ('set pagination off', 'set confirm off', 'set scheduler-locking off'):\n"
+	"# unwindonsignal: a signal that arrives during a call unwinds it instead\n"
+	"# of leaving the process inside gdb's dummy frame.\n"
+	"for c in ('set pagination off', 'set confirm off', 'set scheduler-locking off',\n"
+	"          'set unwindonsignal on'):\n"
 	"    try:\n"
 	"        gdb.execute(c)\n"
 	"    except gdb.error:\n"
@@ -365,6 +368,9 @@ static int run_gdb(const char *gdb, int pid, const char *lib, const char *action
 	snprintf(pidarg, sizeof(pidarg), "%d", pid);
 	pid_t child = fork();
 	if (child == 0) {
+		/* Its own process group: a Ctrl-C meant for `heaptrail attach`
+		 * must not interrupt gdb in the middle of a call. */
+		setpgid(0, 0);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
 		close(pfd[0]);

@@ -296,6 +296,50 @@ class AttachDuration(unittest.TestCase):
         self.assertIsNotNone(analyze("info", trace)["detached_us"])
 
 
+PY_LOOP = """
+import sys, time
+print("ready", flush=True)
+keep = []
+for line in sys.stdin:
+    keep.append([bytearray(1000) for _ in range(100)])
+    if len(keep) > 10:
+        keep.pop(0)
+    print("tick", len(keep), flush=True)
+"""
+
+
+class AttachPython(unittest.TestCase):
+    """A CPython process: recorded with native frames, and told so (Python
+    frames after an attach are not supported yet)."""
+
+    def test_python_process_is_recorded_with_native_frames(self):
+        require_attach()
+        import sys
+        trace = trace_path("attach_python")
+        p = subprocess.Popen([sys.executable, "-c", PY_LOOP], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertEqual(p.stdout.readline(), b"ready\n")
+            a = start_attach(p.pid, trace)
+            for _ in range(20):
+                p.stdin.write(b"x\n")
+                p.stdin.flush()
+                p.stdout.readline()
+            a.send_signal(signal.SIGINT)
+            self.assertEqual(a.wait(timeout=TIMEOUT), 0)
+            err = a.stderr.read()
+            p.stdin.close()
+            self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertIn(b"Python frames are not captured after `heaptrail attach`", err)
+        allocs = sum(1 for ev in decode_events(trace) if ev[0] == "alloc" and ev[2] >= 1000)
+        self.assertGreaterEqual(allocs, 20 * 100)
+        self.assertEqual(p.stderr.read(), b"")
+
+
 class AttachFailures(unittest.TestCase):
     """Each refusal names its cause; the target keeps running."""
 
@@ -399,6 +443,22 @@ class AttachFailures(unittest.TestCase):
             if pid:
                 os.kill(pid, signal.SIGKILL)  # the program, then its wrapper
             p.wait(timeout=TIMEOUT)
+
+    def test_second_attach_after_a_detach_is_refused(self):
+        t = Target(0)
+        try:
+            a = start_attach(t.pid, trace_path("attach_first"), "--duration", "0.3")
+            self.assertEqual(a.wait(timeout=TIMEOUT), 0)
+            r, _ = self.attach(t.pid, name="attach_second")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"a second attach in one process is not supported", r.stderr)
+            d = heaptrail("detach", str(t.pid))
+            self.assertEqual(d.returncode, 1)
+            self.assertIn(b"not attached", d.stderr)
+            self.assert_still_running(t)
+            self.assertEqual(t.stop()[0], 0)
+        finally:
+            t.kill()
 
     def test_detach_when_not_attached(self):
         d = heaptrail("detach", str(self.t.pid))
