@@ -95,7 +95,7 @@ TARGETS := $(TARGET_C:tests/integration/targets/%.c=$(BUILD)/targets/%) \
 	$(TARGET_LIB:tests/integration/targets/%.c=$(BUILD)/targets/%.so) \
 	$(TARGET_RS:tests/integration/targets/%.rs=$(BUILD)/targets/%) \
 	$(BUILD)/targets/snapshots_nopie $(BUILD)/targets/heap_counters_nopie \
-	$(BUILD)/targets/alloc_family_nopie
+	$(BUILD)/targets/alloc_family_nopie $(BUILD)/targets/sleeper_static
 
 LIB := $(BUILD)/libheaptrail.so
 BIN := $(BUILD)/heaptrail
@@ -227,6 +227,11 @@ $(BUILD)/targets/%: tests/integration/targets/%.c | $(DEPS_STAMP)
 $(BUILD)/targets/%_nopie: tests/integration/targets/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE -std=gnu11 -O2 -g -fno-pie -no-pie $(WARN) -o $@ $< -ldl -lpthread
+
+# A static program: `heaptrail attach` must refuse it with a clear message.
+$(BUILD)/targets/%_static: tests/integration/targets/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -D_GNU_SOURCE -std=gnu11 -O0 -g -static $(WARN) -o $@ $<
 
 $(BUILD)/targets/%: tests/integration/targets/%.cc | $(DEPS_STAMP)
 	@mkdir -p $(@D)

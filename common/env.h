@@ -69,6 +69,16 @@
  * (then recorded as such: HT_PROC_PYTHONMALLOC). */
 #define HT_ENV_PYTHONMALLOC "PYTHONMALLOC"
 
+/* ---- `heaptrail attach` to the library (attach.c), in the configuration
+ * string of heaptrail_attach_start, never in an environment ---------- */
+
+/* The trace: an empty regular file the attacher created for the process. */
+#define HT_ENV_ATTACH_TRACE "HEAPTRAIL_ATTACH_TRACE"
+/* The attacher's message file: the recorder's lines go there. */
+#define HT_ENV_ATTACH_MSG "HEAPTRAIL_ATTACH_MSG"
+/* The attacher's pid (the ATTACH record). */
+#define HT_ENV_ATTACH_BY "HEAPTRAIL_ATTACH_BY"
+
 /* ---- the wrapper and the analyzer only -------------------------------- */
 
 /* `heaptrail record`: the library to preload (default: beside the binary,

@@ -304,6 +304,23 @@ enum ht_rec {
 	 * the writer's cycle, when it changed; dated by the TIME before it.
 	 *   varint heap bytes, varint heap blocks. */
 	HT_REC_AGG_HEAP = 19,
+	/* ATTACH: the image was already running when recording began
+	 * (`heaptrail attach`): right after PROCESS and CLOCK, whose
+	 * start_unix_ns is then the moment of the attach.  Blocks allocated
+	 * before it are unknown, so their frees and reallocs are frees of
+	 * blocks from before the attach, not anomalies.  Readers that do not
+	 * know the type skip it (no version bump).
+	 *   varint process start (unix ns, from /proc/self/stat; 0 = unknown),
+	 *   varint attacher pid (0 = unknown).
+	 *   example: a process started at unix 1.7e18 ns, attached by pid 4242:
+	 *   head 20<<3|7 = 0xa7 0x01, length, 2 varints */
+	HT_REC_ATTACH = 20,
+	/* DETACH: recording stopped at `heaptrail detach` (or the end of
+	 * `heaptrail attach`) while the process runs on: just before the
+	 * last snapshot (origin HT_SNAP_EXIT, label "detach") and END.  What is live at the end is what
+	 * was live at the detach.
+	 *   varint time (us since start). */
+	HT_REC_DETACH = 21,
 };
 
 /* A file that starts with this line is not a trace: the recorder was
@@ -344,7 +361,7 @@ enum ht_snap_origin {
 	HT_SNAP_API = 0, /* heaptrail_snapshot() */
 	HT_SNAP_TIMER = 1, /* --snapshot-every */
 	HT_SNAP_SIGNAL = 2, /* --snapshot-signal */
-	HT_SNAP_EXIT = 3, /* recorded at exit */
+	HT_SNAP_EXIT = 3, /* recorded at exit (labelled "detach" at a detach) */
 	/* Python (heaptrail.py, through the _heaptrail built-in module):
 	 * start-up is over, the main module is about to start; what is live
 	 * here is the interpreter's start-up. */

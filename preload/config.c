@@ -17,9 +17,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Where the settings come from: the environment, or an attach's
+ * configuration (config_use_source). */
+static char *(*source)(const char *) = getenv;
+
+void config_use_source(char *(*get)(const char *))
+{
+	source = get ? get : getenv;
+}
+
 static int env_flag(const char *name)
 {
-	const char *v = getenv(name);
+	const char *v = source(name);
 	return v && *v && strcmp(v, "0") != 0;
 }
 
@@ -52,9 +61,12 @@ void config_load(config_t *c)
 	c->depth = CONFIG_DEFAULT_DEPTH;
 	c->quiet = env_flag(HT_ENV_QUIET);
 	util_quiet = c->quiet;
-	/* First: every message below goes through it. */
-	msgfd_setup(env_flag(HT_ENV_FOLLOW_EXEC));
-	const char *v = getenv(HT_ENV_DEPTH);
+	/* First: every message below goes through it.  An attach sets up
+	 * its own message file (attach.c): the program's environment and
+	 * fd 2 are not ours. */
+	if (source == getenv)
+		msgfd_setup(env_flag(HT_ENV_FOLLOW_EXEC));
+	const char *v = source(HT_ENV_DEPTH);
 	uint64_t n;
 	if (v && *v) {
 		if (util_parse_u64(v, &n) || n < 1)
@@ -62,7 +74,7 @@ void config_load(config_t *c)
 		else
 			c->depth = n > STACKS_MAX_FRAMES ? STACKS_MAX_FRAMES : (unsigned)n;
 	}
-	v = getenv(HT_ENV_SNAPSHOT_EVERY);
+	v = source(HT_ENV_SNAPSHOT_EVERY);
 	if (v && *v) {
 		c->snap_every_ns = parse_seconds(v);
 		if (!c->snap_every_ns)
@@ -70,23 +82,23 @@ void config_load(config_t *c)
 		else if (c->snap_every_ns < 1000000u)
 			c->snap_every_ns = 1000000u;
 	}
-	v = getenv(HT_ENV_SNAPSHOT_SIGNAL);
+	v = source(HT_ENV_SNAPSHOT_SIGNAL);
 	if (v && *v) {
 		int sig = names_snapshot_signal(v);
 		c->snap_signal = sig > 0 ? sig : 0;
 		if (!c->snap_signal)
 			util_say(1, "HEAPTRAIL_SNAPSHOT_SIGNAL is not a signal name or number; ignored");
 	}
-	v = getenv(HT_ENV_CRASH_FLUSH);
+	v = source(HT_ENV_CRASH_FLUSH);
 	c->crash_flush = !(v && !strcmp(v, "0"));
 	c->follow_fork = env_flag(HT_ENV_FOLLOW_FORK);
 	c->aggregate = env_flag(HT_ENV_AGGREGATE);
 	c->follow_exec = env_flag(HT_ENV_FOLLOW_EXEC);
 	c->compress = env_flag(HT_ENV_COMPRESS);
-	v = getenv(HT_ENV_PYTHONMALLOC);
+	v = source(HT_ENV_PYTHONMALLOC);
 	if (v && !strcmp(v, "malloc"))
 		c->proc_flags |= HT_PROC_PYTHONMALLOC;
-	v = getenv(HT_ENV_UNWIND);
+	v = source(HT_ENV_UNWIND);
 	c->unwind_mode = UNWIND_FAST;
 	if (v && !strcmp(v, "libunwind")) {
 		c->unwind_mode = UNWIND_LIBUNWIND;
@@ -100,11 +112,13 @@ void config_load(config_t *c)
 		util_line_str(&l, " is not fast, libunwind or verify; using fast");
 		util_say(1, msg);
 	}
-	v = getenv(HT_ENV_OUTPUT);
+	v = source(HT_ENV_OUTPUT);
 	c->null_sink = v && !strcmp(v, "/dev/null");
-	v = getenv(HT_ENV_ROOT_PID);
+	v = source(HT_ENV_ROOT_PID);
 	if (v && !util_parse_u64(v, &n) && n > 0 && n < INT32_MAX) {
 		c->root_pid = (int)n;
+	} else if (source != getenv) {
+		c->root_pid = getpid(); /* an attach: the environment is the program's */
 	} else {
 		/* Manual LD_PRELOAD: this process is the root.  setenv allocates;
 		 * the caller holds the re-entrancy guard. */
@@ -117,10 +131,10 @@ void config_load(config_t *c)
 
 void config_python(config_python_t *out)
 {
-	const char *v = getenv(HT_ENV_PYTHON_FRAMES);
+	const char *v = source(HT_ENV_PYTHON_FRAMES);
 	out->profile = v && !strcmp(v, "profile");
 	uint64_t n;
-	v = getenv(HT_ENV_PYTHON_ROW);
+	v = source(HT_ENV_PYTHON_ROW);
 	out->row = v && !util_parse_u64(v, &n) && n < 100 ? (int)n : 0;
 }
 
@@ -141,8 +155,8 @@ static void fmt_id(char *buf, size_t cap, uint64_t dev, uint64_t ino)
 
 static int env_fd(void)
 {
-	const char *fdv = getenv(HT_ENV_FD);
-	const char *idv = getenv(HT_ENV_FD_ID);
+	const char *fdv = source(HT_ENV_FD);
+	const char *idv = source(HT_ENV_FD_ID);
 	uint64_t fd;
 	struct stat st;
 	char want[64];
@@ -172,7 +186,7 @@ static int env_fd(void)
  * makes that file: never another process's). */
 static void build_path(const config_t *c, int pid, char *out, size_t cap)
 {
-	const char *pat = getenv(HT_ENV_OUTPUT);
+	const char *pat = source(HT_ENV_OUTPUT);
 	if (!pat || !*pat) {
 		names_default_trace(program_invocation_name, pid, out, cap);
 		return;
@@ -188,7 +202,7 @@ static void build_path(const config_t *c, int pid, char *out, size_t cap)
 int config_open_output(const config_t *c, int pid, int use_env_fd, int *fresh)
 {
 	*fresh = 1;
-	if (use_env_fd && pid == c->root_pid && getenv(HT_ENV_FD)) {
+	if (use_env_fd && pid == c->root_pid && source(HT_ENV_FD)) {
 		int fd = env_fd();
 		if (fd >= 0) {
 			struct stat st;

@@ -39,6 +39,11 @@ typedef struct config_python {
 /* Parses the environment into c (bad values: one warning, default kept).
  * Also sets util_quiet. */
 void config_load(config_t *c);
+/* Reads the settings from get (name -> value or NULL) instead of the
+ * environment from now on; NULL: the environment again.  An attach
+ * (attach.c) passes its configuration string this way, since the
+ * program's environment cannot change. */
+void config_use_source(char *(*get)(const char *));
 /* Reads the Python frame settings now. */
 void config_python(config_python_t *out);
 

@@ -305,6 +305,21 @@ void enc_signal(enc_t *e, int sig, uint64_t time_us)
 	enc_rec_end(e, m);
 }
 
+void enc_attach(enc_t *e, uint64_t proc_start_ns, uint64_t attacher)
+{
+	size_t m = enc_rec_begin(e, HT_REC_ATTACH);
+	enc_put_varint(e, proc_start_ns);
+	enc_put_varint(e, attacher);
+	enc_rec_end(e, m);
+}
+
+void enc_detach(enc_t *e, uint64_t time_us)
+{
+	size_t m = enc_rec_begin(e, HT_REC_DETACH);
+	enc_put_varint(e, time_us);
+	enc_rec_end(e, m);
+}
+
 void enc_memory(enc_t *e, uint64_t peak, uint64_t now)
 {
 	size_t m = enc_rec_begin(e, HT_REC_MEMORY);

@@ -66,6 +66,9 @@ void enc_exec(enc_t *e, const char *path);
 void enc_signal(enc_t *e, int sig, uint64_t time_us);
 void enc_warning(enc_t *e, const char *text);
 void enc_memory(enc_t *e, uint64_t peak, uint64_t now);
+/* ATTACH (after PROCESS and CLOCK) and DETACH (before END). */
+void enc_attach(enc_t *e, uint64_t proc_start_ns, uint64_t attacher);
+void enc_detach(enc_t *e, uint64_t time_us);
 void enc_end(enc_t *e, uint64_t events, uint64_t lost, uint64_t end_us);
 /* STACK: frames innermost first; py = m words (code id << 32 | line). */
 void enc_stack(enc_t *e, uint32_t id, unsigned flags, const uint64_t *ips, unsigned n,

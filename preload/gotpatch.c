@@ -18,6 +18,7 @@ typedef struct saved {
 	uintptr_t slot; /* address of the GOT word */
 	uintptr_t old; /* its value before we wrote it */
 	uintptr_t bias; /* dlpi_addr of its module */
+	const char *name; /* its symbol (the caller's names[] string) */
 	int prot; /* page protection to put back after a write; -1: writable */
 } saved_t;
 
@@ -173,7 +174,7 @@ static void walk(const mod_t *m, const ElfW(Rela) *rel, size_t count, const char
 			continue;
 		}
 		if (!sv) /* a slot patched twice keeps its first old value */
-			saved[nsaved++] = (saved_t){ a, cur, m->bias, prot };
+			saved[nsaved++] = (saved_t){ a, cur, m->bias, names[k], prot };
 		else
 			sv->bias = m->bias;
 		res->patched++;
@@ -264,6 +265,19 @@ unsigned gotpatch_restore(uintptr_t bias, int all)
 	unsigned done = 0, k = 0;
 	for (unsigned i = 0; i < nsaved; i++) {
 		if (all || saved[i].bias == bias)
+			done += (unsigned)restore_one(&saved[i]);
+		else
+			saved[k++] = saved[i];
+	}
+	nsaved = k;
+	return done;
+}
+
+unsigned gotpatch_restore_name(const char *name, int match)
+{
+	unsigned done = 0, k = 0;
+	for (unsigned i = 0; i < nsaved; i++) {
+		if (!strcmp(saved[i].name, name) == !!match)
 			done += (unsigned)restore_one(&saved[i]);
 		else
 			saved[k++] = saved[i];

@@ -42,6 +42,10 @@ int gotpatch_module(const struct dl_phdr_info *info, const char *const *names, s
  * number of slots restored.  The module must still be loaded. */
 unsigned gotpatch_restore(uintptr_t bias, int all);
 
+/* Puts back, in every module, the slots of symbol name (match != 0) or
+ * of every other symbol (match == 0).  Returns the number restored. */
+unsigned gotpatch_restore_name(const char *name, int match);
+
 /* The address of name as defined by the module itself (bias, dynamic
  * section: a link map's l_addr and l_ld), from its GNU hash table: a
  * global or weak function or object with a section, default version.

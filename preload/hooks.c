@@ -2,6 +2,7 @@
  * destructor.  Entry point of libheaptrail.so (kept out of the unit-test
  * archive).  Every hook is thread-safe, never allocates, preserves errno,
  * and forwards unchanged when not recording or when re-entered. */
+#include "attach.h"
 #include "common/env.h"
 #include "config.h"
 #include "msgfd.h"
@@ -27,6 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -214,6 +216,29 @@ static void range_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 	*hi = q[2];
 }
 
+/* Whether this library was loaded after libc (dlopen: `heaptrail attach`),
+ * not preloaded: then no call binds to our hooks by itself, and recording
+ * starts only at heaptrail_attach_start (attach.c).  The link map lists
+ * the objects in load order: a preloaded library comes before libc. */
+static int late = -1;
+
+static int loaded_late(void)
+{
+	if (late >= 0)
+		return late;
+	Dl_info mine;
+	late = 0;
+	if (!dladdr((void *)&loaded_late, &mine))
+		return late;
+	for (struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next) {
+		if (lm->l_addr == (uintptr_t)mine.dli_fbase)
+			break;
+		if (lm->l_name && strstr(lm->l_name, "/libc.so"))
+			late = 1;
+	}
+	return late;
+}
+
 static void resolve(void)
 {
 	if (resolving)
@@ -248,6 +273,11 @@ static void resolve(void)
 		ht_session.family_off = 1;
 	if (alloc_mode == ALLOC_LIB) {
 		range_of((uintptr_t)winner, &winner_lo, &winner_hi);
+		/* Loaded late, we come after libc, whose malloc is then the
+		 * "winner": its own GOT slots (strdup, fopen...) are the
+		 * program's calls too and get redirected like everyone's. */
+		if (loaded_late() && same_object(winner, (void *)&dlsym, "libc.so"))
+			winner_lo = winner_hi = 0;
 #define X_WIN(name)                                                        \
 	{                                                                  \
 		int e_;                                                    \
@@ -947,6 +977,8 @@ HT_EXPORT long syscall(long nr, ...)
  * pointed at the hook (gotpatch.h).  The result is the same call, now
  * recorded. */
 static int got_busy; /* a scan runs (one at a time) */
+static int got_off; /* a detach restored every slot: no scan patches again */
+static int got_free_only; /* an attach's first scan: the free slots alone */
 static int got_pending; /* a module was mid-dlopen, or a scan was skipped: scan again */
 #define MAX_WARNED 32
 static uintptr_t got_warned[MAX_WARNED]; /* biases of libraries warned about */
@@ -993,6 +1025,14 @@ static void *got_decide(void *arg, const gotpatch_slot_t *s)
 	if (fam_global[s->sym] != hook && fam_global[s->sym] != real)
 		return NULL;
 	return other_namespace(arg) ? NULL : hook;
+}
+
+/* got_decide for a walk over fam_names[FAM_free] alone. */
+static void *got_decide_free(void *arg, const gotpatch_slot_t *s)
+{
+	gotpatch_slot_t q = *s;
+	q.sym = FAM_free;
+	return got_decide(arg, &q);
 }
 
 static void got_warn(const struct dl_phdr_info *info, int err)
@@ -1100,6 +1140,12 @@ static int got_module(struct dl_phdr_info *info, size_t size, void *arg)
 		return 0; /* us, or the allocator we forward to (its own calls) */
 	got_ctx_t c = { info, dyn, -1 };
 	gotpatch_result_t r;
+	if (got_free_only) {
+		if (gotpatch_module(info, &fam_names[FAM_free], 1, got_decide_free, &c, &r) == 0 &&
+		    r.err)
+			got_warn(info, r.err);
+		return 0;
+	}
 	if (gotpatch_module(info, fam_names, FAM_N, got_decide, &c, &r) != 0)
 		return 0;
 	*unbound += r.unbound;
@@ -1117,10 +1163,16 @@ static int got_module(struct dl_phdr_info *info, size_t size, void *arg)
 /* Checks every module's GOT.  Runs in a hook (in_hook set) or at start. */
 static void got_scan(void)
 {
-	if (alloc_mode == ALLOC_PROGRAM || !real_malloc)
+	if (alloc_mode == ALLOC_PROGRAM || !real_malloc ||
+	    __atomic_load_n(&got_off, __ATOMIC_ACQUIRE))
 		return;
 	if (__atomic_exchange_n(&got_busy, 1, __ATOMIC_ACQUIRE)) {
 		__atomic_store_n(&got_pending, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (__atomic_load_n(&got_off, __ATOMIC_ACQUIRE)) {
+		/* A detach restored the slots after our first check. */
+		__atomic_store_n(&got_busy, 0, __ATOMIC_RELEASE);
 		return;
 	}
 	__atomic_store_n(&got_pending, 0, __ATOMIC_RELAXED);
@@ -1165,6 +1217,47 @@ static void got_init(void)
 		range_of((uintptr_t)real_malloc, &cxx_lo, &cxx_hi);
 	modules_on_change(got_on_modules_change);
 	pthread_atfork(NULL, NULL, got_fork_child);
+}
+
+/* ---- attach (attach.h) --------------------------------------------------- */
+
+int hooks_loaded_late(void)
+{
+	return loaded_late();
+}
+
+int hooks_program_malloc(void)
+{
+	if (!real_malloc)
+		resolve();
+	return alloc_mode == ALLOC_PROGRAM;
+}
+
+unsigned hooks_redirect(void)
+{
+	/* free first: a block whose malloc was not redirected yet and whose
+	 * free is recorded counts as a free from before the attach; the other
+	 * way round it would stay live in the trace for ever. */
+	__atomic_store_n(&got_off, 0, __ATOMIC_RELEASE);
+	got_free_only = 1;
+	got_scan();
+	got_free_only = 0;
+	got_scan();
+	return gotpatch_count();
+}
+
+unsigned hooks_restore(void)
+{
+	/* No scan starts after this, and the one running (another thread's,
+	 * at a module map change) finishes first; got_busy stays taken. */
+	__atomic_store_n(&got_off, 1, __ATOMIC_RELEASE);
+	while (__atomic_exchange_n(&got_busy, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	/* free last, for the same reason as in hooks_redirect. */
+	unsigned n = gotpatch_restore_name("free", 0);
+	n += gotpatch_restore_name("free", 1);
+	__atomic_store_n(&got_busy, 0, __ATOMIC_RELEASE);
+	return n;
 }
 
 /* ---- constructor / destructor ------------------------------------------ */
@@ -1240,11 +1333,16 @@ __attribute__((constructor)) static void heaptrail_init(void)
 	if (!real_malloc)
 		resolve();
 	config_t cfg;
-	config_load(&cfg);
+	if (loaded_late())
+		memset(&cfg, 0, sizeof(cfg)); /* nothing of the environment's */
+	else
+		config_load(&cfg);
 	pthread_atfork(lifecycle_fork_prepare, lifecycle_fork_parent, lifecycle_fork_child);
 	got_init();
 	int pid = getpid();
-	if (config_should_record(&cfg, pid)) {
+	/* Loaded by `heaptrail attach`: the environment is the program's, and
+	 * recording waits for heaptrail_attach_start. */
+	if (!loaded_late() && config_should_record(&cfg, pid)) {
 		int fresh = 1;
 		/* HEAPTRAIL_OUTPUT=/dev/null: record everything, write nothing
 		 * (benchmarks of the recorder itself). */

@@ -24,6 +24,9 @@
 #include <unistd.h>
 
 static int fork_locked; /* the writer lock is held across fork() */
+/* The snapshot signal's action before ours (put back at a detach). */
+static struct sigaction snap_old;
+static int snap_saved;
 static int no_native_stacks; /* seam.h */
 
 void seam_no_native_stacks(void)
@@ -152,7 +155,7 @@ static int start(const config_t *cfg, int fd, int fresh, util_line_t *why)
 		sa.sa_handler = on_snapshot_signal;
 		sa.sa_flags = SA_RESTART;
 		sigemptyset(&sa.sa_mask);
-		sigaction(cfg->snap_signal, &sa, NULL);
+		snap_saved = sigaction(cfg->snap_signal, &sa, &snap_old) == 0;
 	}
 	if (cfg->crash_flush)
 		crash_install(on_crash, cfg->snap_signal);
@@ -206,6 +209,31 @@ void lifecycle_finish(void)
 	if (getenv("HEAPTRAIL_MEMSTATS"))
 		say_memstats();
 	writer_finish();
+	t->in_hook = nested;
+}
+
+void lifecycle_detach(void)
+{
+	rec_tls_t *t = &ht_tls;
+	int nested = t->in_hook;
+	t->in_hook = HOOK_QUIET;
+	if (session_active())
+		writer_finish_detach();
+	session_end(); /* also when the END could not be written in time */
+	session_kick();
+	writer_join_thread();
+	/* The program's own action again, unless it installed another since
+	 * (then that one stays: it is the program's). */
+	int sig = ht_session.cfg.snap_signal;
+	struct sigaction cur;
+	if (sig && snap_saved && sigaction(sig, NULL, &cur) == 0 &&
+	    cur.sa_handler == on_snapshot_signal)
+		sigaction(sig, &snap_old, NULL);
+	snap_saved = 0;
+	int fd = ht_session.fd;
+	__atomic_store_n(&ht_session.fd, -1, __ATOMIC_RELEASE);
+	if (fd >= 0)
+		close(fd);
 	t->in_hook = nested;
 }
 

@@ -17,6 +17,10 @@
 int lifecycle_start(const config_t *cfg, int fd, int fresh, char *why, size_t cap);
 /* Final flush at exit: exit snapshot, END.  Idempotent. */
 void lifecycle_finish(void);
+/* The end of an attach (attach.c): DETACH, the "detach" snapshot and END,
+ * then the writer thread is joined, the snapshot signal's previous action
+ * put back and the trace closed.  The process runs on; the hooks forward. */
+void lifecycle_detach(void);
 /* Exec in the recording process: flush and write EXEC (and END when the
  * new image will not record: untraced_next), keeping the writer paused;
  * lifecycle_exec_failed() resumes it.  0, or -1 when not recording here. */

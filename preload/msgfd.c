@@ -100,6 +100,20 @@ void msgfd_setup(int keep_on_exec)
 	}
 }
 
+void msgfd_use(int fd)
+{
+	int old = __atomic_exchange_n(&msgfd_fd, -1, __ATOMIC_ACQ_REL);
+	if (old >= 0)
+		close(old);
+	budget = -1;
+	keep_open = 0;
+	if (fd < 0)
+		return;
+	msgfd_fd = private_dup(fd);
+	close(fd);
+	remember();
+}
+
 void msgfd_write(const char *buf, size_t len)
 {
 	int fd = __atomic_load_n(&msgfd_fd, __ATOMIC_ACQUIRE);

@@ -17,6 +17,9 @@
  * the wrapper's descriptor stays open across exec (followed children
  * write to it too). */
 void msgfd_setup(int keep_on_exec);
+/* An attach's message file (attach.c): fd, opened by the caller, takes
+ * every line from now on (-1: none; the previous one is closed). */
+void msgfd_use(int fd);
 /* Writes one whole line (no SIGPIPE escapes).  Lines beyond the budget of
  * the chosen way are dropped. */
 void msgfd_write(const char *buf, size_t len);

@@ -58,6 +58,9 @@ void pyframes_emit_new(pyframes_code_fn fn, void *ctx);
 /* Makes the next pyframes_emit_new deliver every id again from 1 (a new
  * trace file was started, e.g. in a followed fork child). */
 void pyframes_rewind_emitted(void);
+/* Recording began at an attach: the startup module never ran, and the
+ * warning says so in those words. */
+void pyframes_attached(void);
 
 /* Copies one pending one-line warning (no newline) into buf and returns its
  * length, or returns 0 when there is none.  Each warning is returned once.

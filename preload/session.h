@@ -118,6 +118,12 @@ typedef struct session {
 	 * unrecorded (recording off: before start, after the end); tells
 	 * "allocated nothing at all" from "allocated only then". */
 	int unrecorded_calls;
+	/* An attach (attach.c): the process start (unix ns, 0 = unknown) and
+	 * the attacher's pid for the ATTACH record; attached = 0: started
+	 * with the program. */
+	int attached;
+	uint64_t attach_proc_start_ns;
+	uint64_t attach_by;
 	config_t cfg;
 } session_t;
 

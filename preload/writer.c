@@ -85,6 +85,7 @@ static struct writer {
 	/* Touched outside the lock (atomics). */
 	int sig_snap; /* set by the snapshot signal handler */
 	pthread_t thread;
+	int joinable; /* an attach's thread, joined by writer_join_thread */
 	/* writer_finish_fatal's request (a signal number) and the writer's
 	 * answer (futex word: 1 once the trace is ended). */
 	int fatal_sig;
@@ -312,6 +313,8 @@ static void put_process(void)
 	m = enc_rec_begin(&w.enc, HT_REC_CLOCK);
 	enc_put_varint(&w.enc, tick_resolution_ns());
 	enc_rec_end(&w.enc, m);
+	if (ht_session.attached)
+		enc_attach(&w.enc, ht_session.attach_proc_start_ns, ht_session.attach_by);
 }
 
 /* A TIME op that brings the trace's clock up to pending_time_us: read
@@ -899,7 +902,11 @@ int writer_start_thread(void)
 		__atomic_store_n(&ht_session.writer_alive, 0, __ATOMIC_SEQ_CST);
 		return -err;
 	}
-	pthread_detach(w.thread);
+	/* An attach joins it at the detach: no thread of ours is left. */
+	if (ht_session.attached)
+		w.joinable = 1;
+	else
+		pthread_detach(w.thread);
 	return 0;
 }
 
@@ -960,7 +967,8 @@ static int lock_for_end(void)
 }
 
 /* The end of the image: final drain, exit snapshot, SIGNAL (sig > 0: the
- * image is dying of that signal) and END. */
+ * image is dying of that signal) and END; sig < 0: a detach (DETACH, the
+ * snapshot "detach"), the process runs on. */
 static void finish(int sig)
 {
 	if (lock_for_end())
@@ -970,7 +978,10 @@ static void finish(int sig)
 		return;
 	}
 	registry_refresh_names();
-	cycle(1, HT_SNAP_EXIT, "exit");
+	if (sig < 0)
+		cycle(1, HT_SNAP_EXIT, "detach");
+	else
+		cycle(1, HT_SNAP_EXIT, "exit");
 	/* Threads renamed late are re-announced before the end. */
 	uint32_t n = __atomic_load_n(&ht_reg.nthreads, __ATOMIC_ACQUIRE);
 	for (uint32_t i = 0; i < n; i++) {
@@ -1016,6 +1027,8 @@ static void finish(int sig)
 		flush();
 	if (sig > 0)
 		enc_signal(&w.enc, sig, t);
+	if (sig < 0)
+		enc_detach(&w.enc, t);
 	enc_memory(&w.enc, mapmem_peak(), mapmem_now());
 	enc_end(&w.enc, w.nevents, lost, t);
 	flush();
@@ -1040,6 +1053,20 @@ uint64_t writer_cpu_ns(void)
 void writer_finish(void)
 {
 	finish(0);
+}
+
+void writer_finish_detach(void)
+{
+	finish(-1);
+}
+
+int writer_join_thread(void)
+{
+	if (!w.joinable)
+		return -1;
+	w.joinable = 0;
+	session_kick();
+	return pthread_join(w.thread, NULL) == 0 ? 0 : -1;
 }
 
 /* The longest a crashing thread waits for the writer to end the trace. */

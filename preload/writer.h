@@ -21,6 +21,12 @@ void writer_finish(void);
 /* CPU time of the writer thread so far (ns), 0 when it is not running
  * (HEAPTRAIL_WRITERSTATS=1, for the bench). */
 uint64_t writer_cpu_ns(void);
+/* The same at a detach: DETACH and a "detach" snapshot instead of the exit
+ * one; the process runs on. */
+void writer_finish_detach(void);
+/* After the trace ended: waits for the writer thread to exit (an attach's,
+ * which is not detached).  0, or -1 when there is no such thread. */
+int writer_join_thread(void);
 /* Called by a thread dying of signal sig (async-signal-safe: no lock taken
  * here): the writer thread does writer_finish's work, with a SIGNAL record
  * before END, while this thread waits (at most 3 s).  0 once the trace is

@@ -16,9 +16,10 @@ set -eu
 # libraries, `npm ci`), chromium (its browser test, headless).  The
 # allocators preloaded next to the recorder in test_allocators.py:
 # jemalloc, tcmalloc (google-perftools' minimal one) and mimalloc.
+# gdb: `heaptrail attach` loads the recorder into a running process with it.
 # libncurses-dev: the terminal of `heaptrail live`; tmux drives it in
 # test_live.py.
-PKGS="libncurses-dev tmux libunwind-dev libcriterion-dev libdw-dev libelf-dev zlib1g-dev libzstd-dev zstd libiberty-dev pkg-config python3 python3-numpy python3-pytest gcc g++ make golang-go valgrind nodejs chromium libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
+PKGS="libncurses-dev tmux libunwind-dev libcriterion-dev libdw-dev libelf-dev zlib1g-dev libzstd-dev zstd libiberty-dev pkg-config python3 python3-numpy python3-pytest gcc g++ make golang-go valgrind nodejs chromium libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gdb"
 # Debian's npm; a nodejs from elsewhere (NodeSource) carries its own npm
 # and conflicts with Debian's package.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"

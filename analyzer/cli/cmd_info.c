@@ -155,6 +155,30 @@ static void print_json(const analysis_summary_t *s, const heap_counters_t *c,
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	/* `heaptrail attach`: null, or when the process itself started
+	 * (unix ns, null = unknown); start_unix_ns is the attach. */
+	json_key(&j, "attached");
+	if (s->attached) {
+		json_obj_begin(&j);
+		json_key(&j, "process_start_unix_ns");
+		if (s->attach_proc_start_ns)
+			json_u64(&j, s->attach_proc_start_ns);
+		else
+			json_null(&j);
+		/* The unknown frees and reallocs: of the blocks from before. */
+		json_key(&j, "frees_before_attach");
+		json_u64(&j, c->unknown_frees);
+		json_key(&j, "reallocs_before_attach");
+		json_u64(&j, c->unknown_reallocs);
+		json_obj_end(&j);
+	} else {
+		json_null(&j);
+	}
+	json_key(&j, "detached_us"); /* the DETACH time, null: none */
+	if (s->detached)
+		json_u64(&j, s->detach_time_us);
+	else
+		json_null(&j);
 	json_key(&j, "events");
 	json_obj_begin(&j);
 	json_key(&j, "alloc");
@@ -317,7 +341,20 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		char when[64];
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		printf("started:      %s\n", when);
+		printf("started:      %s%s\n", when, s->attached ? " (the attach)" : "");
+	}
+	if (s->attached) {
+		/* The process ran before the trace: say since when. */
+		char ran[64] = "";
+		if (s->attach_proc_start_ns && s->attach_proc_start_ns <= s->start_unix_ns) {
+			char d[32];
+			snprintf(ran, sizeof(ran), ", %s after the process started",
+				 fmt_seconds(d, sizeof d,
+					     (s->start_unix_ns - s->attach_proc_start_ns) / 1000u));
+		}
+		printf("attached:     the trace began at `heaptrail attach` to the running process%s;\n"
+		       "              blocks allocated before are not in it (their frees are counted below)\n",
+		       ran);
 	}
 	char t[32];
 	printf("run time:     %s%s\n", fmt_seconds(t, sizeof t, s->end_time_us),
@@ -396,11 +433,18 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 	 * trace (issue 20.8). */
 	const char *unknown = (s->proc_flags & HT_PROC_FOLLOWED_FORK) ?
 				      "allocated before fork, in the parent" : "of unknown addresses";
-	printf("anomalies:    %" PRIu64 " frees %s, %" PRIu64
-	       " reallocs %s, %" PRIu64 " allocations on a live address\n",
-	       c->unknown_frees, unknown, c->unknown_reallocs,
-	       (s->proc_flags & HT_PROC_FOLLOWED_FORK) ? "of such blocks" : "of unknown addresses",
-	       c->double_allocs);
+	if (s->attached)
+		/* Not anomalies: the blocks the process had when we came. */
+		printf("pre-attach:   %" PRIu64 " frees and %" PRIu64
+		       " reallocs of blocks allocated before the attach\n"
+		       "anomalies:    %" PRIu64 " allocations on a live address\n",
+		       c->unknown_frees, c->unknown_reallocs, c->double_allocs);
+	else
+		printf("anomalies:    %" PRIu64 " frees %s, %" PRIu64
+		       " reallocs %s, %" PRIu64 " allocations on a live address\n",
+		       c->unknown_frees, unknown, c->unknown_reallocs,
+		       (s->proc_flags & HT_PROC_FOLLOWED_FORK) ? "of such blocks" : "of unknown addresses",
+		       c->double_allocs);
 	if (s->warnings)
 		printf("warnings:     %" PRIu64 " from the recorder, last: %s\n",
 		       s->warnings, s->last_warning ? s->last_warning : "");
@@ -408,6 +452,9 @@ static void print_text(const analysis_summary_t *s, const heap_counters_t *c,
 		printf("end:          the program died of %s at %s; every event before it was "
 		       "written (SIGNAL and END records)\n",
 		       signal_name(s->fatal_signal), fmt_seconds(t, sizeof t, s->end_time_us));
+	else if (s->has_end && s->detached)
+		printf("end:          clean: detached at %s (`heaptrail detach`); the process ran on\n",
+		       fmt_seconds(t, sizeof t, s->detach_time_us));
 	else
 		printf("end:          %s\n",
 		       s->has_end ? "clean (END record)" :

@@ -22,6 +22,7 @@
 #include "cli/cmd_snapshots.h"
 #include "cli/cmd_timeline.h"
 #include "cli/cmd_top.h"
+#include "launcher/attach.h"
 #include "launcher/record.h"
 #include "model/analysis.h"
 #include "read/notices.h"
@@ -44,6 +45,15 @@ static const command_t commands[] = {
 	  "  --check: then `heaptrail check TRACE CHECK OPTIONS`, report on stderr;\n"
 	  "  exit 1 when a limit is broken, 2 when it cannot judge, else PROGRAM's",
 	  "run PROGRAM with the recorder and write a trace (.htr)" },
+	{ "attach", cmd_attach,
+	  "heaptrail attach PID [-o FILE] [--duration SECONDS] [--depth N]\n"
+	  "                 [--snapshot-every SECONDS] [--snapshot-signal SIG] [--quiet]\n"
+	  "  loads the recorder into the running process PID (with gdb) and records\n"
+	  "  until Ctrl-C, the end of --duration, `heaptrail detach PID` or its exit;\n"
+	  "  the process runs on afterwards, unchanged",
+	  "record a running process, then leave it running" },
+	{ "detach", cmd_detach, "heaptrail detach PID",
+	  "stop a `heaptrail attach` recording; the process runs on" },
 	{ "report", cmd_report,
 	  "heaptrail report TRACE... [-n N] [--by KEY] [--include GLOB]... [--exclude GLOB]...\n"
 	  "                 [--frames all|python|native] [--no-symbols] [--json]\n"

@@ -299,7 +299,7 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 
 /* Finds libheaptrail.so: $HEAPTRAIL_LIB, else next to this executable (build
  * tree), else ../lib relative to it (installed).  Writes the path to buf. */
-static int find_library(char *buf, size_t len)
+int record_find_library(char *buf, size_t len)
 {
 	const char *env = getenv(HT_ENV_LIB);
 	if (env && *env) {
@@ -1162,7 +1162,7 @@ int cmd_record(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (find_library(lib, sizeof(lib)) < 0)
+	if (record_find_library(lib, sizeof(lib)) < 0)
 		return 2;
 	/* Its runtime must load first and brings its own malloc: the program
 	 * would refuse to start under LD_PRELOAD or run unrecorded. */

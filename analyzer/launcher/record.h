@@ -5,6 +5,8 @@
 #ifndef HEAPTRAIL_RECORD_H
 #define HEAPTRAIL_RECORD_H
 
+#include <stddef.h>
+
 /* argv[0] is the subcommand name ("record"); options follow, then an optional
  * "--", then PROGRAM [ARGS...].  Returns the exit status for the command:
  * PROGRAM's own status, 2 on usage/setup errors, 126/127 when PROGRAM cannot
@@ -26,5 +28,10 @@ void record_set_live_view(record_live_fn fn);
  * number: names_parse_signal (common/names.h), which the library uses for
  * HEAPTRAIL_SNAPSHOT_SIGNAL too.  Returns the signal number, or -EINVAL. */
 int record_parse_signal(const char *text);
+
+/* Finds libheaptrail.so ($HEAPTRAIL_LIB, beside this executable, or
+ * ../lib); writes its absolute path to buf.  0, or -ENOENT after a line on
+ * stderr.  Used by `heaptrail attach` too. */
+int record_find_library(char *buf, size_t len);
 
 #endif /* HEAPTRAIL_RECORD_H */

@@ -406,6 +406,8 @@ static int on_process(analysis_t *an, const rd_event_t *ev)
 	an->sum.proc_flags = ev->u.process.flags;
 	an->sum.has_end = false;
 	an->sum.fatal_signal = 0;
+	an->sum.attached = an->sum.detached = false;
+	an->sum.attach_proc_start_ns = an->sum.detach_time_us = 0;
 	an->sum.time_resolution_us = ANALYSIS_WRITER_CYCLE_US; /* until a CLOCK */
 	fmt_set_resolution(an->sum.time_resolution_us);
 	if (replace_str(&an->exe, ev->u.process.exe) < 0 ||
@@ -699,6 +701,14 @@ static int apply_event(analysis_t *an, const rd_event_t *ev,
 		return heap_agg_peak(an->heap, ev);
 	case RD_AGG_HEAP:
 		return heap_agg_heap(an->heap, ev);
+	case RD_ATTACH:
+		an->sum.attached = true;
+		an->sum.attach_proc_start_ns = ev->u.attach.proc_start_ns;
+		return 0;
+	case RD_DETACH:
+		an->sum.detached = true;
+		an->sum.detach_time_us = ev->u.detach.time_us;
+		return 0;
 	case RD_END:
 		if ((rc = frozen_event(an, ev)) < 0)
 			return rc;
@@ -930,6 +940,10 @@ int analysis_restore(analysis_t *an, const analysis_saved_t *d)
 	an->sum.end_events = s->end_events;
 	an->sum.recorder_peak = s->recorder_peak;
 	an->sum.aggregated = s->aggregated;
+	an->sum.attached = s->attached;
+	an->sum.attach_proc_start_ns = s->attach_proc_start_ns;
+	an->sum.detached = s->detached;
+	an->sum.detach_time_us = s->detach_time_us;
 	if (replace_str(&an->exe, s->exe) < 0 ||
 	    replace_str(&an->cmdline, s->cmdline) < 0 ||
 	    replace_str(&an->version, s->recorder_version) < 0 ||

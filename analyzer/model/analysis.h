@@ -76,6 +76,13 @@ typedef struct analysis_summary {
 	int fatal_signal; /* > 0: the image died of this signal (SIGNAL record) */
 	uint64_t end_events; /* END's recorded-events count */
 	uint64_t recorder_peak; /* MEMORY: the recorder's own peak, bytes; 0 = not recorded */
+	/* `heaptrail attach` (ATTACH record): the trace began in a running
+	 * process at start_unix_ns; blocks from before are unknown, so
+	 * unknown_frees/reallocs are frees of blocks from before the attach. */
+	bool attached;
+	uint64_t attach_proc_start_ns; /* the process's own start, unix ns; 0 = unknown */
+	bool detached; /* DETACH: recording ended while the process ran on */
+	uint64_t detach_time_us;
 	size_t nsnapshots;
 	const analysis_snapshot_t *snapshots;
 	uint64_t file_bytes; /* on disk */

@@ -36,7 +36,8 @@
 
 #define INDEX_MAGIC "HTRIDX\r\n"
 /* 10: the summary keeps `aggregated` (record --aggregate traces), the
- * lost events by reason and the Python leaked-at-teardown fields. */
+ * lost events by reason, the Python leaked-at-teardown fields and the
+ * attach fields. */
 #define INDEX_VERSION 10u
 #define INDEX_HDR 16
 /* Content digest: whole files up to SAMPLE_ALL bytes, else SAMPLES
@@ -290,7 +291,8 @@ static void w_key(wbuf_t *b, const struct stat *st, const struct stat *self,
 	X(truncated, U) X(has_end, U) X(fatal_signal, SIG)                  \
 	X(end_events, U) X(recorder_peak, U) X(exe, STR) X(cmdline, STR)                        \
 	X(recorder_version, STR) X(time_resolution_us, U) X(aggregated, U)   \
-	X(lost_signal, U) X(lost_own_alloc, U)
+	X(lost_signal, U) X(lost_own_alloc, U)                              \
+	X(attached, U) X(attach_proc_start_ns, U) X(detached, U) X(detach_time_us, U)
 
 /* analysis_snapshot_t. */
 #define SNAPSHOT_FIELDS(X)                                                  \

@@ -585,6 +585,10 @@ static const rec_layout_t layouts[] = {
 			      { { 0, false } } },
 	[HT_REC_AGG_HEAP] = { RD_AGG_HEAP, "AGG_HEAP fields run past the record", 2,
 			      { V(agg_heap, bytes), V(agg_heap, blocks) } },
+	[HT_REC_ATTACH] = { RD_ATTACH, "ATTACH fields run past the record", 2,
+			    { V(attach, proc_start_ns), V(attach, attacher) } },
+	[HT_REC_DETACH] = { RD_DETACH, "DETACH field runs past the record", 1,
+			    { V(detach, time_us) } },
 };
 #undef V
 #undef S

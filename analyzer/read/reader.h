@@ -40,6 +40,8 @@ typedef enum rd_kind {
 	RD_AGG_STATE, /* per-stack totals that changed (aggregated image) */
 	RD_AGG_PEAK, /* the peak's per-stack breakdown (aggregated image) */
 	RD_AGG_HEAP, /* a heap sample (aggregated image) */
+	RD_ATTACH, /* the image was attached to while running (after PROCESS) */
+	RD_DETACH, /* recording stopped at a detach (before END) */
 } rd_kind_t;
 
 typedef struct rd_segment {
@@ -185,6 +187,12 @@ typedef struct rd_event {
 		struct {
 			uint64_t bytes, blocks;
 		} agg_heap;
+			uint64_t proc_start_ns; /* unix ns, 0 = unknown */
+			uint64_t attacher; /* pid, 0 = unknown */
+		} attach;
+		struct {
+			uint64_t time_us;
+		} detach;
 	} u;
 } rd_event_t;
 

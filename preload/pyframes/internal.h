@@ -134,6 +134,7 @@ struct pyf_state {
 	pystack_t *free_stacks;
 	char pending[256]; /* a warning not yet taken by the writer */
 	int exit_warned;
+	int attached; /* recording began at `heaptrail attach` (pyframes_attached) */
 	int cut_warned; /* the walk_cut warning was given */
 };
 

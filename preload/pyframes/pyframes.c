@@ -148,6 +148,11 @@ void pyframes_emit_new(pyframes_code_fn fn, void *ctx)
 	pyf.emitted = n;
 }
 
+void pyframes_attached(void)
+{
+	pyf.attached = 1;
+}
+
 void pyframes_rewind_emitted(void)
 {
 	pyf.emitted = 0;
@@ -158,9 +163,13 @@ size_t pyframes_take_warning(char *buf, size_t size, int at_exit)
 	if (at_exit && !pyf.exit_warned && pyf.py_seen && !pyf.attempted) {
 		pyf.exit_warned = 1;
 		/* The writer is asking: hand it over directly. */
-		pyf_say_pending("Python frames not captured: the heaptrail startup module "
-		    "did not run (python -I, -E or -S, PYTHONPATH replaced, "
-		    "or no ctypes?); showing native frames only");
+		if (pyf.attached)
+			pyf_say_pending("Python frames are not captured after `heaptrail attach` "
+					"(not supported yet); showing native frames only");
+		else
+			pyf_say_pending("Python frames not captured: the heaptrail startup "
+					"module did not run (python -I, -E or -S, PYTHONPATH "
+					"replaced, or no ctypes?); showing native frames only");
 	}
 	uint64_t cut = atomic_load(&walk_cut);
 	if (at_exit && cut && !pyf.cut_warned && !pyf.pending[0]) {

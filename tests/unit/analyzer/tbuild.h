@@ -278,6 +278,20 @@ static inline void tb_clock(tb_t *t, uint64_t resolution_ns)
 	tb_record(t, HT_REC_CLOCK);
 }
 
+/* ATTACH (after PROCESS) and DETACH (before END). */
+static inline void tb_attach(tb_t *t, uint64_t proc_start_ns, uint64_t attacher)
+{
+	tb_bv(t, proc_start_ns);
+	tb_bv(t, attacher);
+	tb_record(t, HT_REC_ATTACH);
+}
+
+static inline void tb_detach(tb_t *t, uint64_t time_us)
+{
+	tb_bv(t, time_us);
+	tb_record(t, HT_REC_DETACH);
+}
+
 static inline void tb_end(tb_t *t, uint64_t events, uint64_t lost,
 			  uint64_t end_us)
 {

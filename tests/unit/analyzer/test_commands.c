@@ -289,6 +289,42 @@ Test(commands, info_prints_the_recorders_peak_memory, .init = setup, .fini = tea
 	cr_assert(strstr(out, "\"recorder_memory_peak\":3145728"), "%s", out);
 }
 
+/* An attached trace: a free of a block from before the attach is counted
+ * as such, not as an anomaly; info says so, and so does the index. */
+Test(commands, info_of_an_attached_trace_counts_frees_from_before_the_attach, .init = setup,
+     .fini = teardown)
+{
+	tb_t t;
+	tb_init(&t);
+	tb_process(&t, 7, "/usr/bin/prog");
+	tb_attach(&t, 0, 99);
+	tb_modules1(&t, 1, "", 0x400000, 0, 0x100000);
+	tb_stack1(&t, 1, 0x401001);
+	tb_free(&t, 0x200000); /* allocated before the attach */
+	tb_free(&t, 0x200040);
+	tb_malloc(&t, 0x100000, 64, 1);
+	tb_detach(&t, 500);
+	tb_end(&t, 3, 0, 1000);
+	FILE *f = fopen(trace_path, "w");
+	cr_assert(f);
+	cr_assert_eq(fwrite(t.buf, 1, t.len, f), t.len);
+	fclose(f);
+	tb_fini(&t);
+
+	cr_assert_eq(RUN(cmd_info, "info", trace_path), 0);
+	cr_assert_eq(RUN(cmd_info, "info", trace_path), 0); /* from the index */
+	cr_assert_eq(RUN(cmd_info, "info", trace_path, "--json"), 0);
+	char *out = captured_stdout();
+	const char *line = "pre-attach:   2 frees and 0 reallocs of blocks allocated before the attach\n";
+	char *first = strstr(out, line);
+	cr_assert(first, "%s", out);
+	cr_assert(strstr(first + 1, line), "the index lost it:\n%s", out);
+	cr_assert(strstr(out, "the trace began at `heaptrail attach`"), "%s", out);
+	cr_assert(strstr(out, "end:          clean: detached at"), "%s", out);
+	cr_assert(strstr(out, "\"frees_before_attach\":2,\"reallocs_before_attach\":0"), "%s", out);
+	cr_assert(strstr(out, "\"detached_us\":500"), "%s", out);
+}
+
 /* A trace from before the MEMORY record reads as before, and says so. */
 Test(commands, info_of_a_trace_without_recorder_memory_says_so, .init = setup, .fini = teardown)
 {
