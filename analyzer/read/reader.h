@@ -187,6 +187,7 @@ typedef struct rd_event {
 		struct {
 			uint64_t bytes, blocks;
 		} agg_heap;
+		struct {
 			uint64_t proc_start_ns; /* unix ns, 0 = unknown */
 			uint64_t attacher; /* pid, 0 = unknown */
 		} attach;
