@@ -241,6 +241,8 @@ static int walk_capture_fo(const void *ts, const char *top, wcache_t *cache,
 		ptrdiff_t index = lasti < 0 ? -1 : lasti_bytes ? lasti / 2 : lasti;
 		const char *key = (const char *)code + 2 * index;
 		uint32_t id, line;
+		if (n + (n > 0) >= max)
+			break; /* full: the frame is not looked up */
 		wcache_t *ce = cache ? &cache[wcache_slot(key)] : NULL;
 		if (ce && ce->instr == key && ce->code == code) {
 			id = ce->id;
@@ -249,8 +251,6 @@ static int walk_capture_fo(const void *ts, const char *top, wcache_t *cache,
 			   0) {
 			break; /* the frames known so far */
 		}
-		if (n + (n > 0) >= max)
-			break;
 		if (n > 0) {
 			code_ids[n] = bid;
 			lines[n] = 0;
@@ -287,6 +287,9 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 			bound = 1;
 			continue;
 		}
+		/* Full: the frame is not looked up (a lookup may intern). */
+		if (n + bound >= max)
+			break;
 		int entry = o_entry >= 0 && f[o_entry];
 		PyObject *code = rd_ptr(f, o_code);
 		const char *instr = rd_ptr(f, o_instr);
@@ -312,8 +315,6 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 					&id, &line) < 0)
 				break; /* the frames known so far */
 		}
-		if (n + bound >= max)
-			break;
 		if (bound) {
 			code_ids[n] = bid;
 			lines[n] = 0;
@@ -325,4 +326,44 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 		n++;
 	}
 	return n;
+}
+
+/* pyf_walk_capture(code_id, line, 1) for 3.11+, in fewer steps: a free's
+ * site wants the innermost frame only, on every free.  Same result: 0
+ * when a boundary would come first (the innermost frame is a shim, or an
+ * incomplete entry frame). */
+int pyf_walk_innermost(uint32_t *code_id, uint32_t *line)
+{
+	if (layout->frame_objects)
+		return pyf_walk_capture(code_id, line, 1);
+	const void *ts = pyapi.GILState_GetThisThreadState();
+	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
+		return 0;
+	const char *f = walk_top(ts);
+	if (!f)
+		return 0;
+	wcache_t *cache = wcache_get();
+	const int o_entry = layout->fr_is_entry;
+	for (; f; f = rd_ptr(f, layout->fr_previous)) {
+		int owner = *(const signed char *)(f + layout->fr_owner);
+		if (owner == OWNED_BY_CSTACK)
+			return 0; /* a boundary first */
+		PyObject *code = rd_ptr(f, layout->fr_code);
+		const char *instr = rd_ptr(f, layout->fr_instr);
+		wcache_t *ce = cache ? &cache[wcache_slot(instr)] : NULL;
+		if (ce && ce->instr == instr && ce->code == code) {
+			*code_id = ce->id;
+			*line = ce->line;
+			return 1;
+		}
+		const char *start = (const char *)code + layout->co_code;
+		if (owner != OWNED_BY_GENERATOR &&
+		    instr < start + 2 * (ptrdiff_t)rd_int(code, layout->co_firsttraceable)) {
+			if (o_entry >= 0 && f[o_entry])
+				return 0; /* incomplete entry frame: a boundary first */
+			continue;
+		}
+		return walk_lookup(ts, code, (instr - start) / 2, instr, ce, code_id, line) < 0 ? 0 : 1;
+	}
+	return 0;
 }
