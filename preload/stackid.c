@@ -162,23 +162,12 @@ static __attribute__((noinline)) uint32_t free_site_new(rec_tls_t *t, uintptr_t 
 	return id;
 }
 
-uint32_t stackid_free_site_slow(uintptr_t ip)
+/* The site (ip, code, line) among the thread's latest ones, else interned
+ * (m: 1 with a Python frame).  Out of line: the Python path stays short. */
+static __attribute__((noinline)) uint32_t free_site_latest(uintptr_t ip, uint32_t code,
+							    uint32_t line, unsigned m)
 {
 	rec_tls_t *t = &ht_tls;
-	uint32_t code = 0, line = 0;
-	unsigned m = 0;
-	if (HT_UNLIKELY(!pyframes_idle()) && pyframes_innermost(&code, &line) == 1) {
-		/* A Python site: its table first (the latest sites alternate
-		 * between lines, and reordering them cost more than a hash). */
-		m = 1;
-		if (HT_LIKELY(pysites != NULL)) {
-			const pysite_t *s = pysite_slot(ip, code, line);
-			if (HT_LIKELY(s->id && s->ip == ip && s->code == code && s->line == line))
-				return s->id;
-		}
-	} else {
-		code = line = 0;
-	}
 	for (unsigned k = 0; k < FREE_SITES; k++) {
 		struct rec_free_site *f = &t->free_sites[k];
 		if (f->id && f->ip == ip && f->code == code && f->line == line) {
@@ -191,6 +180,19 @@ uint32_t stackid_free_site_slow(uintptr_t ip)
 	uint32_t id = free_site_new(t, ip, code, line, m);
 	errno = saved;
 	return id;
+}
+
+uint32_t stackid_free_site_slow(uintptr_t ip)
+{
+	uint32_t code, line;
+	if (pyframes_innermost(&code, &line) != 1)
+		return free_site_latest(ip, 0, 0, 0);
+	/* A Python site: its table first (the latest sites alternate
+	 * between lines, and reordering them cost more than a hash). */
+	const pysite_t *s = pysites ? pysite_slot(ip, code, line) : NULL;
+	if (HT_LIKELY(s && s->id && s->ip == ip && s->code == code && s->line == line))
+		return s->id;
+	return free_site_latest(ip, code, line, 1);
 }
 
 uint32_t stackid_nested(int *is_new)

@@ -255,8 +255,6 @@ static inline int rd_int(const void *base, int off)
 
 /* pyframes_capture by walking the interpreter's frames (walk_on). */
 int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max);
-/* The same for the innermost frame only (pyframes_innermost). */
-int pyf_walk_innermost(uint32_t *code_id, uint32_t *line);
 /* Chooses the frame walk when a layout row passes its check (install, GIL
  * held); 1 when chosen. */
 int pyf_walk_enable(int from_python);

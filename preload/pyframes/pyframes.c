@@ -137,14 +137,6 @@ int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max)
 	return pyf_profile_capture(code_ids, lines, max);
 }
 
-int pyframes_innermost(uint32_t *code_id, uint32_t *line)
-{
-	/* walk_on is set before active (released by it) */
-	if (HT_LIKELY(atomic_load_explicit(&pyf.active, memory_order_acquire) && walk_on))
-		return pyf_walk_innermost(code_id, line);
-	return pyframes_capture(code_id, line, 1);
-}
-
 void pyframes_emit_new(pyframes_code_fn fn, void *ctx)
 {
 	uint32_t n = atomic_load_explicit(&pyf.ncodes, memory_order_acquire);

@@ -263,17 +263,13 @@ static int walk_capture_fo(const void *ts, const char *top, wcache_t *cache,
 	return n;
 }
 
-int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
+/* The frame loop of walk_capture for 3.11+, inlined once per case so
+ * that the common one (a cache; 3.11's is_entry or 3.12+'s shims) tests
+ * neither inside the loop. */
+static inline __attribute__((always_inline)) int
+walk_frames(const void *ts, const char *top, wcache_t *cache, const int use_cache,
+	    const int has_entry, uint32_t *code_ids, uint32_t *lines, int max)
 {
-	const void *ts = pyapi.GILState_GetThisThreadState();
-	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
-		return 0;
-	const char *top = walk_top(ts);
-	if (!top)
-		return 0; /* a thread state running no Python code */
-	wcache_t *cache = wcache_get();
-	if (layout->frame_objects)
-		return walk_capture_fo(ts, top, cache, code_ids, lines, max);
 	/* Offsets in locals: the stores below may alias the table (int). */
 	const int o_prev = layout->fr_previous, o_owner = layout->fr_owner,
 		  o_entry = layout->fr_is_entry, o_code = layout->fr_code,
@@ -290,12 +286,12 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 		/* Full: the frame is not looked up (a lookup may intern). */
 		if (n + bound >= max)
 			break;
-		int entry = o_entry >= 0 && f[o_entry];
+		int entry = has_entry && f[o_entry];
 		PyObject *code = rd_ptr(f, o_code);
 		const char *instr = rd_ptr(f, o_instr);
 		uint32_t id, line;
-		wcache_t *ce = cache ? &cache[wcache_slot(instr)] : NULL;
-		if (ce && ce->instr == instr && ce->code == code) {
+		wcache_t *ce = use_cache ? &cache[wcache_slot(instr)] : NULL;
+		if (use_cache && ce->instr == instr && ce->code == code) {
 			id = ce->id;
 			line = ce->line;
 		} else {
@@ -328,14 +324,35 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 	return n;
 }
 
-/* pyf_walk_capture(code_id, line, 1) for 3.11+, in fewer steps: a free's
- * site wants the innermost frame only, on every free.  Same result: 0
- * when a boundary would come first (the innermost frame is a shim, or an
- * incomplete entry frame). */
-int pyf_walk_innermost(uint32_t *code_id, uint32_t *line)
+int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 {
+	const void *ts = pyapi.GILState_GetThisThreadState();
+	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
+		return 0;
+	const char *top = walk_top(ts);
+	if (!top)
+		return 0; /* a thread state running no Python code */
+	wcache_t *cache = wcache_get();
 	if (layout->frame_objects)
-		return pyf_walk_capture(code_id, line, 1);
+		return walk_capture_fo(ts, top, cache, code_ids, lines, max);
+	int has_entry = layout->fr_is_entry >= 0;
+	if (HT_UNLIKELY(!cache))
+		return walk_frames(ts, top, NULL, 0, has_entry, code_ids, lines, max);
+	if (has_entry)
+		return walk_frames(ts, top, cache, 1, 1, code_ids, lines, max);
+	return walk_frames(ts, top, cache, 1, 0, code_ids, lines, max);
+}
+
+/* pyframes_capture(code_id, line, 1), in fewer steps: a free's site
+ * wants the innermost frame only, on every free (here, so that the whole
+ * walk is one call).  Same result: 0 when a boundary would come first (the
+ * innermost frame is a shim, or an incomplete entry frame). */
+int pyframes_innermost(uint32_t *code_id, uint32_t *line)
+{
+	/* walk_on is set before active (released by it) */
+	if (HT_UNLIKELY(!atomic_load_explicit(&pyf.active, memory_order_acquire) || !walk_on ||
+			layout->frame_objects))
+		return pyframes_capture(code_id, line, 1);
 	const void *ts = pyapi.GILState_GetThisThreadState();
 	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
 		return 0;
@@ -343,7 +360,6 @@ int pyf_walk_innermost(uint32_t *code_id, uint32_t *line)
 	if (!f)
 		return 0;
 	wcache_t *cache = wcache_get();
-	const int o_entry = layout->fr_is_entry;
 	for (; f; f = rd_ptr(f, layout->fr_previous)) {
 		int owner = *(const signed char *)(f + layout->fr_owner);
 		if (owner == OWNED_BY_CSTACK)
@@ -351,7 +367,7 @@ int pyf_walk_innermost(uint32_t *code_id, uint32_t *line)
 		PyObject *code = rd_ptr(f, layout->fr_code);
 		const char *instr = rd_ptr(f, layout->fr_instr);
 		wcache_t *ce = cache ? &cache[wcache_slot(instr)] : NULL;
-		if (ce && ce->instr == instr && ce->code == code) {
+		if (HT_LIKELY(ce && ce->instr == instr && ce->code == code)) {
 			*code_id = ce->id;
 			*line = ce->line;
 			return 1;
@@ -359,7 +375,7 @@ int pyf_walk_innermost(uint32_t *code_id, uint32_t *line)
 		const char *start = (const char *)code + layout->co_code;
 		if (owner != OWNED_BY_GENERATOR &&
 		    instr < start + 2 * (ptrdiff_t)rd_int(code, layout->co_firsttraceable)) {
-			if (o_entry >= 0 && f[o_entry])
+			if (layout->fr_is_entry >= 0 && f[layout->fr_is_entry])
 				return 0; /* incomplete entry frame: a boundary first */
 			continue;
 		}
