@@ -41,6 +41,10 @@ void pyframes_set_warn(void (*fn)(const char *text));
  * one begins, so the analyzer can interleave Python and native frames. */
 int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max);
 
+/* pyframes_capture(code_id, line, 1), quicker: the innermost frame (what
+ * a free's site names).  Returns 1 or 0 as that call would. */
+int pyframes_innermost(uint32_t *code_id, uint32_t *line);
+
 /* 1 when pyframes_capture would return 0 and has nothing to notice (no
  * Python frames are captured and Python's start is not awaited): the
  * recorder may skip the call. */

@@ -4,6 +4,7 @@
 
 #include "heaptrail_format.h"
 #include "modules.h"
+#include "mapmem.h"
 #include "pymemo.h"
 #include "stacks.h"
 
@@ -105,6 +106,35 @@ uint32_t stackid_capture(const uintptr_t *entry)
 
 #define FREE_SITES (sizeof(ht_tls.free_sites) / sizeof(ht_tls.free_sites[0]))
 
+/* Python free sites: a thread running Python frees from many lines, far
+ * more than the few latest sites in rec_tls_t, and a miss there interned
+ * the site again (a hash and a compare under the intern table's rules).
+ * This direct-mapped table keeps the thread's Python sites by (ip, code,
+ * line); a slot is only a cache of what interning would return, so a hit
+ * gives the same id.  Mapped at the thread's first Python free site
+ * (threads that run no Python never map it). */
+#define PYSITE_BITS 10 /* 1024 slots, 24 KiB per thread that runs Python */
+typedef struct pysite {
+	uintptr_t ip; /* return address into free()'s caller */
+	uint32_t code, line; /* innermost Python frame (code >= 1) */
+	uint32_t id; /* its stack id, 0 = empty slot */
+} pysite_t;
+static __thread pysite_t *pysites __attribute__((tls_model("initial-exec")));
+
+static inline pysite_t *pysite_slot(uintptr_t ip, uint32_t code, uint32_t line)
+{
+	uint64_t h = ((uint64_t)ip ^ ((uint64_t)code << 32 | line)) * 0x9e3779b97f4a7c15ull;
+	return &pysites[h >> (64 - PYSITE_BITS)];
+}
+
+/* Puts f first among the thread's latest sites (the oldest falls off). */
+static inline uint32_t free_site_front(rec_tls_t *t, struct rec_free_site f)
+{
+	memmove(&t->free_sites[1], &t->free_sites[0], (FREE_SITES - 1) * sizeof(t->free_sites[0]));
+	t->free_sites[0] = f;
+	return f.id;
+}
+
 /* A site none of the thread's latest ones is: intern it, and put it
  * first (the oldest falls off). */
 static __attribute__((noinline)) uint32_t free_site_new(rec_tls_t *t, uintptr_t ip, uint32_t code,
@@ -119,38 +149,50 @@ static __attribute__((noinline)) uint32_t free_site_new(rec_tls_t *t, uintptr_t 
 	uint32_t id = stacks_intern(ips, n, &code, &line, m, HT_STACK_FREESITE, gen, &is_new);
 	if (!id)
 		return 0;
-	memmove(&t->free_sites[1], &t->free_sites[0], (FREE_SITES - 1) * sizeof(t->free_sites[0]));
-	t->free_sites[0] = (struct rec_free_site){ ip, m ? code : 0, m ? line : 0, id };
+	if (m) {
+		if (!pysites)
+			pysites = mapmem_map(sizeof(pysite_t) << PYSITE_BITS, MAPMEM_PYTHON, 0);
+		if (pysites)
+			*pysite_slot(ip, code, line) = (pysite_t){ ip, code, line, id };
+	}
+	free_site_front(t, (struct rec_free_site){ ip, m ? code : 0, m ? line : 0, id });
 	/* As in stackid_capture: the STACK may name a module loaded since. */
 	if (is_new && n && modules_refresh(0) != gen)
 		unwind_flush();
 	return id;
 }
 
-uint32_t stackid_free_site_slow(uintptr_t ip)
+/* The site (ip, code, line) among the thread's latest ones, else interned
+ * (m: 1 with a Python frame).  Out of line: the Python path stays short. */
+static __attribute__((noinline)) uint32_t free_site_latest(uintptr_t ip, uint32_t code,
+							    uint32_t line, unsigned m)
 {
 	rec_tls_t *t = &ht_tls;
-	uint32_t code = 0, line = 0;
-	unsigned m = 0;
-	if (HT_UNLIKELY(!pyframes_idle()) && pyframes_capture(&code, &line, 1) == 1)
-		m = 1;
-	else
-		code = line = 0;
 	for (unsigned k = 0; k < FREE_SITES; k++) {
 		struct rec_free_site *f = &t->free_sites[k];
 		if (f->id && f->ip == ip && f->code == code && f->line == line) {
-			if (k) { /* newest first */
-				struct rec_free_site hit = *f;
-				memmove(&t->free_sites[1], &t->free_sites[0], k * sizeof(*f));
-				t->free_sites[0] = hit;
-			}
-			return t->free_sites[0].id;
+			if (k) /* newest first */
+				return free_site_front(t, *f);
+			return f->id;
 		}
 	}
 	int saved = errno; /* the recorder preserves errno */
 	uint32_t id = free_site_new(t, ip, code, line, m);
 	errno = saved;
 	return id;
+}
+
+uint32_t stackid_free_site_slow(uintptr_t ip)
+{
+	uint32_t code, line;
+	if (pyframes_innermost(&code, &line) != 1)
+		return free_site_latest(ip, 0, 0, 0);
+	/* A Python site: its table first (the latest sites alternate
+	 * between lines, and reordering them cost more than a hash). */
+	const pysite_t *s = pysites ? pysite_slot(ip, code, line) : NULL;
+	if (HT_LIKELY(s && s->id && s->ip == ip && s->code == code && s->line == line))
+		return s->id;
+	return free_site_latest(ip, code, line, 1);
 }
 
 uint32_t stackid_nested(int *is_new)
@@ -179,12 +221,17 @@ void stackid_thread_exit(void)
 {
 	unwind_thread_exit();
 	pymemo_thread_exit();
+	if (pysites)
+		mapmem_unmap(pysites, sizeof(pysite_t) << PYSITE_BITS, MAPMEM_PYTHON);
+	pysites = NULL;
 }
 
 void stackid_reset_child(void)
 {
 	/* The table is new (the other threads are gone). */
 	memset(ht_tls.free_sites, 0, sizeof(ht_tls.free_sites));
+	if (pysites)
+		memset(pysites, 0, sizeof(pysite_t) << PYSITE_BITS);
 	stacks_reset_child();
 	unwind_forget_ids();
 }

@@ -53,7 +53,8 @@ uint32_t stackid_capture(const uintptr_t *entry);
 /* The id of a free's site (HT_STACK_FREESITE): one native frame, the
  * return address ip into free()'s caller, and the innermost Python frame
  * when Python frames are captured.  No unwind: a free must stay cheap.
- * The thread's last few sites are reused.  Returns 0 (an unknown site) when memory ran out or there is
+ * The thread's last few sites are reused, and a thread's Python sites
+ * are kept in a per-thread table (stackid.c).  Returns 0 (an unknown site) when memory ran out or there is
  * nothing to name (no native stacks, no Python frame).  Errno is kept. */
 uint32_t stackid_free_site_slow(uintptr_t ip);
 static inline uint32_t stackid_free_site(uintptr_t ip)

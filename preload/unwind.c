@@ -1008,6 +1008,22 @@ static unsigned trim(const uint64_t *raw, int got, uint64_t anchor, uint64_t *ou
 	uint64_t tramp = __atomic_load_n(&sig_tramp, __ATOMIC_RELAXED);
 	unsigned n = 0;
 	*flags = 0;
+	/* No signal frame (the common case, also in a program that installed
+	 * a handler): one block move, as before handler stacks were cut. */
+	int t = start;
+	if (tramp)
+		while (t < got && raw[t] != tramp)
+			t++;
+	if (t >= got) {
+		n = got > start ? (unsigned)(got - start) : 0;
+		if (n > max) {
+			n = max;
+			*flags |= HT_STACK_TRUNCATED;
+		}
+		if (n && out != raw + start)
+			memmove(out, raw + start, n * sizeof(uint64_t));
+		return n;
+	}
 	for (int i = start; i < got; i++) {
 		if (tramp && raw[i] == tramp) {
 			int end = got - i - 1 < SKIP_SCAN ? got : i + 1 + SKIP_SCAN;

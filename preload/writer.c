@@ -487,10 +487,10 @@ static void announce(rec_thread_t *th)
 	th->name_sent = gen;
 }
 
-static void ensure_stack(uint32_t id)
+/* ensure_stack's slow path: id's STACK record, after the MODULES and
+ * PYCODE records it needs. */
+static __attribute__((noinline)) void write_stack(uint32_t id)
 {
-	if (HT_LIKELY(id < WRITTEN_IDS && (w.written[id >> 3] >> (id & 7) & 1)))
-		return;
 	const stack_entry_t *s = stacks_get(id);
 	if (!s)
 		return;
@@ -513,6 +513,16 @@ static void ensure_stack(uint32_t id)
 	enc_stack(&w.enc, s->id, s->flags, s->w, s->n, s->w + s->n, s->m);
 	if (id < WRITTEN_IDS)
 		w.written[id >> 3] |= (uint8_t)(1u << (id & 7));
+}
+
+/* Writes stack id's STACK record unless the trace has it.  Inline: every
+ * allocation and every free with a site asks, and nearly all were
+ * written before. */
+static inline void ensure_stack(uint32_t id)
+{
+	if (HT_LIKELY(id < WRITTEN_IDS && (w.written[id >> 3] >> (id & 7) & 1)))
+		return;
+	write_stack(id);
 }
 
 /* What one drain encoded, counted in a local: w's fields are reloaded and

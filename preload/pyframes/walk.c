@@ -241,6 +241,8 @@ static int walk_capture_fo(const void *ts, const char *top, wcache_t *cache,
 		ptrdiff_t index = lasti < 0 ? -1 : lasti_bytes ? lasti / 2 : lasti;
 		const char *key = (const char *)code + 2 * index;
 		uint32_t id, line;
+		if (n + (n > 0) >= max)
+			break; /* full: the frame is not looked up */
 		wcache_t *ce = cache ? &cache[wcache_slot(key)] : NULL;
 		if (ce && ce->instr == key && ce->code == code) {
 			id = ce->id;
@@ -249,8 +251,6 @@ static int walk_capture_fo(const void *ts, const char *top, wcache_t *cache,
 			   0) {
 			break; /* the frames known so far */
 		}
-		if (n + (n > 0) >= max)
-			break;
 		if (n > 0) {
 			code_ids[n] = bid;
 			lines[n] = 0;
@@ -263,17 +263,13 @@ static int walk_capture_fo(const void *ts, const char *top, wcache_t *cache,
 	return n;
 }
 
-int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
+/* The frame loop of walk_capture for 3.11+, inlined once per case so
+ * that the common one (a cache; 3.11's is_entry or 3.12+'s shims) tests
+ * neither inside the loop. */
+static inline __attribute__((always_inline)) int
+walk_frames(const void *ts, const char *top, wcache_t *cache, const int use_cache,
+	    const int has_entry, uint32_t *code_ids, uint32_t *lines, int max)
 {
-	const void *ts = pyapi.GILState_GetThisThreadState();
-	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
-		return 0;
-	const char *top = walk_top(ts);
-	if (!top)
-		return 0; /* a thread state running no Python code */
-	wcache_t *cache = wcache_get();
-	if (layout->frame_objects)
-		return walk_capture_fo(ts, top, cache, code_ids, lines, max);
 	/* Offsets in locals: the stores below may alias the table (int). */
 	const int o_prev = layout->fr_previous, o_owner = layout->fr_owner,
 		  o_entry = layout->fr_is_entry, o_code = layout->fr_code,
@@ -287,12 +283,15 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 			bound = 1;
 			continue;
 		}
-		int entry = o_entry >= 0 && f[o_entry];
+		/* Full: the frame is not looked up (a lookup may intern). */
+		if (n + bound >= max)
+			break;
+		int entry = has_entry && f[o_entry];
 		PyObject *code = rd_ptr(f, o_code);
 		const char *instr = rd_ptr(f, o_instr);
 		uint32_t id, line;
-		wcache_t *ce = cache ? &cache[wcache_slot(instr)] : NULL;
-		if (ce && ce->instr == instr && ce->code == code) {
+		wcache_t *ce = use_cache ? &cache[wcache_slot(instr)] : NULL;
+		if (use_cache && ce->instr == instr && ce->code == code) {
 			id = ce->id;
 			line = ce->line;
 		} else {
@@ -312,8 +311,6 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 					&id, &line) < 0)
 				break; /* the frames known so far */
 		}
-		if (n + bound >= max)
-			break;
 		if (bound) {
 			code_ids[n] = bid;
 			lines[n] = 0;
@@ -325,4 +322,64 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 		n++;
 	}
 	return n;
+}
+
+int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
+{
+	const void *ts = pyapi.GILState_GetThisThreadState();
+	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
+		return 0;
+	const char *top = walk_top(ts);
+	if (!top)
+		return 0; /* a thread state running no Python code */
+	wcache_t *cache = wcache_get();
+	if (layout->frame_objects)
+		return walk_capture_fo(ts, top, cache, code_ids, lines, max);
+	int has_entry = layout->fr_is_entry >= 0;
+	if (HT_UNLIKELY(!cache))
+		return walk_frames(ts, top, NULL, 0, has_entry, code_ids, lines, max);
+	if (has_entry)
+		return walk_frames(ts, top, cache, 1, 1, code_ids, lines, max);
+	return walk_frames(ts, top, cache, 1, 0, code_ids, lines, max);
+}
+
+/* pyframes_capture(code_id, line, 1), in fewer steps: a free's site
+ * wants the innermost frame only, on every free (here, so that the whole
+ * walk is one call).  Same result: 0 when a boundary would come first (the
+ * innermost frame is a shim, or an incomplete entry frame). */
+int pyframes_innermost(uint32_t *code_id, uint32_t *line)
+{
+	/* walk_on is set before active (released by it) */
+	if (HT_UNLIKELY(!atomic_load_explicit(&pyf.active, memory_order_acquire) || !walk_on ||
+			layout->frame_objects))
+		return pyframes_capture(code_id, line, 1);
+	const void *ts = pyapi.GILState_GetThisThreadState();
+	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
+		return 0;
+	const char *f = walk_top(ts);
+	if (!f)
+		return 0;
+	wcache_t *cache = wcache_get();
+	for (; f; f = rd_ptr(f, layout->fr_previous)) {
+		int owner = *(const signed char *)(f + layout->fr_owner);
+		if (owner == OWNED_BY_CSTACK)
+			return 0; /* a boundary first */
+		PyObject *code = rd_ptr(f, layout->fr_code);
+		const char *instr = rd_ptr(f, layout->fr_instr);
+		wcache_t *ce = cache ? &cache[wcache_slot(instr)] : NULL;
+		if (HT_LIKELY(ce && ce->instr == instr && ce->code == code)) {
+			*code_id = ce->id;
+			*line = ce->line;
+			return 1;
+		}
+		const char *start = (const char *)code + layout->co_code;
+		if (owner != OWNED_BY_GENERATOR &&
+		    instr < start + 2 * (ptrdiff_t)rd_int(code, layout->co_firsttraceable)) {
+			if (layout->fr_is_entry >= 0 && f[layout->fr_is_entry])
+				return 0; /* incomplete entry frame: a boundary first */
+			continue;
+		}
+		return walk_lookup(ts, code, (instr - start) / 2, instr, ce, code_id, line) < 0 ? 0 : 1;
+	}
+	return 0;
 }

@@ -125,6 +125,29 @@ class Lines(unittest.TestCase):
         self.assertEqual(rows[dele]["increment"], -8000000, rows)
         self.assertGreaterEqual(rows[make]["increment"], 8000000, rows)
 
+    def test_frees_alternating_between_many_lines_are_each_charged_to_their_line(self):
+        # Six free sites in turn: more than the four latest sites a thread
+        # keeps, so each is found in the thread's table of Python sites.
+        env = dict(PYTHONPATH=os.path.join(BUILD, "python"))
+        p, trace = record([python3(), os.path.join(PYT, "free_lines.py")], "lines_free_lines",
+                          flags=["-q"], env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        q = run([HEAPTRAIL, "lines", trace, "free_lines.py", "--json", "--from", "made",
+                 "--to", "freed"])
+        self.assertEqual(q.returncode, 0, q.stderr)
+        rows = {r["line"]: r for r in json.loads(q.stdout)["lines"] if r["freed_count"]}
+        frees = [pysite("free_lines.py", "f%d" % k) for k in range(6)]
+        # Between the marks the blocks' frees are the freeing lines', none
+        # the making line's.
+        self.assertEqual(rows[pysite("free_lines.py", "make")]["increment"], 0, rows)
+        self.assertLessEqual(set(frees), set(rows), rows)
+        for k, line in enumerate(frees):
+            # 50 bytearray objects and their 50 buffers of 1000 + k + 1 bytes.
+            self.assertEqual(rows[line]["freed_count"], 100, rows)
+            self.assertEqual(rows[line]["increment"], -rows[line]["freed_bytes"], rows)
+            self.assertEqual(rows[line]["freed_bytes"] - rows[frees[0]]["freed_bytes"], 50 * k,
+                             rows)
+
     def test_bad_input(self):
         p = heaptrail("lines", self.trace, "nosuch.c")
         self.assertEqual(p.returncode, 1)
