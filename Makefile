@@ -280,7 +280,8 @@ stress: all targets
 # ThreadSanitizer on the ring and its producer/consumer protocol, driven by
 # tests/tsan/ring_driver.c, and on the writer draining producer threads
 # through the recorder's own code, tests/tsan/writer_driver.c (both without
-# LD_PRELOAD; the second links every preload file but hooks.c).
+# LD_PRELOAD; the second links every preload file but hooks.c and
+# attach.c, whose entry points call into hooks.c).
 TSAN_FLAGS := -O1 -g -fsanitize=thread
 tsan: | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/tsan
@@ -288,7 +289,8 @@ tsan: | $(DEPS_STAMP)
 		tests/tsan/ring_driver.c preload/ring.c preload/mapmem.c -lpthread
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/ring_driver
 	$(CC) $(CPPF) -Ipreload -Itests/unit/preload -std=gnu11 $(TSAN_FLAGS) $(WARN) \
-		-o $(BUILD)/tsan/writer_driver tests/tsan/writer_driver.c $(PRELOAD_LIB_SRC) \
+		-o $(BUILD)/tsan/writer_driver tests/tsan/writer_driver.c \
+		$(filter-out preload/attach.c,$(PRELOAD_LIB_SRC)) \
 		$(COMMON_SRC) $(UNW_LIBS) -ldl -lpthread
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/writer_driver
 

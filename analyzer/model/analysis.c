@@ -236,8 +236,9 @@ static int finish_open(analysis_t *an, const char *path, char *err,
 	return 0;
 }
 
-int analysis_open(analysis_t **out, const char *path, char *err,
-		  size_t errlen)
+/* analysis_open and analysis_open_follow: the reader's way differs. */
+static int open_with(analysis_t **out, const char *path, char *err, size_t errlen,
+		     bool follow)
 {
 	analysis_t *an = calloc(1, sizeof(*an));
 	int rc;
@@ -246,38 +247,29 @@ int analysis_open(analysis_t **out, const char *path, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	if ((rc = reader_open(path, &an->rd, err, errlen)) < 0)
-		goto fail;
-	if ((rc = finish_open(an, path, err, errlen)) < 0)
-		goto fail;
+	rc = follow ? reader_open_follow(path, &an->rd, err, errlen) :
+		      reader_open(path, &an->rd, err, errlen);
+	if (rc < 0 || (rc = finish_open(an, path, err, errlen)) < 0) {
+		analysis_free(an);
+		return rc;
+	}
+	/* Following, each run reads a second's worth: no decoder thread. */
+	if (follow)
+		an->threads = 0;
 	*out = an;
 	return 0;
-fail:
-	analysis_free(an);
-	return rc;
+}
+
+int analysis_open(analysis_t **out, const char *path, char *err,
+		  size_t errlen)
+{
+	return open_with(out, path, err, errlen, false);
 }
 
 int analysis_open_follow(analysis_t **out, const char *path, char *err,
 			 size_t errlen)
 {
-	analysis_t *an = calloc(1, sizeof(*an));
-	int rc;
-	*out = NULL;
-	if (!an) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	if ((rc = reader_open_follow(path, &an->rd, err, errlen)) < 0)
-		goto fail;
-	if ((rc = finish_open(an, path, err, errlen)) < 0)
-		goto fail;
-	/* Each run reads a second's worth: no decoder thread. */
-	an->threads = 0;
-	*out = an;
-	return 0;
-fail:
-	analysis_free(an);
-	return rc;
+	return open_with(out, path, err, errlen, true);
 }
 
 int64_t analysis_refresh(analysis_t *an, char *err, size_t errlen)
