@@ -16,8 +16,8 @@ import threading
 import time
 import unittest
 
-from helpers import (HEAPTRAIL, LIB, analyze, decode_events, heaptrail, record, require_tools,
-                     run, target, trace_path)
+from helpers import (HEAPTRAIL, LIB, analyze, decode_events, heaptrail, readline, record,
+                     require_tools, run, target, trace_path)
 
 KEEP = 64  # blocks each attach_loop thread keeps live
 SIZES = range(3000, 3064)  # attach_loop's block sizes
@@ -137,11 +137,16 @@ def start_attach(pid, trace, *flags):
     recording."""
     a = subprocess.Popen([HEAPTRAIL, "attach", str(pid), "-o", trace, *flags],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    line = a.stderr.readline().decode()
-    if "attached to process" not in line:
-        a.kill()
-        raise AssertionError(f"heaptrail attach said: {line}{a.stderr.read().decode()}")
-    return a
+    # The recorder's own lines (Python's, for one) come before ours.
+    a.said = ""
+    while True:
+        line = a.stderr.readline().decode()
+        a.said += line
+        if "attached to process" in line:
+            return a
+        if not line or not line.startswith("heaptrail: "):
+            a.kill()
+            raise AssertionError(f"heaptrail attach said: {a.said}{a.stderr.read().decode()}")
 
 
 def trace_counts(trace):
@@ -296,48 +301,144 @@ class AttachDuration(unittest.TestCase):
         self.assertIsNotNone(analyze("info", trace)["detached_us"])
 
 
-PY_LOOP = """
-import sys, time
-print("ready", flush=True)
-keep = []
-for line in sys.stdin:
-    keep.append([bytearray(1000) for _ in range(100)])
-    if len(keep) > 10:
-        keep.pop(0)
-    print("tick", len(keep), flush=True)
-"""
+PY_TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pytargets",
+                         "attach_loop.py")
+PY_BLOCK = 100033  # bytes(100000): one block, header and data
+PYTHONS = {"debian": "/usr/bin/python3",
+           "pyenv312": "/root/.pyenv/versions/3.12.1/bin/python3.12"}
 
 
-class AttachPython(unittest.TestCase):
-    """A CPython process: recorded with native frames, and told so (Python
-    frames after an attach are not supported yet)."""
+def py_alloc_line():
+    """The line of attach_loop.py marked @line:attach_py_alloc."""
+    for i, text in enumerate(open(PY_TARGET), 1):
+        if "@line:attach_py_alloc" in text:
+            return i
+    raise AssertionError("no @line:attach_py_alloc in " + PY_TARGET)
 
-    def test_python_process_is_recorded_with_native_frames(self):
+
+class PyTarget:
+    """attach_loop.py, driven through stdin: go .. halt allocates."""
+
+    def __init__(self, python, pymalloc):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONMALLOC", "PYTHONPATH", "PYTHONHOME")}
+        if not pymalloc:
+            env["PYTHONMALLOC"] = "malloc"
+        self.p = subprocess.Popen([python, PY_TARGET], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.pid = self.p.pid
+        self.expect("ready")
+
+    def expect(self, word):
+        line = readline(self.p, TIMEOUT).decode()
+        if not line.startswith(word):
+            raise AssertionError(f"attach_loop.py said {line!r}, not {word} ...")
+        return line
+
+    def send(self, cmd):
+        self.p.stdin.write(cmd.encode() + b"\n")
+        self.p.stdin.flush()
+
+    def allocate(self, seconds):
+        """go, wait, halt: how many blocks it made."""
+        self.send("go")
+        time.sleep(seconds)
+        self.send("halt")
+        return int(self.expect("made").split()[1])
+
+    def quit(self):
+        """(returncode, kept, stderr)."""
+        self.send("quit")
+        kept = int(self.expect("kept").split()[1])
+        self.p.stdin.close()
+        return self.p.wait(timeout=TIMEOUT), kept, self.p.stderr.read()
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+class AttachPythonBase:
+    """A CPython program attached while it runs: its Python lines are in
+    `top`, with exactly the blocks it made between the attach and the
+    detach; it runs on and exits 0."""
+
+    PYTHON = None
+    PYMALLOC = True
+
+    @classmethod
+    def setUpClass(cls):
         require_attach()
-        import sys
-        trace = trace_path("attach_python")
-        p = subprocess.Popen([sys.executable, "-c", PY_LOOP], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if not os.path.exists(cls.PYTHON):
+            raise unittest.SkipTest(f"{cls.PYTHON} is not installed")
+        name = "attach_py_" + cls.__name__
+        cls.trace = trace_path(name)
+        t = cls.t = PyTarget(cls.PYTHON, cls.PYMALLOC)
         try:
-            self.assertEqual(p.stdout.readline(), b"ready\n")
-            a = start_attach(p.pid, trace)
-            for _ in range(20):
-                p.stdin.write(b"x\n")
-                p.stdin.flush()
-                p.stdout.readline()
-            a.send_signal(signal.SIGINT)
-            self.assertEqual(a.wait(timeout=TIMEOUT), 0)
-            err = a.stderr.read()
-            p.stdin.close()
-            self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+            cls.before = t.allocate(0.3)
+            a = start_attach(t.pid, cls.trace)
+            cls.said = a.said
+            cls.during = t.allocate(0.6)
+            cls.detach = heaptrail("detach", str(t.pid), timeout=TIMEOUT)
+            cls.attach_rc = a.wait(timeout=TIMEOUT)
+            cls.attach_err = cls.said + a.stderr.read().decode()
+            cls.after = t.allocate(0.3)
+            cls.rc, cls.kept, cls.err = t.quit()
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        self.assertIn(b"Python frames are not captured after `heaptrail attach`", err)
-        allocs = sum(1 for ev in decode_events(trace) if ev[0] == "alloc" and ev[2] >= 1000)
-        self.assertGreaterEqual(allocs, 20 * 100)
-        self.assertEqual(p.stderr.read(), b"")
+            t.kill()
+
+    def test_attach_says_python_frames_are_on(self):
+        self.assertEqual(self.attach_rc, 0, self.attach_err)
+        self.assertEqual(self.detach.returncode, 0, self.detach.stderr)
+        self.assertRegex(self.said, r"heaptrail: Python frames on from here \(CPython 3\.1[12],")
+
+    def test_pymalloc_is_named_only_when_it_pools_objects(self):
+        line = "Python's small objects (512 bytes or less) are pooled by pymalloc"
+        if self.PYMALLOC:
+            self.assertIn(line, self.said)
+            self.assertIn("PYTHONMALLOC=malloc", self.said)
+        else:
+            self.assertNotIn(line, self.said)
+
+    def test_top_has_the_line_with_exactly_the_blocks_made_while_attached(self):
+        top = analyze("top", self.trace, "--at", "detach", "-n", "50")
+        key = f"{PY_TARGET}:{py_alloc_line()}"
+        rows = {r["key"]: r for r in top["stats"]}
+        self.assertIn(key, rows, sorted(rows))
+        self.assertGreater(self.during, 0)
+        self.assertEqual((rows[key]["count"], rows[key]["bytes"]),
+                         (self.during, self.during * PY_BLOCK))
+        frame = rows[key]["frames"][0]
+        self.assertEqual(frame["function"], "<module>")
+
+    def test_program_runs_on_and_exits_0(self):
+        self.assertGreater(self.after, 0)
+        self.assertEqual(self.kept, self.before + self.during + self.after)
+        self.assertEqual((self.rc, self.err), (0, b""))
+
+    def test_nothing_lost(self):
+        info = analyze("info", self.trace)
+        self.assertEqual(info["lost_events"], 0)
+        self.assertIsNotNone(info["detached_us"])
+
+
+class AttachPythonDebian(AttachPythonBase, unittest.TestCase):
+    PYTHON = PYTHONS["debian"]
+
+
+class AttachPythonDebianMalloc(AttachPythonBase, unittest.TestCase):
+    PYTHON = PYTHONS["debian"]
+    PYMALLOC = False
+
+
+class AttachPython312(AttachPythonBase, unittest.TestCase):
+    PYTHON = PYTHONS["pyenv312"]
+
+
+class AttachPython312Malloc(AttachPythonBase, unittest.TestCase):
+    PYTHON = PYTHONS["pyenv312"]
+    PYMALLOC = False
 
 
 class AttachFailures(unittest.TestCase):
