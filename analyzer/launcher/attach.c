@@ -814,8 +814,8 @@ int cmd_attach(int argc, char **argv)
 	close(mfd);
 	unlink(msgpath);
 	if (why)
-		fprintf(stderr, "heaptrail: %s; the process runs on. Trace: %s (see `heaptrail report %s`)\n",
-			why, trace, trace);
+		fprintf(stderr, "heaptrail: %s%s. Trace: %s (see `heaptrail report %s`)\n", why,
+			strncmp(why, "the process", 11) ? "; the process runs on" : "", trace, trace);
 	return ret;
 }
 

@@ -217,11 +217,12 @@ HT_EXPORT int heaptrail_py_attach_call(void *arg)
 		if (attach_register_exit() < 0)
 			util_line_str(&l, "; atexit.register failed: captures stop only at the detach");
 	} else {
-		util_line_str(&l, "Python frames not captured after the attach: CPython 3.");
+		util_line_str(&l, "Python frames not captured after the attach: heaptrail has no "
+				  "checked frame layout for this CPython 3.");
 		util_line_u64(&l, (uint64_t)pyapi.minor);
-		util_line_str(&l, " is not a release build with the GIL whose frame layout heaptrail "
-				  "knows (3.9 to 3.13), and the profile-function fallback needs "
-				  "`heaptrail record`; showing native frames only");
+		util_line_str(&l, " (a debug or free-threaded build, or its check failed), and "
+				  "the profile-function fallback works only under `heaptrail "
+				  "record`; showing native frames only");
 	}
 	atomic_store(&pyf.attempted, 1);
 	atomic_store(&pyf.attach_state, ok ? PYF_ATTACH_ON : PYF_ATTACH_FAILED);

@@ -319,11 +319,12 @@ def py_alloc_line():
 class PyTarget:
     """attach_loop.py, driven through stdin: go .. halt allocates."""
 
-    def __init__(self, python, pymalloc):
+    def __init__(self, python, pymalloc, extra_env=None):
         env = {k: v for k, v in os.environ.items()
                if k not in ("PYTHONMALLOC", "PYTHONPATH", "PYTHONHOME")}
         if not pymalloc:
             env["PYTHONMALLOC"] = "malloc"
+        env.update(extra_env or {})
         self.p = subprocess.Popen([python, PY_TARGET], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.pid = self.p.pid
@@ -439,6 +440,72 @@ class AttachPython312(AttachPythonBase, unittest.TestCase):
 class AttachPython312Malloc(AttachPythonBase, unittest.TestCase):
     PYTHON = PYTHONS["pyenv312"]
     PYMALLOC = False
+
+
+class AttachPythonBlocked(unittest.TestCase):
+    """The main thread waits in readline when the attach comes: the
+    attacher says its frames wait for its next bytecode, and they come
+    with it.  The program then exits while attached."""
+
+    def test_frames_come_with_the_next_bytecode_and_the_exit_ends_the_trace(self):
+        require_attach()
+        src = os.path.join(os.path.dirname(PY_TARGET), "attach_blocked.py")
+        line = next(i for i, t in enumerate(open(src), 1) if "@line:attach_py_alloc" in t)
+        trace = trace_path("attach_py_blocked")
+        p = subprocess.Popen([PYTHONS["debian"], src], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertEqual(readline(p), b"ready\n")
+            a = start_attach(p.pid, trace)
+            self.assertIn("ran no Python bytecode within 5 s", a.said)
+            for i in range(1, 6):
+                p.stdin.write(b"x\n")
+                p.stdin.flush()
+                self.assertEqual(readline(p), b"tick %d\n" % i)
+            p.stdin.close()  # it exits while attached
+            self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+            self.assertEqual(a.wait(timeout=TIMEOUT), 0)
+            err = a.said + a.stderr.read().decode()
+            self.assertEqual(p.stderr.read(), b"")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertIn("heaptrail: Python frames on from here", err)
+        self.assertIn("the process exited; its trace ends there. Trace:", err)
+        top = analyze("top", trace, "-n", "50")
+        rows = {r["key"]: r for r in top["stats"]}
+        key = f"{src}:{line}"
+        self.assertIn(key, rows, sorted(rows))
+        self.assertEqual((rows[key]["count"], rows[key]["bytes"]), (5, 5 * PY_BLOCK))
+        info = analyze("info", trace)
+        self.assertEqual(info["lost_events"], 0)
+
+
+class AttachPythonNoLayout(unittest.TestCase):
+    """A CPython whose frame layout fails its check (here: 3.12's row
+    forced on 3.11 with HEAPTRAIL_PYTHON_ROW): the attach says so, records
+    native frames, and the program runs on."""
+
+    def test_native_frames_only_and_said_why(self):
+        require_attach()
+        trace = trace_path("attach_py_nolayout")
+        t = PyTarget(PYTHONS["debian"], True, {"HEAPTRAIL_PYTHON_ROW": "12"})
+        try:
+            a = start_attach(t.pid, trace)
+            made = t.allocate(0.3)
+            heaptrail("detach", str(t.pid), timeout=TIMEOUT)
+            self.assertEqual(a.wait(timeout=TIMEOUT), 0)
+            rc, kept, err = t.quit()
+        finally:
+            t.kill()
+        self.assertIn("Python frames not captured after the attach: heaptrail has no checked "
+                      "frame layout for this CPython 3.11", a.said)
+        self.assertEqual((rc, kept, err), (0, made, b""))
+        top = analyze("top", trace, "--at", "detach", "-n", "50")
+        self.assertFalse([r for r in top["stats"] if PY_TARGET in r["key"]])
+        blocks = sum(1 for ev in decode_events(trace) if ev[0] == "alloc" and ev[2] == PY_BLOCK)
+        self.assertEqual(blocks, made)
 
 
 class AttachFailures(unittest.TestCase):
