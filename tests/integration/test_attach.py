@@ -308,12 +308,12 @@ PYTHONS = {"debian": "/usr/bin/python3",
            "pyenv312": "/root/.pyenv/versions/3.12.1/bin/python3.12"}
 
 
-def py_alloc_line():
-    """The line of attach_loop.py marked @line:attach_py_alloc."""
+def py_alloc_line(tag="attach_py_alloc"):
+    """The line of attach_loop.py marked @line:TAG."""
     for i, text in enumerate(open(PY_TARGET), 1):
-        if "@line:attach_py_alloc" in text:
+        if "@line:" + tag in text:
             return i
-    raise AssertionError("no @line:attach_py_alloc in " + PY_TARGET)
+    raise AssertionError(f"no @line:{tag} in " + PY_TARGET)
 
 
 class PyTarget:
@@ -325,7 +325,8 @@ class PyTarget:
         if not pymalloc:
             env["PYTHONMALLOC"] = "malloc"
         env.update(extra_env or {})
-        self.p = subprocess.Popen([python, PY_TARGET], stdin=subprocess.PIPE,
+        # -P: pytargets/types.py must not shadow the standard module.
+        self.p = subprocess.Popen([python, "-P", PY_TARGET], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.pid = self.p.pid
         self.expect("ready")
@@ -350,7 +351,12 @@ class PyTarget:
     def quit(self):
         """(returncode, kept, stderr)."""
         self.send("quit")
-        kept = int(self.expect("kept").split()[1])
+        line = self.expect("")
+        while line.startswith("thread made"):  # the worker, woken by quit
+            line = self.expect("")
+        if not line.startswith("kept"):
+            raise AssertionError(f"attach_loop.py said {line!r}, not kept ...")
+        kept = int(line.split()[1])
         self.p.stdin.close()
         return self.p.wait(timeout=TIMEOUT), kept, self.p.stderr.read()
 
@@ -381,6 +387,8 @@ class AttachPythonBase:
             a = start_attach(t.pid, cls.trace)
             cls.said = a.said
             cls.during = t.allocate(0.6)
+            t.send("thread")
+            cls.thread_made = int(t.expect("thread made").split()[2])
             cls.detach = heaptrail("detach", str(t.pid), timeout=TIMEOUT)
             cls.attach_rc = a.wait(timeout=TIMEOUT)
             cls.attach_err = cls.said + a.stderr.read().decode()
@@ -413,12 +421,23 @@ class AttachPythonBase:
         frame = rows[key]["frames"][0]
         self.assertEqual(frame["function"], "<module>")
 
+    def test_a_thread_from_before_the_attach_has_its_line_too(self):
+        top = analyze("top", self.trace, "--at", "detach", "-n", "50")
+        rows = {r["key"]: r for r in top["stats"]}
+        key = f"{PY_TARGET}:{py_alloc_line('attach_py_thread')}"
+        self.assertIn(key, rows, sorted(rows))
+        self.assertEqual((rows[key]["count"], rows[key]["bytes"]), (7, 7 * (PY_BLOCK + 100000)))
+        self.assertEqual(rows[key]["frames"][0]["function"], "worker")
+
     def test_program_runs_on_and_exits_0(self):
         self.assertGreater(self.after, 0)
-        self.assertEqual(self.kept, self.before + self.during + self.after)
+        self.assertEqual(self.kept, self.before + self.during + self.after + 7)
         self.assertEqual((self.rc, self.err), (0, b""))
 
     def test_nothing_lost(self):
+        # Bug: the thread older than the attach made the loader malloc
+        # libunwind's thread-local block inside our hook, the nested
+        # record unwound into it again and 1 event was counted lost.
         info = analyze("info", self.trace)
         self.assertEqual(info["lost_events"], 0)
         self.assertIsNotNone(info["detached_us"])
@@ -501,7 +520,7 @@ class AttachPythonNoLayout(unittest.TestCase):
             t.kill()
         self.assertIn("Python frames not captured after the attach: heaptrail has no checked "
                       "frame layout for this CPython 3.11", a.said)
-        self.assertEqual((rc, kept, err), (0, made, b""))
+        self.assertEqual((rc, kept, err), (0, made + 7, b""))
         top = analyze("top", trace, "--at", "detach", "-n", "50")
         self.assertFalse([r for r in top["stats"] if PY_TARGET in r["key"]])
         blocks = sum(1 for ev in decode_events(trace) if ev[0] == "alloc" and ev[2] == PY_BLOCK)
