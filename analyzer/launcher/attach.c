@@ -517,7 +517,8 @@ static void relay(int fd, off_t *off)
 #define PY_WAIT_S 5
 static int wait_python(int fd, off_t *off, int pid)
 {
-	off_t from = *off;
+	/* From the start: the line may have come before gdb was gone. */
+	off_t from = 0;
 	for (int i = 0; i < PY_WAIT_S * 20; i++) {
 		relay(fd, off);
 		char buf[8192];
