@@ -241,6 +241,7 @@ int pyframes_attach_schedule(void)
 	if (!initialized || !add || !initialized())
 		return 0;
 	atomic_store(&pyf.attach_state, PYF_ATTACH_PENDING);
+	atomic_store(&pyf.py_seen, 1); /* the end says if it never ran */
 	if (add(heaptrail_py_attach_call, NULL) != 0) {
 		atomic_store(&pyf.attach_state, PYF_ATTACH_FAILED);
 		return -EAGAIN;

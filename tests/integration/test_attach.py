@@ -506,6 +506,37 @@ class AttachPythonBlocked(unittest.TestCase):
         self.assertEqual(info["lost_events"], 0)
 
 
+    def test_a_detach_before_the_next_bytecode_leaves_the_install_undone(self):
+        require_attach()
+        src = os.path.join(os.path.dirname(PY_TARGET), "attach_blocked.py")
+        trace = trace_path("attach_py_blocked_detach")
+        p = subprocess.Popen([PYTHONS["debian"], src], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertEqual(readline(p), b"ready\n")
+            a = start_attach(p.pid, trace)
+            d = heaptrail("detach", str(p.pid), timeout=TIMEOUT)
+            self.assertEqual(a.wait(timeout=TIMEOUT), 0)
+            err = a.said + a.stderr.read().decode()
+            # The pending call runs now, after the detach: it does nothing.
+            for i in range(1, 4):
+                p.stdin.write(b"x\n")
+                p.stdin.flush()
+                self.assertEqual(readline(p), b"tick %d\n" % i)
+            p.stdin.close()
+            self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+            self.assertEqual(p.stderr.read(), b"")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(d.returncode, 0, d.stderr)
+        self.assertIn("the main thread ran no Python bytecode between the attach and the detach",
+                      err)
+        self.assertNotIn("Python frames on", err)
+        self.assertEqual(analyze("info", trace)["lost_events"], 0)
+
+
 class AttachPythonNoLayout(unittest.TestCase):
     """A CPython whose frame layout fails its check (here: 3.12's row
     forced on 3.11 with HEAPTRAIL_PYTHON_ROW): the attach says so, records
