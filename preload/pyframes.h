@@ -6,7 +6,8 @@
  * Callers: stackid.c/.h (pyframes_capture, pyframes_idle: any thread,
  * malloc-free; a lock only at a code object's first sight), writer.c
  * (emit/rewind/warnings, writer thread only), lifecycle.c (init and the
- * warning channel), heaptrail.py (the heaptrail_py_* entry points).
+ * warning channel), heaptrail.py (the heaptrail_py_* entry points),
+ * attach.c (pyframes_attach_schedule, pyframes_detached).
  * Calls nothing above it: warnings go to pyframes_set_warn's callback. */
 #ifndef HEAPTRAIL_PYFRAMES_H
 #define HEAPTRAIL_PYFRAMES_H

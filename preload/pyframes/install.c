@@ -1,5 +1,7 @@
 /* pyframes/install.c: the entry points heaptrail.py calls through ctypes
- * (GIL held): install, per-thread install, mode, opt-out, stop. */
+ * (GIL held): install, per-thread install, mode, opt-out, stop; and the
+ * install after `heaptrail attach` (a pending call CPython runs with the
+ * GIL in its main thread). */
 #include "pyframes/internal.h"
 
 #include "util.h"
