@@ -67,7 +67,9 @@ CURSES_LIBS = $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw 
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-PRELOAD_ENTRY := preload/hooks.c
+# The interposed functions, and the attach's entry points that call into
+# them (hooks_redirect...): left out of the unit and tsan drivers.
+PRELOAD_ENTRY := preload/hooks.c preload/attach.c
 PRELOAD_SRC := $(wildcard preload/*.c preload/*/*.c)
 PRELOAD_LIB_SRC := $(filter-out $(PRELOAD_ENTRY),$(PRELOAD_SRC))
 ANALYZER_MAIN := analyzer/cli/main.c

@@ -222,7 +222,21 @@ static int start(const char *config)
 	}
 	pyframes_attached();
 	attached = 1;
-	return 0;
+	/* A CPython process: its frames come from the main thread's next
+	 * bytecode boundary (we run in a thread gdb stopped anywhere, maybe
+	 * without the GIL or inside the interpreter). */
+	int py = pyframes_attach_schedule();
+	if (py < 0)
+		say("Python frames not captured after the attach: CPython refused the pending "
+		    "call that installs them; showing native frames only", NULL);
+	if (py != 0) {
+		const char *a = pyframes_allocator_name();
+		if (!a || strncmp(a, "malloc", 6))
+			say("Python's small objects (512 bytes or less) are pooled by pymalloc, "
+			    "whose arenas come from mmap, not malloc: they are not in the trace. "
+			    "Start the program with PYTHONMALLOC=malloc to see every object", NULL);
+	}
+	return py > 0 ? 1 : 0;
 }
 
 int heaptrail_attach_start(const char *config)
@@ -231,7 +245,7 @@ int heaptrail_attach_start(const char *config)
 	int nested = t->in_hook;
 	t->in_hook = HOOK_QUIET;
 	int err = start(config);
-	if (err && err != -EALREADY)
+	if (err < 0 && err != -EALREADY)
 		msgfd_use(-1); /* nothing of ours stays open */
 	t->in_hook = nested;
 	return err;
@@ -248,6 +262,7 @@ int heaptrail_attach_stop(void)
 	struct timespec ts = { 0, GRACE_NS };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+	pyframes_detached();
 	lifecycle_detach();
 	attached = 0;
 	msgfd_use(-1);

@@ -15,7 +15,9 @@
  * `heaptrail record` plus HEAPTRAIL_ATTACH_TRACE, _MSG and _BY).  Starts
  * recording and redirects every loaded module's allocator calls.  0, or a
  * negative errno after a line in the message file saying why (nothing of
- * ours is left active then). */
+ * ours is left active then); 1 when recording began in a CPython process
+ * whose Python frames come when its main thread runs its next bytecode
+ * (pyframes_attach_schedule: a line on the message channel says). */
 HT_EXPORT int heaptrail_attach_start(const char *config);
 /* Puts back every patched GOT slot, writes DETACH and END, joins the
  * writer thread, gives the snapshot signal its old action.  The library

@@ -405,9 +405,15 @@ static HT_NOINLINE int nested_free(void *p)
 	return ok;
 }
 
+/* The loader's allocation of libunwind's thread-local block for an old
+ * thread, while we unwind (unwind.h, unwind_in_lib): the recorder's own,
+ * forwarded unrecorded.  Recorded as a nested event it would unwind again,
+ * reach the same allocation a third time and be counted lost (a Python
+ * thread older than `heaptrail attach`, at its first allocation). */
 #define NESTED_ALLOC(t, p, kind, size, align)                          \
 	do {                                                           \
-		if (HT_UNLIKELY(nested_hook(t)) && (p))                \
+		if (HT_UNLIKELY(nested_hook(t)) && (p) &&              \
+		    !(unwind_in_lib && from_loader(__builtin_return_address(0)))) \
 			nested_alloc(RING_EV_ALLOC, kind, p, align, size); \
 	} while (0)
 

@@ -6,7 +6,8 @@
  * Callers: stackid.c/.h (pyframes_capture, pyframes_idle: any thread,
  * malloc-free; a lock only at a code object's first sight), writer.c
  * (emit/rewind/warnings, writer thread only), lifecycle.c (init and the
- * warning channel), heaptrail.py (the heaptrail_py_* entry points).
+ * warning channel), heaptrail.py (the heaptrail_py_* entry points),
+ * attach.c (pyframes_attach_schedule, pyframes_detached).
  * Calls nothing above it: warnings go to pyframes_set_warn's callback. */
 #ifndef HEAPTRAIL_PYFRAMES_H
 #define HEAPTRAIL_PYFRAMES_H
@@ -65,6 +66,17 @@ void pyframes_rewind_emitted(void);
 /* Recording began at an attach: the startup module never ran, and the
  * warning says so in those words. */
 void pyframes_attached(void);
+/* After an attach (attach.c): when the process runs an initialized CPython,
+ * schedules the frame walk's install with Py_AddPendingCall (it runs in the
+ * main thread with the GIL at its next bytecode boundary and says on the
+ * message channel whether Python frames are on).  1 when scheduled, 0 when
+ * the process runs no Python, -EAGAIN when CPython refused the call. */
+int pyframes_attach_schedule(void);
+/* At the detach: captures stop, a pending install does nothing. */
+void pyframes_detached(void);
+/* The name of CPython's current allocator ("pymalloc", "malloc", ...;
+ * PYTHONMALLOC when the interpreter does not say), or NULL. */
+const char *pyframes_allocator_name(void);
 
 /* Copies one pending one-line warning (no newline) into buf and returns its
  * length, or returns 0 when there is none.  Each warning is returned once.

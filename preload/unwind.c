@@ -855,6 +855,8 @@ static void hold_init(void)
  * no handler can allocate, and the two system calls are saved. */
 static int hold_wanted;
 
+__thread int unwind_in_lib __attribute__((tls_model("initial-exec")));
+
 void unwind_signals_may_allocate(void)
 {
 	__atomic_store_n(&hold_wanted, 1, __ATOMIC_RELAXED);
@@ -1062,7 +1064,9 @@ static inline __attribute__((always_inline)) unsigned capture_libunwind(const ca
 {
 	sigset_t old;
 	int held = hold_signals(&old);
+	unwind_in_lib = 1;
 	int got = unw_backtrace((void **)c->ips, (int)c->cap);
+	unwind_in_lib = 0;
 	release_signals(held, &old);
 	if (got < 0)
 		got = 0;
@@ -1173,7 +1177,10 @@ __attribute__((noinline)) int unwind_nested_from_handler(void)
 	/* A callback from the allocator is no handler: a signal may come
 	 * while it walks, and libunwind must not be entered twice. */
 	int held = hold_signals(&old);
+	int was = unwind_in_lib;
+	unwind_in_lib = 1;
 	int got = unw_backtrace(ips, NESTED_WALK);
+	unwind_in_lib = was;
 	release_signals(held, &old);
 	int i = 0;
 	while (i < got && ours((uint64_t)(uintptr_t)ips[i]))
@@ -1200,7 +1207,10 @@ __attribute__((noinline)) unsigned unwind_capture_nested(uint64_t *ips, unsigned
 	if (HT_UNLIKELY(!__atomic_load_n(&sig_tramp, __ATOMIC_RELAXED)))
 		unwind_find_sigreturn();
 	uint64_t anchor = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	int was = unwind_in_lib;
+	unwind_in_lib = 1;
 	int got = unw_backtrace((void **)ips, (int)(max + UNWIND_EXTRA));
+	unwind_in_lib = was;
 	if (got < 0)
 		got = 0;
 	return trim(ips, got, anchor, ips, max, flags);

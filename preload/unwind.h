@@ -99,6 +99,13 @@ unsigned unwind_capture_nested(uint64_t *ips, unsigned max, unsigned *flags);
  * held; async-signal-safe. */
 int unwind_nested_from_handler(void);
 
+/* 1 while this thread is inside libunwind.  After `heaptrail attach`
+ * libunwind was dlopened: in a thread older than that, its first access
+ * to libunwind's thread-local variables makes the loader malloc their
+ * block (__tls_get_addr), inside our hook.  That allocation is the
+ * recorder's, not the program's (hooks.c forwards it unrecorded). */
+extern __thread int unwind_in_lib __attribute__((tls_model("initial-exec")));
+
 /* A signal handler of the program's is installed: from now on the
  * capture holds signals while it is in libunwind (see
  * unwind_capture_nested).  Called by sigproxy.c. */

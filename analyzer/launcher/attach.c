@@ -38,7 +38,8 @@
  * stop: dlopen with RTLD_NOLOAD and call heaptrail_attach_stop.  The call
  * runs in a thread stopped outside the allocator, the loader and our
  * library (a call from inside them could deadlock on their locks); the
- * other threads run meanwhile (scheduler-locking off).  Prints one
+ * other threads run meanwhile (scheduler-locking off); nor inside
+ * CPython's pending calls (the start adds one, under their lock).  Prints one
  * HEAPTRAIL-* line for the launcher. */
 static const char gdb_script[] =
 	"import gdb, os\n"
@@ -72,7 +73,8 @@ static const char gdb_script[] =
 	"    while f is not None and n < 200:\n"
 	"        lib = gdb.solib_name(f.pc()) or ''\n"
 	"        name = f.name() or ''\n"
-	"        if 'libheaptrail' in lib or '/ld-linux' in lib or name.startswith(BAD) or 'malloc' in name:\n"
+	"        if 'libheaptrail' in lib or '/ld-linux' in lib or name.startswith(BAD) or 'malloc' in name \\\n"
+	"                or 'PendingCall' in name or 'pending_call' in name:\n"
 	"            return name or lib\n"
 	"        try:\n"
 	"            f = f.older()\n"
@@ -507,6 +509,34 @@ static void relay(int fd, off_t *off)
 	}
 }
 
+/* After an attach to a CPython process: the Python frames are installed
+ * by a pending call that the main thread runs at its next bytecode
+ * boundary, and the library says how it went in a line that begins
+ * "heaptrail: Python frames".  Relays the messages until that line came
+ * (1) or PY_WAIT_S passed (0), or the process ended. */
+#define PY_WAIT_S 5
+static int wait_python(int fd, off_t *off, int pid)
+{
+	/* From the start: the line may have come before gdb was gone. */
+	off_t from = 0;
+	for (int i = 0; i < PY_WAIT_S * 20; i++) {
+		relay(fd, off);
+		char buf[8192];
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, from);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, "heaptrail: Python frames"))
+				return 1;
+		}
+		char st = proc_state(pid);
+		if (!st || st == 'Z' || st == 'X')
+			return 0;
+		struct timespec ts = { 0, 50000000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 static int parse_pid(const char *cmd, const char *s, int *pid)
 {
 	char *end;
@@ -729,7 +759,8 @@ int cmd_attach(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	char res[512];
 	rc = run_gdb_retry(gdb, o.pid, lib, "start", conf, res, sizeof(res));
-	if (rc != 0 || strcmp(res, "RC 0")) {
+	int python = rc == 0 && !strcmp(res, "RC 1");
+	if (rc != 0 || (strcmp(res, "RC 0") && !python)) {
 		if (rc != 0)
 			fprintf(stderr, "heaptrail attach: %s\n", res);
 		else
@@ -745,6 +776,11 @@ int cmd_attach(int argc, char **argv)
 	}
 	off_t off = 0;
 	relay(mfd, &off);
+	if (python && !o.quiet && !wait_python(mfd, &off, o.pid))
+		fprintf(stderr, "heaptrail: the main thread of process %d ran no Python bytecode "
+				"within %d s (blocked in a call?): its Python frames begin when it "
+				"does; until then allocations have native frames only\n",
+			o.pid, PY_WAIT_S);
 	fprintf(stderr, "heaptrail: attached to process %d, recording into %s; stop with Ctrl-C%s "
 			"or `heaptrail detach %d`\n",
 		o.pid, trace, o.duration > 0 ? ", the end of --duration" : "", o.pid);
@@ -779,8 +815,8 @@ int cmd_attach(int argc, char **argv)
 	close(mfd);
 	unlink(msgpath);
 	if (why)
-		fprintf(stderr, "heaptrail: %s; the process runs on. Trace: %s (see `heaptrail report %s`)\n",
-			why, trace, trace);
+		fprintf(stderr, "heaptrail: %s%s. Trace: %s (see `heaptrail report %s`)\n", why,
+			strncmp(why, "the process", 11) ? "; the process runs on" : "", trace, trace);
 	return ret;
 }
 

@@ -136,6 +136,14 @@ struct pyf_state {
 	int exit_warned;
 	int attached; /* recording began at `heaptrail attach` (pyframes_attached) */
 	int cut_warned; /* the walk_cut warning was given */
+	_Atomic int attach_state; /* PYF_ATTACH_*: the install after an attach */
+};
+
+enum {
+	PYF_ATTACH_OFF = 0, /* no attach, or detached */
+	PYF_ATTACH_PENDING, /* Py_AddPendingCall made, not run yet */
+	PYF_ATTACH_ON, /* the frame walk runs */
+	PYF_ATTACH_FAILED, /* said why; native frames only */
 };
 
 /* The shared state (pyframes.c). */

@@ -164,8 +164,10 @@ size_t pyframes_take_warning(char *buf, size_t size, int at_exit)
 		pyf.exit_warned = 1;
 		/* The writer is asking: hand it over directly. */
 		if (pyf.attached)
-			pyf_say_pending("Python frames are not captured after `heaptrail attach` "
-					"(not supported yet); showing native frames only");
+			pyf_say_pending("Python frames not captured after `heaptrail attach`: "
+					"the main thread ran no Python bytecode between the attach "
+					"and the detach (heaptrail installs them there); showing "
+					"native frames only");
 		else
 			pyf_say_pending("Python frames not captured: the heaptrail startup "
 					"module did not run (python -I, -E or -S, PYTHONPATH "
