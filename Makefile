@@ -292,7 +292,7 @@ tsan: | $(DEPS_STAMP)
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/ring_driver
 	$(CC) $(CPPF) -Ipreload -Itests/unit/preload -std=gnu11 $(TSAN_FLAGS) $(WARN) \
 		-o $(BUILD)/tsan/writer_driver tests/tsan/writer_driver.c \
-		$(filter-out preload/attach.c,$(PRELOAD_LIB_SRC)) \
+		$(PRELOAD_LIB_SRC) \
 		$(COMMON_SRC) $(UNW_LIBS) -ldl -lpthread
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(BUILD)/tsan/writer_driver
 
