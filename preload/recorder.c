@@ -26,6 +26,65 @@ static int give_up(void)
 	       !__atomic_load_n(&ht_session.writer_alive, __ATOMIC_ACQUIRE);
 }
 
+/* Waits for `wait` (ring_wait_space or ring_wait_empty) as a hook that
+ * holds nothing (no number taken, busy 0): a signal handler that comes
+ * meanwhile records directly (HOOK_WAIT), as it must over a long wait or
+ * its events would overflow the 16-entry pending list and be lost (a
+ * starved writer kept main waiting through all 400 of sigalloc's signals:
+ * 1183 events lost, issue 14 under load).  ring_waiting keeps a handler
+ * from growing the ring under us.  Returns with in_hook as it was and
+ * with `ok(r, n)` true as seen after it was put back (a handler that ran
+ * between the wait's end and that may have used the slots), or -1 when
+ * the wait gave up.  In a drain (draining) the handler must not record
+ * ahead of the pending events the drain holds: in_hook stays HOOK_REC
+ * there (recorder_drain makes room between entries, holding none). */
+static int wait_as_hook(ring_t *r, uint64_t n, int (*ok)(ring_t *, uint64_t),
+			int (*wait)(ring_t *, uint64_t))
+{
+	rec_tls_t *t = &ht_tls;
+	int st = t->in_hook;
+	int ret = 0;
+	t->ring_waiting++;
+	while (!ok(r, n)) {
+		if (st == HOOK_REC && !t->draining)
+			t->in_hook = HOOK_WAIT;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		int rc = wait(r, n);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->in_hook = st;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (rc) {
+			ret = -1;
+			break;
+		}
+	}
+	t->ring_waiting--;
+	return ret;
+}
+
+static int has_space(ring_t *r, uint64_t n)
+{
+	return ring_space(r) >= n;
+}
+
+static int is_empty(ring_t *r, uint64_t n)
+{
+	(void)n;
+	return __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) ==
+	       __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+}
+
+static int wait_space(ring_t *r, uint64_t n)
+{
+	return ring_wait_space(r, n, give_up, session_kick);
+}
+
+static int wait_empty(ring_t *r, uint64_t n)
+{
+	(void)n;
+	return ring_wait_empty(r, give_up, session_kick);
+}
+
 /* The thread's ring is full.  A ring below its largest size is replaced
  * by one four times larger once the writer has emptied it (no number is
  * taken meanwhile: busy is 0 across the swap, so the writer, which reads
@@ -38,7 +97,10 @@ static __attribute__((noinline)) ring_t *ring_full(rec_thread_t *th, ring_t *r, 
 	if (r->cap < REC_RING_SLOTS && !ht_tls.ring_waiting &&
 	    !__atomic_load_n(&th->retired, __ATOMIC_ACQUIRE)) {
 		ring_t *big = ring_create(r->cap * 4 < REC_RING_SLOTS ? r->cap * 4 : REC_RING_SLOTS);
-		if (big && ring_wait_empty(r, give_up, session_kick) == 0) {
+		/* Empty as seen with in_hook put back: a handler that records
+		 * directly meanwhile writes into r, which must be empty when
+		 * it is handed over. */
+		if (big && wait_as_hook(r, n, is_empty, wait_empty) == 0) {
 			/* The new ring first, then the old one handed over. */
 			__atomic_store_n(&th->ring, big, __ATOMIC_RELEASE);
 			__atomic_store_n(&th->retired, r, __ATOMIC_RELEASE);
@@ -47,17 +109,8 @@ static __attribute__((noinline)) ring_t *ring_full(rec_thread_t *th, ring_t *r, 
 		}
 		ring_destroy(big);
 	}
-	/* A signal handler may record directly while this hook waits for
-	 * space (HOOK_WAIT), but never grows the ring under it (waiting). */
-	rec_tls_t *t = &ht_tls;
-	int st = t->in_hook;
-	if (st == HOOK_REC && !t->draining)
-		t->in_hook = HOOK_WAIT;
-	t->ring_waiting++;
-	if (ring_wait_space(r, n, give_up, session_kick) == 0)
+	if (wait_as_hook(r, n, has_space, wait_space) == 0)
 		ret = r;
-	t->ring_waiting--;
-	t->in_hook = st;
 out:
 	errno = saved;
 	return ret;
@@ -368,6 +421,23 @@ static void record_pended(const rec_pend_t *p)
 }
 
 
+/* Room in the ring for the next pending event, made before the drain
+ * takes it off the list: holding no entry, the drain may wait as a hook
+ * does (HOOK_WAIT), and a handler that comes meanwhile records the list
+ * itself, in order, then its own events (recorder_wait_enter).  Waiting
+ * with an entry taken instead left every handler of a long wait to the
+ * 16-entry list (issue 14 under load). */
+static void drain_room(rec_tls_t *t)
+{
+	rec_thread_t *th = event_thread();
+	if (!th || HT_LIKELY(ring_space(th->ring) >= 1))
+		return;
+	int draining = t->draining;
+	t->draining = 0;
+	ring_full(th, th->ring, 1); /* NULL: stopped, the event counts lost */
+	t->draining = draining;
+}
+
 void recorder_drain(rec_tls_t *t)
 {
 	int saved = errno;
@@ -377,6 +447,10 @@ void recorder_drain(rec_tls_t *t)
 		t->in_hook = HOOK_REC;
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		while (__atomic_load_n(&t->pend_head, __ATOMIC_RELAXED) != t->pend_tail) {
+			drain_room(t);
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&t->pend_head, __ATOMIC_RELAXED) == t->pend_tail)
+				break; /* a handler recorded them while we waited */
 			/* The writer writes the newest module map before any
 			 * new STACK (stackid_capture does the same). */
 			if (t->pend_new) {

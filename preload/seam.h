@@ -14,4 +14,9 @@ void unwind_set_mode(int mode);
  * then see exactly the events they made. */
 void seam_no_native_stacks(void);
 
+/* writer.c: hold 1 takes the writer's lock, so that the writer thread
+ * stops before its next cycle (a writer starved of CPU, deterministically);
+ * hold 0 (from the same thread) lets it go on. */
+void seam_writer_hold(int hold);
+
 #endif /* HT_SEAM_H */

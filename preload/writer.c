@@ -11,6 +11,7 @@
 #include "modules.h"
 #include "pyframes.h"
 #include "registry.h"
+#include "seam.h"
 #include "session.h"
 #include "stacks.h"
 #include "tick.h"
@@ -882,6 +883,14 @@ static void *writer_main(void *arg)
 #else
 #define WRITER_STACK (256u << 10)
 #endif
+void seam_writer_hold(int hold)
+{
+	if (hold)
+		pthread_mutex_lock(&w.wlock);
+	else
+		pthread_mutex_unlock(&w.wlock);
+}
+
 #define WRITER_GUARD 4096u
 static void *writer_stack;
 
