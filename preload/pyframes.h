@@ -42,8 +42,27 @@ void pyframes_set_warn(void (*fn)(const char *text));
 int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max);
 
 /* pyframes_capture(code_id, line, 1), quicker: the innermost frame (what
- * a free's site names).  Returns 1 or 0 as that call would. */
-int pyframes_innermost(uint32_t *code_id, uint32_t *line);
+ * a free's site names).  Returns 1 or 0 as that call would; *first: 1
+ * when the frame is the chain's first (pyframes_top's), 0 when incomplete
+ * frames were skipped or the chain was not read directly. */
+int pyframes_innermost(uint32_t *code_id, uint32_t *line, int *first);
+
+/* The innermost interpreter frame as it is in memory: a free site's key.
+ * The same key (code object, instruction pointer and owner) always gives
+ * the same pyframes_innermost result when that call read this frame
+ * itself (*first 1): the code object is interned (immortal) and the line
+ * is its instruction's. */
+typedef struct pyframes_top {
+	const void *code; /* the frame's code object */
+	const void *instr; /* its instruction pointer */
+	int owner; /* thread, generator, frame object or C stack */
+} pyframes_top_t;
+
+/* Reads the calling thread's innermost frame (no lookups): 1 with *k
+ * set; 0 when there is none to key on (Python frames off, no thread state,
+ * a sub-interpreter, or 3.9/3.10's frame objects: pyframes_innermost
+ * decides).  Any thread, no allocation. */
+int pyframes_top(pyframes_top_t *k);
 
 /* 1 when pyframes_capture would return 0 and has nothing to notice (no
  * Python frames are captured and Python's start is not awaited): the

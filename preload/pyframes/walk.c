@@ -347,8 +347,27 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
  * wants the innermost frame only, on every free (here, so that the whole
  * walk is one call).  Same result: 0 when a boundary would come first (the
  * innermost frame is a shim, or an incomplete entry frame). */
-int pyframes_innermost(uint32_t *code_id, uint32_t *line)
+int pyframes_top(pyframes_top_t *k)
 {
+	/* as in pyframes_innermost */
+	if (HT_UNLIKELY(!atomic_load_explicit(&pyf.active, memory_order_acquire) || !walk_on ||
+			layout->frame_objects))
+		return 0;
+	const void *ts = pyapi.GILState_GetThisThreadState();
+	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
+		return 0;
+	const char *f = walk_top(ts);
+	if (!f)
+		return 0;
+	k->code = rd_ptr(f, layout->fr_code);
+	k->instr = rd_ptr(f, layout->fr_instr);
+	k->owner = *(const signed char *)(f + layout->fr_owner);
+	return 1;
+}
+
+int pyframes_innermost(uint32_t *code_id, uint32_t *line, int *first)
+{
+	*first = 0;
 	/* walk_on is set before active (released by it) */
 	if (HT_UNLIKELY(!atomic_load_explicit(&pyf.active, memory_order_acquire) || !walk_on ||
 			layout->frame_objects))
@@ -360,6 +379,7 @@ int pyframes_innermost(uint32_t *code_id, uint32_t *line)
 	if (!f)
 		return 0;
 	wcache_t *cache = wcache_get();
+	unsigned n = 0; /* incomplete frames skipped */
 	for (; f; f = rd_ptr(f, layout->fr_previous)) {
 		int owner = *(const signed char *)(f + layout->fr_owner);
 		if (owner == OWNED_BY_CSTACK)
@@ -370,6 +390,7 @@ int pyframes_innermost(uint32_t *code_id, uint32_t *line)
 		if (HT_LIKELY(ce && ce->instr == instr && ce->code == code)) {
 			*code_id = ce->id;
 			*line = ce->line;
+			*first = n == 0;
 			return 1;
 		}
 		const char *start = (const char *)code + layout->co_code;
@@ -377,9 +398,13 @@ int pyframes_innermost(uint32_t *code_id, uint32_t *line)
 		    instr < start + 2 * (ptrdiff_t)rd_int(code, layout->co_firsttraceable)) {
 			if (layout->fr_is_entry >= 0 && f[layout->fr_is_entry])
 				return 0; /* incomplete entry frame: a boundary first */
+			n++;
 			continue;
 		}
-		return walk_lookup(ts, code, (instr - start) / 2, instr, ce, code_id, line) < 0 ? 0 : 1;
+		if (walk_lookup(ts, code, (instr - start) / 2, instr, ce, code_id, line) < 0)
+			return 0;
+		*first = n == 0;
+		return 1;
 	}
 	return 0;
 }
