@@ -239,10 +239,6 @@ enum { OWNED_BY_GENERATOR = 1, OWNED_BY_CSTACK = 3 };
 
 /* The frame walk's state (walk.c). */
 extern const pylayout_t *layout HT_HIDDEN; /* the row in use (or being checked) */
-/* Finds the interpreter's slot of each thread's state (walk.c), so that
- * captures need not call PyGILState_GetThisThreadState.  GIL held, on a
- * thread with a state; before walk_on is set. */
-void pyf_tss_find(void) HT_HIDDEN;
 extern int walk_on HT_HIDDEN; /* layout passed its check: captures walk (set once) */
 extern void *main_interp HT_HIDDEN; /* PyInterpreterState_Main() */
 extern _Atomic uint64_t walk_cut HT_HIDDEN; /* captures cut at a code object first

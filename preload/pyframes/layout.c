@@ -239,7 +239,6 @@ int pyf_walk_enable(int from_python)
 		layout = NULL;
 		return 0;
 	}
-	pyf_tss_find();
 	walk_on = 1; /* published by the active store that follows */
 	return 1;
 }

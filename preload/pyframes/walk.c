@@ -7,10 +7,6 @@
 
 #include "util.h"
 
-#include <dlfcn.h>
-#include <limits.h>
-#include <link.h>
-#include <pthread.h>
 #include <string.h>
 
 const pylayout_t *layout; /* the row in use (or being checked) */
@@ -114,55 +110,6 @@ static const slot_t *walk_intern(PyObject *code, const void *tstate)
 		return NULL;
 	return pyf_table_slot(atomic_load_explicit(&pyf.table, memory_order_acquire),
 			  code);
-}
-
-/* The interpreter's own slot of the calling thread's state: the Py_tss_t
- * in _PyRuntime that PyGILState_GetThisThreadState reads (3.9 to 3.13:
- * the autoTSSkey, a pthread key), or NULL: ask that function.  It took 27
- * instructions through two calls on every capture and every Python free;
- * the slot is one pthread_getspecific.  Found by pyf_tss_find (set once,
- * before walk_on). */
-typedef struct py_tss {
-	int initialized; /* 0 before PyGILState's init and after its fini */
-	pthread_key_t key;
-} py_tss_t;
-static const volatile py_tss_t *tss_slot;
-
-/* PyGILState_GetThisThreadState(), in fewer steps. */
-static inline const void *walk_tstate(void)
-{
-	const volatile py_tss_t *t = tss_slot;
-	if (HT_LIKELY(t)) {
-		if (HT_UNLIKELY(!t->initialized))
-			return NULL; /* as PyGILState_GetThisThreadState */
-		return pthread_getspecific(t->key);
-	}
-	return pyapi.GILState_GetThisThreadState();
-}
-
-void pyf_tss_find(void)
-{
-	/* GIL held, this thread has a state: the one Py_tss_t in
-	 * _PyRuntime's first bytes whose key holds it is the slot.  No
-	 * match, or more than one: keep asking the function. */
-	const void *ts = pyapi.GILState_GetThisThreadState();
-	const char *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
-	Dl_info info;
-	const ElfW(Sym) *sym = NULL;
-	if (!ts || !rt || !dladdr1(rt, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
-	    (const char *)info.dli_saddr != rt)
-		return;
-	size_t size = sym->st_size < 16384 ? sym->st_size : 16384;
-	const py_tss_t *found = NULL;
-	int n = 0;
-	for (size_t o = 0; o + sizeof(py_tss_t) <= size; o += _Alignof(py_tss_t)) {
-		const py_tss_t *t = (const py_tss_t *)(const void *)(rt + o);
-		if (t->initialized == 1 && t->key < PTHREAD_KEYS_MAX &&
-		    pthread_getspecific(t->key) == ts)
-			found = t, n++;
-	}
-	if (n == 1)
-		tss_slot = found;
 }
 
 /* The innermost interpreter frame of tstate (a _PyInterpreterFrame *). */
@@ -379,7 +326,7 @@ walk_frames(const void *ts, const char *top, wcache_t *cache, const int use_cach
 
 int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
 {
-	const void *ts = walk_tstate();
+	const void *ts = pyapi.GILState_GetThisThreadState();
 	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
 		return 0;
 	const char *top = walk_top(ts);
@@ -406,7 +353,7 @@ int pyframes_top(pyframes_top_t *k)
 	if (HT_UNLIKELY(!atomic_load_explicit(&pyf.active, memory_order_acquire) || !walk_on ||
 			layout->frame_objects))
 		return 0;
-	const void *ts = walk_tstate();
+	const void *ts = pyapi.GILState_GetThisThreadState();
 	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
 		return 0;
 	const char *f = walk_top(ts);
@@ -425,7 +372,7 @@ int pyframes_innermost(uint32_t *code_id, uint32_t *line, int *first)
 	if (HT_UNLIKELY(!atomic_load_explicit(&pyf.active, memory_order_acquire) || !walk_on ||
 			layout->frame_objects))
 		return pyframes_capture(code_id, line, 1);
-	const void *ts = walk_tstate();
+	const void *ts = pyapi.GILState_GetThisThreadState();
 	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
 		return 0;
 	const char *f = walk_top(ts);
