@@ -347,22 +347,23 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
  * wants the innermost frame only, on every free (here, so that the whole
  * walk is one call).  Same result: 0 when a boundary would come first (the
  * innermost frame is a shim, or an incomplete entry frame). */
-int pyframes_top(pyframes_top_t *k)
+pyframes_keyer_t pyframes_keyer;
+
+void pyf_keyer_set(void)
 {
-	/* as in pyframes_innermost */
-	if (HT_UNLIKELY(!atomic_load_explicit(&pyf.active, memory_order_acquire) || !walk_on ||
-			layout->frame_objects))
-		return 0;
-	const void *ts = pyapi.GILState_GetThisThreadState();
-	if (!ts || rd_ptr(ts, layout->ts_interp) != main_interp)
-		return 0;
-	const char *f = walk_top(ts);
-	if (!f)
-		return 0;
-	k->code = rd_ptr(f, layout->fr_code);
-	k->instr = rd_ptr(f, layout->fr_instr);
-	k->owner = *(const signed char *)(f + layout->fr_owner);
-	return 1;
+	pyframes_keyer_t *y = &pyframes_keyer;
+	if (layout->frame_objects || layout->fr_owner < 0 || layout->fr_instr < 0)
+		return; /* 3.9, 3.10: pyframes_innermost reads frame objects */
+	y->tstate = (const void *(*)(void))pyapi.GILState_GetThisThreadState;
+	y->interp = main_interp;
+	y->ts_interp = layout->ts_interp;
+	y->ts_cframe = layout->ts_cframe;
+	y->cf_current = layout->cf_current;
+	y->ts_current = layout->ts_current;
+	y->fr_code = layout->fr_code;
+	y->fr_instr = layout->fr_instr;
+	y->fr_owner = layout->fr_owner;
+	__atomic_store_n(&y->active, &pyf.active, __ATOMIC_RELEASE);
 }
 
 int pyframes_innermost(uint32_t *code_id, uint32_t *line, int *first)
