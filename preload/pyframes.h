@@ -12,6 +12,7 @@
 #ifndef HEAPTRAIL_PYFRAMES_H
 #define HEAPTRAIL_PYFRAMES_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +44,67 @@ void pyframes_set_warn(void (*fn)(const char *text));
 int pyframes_capture(uint32_t *code_ids, uint32_t *lines, int max);
 
 /* pyframes_capture(code_id, line, 1), quicker: the innermost frame (what
- * a free's site names).  Returns 1 or 0 as that call would. */
-int pyframes_innermost(uint32_t *code_id, uint32_t *line);
+ * a free's site names).  Returns 1 or 0 as that call would; *first: 1
+ * when the frame is the chain's first (pyframes_top's), 0 when incomplete
+ * frames were skipped or the chain was not read directly. */
+int pyframes_innermost(uint32_t *code_id, uint32_t *line, int *first);
+
+/* The innermost interpreter frame as it is in memory: a free site's key.
+ * The same key (code object, instruction pointer and owner) always gives
+ * the same pyframes_innermost result when that call read this frame
+ * itself (*first 1): the code object is interned (immortal) and the line
+ * is its instruction's. */
+typedef struct pyframes_top {
+	const void *code; /* the frame's code object */
+	const void *instr; /* its instruction pointer */
+	int owner; /* thread, generator, frame object or C stack */
+} pyframes_top_t;
+
+/* What pyframes_top reads: set once by the frame walk (pyframes/walk.c)
+ * when its layout passed the check, for 3.11+ frames (3.9 and 3.10 leave
+ * it unset).  Offsets in bytes into PyThreadState and frames. */
+typedef struct pyframes_keyer {
+	const _Atomic int *active; /* the capture switch; NULL: never keyed
+				      (published last, with release) */
+	const void *(*tstate)(void); /* PyGILState_GetThisThreadState */
+	const void *interp; /* the main interpreter */
+	int ts_interp, ts_cframe, cf_current, ts_current; /* ts_current < 0:
+							     through cframe */
+	int fr_code, fr_instr, fr_owner;
+} pyframes_keyer_t;
+extern pyframes_keyer_t pyframes_keyer __attribute__((visibility("hidden")));
+
+static inline const char *pyframes_rd(const char *base, int off)
+{
+	return *(const char *const *)(const void *)(base + off);
+}
+
+/* Reads the calling thread's innermost frame (no lookups): 1 with *k
+ * set; 0 when there is none to key on (Python frames off, no thread state,
+ * a sub-interpreter, or 3.9/3.10's frame objects: pyframes_innermost
+ * decides).  Any thread, no allocation.  Inline: every Python free asks. */
+static inline int pyframes_top(pyframes_top_t *k)
+{
+	const pyframes_keyer_t *y = &pyframes_keyer;
+	const _Atomic int *on = __atomic_load_n(&y->active, __ATOMIC_ACQUIRE);
+	if (!on || !atomic_load_explicit(on, memory_order_acquire))
+		return 0;
+	const char *ts = y->tstate(), *f;
+	if (!ts || pyframes_rd(ts, y->ts_interp) != y->interp)
+		return 0;
+	if (y->ts_current >= 0) {
+		f = pyframes_rd(ts, y->ts_current);
+	} else {
+		const char *cf = pyframes_rd(ts, y->ts_cframe);
+		f = cf ? pyframes_rd(cf, y->cf_current) : NULL;
+	}
+	if (!f)
+		return 0;
+	k->code = pyframes_rd(f, y->fr_code);
+	k->instr = pyframes_rd(f, y->fr_instr);
+	k->owner = *(const signed char *)(f + y->fr_owner);
+	return 1;
+}
 
 /* 1 when pyframes_capture would return 0 and has nothing to notice (no
  * Python frames are captured and Python's start is not awaited): the

@@ -253,8 +253,9 @@ void recorder_alloc(unsigned kind, void *p, uint64_t size, uint64_t align)
 			  heapcount_usable(p));
 }
 
-/* A FREE with the given site (0: unknown). */
-static void record_free(void *p, uint32_t site)
+/* A FREE with the given site (0: unknown).  Inlined: recorder_free is
+ * every free's path (a call here cost 10 instructions a free). */
+static inline __attribute__((always_inline)) void record_free(void *p, uint32_t site)
 {
 	rec_thread_t *th = event_thread();
 	if (!th)

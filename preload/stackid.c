@@ -109,21 +109,27 @@ uint32_t stackid_capture(const uintptr_t *entry)
 /* Python free sites: a thread running Python frees from many lines, far
  * more than the few latest sites in rec_tls_t, and a miss there interned
  * the site again (a hash and a compare under the intern table's rules).
- * This direct-mapped table keeps the thread's Python sites by (ip, code,
- * line); a slot is only a cache of what interning would return, so a hit
- * gives the same id.  Mapped at the thread's first Python free site
- * (threads that run no Python never map it). */
-#define PYSITE_BITS 10 /* 1024 slots, 24 KiB per thread that runs Python */
+ * This direct-mapped table keeps the thread's Python sites by the return
+ * address and the innermost frame as it is in memory (pyframes_top: code
+ * object, instruction pointer, owner), so a hit needs no frame lookup at
+ * all; a slot is only a cache of what interning would return for the
+ * frame's (code id, line), so a hit gives the same id.  Filled only when
+ * pyframes_innermost read that very frame (not a caller past incomplete
+ * ones).  Mapped at the thread's first Python free site (threads that run
+ * no Python never map it). */
+#define PYSITE_BITS 10 /* 1024 slots, 32 KiB per thread that runs Python */
 typedef struct pysite {
 	uintptr_t ip; /* return address into free()'s caller */
-	uint32_t code, line; /* innermost Python frame (code >= 1) */
+	const void *code, *instr; /* innermost frame's key (pyframes_top_t) */
 	uint32_t id; /* its stack id, 0 = empty slot */
+	int owner;
 } pysite_t;
 static __thread pysite_t *pysites __attribute__((tls_model("initial-exec")));
 
-static inline pysite_t *pysite_slot(uintptr_t ip, uint32_t code, uint32_t line)
+static inline pysite_t *pysite_slot(uintptr_t ip, const pyframes_top_t *k)
 {
-	uint64_t h = ((uint64_t)ip ^ ((uint64_t)code << 32 | line)) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = ((uint64_t)ip * 0x9e3779b97f4a7c15ull) ^ (uint64_t)(uintptr_t)k->instr;
+	h *= 0xff51afd7ed558ccdull;
 	return &pysites[h >> (64 - PYSITE_BITS)];
 }
 
@@ -149,12 +155,6 @@ static __attribute__((noinline)) uint32_t free_site_new(rec_tls_t *t, uintptr_t 
 	uint32_t id = stacks_intern(ips, n, &code, &line, m, HT_STACK_FREESITE, gen, &is_new);
 	if (!id)
 		return 0;
-	if (m) {
-		if (!pysites)
-			pysites = mapmem_map(sizeof(pysite_t) << PYSITE_BITS, MAPMEM_PYTHON, 0);
-		if (pysites)
-			*pysite_slot(ip, code, line) = (pysite_t){ ip, code, line, id };
-	}
 	free_site_front(t, (struct rec_free_site){ ip, m ? code : 0, m ? line : 0, id });
 	/* As in stackid_capture: the STACK may name a module loaded since. */
 	if (is_new && n && modules_refresh(0) != gen)
@@ -182,17 +182,40 @@ static __attribute__((noinline)) uint32_t free_site_latest(uintptr_t ip, uint32_
 	return id;
 }
 
+/* Keeps the site id of (ip, k) in the thread's Python table. */
+static __attribute__((noinline)) void pysite_put(uintptr_t ip, const pyframes_top_t *k, uint32_t id)
+{
+	if (!pysites) {
+		int saved = errno;
+		pysites = mapmem_map(sizeof(pysite_t) << PYSITE_BITS, MAPMEM_PYTHON, 0);
+		errno = saved;
+		if (!pysites)
+			return;
+	}
+	*pysite_slot(ip, k) = (pysite_t){ ip, k->code, k->instr, id, k->owner };
+}
+
 uint32_t stackid_free_site_slow(uintptr_t ip)
 {
+	/* A Python site: its table first, by the frame as it is in memory
+	 * (the latest sites alternate between lines, and reordering them
+	 * cost more than a hash). */
+	pyframes_top_t k;
+	int keyed = pyframes_top(&k);
+	if (HT_LIKELY(keyed && pysites)) {
+		const pysite_t *s = pysite_slot(ip, &k);
+		if (HT_LIKELY(s->id && s->ip == ip && s->instr == k.instr && s->code == k.code &&
+			      s->owner == k.owner))
+			return s->id;
+	}
 	uint32_t code, line;
-	if (pyframes_innermost(&code, &line) != 1)
+	int first;
+	if (pyframes_innermost(&code, &line, &first) != 1)
 		return free_site_latest(ip, 0, 0, 0);
-	/* A Python site: its table first (the latest sites alternate
-	 * between lines, and reordering them cost more than a hash). */
-	const pysite_t *s = pysites ? pysite_slot(ip, code, line) : NULL;
-	if (HT_LIKELY(s && s->id && s->ip == ip && s->code == code && s->line == line))
-		return s->id;
-	return free_site_latest(ip, code, line, 1);
+	uint32_t id = free_site_latest(ip, code, line, 1);
+	if (id && keyed && first)
+		pysite_put(ip, &k, id);
+	return id;
 }
 
 uint32_t stackid_nested(int *is_new)

@@ -247,6 +247,9 @@ enum { OWNED_BY_GENERATOR = 1, OWNED_BY_CSTACK = 3 };
 
 /* The frame walk's state (walk.c). */
 extern const pylayout_t *layout HT_HIDDEN; /* the row in use (or being checked) */
+/* Fills pyframes_keyer (pyframes.h) from the checked layout: before
+ * walk_on is set. */
+void pyf_keyer_set(void) HT_HIDDEN;
 extern int walk_on HT_HIDDEN; /* layout passed its check: captures walk (set once) */
 extern void *main_interp HT_HIDDEN; /* PyInterpreterState_Main() */
 extern _Atomic uint64_t walk_cut HT_HIDDEN; /* captures cut at a code object first

@@ -239,6 +239,7 @@ int pyf_walk_enable(int from_python)
 		layout = NULL;
 		return 0;
 	}
+	pyf_keyer_set();
 	walk_on = 1; /* published by the active store that follows */
 	return 1;
 }

@@ -347,8 +347,28 @@ int pyf_walk_capture(uint32_t *code_ids, uint32_t *lines, int max)
  * wants the innermost frame only, on every free (here, so that the whole
  * walk is one call).  Same result: 0 when a boundary would come first (the
  * innermost frame is a shim, or an incomplete entry frame). */
-int pyframes_innermost(uint32_t *code_id, uint32_t *line)
+pyframes_keyer_t pyframes_keyer;
+
+void pyf_keyer_set(void)
 {
+	pyframes_keyer_t *y = &pyframes_keyer;
+	if (layout->frame_objects || layout->fr_owner < 0 || layout->fr_instr < 0)
+		return; /* 3.9, 3.10: pyframes_innermost reads frame objects */
+	y->tstate = (const void *(*)(void))pyapi.GILState_GetThisThreadState;
+	y->interp = main_interp;
+	y->ts_interp = layout->ts_interp;
+	y->ts_cframe = layout->ts_cframe;
+	y->cf_current = layout->cf_current;
+	y->ts_current = layout->ts_current;
+	y->fr_code = layout->fr_code;
+	y->fr_instr = layout->fr_instr;
+	y->fr_owner = layout->fr_owner;
+	__atomic_store_n(&y->active, &pyf.active, __ATOMIC_RELEASE);
+}
+
+int pyframes_innermost(uint32_t *code_id, uint32_t *line, int *first)
+{
+	*first = 0;
 	/* walk_on is set before active (released by it) */
 	if (HT_UNLIKELY(!atomic_load_explicit(&pyf.active, memory_order_acquire) || !walk_on ||
 			layout->frame_objects))
@@ -360,6 +380,7 @@ int pyframes_innermost(uint32_t *code_id, uint32_t *line)
 	if (!f)
 		return 0;
 	wcache_t *cache = wcache_get();
+	unsigned n = 0; /* incomplete frames skipped */
 	for (; f; f = rd_ptr(f, layout->fr_previous)) {
 		int owner = *(const signed char *)(f + layout->fr_owner);
 		if (owner == OWNED_BY_CSTACK)
@@ -370,6 +391,7 @@ int pyframes_innermost(uint32_t *code_id, uint32_t *line)
 		if (HT_LIKELY(ce && ce->instr == instr && ce->code == code)) {
 			*code_id = ce->id;
 			*line = ce->line;
+			*first = n == 0;
 			return 1;
 		}
 		const char *start = (const char *)code + layout->co_code;
@@ -377,9 +399,13 @@ int pyframes_innermost(uint32_t *code_id, uint32_t *line)
 		    instr < start + 2 * (ptrdiff_t)rd_int(code, layout->co_firsttraceable)) {
 			if (layout->fr_is_entry >= 0 && f[layout->fr_is_entry])
 				return 0; /* incomplete entry frame: a boundary first */
+			n++;
 			continue;
 		}
-		return walk_lookup(ts, code, (instr - start) / 2, instr, ce, code_id, line) < 0 ? 0 : 1;
+		if (walk_lookup(ts, code, (instr - start) / 2, instr, ce, code_id, line) < 0)
+			return 0;
+		*first = n == 0;
+		return 1;
 	}
 	return 0;
 }
