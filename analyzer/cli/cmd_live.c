@@ -496,6 +496,17 @@ static int live_loop(live_t *lv)
 
 static int live_open(live_t *lv, const char *path, char *err, size_t errlen)
 {
+	/* An aggregated trace has no single events to follow: per-stack
+	 * totals only at its snapshots, so the view would show an empty heap
+	 * between them. */
+	if (analysis_is_aggregated(path)) {
+		snprintf(err, errlen,
+			 "%s was recorded with --aggregate: it has per-stack totals at its snapshots, "
+			 "not the single events the live view follows; record without --aggregate to "
+			 "watch it live, or read it with heaptrail top / snapshots / timeline",
+			 path);
+		return -EINVAL;
+	}
 	int rc = analysis_open_follow(&lv->an, path, err, errlen);
 	if (rc < 0)
 		return rc;

@@ -275,6 +275,12 @@ static int parse_args(int argc, char **argv, record_opts_t *o)
 		fputs(TRY_HELP, stderr);
 		return -EINVAL;
 	}
+	if (o->live && o->aggregate) {
+		fprintf(stderr, "heaptrail record: --live follows single events as they come, and an "
+				"--aggregate trace has none (per-stack totals at snapshots only); use one or "
+				"the other\n");
+		return -EINVAL;
+	}
 	if (o->live && o->compress == 1) {
 		fprintf(stderr, "heaptrail record: --live follows the trace as it grows and cannot "
 				"follow a compressed one; drop --compress (the trace is then written plain)\n");

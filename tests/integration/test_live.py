@@ -205,6 +205,25 @@ class LiveBadInput(unittest.TestCase):
         self.assertIn("--live draws on a terminal", p.stderr.decode())
         self.assertFalse(os.path.exists(out), "the program must not run")
 
+    def test_an_aggregated_trace_is_refused_with_the_reason(self):
+        # Without the check the view showed "0 B now" and no site: the
+        # aggregated records carry totals only at snapshots.
+        trace = os.path.join(self.dir, "agg.htr")
+        p = subprocess.run([HEAPTRAIL, "record", "-q", "--aggregate", "-o", trace, "--",
+                            target("live_alloc"), "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = heaptrail("live", trace)
+        self.assertEqual(p.returncode, 1)
+        err = p.stderr.decode()
+        self.assertTrue(err.startswith(f"heaptrail: {trace} was recorded with --aggregate"), err)
+        self.assertEqual(err.count("\n"), 1)
+        out = os.path.join(self.dir, "agg2.htr")
+        p = heaptrail("record", "--live", "--aggregate", "-o", out, "--", target("live_alloc"), "0")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--live follows single events", p.stderr.decode())
+        self.assertFalse(os.path.exists(out), "the program must not run")
+
 
 if __name__ == "__main__":
     unittest.main()
