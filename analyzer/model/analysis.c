@@ -116,6 +116,26 @@ static void image_time(analysis_t *an, uint64_t t)
 		im->last_us = t;
 }
 
+/* PROCESS's argv joined by blanks (malloc'd), NULL when out of memory. */
+static char *join_argv(const rd_event_t *ev)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < ev->u.process.argc; i++)
+		len += strlen(ev->u.process.argv[i]) + 1;
+	char *cmd = malloc(len);
+	if (!cmd)
+		return NULL;
+	cmd[0] = 0;
+	for (size_t i = 0, at = 0; i < ev->u.process.argc; i++) {
+		size_t n = strlen(ev->u.process.argv[i]);
+		if (i)
+			cmd[at++] = ' ';
+		memcpy(cmd + at, ev->u.process.argv[i], n + 1);
+		at += n;
+	}
+	return cmd;
+}
+
 static int push_image(analysis_t *an, const rd_event_t *ev)
 {
 	if (an->nimgs == an->capimgs) {
@@ -126,24 +146,13 @@ static int push_image(analysis_t *an, const rd_event_t *ev)
 		an->imgs = ni;
 		an->capimgs = ncap;
 	}
-	size_t len = 1;
-	for (size_t i = 0; i < ev->u.process.argc; i++)
-		len += strlen(ev->u.process.argv[i]) + 1;
-	char *cmd = malloc(len), *exe = strdup(ev->u.process.exe ? ev->u.process.exe : "");
+	char *cmd = join_argv(ev), *exe = strdup(ev->u.process.exe ? ev->u.process.exe : "");
 	char *none = strdup("");
 	if (!cmd || !exe || !none) {
 		free(cmd);
 		free(exe);
 		free(none);
 		return -ENOMEM;
-	}
-	cmd[0] = 0;
-	for (size_t i = 0, at = 0; i < ev->u.process.argc; i++) {
-		size_t n = strlen(ev->u.process.argv[i]);
-		if (i)
-			cmd[at++] = ' ';
-		memcpy(cmd + at, ev->u.process.argv[i], n + 1);
-		at += n;
 	}
 	an->imgs[an->nimgs++] = (analysis_image_t){
 		.n = ev->u.process.image,
@@ -379,7 +388,6 @@ static int replace_str(char **dst, const char *src)
 
 static int on_process(analysis_t *an, const rd_event_t *ev)
 {
-	size_t len = 1;
 	if (image_selected >= 0 && ev->u.process.image > (uint32_t)image_selected) {
 		/* The chosen image is complete: it ended by exec. */
 		an->frozen = true;
@@ -406,19 +414,9 @@ static int on_process(analysis_t *an, const rd_event_t *ev)
 	    replace_str(&an->version, ev->u.process.version) < 0 ||
 	    stacks_set_exe(an->stacks, ev->u.process.exe) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < ev->u.process.argc; i++)
-		len += strlen(ev->u.process.argv[i]) + 1;
-	char *cmd = malloc(len);
+	char *cmd = join_argv(ev);
 	if (!cmd)
 		return -ENOMEM;
-	cmd[0] = 0;
-	for (size_t i = 0, at = 0; i < ev->u.process.argc; i++) {
-		size_t n = strlen(ev->u.process.argv[i]);
-		if (i)
-			cmd[at++] = ' ';
-		memcpy(cmd + at, ev->u.process.argv[i], n + 1);
-		at += n;
-	}
 	free(an->cmdline);
 	an->cmdline = cmd;
 	return 0;
