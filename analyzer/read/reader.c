@@ -610,6 +610,28 @@ static void decode_plain(reader_t *r, const rec_layout_t *l, body_t *b,
 /* Fills ev from a record body.  A field that runs past the body only sets
  * b->bad (decode_record turns that into the error).  Returns 1, 0 for an
  * unknown type, or an error. */
+/* The site list of AGG_STATE (with_count: each site's allocation count
+ * before its bytes allocated) and of AGG_PEAK (without it): varint n, n x
+ * { stack, live bytes, live blocks, [allocations,] bytes allocated }. */
+static int agg_sites(reader_t *r, body_t *b, const rd_event_t *ev, bool with_count,
+		     const rd_agg_site_t **out, size_t *nout)
+{
+	uint64_t n = b_count(b, with_count ? 5 : 4);
+	rd_agg_site_t *s = scratch_alloc(r, (n ? n : 1) * sizeof(*s));
+	if (!s)
+		return no_memory(r, ev->offset, with_count ? "decoding AGG_STATE" : "decoding AGG_PEAK");
+	for (uint64_t i = 0; i < n && !b->bad; i++) {
+		s[i].stack = b_v(b);
+		s[i].live_bytes = b_v(b);
+		s[i].live_count = b_v(b);
+		s[i].alloc_count = with_count ? b_v(b) : 0;
+		s[i].alloc_bytes = b_v(b);
+	}
+	*out = s;
+	*nout = (size_t)n;
+	return 1;
+}
+
 static int decode_fields(reader_t *r, uint64_t type, body_t *b,
 			 rd_event_t *ev)
 {
@@ -724,40 +746,14 @@ static int decode_fields(reader_t *r, uint64_t type, body_t *b,
 		}
 		for (uint64_t i = nk; i < HT_KIND_COUNT; i++)
 			ev->u.agg_state.by_kind[i] = 0;
-		uint64_t n = b_count(b, 5);
-		rd_agg_site_t *s = scratch_alloc(r, (n ? n : 1) * sizeof(*s));
-		if (!s)
-			return no_memory(r, ev->offset, "decoding AGG_STATE");
-		for (uint64_t i = 0; i < n && !b->bad; i++) {
-			s[i].stack = b_v(b);
-			s[i].live_bytes = b_v(b);
-			s[i].live_count = b_v(b);
-			s[i].alloc_count = b_v(b);
-			s[i].alloc_bytes = b_v(b);
-		}
-		ev->u.agg_state.sites = s;
-		ev->u.agg_state.n = (size_t)n;
-		return 1;
+		return agg_sites(r, b, ev, true, &ev->u.agg_state.sites, &ev->u.agg_state.n);
 	}
 	case HT_REC_AGG_PEAK: {
 		ev->kind = RD_AGG_PEAK;
 		ev->u.agg_peak.bytes = b_v(b);
 		ev->u.agg_peak.blocks = b_v(b);
 		ev->u.agg_peak.time_us = b_v(b);
-		uint64_t n = b_count(b, 4);
-		rd_agg_site_t *s = scratch_alloc(r, (n ? n : 1) * sizeof(*s));
-		if (!s)
-			return no_memory(r, ev->offset, "decoding AGG_PEAK");
-		for (uint64_t i = 0; i < n && !b->bad; i++) {
-			s[i].stack = b_v(b);
-			s[i].live_bytes = b_v(b);
-			s[i].live_count = b_v(b);
-			s[i].alloc_count = 0;
-			s[i].alloc_bytes = b_v(b);
-		}
-		ev->u.agg_peak.sites = s;
-		ev->u.agg_peak.n = (size_t)n;
-		return 1;
+		return agg_sites(r, b, ev, false, &ev->u.agg_peak.sites, &ev->u.agg_peak.n);
 	}
 	case HT_REC_FREESITE:
 		/* State, not an event: the frees that follow carry it. */
