@@ -365,15 +365,21 @@ int recorder_pend(unsigned type, unsigned kind, void *addr, uint64_t aux, uint64
 	if (head - __atomic_load_n(&t->pend_tail, __ATOMIC_RELAXED) >= REC_PEND_MAX)
 		goto out;
 	uint32_t stack = 0;
+	uint8_t later = 0;
 	if (type != RING_EV_FREE) {
 		int is_new;
-		stack = stackid_nested(&is_new);
+		stack = stackid_nested(head, &is_new);
 		if (!stack)
 			goto out;
+		if (stack == STACKID_LATER) {
+			stack = 0;
+			later = 1;
+		}
 		if (is_new)
 			t->pend_new = 1;
 	}
 	rec_pend_t *e = &t->pend[head % REC_PEND_MAX];
+	e->later = later;
 	e->type = (uint8_t)type;
 	e->kind = (uint8_t)kind;
 	e->defer = (uint8_t)defer;
@@ -452,6 +458,24 @@ void recorder_drain(rec_tls_t *t)
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 			if (__atomic_load_n(&t->pend_head, __ATOMIC_RELAXED) == t->pend_tail)
 				break; /* a handler recorded them while we waited */
+			/* Its stack, if it had to wait: interned while the
+			 * entry is still on the list (its frames are in the
+			 * entry's slot, which the next handler may reuse). */
+			rec_pend_t *q = &t->pend[t->pend_tail % REC_PEND_MAX];
+			if (q->later) {
+				int is_new;
+				q->stack = stackid_nested_later(t->pend_tail, &is_new);
+				q->later = 0;
+				if (is_new)
+					t->pend_new = 1;
+				if (!q->stack) {
+					recorder_lose_nested();
+					__atomic_signal_fence(__ATOMIC_SEQ_CST);
+					__atomic_store_n(&t->pend_tail, t->pend_tail + 1,
+							 __ATOMIC_RELAXED);
+					continue;
+				}
+			}
 			/* The writer writes the newest module map before any
 			 * new STACK (stackid_capture does the same). */
 			if (t->pend_new) {

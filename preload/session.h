@@ -49,6 +49,7 @@ typedef struct rec_pend {
 	uint8_t type; /* RING_EV_* */
 	uint8_t kind; /* HT_KIND_* */
 	uint8_t defer; /* 1: addr is freed for real only once recorded */
+	uint8_t later; /* 1: stack is interned at the drain (STACKID_LATER) */
 } rec_pend_t;
 
 /* Per-thread hook state (initial-exec TLS). */

@@ -218,14 +218,42 @@ uint32_t stackid_free_site_slow(uintptr_t ip)
 	return id;
 }
 
-uint32_t stackid_nested(int *is_new)
+/* Frames of handler events kept for later (stackid_nested): one slot per
+ * pending entry, [0] the count, [1] the flags, then the frames.  Mapped at
+ * the first need, which is rare: only while this thread's own insert holds
+ * the stack table's lock. */
+#define HELD_WORDS (2 + STACKS_MAX_FRAMES + UNWIND_EXTRA)
+#define HELD_BYTES (REC_PEND_MAX * HELD_WORDS * sizeof(uint64_t))
+static __thread uint64_t *held __attribute__((tls_model("initial-exec")));
+
+uint32_t stackid_nested(unsigned slot, int *is_new)
 {
 	uint64_t ips[ht_session.depth + UNWIND_EXTRA];
 	unsigned flags = 0, n = 0;
 	*is_new = 0;
 	if (ht_session.unwind)
 		n = unwind_capture_nested(ips, ht_session.depth, &flags);
-	return stacks_intern_nested(ips, n, flags, modules_gen(), is_new);
+	uint32_t id = stacks_intern_nested(ips, n, flags, modules_gen(), is_new);
+	if (id != STACKS_HELD)
+		return id;
+	if (!held && !(held = mapmem_map(HELD_BYTES, MAPMEM_STACKS, 0)))
+		return 0;
+	uint64_t *w = &held[(slot % REC_PEND_MAX) * HELD_WORDS];
+	w[0] = n;
+	w[1] = flags;
+	memcpy(&w[2], ips, n * sizeof(uint64_t));
+	return STACKID_LATER;
+}
+
+uint32_t stackid_nested_later(unsigned slot, int *is_new)
+{
+	*is_new = 0;
+	if (!held)
+		return 0;
+	const uint64_t *w = &held[(slot % REC_PEND_MAX) * HELD_WORDS];
+	uint32_t id = stacks_intern_nested(&w[2], (unsigned)w[0], (unsigned)w[1], modules_gen(),
+					   is_new);
+	return id == STACKS_HELD ? 0 : id;
 }
 
 void stackid_refresh_modules(void)
@@ -247,6 +275,8 @@ void stackid_thread_exit(void)
 	if (pysites)
 		mapmem_unmap(pysites, sizeof(pysite_t) << PYSITE_BITS, MAPMEM_PYTHON);
 	pysites = NULL;
+	mapmem_unmap(held, HELD_BYTES, MAPMEM_STACKS);
+	held = NULL;
 }
 
 void stackid_reset_child(void)

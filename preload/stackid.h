@@ -12,6 +12,7 @@
 
 #include "pyframes.h"
 #include "session.h"
+#include "stacks.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -67,8 +68,14 @@ static inline uint32_t stackid_free_site(uintptr_t ip)
 /* The id of the native stack of a hook called by a signal handler that
  * interrupted a hook on this thread (unwind_capture_nested; no Python
  * frames, no caches).  0 when it cannot be had there.  *is_new: the caller
- * must call stackid_refresh_modules() before the event is committed. */
-uint32_t stackid_nested(int *is_new);
+ * must call stackid_refresh_modules() before the event is committed.
+ * STACKID_LATER when the interrupted code holds the stack table's insert
+ * lock: the frames wait in this thread's slot `slot` (the pending entry's
+ * index) until stackid_nested_later interns them, once that code went on;
+ * the slot must not be reused before. */
+#define STACKID_LATER STACKS_HELD
+uint32_t stackid_nested(unsigned slot, int *is_new);
+uint32_t stackid_nested_later(unsigned slot, int *is_new);
 /* What stackid_capture does after interning a new stack: the module map
  * may have to be refreshed (and the learned rules dropped). */
 void stackid_refresh_modules(void);

@@ -37,7 +37,11 @@ uint32_t stacks_intern(const uint64_t *ips, unsigned n, const uint32_t *py_code,
 		       const uint32_t *py_line, unsigned m, unsigned flags, uint32_t mod_gen,
 		       int *is_new);
 /* The same from a signal handler that may have interrupted an insert on
- * this thread (native frames only): 0 when the insert lock stays taken. */
+ * this thread (native frames only).  STACKS_HELD when the code the handler
+ * interrupted holds the insert lock (intern the frames once it has
+ * returned); 0 when memory ran out or another thread kept the lock for a
+ * second. */
+#define STACKS_HELD UINT32_MAX
 uint32_t stacks_intern_nested(const uint64_t *ips, unsigned n, unsigned flags, uint32_t mod_gen,
 			      int *is_new);
 /* Entry of id, NULL when unknown. */
